@@ -1,0 +1,217 @@
+"""The authenticator: ``process(bytes) -> bytes`` around a typed ``handle(command, params)``.
+
+Parse first, then dispatch (CTAP 2.1 section 6). Only this module turns a ``CtapError`` into a
+status byte; any other exception is logged and answered with ERR_OTHER, so no input can kill
+the process that hosts the core.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Any
+
+from vauth.ctap import cbor
+from vauth.ctap.attestation.certificates import (
+    AttestationIdentity,
+    certificate_aaguid,
+    issue_attestation_certificate,
+    make_ca,
+)
+from vauth.ctap.config import AuthenticatorConfig
+from vauth.ctap.cose import Algorithm, CoseKey
+from vauth.ctap.credential_id import CredentialIdWrapper
+from vauth.ctap.ports import Environment
+from vauth.ctap.state import CommandState
+from vauth.ctap.status import CtapError, CtapStatus
+
+logger = logging.getLogger(__name__)
+
+Params = dict[Any, Any]
+Handler = Callable[["Authenticator", Params], Awaitable[Params | None]]
+
+
+class Command(IntEnum):
+    MAKE_CREDENTIAL = 0x01
+    GET_ASSERTION = 0x02
+    GET_INFO = 0x04
+    CLIENT_PIN = 0x06
+    RESET = 0x07
+    GET_NEXT_ASSERTION = 0x08
+    BIO_ENROLLMENT = 0x09
+    CREDENTIAL_MANAGEMENT = 0x0A
+    SELECTION = 0x0B
+    LARGE_BLOBS = 0x0C
+    CONFIG = 0x0D
+
+
+# Commands whose request has no parameters at all.
+_NO_PARAMETERS = {Command.GET_INFO, Command.RESET, Command.GET_NEXT_ASSERTION, Command.SELECTION}
+_CTAP21_ONLY = {Command.SELECTION}
+
+
+@dataclass(slots=True)
+class _Secrets:
+    wrapper: CredentialIdWrapper
+    attestation: AttestationIdentity | None = field(default=None)
+
+
+WRAP_KEY_SETTING = "credential_wrap_key"
+
+
+class Authenticator:
+    def __init__(self, env: Environment, config: AuthenticatorConfig | None = None) -> None:
+        self.env = env
+        self.config = config or AuthenticatorConfig()
+        self.state = CommandState()
+        self._secrets: _Secrets | None = None
+        self.powered_at = 0.0
+        self.power_cycle()
+
+    def power_cycle(self) -> None:
+        """What unplugging and replugging does: volatile state goes, the reset window opens."""
+        self.state = CommandState()
+        self.powered_at = self.env.clock.monotonic()
+
+    # -- the byte-level wrapper ---------------------------------------------------------------
+
+    async def process(self, message: bytes) -> bytes:
+        """One CTAP2 message (command byte || CBOR) to status byte || CBOR. Never raises."""
+        try:
+            command, params = self._parse(message)
+            response = await self.handle(command, params)
+        except CtapError as exc:
+            if exc.status is CtapStatus.OTHER:
+                logger.warning("command failed: %s", exc.detail)
+            return bytes([exc.status])
+        except Exception:
+            logger.exception("unexpected error while processing a CTAP command")
+            return bytes([CtapStatus.OTHER])
+        if response is None:
+            return b"\x00"
+        return b"\x00" + cbor.encode(response)
+
+    def _parse(self, message: bytes) -> tuple[Command, Params]:
+        if not message:
+            raise CtapError(CtapStatus.INVALID_LENGTH, "empty message")
+        if len(message) > self.config.max_msg_size:
+            raise CtapError(CtapStatus.REQUEST_TOO_LARGE, "message exceeds maxMsgSize")
+        try:
+            command = Command(message[0])
+        except ValueError:
+            raise CtapError(CtapStatus.INVALID_COMMAND, f"command 0x{message[0]:02x}") from None
+        payload = message[1:]
+        if command in _NO_PARAMETERS:
+            if payload:
+                raise CtapError(CtapStatus.INVALID_LENGTH, f"{command.name} takes no parameters")
+            return command, {}
+        if not payload:
+            return command, {}
+        params = cbor.decode(payload)
+        if not isinstance(params, dict):
+            raise CtapError(CtapStatus.CBOR_UNEXPECTED_TYPE, "parameters must be a map")
+        return command, params
+
+    # -- the typed core -----------------------------------------------------------------------
+
+    async def handle(self, command: Command, params: Params) -> Params | None:
+        handler = _handlers().get(command)
+        if handler is None or (command in _CTAP21_ONLY and self.config.protocol != "ctap2_1"):
+            raise CtapError(CtapStatus.INVALID_COMMAND, f"{command.name} is not supported")
+        if command is not Command.GET_NEXT_ASSERTION:
+            self.state.clear()
+        self.state.last_command = command
+        return await handler(self, params)
+
+    # -- secrets, created on first use and kept through the store ----------------------------
+
+    async def wrapper(self) -> CredentialIdWrapper:
+        return (await self._load_secrets()).wrapper
+
+    async def _load_secrets(self) -> _Secrets:
+        if self._secrets is None:
+            store = self.env.store
+            wrap_key = await store.get_setting(WRAP_KEY_SETTING)
+            if wrap_key is None:
+                wrap_key = self.env.keys.random_bytes(32)
+                await store.set_setting(WRAP_KEY_SETTING, wrap_key)
+            self._secrets = _Secrets(CredentialIdWrapper(wrap_key))
+        return self._secrets
+
+    async def rotate_wrap_key(self) -> None:
+        """authenticatorReset: every non-discoverable credential ID becomes unusable."""
+        await self.env.store.set_setting(WRAP_KEY_SETTING, self.env.keys.random_bytes(32))
+        self._secrets = None
+
+    async def attestation_identity(self) -> AttestationIdentity:
+        secrets = await self._load_secrets()
+        if (
+            secrets.attestation is None
+            or certificate_aaguid(secrets.attestation.chain[0]) != self.config.aaguid
+        ):
+            secrets.attestation = await self._attestation_identity()
+        return secrets.attestation
+
+    async def _attestation_identity(self) -> AttestationIdentity:
+        store, keys = self.env.store, self.env.keys
+        ca_key_der = await store.get_setting("attestation_ca_key")
+        ca_cert = await store.get_setting("attestation_ca_certificate")
+        if ca_key_der is None or ca_cert is None:
+            ca_key = keys.generate_key(Algorithm.ES256)
+            ca_cert = make_ca(ca_key, keys.random_bytes(16), keys.random_bytes(4).hex())
+            await store.set_setting("attestation_ca_key", ca_key.to_pkcs8())
+            await store.set_setting("attestation_ca_certificate", ca_cert)
+        else:
+            ca_key = CoseKey.from_pkcs8(ca_key_der)
+        att_key_der = await store.get_setting("attestation_key")
+        att_cert = await store.get_setting("attestation_certificate")
+        if att_key_der is None:
+            att_key = keys.generate_key(Algorithm.ES256)
+            await store.set_setting("attestation_key", att_key.to_pkcs8())
+        else:
+            att_key = CoseKey.from_pkcs8(att_key_der)
+        if att_cert is None or certificate_aaguid(att_cert) != self.config.aaguid:
+            att_cert = issue_attestation_certificate(
+                ca_key, ca_cert, att_key, self.config.aaguid, keys.random_bytes(16)
+            )
+            await store.set_setting("attestation_certificate", att_cert)
+        return AttestationIdentity(att_key, (att_cert,), ca_cert)
+
+    async def set_attestation_identity(
+        self, key: CoseKey, chain: tuple[bytes, ...], ca_certificate: bytes
+    ) -> None:
+        """Use an attestation key and chain from elsewhere (spec vectors, an enterprise CA)."""
+        secrets = await self._load_secrets()
+        secrets.attestation = AttestationIdentity(key, chain, ca_certificate)
+        await self.env.store.set_setting("attestation_key", key.to_pkcs8())
+        await self.env.store.set_setting("attestation_certificate", chain[0])
+        await self.env.store.set_setting("attestation_ca_certificate", ca_certificate)
+
+
+_HANDLERS: dict[Command, Handler] | None = None
+
+
+def _handlers() -> dict[Command, Handler]:
+    """The dispatch table (built on first use: command modules import this one for types)."""
+    global _HANDLERS
+    if _HANDLERS is None:
+        from vauth.ctap.commands import (
+            get_assertion,
+            get_info,
+            get_next_assertion,
+            make_credential,
+            reset,
+            selection,
+        )
+
+        _HANDLERS = {
+            Command.MAKE_CREDENTIAL: make_credential.handle,
+            Command.GET_ASSERTION: get_assertion.handle,
+            Command.GET_INFO: get_info.handle,
+            Command.RESET: reset.handle,
+            Command.GET_NEXT_ASSERTION: get_next_assertion.handle,
+            Command.SELECTION: selection.handle,
+        }
+    return _HANDLERS

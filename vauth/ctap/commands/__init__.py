@@ -1,0 +1,1 @@
+"""One module per CTAP command; each exposes ``async def handle(authenticator, params)``."""

@@ -1,0 +1,174 @@
+"""authenticatorGetAssertion (0x02), CTAP 2.1 section 6.2.2."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from vauth.ctap import auth_data
+from vauth.ctap.credential import Credential
+from vauth.ctap.extensions import cred_protect
+from vauth.ctap.lookup import PUBLIC_KEY, find_credential, next_sign_count
+from vauth.ctap.parse import descriptor_list, optional, options, required
+from vauth.ctap.ports import Ceremony, PresenceRequest
+from vauth.ctap.state import PendingAssertions
+from vauth.ctap.status import CtapError, CtapStatus
+
+if TYPE_CHECKING:
+    from vauth.ctap.authenticator import Authenticator
+
+NEXT_ASSERTION_TIMEOUT_S = 30.0  # CTAP 2.1 section 6.3: the getNextAssertion timer
+
+
+@dataclass(frozen=True, slots=True)
+class GetAssertionRequest:
+    rp_id: str
+    client_data_hash: bytes
+    allow_list: tuple[tuple[str, bytes], ...] | None
+    extensions: dict[str, Any]
+    options: dict[str, bool]
+    pin_uv_auth_param: bytes | None
+    pin_uv_auth_protocol: int | None
+
+    @classmethod
+    def from_cbor(cls, params: dict[Any, Any]) -> GetAssertionRequest:
+        rp_id = required(params, 0x01, str, "rpId")
+        client_data_hash = required(params, 0x02, bytes, "clientDataHash")
+        allow_list = descriptor_list(params, 0x03, "allowList")
+        extensions = optional(params, 0x04, dict, "extensions") or {}
+        for name in extensions:
+            required({0: name}, 0, str, "extension identifier")
+        return cls(
+            rp_id=rp_id,
+            client_data_hash=client_data_hash,
+            allow_list=tuple(allow_list) if allow_list is not None else None,
+            extensions=extensions,
+            options=options(params, 0x05),
+            pin_uv_auth_param=optional(params, 0x06, bytes, "pinUvAuthParam"),
+            pin_uv_auth_protocol=optional(params, 0x07, int, "pinUvAuthProtocol"),
+        )
+
+
+async def handle(authenticator: Authenticator, params: dict[Any, Any]) -> dict[int, Any]:
+    request = GetAssertionRequest.from_cbor(params)
+    config, env = authenticator.config, authenticator.env
+
+    # 1-2. pinUvAuthParam: this authenticator offers no PIN/UV auth protocol yet.
+    if request.pin_uv_auth_param is not None:
+        if request.pin_uv_auth_protocol is None:
+            raise CtapError(CtapStatus.MISSING_PARAMETER, "pinUvAuthProtocol is missing")
+        raise CtapError(CtapStatus.INVALID_PARAMETER, "unsupported pinUvAuthProtocol")
+
+    # 5. Options: rk is not an option of getAssertion; up defaults to true.
+    if "rk" in request.options:
+        raise CtapError(CtapStatus.UNSUPPORTED_OPTION, "rk is not a getAssertion option")
+    up = request.options.get("up", True)
+    uv = request.options.get("uv", False)
+    if uv and not config.has_user_verification:
+        status = (
+            CtapStatus.UNSUPPORTED_OPTION
+            if config.protocol == "ctap2"
+            else CtapStatus.INVALID_OPTION
+        )
+        raise CtapError(status, "no built-in user verification")
+
+    # 7. Locate the applicable credentials, scoped to this rpId.
+    rp_id_hash = hashlib.sha256(request.rp_id.encode()).digest()
+    if request.allow_list is not None and request.allow_list:
+        credentials = await _from_allow_list(authenticator, request, rp_id_hash, uv)
+    else:
+        stored = await env.store.find(rp_id_hash)
+        credentials = [
+            c for c in stored if c.discoverable and cred_protect.usable(c.cred_protect, uv, False)
+        ]
+        credentials.sort(key=lambda c: c.created, reverse=True)  # most recent first
+    if not credentials:
+        raise CtapError(CtapStatus.NO_CREDENTIALS)
+
+    # 9. User presence and verification. A probe with up=false is answered silently.
+    user_present = user_verified = False
+    if up or uv:
+        response = await env.presence.confirm(
+            PresenceRequest(
+                Ceremony.GET_ASSERTION,
+                rp_id=request.rp_id,
+                user_verification=uv,
+                credential_count=len(credentials),
+            )
+        )
+        if not response.present or (uv and not response.verified):
+            raise CtapError(CtapStatus.OPERATION_DENIED, "user declined")
+        user_present, user_verified = up, uv
+
+    flags = auth_data.Flags(0)
+    if user_present:
+        flags |= auth_data.Flags.UP
+    if user_verified:
+        flags |= auth_data.Flags.UV
+
+    # 10-12. The first credential now; the rest through getNextAssertion.
+    discovery = request.allow_list is None or not request.allow_list
+    if discovery and len(credentials) > 1:
+        authenticator.state.assertions = PendingAssertions(
+            rp_id_hash=rp_id_hash,
+            client_data_hash=request.client_data_hash,
+            credentials=credentials[1:],
+            flags=int(flags),
+            user_verified=user_verified,
+            expires_at=env.clock.monotonic() + NEXT_ASSERTION_TIMEOUT_S,
+        )
+    result = await assert_credential(
+        authenticator, credentials[0], rp_id_hash, request.client_data_hash, flags, user_verified
+    )
+    if discovery and len(credentials) > 1:
+        result[0x05] = len(credentials)
+    return result
+
+
+async def _from_allow_list(
+    authenticator: Authenticator, request: GetAssertionRequest, rp_id_hash: bytes, uv: bool
+) -> list[Credential]:
+    assert request.allow_list is not None
+    for kind, credential_id in request.allow_list:
+        if kind != PUBLIC_KEY:
+            continue
+        found = await find_credential(authenticator, request.rp_id, rp_id_hash, credential_id)
+        if found is not None and cred_protect.usable(found.cred_protect, uv, True):
+            return [found]  # any one applicable credential will do (step 10)
+    return []
+
+
+async def assert_credential(
+    authenticator: Authenticator,
+    credential: Credential,
+    rp_id_hash: bytes,
+    client_data_hash: bytes,
+    flags: auth_data.Flags,
+    user_verified: bool,
+) -> dict[int, Any]:
+    """Sign one assertion with ``credential`` (getAssertion steps 11-13)."""
+    if credential.backup_eligible:
+        flags |= auth_data.Flags.BE
+    if credential.backup_state:
+        flags |= auth_data.Flags.BS
+    sign_count = await next_sign_count(authenticator, credential)
+    data = auth_data.build(rp_id_hash, flags, sign_count)
+    signature = credential.key.sign(data + client_data_hash)
+    if credential.stored:
+        credential.last_used = authenticator.env.clock.now_ms()
+        await authenticator.env.store.update(credential)
+    result: dict[int, Any] = {
+        0x01: {"id": credential.credential_id, "type": PUBLIC_KEY},
+        0x02: data,
+        0x03: signature,
+    }
+    if credential.discoverable and credential.user_handle is not None:
+        user: dict[str, Any] = {"id": credential.user_handle}
+        if user_verified:  # user-identifying information only after user verification
+            if credential.user_name is not None:
+                user["name"] = credential.user_name
+            if credential.user_display_name is not None:
+                user["displayName"] = credential.user_display_name
+        result[0x04] = user
+    return result

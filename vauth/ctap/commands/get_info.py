@@ -1,0 +1,35 @@
+"""authenticatorGetInfo (0x04), CTAP 2.1 section 6.4."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from vauth.ctap.config import MAX_CREDENTIAL_COUNT_IN_LIST, MAX_CREDENTIAL_ID_LENGTH
+
+if TYPE_CHECKING:
+    from vauth.ctap.authenticator import Authenticator
+
+
+async def handle(authenticator: Authenticator, params: dict[Any, Any]) -> dict[int, Any]:
+    config = authenticator.config
+    versions = ["FIDO_2_0"] + (["FIDO_2_1"] if config.protocol == "ctap2_1" else [])
+    options: dict[str, bool] = {"rk": config.has_resident_key, "up": True, "plat": False}
+    if config.has_user_verification:
+        options["uv"] = True  # built-in user verification, configured
+    info: dict[int, Any] = {
+        0x01: versions,
+        0x03: config.aaguid,
+        0x04: options,
+        0x05: config.max_msg_size,
+        0x07: MAX_CREDENTIAL_COUNT_IN_LIST,
+        0x08: MAX_CREDENTIAL_ID_LENGTH,
+        0x09: [config.transport],
+        0x0A: [{"alg": int(alg), "type": "public-key"} for alg in config.algorithms],
+        0x0E: config.firmware_version,
+    }
+    if config.extensions:
+        info[0x02] = sorted(config.extensions)
+    if config.protocol == "ctap2_1":
+        stored = await authenticator.env.store.count()
+        info[0x14] = max(0, config.max_discoverable_credentials - stored)
+    return info

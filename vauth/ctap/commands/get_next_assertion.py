@@ -1,0 +1,31 @@
+"""authenticatorGetNextAssertion (0x08), CTAP 2.1 section 6.3."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from vauth.ctap import auth_data
+from vauth.ctap.commands.get_assertion import assert_credential
+from vauth.ctap.status import CtapError, CtapStatus
+
+if TYPE_CHECKING:
+    from vauth.ctap.authenticator import Authenticator
+
+
+async def handle(authenticator: Authenticator, params: dict[Any, Any]) -> dict[int, Any]:
+    pending = authenticator.state.assertions
+    # 1-3. Only straight after getAssertion (or getNextAssertion), within its timer.
+    if pending is None or not pending.credentials:
+        raise CtapError(CtapStatus.NOT_ALLOWED, "no pending assertions")
+    if authenticator.env.clock.monotonic() > pending.expires_at:
+        authenticator.state.clear()
+        raise CtapError(CtapStatus.NOT_ALLOWED, "getNextAssertion timer expired")
+    credential = pending.credentials.pop(0)
+    return await assert_credential(
+        authenticator,
+        credential,
+        pending.rp_id_hash,
+        pending.client_data_hash,
+        auth_data.Flags(pending.flags),
+        pending.user_verified,
+    )

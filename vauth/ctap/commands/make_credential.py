@@ -1,0 +1,224 @@
+"""authenticatorMakeCredential (0x01), CTAP 2.1 section 6.1.2."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from vauth.ctap import auth_data
+from vauth.ctap.attestation import AttestationMode, none, packed
+from vauth.ctap.config import MAX_USER_ID_LENGTH
+from vauth.ctap.cose import Algorithm
+from vauth.ctap.credential import Credential, SignCountPolicy
+from vauth.ctap.credential_id import NONCE_LENGTH
+from vauth.ctap.extensions import cred_protect
+from vauth.ctap.lookup import PUBLIC_KEY, find_credential, next_sign_count
+from vauth.ctap.parse import descriptor_list, optional, options, required
+from vauth.ctap.ports import Ceremony, PresenceRequest
+from vauth.ctap.status import CtapError, CtapStatus
+
+if TYPE_CHECKING:
+    from vauth.ctap.authenticator import Authenticator
+
+
+@dataclass(frozen=True, slots=True)
+class MakeCredentialRequest:
+    client_data_hash: bytes
+    rp_id: str
+    rp_name: str | None
+    user_id: bytes
+    user_name: str | None
+    user_display_name: str | None
+    pub_key_cred_params: tuple[tuple[str, int], ...]
+    exclude_list: tuple[tuple[str, bytes], ...]
+    extensions: dict[str, Any]
+    options: dict[str, bool]
+    pin_uv_auth_param: bytes | None
+    pin_uv_auth_protocol: int | None
+    enterprise_attestation: int | None
+
+    @classmethod
+    def from_cbor(cls, params: dict[Any, Any]) -> MakeCredentialRequest:
+        client_data_hash = required(params, 0x01, bytes, "clientDataHash")
+        rp = required(params, 0x02, dict, "rp")
+        user = required(params, 0x03, dict, "user")
+        cred_params = required(params, 0x04, list, "pubKeyCredParams")
+        rp_id = required(rp, "id", str, "rp.id")
+        user_id = required(user, "id", bytes, "user.id")
+        if len(user_id) > MAX_USER_ID_LENGTH:
+            raise CtapError(CtapStatus.INVALID_LENGTH, "user.id is longer than 64 bytes")
+        algorithms = []
+        for i, entry in enumerate(cred_params):
+            entry = required({0: entry}, 0, dict, f"pubKeyCredParams[{i}]")
+            alg = required(entry, "alg", int, f"pubKeyCredParams[{i}].alg")
+            kind = required(entry, "type", str, f"pubKeyCredParams[{i}].type")
+            algorithms.append((kind, alg))
+        extensions = optional(params, 0x06, dict, "extensions") or {}
+        for name in extensions:
+            required({0: name}, 0, str, "extension identifier")
+        return cls(
+            client_data_hash=client_data_hash,
+            rp_id=rp_id,
+            rp_name=optional(rp, "name", str, "rp.name"),
+            user_id=user_id,
+            user_name=optional(user, "name", str, "user.name"),
+            user_display_name=optional(user, "displayName", str, "user.displayName"),
+            pub_key_cred_params=tuple(algorithms),
+            exclude_list=tuple(descriptor_list(params, 0x05, "excludeList") or ()),
+            extensions=extensions,
+            options=options(params, 0x07),
+            pin_uv_auth_param=optional(params, 0x08, bytes, "pinUvAuthParam"),
+            pin_uv_auth_protocol=optional(params, 0x09, int, "pinUvAuthProtocol"),
+            enterprise_attestation=optional(params, 0x0A, int, "enterpriseAttestation"),
+        )
+
+
+async def handle(authenticator: Authenticator, params: dict[Any, Any]) -> dict[int, Any]:
+    request = MakeCredentialRequest.from_cbor(params)
+    config, env = authenticator.config, authenticator.env
+
+    # 1-2. pinUvAuthParam: this authenticator offers no PIN/UV auth protocol yet.
+    if request.pin_uv_auth_param is not None:
+        if request.pin_uv_auth_protocol is None:
+            raise CtapError(CtapStatus.MISSING_PARAMETER, "pinUvAuthProtocol is missing")
+        raise CtapError(CtapStatus.INVALID_PARAMETER, "unsupported pinUvAuthProtocol")
+
+    # 3. The first supported algorithm of pubKeyCredParams wins.
+    algorithm = _choose_algorithm(request.pub_key_cred_params, config.algorithms)
+
+    # 4-5. Options.
+    rk = request.options.get("rk", False)
+    if rk and not config.has_resident_key:
+        raise CtapError(CtapStatus.UNSUPPORTED_OPTION, "no resident key support")
+    if request.options.get("up") is False:
+        raise CtapError(CtapStatus.INVALID_OPTION, "up=false is not allowed in makeCredential")
+    uv = request.options.get("uv", False)
+    if uv and not config.has_user_verification:
+        raise CtapError(_no_uv_status(authenticator), "no built-in user verification")
+
+    # 7. Enterprise attestation is not offered.
+    if request.enterprise_attestation is not None:
+        raise CtapError(CtapStatus.INVALID_PARAMETER, "enterprise attestation is not supported")
+
+    rp_id_hash = hashlib.sha256(request.rp_id.encode()).digest()
+    level = cred_protect.requested(request.extensions)
+
+    # 11. excludeList: a credential of ours for this RP means CREDENTIAL_EXCLUDED, after the
+    #     user has shown presence (so a page cannot probe without a touch).
+    for kind, credential_id in request.exclude_list:
+        if kind != PUBLIC_KEY:
+            continue
+        found = await find_credential(authenticator, request.rp_id, rp_id_hash, credential_id)
+        if found is not None and cred_protect.usable(found.cred_protect, uv, True):
+            response = await env.presence.confirm(
+                PresenceRequest(Ceremony.MAKE_CREDENTIAL, rp_id=request.rp_id, excluded=True)
+            )
+            if not response.present:
+                raise CtapError(CtapStatus.OPERATION_DENIED, "user declined")
+            raise CtapError(CtapStatus.CREDENTIAL_EXCLUDED)
+
+    # 13-14. User presence (always) and built-in user verification (when asked).
+    response = await env.presence.confirm(
+        PresenceRequest(
+            Ceremony.MAKE_CREDENTIAL,
+            rp_id=request.rp_id,
+            user_name=request.user_name,
+            user_display_name=request.user_display_name,
+            discoverable=rk,
+            attestation=config.attestation.value,
+            user_verification=uv,
+        )
+    )
+    if not response.present or (uv and not response.verified):
+        raise CtapError(CtapStatus.OPERATION_DENIED, "user declined")
+
+    # 15. The new credential.
+    if rk and await env.store.count() >= config.max_discoverable_credentials:
+        raise CtapError(CtapStatus.KEY_STORE_FULL)
+    key = env.keys.generate_key(algorithm)
+    backup_eligible = config.default_backup_eligibility
+    credential = Credential(
+        credential_id=b"",
+        rp_id=request.rp_id,
+        rp_id_hash=rp_id_hash,
+        user_handle=request.user_id,
+        private_key=key.to_pkcs8() if rk else b"",
+        algorithm=int(algorithm),
+        discoverable=rk,
+        user_name=request.user_name,
+        user_display_name=request.user_display_name,
+        rp_name=request.rp_name,
+        sign_count_policy=(
+            config.backup_sign_count_policy if backup_eligible else SignCountPolicy.COUNTER
+        ),
+        backup_eligible=backup_eligible,
+        backup_state=backup_eligible and config.default_backup_state,
+        cred_protect=int(level or cred_protect.CredProtect.UV_OPTIONAL),
+        created=env.clock.now_ms(),
+        stored=rk,
+    )
+    credential._key = key
+    if rk:
+        credential.credential_id = env.keys.new_credential_id()
+        for existing in await env.store.find(rp_id_hash):
+            if existing.discoverable and existing.user_handle == request.user_id:
+                await env.store.delete(existing.credential_id)
+        await env.store.put(credential)
+    else:
+        credential.credential_id = (await authenticator.wrapper()).wrap(
+            rp_id_hash,
+            key,
+            credential.cred_protect,
+            backup_eligible,
+            env.keys.random_bytes(NONCE_LENGTH),
+        )
+
+    # 16-17. Authenticator data and the attestation statement.
+    flags = auth_data.Flags.UP
+    if uv:
+        flags |= auth_data.Flags.UV
+    if credential.backup_eligible:
+        flags |= auth_data.Flags.BE
+    if credential.backup_state:
+        flags |= auth_data.Flags.BS
+    extension_outputs = {cred_protect.NAME: int(level)} if level is not None else None
+    data = auth_data.build(
+        rp_id_hash,
+        flags,
+        await next_sign_count(authenticator, credential),
+        auth_data.AttestedCredentialData(
+            config.aaguid, credential.credential_id, key.cose_public_key()
+        ),
+        extension_outputs,
+    )
+    fmt, statement = await _attest(authenticator, data, request.client_data_hash, credential)
+    return {0x01: fmt, 0x02: data, 0x03: statement}
+
+
+def _choose_algorithm(
+    params: tuple[tuple[str, int], ...], supported: tuple[Algorithm, ...]
+) -> Algorithm:
+    for kind, alg in params:
+        if kind == PUBLIC_KEY and alg in supported:
+            return Algorithm(alg)
+    raise CtapError(CtapStatus.UNSUPPORTED_ALGORITHM, "no supported algorithm in pubKeyCredParams")
+
+
+def _no_uv_status(authenticator: Authenticator) -> CtapStatus:
+    # CTAP 2.0 answered UNSUPPORTED_OPTION; CTAP 2.1 answers INVALID_OPTION.
+    if authenticator.config.protocol == "ctap2":
+        return CtapStatus.UNSUPPORTED_OPTION
+    return CtapStatus.INVALID_OPTION
+
+
+async def _attest(
+    authenticator: Authenticator, data: bytes, client_data_hash: bytes, credential: Credential
+) -> tuple[str, dict[str, Any]]:
+    mode = authenticator.config.attestation
+    if mode is AttestationMode.PACKED_SELF:
+        return packed.self_statement(data, client_data_hash, credential.key)
+    if mode is AttestationMode.PACKED:
+        identity = await authenticator.attestation_identity()
+        return packed.x5c_statement(data, client_data_hash, identity)
+    return none.statement()

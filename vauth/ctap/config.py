@@ -1,0 +1,42 @@
+"""Per-authenticator settings: what kind of authenticator this one pretends to be."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from vauth.ctap.attestation import AttestationMode
+from vauth.ctap.cose import SUPPORTED_ALGORITHMS, Algorithm
+from vauth.ctap.credential import SignCountPolicy
+
+# The AAGUID vauth reports unless configured otherwise (attestation "none" zeroes it on the
+# client side when the RP did not ask for attestation).
+DEFAULT_AAGUID = bytes.fromhex("7661757468000000a000000000000001")
+CTAPHID_MAX_MESSAGE = 7609
+MAX_CREDENTIAL_ID_LENGTH = 1023  # WebAuthn L3: credential IDs are at most 1023 bytes
+MAX_CREDENTIAL_COUNT_IN_LIST = 64
+MAX_USER_ID_LENGTH = 64
+
+
+@dataclass(slots=True)
+class AuthenticatorConfig:
+    protocol: str = "ctap2_1"
+    transport: str = "usb"
+    has_resident_key: bool = True
+    has_user_verification: bool = True
+    attestation: AttestationMode = AttestationMode.NONE
+    aaguid: bytes = DEFAULT_AAGUID
+    algorithms: tuple[Algorithm, ...] = SUPPORTED_ALGORITHMS
+    default_backup_eligibility: bool = False
+    default_backup_state: bool = False
+    backup_sign_count_policy: SignCountPolicy = SignCountPolicy.ZERO
+    max_msg_size: int = CTAPHID_MAX_MESSAGE
+    max_discoverable_credentials: int = 1_000_000
+    reset_window_s: float | None = 10.0  # None: reset is allowed at any time (testers)
+    firmware_version: int = 1
+    extensions: frozenset[str] = field(default_factory=lambda: frozenset({"credProtect"}))
+
+    def __post_init__(self) -> None:
+        if self.protocol not in ("ctap2", "ctap2_1"):
+            raise ValueError(f"protocol must be 'ctap2' or 'ctap2_1', not {self.protocol!r}")
+        if len(self.aaguid) != 16:
+            raise ValueError("aaguid must be 16 bytes")

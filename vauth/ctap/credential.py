@@ -1,0 +1,51 @@
+"""The credential record the core keeps through the CredentialStore port."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from vauth.ctap.cose import CoseKey
+
+
+class SignCountPolicy(StrEnum):
+    """How a credential's signature counter moves (WebAuthn L3 section 6.1.1)."""
+
+    COUNTER = "counter"  # strictly increasing, for device-bound credentials
+    ZERO = "zero"  # always 0, as synced passkeys and FIDO CXF expect
+
+
+@dataclass(slots=True)
+class Credential:
+    credential_id: bytes
+    rp_id: str
+    rp_id_hash: bytes
+    user_handle: bytes | None
+    private_key: bytes  # PKCS#8 DER; never logged, never leaves the store except on export
+    algorithm: int
+    discoverable: bool = True
+    user_name: str | None = None
+    user_display_name: str | None = None
+    rp_name: str | None = None
+    sign_count: int = 0
+    sign_count_policy: SignCountPolicy = SignCountPolicy.COUNTER
+    backup_eligible: bool = False
+    backup_state: bool = False
+    cred_protect: int = 1
+    created: int = 0  # milliseconds since the epoch
+    last_used: int | None = None
+    large_blob: bytes | None = None
+    stored: bool = field(default=True, compare=False)  # False: sealed in its ID, kept nowhere
+    _key: CoseKey | None = field(default=None, repr=False, compare=False)
+
+    def __repr__(self) -> str:  # the private key never reaches a log through repr()
+        return (
+            f"Credential(id={self.credential_id.hex()[:16]}..., rp_id={self.rp_id!r}, "
+            f"discoverable={self.discoverable}, algorithm={self.algorithm})"
+        )
+
+    @property
+    def key(self) -> CoseKey:
+        if self._key is None:
+            self._key = CoseKey.from_pkcs8(self.private_key)
+        return self._key

@@ -1,0 +1,1 @@
+"""CTAP extensions, one module each."""

@@ -1,0 +1,103 @@
+"""Everything the core needs from outside, as Protocols, bundled in one Environment."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+from vauth.ctap.cose import Algorithm, CoseKey
+from vauth.ctap.credential import Credential
+
+
+class CredentialStore(Protocol):
+    """Where discoverable credentials (and authenticator secrets) live: memory or the vault."""
+
+    async def get(self, credential_id: bytes) -> Credential | None: ...
+
+    async def find(self, rp_id_hash: bytes) -> Sequence[Credential]:
+        """All stored credentials of one RP, discoverable or not, oldest first."""
+
+    async def put(self, credential: Credential) -> None:
+        """Insert, or replace the credential with the same credential_id, durably."""
+
+    async def update(self, credential: Credential) -> None:
+        """Write back mutable fields (user details, backup state, last use) of a stored one."""
+
+    async def delete(self, credential_id: bytes) -> bool: ...
+
+    async def all(self) -> Sequence[Credential]: ...
+
+    async def count(self) -> int: ...
+
+    async def clear(self) -> None:
+        """Remove every credential (authenticatorReset)."""
+
+    async def next_sign_count(self, credential_id: bytes | None) -> int:
+        """Atomically advance and return a signature counter: the credential's own, or with
+        ``None`` the authenticator-wide one used by credentials that are stored nowhere."""
+
+    async def get_setting(self, name: str) -> bytes | None: ...
+
+    async def set_setting(self, name: str, value: bytes) -> None: ...
+
+
+class Ceremony(StrEnum):
+    MAKE_CREDENTIAL = "makeCredential"
+    GET_ASSERTION = "getAssertion"
+    RESET = "reset"
+    SELECTION = "selection"
+
+
+@dataclass(frozen=True, slots=True)
+class PresenceRequest:
+    """What a front end shows the user when it asks for presence (and maybe verification)."""
+
+    ceremony: Ceremony
+    rp_id: str | None = None
+    user_name: str | None = None
+    user_display_name: str | None = None
+    discoverable: bool | None = None
+    attestation: str | None = None
+    user_verification: bool = False
+    credential_count: int | None = None
+    excluded: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PresenceResponse:
+    present: bool
+    verified: bool = False
+    selected: int | None = None  # which of several accounts the user picked, if the UI asked
+
+
+class UserPresence(Protocol):
+    async def confirm(self, request: PresenceRequest) -> PresenceResponse: ...
+
+
+class Clock(Protocol):
+    def now_ms(self) -> int:
+        """Wall-clock milliseconds since the epoch (credential created / last used)."""
+
+    def monotonic(self) -> float:
+        """Seconds from an arbitrary origin, for timers (reset window)."""
+
+
+class KeySource(Protocol):
+    def random_bytes(self, length: int) -> bytes: ...
+
+    def generate_key(self, algorithm: Algorithm) -> CoseKey: ...
+
+    def new_credential_id(self) -> bytes:
+        """A fresh random ID for a discoverable credential (32 bytes)."""
+
+
+@dataclass(slots=True)
+class Environment:
+    """One object bundling every dependency of the core; tests swap any of them."""
+
+    store: CredentialStore
+    presence: UserPresence
+    clock: Clock
+    keys: KeySource

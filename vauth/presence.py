@@ -1,0 +1,52 @@
+"""UserPresence implementations: automatic (tester mode), deny, scripted, and prompt."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable
+
+from vauth.ctap.ports import PresenceRequest, PresenceResponse
+
+
+class AutoPresence:
+    """Approves at once, like WebDriver's isUserConsenting / isUserVerified; both can change."""
+
+    def __init__(self, consenting: bool = True, verified: bool = True) -> None:
+        self.consenting = consenting
+        self.verified = verified
+
+    async def confirm(self, request: PresenceRequest) -> PresenceResponse:
+        return PresenceResponse(present=self.consenting, verified=self.consenting and self.verified)
+
+
+class DenyPresence:
+    """Declines every request."""
+
+    async def confirm(self, request: PresenceRequest) -> PresenceResponse:
+        return PresenceResponse(present=False)
+
+
+class ScriptedPresence:
+    """Answers from a script, in order, and records every request it was asked."""
+
+    def __init__(self, responses: Iterable[PresenceResponse | bool]) -> None:
+        self._responses = deque(
+            r if isinstance(r, PresenceResponse) else PresenceResponse(r, r) for r in responses
+        )
+        self.requests: list[PresenceRequest] = []
+
+    async def confirm(self, request: PresenceRequest) -> PresenceResponse:
+        self.requests.append(request)
+        if not self._responses:
+            raise RuntimeError(f"presence script exhausted at {request.ceremony.value}")
+        return self._responses.popleft()
+
+
+class PromptPresence:
+    """Asks a front end (a callback that shows the request to a person) and waits."""
+
+    def __init__(self, ask: Callable[[PresenceRequest], Awaitable[PresenceResponse]]) -> None:
+        self._ask = ask
+
+    async def confirm(self, request: PresenceRequest) -> PresenceResponse:
+        return await self._ask(request)

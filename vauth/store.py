@@ -1,0 +1,66 @@
+"""The in-memory CredentialStore: the default for tester authenticators."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from vauth.ctap.credential import Credential
+
+
+class InMemoryStore:
+    """Credentials in dictionaries, indexed by ID and by rpIdHash; nothing survives the process."""
+
+    def __init__(self) -> None:
+        self._by_id: dict[bytes, Credential] = {}
+        self._by_rp: dict[bytes, dict[bytes, Credential]] = {}
+        self._settings: dict[str, bytes] = {}
+        self._global_counter = 0
+
+    async def get(self, credential_id: bytes) -> Credential | None:
+        return self._by_id.get(credential_id)
+
+    async def find(self, rp_id_hash: bytes) -> Sequence[Credential]:
+        return list(self._by_rp.get(rp_id_hash, {}).values())
+
+    async def put(self, credential: Credential) -> None:
+        await self.delete(credential.credential_id)
+        self._by_id[credential.credential_id] = credential
+        self._by_rp.setdefault(credential.rp_id_hash, {})[credential.credential_id] = credential
+
+    async def update(self, credential: Credential) -> None:
+        if credential.credential_id in self._by_id:
+            await self.put(credential)
+
+    async def delete(self, credential_id: bytes) -> bool:
+        credential = self._by_id.pop(credential_id, None)
+        if credential is None:
+            return False
+        per_rp = self._by_rp[credential.rp_id_hash]
+        del per_rp[credential_id]
+        if not per_rp:
+            del self._by_rp[credential.rp_id_hash]
+        return True
+
+    async def all(self) -> Sequence[Credential]:
+        return list(self._by_id.values())
+
+    async def count(self) -> int:
+        return len(self._by_id)
+
+    async def clear(self) -> None:
+        self._by_id.clear()
+        self._by_rp.clear()
+
+    async def next_sign_count(self, credential_id: bytes | None) -> int:
+        if credential_id is None:
+            self._global_counter += 1
+            return self._global_counter
+        credential = self._by_id[credential_id]
+        credential.sign_count += 1
+        return credential.sign_count
+
+    async def get_setting(self, name: str) -> bytes | None:
+        return self._settings.get(name)
+
+    async def set_setting(self, name: str, value: bytes) -> None:
+        self._settings[name] = value

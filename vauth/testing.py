@@ -1,0 +1,108 @@
+"""Test doubles and adapters in one place: for vauth's own tests and for relying parties'.
+
+``VauthCtapDevice`` lets python-fido2 (``Ctap2``, ``Fido2Client``) talk to a
+``VirtualAuthenticator`` as if it were a USB security key.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Iterator
+from threading import Event
+from typing import Any
+
+from fido2.ctap import CtapDevice, CtapError
+from fido2.hid import CAPABILITY, CTAPHID
+
+from vauth.ctap.cose import Algorithm, CoseKey
+from vauth.keys import RandomKeySource
+from vauth.presence import AutoPresence, DenyPresence, ScriptedPresence
+from vauth.store import InMemoryStore
+from vauth.virtual import VirtualAuthenticator
+
+__all__ = [
+    "AutoPresence",
+    "DenyPresence",
+    "FakeClock",
+    "InMemoryStore",
+    "ScriptedKeySource",
+    "ScriptedPresence",
+    "VauthCtapDevice",
+]
+
+
+class VauthCtapDevice(CtapDevice):
+    """A ``fido2.ctap.CtapDevice`` backed by a VirtualAuthenticator (CTAPHID CBOR and PING)."""
+
+    def __init__(self, authenticator: VirtualAuthenticator | None = None) -> None:
+        self.authenticator = authenticator or VirtualAuthenticator()
+
+    @property
+    def capabilities(self) -> int:
+        return int(CAPABILITY.CBOR | CAPABILITY.NMSG)
+
+    def call(
+        self,
+        cmd: int,
+        data: bytes = b"",
+        event: Event | None = None,
+        on_keepalive: Any = None,
+    ) -> bytes:
+        if cmd == CTAPHID.CBOR:
+            return self.authenticator.process(data)
+        if cmd == CTAPHID.PING:
+            return data
+        raise CtapError(CtapError.ERR.INVALID_COMMAND)
+
+    def close(self) -> None:
+        self.authenticator.close()
+
+    @classmethod
+    def list_devices(cls) -> Iterator[VauthCtapDevice]:
+        return iter(())
+
+
+class FakeClock:
+    """A clock that moves only when told to."""
+
+    def __init__(self, now_ms: int = 1_700_000_000_000, monotonic: float = 1000.0) -> None:
+        self._now_ms = now_ms
+        self._monotonic = monotonic
+
+    def now_ms(self) -> int:
+        return self._now_ms
+
+    def monotonic(self) -> float:
+        return self._monotonic
+
+    def advance(self, seconds: float) -> None:
+        self._monotonic += seconds
+        self._now_ms += int(seconds * 1000)
+
+
+class ScriptedKeySource:
+    """Hands out given keys and credential IDs first (spec vectors), then random ones."""
+
+    def __init__(
+        self,
+        keys: Iterable[CoseKey] = (),
+        credential_ids: Iterable[bytes] = (),
+        random: Iterable[bytes] = (),
+    ) -> None:
+        self._keys = deque(keys)
+        self._ids = deque(credential_ids)
+        self._random = deque(random)
+        self._fallback = RandomKeySource()
+
+    def random_bytes(self, length: int) -> bytes:
+        if self._random and len(self._random[0]) == length:
+            return self._random.popleft()
+        return self._fallback.random_bytes(length)
+
+    def new_credential_id(self) -> bytes:
+        return self._ids.popleft() if self._ids else self._fallback.new_credential_id()
+
+    def generate_key(self, algorithm: Algorithm) -> CoseKey:
+        if self._keys and self._keys[0].algorithm == algorithm:
+            return self._keys.popleft()
+        return self._fallback.generate_key(algorithm)

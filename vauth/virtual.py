@@ -1,0 +1,350 @@
+"""``VirtualAuthenticator``: the public, scriptable, in-process authenticator.
+
+Its constructor mirrors the W3C WebDriver "Add Virtual Authenticator" configuration and its
+methods the WebDriver credential commands; ``create``/``get`` take WebAuthn L3 JSON options and
+return what ``PublicKeyCredential.toJSON()`` gives, as a browser in front of it would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hashlib
+import threading
+import uuid
+from collections.abc import Coroutine, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from vauth.clock import SystemClock
+from vauth.ctap.attestation import AttestationMode
+from vauth.ctap.authenticator import Authenticator
+from vauth.ctap.config import DEFAULT_AAGUID, MAX_USER_ID_LENGTH, AuthenticatorConfig
+from vauth.ctap.cose import CoseKey
+from vauth.ctap.credential import Credential, SignCountPolicy
+from vauth.ctap.ports import Clock, CredentialStore, Environment, KeySource, UserPresence
+from vauth.keys import RandomKeySource, SeededKeySource
+from vauth.presence import AutoPresence, DenyPresence, ScriptedPresence
+from vauth.store import InMemoryStore
+
+if TYPE_CHECKING:
+    from vauth.webauthn.client import WebAuthnClient
+
+T = TypeVar("T")
+
+SUPPORTED_EXTENSIONS = frozenset({"credProtect", "credProps"})
+_CTAP_EXTENSIONS = frozenset({"credProtect"})  # the rest are client-side only
+TRANSPORTS = frozenset({"usb", "nfc", "ble", "internal", "hybrid"})
+
+
+def b64url_encode(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64url_decode(value: str, what: str) -> bytes:
+    if not isinstance(value, str):
+        raise ValueError(f"{what} must be a base64url string")
+    try:
+        return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    except (binascii.Error, ValueError):
+        raise ValueError(f"{what} is not valid base64url") from None
+
+
+def parse_aaguid(value: str | bytes | uuid.UUID | None) -> bytes:
+    if value is None:
+        return DEFAULT_AAGUID
+    if isinstance(value, uuid.UUID):
+        return value.bytes
+    if isinstance(value, bytes):
+        if len(value) != 16:
+            raise ValueError("aaguid must be 16 bytes")
+        return value
+    try:
+        return uuid.UUID(value).bytes
+    except ValueError:
+        raise ValueError(f"aaguid {value!r} is not a UUID") from None
+
+
+class VirtualAuthenticator:
+    """A CTAP 2.1 authenticator with a WebAuthn client in front, in this process."""
+
+    def __init__(
+        self,
+        protocol: str = "ctap2_1",
+        transport: str = "usb",
+        has_resident_key: bool = True,
+        has_user_verification: bool = True,
+        is_user_consenting: bool = True,
+        is_user_verified: bool = True,
+        extensions: Iterable[str] | None = None,
+        default_backup_eligibility: bool = False,
+        default_backup_state: bool = False,
+        attestation: str = "none",
+        aaguid: str | bytes | uuid.UUID | None = None,
+        seed: int | str | bytes | None = None,
+        *,
+        store: CredentialStore | None = None,
+        presence: UserPresence | None = None,
+        clock: Clock | None = None,
+        key_source: KeySource | None = None,
+        backup_sign_count_policy: str = "zero",
+        reset_window_s: float | None = 10.0,
+    ) -> None:
+        if transport not in TRANSPORTS:
+            raise ValueError(f"transport must be one of {sorted(TRANSPORTS)}, not {transport!r}")
+        enabled = SUPPORTED_EXTENSIONS if extensions is None else frozenset(extensions)
+        unknown = enabled - SUPPORTED_EXTENSIONS
+        if unknown:
+            raise ValueError(f"unsupported extensions: {', '.join(sorted(unknown))}")
+        self.extensions = enabled
+        config = AuthenticatorConfig(
+            protocol=protocol,
+            transport=transport,
+            has_resident_key=has_resident_key,
+            has_user_verification=has_user_verification,
+            attestation=AttestationMode.parse(attestation),
+            aaguid=parse_aaguid(aaguid),
+            default_backup_eligibility=default_backup_eligibility,
+            default_backup_state=default_backup_state,
+            backup_sign_count_policy=SignCountPolicy(backup_sign_count_policy),
+            reset_window_s=reset_window_s,
+            extensions=enabled & _CTAP_EXTENSIONS,
+        )
+        self._presence = presence or AutoPresence(is_user_consenting, is_user_verified)
+        self._store = store or InMemoryStore()
+        keys = key_source or (SeededKeySource(seed) if seed is not None else RandomKeySource())
+        env = Environment(self._store, self._presence, clock or SystemClock(), keys)
+        self.authenticator = Authenticator(env, config)
+        self._client: WebAuthnClient | None = None
+        # Ports that never suspend let the sync API drive coroutines inline, without a loop.
+        self._inline = isinstance(self._store, InMemoryStore) and isinstance(
+            self._presence, AutoPresence | DenyPresence | ScriptedPresence
+        )
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._worker: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+        self._closed = False
+
+    # -- CTAP and WebAuthn ----------------------------------------------------------------
+
+    @property
+    def client(self) -> WebAuthnClient:
+        """The WebAuthn client in front of the authenticator, as a browser would be."""
+        if self._client is None:
+            from vauth.webauthn.client import WebAuthnClient
+
+            config = self.authenticator.config
+            self._client = WebAuthnClient(
+                self.authenticator.process,
+                transport=config.transport,
+                has_resident_key=config.has_resident_key,
+                has_user_verification=config.has_user_verification,
+            )
+        return self._client
+
+    def process(self, request: bytes) -> bytes:
+        """One CTAP2 message (command byte || CBOR) -> status byte || CBOR."""
+        return self._run(self.authenticator.process(bytes(request)))
+
+    def create(self, options: dict[str, Any] | str, origin: str) -> dict[str, Any]:
+        """PublicKeyCredentialCreationOptionsJSON -> RegistrationResponseJSON."""
+        return self._run(self.client.create(options, origin))
+
+    def get(self, options: dict[str, Any] | str, origin: str) -> dict[str, Any]:
+        """PublicKeyCredentialRequestOptionsJSON -> AuthenticationResponseJSON."""
+        return self._run(self.client.get(options, origin))
+
+    async def aprocess(self, request: bytes) -> bytes:
+        return await self.authenticator.process(bytes(request))
+
+    async def acreate(self, options: dict[str, Any] | str, origin: str) -> dict[str, Any]:
+        return await self.client.create(options, origin)
+
+    async def aget(self, options: dict[str, Any] | str, origin: str) -> dict[str, Any]:
+        return await self.client.get(options, origin)
+
+    # -- WebDriver credential commands ----------------------------------------------------
+
+    def add_credential(self, params: dict[str, Any]) -> None:
+        """WebDriver "Add Credential": Credential Parameters with camelCase keys."""
+        self._run(self._store.put(self._credential_from_params(params)))
+
+    def get_credentials(self) -> list[dict[str, Any]]:
+        """WebDriver "Get Credentials": every stored credential as Credential Parameters."""
+        credentials = self._run(self._store.all())
+        return [credential_parameters(c) for c in credentials]
+
+    def remove_credential(self, credential_id: str) -> None:
+        if not self._run(self._store.delete(b64url_decode(credential_id, "credentialId"))):
+            raise KeyError(f"no credential with id {credential_id}")
+
+    def remove_all_credentials(self) -> None:
+        self._run(self._store.clear())
+
+    def set_user_verified(self, value: bool) -> None:
+        """WebDriver "Set User Verified"."""
+        self._auto_presence().verified = bool(value)
+
+    def set_user_consenting(self, value: bool) -> None:
+        self._auto_presence().consenting = bool(value)
+
+    def set_credential_properties(
+        self,
+        credential_id: str,
+        backup_eligibility: bool | None = None,
+        backup_state: bool | None = None,
+    ) -> None:
+        """WebDriver "Set Credential Properties" (backup eligibility and state)."""
+        raw_id = b64url_decode(credential_id, "credentialId")
+        credential = self._run(self._store.get(raw_id))
+        if credential is None:
+            raise KeyError(f"no credential with id {credential_id}")
+        if backup_eligibility is not None:
+            credential.backup_eligible = backup_eligibility
+        if backup_state is not None:
+            credential.backup_state = backup_state
+        self._run(self._store.update(credential))
+
+    def attestation_ca_pem(self) -> str:
+        """The per-installation attestation CA certificate, for an RP's trust store."""
+        return self._run(self.authenticator.attestation_identity()).ca_pem()
+
+    def power_cycle(self) -> None:
+        self.authenticator.power_cycle()
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        close = getattr(self._store, "close", None)
+        if close is not None:
+            self._run(close())
+        if self._worker is not None:
+            self._worker.shutdown()
+        if self._loop is not None:
+            self._loop.close()
+
+    def __enter__(self) -> VirtualAuthenticator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _auto_presence(self) -> AutoPresence:
+        if not isinstance(self._presence, AutoPresence):
+            raise TypeError("user consent and verification are scripted by the presence port")
+        return self._presence
+
+    def _run(self, coro: Coroutine[Any, Any, T]) -> T:
+        if self._closed:
+            coro.close()
+            raise RuntimeError("this VirtualAuthenticator is closed")
+        if self._inline:
+            try:
+                coro.send(None)
+            except StopIteration as done:
+                return done.value  # type: ignore[no-any-return]
+            coro.close()
+            raise RuntimeError("a port suspended; use the async methods (aprocess, ...)")
+        with self._lock:
+            if self._loop is None:
+                self._loop = asyncio.new_event_loop()
+            try:
+                asyncio.get_running_loop()
+            except RuntimeError:
+                return self._loop.run_until_complete(coro)
+            # Called from inside an event loop: block on a private thread, as sync APIs do.
+            if self._worker is None:
+                self._worker = ThreadPoolExecutor(1, thread_name_prefix="vauth")
+            return self._worker.submit(self._loop.run_until_complete, coro).result()
+
+    def _credential_from_params(self, params: dict[str, Any]) -> Credential:
+        if not isinstance(params, dict):
+            raise ValueError("Credential Parameters must be an object")
+        for name in ("credentialId", "isResidentCredential", "rpId", "privateKey", "signCount"):
+            if name not in params:
+                raise ValueError(f"Credential Parameters: {name} is required")
+        credential_id = b64url_decode(params["credentialId"], "credentialId")
+        if not 1 <= len(credential_id) <= 1023:
+            raise ValueError("credentialId must be 1 to 1023 bytes")
+        resident = params["isResidentCredential"]
+        if not isinstance(resident, bool):
+            raise ValueError("isResidentCredential must be a boolean")
+        rp_id = params["rpId"]
+        if not isinstance(rp_id, str) or not rp_id:
+            raise ValueError("rpId must be a non-empty string")
+        try:
+            key = CoseKey.from_pkcs8(b64url_decode(params["privateKey"], "privateKey"))
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"privateKey is not a supported PKCS#8 key: {exc}") from None
+        user_handle = params.get("userHandle")
+        handle = None if user_handle is None else b64url_decode(user_handle, "userHandle")
+        if resident and not handle:
+            raise ValueError("userHandle is required for a resident credential")
+        if handle is not None and len(handle) > MAX_USER_ID_LENGTH:
+            raise ValueError("userHandle must be at most 64 bytes")
+        sign_count = params["signCount"]
+        if not isinstance(sign_count, int) or isinstance(sign_count, bool) or sign_count < 0:
+            raise ValueError("signCount must be a non-negative integer")
+        config = self.authenticator.config
+        eligible = _flag(params, "backupEligibility", config.default_backup_eligibility)
+        large_blob = params.get("largeBlob")
+        credential = Credential(
+            credential_id=credential_id,
+            rp_id=rp_id,
+            rp_id_hash=hashlib.sha256(rp_id.encode()).digest(),
+            user_handle=handle,
+            private_key=key.to_pkcs8(),
+            algorithm=int(key.algorithm),
+            discoverable=resident,
+            user_name=_text(params, "userName"),
+            user_display_name=_text(params, "userDisplayName"),
+            sign_count=sign_count,
+            sign_count_policy=(
+                config.backup_sign_count_policy if eligible else SignCountPolicy.COUNTER
+            ),
+            backup_eligible=eligible,
+            backup_state=_flag(params, "backupState", config.default_backup_state),
+            created=self.authenticator.env.clock.now_ms(),
+            large_blob=None if large_blob is None else b64url_decode(large_blob, "largeBlob"),
+        )
+        credential._key = key
+        return credential
+
+
+def _flag(params: dict[str, Any], name: str, default: bool) -> bool:
+    value = params.get(name, default)
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be a boolean")
+    return value
+
+
+def _text(params: dict[str, Any], name: str) -> str | None:
+    value = params.get(name)
+    if value is not None and not isinstance(value, str):
+        raise ValueError(f"{name} must be a string")
+    return value
+
+
+def credential_parameters(credential: Credential) -> dict[str, Any]:
+    """A credential as W3C WebDriver Credential Parameters (privateKey: base64url PKCS#8)."""
+    params: dict[str, Any] = {
+        "credentialId": b64url_encode(credential.credential_id),
+        "isResidentCredential": credential.discoverable,
+        "rpId": credential.rp_id,
+        "privateKey": b64url_encode(credential.private_key),
+        "userHandle": (
+            None if credential.user_handle is None else b64url_encode(credential.user_handle)
+        ),
+        "signCount": credential.sign_count,
+        "backupEligibility": credential.backup_eligible,
+        "backupState": credential.backup_state,
+        "userName": credential.user_name or "",
+        "userDisplayName": credential.user_display_name or "",
+    }
+    if credential.large_blob is not None:
+        params["largeBlob"] = b64url_encode(credential.large_blob)
+    return params
