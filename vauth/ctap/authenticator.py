@@ -147,12 +147,14 @@ class Authenticator:
 
     async def attestation_identity(self) -> AttestationIdentity:
         secrets = await self._load_secrets()
-        if (
-            secrets.attestation is None
-            or certificate_aaguid(secrets.attestation.chain[0]) != self.config.aaguid
-        ):
+        if secrets.attestation is None or self._stale(secrets.attestation.chain[0]):
             secrets.attestation = await self._attestation_identity()
         return secrets.attestation
+
+    def _stale(self, certificate: bytes) -> bool:
+        """An attestation certificate naming another AAGUID must be re-issued."""
+        aaguid = certificate_aaguid(certificate)
+        return aaguid is not None and aaguid != self.config.aaguid
 
     async def _attestation_identity(self) -> AttestationIdentity:
         store, keys = self.env.store, self.env.keys
@@ -172,7 +174,7 @@ class Authenticator:
             await store.set_setting("attestation_key", att_key.to_pkcs8())
         else:
             att_key = CoseKey.from_pkcs8(att_key_der)
-        if att_cert is None or certificate_aaguid(att_cert) != self.config.aaguid:
+        if att_cert is None or self._stale(att_cert):
             att_cert = issue_attestation_certificate(
                 ca_key, ca_cert, att_key, self.config.aaguid, keys.random_bytes(16)
             )
