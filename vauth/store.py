@@ -28,7 +28,8 @@ class InMemoryStore:
         self._by_rp.setdefault(credential.rp_id_hash, {})[credential.credential_id] = credential
 
     async def update(self, credential: Credential) -> None:
-        if credential.credential_id in self._by_id:
+        stored = self._by_id.get(credential.credential_id)
+        if stored is not None and stored is not credential:
             await self.put(credential)
 
     async def delete(self, credential_id: bytes) -> bool:

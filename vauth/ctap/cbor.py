@@ -24,20 +24,58 @@ def encode(value: Any) -> bytes:
     return cbor2.dumps(_canonical(value))
 
 
-def _sort_key(encoded_key: bytes) -> tuple[int, int, bytes]:
-    return (encoded_key[0] >> 5, len(encoded_key), encoded_key)
+def _head_length(value: int) -> int:
+    """Bytes of a CBOR head carrying ``value`` in its shortest form."""
+    if value < 24:
+        return 1
+    if value < 0x100:
+        return 2
+    if value < 0x10000:
+        return 3
+    return 5 if value < 0x100000000 else 9
 
 
-def _canonical(value: Any) -> Any:
-    if isinstance(value, dict):
-        items = [(cbor2.dumps(k), k, _canonical(v)) for k, v in value.items()]
-        items.sort(key=lambda item: _sort_key(item[0]))
-        return {k: v for _, k, v in items}
-    if isinstance(value, list | tuple):
-        return [_canonical(v) for v in value]
-    if isinstance(value, bytearray | memoryview):
+def _sort_key(key: Any) -> tuple[int, int, Any]:
+    """CTAP2 canonical order of a map key: major type, then encoded length, then bytes (for
+    keys of one major type and length, comparing the values compares the encodings)."""
+    if isinstance(key, int):
+        if key >= 0:
+            return (0, _head_length(key), key)
+        return (1, _head_length(-1 - key), -1 - key)
+    if isinstance(key, str):
+        raw = key.encode()
+        return (3, _head_length(len(raw)) + len(raw), raw)
+    raw = cbor2.dumps(key)
+    return (raw[0] >> 5, len(raw), raw)
+
+
+_LEAVES = (bool, int, bytes, str, type(None))
+
+
+def _canonical(value: Any, depth: int = 0) -> Any:
+    """``value`` with every map in CTAP2 canonical key order; raises INVALID_CBOR for anything
+    outside the CTAP2 data model or nested deeper than MAX_DEPTH."""
+    kind = type(value)
+    if kind in _LEAVES:
+        return value
+    if depth >= MAX_DEPTH:
+        raise CtapError(CtapStatus.INVALID_CBOR, "nesting too deep")
+    if kind is dict:
+        for key in value:
+            if type(key) not in (int, str) and not _is_key(key):
+                raise CtapError(CtapStatus.INVALID_CBOR, "map key must be an integer or text")
+        return {k: _canonical(value[k], depth + 1) for k in sorted(value, key=_sort_key)}
+    if kind is list or kind is tuple:
+        return [_canonical(v, depth + 1) for v in value]
+    if kind is bytearray or kind is memoryview:
         return bytes(value)
-    return value
+    if isinstance(value, int | str | bytes):  # IntEnum, StrEnum and friends
+        return value
+    raise CtapError(CtapStatus.INVALID_CBOR, f"CBOR type {kind.__name__} not allowed")
+
+
+def _is_key(key: Any) -> bool:
+    return isinstance(key, int | str) and not isinstance(key, bool)
 
 
 def decode(data: bytes) -> Any:
@@ -51,25 +89,6 @@ def decode(data: bytes) -> Any:
         raise CtapError(CtapStatus.INVALID_CBOR, "nesting too deep") from exc
     except Exception as exc:  # cbor2 raises several error types for malformed input
         raise CtapError(CtapStatus.INVALID_CBOR, "malformed CBOR") from exc
-    _check_model(value, 0)
-    if encode(value) != data:
+    if cbor2.dumps(_canonical(value)) != data:
         raise CtapError(CtapStatus.INVALID_CBOR, "not in CTAP2 canonical form")
     return value
-
-
-def _check_model(value: Any, depth: int) -> None:
-    if depth > MAX_DEPTH:
-        raise CtapError(CtapStatus.INVALID_CBOR, "nesting too deep")
-    if isinstance(value, bool | int | bytes | str) or value is None:
-        return
-    if isinstance(value, list):
-        for item in value:
-            _check_model(item, depth + 1)
-        return
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if not isinstance(key, int | str) or isinstance(key, bool):
-                raise CtapError(CtapStatus.INVALID_CBOR, "map key must be an integer or text")
-            _check_model(item, depth + 1)
-        return
-    raise CtapError(CtapStatus.INVALID_CBOR, f"CBOR type {type(value).__name__} not allowed")

@@ -101,11 +101,7 @@ async def handle(authenticator: Authenticator, params: dict[Any, Any]) -> dict[i
             raise CtapError(CtapStatus.OPERATION_DENIED, "user declined")
         user_present, user_verified = up, uv
 
-    flags = auth_data.Flags(0)
-    if user_present:
-        flags |= auth_data.Flags.UP
-    if user_verified:
-        flags |= auth_data.Flags.UV
+    flags = (auth_data.UP if user_present else 0) | (auth_data.UV if user_verified else 0)
 
     # 10-12. The first credential now; the rest through getNextAssertion.
     discovery = request.allow_list is None or not request.allow_list
@@ -114,7 +110,7 @@ async def handle(authenticator: Authenticator, params: dict[Any, Any]) -> dict[i
             rp_id_hash=rp_id_hash,
             client_data_hash=request.client_data_hash,
             credentials=credentials[1:],
-            flags=int(flags),
+            flags=flags,
             user_verified=user_verified,
             expires_at=env.clock.monotonic() + NEXT_ASSERTION_TIMEOUT_S,
         )
@@ -144,14 +140,14 @@ async def assert_credential(
     credential: Credential,
     rp_id_hash: bytes,
     client_data_hash: bytes,
-    flags: auth_data.Flags,
+    flags: int,
     user_verified: bool,
 ) -> dict[int, Any]:
     """Sign one assertion with ``credential`` (getAssertion steps 11-13)."""
     if credential.backup_eligible:
-        flags |= auth_data.Flags.BE
+        flags |= auth_data.BE
     if credential.backup_state:
-        flags |= auth_data.Flags.BS
+        flags |= auth_data.BS
     sign_count = await next_sign_count(authenticator, credential)
     data = auth_data.build(rp_id_hash, flags, sign_count)
     signature = credential.key.sign(data + client_data_hash)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from vauth.ctap import auth_data
 from vauth.ctap.commands.get_assertion import assert_credential
 from vauth.ctap.status import CtapError, CtapStatus
 
@@ -26,6 +25,6 @@ async def handle(authenticator: Authenticator, params: dict[Any, Any]) -> dict[i
         credential,
         pending.rp_id_hash,
         pending.client_data_hash,
-        auth_data.Flags(pending.flags),
+        pending.flags,
         pending.user_verified,
     )

@@ -175,13 +175,13 @@ async def handle(authenticator: Authenticator, params: dict[Any, Any]) -> dict[i
         )
 
     # 16-17. Authenticator data and the attestation statement.
-    flags = auth_data.Flags.UP
+    flags = auth_data.UP
     if uv:
-        flags |= auth_data.Flags.UV
+        flags |= auth_data.UV
     if credential.backup_eligible:
-        flags |= auth_data.Flags.BE
+        flags |= auth_data.BE
     if credential.backup_state:
-        flags |= auth_data.Flags.BS
+        flags |= auth_data.BS
     extension_outputs = {cred_protect.NAME: int(level)} if level is not None else None
     data = auth_data.build(
         rp_id_hash,
