@@ -12,6 +12,8 @@ from fido2.ctap2 import Ctap2
 from vauth import VirtualAuthenticator
 from vauth.testing import VauthCtapDevice
 
+pytest_plugins = ["pytester"]
+
 RP = {"id": "example.com", "name": "Example"}
 
 
