@@ -117,3 +117,51 @@ def test_packed_chain_matches_the_vector_root() -> None:
     leaf = x509.load_der_x509_certificate(cbor.decode(attestation_object)["attStmt"]["x5c"][0])
     leaf.verify_directly_issued_by(root)
     assert leaf.serial_number == int(reg["attestation_cert_serial_number"], 16)
+
+
+def _examples(name: str) -> list[dict[str, Any]]:
+    path = Path(__file__).parent.parent / "spec-vectors" / name
+    examples: list[dict[str, Any]] = json.loads(path.read_text())["examples"]
+    return examples
+
+
+@pytest.mark.parametrize(
+    "example", _examples("ctap-make-credential.json"), ids=lambda e: e["vector"]
+)
+def test_ctap_make_credential_examples(example: dict[str, Any]) -> None:
+    inject = example["inject"]
+    va = VirtualAuthenticator(
+        attestation=example["attestation"],
+        aaguid=bytes.fromhex(inject["aaguid"]),
+        default_backup_eligibility=inject["backup_eligible"],
+        default_backup_state=inject["backup_state"],
+        key_source=ScriptedKeySource(
+            keys=[es256_key(inject["credential_private_key"])],
+            credential_ids=[bytes.fromhex(inject["credential_id"])],
+        ),
+    )
+    expected = bytes.fromhex(example["response"])
+    if "attestation_private_key" in inject:
+        x5c = tuple(cbor.decode(expected[1:])[3]["x5c"])
+        va._run(
+            va.authenticator.set_attestation_identity(
+                es256_key(inject["attestation_private_key"]), x5c, x5c[0]
+            )
+        )
+    assert va.process(bytes.fromhex(example["request"])).hex() == example["response"]
+
+
+@pytest.mark.parametrize("example", _examples("ctap-get-assertion.json"), ids=lambda e: e["vector"])
+def test_ctap_get_assertion_examples(example: dict[str, Any]) -> None:
+    attestation = dict(CASES)[example["vector"]]
+    va, reg, _ = register(example["vector"], attestation)
+    va.set_credential_properties(
+        b64url_encode(bytes.fromhex(reg["credential_id"])), backup_state=example["backup_state"]
+    )
+    assert va.process(bytes.fromhex(example["request"])).hex() == example["response"]
+
+
+@pytest.mark.parametrize("example", _examples("ctap-status-codes.json"), ids=lambda e: e["what"])
+def test_ctap_status_code_examples(example: dict[str, Any]) -> None:
+    va = VirtualAuthenticator()
+    assert va.process(bytes.fromhex(example["request"]))[:1].hex() == example["status"]

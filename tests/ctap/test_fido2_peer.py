@@ -391,3 +391,16 @@ def test_selection(ctap: Ctap2) -> None:
     with pytest.raises(CtapError) as exc:
         denied.selection()
     assert exc.value.code == CtapError.ERR.OPERATION_DENIED
+
+
+def test_single_account_with_uv_returns_only_the_user_id(ctap: Ctap2) -> None:
+    make(ctap)
+    assertion = ctap.get_assertion("example.com", cdh(), options={"uv": True})
+    assert assertion.user == {"id": user()["id"]}
+
+
+def test_several_accounts_without_uv_return_only_ids(ctap: Ctap2) -> None:
+    make(ctap, name="alice")
+    make(ctap, name="bob")
+    assertions = ctap.get_assertions("example.com", cdh())
+    assert [set(a.user) for a in assertions] == [{"id"}, {"id"}]

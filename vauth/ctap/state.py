@@ -15,7 +15,7 @@ class PendingAssertions:
     client_data_hash: bytes
     credentials: list[Credential]
     flags: int
-    user_verified: bool
+    identify_user: bool  # name and displayName may be returned (several accounts, UV done)
     expires_at: float
 
 

@@ -103,21 +103,23 @@ async def handle(authenticator: Authenticator, params: dict[Any, Any]) -> dict[i
 
     flags = (auth_data.UP if user_present else 0) | (auth_data.UV if user_verified else 0)
 
-    # 10-12. The first credential now; the rest through getNextAssertion.
-    discovery = request.allow_list is None or not request.allow_list
-    if discovery and len(credentials) > 1:
+    # 10-12. The first credential now; the rest through getNextAssertion. The user's name and
+    #        display name go out only to tell several accounts apart, and only after UV.
+    several = (request.allow_list is None or not request.allow_list) and len(credentials) > 1
+    identify_user = several and user_verified
+    if several:
         authenticator.state.assertions = PendingAssertions(
             rp_id_hash=rp_id_hash,
             client_data_hash=request.client_data_hash,
             credentials=credentials[1:],
             flags=flags,
-            user_verified=user_verified,
+            identify_user=identify_user,
             expires_at=env.clock.monotonic() + NEXT_ASSERTION_TIMEOUT_S,
         )
     result = await assert_credential(
-        authenticator, credentials[0], rp_id_hash, request.client_data_hash, flags, user_verified
+        authenticator, credentials[0], rp_id_hash, request.client_data_hash, flags, identify_user
     )
-    if discovery and len(credentials) > 1:
+    if several:
         result[0x05] = len(credentials)
     return result
 
@@ -141,7 +143,7 @@ async def assert_credential(
     rp_id_hash: bytes,
     client_data_hash: bytes,
     flags: int,
-    user_verified: bool,
+    identify_user: bool,
 ) -> dict[int, Any]:
     """Sign one assertion with ``credential`` (getAssertion steps 11-13)."""
     if credential.backup_eligible:
@@ -161,7 +163,7 @@ async def assert_credential(
     }
     if credential.discoverable and credential.user_handle is not None:
         user: dict[str, Any] = {"id": credential.user_handle}
-        if user_verified:  # user-identifying information only after user verification
+        if identify_user:
             if credential.user_name is not None:
                 user["name"] = credential.user_name
             if credential.user_display_name is not None:

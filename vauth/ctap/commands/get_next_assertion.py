@@ -26,5 +26,5 @@ async def handle(authenticator: Authenticator, params: dict[Any, Any]) -> dict[i
         pending.rp_id_hash,
         pending.client_data_hash,
         pending.flags,
-        pending.user_verified,
+        pending.identify_user,
     )
