@@ -20,7 +20,7 @@ from vauth import VirtualAuthenticator
 from vauth.ctap import cbor
 from vauth.ctap.cose import Algorithm, CoseKey
 from vauth.testing import ScriptedKeySource
-from vauth.virtual import b64url_encode
+from vauth.webauthn.base64url import encode as b64url_encode
 
 VECTORS = json.loads(
     (Path(__file__).parent.parent / "spec-vectors" / "webauthn-l3-test-vectors.json").read_text()

@@ -8,8 +8,6 @@ return what ``PublicKeyCredential.toJSON()`` gives, as a browser in front of it 
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import hashlib
 import threading
 import uuid
@@ -27,6 +25,7 @@ from vauth.ctap.ports import Clock, CredentialStore, Environment, KeySource, Use
 from vauth.keys import RandomKeySource, SeededKeySource
 from vauth.presence import AutoPresence, DenyPresence, ScriptedPresence
 from vauth.store import InMemoryStore
+from vauth.webauthn import base64url
 
 if TYPE_CHECKING:
     from vauth.webauthn.client import WebAuthnClient
@@ -38,16 +37,12 @@ _CTAP_EXTENSIONS = frozenset({"credProtect"})  # the rest are client-side only
 TRANSPORTS = frozenset({"usb", "nfc", "ble", "internal", "hybrid"})
 
 
-def b64url_encode(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def b64url_decode(value: str, what: str) -> bytes:
+def b64url_decode(value: object, what: str) -> bytes:
     if not isinstance(value, str):
         raise ValueError(f"{what} must be a base64url string")
     try:
-        return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
-    except (binascii.Error, ValueError):
+        return base64url.decode(value)
+    except ValueError:
         raise ValueError(f"{what} is not valid base64url") from None
 
 
@@ -332,12 +327,12 @@ def _text(params: dict[str, Any], name: str) -> str | None:
 def credential_parameters(credential: Credential) -> dict[str, Any]:
     """A credential as W3C WebDriver Credential Parameters (privateKey: base64url PKCS#8)."""
     params: dict[str, Any] = {
-        "credentialId": b64url_encode(credential.credential_id),
+        "credentialId": base64url.encode(credential.credential_id),
         "isResidentCredential": credential.discoverable,
         "rpId": credential.rp_id,
-        "privateKey": b64url_encode(credential.private_key),
+        "privateKey": base64url.encode(credential.private_key),
         "userHandle": (
-            None if credential.user_handle is None else b64url_encode(credential.user_handle)
+            None if credential.user_handle is None else base64url.encode(credential.user_handle)
         ),
         "signCount": credential.sign_count,
         "backupEligibility": credential.backup_eligible,
@@ -346,5 +341,5 @@ def credential_parameters(credential: Credential) -> dict[str, Any]:
         "userDisplayName": credential.user_display_name or "",
     }
     if credential.large_blob is not None:
-        params["largeBlob"] = b64url_encode(credential.large_blob)
+        params["largeBlob"] = base64url.encode(credential.large_blob)
     return params

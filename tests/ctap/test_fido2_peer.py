@@ -404,3 +404,25 @@ def test_several_accounts_without_uv_return_only_ids(ctap: Ctap2) -> None:
     make(ctap, name="bob")
     assertions = ctap.get_assertions("example.com", cdh())
     assert [set(a.user) for a in assertions] == [{"id"}, {"id"}]
+
+
+def test_newest_first_even_within_one_millisecond() -> None:
+    ctap = Ctap2(VauthCtapDevice(VirtualAuthenticator(clock=FakeClock())))  # time stands still
+    for name in ("alice", "bob", "carol"):
+        make(ctap, name=name)
+    assertions = ctap.get_assertions("example.com", cdh(), options={"uv": True})
+    assert [a.user["name"] for a in assertions] == ["carol", "bob", "alice"]
+
+
+def test_silent_probe_does_not_count_as_a_use() -> None:
+    clock = FakeClock()
+    va = VirtualAuthenticator(clock=clock)
+    ctap = Ctap2(VauthCtapDevice(va))
+    cred_id = make(ctap).auth_data.credential_data.credential_id
+    store = va.authenticator.env.store
+    allow = [{"type": "public-key", "id": cred_id}]
+    clock.advance(60)
+    ctap.get_assertion("example.com", cdh(), allow, options={"up": False})
+    assert va._run(store.get(cred_id)).last_used is None
+    ctap.get_assertion("example.com", cdh(), allow)
+    assert va._run(store.get(cred_id)).last_used == clock.now_ms()

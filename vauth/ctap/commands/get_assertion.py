@@ -79,10 +79,17 @@ async def handle(authenticator: Authenticator, params: dict[Any, Any]) -> dict[i
         credentials = await _from_allow_list(authenticator, request, rp_id_hash, uv)
     else:
         stored = await env.store.find(rp_id_hash)
-        credentials = [
-            c for c in stored if c.discoverable and cred_protect.usable(c.cred_protect, uv, False)
-        ]
-        credentials.sort(key=lambda c: c.created, reverse=True)  # most recent first
+        # Most recent first; the store lists oldest first, so among equal creation times the
+        # one stored last comes first too (sorting is stable).
+        credentials = sorted(
+            (
+                c
+                for c in reversed(stored)
+                if c.discoverable and cred_protect.usable(c.cred_protect, uv, False)
+            ),
+            key=lambda c: c.created,
+            reverse=True,
+        )
     if not credentials:
         raise CtapError(CtapStatus.NO_CREDENTIALS)
 
@@ -153,7 +160,7 @@ async def assert_credential(
     sign_count = await next_sign_count(authenticator, credential)
     data = auth_data.build(rp_id_hash, flags, sign_count)
     signature = credential.key.sign(data + client_data_hash)
-    if credential.stored:
+    if credential.stored and flags & auth_data.UP:  # a silent probe is not a use
         credential.last_used = authenticator.env.clock.now_ms()
         await authenticator.env.store.update(credential)
     result: dict[int, Any] = {

@@ -1,0 +1,22 @@
+"""base64url without padding (RFC 4648 section 5), as WebAuthn's JSON forms use it."""
+
+from __future__ import annotations
+
+import base64
+import re
+
+_ALPHABET = re.compile(r"[A-Za-z0-9_-]*={0,2}")
+
+
+def encode(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def decode(text: str) -> bytes:
+    """Decode base64url; padding is optional. ValueError on anything else."""
+    if not _ALPHABET.fullmatch(text):
+        raise ValueError("not base64url")
+    stripped = text.rstrip("=")
+    if len(stripped) % 4 == 1 or (text != stripped and len(text) % 4 != 0):
+        raise ValueError("bad base64url length")
+    return base64.urlsafe_b64decode(stripped + "=" * (-len(stripped) % 4))

@@ -1,0 +1,334 @@
+"""WebAuthnClient: what a browser does between a page and one CTAP2 authenticator (WebAuthn L3
+sections 5.1.3 "Create a New Credential" and 5.1.4 "Use an Existing Credential", with the CTAP 2.1
+mapping of section 6.3 of WebAuthn and 6.1/6.2 of CTAP).
+
+Choices where a browser has a user interface or a timer and this in-process client has neither:
+
+- ``timeout`` is parsed and kept but no timer runs: the authenticator's presence port is where a
+  person answers or gives up, and it may time out on its own.
+- A discoverable getAssertion that finds several credentials returns the first one (the most
+  recent); getNextAssertion is not called. Account choice belongs to the presence/selection UI,
+  which the authenticator asks before it signs.
+- allowCredentials / excludeCredentials longer than maxCredentialCountInList are sent in batches,
+  each first probed silently (getAssertion with ``up: false``); the real request then carries the
+  batch that matched (Chromium and python-fido2 do the same).
+- Attestation: see :func:`vauth.webauthn.attestation.convey`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from vauth.ctap.auth_data import AuthenticatorData
+from vauth.ctap.status import CtapStatus
+from vauth.webauthn import client_data
+from vauth.webauthn.attestation import AttestationResult, convey
+from vauth.webauthn.ctap_messages import (
+    AuthenticatorInfo,
+    Command,
+    call,
+    descriptors,
+    options_map,
+    status_of,
+    without_none,
+)
+from vauth.webauthn.errors import WebAuthnError
+from vauth.webauthn.options import (
+    CREDENTIAL_PROTECTION_POLICIES,
+    PUBLIC_KEY,
+    AuthenticatorSelection,
+    CreationExtensions,
+    CreationOptions,
+    CredentialDescriptor,
+    CredentialParameters,
+    RequestOptions,
+    parse_creation_options,
+    parse_request_options,
+)
+from vauth.webauthn.origin import Origin, parse_origin, resolve_rp_id
+from vauth.webauthn.responses import authentication_response_json, registration_response_json
+
+# WebAuthn L3 5.1.3 step 10: an empty pubKeyCredParams means ES256 and RS256.
+DEFAULT_PUB_KEY_CRED_PARAMS = ((PUBLIC_KEY, -7), (PUBLIC_KEY, -257))
+CRED_PROTECT = "credProtect"
+
+
+class WebAuthnClient:
+    """navigator.credentials.create()/get() for the public-key type, over ``process``."""
+
+    def __init__(
+        self,
+        process: Callable[[bytes], Awaitable[bytes]],
+        *,
+        transport: str = "usb",
+        has_resident_key: bool = True,
+        has_user_verification: bool = True,
+        anonymize_aaguid: bool = False,
+    ) -> None:
+        self._process = process
+        self.transport = transport
+        self.has_resident_key = has_resident_key
+        self.has_user_verification = has_user_verification
+        self.anonymize_aaguid = anonymize_aaguid
+        self._info: AuthenticatorInfo | None = None
+
+    @property
+    def authenticator_attachment(self) -> str:
+        return "platform" if self.transport == "internal" else "cross-platform"
+
+    async def info(self) -> AuthenticatorInfo:
+        """authenticatorGetInfo, asked once and cached."""
+        if self._info is None:
+            raw = await call(self._process, Command.GET_INFO, None, "getInfo")
+            self._info = AuthenticatorInfo.from_cbor(raw)
+        return self._info
+
+    # -- create() ---------------------------------------------------------------------------
+
+    async def create(
+        self,
+        options: dict[str, Any] | str | CreationOptions,
+        origin: str,
+        *,
+        top_origin: str | None = None,
+    ) -> dict[str, Any]:
+        """navigator.credentials.create({publicKey}) -> RegistrationResponseJSON."""
+        opts = parse_creation_options(options)
+        caller = parse_origin(origin)
+        rp_id = resolve_rp_id(opts.rp.id, caller)
+        algorithms = _credential_parameters(opts.pub_key_cred_params)
+        data = self._client_data(client_data.CREATE, opts.challenge, caller, top_origin)
+        client_data_hash = client_data.client_data_hash(data)
+
+        info = await self.info()
+        selection = opts.authenticator_selection
+        self._check_attachment(selection)
+        rk = self._resident_key(selection, info)
+        uv = self._user_verification(selection.user_verification, info)
+        extensions = _cred_protect(opts.extensions, info)
+        exclude = await self._exclude_list(rp_id, client_data_hash, opts.exclude_credentials, info)
+
+        params = without_none(
+            {
+                0x01: client_data_hash,
+                0x02: {"id": rp_id, "name": opts.rp.name},
+                0x03: {
+                    "id": opts.user.id,
+                    "name": opts.user.name,
+                    "displayName": opts.user.display_name,
+                },
+                0x04: [{"alg": alg, "type": kind} for kind, alg in algorithms],
+                0x05: descriptors(exclude) or None,
+                0x06: extensions,
+                0x07: options_map(rk=rk, uv=uv),
+            }
+        )
+        response = await call(self._process, Command.MAKE_CREDENTIAL, params, "create")
+        fmt, auth_data, att_stmt = response.get(0x01), response.get(0x02), response.get(0x03)
+        if not (
+            isinstance(fmt, str) and isinstance(auth_data, bytes) and isinstance(att_stmt, dict)
+        ):
+            raise WebAuthnError("UnknownError", "create: malformed makeCredential response")
+        try:
+            attested, _ = AuthenticatorData(auth_data).attested_credential_data()
+        except Exception:  # a malformed authenticator response, whatever the parser raised
+            attested = None
+        if attested is None:
+            raise WebAuthnError("UnknownError", "create: no attested credential data")
+
+        result = convey(
+            AttestationResult(fmt, auth_data, att_stmt), opts.attestation, self.anonymize_aaguid
+        )
+        extension_results: dict[str, Any] = {}
+        if opts.extensions.cred_props:
+            extension_results["credProps"] = {"rk": rk}
+        return registration_response_json(
+            attested.credential_id,
+            data,
+            result,
+            attested.credential_public_key,
+            [self.transport],
+            self.authenticator_attachment,
+            extension_results,
+        )
+
+    # -- get() ------------------------------------------------------------------------------
+
+    async def get(
+        self,
+        options: dict[str, Any] | str | RequestOptions,
+        origin: str,
+        *,
+        top_origin: str | None = None,
+    ) -> dict[str, Any]:
+        """navigator.credentials.get({publicKey}) -> AuthenticationResponseJSON."""
+        opts = parse_request_options(options)
+        caller = parse_origin(origin)
+        rp_id = resolve_rp_id(opts.rp_id, caller)
+        data = self._client_data(client_data.GET, opts.challenge, caller, top_origin)
+        client_data_hash = client_data.client_data_hash(data)
+
+        info = await self.info()
+        uv = self._user_verification(opts.user_verification, info)
+        allow = _usable(opts.allow_credentials, info)
+        if opts.allow_credentials and not allow:
+            raise WebAuthnError("NotAllowedError", "get: no allowCredentials entry is usable")
+        if len(allow) > info.max_credential_count_in_list:
+            batches = _batches(allow, info.max_credential_count_in_list)
+            allow = await self._probe(rp_id, client_data_hash, batches) or batches[0]
+
+        params = without_none(
+            {
+                0x01: rp_id,
+                0x02: client_data_hash,
+                0x03: descriptors(allow) or None,
+                0x05: options_map(uv=uv),
+            }
+        )
+        response = await call(self._process, Command.GET_ASSERTION, params, "get")
+        credential_id = _assertion_credential_id(response, allow)
+        auth_data, signature = response.get(0x02), response.get(0x03)
+        if not (isinstance(auth_data, bytes) and isinstance(signature, bytes)):
+            raise WebAuthnError("UnknownError", "get: malformed getAssertion response")
+        user = response.get(0x04)
+        user_handle = user.get("id") if isinstance(user, dict) else None
+        if not isinstance(user_handle, bytes) or not user_handle:
+            user_handle = None
+        # numberOfCredentials (0x05) > 1: the first, most recent credential is used (see above).
+        return authentication_response_json(
+            credential_id,
+            data,
+            auth_data,
+            signature,
+            user_handle,
+            self.authenticator_attachment,
+            {},
+        )
+
+    # -- shared steps -----------------------------------------------------------------------
+
+    @staticmethod
+    def _client_data(kind: str, challenge: bytes, caller: Origin, top_origin: str | None) -> bytes:
+        origin = caller.serialize()
+        top = parse_origin(top_origin).serialize() if top_origin is not None else None
+        cross = top if top is not None and top != origin else None
+        return client_data.client_data_json(kind, challenge, origin, cross)
+
+    def _check_attachment(self, selection: AuthenticatorSelection) -> None:
+        wanted = selection.authenticator_attachment
+        if wanted is not None and wanted != self.authenticator_attachment:
+            raise WebAuthnError(
+                "NotAllowedError",
+                f"create: a {wanted} authenticator was asked for; this one is "
+                f"{self.authenticator_attachment}",
+            )
+
+    def _resident_key(self, selection: AuthenticatorSelection, info: AuthenticatorInfo) -> bool:
+        supported = self.has_resident_key and info.options.get("rk", False) is True
+        if selection.resident_key == "required":
+            if not supported:
+                raise WebAuthnError(
+                    "ConstraintError", "create: a discoverable credential is required"
+                )
+            return True
+        return selection.resident_key == "preferred" and supported
+
+    def _user_verification(self, requirement: str, info: AuthenticatorInfo) -> bool:
+        supported = self.has_user_verification and info.options.get("uv", False) is True
+        if requirement == "required":
+            if not supported:
+                raise WebAuthnError("ConstraintError", "user verification is required")
+            return True
+        return requirement == "preferred" and supported
+
+    async def _exclude_list(
+        self,
+        rp_id: str,
+        client_data_hash: bytes,
+        exclude: Sequence[CredentialDescriptor],
+        info: AuthenticatorInfo,
+    ) -> Sequence[CredentialDescriptor]:
+        usable = _usable(exclude, info)
+        if len(usable) <= info.max_credential_count_in_list:
+            return usable
+        batches = _batches(usable, info.max_credential_count_in_list)
+        return await self._probe(rp_id, client_data_hash, batches) or ()
+
+    async def _probe(
+        self,
+        rp_id: str,
+        client_data_hash: bytes,
+        batches: list[Sequence[CredentialDescriptor]],
+    ) -> Sequence[CredentialDescriptor] | None:
+        """The first batch holding a credential of this authenticator, found silently."""
+        for batch in batches:
+            status = await status_of(
+                self._process,
+                Command.GET_ASSERTION,
+                {
+                    0x01: rp_id,
+                    0x02: client_data_hash,
+                    0x03: descriptors(batch),
+                    0x05: {"up": False},
+                },
+            )
+            if status is CtapStatus.OK:
+                return batch
+        return None
+
+
+def _credential_parameters(params: tuple[CredentialParameters, ...]) -> list[tuple[str, int]]:
+    """WebAuthn L3 5.1.3 step 10: unknown types are skipped; nothing left is NotSupportedError."""
+    if not params:
+        return list(DEFAULT_PUB_KEY_CRED_PARAMS)
+    chosen = [(p.type, p.alg) for p in params if p.type == PUBLIC_KEY]
+    if not chosen:
+        raise WebAuthnError("NotSupportedError", "create: no supported pubKeyCredParams type")
+    return chosen
+
+
+def _cred_protect(extensions: CreationExtensions, info: AuthenticatorInfo) -> dict[str, int] | None:
+    """credProtect (CTAP 2.1 section 12.1, "Client extension processing")."""
+    policy = extensions.credential_protection_policy
+    if policy is None:
+        return None
+    level = CREDENTIAL_PROTECTION_POLICIES[policy]
+    if CRED_PROTECT not in info.extensions:
+        if extensions.enforce_credential_protection_policy and level > 1:
+            raise WebAuthnError(
+                "NotAllowedError", "create: the authenticator cannot enforce credProtect"
+            )
+        return None
+    return {CRED_PROTECT: level}
+
+
+def _usable(
+    credentials: Sequence[CredentialDescriptor], info: AuthenticatorInfo
+) -> Sequence[CredentialDescriptor]:
+    """Descriptors of the public-key type whose ID this authenticator could have issued."""
+    limit = info.max_credential_id_length
+    return [
+        c for c in credentials if c.type == PUBLIC_KEY and (limit is None or len(c.id) <= limit)
+    ]
+
+
+def _batches(
+    credentials: Sequence[CredentialDescriptor], size: int
+) -> list[Sequence[CredentialDescriptor]]:
+    return [credentials[i : i + size] for i in range(0, len(credentials), size)]
+
+
+def _assertion_credential_id(
+    response: dict[int, Any], allow: Sequence[CredentialDescriptor]
+) -> bytes:
+    """The credential of an assertion; CTAP may leave it out when the allowList had one entry."""
+    credential = response.get(0x01)
+    credential_id = credential.get("id") if isinstance(credential, dict) else None
+    if credential_id is None and len(allow) == 1:
+        credential_id = allow[0].id
+    if not isinstance(credential_id, bytes):
+        raise WebAuthnError("UnknownError", "get: the assertion names no credential")
+    if allow and credential_id not in {c.id for c in allow}:
+        raise WebAuthnError("NotAllowedError", "get: the credential is not in allowCredentials")
+    return credential_id

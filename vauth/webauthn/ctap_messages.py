@@ -1,0 +1,93 @@
+"""The CTAP2 side of the client: request maps, the status byte, getInfo (CTAP 2.1 sections 6.1,
+6.2, 6.4 and 8.2)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Any
+
+from vauth.ctap import cbor
+from vauth.ctap.status import CtapError, CtapStatus
+from vauth.webauthn.errors import WebAuthnError, from_status
+from vauth.webauthn.options import CredentialDescriptor
+
+Process = Callable[[bytes], Awaitable[bytes]]
+
+
+class Command(IntEnum):
+    MAKE_CREDENTIAL = 0x01
+    GET_ASSERTION = 0x02
+    GET_INFO = 0x04
+
+
+@dataclass(frozen=True, slots=True)
+class AuthenticatorInfo:
+    """The parts of authenticatorGetInfo the client acts on."""
+
+    versions: tuple[str, ...] = ()
+    extensions: frozenset[str] = frozenset()
+    options: dict[str, bool] = field(default_factory=dict)
+    max_credential_count_in_list: int = 1  # absent: one credential per request
+    max_credential_id_length: int | None = None
+
+    @classmethod
+    def from_cbor(cls, info: dict[Any, Any]) -> AuthenticatorInfo:
+        count = info.get(0x07)
+        id_length = info.get(0x08)
+        options = info.get(0x04)
+        return cls(
+            versions=tuple(v for v in info.get(0x01, ()) if isinstance(v, str)),
+            extensions=frozenset(e for e in info.get(0x02, ()) if isinstance(e, str)),
+            options=dict(options) if isinstance(options, dict) else {},
+            max_credential_count_in_list=count if isinstance(count, int) and count > 0 else 1,
+            max_credential_id_length=id_length if isinstance(id_length, int) else None,
+        )
+
+
+async def call(
+    process: Process, command: Command, params: dict[int, Any] | None, operation: str
+) -> dict[int, Any]:
+    """Send one command; a non-zero status becomes the WebAuthnError the page would see."""
+    message = bytes([command]) + (cbor.encode(params) if params is not None else b"")
+    response = await process(message)
+    if not response:
+        raise WebAuthnError("UnknownError", f"{operation}: empty response from the authenticator")
+    if response[0] != CtapStatus.OK:
+        try:
+            status = CtapStatus(response[0])
+        except ValueError:
+            status = CtapStatus.OTHER
+        raise from_status(status, operation)
+    try:
+        body = cbor.decode(response[1:]) if len(response) > 1 else {}
+    except CtapError:
+        raise WebAuthnError("UnknownError", f"{operation}: malformed CBOR response") from None
+    if not isinstance(body, dict):
+        raise WebAuthnError("UnknownError", f"{operation}: the response is not a CBOR map")
+    return body
+
+
+async def status_of(process: Process, command: Command, params: dict[int, Any]) -> CtapStatus:
+    """Send one command and return only its status (for silent probes)."""
+    response = await process(bytes([command]) + cbor.encode(params))
+    try:
+        return CtapStatus(response[0]) if response else CtapStatus.OTHER
+    except ValueError:
+        return CtapStatus.OTHER
+
+
+def descriptors(credentials: Sequence[CredentialDescriptor]) -> list[dict[str, Any]]:
+    """PublicKeyCredentialDescriptors as CTAP carries them (transports are left out)."""
+    return [{"id": c.id, "type": c.type} for c in credentials]
+
+
+def options_map(**options: bool) -> dict[str, bool] | None:
+    """Only the options set to true: false is each option's default where we send it."""
+    chosen = {name: True for name, value in options.items() if value}
+    return chosen or None
+
+
+def without_none(params: dict[int, Any]) -> dict[int, Any]:
+    return {key: value for key, value in params.items() if value is not None}

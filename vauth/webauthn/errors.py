@@ -1,0 +1,46 @@
+"""Errors of the client layer, named as the DOMExceptions WebAuthn specifies."""
+
+from __future__ import annotations
+
+from vauth.ctap.status import CtapStatus
+
+DOM_EXCEPTION_NAMES = frozenset(
+    {
+        "NotAllowedError",
+        "InvalidStateError",
+        "SecurityError",
+        "NotSupportedError",
+        "TypeError",
+        "ConstraintError",
+        "AbortError",
+        "UnknownError",
+        "EncodingError",
+    }
+)
+
+
+class WebAuthnError(Exception):
+    """A failed create() or get(): ``name`` is the DOMException name a browser would raise."""
+
+    def __init__(self, name: str, message: str) -> None:
+        if name not in DOM_EXCEPTION_NAMES:
+            raise ValueError(f"not a WebAuthn DOMException name: {name}")
+        self.name = name
+        self.message = message
+        super().__init__(f"{name}: {message}")
+
+
+# How a client turns authenticator status codes into what the page sees (WebAuthn L3 6.3.2/6.3.3
+# and the CTAP 2.1 error mapping browsers use).
+STATUS_TO_DOM: dict[CtapStatus, str] = {
+    CtapStatus.CREDENTIAL_EXCLUDED: "InvalidStateError",
+    CtapStatus.UNSUPPORTED_ALGORITHM: "NotSupportedError",
+    CtapStatus.UNSUPPORTED_OPTION: "ConstraintError",
+    CtapStatus.INVALID_OPTION: "ConstraintError",
+    CtapStatus.KEY_STORE_FULL: "ConstraintError",
+}
+
+
+def from_status(status: CtapStatus, operation: str) -> WebAuthnError:
+    name = STATUS_TO_DOM.get(status, "NotAllowedError")
+    return WebAuthnError(name, f"{operation} failed: authenticator returned {status.name}")
