@@ -131,7 +131,7 @@ class VirtualAuthenticator:
 
             config = self.authenticator.config
             self._client = WebAuthnClient(
-                self.authenticator.process,
+                self.authenticator,
                 transport=config.transport,
                 has_resident_key=config.has_resident_key,
                 has_user_verification=config.has_user_verification,

@@ -1,11 +1,13 @@
 """The one CTAP2 CBOR codec: strict decoding, canonical encoding (CTAP 2.1 section 8, "Message
 Encoding" and "CTAP2 canonical CBOR encoding form").
 
-cbor2 does the byte work. Canonical form is enforced on the way in by re-encoding what cbor2
-decoded and comparing bytes, which rejects non-shortest integers and lengths, indefinite lengths,
-unsorted or duplicate map keys and trailing data in one rule. Only the CTAP2 data model is
-accepted: integers, byte and text strings, arrays, maps, booleans and null; no tags, floats or
-undefined, and at most ``MAX_DEPTH`` levels of nesting.
+cbor2 does the byte work. Only the CTAP2 data model is accepted: integers, byte and text strings,
+arrays, maps, booleans and null; no tags, floats or undefined, and at most ``MAX_DEPTH`` levels
+of nesting. Canonical form is checked without re-encoding: one walk over what cbor2 decoded
+checks the data model and the key order of every map and adds up the length the canonical
+encoding would have. Any other encoding of the same value (non-shortest integers or lengths,
+indefinite lengths, duplicate keys, trailing bytes) is longer, and a reordering is caught by the
+order check, so "ordered and of canonical length" is exactly "canonical".
 """
 
 from __future__ import annotations
@@ -17,65 +19,21 @@ import cbor2
 from vauth.ctap.status import CtapError, CtapStatus
 
 MAX_DEPTH = 8
+_MAX_UINT = 1 << 64
+_NEGATIVE_RANK = 1 << 70  # int keys: non-negative ones first, then -1, -2, ...
+
+
+class _Unordered(Exception):
+    """A map whose keys are not in canonical order."""
 
 
 def encode(value: Any) -> bytes:
     """Encode ``value`` in CTAP2 canonical form (maps sorted by major type, length, then bytes)."""
-    return cbor2.dumps(_canonical(value))
-
-
-def _head_length(value: int) -> int:
-    """Bytes of a CBOR head carrying ``value`` in its shortest form."""
-    if value < 24:
-        return 1
-    if value < 0x100:
-        return 2
-    if value < 0x10000:
-        return 3
-    return 5 if value < 0x100000000 else 9
-
-
-def _sort_key(key: Any) -> tuple[int, int, Any]:
-    """CTAP2 canonical order of a map key: major type, then encoded length, then bytes (for
-    keys of one major type and length, comparing the values compares the encodings)."""
-    if isinstance(key, int):
-        if key >= 0:
-            return (0, _head_length(key), key)
-        return (1, _head_length(-1 - key), -1 - key)
-    if isinstance(key, str):
-        raw = key.encode()
-        return (3, _head_length(len(raw)) + len(raw), raw)
-    raw = cbor2.dumps(key)
-    return (raw[0] >> 5, len(raw), raw)
-
-
-_LEAVES = (bool, int, bytes, str, type(None))
-
-
-def _canonical(value: Any, depth: int = 0) -> Any:
-    """``value`` with every map in CTAP2 canonical key order; raises INVALID_CBOR for anything
-    outside the CTAP2 data model or nested deeper than MAX_DEPTH."""
-    kind = type(value)
-    if kind in _LEAVES:
-        return value
-    if depth >= MAX_DEPTH:
-        raise CtapError(CtapStatus.INVALID_CBOR, "nesting too deep")
-    if kind is dict:
-        for key in value:
-            if type(key) not in (int, str) and not _is_key(key):
-                raise CtapError(CtapStatus.INVALID_CBOR, "map key must be an integer or text")
-        return {k: _canonical(value[k], depth + 1) for k in sorted(value, key=_sort_key)}
-    if kind is list or kind is tuple:
-        return [_canonical(v, depth + 1) for v in value]
-    if kind is bytearray or kind is memoryview:
-        return bytes(value)
-    if isinstance(value, int | str | bytes):  # IntEnum, StrEnum and friends
-        return value
-    raise CtapError(CtapStatus.INVALID_CBOR, f"CBOR type {kind.__name__} not allowed")
-
-
-def _is_key(key: Any) -> bool:
-    return isinstance(key, int | str) and not isinstance(key, bool)
+    try:
+        _walk(value, 0)
+    except _Unordered:
+        value = _canonical(value)
+    return cbor2.dumps(value)
 
 
 def decode(data: bytes) -> Any:
@@ -89,6 +47,113 @@ def decode(data: bytes) -> Any:
         raise CtapError(CtapStatus.INVALID_CBOR, "nesting too deep") from exc
     except Exception as exc:  # cbor2 raises several error types for malformed input
         raise CtapError(CtapStatus.INVALID_CBOR, "malformed CBOR") from exc
-    if cbor2.dumps(_canonical(value)) != data:
+    try:
+        length = _walk(value, 0)
+    except _Unordered:
+        raise CtapError(CtapStatus.INVALID_CBOR, "map keys not in canonical order") from None
+    if length != len(data):
         raise CtapError(CtapStatus.INVALID_CBOR, "not in CTAP2 canonical form")
     return value
+
+
+def _head_length(value: int) -> int:
+    """Bytes of a CBOR head carrying ``value`` in its shortest form."""
+    if value < 24:
+        return 1
+    if value < 0x100:
+        return 2
+    if value < 0x10000:
+        return 3
+    return 5 if value < 0x100000000 else 9
+
+
+def _text_length(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode())
+
+
+def _walk(value: Any, depth: int) -> int:
+    """The canonical encoded length of ``value``; checks the data model and map key order."""
+    kind = type(value)
+    if kind is bytes:
+        return _head_length(len(value)) + len(value)
+    if kind is str:
+        size = _text_length(value)
+        return _head_length(size) + size
+    if kind is int:
+        magnitude = value if value >= 0 else -1 - value
+        if magnitude >= _MAX_UINT:
+            raise CtapError(CtapStatus.INVALID_CBOR, "integer out of range")
+        return _head_length(magnitude)
+    if kind is bool or value is None:
+        return 1
+    if depth >= MAX_DEPTH:
+        raise CtapError(CtapStatus.INVALID_CBOR, "nesting too deep")
+    if kind is dict:
+        _check_order(value)
+        total = _head_length(len(value))
+        for key, item in value.items():
+            total += _walk(key, depth + 1) + _walk(item, depth + 1)
+        return total
+    if kind is list:
+        total = _head_length(len(value))
+        for item in value:
+            total += _walk(item, depth + 1)
+        return total
+    if isinstance(value, int | str | bytes) and not isinstance(value, bool):
+        raise _Unordered  # an IntEnum or StrEnum: let _canonical turn it into a plain value
+    if kind is tuple or kind is bytearray or kind is memoryview:
+        raise _Unordered
+    raise CtapError(CtapStatus.INVALID_CBOR, f"CBOR type {kind.__name__} not allowed")
+
+
+def _check_order(mapping: dict[Any, Any]) -> None:
+    """Raise _Unordered unless the keys are strictly increasing in CTAP2 canonical order."""
+    previous: Any = None
+    kinds = {type(k) for k in mapping}
+    if kinds == {int}:
+        for key in mapping:
+            rank = key if key >= 0 else _NEGATIVE_RANK - key
+            if previous is not None and rank <= previous:
+                raise _Unordered
+            previous = rank
+    elif kinds == {str}:
+        for key in mapping:
+            rank = (_text_length(key), key.encode())
+            if previous is not None and rank <= previous:
+                raise _Unordered
+            previous = rank
+    elif mapping:
+        for key in mapping:
+            if not isinstance(key, int | str) or isinstance(key, bool):
+                raise CtapError(CtapStatus.INVALID_CBOR, "map key must be an integer or text")
+        keys = list(mapping)
+        if sorted(keys, key=_sort_key) != keys or type(keys[0]) not in (int, str):
+            raise _Unordered
+
+
+def _sort_key(key: Any) -> tuple[int, int, Any]:
+    """CTAP2 canonical order of a map key: major type, then encoded length, then bytes (for
+    keys of one major type and length, comparing the values compares the encodings)."""
+    if isinstance(key, int):
+        if key >= 0:
+            return (0, _head_length(key), int(key))
+        return (1, _head_length(-1 - key), -1 - key)
+    raw = str(key).encode()
+    return (3, _head_length(len(raw)) + len(raw), raw)
+
+
+def _canonical(value: Any) -> Any:
+    """``value`` with plain types and every map in CTAP2 canonical key order."""
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value)
+    if isinstance(value, dict):
+        return {_canonical(k): _canonical(value[k]) for k in sorted(value, key=_sort_key)}
+    if isinstance(value, list | tuple):
+        return [_canonical(v) for v in value]
+    raise CtapError(CtapStatus.INVALID_CBOR, f"CBOR type {type(value).__name__} not allowed")

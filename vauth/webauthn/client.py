@@ -17,7 +17,7 @@ Choices where a browser has a user interface or a timer and this in-process clie
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from vauth.ctap.auth_data import AuthenticatorData
@@ -26,8 +26,11 @@ from vauth.webauthn import client_data
 from vauth.webauthn.attestation import AttestationResult, convey
 from vauth.webauthn.ctap_messages import (
     AuthenticatorInfo,
+    Channel,
     Command,
+    Process,
     call,
+    channel_for,
     descriptors,
     options_map,
     status_of,
@@ -55,18 +58,23 @@ CRED_PROTECT = "credProtect"
 
 
 class WebAuthnClient:
-    """navigator.credentials.create()/get() for the public-key type, over ``process``."""
+    """navigator.credentials.create()/get() for the public-key type.
+
+    ``authenticator`` is either a ``process(bytes) -> bytes`` coroutine function (CTAP2 messages,
+    as a transport carries them) or a Channel such as ``vauth.ctap.Authenticator``, which takes
+    the same requests as typed maps and so skips encoding and decoding them in-process.
+    """
 
     def __init__(
         self,
-        process: Callable[[bytes], Awaitable[bytes]],
+        authenticator: Process | Channel,
         *,
         transport: str = "usb",
         has_resident_key: bool = True,
         has_user_verification: bool = True,
         anonymize_aaguid: bool = False,
     ) -> None:
-        self._process = process
+        self._channel = channel_for(authenticator)
         self.transport = transport
         self.has_resident_key = has_resident_key
         self.has_user_verification = has_user_verification
@@ -80,7 +88,7 @@ class WebAuthnClient:
     async def info(self) -> AuthenticatorInfo:
         """authenticatorGetInfo, asked once and cached."""
         if self._info is None:
-            raw = await call(self._process, Command.GET_INFO, None, "getInfo")
+            raw = await call(self._channel, Command.GET_INFO, None, "getInfo")
             self._info = AuthenticatorInfo.from_cbor(raw)
         return self._info
 
@@ -124,7 +132,7 @@ class WebAuthnClient:
                 0x07: options_map(rk=rk, uv=uv),
             }
         )
-        response = await call(self._process, Command.MAKE_CREDENTIAL, params, "create")
+        response = await call(self._channel, Command.MAKE_CREDENTIAL, params, "create")
         fmt, auth_data, att_stmt = response.get(0x01), response.get(0x02), response.get(0x03)
         if not (
             isinstance(fmt, str) and isinstance(auth_data, bytes) and isinstance(att_stmt, dict)
@@ -186,7 +194,7 @@ class WebAuthnClient:
                 0x05: options_map(uv=uv),
             }
         )
-        response = await call(self._process, Command.GET_ASSERTION, params, "get")
+        response = await call(self._channel, Command.GET_ASSERTION, params, "get")
         credential_id = _assertion_credential_id(response, allow)
         auth_data, signature = response.get(0x02), response.get(0x03)
         if not (isinstance(auth_data, bytes) and isinstance(signature, bytes)):
@@ -264,7 +272,7 @@ class WebAuthnClient:
         """The first batch holding a credential of this authenticator, found silently."""
         for batch in batches:
             status = await status_of(
-                self._process,
+                self._channel,
                 Command.GET_ASSERTION,
                 {
                     0x01: rp_id,

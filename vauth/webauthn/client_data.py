@@ -9,6 +9,7 @@ from a cross-origin frame, without spaces. Strings are escaped as section 5.8.1.
 from __future__ import annotations
 
 import hashlib
+import re
 
 from vauth.webauthn import base64url
 
@@ -16,18 +17,16 @@ CREATE = "webauthn.create"
 GET = "webauthn.get"
 
 
+_NEEDS_ESCAPE = re.compile(r'["\\\x00-\x1f]')
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    return "\\" + char if char in '"\\' else f"\\u{ord(char):04x}"
+
+
 def _ccd_to_string(value: str) -> str:
-    out = ['"']
-    for char in value:
-        point = ord(char)
-        if char in '"\\':
-            out.append("\\" + char)
-        elif point < 0x20:
-            out.append(f"\\u{point:04x}")
-        else:
-            out.append(char)
-    out.append('"')
-    return "".join(out)
+    return '"' + _NEEDS_ESCAPE.sub(_escape, value) + '"'
 
 
 def client_data_json(

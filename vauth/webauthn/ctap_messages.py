@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from vauth.ctap import cbor
 from vauth.ctap.status import CtapError, CtapStatus
@@ -46,36 +46,75 @@ class AuthenticatorInfo:
         )
 
 
-async def call(
-    process: Process, command: Command, params: dict[int, Any] | None, operation: str
-) -> dict[int, Any]:
-    """Send one command; a non-zero status becomes the WebAuthnError the page would see."""
-    message = bytes([command]) + (cbor.encode(params) if params is not None else b"")
-    response = await process(message)
-    if not response:
-        raise WebAuthnError("UnknownError", f"{operation}: empty response from the authenticator")
-    if response[0] != CtapStatus.OK:
+@runtime_checkable
+class Channel(Protocol):
+    """How the client reaches an authenticator: one CTAP2 command at a time."""
+
+    async def request(self, command: int, params: dict[int, Any] | None) -> dict[Any, Any]:
+        """Run one command; a status other than OK is raised as CtapError."""
+        ...
+
+
+class MalformedResponse(Exception):
+    """The authenticator answered with something that is not a CTAP2 response."""
+
+
+class ByteChannel:
+    """A Channel over CTAP2 messages (command byte || CBOR), as transports carry them."""
+
+    def __init__(self, process: Process) -> None:
+        self._process = process
+
+    async def request(self, command: int, params: dict[int, Any] | None) -> dict[Any, Any]:
+        message = bytes([command]) + (cbor.encode(params) if params is not None else b"")
+        response = await self._process(message)
+        if not response:
+            raise MalformedResponse("empty response from the authenticator")
+        if response[0] != CtapStatus.OK:
+            try:
+                status = CtapStatus(response[0])
+            except ValueError:
+                status = CtapStatus.OTHER
+            raise CtapError(status)
+        if len(response) == 1:
+            return {}
         try:
-            status = CtapStatus(response[0])
-        except ValueError:
-            status = CtapStatus.OTHER
-        raise from_status(status, operation)
+            body = cbor.decode(response[1:])
+        except CtapError:
+            raise MalformedResponse("malformed CBOR response") from None
+        if not isinstance(body, dict):
+            raise MalformedResponse("the response is not a CBOR map")
+        return body
+
+
+def channel_for(authenticator: Process | Channel) -> Channel:
+    """A Channel as it is, or a ByteChannel around a ``process(bytes) -> bytes`` coroutine."""
+    if isinstance(authenticator, Channel):
+        return authenticator
+    return ByteChannel(authenticator)
+
+
+async def call(
+    channel: Channel, command: Command, params: dict[int, Any] | None, operation: str
+) -> dict[Any, Any]:
+    """Send one command; a non-zero status becomes the WebAuthnError the page would see."""
     try:
-        body = cbor.decode(response[1:]) if len(response) > 1 else {}
-    except CtapError:
-        raise WebAuthnError("UnknownError", f"{operation}: malformed CBOR response") from None
-    if not isinstance(body, dict):
-        raise WebAuthnError("UnknownError", f"{operation}: the response is not a CBOR map")
-    return body
+        return await channel.request(command, params)
+    except MalformedResponse as exc:
+        raise WebAuthnError("UnknownError", f"{operation}: {exc}") from None
+    except CtapError as exc:
+        raise from_status(exc.status, operation) from None
 
 
-async def status_of(process: Process, command: Command, params: dict[int, Any]) -> CtapStatus:
+async def status_of(channel: Channel, command: Command, params: dict[int, Any]) -> CtapStatus:
     """Send one command and return only its status (for silent probes)."""
-    response = await process(bytes([command]) + cbor.encode(params))
     try:
-        return CtapStatus(response[0]) if response else CtapStatus.OTHER
-    except ValueError:
+        await channel.request(command, params)
+    except CtapError as exc:
+        return exc.status
+    except MalformedResponse:
         return CtapStatus.OTHER
+    return CtapStatus.OK
 
 
 def descriptors(credentials: Sequence[CredentialDescriptor]) -> list[dict[str, Any]]:

@@ -10,6 +10,7 @@ browsers use it). IP-address hosts only ever match themselves.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from dataclasses import dataclass
 from functools import cache
@@ -70,6 +71,7 @@ def _to_ascii(host: str) -> str:
     return host.lower()
 
 
+@functools.lru_cache(maxsize=512)
 def parse_origin(origin: str) -> Origin:
     """Parse a serialized origin and check that WebAuthn may run in it (SecurityError if not)."""
     if not isinstance(origin, str) or not origin:
@@ -106,6 +108,7 @@ def effective_domain(origin: Origin) -> str:
     return origin.host
 
 
+@functools.lru_cache(maxsize=512)
 def check_rp_id(rp_id: str, origin: Origin) -> str:
     """Return ``rp_id`` in its host form (lowercase ASCII) if ``origin`` may claim it, else raise
     SecurityError naming both."""
