@@ -330,7 +330,7 @@ def credential_parameters(credential: Credential) -> dict[str, Any]:
         "credentialId": base64url.encode(credential.credential_id),
         "isResidentCredential": credential.discoverable,
         "rpId": credential.rp_id,
-        "privateKey": base64url.encode(credential.private_key),
+        "privateKey": base64url.encode(credential.private_key_der()),
         "userHandle": (
             None if credential.user_handle is None else base64url.encode(credential.user_handle)
         ),

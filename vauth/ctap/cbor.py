@@ -72,7 +72,38 @@ def _text_length(text: str) -> int:
 
 
 def _walk(value: Any, depth: int) -> int:
-    """The canonical encoded length of ``value``; checks the data model and map key order."""
+    """The canonical encoded length of ``value``; checks the data model and map key order.
+
+    Leaves inside containers are sized inline: this runs on every message in and out."""
+    kind = type(value)
+    if kind is dict:
+        if depth >= MAX_DEPTH:
+            raise CtapError(CtapStatus.INVALID_CBOR, "nesting too deep")
+        total = _head_length(len(value)) + _keys_size(value)
+        items = value.values()
+    elif kind is list:
+        if depth >= MAX_DEPTH:
+            raise CtapError(CtapStatus.INVALID_CBOR, "nesting too deep")
+        total = _head_length(len(value))
+        items = value
+    else:
+        return _leaf_size(value)
+    for item in items:
+        item_kind = type(item)
+        if item_kind is bytes:
+            size = len(item)
+            total += size + (1 if size < 24 else _head_length(size))
+        elif item_kind is str and item.isascii():
+            size = len(item)
+            total += size + (1 if size < 24 else _head_length(size))
+        elif item_kind is bool or item is None or (item_kind is int and -24 <= item < 24):
+            total += 1
+        else:
+            total += _walk(item, depth + 1)
+    return total
+
+
+def _leaf_size(value: Any) -> int:
     kind = type(value)
     if kind is bytes:
         return _head_length(len(value)) + len(value)
@@ -86,49 +117,48 @@ def _walk(value: Any, depth: int) -> int:
         return _head_length(magnitude)
     if kind is bool or value is None:
         return 1
-    if depth >= MAX_DEPTH:
-        raise CtapError(CtapStatus.INVALID_CBOR, "nesting too deep")
-    if kind is dict:
-        _check_order(value)
-        total = _head_length(len(value))
-        for key, item in value.items():
-            total += _walk(key, depth + 1) + _walk(item, depth + 1)
-        return total
-    if kind is list:
-        total = _head_length(len(value))
-        for item in value:
-            total += _walk(item, depth + 1)
-        return total
-    if isinstance(value, int | str | bytes) and not isinstance(value, bool):
-        raise _Unordered  # an IntEnum or StrEnum: let _canonical turn it into a plain value
-    if kind is tuple or kind is bytearray or kind is memoryview:
-        raise _Unordered
+    if isinstance(value, int | str | bytes | tuple | bytearray | memoryview) and not isinstance(
+        value, bool
+    ):
+        raise _Unordered  # an IntEnum, a tuple, ...: let _canonical turn it into plain values
     raise CtapError(CtapStatus.INVALID_CBOR, f"CBOR type {kind.__name__} not allowed")
 
 
-def _check_order(mapping: dict[Any, Any]) -> None:
-    """Raise _Unordered unless the keys are strictly increasing in CTAP2 canonical order."""
+def _keys_size(mapping: dict[Any, Any]) -> int:
+    """The encoded size of the keys; raises _Unordered unless they are strictly increasing in
+    CTAP2 canonical order."""
+    total = 0
     previous: Any = None
     kinds = {type(k) for k in mapping}
     if kinds == {int}:
         for key in mapping:
-            rank = key if key >= 0 else _NEGATIVE_RANK - key
+            if key >= 0:
+                rank, magnitude = key, key
+            else:
+                rank, magnitude = _NEGATIVE_RANK - key, -1 - key
             if previous is not None and rank <= previous:
                 raise _Unordered
+            if magnitude >= _MAX_UINT:
+                raise CtapError(CtapStatus.INVALID_CBOR, "integer out of range")
             previous = rank
-    elif kinds == {str}:
+            total += _head_length(magnitude)
+        return total
+    if kinds == {str}:
         for key in mapping:
-            rank = (_text_length(key), key.encode())
-            if previous is not None and rank <= previous:
+            size = _text_length(key)
+            text_rank = (size, key.encode())
+            if previous is not None and text_rank <= previous:
                 raise _Unordered
-            previous = rank
-    elif mapping:
-        for key in mapping:
-            if not isinstance(key, int | str) or isinstance(key, bool):
-                raise CtapError(CtapStatus.INVALID_CBOR, "map key must be an integer or text")
-        keys = list(mapping)
-        if sorted(keys, key=_sort_key) != keys or type(keys[0]) not in (int, str):
-            raise _Unordered
+            previous = text_rank
+            total += _head_length(size) + size
+        return total
+    for key in mapping:
+        if not isinstance(key, int | str) or isinstance(key, bool):
+            raise CtapError(CtapStatus.INVALID_CBOR, "map key must be an integer or text")
+    keys = list(mapping)
+    if any(type(k) not in (int, str) for k in keys) or sorted(keys, key=_sort_key) != keys:
+        raise _Unordered
+    return sum(_leaf_size(k) for k in keys)
 
 
 def _sort_key(key: Any) -> tuple[int, int, Any]:

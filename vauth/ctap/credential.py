@@ -21,7 +21,7 @@ class Credential:
     rp_id: str
     rp_id_hash: bytes
     user_handle: bytes | None
-    private_key: bytes  # PKCS#8 DER; never logged, never leaves the store except on export
+    private_key: bytes  # PKCS#8 DER, or b"" until first needed (see private_key_der)
     algorithm: int
     discoverable: bool = True
     user_name: str | None = None
@@ -49,3 +49,9 @@ class Credential:
         if self._key is None:
             self._key = CoseKey.from_pkcs8(self.private_key)
         return self._key
+
+    def private_key_der(self) -> bytes:
+        """The private key as PKCS#8 DER; a new credential serialises it on first need only."""
+        if not self.private_key and self._key is not None:
+            self.private_key = self._key.to_pkcs8()
+        return self.private_key

@@ -8,6 +8,7 @@ RP whose rpIdHash it was made for.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag
@@ -30,10 +31,16 @@ class WrappedKey:
 
 
 class CredentialIdWrapper:
-    __slots__ = ("_aead",)
+    """Seals and opens credential IDs. Opened keys of recent IDs are kept (at most
+    ``CACHE_SIZE``) because rebuilding an EC key from its scalar costs a point multiplication;
+    the cache goes with the wrapper, which reset and locking discard."""
+
+    CACHE_SIZE = 256
+    __slots__ = ("_aead", "_cache")
 
     def __init__(self, wrap_key: bytes) -> None:
         self._aead = AESGCM(wrap_key)
+        self._cache: OrderedDict[bytes, WrappedKey] = OrderedDict()
 
     def wrap(
         self,
@@ -52,6 +59,19 @@ class CredentialIdWrapper:
         """The sealed key, or None if the ID is not ours or not for this RP."""
         if len(credential_id) <= _OVERHEAD or credential_id[0] != VERSION:
             return None
+        cache_key = rp_id_hash + credential_id
+        cached = self._cache.get(cache_key)
+        if cached is not None:
+            self._cache.move_to_end(cache_key)
+            return cached
+        wrapped = self._open(rp_id_hash, credential_id)
+        if wrapped is not None:
+            self._cache[cache_key] = wrapped
+            if len(self._cache) > self.CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return wrapped
+
+    def _open(self, rp_id_hash: bytes, credential_id: bytes) -> WrappedKey | None:
         nonce = credential_id[1 : 1 + NONCE_LENGTH]
         try:
             payload = self._aead.decrypt(nonce, credential_id[1 + NONCE_LENGTH :], rp_id_hash)

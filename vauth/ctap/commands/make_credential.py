@@ -143,7 +143,7 @@ async def handle(authenticator: Authenticator, params: dict[Any, Any]) -> dict[i
         rp_id=request.rp_id,
         rp_id_hash=rp_id_hash,
         user_handle=request.user_id,
-        private_key=key.to_pkcs8() if rk else b"",
+        private_key=b"",  # serialised by whoever needs it: the vault, an export
         algorithm=int(algorithm),
         discoverable=rk,
         user_name=request.user_name,
