@@ -130,7 +130,11 @@ def test_mutated_messages_get_a_status(base: bytes, flips: list[tuple[int, int]]
 
 
 json_like = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.binary(max_size=40) | st.text(max_size=20),
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**64), 2**64 - 1)
+    | st.binary(max_size=40)
+    | st.text(max_size=20),
     lambda c: (
         st.lists(c, max_size=3)
         | st.dictionaries(st.integers(-3, 12) | st.text(max_size=6), c, max_size=4)

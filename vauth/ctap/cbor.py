@@ -90,10 +90,7 @@ def _walk(value: Any, depth: int) -> int:
         return _leaf_size(value)
     for item in items:
         item_kind = type(item)
-        if item_kind is bytes:
-            size = len(item)
-            total += size + (1 if size < 24 else _head_length(size))
-        elif item_kind is str and item.isascii():
+        if item_kind is bytes or (item_kind is str and item.isascii()):
             size = len(item)
             total += size + (1 if size < 24 else _head_length(size))
         elif item_kind is bool or item is None or (item_kind is int and -24 <= item < 24):
