@@ -46,6 +46,9 @@ def register(name: str, attestation: str) -> tuple[VirtualAuthenticator, dict[st
     credential_id = bytes.fromhex(reg["credential_id"])
     va = VirtualAuthenticator(
         attestation=attestation,
+        # The vectors' UV flag is the authenticator's capability: without built-in UV (and no
+        # PIN) a discoverable credential needs none, as CTAP 2.1 section 6.1.2 step 7 allows.
+        has_user_verification=bool(flags & UV),
         aaguid=bytes.fromhex(reg["aaguid"]),
         default_backup_eligibility=bool(flags & BE),
         default_backup_state=bool(flags & BS),
@@ -130,8 +133,10 @@ def _examples(name: str) -> list[dict[str, Any]]:
 )
 def test_ctap_make_credential_examples(example: dict[str, Any]) -> None:
     inject = example["inject"]
+    options = cbor.decode(bytes.fromhex(example["request"])[1:])[7]
     va = VirtualAuthenticator(
         attestation=example["attestation"],
+        has_user_verification=options["uv"],
         aaguid=bytes.fromhex(inject["aaguid"]),
         default_backup_eligibility=inject["backup_eligible"],
         default_backup_state=inject["backup_state"],

@@ -85,7 +85,7 @@ def test_non_resident_added_credential_needs_its_id(va: VirtualAuthenticator) ->
 def test_get_credentials_round_trips_through_add(va: VirtualAuthenticator) -> None:
     ctap = Ctap2(VauthCtapDevice(va))
     ctap.make_credential(
-        cdh(), RP, user(), [{"type": "public-key", "alg": -7}], options={"rk": True}
+        cdh(), RP, user(), [{"type": "public-key", "alg": -7}], options={"rk": True, "uv": True}
     )
     exported = va.get_credentials()
     other = VirtualAuthenticator()

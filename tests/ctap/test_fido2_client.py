@@ -37,14 +37,13 @@ def client_for(va: VirtualAuthenticator) -> Fido2Client:
     return Fido2Client(VauthCtapDevice(va), DefaultClientDataCollector(ORIGIN))
 
 
-# python-fido2's client performs user verification only through a PIN/UV auth protocol
-# (getPinUvAuthTokenUsingUvWithPermissions), which comes with clientPIN; until then it drives
-# an authenticator without built-in UV, and UV ceremonies are covered through Ctap2 directly.
+# python-fido2's client gets a pinUvAuthToken by built-in UV (getPinUvAuthTokenUsingUv...) and
+# sends its pinUvAuthParam, as browsers do with CTAP 2.1 authenticators.
 @pytest.mark.parametrize("alg", [-7, -8, -35, -257])
 @pytest.mark.parametrize("attestation", ["none", "packed-self", "packed"])
-@pytest.mark.parametrize("uv", ["discouraged", "preferred"])
+@pytest.mark.parametrize("uv", ["preferred", "required"])
 def test_register_then_authenticate(alg: int, attestation: str, uv: str) -> None:
-    va = VirtualAuthenticator(attestation=attestation, has_user_verification=False)
+    va = VirtualAuthenticator(attestation=attestation)
     conveyance = "none" if attestation == "none" else "direct"
     verifier = TrustVauthCa(va.attestation_ca_pem()) if attestation == "packed" else None
     server = Fido2Server(RP, attestation=conveyance, verify_attestation=verifier)
@@ -60,7 +59,7 @@ def test_register_then_authenticate(alg: int, attestation: str, uv: str) -> None
     auth_data = server.register_complete(state, registration)
     credential = auth_data.credential_data
     assert credential is not None and credential.public_key[3] == alg
-    assert not auth_data.is_user_verified()
+    assert auth_data.is_user_verified()
     assert auth_data.is_user_present()
 
     # Discoverable: no allowCredentials needed.
@@ -69,10 +68,11 @@ def test_register_then_authenticate(alg: int, attestation: str, uv: str) -> None
     response = selection.get_response(0)
     assert response.response.user_handle == b"user-42"
     server.authenticate_complete(state, [credential], response)
+    assert AuthenticatorData(response.response.authenticator_data).is_user_verified()
 
 
 def test_packed_attestation_fails_against_a_foreign_ca() -> None:
-    va = VirtualAuthenticator(attestation="packed", has_user_verification=False)
+    va = VirtualAuthenticator(attestation="packed")
     foreign = VirtualAuthenticator(attestation="packed")
     server = Fido2Server(
         RP, attestation="direct", verify_attestation=TrustVauthCa(foreign.attestation_ca_pem())
@@ -84,7 +84,7 @@ def test_packed_attestation_fails_against_a_foreign_ca() -> None:
 
 
 def test_exclude_credentials_are_refused() -> None:
-    va = VirtualAuthenticator(has_user_verification=False)
+    va = VirtualAuthenticator()
     server = Fido2Server(RP)
     client = client_for(va)
     user = PublicKeyCredentialUserEntity(id=b"user-1", name="bob")
@@ -97,7 +97,7 @@ def test_exclude_credentials_are_refused() -> None:
 
 
 def test_foreign_rp_id_is_refused_by_the_client() -> None:
-    va = VirtualAuthenticator(has_user_verification=False)
+    va = VirtualAuthenticator()
     server = Fido2Server(PublicKeyCredentialRpEntity(id="evil.org", name="Evil"))
     options, _ = server.register_begin(PublicKeyCredentialUserEntity(id=b"u", name="u"))
     with pytest.raises(ClientError) as exc:
@@ -106,7 +106,7 @@ def test_foreign_rp_id_is_refused_by_the_client() -> None:
 
 
 def test_sign_count_seen_by_the_server_increases() -> None:
-    va = VirtualAuthenticator(has_user_verification=False)
+    va = VirtualAuthenticator()
     server = Fido2Server(RP)
     client = client_for(va)
     options, state = server.register_begin(PublicKeyCredentialUserEntity(id=b"u", name="u"))

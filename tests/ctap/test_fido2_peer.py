@@ -23,7 +23,10 @@ def params(*algs: int) -> list[dict[str, object]]:
 
 
 def make(ctap: Ctap2, alg: int = ES256, rk: bool = True, name: str = "alice", **kw: object):
-    return ctap.make_credential(cdh(), RP, user(name), params(alg), options={"rk": rk}, **kw)
+    """A credential; a discoverable one with built-in UV, as CTAP 2.1 requires of a protected
+    authenticator (makeCredUvNotRqd covers non-discoverable credentials only)."""
+    options = {"rk": rk, "uv": True} if rk else {"rk": False}
+    return ctap.make_credential(cdh(), RP, user(name), params(alg), options=options, **kw)
 
 
 def test_get_info_is_truthful(ctap: Ctap2) -> None:
@@ -131,7 +134,7 @@ def test_credential_id_is_bound_to_its_authenticator(ctap: Ctap2) -> None:
 def test_rp_id_scoping_of_discovery(ctap: Ctap2) -> None:
     make(ctap, name="alice")
     ctap.make_credential(
-        cdh(), {"id": "other.org"}, user("bob"), params(ES256), options={"rk": True}
+        cdh(), {"id": "other.org"}, user("bob"), params(ES256), options={"rk": True, "uv": True}
     )
     assertion = ctap.get_assertion("other.org", cdh())
     assert assertion.user["id"] == user("bob")["id"]
@@ -287,7 +290,7 @@ class TestSignCount:
         va = VirtualAuthenticator(default_backup_eligibility=True, default_backup_state=True)
         ctap = Ctap2(VauthCtapDevice(va))
         att = make(ctap)
-        assert att.auth_data.flags == UP | AT | BE | BS
+        assert att.auth_data.flags == UP | UV | AT | BE | BS
         assert att.auth_data.counter == 0
         for _ in range(3):
             assertion = ctap.get_assertion("example.com", cdh())
@@ -342,7 +345,7 @@ class TestCredProtect:
     def test_level_3_hides_from_exclude_list_without_uv(self, ctap: Ctap2) -> None:
         att = make(ctap, extensions={"credProtect": 3})
         exclude = [{"type": "public-key", "id": att.auth_data.credential_data.credential_id}]
-        make(ctap, name="bob", exclude_list=exclude)  # not excluded: the credential is hidden
+        make(ctap, name="bob", rk=False, exclude_list=exclude)  # not excluded: it is hidden
         with pytest.raises(CtapError) as exc:
             ctap.make_credential(
                 cdh(), RP, user("carol"), params(ES256), exclude_list=exclude, options={"uv": True}

@@ -19,7 +19,7 @@ CDH = hashlib.sha256(b"client data").digest()
 RP = {"id": "example.com"}
 USER = {"id": b"user-1", "name": "alice"}
 PARAMS = [{"alg": -7, "type": "public-key"}]
-MAKE: dict[int, Any] = {1: CDH, 2: RP, 3: USER, 4: PARAMS, 7: {"rk": True}}
+MAKE: dict[int, Any] = {1: CDH, 2: RP, 3: USER, 4: PARAMS, 7: {"rk": True, "uv": True}}
 GET: dict[int, Any] = {1: "example.com", 2: CDH}
 VALID = [b"\x04", b"\x01" + cbor.encode(MAKE), b"\x02" + cbor.encode(GET), b"\x0b", b"\x08"]
 STATUSES = {int(s) for s in CtapStatus}
@@ -73,7 +73,9 @@ def with_(base: dict[int, Any], **changes: Any) -> dict[int, Any]:
         (b"\x01" + cbor.encode(with_(MAKE, k6=[])), S.CBOR_UNEXPECTED_TYPE),
         (b"\x01" + cbor.encode(with_(MAKE, k7={"rk": 1})), S.CBOR_UNEXPECTED_TYPE),
         (b"\x01" + cbor.encode(with_(MAKE, k8=b"\x00" * 16)), S.MISSING_PARAMETER),
-        (b"\x01" + cbor.encode(with_(MAKE, k8=b"\x00" * 16, k9=1)), S.INVALID_PARAMETER),
+        (b"\x01" + cbor.encode(with_(MAKE, k8=b"\x00" * 16, k9=3)), S.INVALID_PARAMETER),
+        (b"\x01" + cbor.encode(with_(MAKE, k8=b"\x00" * 16, k9=1)), S.PIN_AUTH_INVALID),
+        (b"\x01" + cbor.encode(with_(MAKE, k7={"rk": True})), S.PUAT_REQUIRED),
         (b"\x01" + cbor.encode(with_(MAKE, k10=1)), S.INVALID_PARAMETER),
         (
             b"\x01" + cbor.encode(with_(MAKE, k4=[{"alg": -7, "type": "other"}])),

@@ -23,6 +23,8 @@ from vauth.ctap.attestation.certificates import (
 from vauth.ctap.config import AuthenticatorConfig
 from vauth.ctap.cose import Algorithm, CoseKey
 from vauth.ctap.credential_id import CredentialIdWrapper
+from vauth.ctap.pin_protocol import PinUvAuthProtocol, PinUvAuthProtocolTwo
+from vauth.ctap.pin_state import ACFG, CM, GA, LBW, MC, PinState, TokenState
 from vauth.ctap.ports import Environment
 from vauth.ctap.state import CommandState
 from vauth.ctap.status import CtapError, CtapStatus
@@ -67,13 +69,47 @@ class Authenticator:
         self.config = config or AuthenticatorConfig()
         self.state = CommandState()
         self._secrets: _Secrets | None = None
+        self._pin: PinState | None = None
         self.powered_at = 0.0
         self.power_cycle()
 
     def power_cycle(self) -> None:
-        """What unplugging and replugging does: volatile state goes, the reset window opens."""
+        """What unplugging and replugging does: volatile state goes, the reset window opens,
+        new key-agreement keys and tokens are made and the consecutive PIN failures forgotten."""
         self.state = CommandState()
         self.powered_at = self.env.clock.monotonic()
+        random_bytes = self.env.keys.random_bytes
+        self.pin_protocols: dict[int, PinUvAuthProtocol] = {
+            2: PinUvAuthProtocolTwo(random_bytes),
+            1: PinUvAuthProtocol(random_bytes),
+        }
+        self.token = TokenState()
+        self.consecutive_pin_failures = 0
+
+    # -- PIN state ------------------------------------------------------------------------------
+
+    async def pin_state(self) -> PinState:
+        if self._pin is None:
+            self._pin = await PinState.load(self.env.store)
+        return self._pin
+
+    async def save_pin_state(self) -> None:
+        await (await self.pin_state()).save(self.env.store)
+
+    async def forget_pin(self) -> None:
+        """authenticatorReset: no PIN, default policy, fresh retries."""
+        self._pin = PinState()
+        await self._pin.save(self.env.store)
+        self.reset_tokens()
+
+    def reset_tokens(self) -> None:
+        """resetPinUvAuthToken for every protocol: each outstanding token becomes useless."""
+        for protocol in self.pin_protocols.values():
+            protocol.reset_token()
+        self.token.stop()
+
+    def supported_permissions(self) -> int:
+        return MC | GA | CM | LBW | ACFG
 
     # -- the byte-level wrapper ---------------------------------------------------------------
 
@@ -215,6 +251,7 @@ def _handlers() -> dict[Command, Handler]:
     global _HANDLERS
     if _HANDLERS is None:
         from vauth.ctap.commands import (
+            client_pin,
             get_assertion,
             get_info,
             get_next_assertion,
@@ -227,6 +264,7 @@ def _handlers() -> dict[Command, Handler]:
             Command.MAKE_CREDENTIAL: make_credential.handle,
             Command.GET_ASSERTION: get_assertion.handle,
             Command.GET_INFO: get_info.handle,
+            Command.CLIENT_PIN: client_pin.handle,
             Command.RESET: reset.handle,
             Command.GET_NEXT_ASSERTION: get_next_assertion.handle,
             Command.SELECTION: selection.handle,

@@ -48,6 +48,7 @@ class Ceremony(StrEnum):
     GET_ASSERTION = "getAssertion"
     RESET = "reset"
     SELECTION = "selection"
+    USER_VERIFICATION = "userVerification"  # built-in UV for a pinUvAuthToken
 
 
 @dataclass(frozen=True, slots=True)

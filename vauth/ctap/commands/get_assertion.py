@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from vauth.ctap import auth_data
+from vauth.ctap import auth_data, pin_uv
 from vauth.ctap.credential import Credential
 from vauth.ctap.extensions import cred_protect
 from vauth.ctap.lookup import PUBLIC_KEY, find_credential, next_sign_count
@@ -52,26 +52,25 @@ class GetAssertionRequest:
 
 async def handle(authenticator: Authenticator, params: dict[Any, Any]) -> dict[int, Any]:
     request = GetAssertionRequest.from_cbor(params)
-    config, env = authenticator.config, authenticator.env
-
-    # 1-2. pinUvAuthParam: this authenticator offers no PIN/UV auth protocol yet.
-    if request.pin_uv_auth_param is not None:
-        if request.pin_uv_auth_protocol is None:
-            raise CtapError(CtapStatus.MISSING_PARAMETER, "pinUvAuthProtocol is missing")
-        raise CtapError(CtapStatus.INVALID_PARAMETER, "unsupported pinUvAuthProtocol")
+    env = authenticator.env
 
     # 5. Options: rk is not an option of getAssertion; up defaults to true.
     if "rk" in request.options:
         raise CtapError(CtapStatus.UNSUPPORTED_OPTION, "rk is not a getAssertion option")
     up = request.options.get("up", True)
-    uv = request.options.get("uv", False)
-    if uv and not config.has_user_verification:
-        status = (
-            CtapStatus.UNSUPPORTED_OPTION
-            if config.protocol == "ctap2"
-            else CtapStatus.INVALID_OPTION
-        )
-        raise CtapError(status, "no built-in user verification")
+
+    # 1-2, 5-6 and 11. PIN/UV: the pinUvAuthParam, alwaysUv.
+    verification = await pin_uv.settle(
+        authenticator,
+        Ceremony.GET_ASSERTION,
+        request.rp_id,
+        request.client_data_hash,
+        request.pin_uv_auth_param,
+        request.pin_uv_auth_protocol,
+        request.options.get("uv", False),
+        requires_uv=False,
+    )
+    uv = verification.uv_by_token or verification.builtin_uv
 
     # 7. Locate the applicable credentials, scoped to this rpId.
     rp_id_hash = hashlib.sha256(request.rp_id.encode()).digest()
@@ -94,20 +93,20 @@ async def handle(authenticator: Authenticator, params: dict[Any, Any]) -> dict[i
         raise CtapError(CtapStatus.NO_CREDENTIALS)
 
     # 9. User presence and verification. A probe with up=false is answered silently.
-    user_present = user_verified = False
-    if up or uv:
+    if (up and not verification.up_done) or verification.builtin_uv:
         response = await env.presence.confirm(
             PresenceRequest(
                 Ceremony.GET_ASSERTION,
                 rp_id=request.rp_id,
-                user_verification=uv,
+                user_verification=verification.builtin_uv,
                 credential_count=len(credentials),
             )
         )
-        if not response.present or (uv and not response.verified):
+        if not response.present or (verification.builtin_uv and not response.verified):
             raise CtapError(CtapStatus.OPERATION_DENIED, "user declined")
-        user_present, user_verified = up, uv
-
+    user_present, user_verified = up, uv
+    if verification.uv_by_token and up:
+        authenticator.token.clear_after_use()
     flags = (auth_data.UP if user_present else 0) | (auth_data.UV if user_verified else 0)
 
     # 10-12. The first credential now; the rest through getNextAssertion. The user's name and

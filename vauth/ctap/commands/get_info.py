@@ -12,10 +12,19 @@ if TYPE_CHECKING:
 
 async def handle(authenticator: Authenticator, params: dict[Any, Any]) -> dict[int, Any]:
     config = authenticator.config
-    versions = ["FIDO_2_0"] + (["FIDO_2_1"] if config.protocol == "ctap2_1" else [])
-    options: dict[str, bool] = {"rk": config.has_resident_key, "up": True, "plat": False}
+    pin = await authenticator.pin_state()
+    ctap21 = config.protocol == "ctap2_1"
+    versions = ["FIDO_2_0"] + (["FIDO_2_1"] if ctap21 else [])
+    options: dict[str, bool] = {
+        "rk": config.has_resident_key,
+        "up": True,
+        "plat": False,
+        "clientPin": pin.is_set,
+    }
     if config.has_user_verification:
         options["uv"] = True  # built-in user verification, configured
+    if ctap21:
+        options.update(pinUvAuthToken=True, makeCredUvNotRqd=True, alwaysUv=pin.always_uv)
     info: dict[int, Any] = {
         0x01: versions,
         0x03: config.aaguid,
@@ -25,11 +34,14 @@ async def handle(authenticator: Authenticator, params: dict[Any, Any]) -> dict[i
         0x08: MAX_CREDENTIAL_ID_LENGTH,
         0x09: [config.transport],
         0x0A: [{"alg": int(alg), "type": "public-key"} for alg in config.algorithms],
+        0x06: sorted(authenticator.pin_protocols, reverse=True),
         0x0E: config.firmware_version,
     }
     if config.extensions:
         info[0x02] = sorted(config.extensions)
-    if config.protocol == "ctap2_1":
+    if ctap21:
         stored = await authenticator.env.store.count()
+        info[0x0C] = pin.force_pin_change
+        info[0x0D] = pin.min_pin_length
         info[0x14] = max(0, config.max_discoverable_credentials - stored)
     return info

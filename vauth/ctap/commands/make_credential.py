@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from vauth.ctap import auth_data
+from vauth.ctap import auth_data, pin_uv
 from vauth.ctap.attestation import AttestationMode, none, packed
 from vauth.ctap.config import MAX_USER_ID_LENGTH
 from vauth.ctap.cose import Algorithm
@@ -78,12 +78,6 @@ async def handle(authenticator: Authenticator, params: dict[Any, Any]) -> dict[i
     request = MakeCredentialRequest.from_cbor(params)
     config, env = authenticator.config, authenticator.env
 
-    # 1-2. pinUvAuthParam: this authenticator offers no PIN/UV auth protocol yet.
-    if request.pin_uv_auth_param is not None:
-        if request.pin_uv_auth_protocol is None:
-            raise CtapError(CtapStatus.MISSING_PARAMETER, "pinUvAuthProtocol is missing")
-        raise CtapError(CtapStatus.INVALID_PARAMETER, "unsupported pinUvAuthProtocol")
-
     # 3. The first supported algorithm of pubKeyCredParams wins.
     algorithm = _choose_algorithm(request.pub_key_cred_params, config.algorithms)
 
@@ -93,45 +87,60 @@ async def handle(authenticator: Authenticator, params: dict[Any, Any]) -> dict[i
         raise CtapError(CtapStatus.UNSUPPORTED_OPTION, "no resident key support")
     if request.options.get("up") is False:
         raise CtapError(CtapStatus.INVALID_OPTION, "up=false is not allowed in makeCredential")
-    uv = request.options.get("uv", False)
-    if uv and not config.has_user_verification:
-        raise CtapError(_no_uv_status(authenticator), "no built-in user verification")
 
-    # 7. Enterprise attestation is not offered.
+    # 1-2, 5-7 and 11. PIN/UV: the pinUvAuthParam, alwaysUv, makeCredUvNotRqd.
+    requires_uv = rk if config.protocol == "ctap2_1" else (await authenticator.pin_state()).is_set
+    verification = await pin_uv.settle(
+        authenticator,
+        Ceremony.MAKE_CREDENTIAL,
+        request.rp_id,
+        request.client_data_hash,
+        request.pin_uv_auth_param,
+        request.pin_uv_auth_protocol,
+        request.options.get("uv", False),
+        requires_uv,
+    )
+    uv = verification.uv_by_token or verification.builtin_uv
+
+    # 8. Enterprise attestation is not offered.
     if request.enterprise_attestation is not None:
         raise CtapError(CtapStatus.INVALID_PARAMETER, "enterprise attestation is not supported")
 
     rp_id_hash = hashlib.sha256(request.rp_id.encode()).digest()
     level = cred_protect.requested(request.extensions)
 
-    # 11. excludeList: a credential of ours for this RP means CREDENTIAL_EXCLUDED, after the
+    # 12. excludeList: a credential of ours for this RP means CREDENTIAL_EXCLUDED, after the
     #     user has shown presence (so a page cannot probe without a touch).
     for kind, credential_id in request.exclude_list:
         if kind != PUBLIC_KEY:
             continue
         found = await find_credential(authenticator, request.rp_id, rp_id_hash, credential_id)
         if found is not None and cred_protect.usable(found.cred_protect, uv, True):
-            response = await env.presence.confirm(
-                PresenceRequest(Ceremony.MAKE_CREDENTIAL, rp_id=request.rp_id, excluded=True)
-            )
-            if not response.present:
-                raise CtapError(CtapStatus.OPERATION_DENIED, "user declined")
+            if not verification.up_done:
+                response = await env.presence.confirm(
+                    PresenceRequest(Ceremony.MAKE_CREDENTIAL, rp_id=request.rp_id, excluded=True)
+                )
+                if not response.present:
+                    raise CtapError(CtapStatus.OPERATION_DENIED, "user declined")
             raise CtapError(CtapStatus.CREDENTIAL_EXCLUDED)
 
-    # 13-14. User presence (always) and built-in user verification (when asked).
-    response = await env.presence.confirm(
-        PresenceRequest(
-            Ceremony.MAKE_CREDENTIAL,
-            rp_id=request.rp_id,
-            user_name=request.user_name,
-            user_display_name=request.user_display_name,
-            discoverable=rk,
-            attestation=config.attestation.value,
-            user_verification=uv,
+    # 13-14. User presence (unless the token carries it) and built-in UV (when it is due).
+    if not verification.up_done or verification.builtin_uv:
+        response = await env.presence.confirm(
+            PresenceRequest(
+                Ceremony.MAKE_CREDENTIAL,
+                rp_id=request.rp_id,
+                user_name=request.user_name,
+                user_display_name=request.user_display_name,
+                discoverable=rk,
+                attestation=config.attestation.value,
+                user_verification=verification.builtin_uv,
+            )
         )
-    )
-    if not response.present or (uv and not response.verified):
-        raise CtapError(CtapStatus.OPERATION_DENIED, "user declined")
+        if not response.present or (verification.builtin_uv and not response.verified):
+            raise CtapError(CtapStatus.OPERATION_DENIED, "user declined")
+    if verification.uv_by_token:
+        authenticator.token.clear_after_use()
 
     # 15. The new credential.
     if rk and await env.store.count() >= config.max_discoverable_credentials:
@@ -203,13 +212,6 @@ def _choose_algorithm(
         if kind == PUBLIC_KEY and alg in supported:
             return Algorithm(alg)
     raise CtapError(CtapStatus.UNSUPPORTED_ALGORITHM, "no supported algorithm in pubKeyCredParams")
-
-
-def _no_uv_status(authenticator: Authenticator) -> CtapStatus:
-    # CTAP 2.0 answered UNSUPPORTED_OPTION; CTAP 2.1 answers INVALID_OPTION.
-    if authenticator.config.protocol == "ctap2":
-        return CtapStatus.UNSUPPORTED_OPTION
-    return CtapStatus.INVALID_OPTION
 
 
 async def _attest(

@@ -20,6 +20,8 @@ async def handle(authenticator: Authenticator, params: dict[Any, Any]) -> None:
     response = await env.presence.confirm(PresenceRequest(Ceremony.RESET))
     if not response.present:
         raise CtapError(CtapStatus.OPERATION_DENIED, "user declined reset")
-    # 3. Forget every credential, and make every non-discoverable credential ID unusable.
+    # 3. Forget every credential and the PIN, and make every non-discoverable credential ID
+    #    unusable.
     await env.store.clear()
     await authenticator.rotate_wrap_key()
+    await authenticator.forget_pin()

@@ -1,0 +1,258 @@
+"""authenticatorClientPIN (0x06), CTAP 2.1 section 6.5.5: every subcommand, protocols 1 and 2."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING, Any
+
+from vauth.ctap.parse import optional, required
+from vauth.ctap.pin_protocol import PinUvAuthProtocol
+from vauth.ctap.pin_state import (
+    BE,
+    CONSECUTIVE_PIN_FAILURES,
+    GA,
+    MAX_PIN_BYTES,
+    MAX_UV_RETRIES,
+    MC,
+    PinState,
+)
+from vauth.ctap.pin_uv import protocol_for
+from vauth.ctap.ports import Ceremony, PresenceRequest
+from vauth.ctap.status import CtapError, CtapStatus
+
+if TYPE_CHECKING:
+    from vauth.ctap.authenticator import Authenticator
+
+GET_PIN_RETRIES = 0x01
+GET_KEY_AGREEMENT = 0x02
+SET_PIN = 0x03
+CHANGE_PIN = 0x04
+GET_PIN_TOKEN = 0x05
+GET_TOKEN_USING_UV = 0x06
+GET_UV_RETRIES = 0x07
+GET_TOKEN_USING_PIN = 0x09
+
+
+async def handle(authenticator: Authenticator, params: dict[Any, Any]) -> dict[int, Any] | None:
+    version = optional(params, 0x01, int, "pinUvAuthProtocol")
+    sub_command = required(params, 0x02, int, "subCommand")
+    if sub_command == GET_PIN_RETRIES:
+        return await _get_pin_retries(authenticator)
+    if sub_command == GET_UV_RETRIES:
+        if not authenticator.config.has_user_verification:
+            raise CtapError(CtapStatus.INVALID_SUBCOMMAND, "no built-in user verification")
+        return {0x05: (await authenticator.pin_state()).uv_retries}
+    handler = _SUBCOMMANDS.get(sub_command)
+    if handler is None:
+        raise CtapError(CtapStatus.INVALID_SUBCOMMAND, f"subCommand {sub_command}")
+    return await handler(authenticator, protocol_for(authenticator, version), params)
+
+
+async def _get_pin_retries(authenticator: Authenticator) -> dict[int, Any]:
+    pin = await authenticator.pin_state()
+    return {
+        0x03: pin.pin_retries,
+        0x04: authenticator.consecutive_pin_failures >= CONSECUTIVE_PIN_FAILURES,
+    }
+
+
+async def _get_key_agreement(
+    authenticator: Authenticator, protocol: PinUvAuthProtocol, params: dict[Any, Any]
+) -> dict[int, Any]:
+    return {0x01: protocol.get_public_key()}
+
+
+async def _set_pin(
+    authenticator: Authenticator, protocol: PinUvAuthProtocol, params: dict[Any, Any]
+) -> None:
+    key_agreement = required(params, 0x03, dict, "keyAgreement")
+    pin_uv_auth_param = required(params, 0x04, bytes, "pinUvAuthParam")
+    new_pin_enc = required(params, 0x05, bytes, "newPinEnc")
+    pin = await authenticator.pin_state()
+    if pin.is_set:
+        raise CtapError(CtapStatus.NOT_ALLOWED, "a PIN is already set")
+    shared = protocol.decapsulate(key_agreement)
+    if not protocol.verify(shared, new_pin_enc, pin_uv_auth_param):
+        raise CtapError(CtapStatus.PIN_AUTH_INVALID, "pinUvAuthParam does not verify")
+    new_pin = _new_pin(protocol, shared, new_pin_enc, pin)
+    salt = authenticator.env.keys.random_bytes(16)
+    pin.set_pin(new_pin, salt, authenticator.config.pin_hash_cost)
+    await authenticator.save_pin_state()
+    protocol.regenerate()
+
+
+async def _change_pin(
+    authenticator: Authenticator, protocol: PinUvAuthProtocol, params: dict[Any, Any]
+) -> None:
+    key_agreement = required(params, 0x03, dict, "keyAgreement")
+    pin_uv_auth_param = required(params, 0x04, bytes, "pinUvAuthParam")
+    new_pin_enc = required(params, 0x05, bytes, "newPinEnc")
+    pin_hash_enc = required(params, 0x06, bytes, "pinHashEnc")
+    pin = await _usable_pin(authenticator)
+    shared = protocol.decapsulate(key_agreement)
+    if not protocol.verify(shared, new_pin_enc + pin_hash_enc, pin_uv_auth_param):
+        raise CtapError(CtapStatus.PIN_AUTH_INVALID, "pinUvAuthParam does not verify")
+    await _check_pin(authenticator, protocol, shared, pin_hash_enc, pin)
+    new_pin = _new_pin(protocol, shared, new_pin_enc, pin)
+    if pin.force_pin_change and pin.matches(
+        hashlib.sha256(new_pin).digest()[:16], authenticator.config.pin_hash_cost
+    ):
+        raise CtapError(CtapStatus.PIN_POLICY_VIOLATION, "the new PIN must differ")
+    salt = authenticator.env.keys.random_bytes(16)
+    pin.set_pin(new_pin, salt, authenticator.config.pin_hash_cost)
+    await authenticator.save_pin_state()
+    authenticator.reset_tokens()
+
+
+async def _get_pin_token(
+    authenticator: Authenticator, protocol: PinUvAuthProtocol, params: dict[Any, Any]
+) -> dict[int, Any]:
+    """getPinToken (CTAP 2.0): a token with the default permissions mc and ga."""
+    if 0x09 in params or 0x0A in params:
+        raise CtapError(CtapStatus.INVALID_PARAMETER, "getPinToken takes no permissions")
+    return await _token_using_pin(authenticator, protocol, params, MC | GA, None)
+
+
+async def _get_token_using_pin(
+    authenticator: Authenticator, protocol: PinUvAuthProtocol, params: dict[Any, Any]
+) -> dict[int, Any]:
+    permissions, rp_id = _permissions(authenticator, params)
+    return await _token_using_pin(authenticator, protocol, params, permissions, rp_id)
+
+
+async def _token_using_pin(
+    authenticator: Authenticator,
+    protocol: PinUvAuthProtocol,
+    params: dict[Any, Any],
+    permissions: int,
+    rp_id: str | None,
+) -> dict[int, Any]:
+    key_agreement = required(params, 0x03, dict, "keyAgreement")
+    pin_hash_enc = required(params, 0x06, bytes, "pinHashEnc")
+    pin = await _usable_pin(authenticator)
+    shared = protocol.decapsulate(key_agreement)
+    await _check_pin(authenticator, protocol, shared, pin_hash_enc, pin)
+    if pin.force_pin_change:
+        raise CtapError(CtapStatus.PIN_POLICY_VIOLATION, "the PIN must be changed first")
+    return _issue_token(authenticator, protocol, shared, permissions, rp_id, user_present=False)
+
+
+async def _get_token_using_uv(
+    authenticator: Authenticator, protocol: PinUvAuthProtocol, params: dict[Any, Any]
+) -> dict[int, Any]:
+    if not authenticator.config.has_user_verification:
+        raise CtapError(CtapStatus.INVALID_SUBCOMMAND, "no built-in user verification")
+    key_agreement = required(params, 0x03, dict, "keyAgreement")
+    permissions, rp_id = _permissions(authenticator, params)
+    pin = await authenticator.pin_state()
+    if pin.uv_retries <= 0:
+        raise CtapError(CtapStatus.UV_BLOCKED)
+    shared = protocol.decapsulate(key_agreement)
+    response = await authenticator.env.presence.confirm(
+        PresenceRequest(Ceremony.USER_VERIFICATION, rp_id=rp_id, user_verification=True)
+    )
+    if not response.present:
+        raise CtapError(CtapStatus.OPERATION_DENIED, "user declined")
+    if not response.verified:
+        pin.uv_retries -= 1
+        await authenticator.save_pin_state()
+        raise CtapError(CtapStatus.UV_BLOCKED if pin.uv_retries <= 0 else CtapStatus.UV_INVALID)
+    if pin.uv_retries != MAX_UV_RETRIES:
+        pin.uv_retries = MAX_UV_RETRIES
+        await authenticator.save_pin_state()
+    return _issue_token(authenticator, protocol, shared, permissions, rp_id, user_present=True)
+
+
+def _permissions(authenticator: Authenticator, params: dict[Any, Any]) -> tuple[int, str | None]:
+    permissions = required(params, 0x09, int, "permissions")
+    rp_id = optional(params, 0x0A, str, "rpId")
+    if permissions == 0:
+        raise CtapError(CtapStatus.INVALID_PARAMETER, "no permissions requested")
+    if permissions & (MC | GA) and rp_id is None:
+        raise CtapError(CtapStatus.MISSING_PARAMETER, "mc and ga need an rpId")
+    if permissions & ~authenticator.supported_permissions() or permissions & BE:
+        raise CtapError(CtapStatus.UNAUTHORIZED_PERMISSION, f"permissions 0x{permissions:02x}")
+    return permissions, rp_id
+
+
+def _issue_token(
+    authenticator: Authenticator,
+    protocol: PinUvAuthProtocol,
+    shared: bytes,
+    permissions: int,
+    rp_id: str | None,
+    user_present: bool,
+) -> dict[int, Any]:
+    authenticator.reset_tokens()  # every earlier token, of either protocol, is now invalid
+    authenticator.token.begin(
+        protocol.version, permissions, rp_id, user_present, authenticator.env.clock.monotonic()
+    )
+    protocol.regenerate()
+    return {0x02: protocol.encrypt(shared, protocol.token)}
+
+
+async def _usable_pin(authenticator: Authenticator) -> PinState:
+    pin = await authenticator.pin_state()
+    if not pin.is_set:
+        raise CtapError(CtapStatus.PIN_NOT_SET)
+    if pin.pin_retries <= 0:
+        raise CtapError(CtapStatus.PIN_BLOCKED)
+    if authenticator.consecutive_pin_failures >= CONSECUTIVE_PIN_FAILURES:
+        raise CtapError(CtapStatus.PIN_AUTH_BLOCKED, "power-cycle the authenticator")
+    return pin
+
+
+async def _check_pin(
+    authenticator: Authenticator,
+    protocol: PinUvAuthProtocol,
+    shared: bytes,
+    pin_hash_enc: bytes,
+    pin: PinState,
+) -> None:
+    """Spend one retry, compare, and restore the retries on a match (section 6.5.5.5)."""
+    pin.pin_retries -= 1
+    await authenticator.save_pin_state()  # the attempt counts even if power is cut now
+    pin_hash = protocol.decrypt(shared, pin_hash_enc)
+    if (
+        pin_hash is None
+        or len(pin_hash) != 16
+        or not pin.matches(pin_hash, authenticator.config.pin_hash_cost)
+    ):
+        protocol.regenerate()
+        authenticator.consecutive_pin_failures += 1
+        if pin.pin_retries <= 0:
+            raise CtapError(CtapStatus.PIN_BLOCKED)
+        if authenticator.consecutive_pin_failures >= CONSECUTIVE_PIN_FAILURES:
+            raise CtapError(CtapStatus.PIN_AUTH_BLOCKED)
+        raise CtapError(CtapStatus.PIN_INVALID)
+    authenticator.consecutive_pin_failures = 0
+    pin.pin_retries = 8
+    await authenticator.save_pin_state()
+
+
+def _new_pin(
+    protocol: PinUvAuthProtocol, shared: bytes, new_pin_enc: bytes, pin: PinState
+) -> bytes:
+    """Decrypt newPinEnc and apply the PIN policy (at least minPINLength code points, at most
+    63 bytes of UTF-8)."""
+    padded = protocol.decrypt(shared, new_pin_enc)
+    if padded is None or len(padded) != 64:
+        raise CtapError(CtapStatus.INVALID_PARAMETER, "newPinEnc is not a padded PIN")
+    new_pin = padded.rstrip(b"\x00")
+    try:
+        length = len(new_pin.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise CtapError(CtapStatus.PIN_POLICY_VIOLATION, "the PIN is not UTF-8") from None
+    if length < pin.min_pin_length or len(new_pin) > MAX_PIN_BYTES:
+        raise CtapError(CtapStatus.PIN_POLICY_VIOLATION, "the PIN is too short or too long")
+    return new_pin
+
+
+_SUBCOMMANDS = {
+    GET_KEY_AGREEMENT: _get_key_agreement,
+    SET_PIN: _set_pin,
+    CHANGE_PIN: _change_pin,
+    GET_PIN_TOKEN: _get_pin_token,
+    GET_TOKEN_USING_UV: _get_token_using_uv,
+    GET_TOKEN_USING_PIN: _get_token_using_pin,
+}
