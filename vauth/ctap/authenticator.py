@@ -47,11 +47,17 @@ class Command(IntEnum):
     SELECTION = 0x0B
     LARGE_BLOBS = 0x0C
     CONFIG = 0x0D
+    CREDENTIAL_MANAGEMENT_PREVIEW = 0x41
 
 
 # Commands whose request has no parameters at all.
 _NO_PARAMETERS = {Command.GET_INFO, Command.RESET, Command.GET_NEXT_ASSERTION, Command.SELECTION}
-_CTAP21_ONLY = {Command.SELECTION}
+_CTAP21_ONLY = {
+    Command.SELECTION,
+    Command.CREDENTIAL_MANAGEMENT,
+    Command.LARGE_BLOBS,
+    Command.CONFIG,
+}
 
 
 @dataclass(slots=True)
@@ -252,9 +258,12 @@ def _handlers() -> dict[Command, Handler]:
     if _HANDLERS is None:
         from vauth.ctap.commands import (
             client_pin,
+            config,
+            credential_management,
             get_assertion,
             get_info,
             get_next_assertion,
+            large_blobs,
             make_credential,
             reset,
             selection,
@@ -268,5 +277,9 @@ def _handlers() -> dict[Command, Handler]:
             Command.RESET: reset.handle,
             Command.GET_NEXT_ASSERTION: get_next_assertion.handle,
             Command.SELECTION: selection.handle,
+            Command.CREDENTIAL_MANAGEMENT: credential_management.handle,
+            Command.CREDENTIAL_MANAGEMENT_PREVIEW: credential_management.handle,
+            Command.LARGE_BLOBS: large_blobs.handle,
+            Command.CONFIG: config.handle,
         }
     return _HANDLERS

@@ -34,6 +34,7 @@ class AuthenticatorConfig:
     reset_window_s: float | None = 10.0  # None: reset is allowed at any time (testers)
     firmware_version: int = 1
     pin_hash_cost: tuple[int, int] = (2, 16 << 20)  # Argon2id opslimit, memlimit (bytes)
+    max_rp_ids_for_set_min_pin_length: int = 8
     extensions: frozenset[str] = field(default_factory=lambda: frozenset({"credProtect"}))
 
     def __post_init__(self) -> None:

@@ -34,7 +34,11 @@ class Credential:
     cred_protect: int = 1
     created: int = 0  # milliseconds since the epoch
     last_used: int | None = None
-    large_blob: bytes | None = None
+    large_blob: bytes | None = None  # WebDriver's per-credential largeBlob (Credential Parameters)
+    cred_random_with_uv: bytes | None = None  # hmac-secret CredRandom (32 bytes each)
+    cred_random_without_uv: bytes | None = None
+    cred_blob: bytes | None = None  # credBlob, at most 32 bytes
+    large_blob_key: bytes | None = None  # largeBlobKey, 32 bytes
     stored: bool = field(default=True, compare=False)  # False: sealed in its ID, kept nowhere
     _key: CoseKey | None = field(default=None, repr=False, compare=False)
 

@@ -24,7 +24,13 @@ async def handle(authenticator: Authenticator, params: dict[Any, Any]) -> dict[i
     if config.has_user_verification:
         options["uv"] = True  # built-in user verification, configured
     if ctap21:
-        options.update(pinUvAuthToken=True, makeCredUvNotRqd=True, alwaysUv=pin.always_uv)
+        options.update(
+            pinUvAuthToken=True,
+            makeCredUvNotRqd=not pin.always_uv,
+            alwaysUv=pin.always_uv,
+            authnrCfg=True,
+            setMinPINLength=True,
+        )
     info: dict[int, Any] = {
         0x01: versions,
         0x03: config.aaguid,
@@ -43,5 +49,6 @@ async def handle(authenticator: Authenticator, params: dict[Any, Any]) -> dict[i
         stored = await authenticator.env.store.count()
         info[0x0C] = pin.force_pin_change
         info[0x0D] = pin.min_pin_length
+        info[0x10] = config.max_rp_ids_for_set_min_pin_length
         info[0x14] = max(0, config.max_discoverable_credentials - stored)
     return info

@@ -1,0 +1,14 @@
+"""authenticatorCredentialManagement (0x0A and the 0x41 preview alias), CTAP 2.1 section 6.8."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from vauth.ctap.status import CtapError, CtapStatus
+
+if TYPE_CHECKING:
+    from vauth.ctap.authenticator import Authenticator
+
+
+async def handle(authenticator: Authenticator, params: dict[Any, Any]) -> dict[int, Any] | None:
+    raise CtapError(CtapStatus.INVALID_COMMAND, "credentialManagement is being built")
