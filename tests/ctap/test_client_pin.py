@@ -36,7 +36,7 @@ def protocol(request: pytest.FixtureRequest) -> PinProtocol:
 
 
 def test_get_info_reports_pin_support() -> None:
-    va, ctap = device()
+    _va, ctap = device()
     info = ctap.info
     assert info.pin_uv_protocols == [2, 1]
     assert info.options["clientPin"] is False
@@ -48,7 +48,7 @@ def test_get_info_reports_pin_support() -> None:
 
 
 def test_set_pin_then_token_then_uv_ceremonies(protocol: PinProtocol) -> None:
-    va, ctap = device(has_user_verification=False)
+    _va, ctap = device(has_user_verification=False)
     pin = ClientPin(ctap, protocol)
     pin.set_pin("1234")
     assert pin.get_pin_retries() == (8, False)
@@ -86,7 +86,7 @@ def test_pin_is_kept_only_as_a_salted_slow_hash() -> None:
 
 
 def test_discoverable_needs_uv_on_a_protected_authenticator() -> None:
-    va, ctap = device(has_user_verification=False)
+    _va, ctap = device(has_user_verification=False)
     ctap.make_credential(cdh(), RP, user(), ES256, options={"rk": True})  # no PIN: fine
     ClientPin(ctap).set_pin("1234")
     with pytest.raises(CtapError) as exc:
@@ -96,7 +96,7 @@ def test_discoverable_needs_uv_on_a_protected_authenticator() -> None:
 
 
 def test_zero_length_pin_uv_auth_param_asks_for_a_touch() -> None:
-    va, ctap = device()
+    _va, ctap = device()
     with pytest.raises(CtapError) as exc:
         ctap.make_credential(cdh(), RP, user(), ES256, pin_uv_param=b"", pin_uv_protocol=1)
     assert code(exc) == ERR.PIN_NOT_SET
@@ -147,7 +147,7 @@ def test_retries_survive_a_restart_of_the_authenticator() -> None:
 
 
 def test_change_pin(protocol: PinProtocol) -> None:
-    va, ctap = device()
+    _va, ctap = device()
     pin = ClientPin(ctap, protocol)
     pin.set_pin("1234")
     with pytest.raises(CtapError) as exc:
@@ -160,7 +160,7 @@ def test_change_pin(protocol: PinProtocol) -> None:
 
 
 def test_set_pin_twice_is_not_allowed() -> None:
-    va, ctap = device()
+    _va, ctap = device()
     ClientPin(ctap).set_pin("1234")
     with pytest.raises(CtapError) as exc:
         ClientPin(ctap).set_pin("5678")
@@ -190,7 +190,7 @@ def raw_set_pin(ctap: Ctap2, protocol: PinProtocol, padded: bytes) -> None:
     ],
 )
 def test_pin_policy(protocol: PinProtocol, padded: bytes, status: ERR) -> None:
-    va, ctap = device()
+    _va, ctap = device()
     with pytest.raises(CtapError) as exc:
         raw_set_pin(ctap, protocol, padded)
     assert code(exc) == status
@@ -198,20 +198,20 @@ def test_pin_policy(protocol: PinProtocol, padded: bytes, status: ERR) -> None:
 
 
 def test_pin_length_counts_code_points() -> None:
-    va, ctap = device()
+    _va, ctap = device()
     ClientPin(ctap).set_pin("ééé\u00e9")  # 4 code points, 8 bytes
     ClientPin(ctap).get_pin_token("ééé\u00e9", PERM.GET_ASSERTION, "example.com")
 
 
 def test_pin_not_set() -> None:
-    va, ctap = device()
+    _va, ctap = device()
     with pytest.raises(CtapError) as exc:
         ClientPin(ctap).get_pin_token("1234", PERM.GET_ASSERTION, "example.com")
     assert code(exc) == ERR.PIN_NOT_SET
 
 
 def test_tampered_pin_uv_auth_param(protocol: PinProtocol) -> None:
-    va, ctap = device()
+    _va, ctap = device()
     pin = ClientPin(ctap, protocol)
     pin.set_pin("1234")
     token = pin.get_pin_token("1234", PERM.MAKE_CREDENTIAL, "example.com")
@@ -231,7 +231,7 @@ def test_tampered_pin_uv_auth_param(protocol: PinProtocol) -> None:
 
 
 def test_token_is_bound_to_its_protocol() -> None:
-    va, ctap = device()
+    _va, ctap = device()
     ClientPin(ctap, PinProtocolV2()).set_pin("1234")
     token = ClientPin(ctap, PinProtocolV2()).get_pin_token(
         "1234", PERM.MAKE_CREDENTIAL, "example.com"
@@ -246,7 +246,7 @@ def test_token_is_bound_to_its_protocol() -> None:
 
 
 def test_permissions_and_rp_binding() -> None:
-    va, ctap = device()
+    _va, ctap = device()
     pin = ClientPin(ctap)
     pin.set_pin("1234")
     protocol = pin.protocol
@@ -274,7 +274,7 @@ def test_permissions_and_rp_binding() -> None:
 
 
 def test_token_permissions_are_spent_by_a_ceremony_not_by_a_probe() -> None:
-    va, ctap = device()
+    _va, ctap = device()
     pin = ClientPin(ctap)
     pin.set_pin("1234")
     ctap.make_credential(cdh(), RP, user(), ES256, options={"rk": True, "uv": True})
@@ -303,7 +303,7 @@ def test_token_permissions_are_spent_by_a_ceremony_not_by_a_probe() -> None:
 
 def test_unused_token_expires_after_30_seconds() -> None:
     clock = FakeClock()
-    va, ctap = device(clock=clock)
+    _va, ctap = device(clock=clock)
     pin = ClientPin(ctap)
     pin.set_pin("1234")
     token = pin.get_pin_token("1234", PERM.MAKE_CREDENTIAL, "example.com")
@@ -322,7 +322,7 @@ def test_unused_token_expires_after_30_seconds() -> None:
 
 
 def test_a_new_token_invalidates_the_old_one() -> None:
-    va, ctap = device()
+    _va, ctap = device()
     pin = ClientPin(ctap)
     pin.set_pin("1234")
     old = pin.get_pin_token("1234", PERM.MAKE_CREDENTIAL, "example.com")
@@ -342,7 +342,7 @@ def test_a_new_token_invalidates_the_old_one() -> None:
 
 def test_replayed_key_agreement_is_refused(protocol: PinProtocol) -> None:
     """A recorded getPinToken request, sent again, finds a new key-agreement key."""
-    va, ctap = device()
+    _va, ctap = device()
     pin = ClientPin(ctap, protocol)
     pin.set_pin("1234")
     key_agreement, shared = pin._get_shared_secret()
@@ -360,7 +360,7 @@ def test_replayed_key_agreement_is_refused(protocol: PinProtocol) -> None:
 
 
 def test_bad_key_agreement_and_parameters() -> None:
-    va, ctap = device()
+    _va, ctap = device()
     ClientPin(ctap).set_pin("1234")
     bogus = {1: 2, 3: -25, -1: 1, -2: b"\x01" * 32, -3: b"\x02" * 32}  # not on the curve
     with pytest.raises(CtapError) as exc:
@@ -390,7 +390,7 @@ def test_bad_key_agreement_and_parameters() -> None:
 
 def test_uv_token_and_uv_retries() -> None:
     presence = ScriptedPresence([(True), False, True])
-    va, ctap = device(presence=presence)
+    _va, ctap = device(presence=presence)
     pin = ClientPin(ctap)
     token = pin.get_uv_token(PERM.MAKE_CREDENTIAL, "example.com")
     client_data_hash = cdh()
@@ -415,7 +415,7 @@ def test_failed_built_in_uv_counts_down() -> None:
     from vauth.ctap.ports import PresenceResponse
 
     presence = ScriptedPresence([PresenceResponse(True, False)] * 8)
-    va, ctap = device(presence=presence)
+    _va, ctap = device(presence=presence)
     pin = ClientPin(ctap)
     for expected in [ERR.UV_INVALID] * 7 + [ERR.UV_BLOCKED]:
         with pytest.raises(CtapError) as exc:
@@ -484,7 +484,7 @@ class TestConfig:
 
 
 def test_reset_forgets_the_pin() -> None:
-    va, ctap = device()
+    _va, ctap = device()
     ClientPin(ctap).set_pin("1234")
     ctap.reset()
     assert ctap.get_info().options["clientPin"] is False
