@@ -431,7 +431,7 @@ class TestConfig:
         return Config(ctap, client_pin.protocol, token)
 
     def test_needs_a_token_with_acfg(self) -> None:
-        va, ctap = device()
+        _va, ctap = device()
         ClientPin(ctap).set_pin("1234")
         with pytest.raises(CtapError) as exc:
             Config(ctap).toggle_always_uv()
@@ -443,7 +443,7 @@ class TestConfig:
         assert code(exc) == ERR.PIN_AUTH_INVALID
 
     def test_toggle_always_uv(self) -> None:
-        va, ctap = device(has_user_verification=False)
+        _va, ctap = device(has_user_verification=False)
         ClientPin(ctap).set_pin("1234")
         ctap.make_credential(cdh(), RP, user(), ES256)
         self.config(ctap).toggle_always_uv()
@@ -456,7 +456,7 @@ class TestConfig:
         assert ctap.get_info().options["alwaysUv"] is False
 
     def test_set_min_pin_length_forces_a_change(self) -> None:
-        va, ctap = device()
+        _va, ctap = device()
         ClientPin(ctap).set_pin("1234")
         self.config(ctap).set_min_pin_length(6, rp_ids=["example.com"])
         info = ctap.get_info()
@@ -474,7 +474,7 @@ class TestConfig:
         assert code(exc) == ERR.PIN_POLICY_VIOLATION
 
     def test_force_change_pin_needs_a_different_pin(self) -> None:
-        va, ctap = device()
+        _va, ctap = device()
         ClientPin(ctap).set_pin("1234")
         self.config(ctap).set_min_pin_length(force_change_pin=True)
         with pytest.raises(CtapError) as exc:
