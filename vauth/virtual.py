@@ -35,6 +35,7 @@ T = TypeVar("T")
 SUPPORTED_EXTENSIONS = frozenset({"credProtect", "credProps"})
 _CTAP_EXTENSIONS = frozenset({"credProtect"})  # the rest are client-side only
 TRANSPORTS = frozenset({"usb", "nfc", "ble", "internal", "hybrid"})
+_STATE_CHANGING = frozenset({b"\x06", b"\x07", b"\x0d"})  # clientPIN, reset, config
 
 
 def b64url_decode(value: object, what: str) -> bytes:
@@ -79,6 +80,7 @@ class VirtualAuthenticator:
         aaguid: str | bytes | uuid.UUID | None = None,
         seed: int | str | bytes | None = None,
         *,
+        pin: str | None = None,
         store: CredentialStore | None = None,
         presence: UserPresence | None = None,
         clock: Clock | None = None,
@@ -112,6 +114,7 @@ class VirtualAuthenticator:
         env = Environment(self._store, self._presence, clock or SystemClock(), keys)
         self.authenticator = Authenticator(env, config)
         self._client: WebAuthnClient | None = None
+        self._pin = pin
         # Ports that never suspend let the sync API drive coroutines inline, without a loop.
         self._inline = isinstance(self._store, InMemoryStore) and isinstance(
             self._presence, AutoPresence | DenyPresence | ScriptedPresence
@@ -120,6 +123,9 @@ class VirtualAuthenticator:
         self._worker: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
         self._closed = False
+        # With pin=, as a browser's PIN setup would: set it now unless the authenticator has one.
+        if pin is not None and not self._run(self.client.info()).options.get("clientPin"):
+            self._run(self.client.set_pin(pin))
 
     # -- CTAP and WebAuthn ----------------------------------------------------------------
 
@@ -135,11 +141,20 @@ class VirtualAuthenticator:
                 transport=config.transport,
                 has_resident_key=config.has_resident_key,
                 has_user_verification=config.has_user_verification,
+                pin=self._pin,
             )
         return self._client
 
+    def set_pin(self, pin: str) -> None:
+        """Set the authenticator's PIN (or change it from the one this object was given), and
+        use it for ceremonies that need user verification, as a browser would."""
+        self._run(self.client.set_pin(pin))
+        self._pin = pin
+
     def process(self, request: bytes) -> bytes:
         """One CTAP2 message (command byte || CBOR) -> status byte || CBOR."""
+        if request[:1] in _STATE_CHANGING and self._client is not None:
+            self._client.forget_info()  # the PIN or configuration may change under the client
         return self._run(self.authenticator.process(bytes(request)))
 
     def create(self, options: dict[str, Any] | str, origin: str) -> dict[str, Any]:

@@ -18,6 +18,7 @@ Choices where a browser has a user interface or a timer and this in-process clie
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from vauth.ctap.auth_data import AuthenticatorData
@@ -50,11 +51,13 @@ from vauth.webauthn.options import (
     parse_request_options,
 )
 from vauth.webauthn.origin import Origin, parse_origin, resolve_rp_id
+from vauth.webauthn.pin import PinSession
 from vauth.webauthn.responses import authentication_response_json, registration_response_json
 
 # WebAuthn L3 5.1.3 step 10: an empty pubKeyCredParams means ES256 and RS256.
 DEFAULT_PUB_KEY_CRED_PARAMS = ((PUBLIC_KEY, -7), (PUBLIC_KEY, -257))
 CRED_PROTECT = "credProtect"
+MC, GA = 0x01, 0x02  # pinUvAuthToken permissions
 
 
 class WebAuthnClient:
@@ -73,8 +76,10 @@ class WebAuthnClient:
         has_resident_key: bool = True,
         has_user_verification: bool = True,
         anonymize_aaguid: bool = False,
+        pin: str | None = None,
     ) -> None:
         self._channel = channel_for(authenticator)
+        self.pin = pin
         self.transport = transport
         self.has_resident_key = has_resident_key
         self.has_user_verification = has_user_verification
@@ -84,6 +89,25 @@ class WebAuthnClient:
     @property
     def authenticator_attachment(self) -> str:
         return "platform" if self.transport == "internal" else "cross-platform"
+
+    def forget_info(self) -> None:
+        """Read getInfo again next time (after a PIN or configuration change)."""
+        self._info = None
+
+    async def set_pin(self, pin: str) -> None:
+        """Set the authenticator's PIN, or change it from the one this client holds."""
+        info = await self.info()
+        session = PinSession(self._channel, info.pin_uv_auth_protocols)
+        if info.options.get("clientPin"):
+            if self.pin is None:
+                raise WebAuthnError(
+                    "NotAllowedError", "a PIN is set and the current one is unknown"
+                )
+            await session.change_pin(self.pin, pin)
+        else:
+            await session.set_pin(pin)
+        self.pin = pin
+        self.forget_info()
 
     async def info(self) -> AuthenticatorInfo:
         """authenticatorGetInfo, asked once and cached."""
@@ -113,7 +137,13 @@ class WebAuthnClient:
         selection = opts.authenticator_selection
         self._check_attachment(selection)
         rk = self._resident_key(selection, info)
-        uv = self._user_verification(selection.user_verification, info)
+        verification = await self._verification(
+            selection.user_verification,
+            info,
+            rp_id,
+            MC | (GA if opts.exclude_credentials else 0),
+            rk=rk,
+        )
         extensions = _cred_protect(opts.extensions, info)
         exclude = await self._exclude_list(rp_id, client_data_hash, opts.exclude_credentials, info)
 
@@ -129,7 +159,8 @@ class WebAuthnClient:
                 0x04: [{"alg": alg, "type": kind} for kind, alg in algorithms],
                 0x05: descriptors(exclude) or None,
                 0x06: extensions,
-                0x07: options_map(rk=rk, uv=uv),
+                0x07: options_map(rk=rk, uv=verification.uv_option),
+                **verification.params(client_data_hash),
             }
         )
         response = await call(self._channel, Command.MAKE_CREDENTIAL, params, "create")
@@ -178,7 +209,7 @@ class WebAuthnClient:
         client_data_hash = client_data.client_data_hash(data)
 
         info = await self.info()
-        uv = self._user_verification(opts.user_verification, info)
+        verification = await self._verification(opts.user_verification, info, rp_id, GA)
         allow = _usable(opts.allow_credentials, info)
         if opts.allow_credentials and not allow:
             raise WebAuthnError("NotAllowedError", "get: no allowCredentials entry is usable")
@@ -191,7 +222,8 @@ class WebAuthnClient:
                 0x01: rp_id,
                 0x02: client_data_hash,
                 0x03: descriptors(allow) or None,
-                0x05: options_map(uv=uv),
+                0x05: options_map(uv=verification.uv_option),
+                **verification.params(client_data_hash, key=0x06),
             }
         )
         response = await call(self._channel, Command.GET_ASSERTION, params, "get")
@@ -242,13 +274,42 @@ class WebAuthnClient:
             return True
         return selection.resident_key == "preferred" and supported
 
-    def _user_verification(self, requirement: str, info: AuthenticatorInfo) -> bool:
-        supported = self.has_user_verification and info.options.get("uv", False) is True
-        if requirement == "required":
-            if not supported:
-                raise WebAuthnError("ConstraintError", "user verification is required")
-            return True
-        return requirement == "preferred" and supported
+    async def _verification(
+        self,
+        requirement: str,
+        info: AuthenticatorInfo,
+        rp_id: str,
+        permissions: int,
+        rk: bool | None = None,
+    ) -> _Verification:
+        """Whether and how to verify the user, as a browser decides (CTAP 2.1 section 6.1.1 and
+        6.2.1): built-in UV through the uv option, else a pinUvAuthToken from the PIN.
+        ``rk`` is given for makeCredential: a protected authenticator wants UV for discoverable
+        credentials (and for all of them without makeCredUvNotRqd)."""
+        options = info.options
+        builtin = self.has_user_verification and options.get("uv") is True
+        pin_set = options.get("clientPin") is True
+        configured = builtin or pin_set
+        needed = (
+            requirement == "required"
+            or (requirement == "preferred" and configured)
+            or options.get("alwaysUv") is True
+            or (rk is not None and configured and (rk or not options.get("makeCredUvNotRqd")))
+        )
+        if not needed:
+            return _Verification()
+        if builtin:
+            return _Verification(uv_option=True)
+        if not pin_set:
+            raise WebAuthnError("ConstraintError", "user verification is required")
+        if self.pin is None:
+            raise WebAuthnError(
+                "NotAllowedError", "the authenticator wants its PIN, and none was given"
+            )
+        session = PinSession(self._channel, info.pin_uv_auth_protocols)
+        token_permissions = permissions if options.get("pinUvAuthToken") else None
+        token = await session.token(self.pin, token_permissions, rp_id)
+        return _Verification(session=session, token=token)
 
     async def _exclude_list(
         self,
@@ -284,6 +345,22 @@ class WebAuthnClient:
             if status is CtapStatus.OK:
                 return batch
         return None
+
+
+@dataclass(frozen=True, slots=True)
+class _Verification:
+    uv_option: bool = False  # send "uv": true: built-in UV
+    session: PinSession | None = None  # or a pinUvAuthToken obtained with the PIN
+    token: bytes | None = None
+
+    def params(self, client_data_hash: bytes, key: int = 0x08) -> dict[int, Any]:
+        """pinUvAuthParam and pinUvAuthProtocol (keys 0x08/0x09, or 0x06/0x07 in getAssertion)."""
+        if self.session is None or self.token is None:
+            return {}
+        return {
+            key: self.session.authenticate(self.token, client_data_hash),
+            key + 1: self.session.protocol.version,
+        }
 
 
 def _credential_parameters(params: tuple[CredentialParameters, ...]) -> list[tuple[str, int]]:

@@ -31,6 +31,7 @@ class AuthenticatorInfo:
     options: dict[str, bool] = field(default_factory=dict)
     max_credential_count_in_list: int = 1  # absent: one credential per request
     max_credential_id_length: int | None = None
+    pin_uv_auth_protocols: tuple[int, ...] = ()
 
     @classmethod
     def from_cbor(cls, info: dict[Any, Any]) -> AuthenticatorInfo:
@@ -43,6 +44,9 @@ class AuthenticatorInfo:
             options=dict(options) if isinstance(options, dict) else {},
             max_credential_count_in_list=count if isinstance(count, int) and count > 0 else 1,
             max_credential_id_length=id_length if isinstance(id_length, int) else None,
+            pin_uv_auth_protocols=tuple(
+                v for v in info.get(0x06, ()) if isinstance(v, int) and not isinstance(v, bool)
+            ),
         )
 
 
