@@ -46,7 +46,7 @@ class InMemoryStore:
         return list(self._by_id.values())
 
     async def count(self) -> int:
-        return len(self._by_id)
+        return sum(1 for c in self._by_id.values() if c.discoverable)
 
     async def clear(self) -> None:
         self._by_id.clear()

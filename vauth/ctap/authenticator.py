@@ -26,7 +26,7 @@ from vauth.ctap.credential_id import CredentialIdWrapper
 from vauth.ctap.pin_protocol import PinUvAuthProtocol, PinUvAuthProtocolTwo
 from vauth.ctap.pin_state import ACFG, CM, GA, LBW, MC, PinState, TokenState
 from vauth.ctap.ports import Environment
-from vauth.ctap.state import CommandState
+from vauth.ctap.state import CommandState, Continuation
 from vauth.ctap.status import CtapError, CtapStatus
 
 logger = logging.getLogger(__name__)
@@ -55,9 +55,23 @@ _NO_PARAMETERS = {Command.GET_INFO, Command.RESET, Command.GET_NEXT_ASSERTION, C
 _CTAP21_ONLY = {
     Command.SELECTION,
     Command.CREDENTIAL_MANAGEMENT,
+    Command.CREDENTIAL_MANAGEMENT_PREVIEW,
     Command.LARGE_BLOBS,
     Command.CONFIG,
 }
+# credentialManagement subcommands that continue an enumeration (CTAP 2.1 section 6.8).
+_CREDENTIAL_MANAGEMENT_CONTINUATIONS = {0x03: Continuation.RPS, 0x05: Continuation.CREDENTIALS}
+
+
+def _continuation(command: Command, params: Params) -> Continuation | None:
+    """The state ``command`` continues; every other command clears all of it."""
+    if command is Command.GET_NEXT_ASSERTION:
+        return Continuation.ASSERTIONS
+    if command in (Command.CREDENTIAL_MANAGEMENT, Command.CREDENTIAL_MANAGEMENT_PREVIEW):
+        sub_command = params.get(0x01)
+        if isinstance(sub_command, int):
+            return _CREDENTIAL_MANAGEMENT_CONTINUATIONS.get(sub_command)
+    return None
 
 
 @dataclass(slots=True)
@@ -177,8 +191,7 @@ class Authenticator:
         handler = _handlers().get(command)
         if handler is None or (command in _CTAP21_ONLY and self.config.protocol != "ctap2_1"):
             raise CtapError(CtapStatus.INVALID_COMMAND, f"{command.name} is not supported")
-        if command is not Command.GET_NEXT_ASSERTION:
-            self.state.clear()
+        self.state.clear(keep=_continuation(command, params))
         self.state.last_command = command
         return await handler(self, params)
 

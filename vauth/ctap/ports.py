@@ -29,7 +29,8 @@ class CredentialStore(Protocol):
 
     async def all(self) -> Sequence[Credential]: ...
 
-    async def count(self) -> int: ...
+    async def count(self) -> int:
+        """How many discoverable credentials are stored (what fills the authenticator)."""
 
     async def clear(self) -> None:
         """Remove every credential (authenticatorReset)."""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
+from typing import Any
 
 from vauth.ctap.credential import Credential
 
@@ -19,12 +21,27 @@ class PendingAssertions:
     expires_at: float
 
 
+class Continuation(Enum):
+    """Which part of the state a command continues (and so keeps)."""
+
+    ASSERTIONS = "assertions"  # getNextAssertion
+    RPS = "rps"  # credentialManagement enumerateRPsGetNextRP
+    CREDENTIALS = "credentials"  # credentialManagement enumerateCredentialsGetNextCredential
+
+
 @dataclass(slots=True)
 class CommandState:
     """State that spans commands. Any command that is not its continuation clears it."""
 
     assertions: PendingAssertions | None = None
+    rps: list[tuple[dict[str, Any], bytes]] | None = None  # (rp entity, rpIdHash) still to return
+    credentials: list[Credential] | None = None  # credentials of one RP still to return
     last_command: int | None = None
 
-    def clear(self) -> None:
-        self.assertions = None
+    def clear(self, keep: Continuation | None = None) -> None:
+        if keep is not Continuation.ASSERTIONS:
+            self.assertions = None
+        if keep is not Continuation.RPS:
+            self.rps = None
+        if keep is not Continuation.CREDENTIALS:
+            self.credentials = None

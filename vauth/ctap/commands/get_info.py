@@ -30,6 +30,7 @@ async def handle(authenticator: Authenticator, params: dict[Any, Any]) -> dict[i
             alwaysUv=pin.always_uv,
             authnrCfg=True,
             setMinPINLength=True,
+            credMgmt=True,
         )
     info: dict[int, Any] = {
         0x01: versions,
