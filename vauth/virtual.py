@@ -32,8 +32,20 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-SUPPORTED_EXTENSIONS = frozenset({"credProtect", "credProps"})
-_CTAP_EXTENSIONS = frozenset({"credProtect"})  # the rest are client-side only
+# WebAuthn extension identifiers (WebDriver's "extensions") and the CTAP ones behind them;
+# CTAP names are accepted too. credProps lives in the client alone.
+_CTAP_FOR_EXTENSION: dict[str, frozenset[str]] = {
+    "credProtect": frozenset({"credProtect"}),
+    "credProps": frozenset(),
+    "prf": frozenset({"hmac-secret", "hmac-secret-mc"}),
+    "hmac-secret": frozenset({"hmac-secret", "hmac-secret-mc"}),
+    "hmac-secret-mc": frozenset({"hmac-secret-mc"}),
+    "largeBlob": frozenset({"largeBlobKey"}),
+    "largeBlobKey": frozenset({"largeBlobKey"}),
+    "credBlob": frozenset({"credBlob"}),
+    "minPinLength": frozenset({"minPinLength"}),
+}
+SUPPORTED_EXTENSIONS = frozenset(_CTAP_FOR_EXTENSION)
 TRANSPORTS = frozenset({"usb", "nfc", "ble", "internal", "hybrid"})
 _STATE_CHANGING = frozenset({b"\x06", b"\x07", b"\x0d"})  # clientPIN, reset, config
 
@@ -106,7 +118,7 @@ class VirtualAuthenticator:
             default_backup_state=default_backup_state,
             backup_sign_count_policy=SignCountPolicy(backup_sign_count_policy),
             reset_window_s=reset_window_s,
-            extensions=enabled & _CTAP_EXTENSIONS,
+            extensions=frozenset().union(*(_CTAP_FOR_EXTENSION[name] for name in enabled)),
         )
         self._presence = presence or AutoPresence(is_user_consenting, is_user_verified)
         self._store = store or InMemoryStore()

@@ -340,11 +340,23 @@ def test_a_new_token_invalidates_the_old_one() -> None:
     assert code(exc) == ERR.PIN_AUTH_INVALID
 
 
-def test_replayed_key_agreement_is_refused(protocol: PinProtocol) -> None:
-    """A recorded getPinToken request, sent again, finds a new key-agreement key."""
-    _va, ctap = device()
+def test_replayed_requests_are_refused(protocol: PinProtocol) -> None:
+    """A recorded getPinToken request meets a new key-agreement key after a wrong PIN or a
+    power cycle; a recorded setPIN meets a PIN that is already set."""
+    va, ctap = device()
     pin = ClientPin(ctap, protocol)
-    pin.set_pin("1234")
+    key_agreement, shared = pin._get_shared_secret()
+    new_pin_enc = protocol.encrypt(shared, b"1234".ljust(64, b"\x00"))
+    set_pin = dict(
+        key_agreement=key_agreement,
+        new_pin_enc=new_pin_enc,
+        pin_uv_param=protocol.authenticate(shared, new_pin_enc),
+    )
+    ctap.client_pin(protocol.VERSION, ClientPin.CMD.SET_PIN, **set_pin)
+    with pytest.raises(CtapError) as exc:
+        ctap.client_pin(protocol.VERSION, ClientPin.CMD.SET_PIN, **set_pin)
+    assert code(exc) == ERR.NOT_ALLOWED
+
     key_agreement, shared = pin._get_shared_secret()
     pin_hash_enc = protocol.encrypt(shared, hashlib.sha256(b"1234").digest()[:16])
     request = dict(
@@ -354,7 +366,18 @@ def test_replayed_key_agreement_is_refused(protocol: PinProtocol) -> None:
         permissions_rpid="example.com",
     )
     ctap.client_pin(protocol.VERSION, ClientPin.CMD.GET_TOKEN_USING_PIN, **request)
+    va.power_cycle()
     with pytest.raises(CtapError) as exc:
+        ctap.client_pin(protocol.VERSION, ClientPin.CMD.GET_TOKEN_USING_PIN, **request)
+    assert code(exc) == ERR.PIN_INVALID
+
+    pin.get_pin_token("1234", PERM.GET_ASSERTION, "example.com")  # clears the failure count
+    key_agreement, shared = pin._get_shared_secret()
+    request["key_agreement"] = key_agreement
+    request["pin_hash_enc"] = protocol.encrypt(shared, hashlib.sha256(b"1234").digest()[:16])
+    with pytest.raises(CtapError):
+        pin.get_pin_token("0000", PERM.GET_ASSERTION, "example.com")  # a wrong PIN ...
+    with pytest.raises(CtapError) as exc:  # ... makes a request recorded before it useless
         ctap.client_pin(protocol.VERSION, ClientPin.CMD.GET_TOKEN_USING_PIN, **request)
     assert code(exc) == ERR.PIN_INVALID
 

@@ -34,7 +34,16 @@ def test_get_info_is_truthful(ctap: Ctap2) -> None:
     assert info.versions == ["FIDO_2_0", "FIDO_2_1"]
     assert info.options["rk"] is True and info.options["up"] is True and info.options["uv"]
     assert [a["alg"] for a in info.algorithms] == ALL_ALGORITHMS
-    assert info.extensions == ["credProtect"]
+    assert info.extensions == [
+        "credBlob",
+        "credProtect",
+        "hmac-secret",
+        "hmac-secret-mc",
+        "largeBlobKey",
+        "minPinLength",
+    ]
+    assert info.max_cred_blob_length == 32 and info.max_large_blob == 4096
+    assert info.options["largeBlobs"] is True
     assert info.max_msg_size == 7609
     assert info.transports == ["usb"]
     assert info.remaining_disc_creds == 1_000_000

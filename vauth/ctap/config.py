@@ -15,6 +15,11 @@ CTAPHID_MAX_MESSAGE = 7609
 MAX_CREDENTIAL_ID_LENGTH = 1023  # WebAuthn L3: credential IDs are at most 1023 bytes
 MAX_CREDENTIAL_COUNT_IN_LIST = 64
 MAX_USER_ID_LENGTH = 64
+# The CTAP extensions the core implements (CTAP 2.1 section 12, CTAP 2.2 for hmac-secret-mc).
+CTAP_EXTENSIONS = frozenset(
+    {"credProtect", "credBlob", "largeBlobKey", "minPinLength", "hmac-secret", "hmac-secret-mc"}
+)
+MAX_CRED_BLOB_LENGTH = 32  # maxCredBlobLength: the least the specification allows
 
 
 @dataclass(slots=True)
@@ -35,10 +40,14 @@ class AuthenticatorConfig:
     firmware_version: int = 1
     pin_hash_cost: tuple[int, int] = (2, 16 << 20)  # Argon2id opslimit, memlimit (bytes)
     max_rp_ids_for_set_min_pin_length: int = 8
-    extensions: frozenset[str] = field(default_factory=lambda: frozenset({"credProtect"}))
+    extensions: frozenset[str] = field(default_factory=lambda: CTAP_EXTENSIONS)
+    # maxSerializedLargeBlobArray (getInfo 0x0B); the specification asks for at least 1024.
+    max_serialized_large_blob_array: int = 4096
 
     def __post_init__(self) -> None:
         if self.protocol not in ("ctap2", "ctap2_1"):
             raise ValueError(f"protocol must be 'ctap2' or 'ctap2_1', not {self.protocol!r}")
         if len(self.aaguid) != 16:
             raise ValueError("aaguid must be 16 bytes")
+        if self.max_serialized_large_blob_array < 1024:
+            raise ValueError("max_serialized_large_blob_array must be at least 1024")

@@ -39,6 +39,7 @@ class Credential:
     cred_random_without_uv: bytes | None = None
     cred_blob: bytes | None = None  # credBlob, at most 32 bytes
     large_blob_key: bytes | None = None  # largeBlobKey, 32 bytes
+    nickname: str | None = None  # the user's own name for this passkey
     stored: bool = field(default=True, compare=False)  # False: sealed in its ID, kept nowhere
     _key: CoseKey | None = field(default=None, repr=False, compare=False)
 

@@ -1,13 +1,18 @@
 """Credential IDs of non-discoverable credentials: the private key itself, sealed.
 
 A non-discoverable credential is stored nowhere. Its credential ID is
-``version (1) || nonce (12) || AES-256-GCM(wrap_key, nonce, CBOR{alg, key, credProtect, BE},
-aad=rpIdHash)``, so it opens only on the authenticator holding ``wrap_key`` and only for the
-RP whose rpIdHash it was made for.
+``version (1) || nonce (12) || AES-256-GCM(wrap_key, nonce, CBOR{alg, key, credProtect, BE
+[, hmac-secret]}, aad=rpIdHash)``, so it opens only on the authenticator holding ``wrap_key`` and
+only for the RP whose rpIdHash it was made for.
+
+Its hmac-secret CredRandom values are not sealed in it: they are derived again from the ID on
+every use, ``HMAC-SHA-256(cred_random_key, "credRandom" || uv || credential ID)`` with a key
+derived from ``wrap_key``, so they too are stored nowhere and die with the wrap key at reset.
 """
 
 from __future__ import annotations
 
+import hmac
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -28,6 +33,7 @@ class WrappedKey:
     key: CoseKey
     cred_protect: int
     backup_eligible: bool
+    hmac_secret: bool = False  # made with the hmac-secret extension
 
 
 class CredentialIdWrapper:
@@ -36,10 +42,11 @@ class CredentialIdWrapper:
     the cache goes with the wrapper, which reset and locking discard."""
 
     CACHE_SIZE = 256
-    __slots__ = ("_aead", "_cache")
+    __slots__ = ("_aead", "_cache", "_cred_random_key")
 
     def __init__(self, wrap_key: bytes) -> None:
         self._aead = AESGCM(wrap_key)
+        self._cred_random_key = hmac.digest(wrap_key, b"vauth hmac-secret CredRandom", "sha256")
         self._cache: OrderedDict[bytes, WrappedKey] = OrderedDict()
 
     def wrap(
@@ -49,11 +56,19 @@ class CredentialIdWrapper:
         cred_protect: int,
         backup_eligible: bool,
         nonce: bytes,
+        hmac_secret: bool = False,
     ) -> bytes:
-        payload = cbor.encode(
-            {1: int(key.algorithm), 2: key.to_raw(), 3: cred_protect, 4: backup_eligible}
-        )
+        fields = {1: int(key.algorithm), 2: key.to_raw(), 3: cred_protect, 4: backup_eligible}
+        if hmac_secret:
+            fields[5] = True
+        payload = cbor.encode(fields)
         return bytes([VERSION]) + nonce + self._aead.encrypt(nonce, payload, rp_id_hash)
+
+    def cred_random(self, credential_id: bytes, with_uv: bool) -> bytes:
+        """The hmac-secret CredRandomWithUV (or ...WithoutUV) of a credential of ours, derived
+        from its ID (CTAP 2.1 section 12.5 leaves to the authenticator how it keeps them)."""
+        message = b"credRandom" + (b"\x01" if with_uv else b"\x00") + credential_id
+        return hmac.digest(self._cred_random_key, message, "sha256")
 
     def unwrap(self, rp_id_hash: bytes, credential_id: bytes) -> WrappedKey | None:
         """The sealed key, or None if the ID is not ours or not for this RP."""
@@ -77,6 +92,6 @@ class CredentialIdWrapper:
             payload = self._aead.decrypt(nonce, credential_id[1 + NONCE_LENGTH :], rp_id_hash)
             fields = cbor.decode(payload)
             key = CoseKey.from_raw(Algorithm(fields[1]), fields[2])
-            return WrappedKey(key, int(fields[3]), bool(fields[4]))
+            return WrappedKey(key, int(fields[3]), bool(fields[4]), bool(fields.get(5, False)))
         except (InvalidTag, CtapError, KeyError, ValueError, TypeError):
             return None

@@ -19,7 +19,8 @@ async def find_credential(
     stored = await authenticator.env.store.get(credential_id)
     if stored is not None:
         return stored if stored.rp_id_hash == rp_id_hash else None
-    wrapped = (await authenticator.wrapper()).unwrap(rp_id_hash, credential_id)
+    wrapper = await authenticator.wrapper()
+    wrapped = wrapper.unwrap(rp_id_hash, credential_id)
     if wrapped is None:
         return None
     credential = Credential(
@@ -40,6 +41,9 @@ async def find_credential(
         cred_protect=wrapped.cred_protect,
         stored=False,
     )
+    if wrapped.hmac_secret:  # derived from the ID again, never kept
+        credential.cred_random_with_uv = wrapper.cred_random(credential_id, True)
+        credential.cred_random_without_uv = wrapper.cred_random(credential_id, False)
     credential._key = wrapped.key
     return credential
 

@@ -1,8 +1,8 @@
 """PIN/UV auth protocols 1 and 2, the authenticator's side (CTAP 2.1 sections 6.5.6, 6.5.7).
 
-Each protocol object owns its key-agreement key and its pinUvAuthToken; ``initialize`` runs at
-power-up, ``regenerate`` after every use of the key-agreement key (so a captured getKeyAgreement
-answer cannot be replayed), and ``reset_token`` whenever any protocol issues a new token.
+Each protocol object owns its key-agreement key and its pinUvAuthToken, both made at power-up;
+``regenerate`` replaces the key after a wrong PIN (so a recorded request cannot be retried
+against the same key), and ``reset_token`` runs whenever any protocol issues a new token.
 """
 
 from __future__ import annotations

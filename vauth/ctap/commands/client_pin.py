@@ -78,7 +78,6 @@ async def _set_pin(
     salt = authenticator.env.keys.random_bytes(16)
     pin.set_pin(new_pin, salt, authenticator.config.pin_hash_cost)
     await authenticator.save_pin_state()
-    protocol.regenerate()
 
 
 async def _change_pin(
@@ -187,7 +186,6 @@ def _issue_token(
     authenticator.token.begin(
         protocol.version, permissions, rp_id, user_present, authenticator.env.clock.monotonic()
     )
-    protocol.regenerate()
     return {0x02: protocol.encrypt(shared, protocol.token)}
 
 

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from vauth.ctap import auth_data, pin_uv
 from vauth.ctap.credential import Credential
-from vauth.ctap.extensions import cred_protect
+from vauth.ctap.extensions import cred_blob, cred_protect, enabled, hmac_secret, large_blob_key
+from vauth.ctap.extensions.hmac_secret import HmacSecretInput, Salts
 from vauth.ctap.lookup import PUBLIC_KEY, find_credential, next_sign_count
 from vauth.ctap.parse import descriptor_list, optional, options, required
 from vauth.ctap.ports import Ceremony, PresenceRequest
@@ -19,6 +20,34 @@ if TYPE_CHECKING:
     from vauth.ctap.authenticator import Authenticator
 
 NEXT_ASSERTION_TIMEOUT_S = 30.0  # CTAP 2.1 section 6.3: the getNextAssertion timer
+
+
+@dataclass(frozen=True, slots=True)
+class AssertionExtensions:
+    """The extension work of one getAssertion, done for each credential it returns (the first
+    and those of getNextAssertion alike)."""
+
+    salts: Salts | None = None  # hmac-secret, opened once the user consented
+    get_cred_blob: bool = False
+    large_blob_key: bool = False
+
+    def outputs(self, credential: Credential, user_verified: bool) -> dict[str, Any]:
+        """The authenticator-data extension outputs for ``credential``."""
+        outputs: dict[str, Any] = {}
+        if self.salts is not None:
+            cred_random = hmac_secret.cred_random(credential, user_verified)
+            if cred_random is not None:  # a credential made without hmac-secret says nothing
+                outputs[hmac_secret.NAME] = self.salts.output(cred_random)
+        if self.get_cred_blob:
+            outputs[cred_blob.NAME] = credential.cred_blob or b""
+        return outputs
+
+
+@dataclass(slots=True)
+class PendingAssertionsWithExtensions(PendingAssertions):
+    """getNextAssertion state that also carries the extension work of its getAssertion."""
+
+    extensions: AssertionExtensions | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +87,20 @@ async def handle(authenticator: Authenticator, params: dict[Any, Any]) -> dict[i
     if "rk" in request.options:
         raise CtapError(CtapStatus.UNSUPPORTED_OPTION, "rk is not a getAssertion option")
     up = request.options.get("up", True)
+
+    # 4. Extensions: parse the supported ones now (unsupported ones are ignored).
+    config = authenticator.config
+    hmac_input = None
+    if enabled(config, hmac_secret.NAME) and hmac_secret.NAME in request.extensions:
+        hmac_input = HmacSecretInput.from_cbor(
+            request.extensions[hmac_secret.NAME], hmac_secret.NAME
+        )
+        if not up:  # section 12.5: no secrets for a silent probe
+            raise CtapError(CtapStatus.UNSUPPORTED_OPTION, "hmac-secret needs user presence")
+    get_cred_blob = enabled(config, cred_blob.NAME) and cred_blob.get_requested(request.extensions)
+    want_large_blob_key = enabled(config, large_blob_key.NAME) and large_blob_key.requested(
+        request.extensions
+    )
 
     # 1-2, 5-6 and 11. PIN/UV: the pinUvAuthParam, alwaysUv.
     verification = await pin_uv.settle(
@@ -108,22 +151,34 @@ async def handle(authenticator: Authenticator, params: dict[Any, Any]) -> dict[i
     if verification.uv_by_token and up:
         authenticator.token.clear_after_use()
     flags = (auth_data.UP if user_present else 0) | (auth_data.UV if user_verified else 0)
+    extensions = AssertionExtensions(
+        salts=hmac_secret.open_salts(authenticator, hmac_input) if hmac_input else None,
+        get_cred_blob=get_cred_blob,
+        large_blob_key=want_large_blob_key,
+    )
 
     # 10-12. The first credential now; the rest through getNextAssertion. The user's name and
     #        display name go out only to tell several accounts apart, and only after UV.
     several = (request.allow_list is None or not request.allow_list) and len(credentials) > 1
     identify_user = several and user_verified
     if several:
-        authenticator.state.assertions = PendingAssertions(
+        authenticator.state.assertions = PendingAssertionsWithExtensions(
             rp_id_hash=rp_id_hash,
             client_data_hash=request.client_data_hash,
             credentials=credentials[1:],
             flags=flags,
             identify_user=identify_user,
             expires_at=env.clock.monotonic() + NEXT_ASSERTION_TIMEOUT_S,
+            extensions=extensions,
         )
     result = await assert_credential(
-        authenticator, credentials[0], rp_id_hash, request.client_data_hash, flags, identify_user
+        authenticator,
+        credentials[0],
+        rp_id_hash,
+        request.client_data_hash,
+        flags,
+        identify_user,
+        extensions,
     )
     if several:
         result[0x05] = len(credentials)
@@ -150,14 +205,16 @@ async def assert_credential(
     client_data_hash: bytes,
     flags: int,
     identify_user: bool,
+    extensions: AssertionExtensions | None = None,
 ) -> dict[int, Any]:
     """Sign one assertion with ``credential`` (getAssertion steps 11-13)."""
     if credential.backup_eligible:
         flags |= auth_data.BE
     if credential.backup_state:
         flags |= auth_data.BS
+    outputs = extensions.outputs(credential, bool(flags & auth_data.UV)) if extensions else None
     sign_count = await next_sign_count(authenticator, credential)
-    data = auth_data.build(rp_id_hash, flags, sign_count)
+    data = auth_data.build(rp_id_hash, flags, sign_count, None, outputs)
     signature = credential.key.sign(data + client_data_hash)
     if credential.stored and flags & auth_data.UP:  # a silent probe is not a use
         credential.last_used = authenticator.env.clock.now_ms()
@@ -175,4 +232,6 @@ async def assert_credential(
             if credential.user_display_name is not None:
                 user["displayName"] = credential.user_display_name
         result[0x04] = user
+    if extensions is not None and extensions.large_blob_key and credential.large_blob_key:
+        result[0x07] = credential.large_blob_key
     return result

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from vauth.ctap.config import MAX_CREDENTIAL_COUNT_IN_LIST, MAX_CREDENTIAL_ID_LENGTH
+from vauth.ctap.config import (
+    MAX_CRED_BLOB_LENGTH,
+    MAX_CREDENTIAL_COUNT_IN_LIST,
+    MAX_CREDENTIAL_ID_LENGTH,
+)
+from vauth.ctap.extensions import enabled
 
 if TYPE_CHECKING:
     from vauth.ctap.authenticator import Authenticator
@@ -31,6 +36,7 @@ async def handle(authenticator: Authenticator, params: dict[Any, Any]) -> dict[i
             authnrCfg=True,
             setMinPINLength=True,
             credMgmt=True,
+            largeBlobs=enabled(config, "largeBlobKey"),
         )
     info: dict[int, Any] = {
         0x01: versions,
@@ -44,12 +50,17 @@ async def handle(authenticator: Authenticator, params: dict[Any, Any]) -> dict[i
         0x06: sorted(authenticator.pin_protocols, reverse=True),
         0x0E: config.firmware_version,
     }
-    if config.extensions:
-        info[0x02] = sorted(config.extensions)
+    extensions = sorted(name for name in config.extensions if enabled(config, name))
+    if extensions:
+        info[0x02] = extensions
     if ctap21:
         stored = await authenticator.env.store.count()
         info[0x0C] = pin.force_pin_change
         info[0x0D] = pin.min_pin_length
         info[0x10] = config.max_rp_ids_for_set_min_pin_length
+        if enabled(config, "largeBlobKey"):
+            info[0x0B] = config.max_serialized_large_blob_array
+        if enabled(config, "credBlob"):
+            info[0x0F] = MAX_CRED_BLOB_LENGTH
         info[0x14] = max(0, config.max_discoverable_credentials - stored)
     return info

@@ -1,14 +1,186 @@
-"""authenticatorLargeBlobs (0x0C), CTAP 2.1 section 6.10."""
+"""authenticatorLargeBlobs (0x0C), CTAP 2.1 section 6.10.
+
+The authenticator keeps one opaque serialized large-blob array, ``CBOR array ||
+LEFT(SHA-256(CBOR array), 16)``, that platforms read and write in fragments of at most
+maxFragmentLength (maxMsgSize - 64) bytes. A write is committed only once the whole declared
+length has arrived and its trailing hash checks; until then the old array stays.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import struct
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from weakref import WeakKeyDictionary
 
+from vauth.ctap.parse import optional
+from vauth.ctap.pin_state import LBW
+from vauth.ctap.pin_uv import verify_token
 from vauth.ctap.status import CtapError, CtapStatus
 
 if TYPE_CHECKING:
     from vauth.ctap.authenticator import Authenticator
+    from vauth.ctap.ports import CredentialStore
+
+SETTING = "large_blob_array"
+HASH_LENGTH = 16
+# The initial serialized large-blob array: an empty CBOR array and its truncated hash.
+EMPTY_ARRAY = b"\x80" + hashlib.sha256(b"\x80").digest()[:HASH_LENGTH]
+MESSAGE_OVERHEAD = 64  # maxFragmentLength = maxMsgSize - 64
+
+
+@dataclass(frozen=True, slots=True)
+class LargeBlobsRequest:
+    get: int | None
+    set: bytes | None
+    offset: int
+    length: int | None
+    pin_uv_auth_param: bytes | None
+    pin_uv_auth_protocol: int | None
+
+    @classmethod
+    def from_cbor(cls, params: dict[Any, Any]) -> LargeBlobsRequest:
+        get = optional(params, 0x01, int, "get")
+        set_ = optional(params, 0x02, bytes, "set")
+        offset = optional(params, 0x03, int, "offset")
+        length = optional(params, 0x04, int, "length")
+        if offset is None:
+            raise CtapError(CtapStatus.INVALID_PARAMETER, "offset is missing")
+        if (get is None) == (set_ is None):
+            raise CtapError(CtapStatus.INVALID_PARAMETER, "exactly one of get and set")
+        if offset < 0 or (get is not None and get < 0) or (length is not None and length < 0):
+            raise CtapError(CtapStatus.INVALID_PARAMETER, "negative get, offset or length")
+        return cls(
+            get=get,
+            set=set_,
+            offset=offset,
+            length=length,
+            pin_uv_auth_param=optional(params, 0x05, bytes, "pinUvAuthParam"),
+            pin_uv_auth_protocol=optional(params, 0x06, int, "pinUvAuthProtocol"),
+        )
+
+
+@dataclass(slots=True)
+class _PendingWrite:
+    """A write in progress: what has arrived, how much is expected, since which power-up."""
+
+    expected_length: int
+    buffer: bytearray
+    powered_at: float
+
+    @property
+    def expected_next_offset(self) -> int:
+        return len(self.buffer)
+
+
+# Volatile per-authenticator state: other commands leave a write in progress alone (the
+# specification ties it to nothing else); a power cycle or a reset loses it.
+_pending: WeakKeyDictionary[Authenticator, _PendingWrite] = WeakKeyDictionary()
+
+
+async def load(store: CredentialStore) -> bytes:
+    """The stored serialized large-blob array (the empty one until the first write)."""
+    return await store.get_setting(SETTING) or EMPTY_ARRAY
+
+
+async def clear(authenticator: Authenticator) -> None:
+    """authenticatorReset: back to the empty array, and no write in progress."""
+    _pending.pop(authenticator, None)
+    await authenticator.env.store.set_setting(SETTING, EMPTY_ARRAY)
+
+
+def max_fragment_length(authenticator: Authenticator) -> int:
+    return authenticator.config.max_msg_size - MESSAGE_OVERHEAD
 
 
 async def handle(authenticator: Authenticator, params: dict[Any, Any]) -> dict[int, Any] | None:
-    raise CtapError(CtapStatus.INVALID_COMMAND, "largeBlobs is being built")
+    request = LargeBlobsRequest.from_cbor(params)
+    if request.get is not None:
+        return await _get(authenticator, request, request.get)
+    assert request.set is not None
+    await _set(authenticator, request, request.set)
+    return None
+
+
+async def _get(
+    authenticator: Authenticator, request: LargeBlobsRequest, get: int
+) -> dict[int, Any]:
+    """Steps for get: a slice of the stored array."""
+    if request.length is not None:
+        raise CtapError(CtapStatus.INVALID_PARAMETER, "length is not a get parameter")
+    if get > max_fragment_length(authenticator):
+        raise CtapError(CtapStatus.INVALID_LENGTH, "get exceeds maxFragmentLength")
+    array = await load(authenticator.env.store)
+    if request.offset > len(array):
+        raise CtapError(CtapStatus.INVALID_PARAMETER, "offset is beyond the array")
+    return {0x01: array[request.offset : request.offset + get]}
+
+
+async def _set(authenticator: Authenticator, request: LargeBlobsRequest, fragment: bytes) -> None:
+    """Steps for set: one fragment of a new array, committed with the last one."""
+    config = authenticator.config
+    if len(fragment) > max_fragment_length(authenticator):
+        raise CtapError(CtapStatus.INVALID_LENGTH, "set exceeds maxFragmentLength")
+    pending = _pending.get(authenticator)
+    if pending is not None and pending.powered_at != authenticator.powered_at:
+        pending = None  # volatile: a power cycle lost it
+    if request.offset == 0:
+        if request.length is None:
+            raise CtapError(CtapStatus.INVALID_PARAMETER, "the first fragment needs length")
+        if request.length > config.max_serialized_large_blob_array:
+            raise CtapError(CtapStatus.LARGE_BLOB_STORAGE_FULL)
+        if request.length < HASH_LENGTH + 1:
+            raise CtapError(CtapStatus.INVALID_PARAMETER, "length is below 17")
+        expected_length, expected_next_offset = request.length, 0
+    else:
+        if request.length is not None:
+            raise CtapError(CtapStatus.INVALID_PARAMETER, "length only with offset 0")
+        if pending is None:
+            raise CtapError(CtapStatus.INVALID_SEQ, "no write in progress")
+        expected_length, expected_next_offset = (
+            pending.expected_length,
+            pending.expected_next_offset,
+        )
+    if request.offset != expected_next_offset:
+        raise CtapError(CtapStatus.INVALID_SEQ, "unexpected offset")
+    await _check_permission(authenticator, request, fragment)
+    if request.offset + len(fragment) > expected_length:
+        raise CtapError(CtapStatus.INVALID_PARAMETER, "more data than the declared length")
+    if request.offset == 0:
+        pending = _PendingWrite(expected_length, bytearray(), authenticator.powered_at)
+        _pending[authenticator] = pending
+    assert pending is not None
+    pending.buffer += fragment
+    if len(pending.buffer) < pending.expected_length:
+        return
+    del _pending[authenticator]
+    array = bytes(pending.buffer)
+    body, digest = array[:-HASH_LENGTH], array[-HASH_LENGTH:]
+    if hashlib.sha256(body).digest()[:HASH_LENGTH] != digest:
+        raise CtapError(CtapStatus.INTEGRITY_FAILURE, "the array's hash does not match")
+    await authenticator.env.store.set_setting(SETTING, array)
+
+
+async def _check_permission(
+    authenticator: Authenticator, request: LargeBlobsRequest, fragment: bytes
+) -> None:
+    """A protected authenticator wants a pinUvAuthToken with the lbw permission over
+    ``32 x 0xff || h'0c00' || uint32LE(offset) || SHA-256(set)``."""
+    pin = await authenticator.pin_state()
+    protected = pin.is_set or authenticator.config.has_user_verification
+    if not protected and request.pin_uv_auth_param is None:
+        return
+    if request.pin_uv_auth_param is None:
+        raise CtapError(CtapStatus.PUAT_REQUIRED, "largeBlobs set needs a pinUvAuthParam")
+    if request.pin_uv_auth_protocol is None:
+        raise CtapError(CtapStatus.MISSING_PARAMETER, "pinUvAuthProtocol is missing")
+    message = (
+        b"\xff" * 32
+        + b"\x0c\x00"
+        + struct.pack("<I", request.offset & 0xFFFFFFFF)
+        + hashlib.sha256(fragment).digest()
+    )
+    verify_token(
+        authenticator, request.pin_uv_auth_protocol, message, request.pin_uv_auth_param, LBW
+    )

@@ -8,11 +8,19 @@ from typing import TYPE_CHECKING, Any
 
 from vauth.ctap import auth_data, pin_uv
 from vauth.ctap.attestation import AttestationMode, none, packed
-from vauth.ctap.config import MAX_USER_ID_LENGTH
+from vauth.ctap.config import MAX_CRED_BLOB_LENGTH, MAX_USER_ID_LENGTH
 from vauth.ctap.cose import Algorithm
 from vauth.ctap.credential import Credential, SignCountPolicy
 from vauth.ctap.credential_id import NONCE_LENGTH
-from vauth.ctap.extensions import cred_protect
+from vauth.ctap.extensions import (
+    cred_blob,
+    cred_protect,
+    enabled,
+    hmac_secret,
+    large_blob_key,
+    min_pin_length,
+)
+from vauth.ctap.extensions.hmac_secret import HmacSecretInput
 from vauth.ctap.lookup import PUBLIC_KEY, find_credential, next_sign_count
 from vauth.ctap.parse import descriptor_list, optional, options, required
 from vauth.ctap.ports import Ceremony, PresenceRequest
@@ -20,6 +28,7 @@ from vauth.ctap.status import CtapError, CtapStatus
 
 if TYPE_CHECKING:
     from vauth.ctap.authenticator import Authenticator
+    from vauth.ctap.config import AuthenticatorConfig
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +83,33 @@ class MakeCredentialRequest:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class ExtensionInputs:
+    """What makeCredential's extensions ask for, parsed before anything is done."""
+
+    hmac_secret: bool = False
+    hmac_secret_mc: HmacSecretInput | None = None
+    cred_blob: bytes | None = None
+    large_blob_key: bool = False
+    min_pin_length: bool = False
+
+    @classmethod
+    def parse(
+        cls, config: AuthenticatorConfig, extensions: dict[str, Any], rk: bool
+    ) -> ExtensionInputs:
+        """Supported extensions only; the others are ignored (CTAP 2.1 section 6.1.2, step 9)."""
+        hmac = enabled(config, hmac_secret.NAME) and hmac_secret.requested(extensions)
+        mc = None
+        if hmac and enabled(config, hmac_secret.MC_NAME) and hmac_secret.MC_NAME in extensions:
+            mc = HmacSecretInput.from_cbor(extensions[hmac_secret.MC_NAME], hmac_secret.MC_NAME)
+        blob = cred_blob.requested(extensions) if enabled(config, cred_blob.NAME) else None
+        key = enabled(config, large_blob_key.NAME) and large_blob_key.requested(extensions)
+        if key:
+            large_blob_key.check_make_credential(rk)
+        pin_length = enabled(config, min_pin_length.NAME) and min_pin_length.requested(extensions)
+        return cls(hmac, mc, blob, key, pin_length)
+
+
 async def handle(authenticator: Authenticator, params: dict[Any, Any]) -> dict[int, Any]:
     request = MakeCredentialRequest.from_cbor(params)
     config, env = authenticator.config, authenticator.env
@@ -87,6 +123,7 @@ async def handle(authenticator: Authenticator, params: dict[Any, Any]) -> dict[i
         raise CtapError(CtapStatus.UNSUPPORTED_OPTION, "no resident key support")
     if request.options.get("up") is False:
         raise CtapError(CtapStatus.INVALID_OPTION, "up=false is not allowed in makeCredential")
+    extension_inputs = ExtensionInputs.parse(config, request.extensions, rk)
 
     # 1-2, 5-7 and 11. PIN/UV: the pinUvAuthParam, alwaysUv, makeCredUvNotRqd.
     requires_uv = rk if config.protocol == "ctap2_1" else (await authenticator.pin_state()).is_set
@@ -141,6 +178,10 @@ async def handle(authenticator: Authenticator, params: dict[Any, Any]) -> dict[i
             raise CtapError(CtapStatus.OPERATION_DENIED, "user declined")
     if verification.uv_by_token:
         authenticator.token.clear_after_use()
+    # hmac-secret-mc: the salts are opened only once the user has consented.
+    salts = None
+    if extension_inputs.hmac_secret_mc is not None:
+        salts = hmac_secret.open_salts(authenticator, extension_inputs.hmac_secret_mc)
 
     # 15. The new credential.
     if rk and await env.store.count() >= config.max_discoverable_credentials:
@@ -168,6 +209,16 @@ async def handle(authenticator: Authenticator, params: dict[Any, Any]) -> dict[i
         stored=rk,
     )
     credential._key = key
+    random_bytes = env.keys.random_bytes
+    if extension_inputs.hmac_secret and rk:
+        credential.cred_random_with_uv = random_bytes(hmac_secret.CRED_RANDOM_LENGTH)
+        credential.cred_random_without_uv = random_bytes(hmac_secret.CRED_RANDOM_LENGTH)
+    blob = extension_inputs.cred_blob
+    blob_kept = blob is not None and cred_blob.storable(blob, rk, MAX_CRED_BLOB_LENGTH)
+    if blob_kept:
+        credential.cred_blob = blob
+    if extension_inputs.large_blob_key:
+        credential.large_blob_key = random_bytes(large_blob_key.KEY_LENGTH)
     if rk:
         credential.credential_id = env.keys.new_credential_id()
         for existing in await env.store.find(rp_id_hash):
@@ -181,7 +232,12 @@ async def handle(authenticator: Authenticator, params: dict[Any, Any]) -> dict[i
             credential.cred_protect,
             backup_eligible,
             env.keys.random_bytes(NONCE_LENGTH),
+            hmac_secret=extension_inputs.hmac_secret,
         )
+        if extension_inputs.hmac_secret:  # derived from the ID on every use, kept nowhere
+            wrapper = await authenticator.wrapper()
+            credential.cred_random_with_uv = wrapper.cred_random(credential.credential_id, True)
+            credential.cred_random_without_uv = wrapper.cred_random(credential.credential_id, False)
 
     # 16-17. Authenticator data and the attestation statement.
     flags = auth_data.UP
@@ -191,7 +247,20 @@ async def handle(authenticator: Authenticator, params: dict[Any, Any]) -> dict[i
         flags |= auth_data.BE
     if credential.backup_state:
         flags |= auth_data.BS
-    extension_outputs = {cred_protect.NAME: int(level)} if level is not None else None
+    extension_outputs: dict[str, Any] = {}
+    if level is not None:
+        extension_outputs[cred_protect.NAME] = int(level)
+    if extension_inputs.hmac_secret:
+        extension_outputs[hmac_secret.NAME] = True
+        cred_random = hmac_secret.cred_random(credential, uv)
+        if salts is not None and cred_random is not None:
+            extension_outputs[hmac_secret.MC_NAME] = salts.output(cred_random)
+    if blob is not None:
+        extension_outputs[cred_blob.NAME] = blob_kept
+    if extension_inputs.min_pin_length:
+        pin_length = min_pin_length.output(await authenticator.pin_state(), request.rp_id)
+        if pin_length is not None:
+            extension_outputs[min_pin_length.NAME] = pin_length
     data = auth_data.build(
         rp_id_hash,
         flags,
@@ -202,7 +271,10 @@ async def handle(authenticator: Authenticator, params: dict[Any, Any]) -> dict[i
         extension_outputs,
     )
     fmt, statement = await _attest(authenticator, data, request.client_data_hash, credential)
-    return {0x01: fmt, 0x02: data, 0x03: statement}
+    result: dict[int, Any] = {0x01: fmt, 0x02: data, 0x03: statement}
+    if credential.large_blob_key is not None:
+        result[0x05] = credential.large_blob_key
+    return result
 
 
 def _choose_algorithm(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from vauth.ctap.commands import large_blobs
 from vauth.ctap.ports import Ceremony, PresenceRequest
 from vauth.ctap.status import CtapError, CtapStatus
 
@@ -20,8 +21,9 @@ async def handle(authenticator: Authenticator, params: dict[Any, Any]) -> None:
     response = await env.presence.confirm(PresenceRequest(Ceremony.RESET))
     if not response.present:
         raise CtapError(CtapStatus.OPERATION_DENIED, "user declined reset")
-    # 3. Forget every credential and the PIN, and make every non-discoverable credential ID
-    #    unusable.
+    # 3. Forget every credential, the PIN and the large-blob array, and make every
+    #    non-discoverable credential ID (and the hmac-secret CredRandom derived from it) unusable.
     await env.store.clear()
     await authenticator.rotate_wrap_key()
     await authenticator.forget_pin()
+    await large_blobs.clear(authenticator)
