@@ -13,6 +13,9 @@ Choices where a browser has a user interface or a timer and this in-process clie
   each first probed silently (getAssertion with ``up: false``); the real request then carries the
   batch that matched (Chromium and python-fido2 do the same).
 - Attestation: see :func:`vauth.webauthn.attestation.convey`.
+- Extensions (prf, largeBlob, credBlob, minPinLength): see :mod:`vauth.webauthn.extensions`.
+  prf.evalByCredential with several allowCredentials probes them one by one first, so that the
+  request carries the found credential and its own salts.
 """
 
 from __future__ import annotations
@@ -38,6 +41,14 @@ from vauth.webauthn.ctap_messages import (
     without_none,
 )
 from vauth.webauthn.errors import WebAuthnError
+from vauth.webauthn.extensions import (
+    check_creation,
+    check_request,
+    creation_plan,
+    needs_credential_choice,
+    needs_large_blob_write_token,
+    request_plan,
+)
 from vauth.webauthn.options import (
     CREDENTIAL_PROTECTION_POLICIES,
     PUBLIC_KEY,
@@ -57,7 +68,7 @@ from vauth.webauthn.responses import authentication_response_json, registration_
 # WebAuthn L3 5.1.3 step 10: an empty pubKeyCredParams means ES256 and RS256.
 DEFAULT_PUB_KEY_CRED_PARAMS = ((PUBLIC_KEY, -7), (PUBLIC_KEY, -257))
 CRED_PROTECT = "credProtect"
-MC, GA = 0x01, 0x02  # pinUvAuthToken permissions
+MC, GA, LBW = 0x01, 0x02, 0x10  # pinUvAuthToken permissions
 
 
 class WebAuthnClient:
@@ -137,6 +148,7 @@ class WebAuthnClient:
         selection = opts.authenticator_selection
         self._check_attachment(selection)
         rk = self._resident_key(selection, info)
+        check_creation(opts.extensions, info, rk)
         verification = await self._verification(
             selection.user_verification,
             info,
@@ -144,8 +156,9 @@ class WebAuthnClient:
             MC | (GA if opts.exclude_credentials else 0),
             rk=rk,
         )
-        extensions = _cred_protect(opts.extensions, info)
         exclude = await self._exclude_list(rp_id, client_data_hash, opts.exclude_credentials, info)
+        plan = await creation_plan(opts.extensions, info, self._channel, rk)
+        extensions = {**(_cred_protect(opts.extensions, info) or {}), **plan.inputs}
 
         params = without_none(
             {
@@ -158,7 +171,7 @@ class WebAuthnClient:
                 },
                 0x04: [{"alg": alg, "type": kind} for kind, alg in algorithms],
                 0x05: descriptors(exclude) or None,
-                0x06: extensions,
+                0x06: extensions or None,
                 0x07: options_map(rk=rk, uv=verification.uv_option),
                 **verification.params(client_data_hash),
             }
@@ -170,16 +183,16 @@ class WebAuthnClient:
         ):
             raise WebAuthnError("UnknownError", "create: malformed makeCredential response")
         try:
-            attested, _ = AuthenticatorData(auth_data).attested_credential_data()
+            attested, outputs = AuthenticatorData(auth_data).attested_credential_data()
         except Exception:  # a malformed authenticator response, whatever the parser raised
-            attested = None
+            attested, outputs = None, {}
         if attested is None:
             raise WebAuthnError("UnknownError", "create: no attested credential data")
 
         result = convey(
             AttestationResult(fmt, auth_data, att_stmt), opts.attestation, self.anonymize_aaguid
         )
-        extension_results: dict[str, Any] = {}
+        extension_results = plan.outputs(outputs, response)
         if opts.extensions.cred_props:
             extension_results["credProps"] = {"rk": rk}
         return registration_response_json(
@@ -189,7 +202,7 @@ class WebAuthnClient:
             attested.credential_public_key,
             [self.transport],
             self.authenticator_attachment,
-            extension_results,
+            _ordered(extension_results),
         )
 
     # -- get() ------------------------------------------------------------------------------
@@ -207,21 +220,29 @@ class WebAuthnClient:
         rp_id = resolve_rp_id(opts.rp_id, caller)
         data = self._client_data(client_data.GET, opts.challenge, caller, top_origin)
         client_data_hash = client_data.client_data_hash(data)
+        check_request(opts.extensions, opts.allow_credentials)
 
         info = await self.info()
-        verification = await self._verification(opts.user_verification, info, rp_id, GA)
+        lbw = needs_large_blob_write_token(opts.extensions, info)
+        verification = await self._verification(
+            opts.user_verification, info, rp_id, GA | (LBW if lbw else 0), token_needed=lbw
+        )
         allow = _usable(opts.allow_credentials, info)
         if opts.allow_credentials and not allow:
             raise WebAuthnError("NotAllowedError", "get: no allowCredentials entry is usable")
         if len(allow) > info.max_credential_count_in_list:
             batches = _batches(allow, info.max_credential_count_in_list)
             allow = await self._probe(rp_id, client_data_hash, batches) or batches[0]
+        if needs_credential_choice(opts.extensions, allow):  # prf.evalByCredential
+            allow = await self._probe(rp_id, client_data_hash, _batches(allow, 1)) or allow
+        plan = await request_plan(opts.extensions, info, self._channel, allow)
 
         params = without_none(
             {
                 0x01: rp_id,
                 0x02: client_data_hash,
                 0x03: descriptors(allow) or None,
+                0x04: plan.inputs or None,
                 0x05: options_map(uv=verification.uv_option),
                 **verification.params(client_data_hash, key=0x06),
             }
@@ -235,6 +256,11 @@ class WebAuthnClient:
         user_handle = user.get("id") if isinstance(user, dict) else None
         if not isinstance(user_handle, bytes) or not user_handle:
             user_handle = None
+        try:
+            _, outputs = AuthenticatorData(auth_data).attested_credential_data()
+        except Exception:  # a malformed authenticator response, whatever the parser raised
+            raise WebAuthnError("UnknownError", "get: malformed authenticator data") from None
+        extension_results = await plan.outputs(outputs, response, verification.authorize)
         # numberOfCredentials (0x05) > 1: the first, most recent credential is used (see above).
         return authentication_response_json(
             credential_id,
@@ -243,7 +269,7 @@ class WebAuthnClient:
             signature,
             user_handle,
             self.authenticator_attachment,
-            {},
+            _ordered(extension_results),
         )
 
     # -- shared steps -----------------------------------------------------------------------
@@ -281,25 +307,34 @@ class WebAuthnClient:
         rp_id: str,
         permissions: int,
         rk: bool | None = None,
+        token_needed: bool = False,
     ) -> _Verification:
         """Whether and how to verify the user, as a browser decides (CTAP 2.1 section 6.1.1 and
         6.2.1): built-in UV through the uv option, else a pinUvAuthToken from the PIN.
         ``rk`` is given for makeCredential: a protected authenticator wants UV for discoverable
-        credentials (and for all of them without makeCredUvNotRqd)."""
+        credentials (and for all of them without makeCredUvNotRqd). ``token_needed``: a later
+        command wants a pinUvAuthToken (a largeBlob write), so one is obtained even with
+        built-in UV, if the authenticator is protected at all."""
         options = info.options
         builtin = self.has_user_verification and options.get("uv") is True
         pin_set = options.get("clientPin") is True
         configured = builtin or pin_set
+        token_needed = token_needed and configured and options.get("pinUvAuthToken") is True
         needed = (
-            requirement == "required"
+            token_needed
+            or requirement == "required"
             or (requirement == "preferred" and configured)
             or options.get("alwaysUv") is True
             or (rk is not None and configured and (rk or not options.get("makeCredUvNotRqd")))
         )
         if not needed:
             return _Verification()
-        if builtin:
+        if builtin and not token_needed:
             return _Verification(uv_option=True)
+        if builtin:
+            session = PinSession(self._channel, info.pin_uv_auth_protocols)
+            token = await session.uv_token(permissions, rp_id)
+            return _Verification(session=session, token=token)
         if not pin_set:
             raise WebAuthnError("ConstraintError", "user verification is required")
         if self.pin is None:
@@ -362,6 +397,13 @@ class _Verification:
             key + 1: self.session.protocol.version,
         }
 
+    def authorize(self, message: bytes) -> tuple[bytes, int] | None:
+        """pinUvAuthParam and pinUvAuthProtocol for a command other than the ceremony's own
+        (largeBlobs set), or None without a pinUvAuthToken."""
+        if self.session is None or self.token is None:
+            return None
+        return self.session.authenticate(self.token, message), self.session.protocol.version
+
 
 def _credential_parameters(params: tuple[CredentialParameters, ...]) -> list[tuple[str, int]]:
     """WebAuthn L3 5.1.3 step 10: unknown types are skipped; nothing left is NotSupportedError."""
@@ -386,6 +428,12 @@ def _cred_protect(extensions: CreationExtensions, info: AuthenticatorInfo) -> di
             )
         return None
     return {CRED_PROTECT: level}
+
+
+def _ordered(results: dict[str, Any]) -> dict[str, Any]:
+    """clientExtensionResults in the order WebIDL gives a dictionary's members (lexicographic),
+    so that json.dumps matches JSON.stringify."""
+    return dict(sorted(results.items()))
 
 
 def _usable(

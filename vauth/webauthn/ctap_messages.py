@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeGuard, runtime_checkable
 
 from vauth.ctap import cbor
 from vauth.ctap.status import CtapError, CtapStatus
@@ -20,6 +20,7 @@ class Command(IntEnum):
     MAKE_CREDENTIAL = 0x01
     GET_ASSERTION = 0x02
     GET_INFO = 0x04
+    LARGE_BLOBS = 0x0C
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,12 +33,16 @@ class AuthenticatorInfo:
     max_credential_count_in_list: int = 1  # absent: one credential per request
     max_credential_id_length: int | None = None
     pin_uv_auth_protocols: tuple[int, ...] = ()
+    max_msg_size: int = 1024  # absent: the CTAP 2.1 default
+    max_serialized_large_blob_array: int | None = None
 
     @classmethod
     def from_cbor(cls, info: dict[Any, Any]) -> AuthenticatorInfo:
         count = info.get(0x07)
         id_length = info.get(0x08)
         options = info.get(0x04)
+        msg_size = info.get(0x05)
+        large_blob_array = info.get(0x0B)
         return cls(
             versions=tuple(v for v in info.get(0x01, ()) if isinstance(v, str)),
             extensions=frozenset(e for e in info.get(0x02, ()) if isinstance(e, str)),
@@ -47,7 +52,15 @@ class AuthenticatorInfo:
             pin_uv_auth_protocols=tuple(
                 v for v in info.get(0x06, ()) if isinstance(v, int) and not isinstance(v, bool)
             ),
+            max_msg_size=msg_size if _positive(msg_size) else 1024,
+            max_serialized_large_blob_array=(
+                large_blob_array if _positive(large_blob_array) else None
+            ),
         )
+
+
+def _positive(value: Any) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
 @runtime_checkable

@@ -15,6 +15,7 @@ DOM_EXCEPTION_NAMES = frozenset(
         "AbortError",
         "UnknownError",
         "EncodingError",
+        "SyntaxError",
     }
 )
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -27,6 +28,7 @@ RESIDENT_KEY_REQUIREMENTS = frozenset({"discouraged", "preferred", "required"})
 USER_VERIFICATION_REQUIREMENTS = frozenset({"discouraged", "preferred", "required"})
 ATTESTATION_CONVEYANCE = frozenset({"none", "indirect", "direct", "enterprise"})
 AUTHENTICATOR_ATTACHMENTS = frozenset({"platform", "cross-platform"})
+LARGE_BLOB_SUPPORT = frozenset({"required", "preferred"})
 # credProtect (CTAP 2.1 section 12.1): the WebAuthn policy names and their CTAP levels.
 CREDENTIAL_PROTECTION_POLICIES = {
     "userVerificationOptional": 1,
@@ -70,10 +72,47 @@ class AuthenticatorSelection:
 
 
 @dataclass(frozen=True, slots=True)
+class PrfValues:
+    """AuthenticationExtensionsPRFValues (WebAuthn L3 10.1.4): the PRF inputs, decoded."""
+
+    first: bytes
+    second: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PrfInputs:
+    """AuthenticationExtensionsPRFInputs. ``eval_by_credential`` keeps its keys as given
+    (base64url credential IDs): get() checks them against allowCredentials."""
+
+    eval: PrfValues | None = None
+    eval_by_credential: Mapping[str, PrfValues] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LargeBlobInputs:
+    """AuthenticationExtensionsLargeBlobInputs (WebAuthn L3 10.1.5)."""
+
+    support: str | None = None  # "required" or "preferred"; an unknown value is absent
+    read: bool | None = None
+    write: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class CreationExtensions:
     cred_props: bool = False
     credential_protection_policy: str | None = None
     enforce_credential_protection_policy: bool = False
+    prf: PrfInputs | None = None
+    large_blob: LargeBlobInputs | None = None
+    cred_blob: bytes | None = None  # CTAP 2.1 section 12.2
+    min_pin_length: bool = False  # CTAP 2.1 section 12.4
+
+
+@dataclass(frozen=True, slots=True)
+class RequestExtensions:
+    prf: PrfInputs | None = None
+    large_blob: LargeBlobInputs | None = None
+    get_cred_blob: bool = False  # CTAP 2.1 section 12.2
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +142,7 @@ class RequestOptions:
     allow_credentials: tuple[CredentialDescriptor, ...] = ()
     user_verification: str = "preferred"
     hints: tuple[str, ...] = ()
+    extensions: RequestExtensions = RequestExtensions()
 
 
 # -- typed member access -------------------------------------------------------------------------
@@ -150,6 +190,10 @@ def _bytes(obj: dict[str, Any], key: str, path: str) -> bytes:
         return base64url.decode(text)
     except ValueError:
         raise WebAuthnError("EncodingError", f"{path}.{key} is not base64url") from None
+
+
+def _optional_bytes(obj: dict[str, Any], key: str, path: str) -> bytes | None:
+    return None if obj.get(key) is None else _bytes(obj, key, path)
 
 
 def _strings(obj: dict[str, Any], key: str, path: str) -> tuple[str, ...]:
@@ -270,6 +314,47 @@ def _creation_extensions(options: dict[str, Any]) -> CreationExtensions:
         enforce_credential_protection_policy=(
             _optional(extensions, "enforceCredentialProtectionPolicy", bool, path) or False
         ),
+        prf=_prf(extensions, path),
+        large_blob=_large_blob(extensions, path),
+        cred_blob=_optional_bytes(extensions, "credBlob", path),
+        min_pin_length=_optional(extensions, "minPinLength", bool, path) or False,
+    )
+
+
+def _prf_values(value: Any, path: str) -> PrfValues:
+    values = _check(value, dict, path)
+    return PrfValues(
+        first=_bytes(values, "first", path), second=_optional_bytes(values, "second", path)
+    )
+
+
+def _prf(extensions: dict[str, Any], path: str) -> PrfInputs | None:
+    prf = _optional(extensions, "prf", dict, path)
+    if prf is None:
+        return None
+    where = f"{path}.prf"
+    eval_ = prf.get("eval")
+    by_credential = _optional(prf, "evalByCredential", dict, where)
+    return PrfInputs(
+        eval=None if eval_ is None else _prf_values(eval_, f"{where}.eval"),
+        eval_by_credential=None
+        if by_credential is None
+        else {
+            key: _prf_values(value, f"{where}.evalByCredential[{key!r}]")
+            for key, value in by_credential.items()
+        },
+    )
+
+
+def _large_blob(extensions: dict[str, Any], path: str) -> LargeBlobInputs | None:
+    large_blob = _optional(extensions, "largeBlob", dict, path)
+    if large_blob is None:
+        return None
+    where = f"{path}.largeBlob"
+    return LargeBlobInputs(
+        support=_enum(large_blob, "support", LARGE_BLOB_SUPPORT, where),
+        read=_optional(large_blob, "read", bool, where),
+        write=_optional_bytes(large_blob, "write", where),
     )
 
 
@@ -297,13 +382,22 @@ def parse_creation_options(options: dict[str, Any] | str | CreationOptions) -> C
 # -- request -------------------------------------------------------------------------------------
 
 
+def _request_extensions(options: dict[str, Any]) -> RequestExtensions:
+    path = "options.extensions"
+    extensions = _optional(options, "extensions", dict, "options") or {}
+    return RequestExtensions(
+        prf=_prf(extensions, path),
+        large_blob=_large_blob(extensions, path),
+        get_cred_blob=_optional(extensions, "getCredBlob", bool, path) or False,
+    )
+
+
 def parse_request_options(options: dict[str, Any] | str | RequestOptions) -> RequestOptions:
     """PublicKeyCredentialRequestOptionsJSON (or the ``{"publicKey": ...}`` wrapper, or JSON
     text) to :class:`RequestOptions`."""
     if isinstance(options, RequestOptions):
         return options
     raw = _unwrap(options)
-    _optional(raw, "extensions", dict, "options")  # no request extension is processed yet
     return RequestOptions(
         challenge=_bytes(raw, "challenge", "options"),
         timeout=_timeout(raw, "options"),
@@ -313,4 +407,5 @@ def parse_request_options(options: dict[str, Any] | str | RequestOptions) -> Req
             _enum(raw, "userVerification", USER_VERIFICATION_REQUIREMENTS, "options") or "preferred"
         ),
         hints=_strings(raw, "hints", "options"),
+        extensions=_request_extensions(raw),
     )

@@ -14,7 +14,8 @@ from vauth.webauthn.ctap_messages import Channel
 from vauth.webauthn.errors import WebAuthnError
 
 CLIENT_PIN = 0x06
-GET_KEY_AGREEMENT, SET_PIN, CHANGE_PIN, GET_PIN_TOKEN, GET_TOKEN_USING_PIN = 2, 3, 4, 5, 9
+GET_KEY_AGREEMENT, SET_PIN, CHANGE_PIN, GET_PIN_TOKEN = 2, 3, 4, 5
+GET_TOKEN_USING_UV, GET_TOKEN_USING_PIN = 6, 9
 _PROTOCOLS: dict[int, type[PinUvAuthProtocol]] = {2: PinUvAuthProtocolTwo, 1: PinUvAuthProtocol}
 _PIN_ERRORS = {
     CtapStatus.PIN_INVALID: "the PIN is wrong",
@@ -59,15 +60,16 @@ class PinSession:
             reason = _PIN_ERRORS.get(exc.status, f"clientPIN failed: {exc.status.name}")
             raise WebAuthnError("NotAllowedError", reason) from None
 
-    async def _shared_secret(self) -> tuple[dict[int, Any], bytes]:
-        """A fresh key agreement: our ephemeral public key and the shared secret."""
+    async def shared_secret(self) -> tuple[dict[int, Any], bytes]:
+        """A fresh key agreement: our ephemeral public key and the shared secret (also what
+        hmac-secret encrypts its salts under, CTAP 2.1 section 12.5)."""
         self.protocol.regenerate()
         response = await self._call(GET_KEY_AGREEMENT)
         shared = self.protocol.decapsulate(response.get(0x01))
         return self.protocol.get_public_key(), shared
 
     async def set_pin(self, pin: str) -> None:
-        key_agreement, shared = await self._shared_secret()
+        key_agreement, shared = await self.shared_secret()
         new_pin_enc = self.protocol.encrypt(shared, _pad(pin))
         await self._call(
             SET_PIN,
@@ -77,7 +79,7 @@ class PinSession:
         )
 
     async def change_pin(self, old_pin: str, new_pin: str) -> None:
-        key_agreement, shared = await self._shared_secret()
+        key_agreement, shared = await self.shared_secret()
         new_pin_enc = self.protocol.encrypt(shared, _pad(new_pin))
         pin_hash_enc = self.protocol.encrypt(shared, _pin_hash(old_pin))
         await self._call(
@@ -90,7 +92,7 @@ class PinSession:
 
     async def token(self, pin: str, permissions: int | None, rp_id: str | None) -> bytes:
         """A pinUvAuthToken: with permissions where the authenticator supports them."""
-        key_agreement, shared = await self._shared_secret()
+        key_agreement, shared = await self.shared_secret()
         pin_hash_enc = self.protocol.encrypt(shared, _pin_hash(pin))
         if permissions is None:
             response = await self._call(
@@ -104,6 +106,18 @@ class PinSession:
                 permissions=permissions,
                 rp_id=rp_id,
             )
+        return self._token(shared, response)
+
+    async def uv_token(self, permissions: int, rp_id: str | None) -> bytes:
+        """A pinUvAuthToken from built-in user verification
+        (getPinUvAuthTokenUsingUvWithPermissions, section 6.5.5.7.3)."""
+        key_agreement, shared = await self.shared_secret()
+        response = await self._call(
+            GET_TOKEN_USING_UV, key_agreement=key_agreement, permissions=permissions, rp_id=rp_id
+        )
+        return self._token(shared, response)
+
+    def _token(self, shared: bytes, response: dict[Any, Any]) -> bytes:
         token_enc = response.get(0x02)
         token = self.protocol.decrypt(shared, token_enc) if isinstance(token_enc, bytes) else None
         if token is None or len(token) not in (16, 32):
