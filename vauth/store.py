@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Sequence
 
 from vauth.ctap.credential import Credential
+from vauth.ctap.ports import AuditRecord
+
+AUDIT_ENTRIES_KEPT = 10_000
 
 
 class InMemoryStore:
@@ -15,6 +19,7 @@ class InMemoryStore:
         self._by_rp: dict[bytes, dict[bytes, Credential]] = {}
         self._settings: dict[str, bytes] = {}
         self._global_counter = 0
+        self.audit: deque[AuditRecord] = deque(maxlen=AUDIT_ENTRIES_KEPT)
 
     async def get(self, credential_id: bytes) -> Credential | None:
         return self._by_id.get(credential_id)
@@ -65,3 +70,6 @@ class InMemoryStore:
 
     async def set_setting(self, name: str, value: bytes) -> None:
         self._settings[name] = value
+
+    async def record(self, entry: AuditRecord) -> None:
+        self.audit.append(entry)

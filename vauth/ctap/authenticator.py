@@ -25,7 +25,7 @@ from vauth.ctap.cose import Algorithm, CoseKey
 from vauth.ctap.credential_id import CredentialIdWrapper
 from vauth.ctap.pin_protocol import PinUvAuthProtocol, PinUvAuthProtocolTwo
 from vauth.ctap.pin_state import ACFG, CM, GA, LBW, MC, PinState, TokenState
-from vauth.ctap.ports import Environment
+from vauth.ctap.ports import AuditRecord, Environment
 from vauth.ctap.state import CommandState, Continuation
 from vauth.ctap.status import CtapError, CtapStatus
 
@@ -58,6 +58,19 @@ _CTAP21_ONLY = {
     Command.CREDENTIAL_MANAGEMENT_PREVIEW,
     Command.LARGE_BLOBS,
     Command.CONFIG,
+}
+# Ceremonies go to the audit log; requests refused before any ceremony began do not.
+_AUDITED = {
+    Command.MAKE_CREDENTIAL: "makeCredential",
+    Command.GET_ASSERTION: "getAssertion",
+    Command.GET_NEXT_ASSERTION: "getNextAssertion",
+}
+_NOT_CEREMONIES = {
+    CtapStatus.MISSING_PARAMETER.name,
+    CtapStatus.CBOR_UNEXPECTED_TYPE.name,
+    CtapStatus.INVALID_CBOR.name,
+    CtapStatus.INVALID_LENGTH.name,
+    CtapStatus.NOT_ALLOWED.name,
 }
 # credentialManagement subcommands that continue an enumeration (CTAP 2.1 section 6.8).
 _CREDENTIAL_MANAGEMENT_CONTINUATIONS = {0x03: Continuation.RPS, 0x05: Continuation.CREDENTIALS}
@@ -193,7 +206,41 @@ class Authenticator:
             raise CtapError(CtapStatus.INVALID_COMMAND, f"{command.name} is not supported")
         self.state.clear(keep=_continuation(command, params))
         self.state.last_command = command
-        return await handler(self, params)
+        if command not in _AUDITED:
+            return await handler(self, params)
+        try:
+            result = await handler(self, params)
+        except CtapError as exc:
+            await self._audit(command, params, None, exc.status.name)
+            raise
+        await self._audit(command, params, result, "ok")
+        return result
+
+    async def _audit(
+        self, command: Command, params: Params, result: Params | None, outcome: str
+    ) -> None:
+        """Log a ceremony: its RP, the credential used, the outcome. Silent probes (up=false)
+        and malformed requests are not ceremonies."""
+        options = params.get(0x07 if command is Command.MAKE_CREDENTIAL else 0x05)
+        if isinstance(options, dict) and options.get("up") is False:
+            return
+        rp = params.get(0x02) if command is Command.MAKE_CREDENTIAL else params.get(0x01)
+        rp_id = rp.get("id") if isinstance(rp, dict) else rp
+        if command is Command.GET_NEXT_ASSERTION or not isinstance(rp_id, str):
+            rp_id = None
+        credential_id = None
+        if result is not None:
+            if command is Command.MAKE_CREDENTIAL:
+                auth_data = result[0x02]
+                length = int.from_bytes(auth_data[53:55], "big")
+                credential_id = auth_data[55 : 55 + length]
+            else:
+                credential_id = result[0x01]["id"]
+        elif outcome in _NOT_CEREMONIES:
+            return
+        await self.env.store.record(
+            AuditRecord(self.env.clock.now_ms(), _AUDITED[command], rp_id, credential_id, outcome)
+        )
 
     # -- secrets, created on first use and kept through the store ----------------------------
 

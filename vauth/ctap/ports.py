@@ -43,6 +43,9 @@ class CredentialStore(Protocol):
 
     async def set_setting(self, name: str, value: bytes) -> None: ...
 
+    async def record(self, entry: AuditRecord) -> None:
+        """Keep an entry of the audit log: which passkey was used where, when, and how."""
+
 
 class Ceremony(StrEnum):
     MAKE_CREDENTIAL = "makeCredential"
@@ -50,6 +53,17 @@ class Ceremony(StrEnum):
     RESET = "reset"
     SELECTION = "selection"
     USER_VERIFICATION = "userVerification"  # built-in UV for a pinUvAuthToken
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    """One ceremony, as the audit log keeps it (no challenge, no signature, no key)."""
+
+    at: int  # milliseconds since the epoch
+    ceremony: str  # makeCredential, getAssertion
+    rp_id: str | None
+    credential_id: bytes | None
+    outcome: str  # "ok", or the CTAP status name
 
 
 @dataclass(frozen=True, slots=True)
