@@ -148,7 +148,7 @@ def make_credential_request(client_data_hash: bytes) -> bytes:
         2: {"id": RP_ID, "name": RP_NAME},
         3: {"id": USER_ID, "name": USER_NAME, "displayName": USER_DISPLAY_NAME},
         4: [{"alg": -7, "type": "public-key"}],
-        7: {"rk": True},
+        7: {"rk": True, "uv": True},  # CTAP 2.1: discoverable needs UV
     }
     return CTAP_MAKE_CREDENTIAL + cbor2.dumps(params)
 

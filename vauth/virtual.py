@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 import threading
 import uuid
 from collections.abc import Coroutine, Iterable
@@ -25,6 +26,7 @@ from vauth.ctap.ports import Clock, CredentialStore, Environment, KeySource, Use
 from vauth.keys import RandomKeySource, SeededKeySource
 from vauth.presence import AutoPresence, DenyPresence, ScriptedPresence
 from vauth.store import InMemoryStore
+from vauth.vault import Vault
 from vauth.webauthn import base64url
 
 if TYPE_CHECKING:
@@ -92,6 +94,8 @@ class VirtualAuthenticator:
         aaguid: str | bytes | uuid.UUID | None = None,
         seed: int | str | bytes | None = None,
         *,
+        vault: str | os.PathLike[str] | None = None,
+        passphrase: str | None = None,
         pin: str | None = None,
         store: CredentialStore | None = None,
         presence: UserPresence | None = None,
@@ -121,6 +125,14 @@ class VirtualAuthenticator:
             extensions=frozenset().union(*(_CTAP_FOR_EXTENSION[name] for name in enabled)),
         )
         self._presence = presence or AutoPresence(is_user_consenting, is_user_verified)
+        self.vault: Vault | None = None
+        if vault is not None:
+            if store is not None:
+                raise ValueError("give a vault or a store, not both")
+            if passphrase is None:
+                raise ValueError("a vault needs its passphrase")
+            self.vault = Vault.open(vault, passphrase)
+            store = self.vault.store
         self._store = store or InMemoryStore()
         keys = key_source or (SeededKeySource(seed) if seed is not None else RandomKeySource())
         env = Environment(self._store, self._presence, clock or SystemClock(), keys)
@@ -239,9 +251,8 @@ class VirtualAuthenticator:
         if self._closed:
             return
         self._closed = True
-        close = getattr(self._store, "close", None)
-        if close is not None:
-            self._run(close())
+        if self.vault is not None:
+            self.vault.close()
         if self._worker is not None:
             self._worker.shutdown()
         if self._loop is not None:

@@ -1,0 +1,118 @@
+"""kill -9 in a storm of ceremonies: the vault opens, passes its integrity check, holds every
+acknowledged credential, and no signature counter ever goes backwards."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.vault.conftest import PASSPHRASE
+from vauth import VirtualAuthenticator
+from vauth.ctap import cbor
+from vauth.vault import Vault, rows
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def storm(path: Path, seconds: float) -> list[str]:
+    """Run the writer, kill -9 it after ``seconds``, return what it acknowledged."""
+    writer = subprocess.Popen(
+        [sys.executable, "-m", "tests.vault.writer", str(path), PASSPHRASE],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(seconds)
+    writer.send_signal(signal.SIGKILL)
+    out, err = writer.communicate()
+    assert writer.returncode == -signal.SIGKILL, err
+    return [line for line in out.splitlines() if line]
+
+
+def test_kill_9_loses_nothing_acknowledged(vault_path: Path) -> None:
+    rng = random.Random(4)
+    highest: dict[str, int] = {}
+    made: set[str] = set()
+    for round_ in range(4):
+        acknowledged = storm(vault_path, 0.8 + rng.random())
+        assert acknowledged, f"round {round_}: the writer acknowledged nothing"
+        for line in acknowledged:
+            kind, credential, *count = line.split()
+            if kind == "made":
+                made.add(credential)
+            else:
+                highest[credential] = max(highest.get(credential, 0), int(count[0]))
+        vault = Vault.open(vault_path, PASSPHRASE)
+        assert vault.integrity_check() == "ok"
+        stored = {
+            c.credential_id.hex(): c
+            for c in vault.with_database_sync(
+                lambda db: [rows.from_row(r) for r in db.query(rows.SELECT)]
+            )
+        }
+        assert made <= set(stored), f"round {round_}: acknowledged credentials lost"
+        for credential, count in highest.items():
+            assert stored[credential].sign_count >= count, "a counter went backwards"
+        vault.close()
+    # After all that, the counters go on upwards.
+    va = VirtualAuthenticator(vault=vault_path, passphrase=PASSPHRASE)
+    credential, count = max(highest.items(), key=lambda item: item[1])
+    response = va.process(
+        b"\x02"
+        + cbor.encode(
+            {
+                1: "crash.example",
+                2: hashlib.sha256(b"x").digest(),
+                3: [{"id": bytes.fromhex(credential), "type": "public-key"}],
+            }
+        )
+    )
+    assert int.from_bytes(cbor.decode(response[1:])[2][33:37], "big") > count
+    va.close()
+
+
+def test_concurrent_ceremonies_lose_no_counter_update(vault_path: Path) -> None:
+    va = VirtualAuthenticator(vault=vault_path, passphrase=PASSPHRASE)
+    response = va.process(
+        b"\x01"
+        + cbor.encode(
+            {
+                1: bytes(32),
+                2: {"id": "busy.example"},
+                3: {"id": b"u", "name": "u"},
+                4: [{"alg": -7, "type": "public-key"}],
+                7: {"rk": True, "uv": True},
+            }
+        )
+    )
+    auth_data = cbor.decode(response[1:])[2]
+    credential_id = auth_data[55 : 55 + int.from_bytes(auth_data[53:55], "big")]
+
+    async def one(i: int) -> int:
+        reply = await va.aprocess(
+            b"\x02"
+            + cbor.encode(
+                {
+                    1: "busy.example",
+                    2: hashlib.sha256(str(i).encode()).digest(),
+                    3: [{"id": credential_id, "type": "public-key"}],
+                }
+            )
+        )
+        assert reply[0] == 0
+        return int.from_bytes(cbor.decode(reply[1:])[2][33:37], "big")
+
+    async def storm() -> list[int]:
+        return await asyncio.gather(*(one(i) for i in range(64)))
+
+    counts = asyncio.run(storm())
+    assert sorted(counts) == list(range(counts and min(counts), min(counts) + 64))
+    assert va.get_credentials()[0]["signCount"] == max(counts)
+    va.close()

@@ -1,0 +1,110 @@
+"""One SQLCipher connection, opened with the data key, migrated, used from one thread."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import sqlcipher3
+
+from vauth.vault.errors import VaultError, VaultVersionError, WrongPassphraseError
+from vauth.vault.schema import LATEST, MIGRATIONS
+
+MEMORY = ":memory:"
+
+
+class Database:
+    """A SQLCipher 4 database. Not thread-safe: the vault gives it a thread of its own."""
+
+    def __init__(self, path: Path | str, data_key: bytes, migrate_to: int = LATEST) -> None:
+        self.path = path
+        self._connection = sqlcipher3.connect(
+            str(path), isolation_level=None, check_same_thread=False
+        )
+        try:
+            self._setup(data_key)
+            self._migrate(migrate_to)
+        except Exception:
+            self._connection.close()
+            raise
+
+    def _setup(self, data_key: bytes) -> None:
+        execute = self._connection.execute
+        execute("PRAGMA cipher_log_level = NONE")
+        execute(f"PRAGMA key = \"x'{data_key.hex()}'\"")
+        execute("PRAGMA cipher_memory_security = ON")  # wipe freed memory
+        try:
+            execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlcipher3.DatabaseError:
+            raise WrongPassphraseError() from None
+        if self.path != MEMORY:
+            execute("PRAGMA journal_mode = WAL")
+        execute("PRAGMA synchronous = FULL")  # a commit is on disk when it returns
+        execute("PRAGMA temp_store = MEMORY")  # no plaintext temporary files
+        execute("PRAGMA foreign_keys = ON")
+
+    def _migrate(self, target: int) -> None:
+        version = self.user_version()
+        if version > LATEST:
+            raise VaultVersionError(
+                f"the vault {self.path} has schema version {version}, newer than this vauth "
+                f"knows ({LATEST}); upgrade vauth to open it"
+            )
+        if version >= target:
+            return
+        with self.transaction():
+            for number in range(version + 1, target + 1):
+                for statement in MIGRATIONS[number - 1]:
+                    self._connection.execute(statement)
+            self._connection.execute(f"PRAGMA user_version = {target}")
+
+    def user_version(self) -> int:
+        row = self._connection.execute("PRAGMA user_version").fetchone()
+        return int(row[0])
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlcipher3.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any error: never half-written."""
+        self._connection.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._connection
+        except BaseException:
+            self._connection.execute("ROLLBACK")
+            raise
+        self._connection.execute("COMMIT")
+
+    def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+        return list(self._connection.execute(sql, params).fetchall())
+
+    def execute(self, sql: str, params: tuple[Any, ...] = ()) -> int:
+        """One statement in its own transaction; returns the rows changed."""
+        with self.transaction() as connection:
+            return int(connection.execute(sql, params).rowcount)
+
+    def integrity_check(self) -> str:
+        return str(self._connection.execute("PRAGMA integrity_check").fetchone()[0])
+
+    def backup_to(self, destination: Path, data_key: bytes) -> None:
+        """A consistent copy, encrypted with the same key, while others keep writing."""
+        target = sqlcipher3.connect(str(destination), isolation_level=None)
+        try:
+            target.execute("PRAGMA cipher_log_level = NONE")
+            target.execute(f"PRAGMA key = \"x'{data_key.hex()}'\"")
+            self._connection.backup(target)
+        finally:
+            target.close()
+
+    def rekey(self, data_key: bytes) -> None:
+        self._connection.execute(f"PRAGMA rekey = \"x'{data_key.hex()}'\"")
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self._connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self._connection.close()
+
+
+def check_file(path: Path) -> None:
+    if path.exists() and not path.is_file():
+        raise VaultError(f"{path} is not a file")

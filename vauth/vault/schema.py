@@ -1,0 +1,53 @@
+"""The vault's schema, as forward migrations: migration N takes a vault at user_version N-1 to
+N. Opening an older vault applies the rest in one transaction; a newer one is refused."""
+
+from __future__ import annotations
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    # 1: settings and credentials
+    (
+        """CREATE TABLE settings (
+            name TEXT PRIMARY KEY,
+            value BLOB NOT NULL
+        ) WITHOUT ROWID""",
+        """CREATE TABLE credentials (
+            credential_id BLOB PRIMARY KEY,
+            rp_id_hash BLOB NOT NULL,
+            rp_id TEXT NOT NULL,
+            rp_name TEXT,
+            user_handle BLOB,
+            user_name TEXT,
+            user_display_name TEXT,
+            algorithm INTEGER NOT NULL,
+            private_key BLOB NOT NULL,
+            discoverable INTEGER NOT NULL,
+            sign_count INTEGER NOT NULL,
+            sign_count_policy TEXT NOT NULL,
+            backup_eligible INTEGER NOT NULL,
+            backup_state INTEGER NOT NULL,
+            cred_protect INTEGER NOT NULL,
+            created INTEGER NOT NULL,
+            last_used INTEGER,
+            large_blob BLOB,
+            cred_random_with_uv BLOB,
+            cred_random_without_uv BLOB,
+            cred_blob BLOB,
+            large_blob_key BLOB
+        )""",
+        "CREATE INDEX credentials_by_rp ON credentials (rp_id_hash, created)",
+    ),
+    # 2: nicknames, and the audit log of ceremonies
+    (
+        "ALTER TABLE credentials ADD COLUMN nickname TEXT",
+        """CREATE TABLE audit (
+            id INTEGER PRIMARY KEY,
+            at INTEGER NOT NULL,
+            ceremony TEXT NOT NULL,
+            rp_id TEXT,
+            credential_id BLOB,
+            outcome TEXT NOT NULL
+        )""",
+        "CREATE INDEX audit_by_credential ON audit (credential_id, at)",
+    ),
+)
+LATEST = len(MIGRATIONS)

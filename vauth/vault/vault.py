@@ -1,0 +1,175 @@
+"""The vault: an encrypted SQLCipher file plus its key file, opened with a passphrase."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TypeVar
+
+from vauth.vault.database import Database
+from vauth.vault.errors import VaultError, VaultLockedError
+from vauth.vault.kdf import KdfParams
+from vauth.vault.keyfile import KeyFile, keyfile_path
+from vauth.vault.store import VaultStore
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class Vault:
+    """Open with :meth:`open`; ``store`` is the CredentialStore the authenticator uses.
+
+    A locked vault holds no key material: the connection is closed and the data key dropped.
+    """
+
+    def __init__(
+        self, path: Path, keyfile: KeyFile, data_key: bytes, idle_lock_s: float | None = None
+    ) -> None:
+        self.path = path
+        self.keyfile = keyfile
+        self.idle_lock_s = idle_lock_s
+        self.recovery_key: str | None = None  # set only when this call created the vault
+        self.executor = ThreadPoolExecutor(1, thread_name_prefix="vauth-vault")
+        self._lock = threading.Lock()
+        self._data_key: bytearray | None = bytearray(data_key)
+        self._database: Database | None = self._call(lambda: Database(path, data_key))
+        self._last_use = time.monotonic()
+        self.store = VaultStore(self)
+
+    # -- opening ---------------------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls,
+        path: str | os.PathLike[str],
+        passphrase: str,
+        *,
+        create: bool = True,
+        kdf: KdfParams | None = None,
+        idle_lock_s: float | None = None,
+    ) -> Vault:
+        """Open the vault at ``path`` (creating it if absent and ``create``). A wrong
+        passphrase raises WrongPassphraseError and changes nothing on disk."""
+        path = Path(path).expanduser().absolute()
+        keys = keyfile_path(path)
+        if path.exists() or keys.exists():
+            keyfile = KeyFile.read(keys)
+            if not path.exists():
+                raise VaultError(f"the vault {path} is missing (its key file is there)")
+            return cls(path, keyfile, keyfile.unwrap(passphrase), idle_lock_s)
+        if not create:
+            raise VaultError(f"there is no vault at {path}")
+        if not passphrase:
+            raise VaultError("a new vault needs a passphrase")
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        keyfile, data_key, recovery = KeyFile.create(passphrase, kdf)
+        keyfile.write(keys)
+        vault = cls(path, keyfile, data_key, idle_lock_s)
+        path.chmod(0o600)
+        vault.recovery_key = recovery
+        return vault
+
+    @classmethod
+    def recover(cls, path: str | Path, recovery_key: str, new_passphrase: str) -> Vault:
+        """Open with the recovery key and set a new passphrase."""
+        path = Path(path).expanduser().absolute()
+        keyfile = KeyFile.read(keyfile_path(path))
+        data_key = keyfile.unwrap_with_recovery_key(recovery_key)
+        updated = keyfile.with_passphrase(data_key, new_passphrase)
+        vault = cls(path, updated, data_key)  # proves the key opens the database first
+        updated.write(keyfile_path(path))
+        return vault
+
+    # -- passphrase, lock, backup ----------------------------------------------------------
+
+    def change_passphrase(self, old: str, new: str, kdf: KdfParams | None = None) -> None:
+        """Rewrap the data key under ``new``; the key file is replaced atomically."""
+        data_key = self.keyfile.unwrap(old)
+        if not new:
+            raise VaultError("the new passphrase is empty")
+        updated = self.keyfile.with_passphrase(data_key, new, kdf)
+        updated.write(keyfile_path(self.path))
+        self.keyfile = updated
+
+    @property
+    def locked(self) -> bool:
+        return self._database is None
+
+    def lock(self) -> None:
+        """Close the database and forget the data key."""
+        with self._lock:
+            database, self._database = self._database, None
+            if self._data_key is not None:
+                self._data_key[:] = bytes(len(self._data_key))
+            self._data_key = None
+        if database is not None:
+            self._call(database.close)
+
+    def unlock(self, passphrase: str) -> None:
+        data_key = self.keyfile.unwrap(passphrase)
+        database = self._call(lambda: Database(self.path, data_key))
+        with self._lock:
+            self._data_key, self._database = bytearray(data_key), database
+            self._last_use = time.monotonic()
+
+    def backup(self, destination: str | Path) -> Path:
+        """A consistent, encrypted copy (database and key file) while the vault is in use."""
+        target = Path(destination).expanduser().absolute()
+        if target.exists():
+            raise VaultError(f"{target} exists already")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(target.name + ".partial")
+        with contextlib.suppress(FileNotFoundError):
+            partial.unlink()
+
+        def work(db: Database) -> None:
+            assert self._data_key is not None
+            db.backup_to(partial, bytes(self._data_key))
+
+        self.with_database_sync(work)
+        shutil.copyfile(keyfile_path(self.path), keyfile_path(target))
+        partial.replace(target)
+        target.chmod(0o600)
+        return target
+
+    def integrity_check(self) -> str:
+        return self.with_database_sync(lambda db: db.integrity_check())
+
+    def close(self) -> None:
+        self.lock()
+        self.executor.shutdown(wait=True)
+
+    # -- the worker thread -----------------------------------------------------------------
+
+    def with_database(self, work: Callable[[Database], T]) -> T:
+        """Run ``work`` with the open database (on the vault's thread)."""
+        with self._lock:
+            if (
+                self._database is not None
+                and self.idle_lock_s is not None
+                and time.monotonic() - self._last_use > self.idle_lock_s
+            ):
+                logger.info("vault locked after %.0f s idle", self.idle_lock_s)
+                database, self._database = self._database, None
+                if self._data_key is not None:
+                    self._data_key[:] = bytes(len(self._data_key))
+                self._data_key = None
+                database.close()
+            current = self._database
+            self._last_use = time.monotonic()
+        if current is None:
+            raise VaultLockedError()
+        return work(current)
+
+    def with_database_sync(self, work: Callable[[Database], T]) -> T:
+        return self._call(lambda: self.with_database(work))
+
+    def _call(self, work: Callable[[], T]) -> T:
+        return self.executor.submit(work).result()
