@@ -37,6 +37,11 @@ class InMemoryStore:
         if stored is not None and stored is not credential:
             await self.put(credential)
 
+    async def touch(self, credential_id: bytes, at: int) -> None:
+        credential = self._by_id.get(credential_id)
+        if credential is not None:
+            credential.last_used = at
+
     async def delete(self, credential_id: bytes) -> bool:
         credential = self._by_id.pop(credential_id, None)
         if credential is None:

@@ -23,7 +23,10 @@ class CredentialStore(Protocol):
         """Insert, or replace the credential with the same credential_id, durably."""
 
     async def update(self, credential: Credential) -> None:
-        """Write back mutable fields (user details, backup state, last use) of a stored one."""
+        """Write back mutable fields (user details, backup state, blobs) of a stored one."""
+
+    async def touch(self, credential_id: bytes, at: int) -> None:
+        """Note a use of a credential (bookkeeping: a store may write it lazily)."""
 
     async def delete(self, credential_id: bytes) -> bool: ...
 
@@ -44,7 +47,8 @@ class CredentialStore(Protocol):
     async def set_setting(self, name: str, value: bytes) -> None: ...
 
     async def record(self, entry: AuditRecord) -> None:
-        """Keep an entry of the audit log: which passkey was used where, when, and how."""
+        """Keep an entry of the audit log: which passkey was used where, when, and how
+        (bookkeeping: a store may write it lazily)."""
 
 
 class Ceremony(StrEnum):

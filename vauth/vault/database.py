@@ -65,22 +65,33 @@ class Database:
         return int(row[0])
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[sqlcipher3.Connection]:
-        """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any error: never half-written."""
-        self._connection.execute("BEGIN IMMEDIATE")
+    def transaction(self, durable: bool = True) -> Iterator[sqlcipher3.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any error: never half-written.
+
+        ``durable=False`` is for bookkeeping (last use, the audit log): its commit reaches the
+        write-ahead log, which survives the process being killed, without waiting for the
+        disk; the next durable commit carries it to the disk too."""
+        connection = self._connection
+        if not durable:
+            connection.execute("PRAGMA synchronous = NORMAL")
         try:
-            yield self._connection
-        except BaseException:
-            self._connection.execute("ROLLBACK")
-            raise
-        self._connection.execute("COMMIT")
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield connection
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")
+        finally:
+            if not durable:
+                connection.execute("PRAGMA synchronous = FULL")
 
     def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
         return list(self._connection.execute(sql, params).fetchall())
 
-    def execute(self, sql: str, params: tuple[Any, ...] = ()) -> int:
+    def execute(self, sql: str, params: tuple[Any, ...] = (), durable: bool = True) -> int:
         """One statement in its own transaction; returns the rows changed."""
-        with self.transaction() as connection:
+        with self.transaction(durable) as connection:
             return int(connection.execute(sql, params).rowcount)
 
     def integrity_check(self) -> str:

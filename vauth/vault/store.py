@@ -7,6 +7,7 @@ on SQLCipher and concurrent ceremonies are serialised: no lost or duplicated cou
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -23,20 +24,66 @@ GLOBAL_COUNTER = "global_sign_count"
 AUDIT_SELECT = "SELECT at, ceremony, rp_id, credential_id, outcome FROM audit"
 
 
+COUNTER_RESERVATION = 32  # signature counter values reserved on disk per write
+
+# Bookkeeping statements (written lazily, in order, by the vault's thread).
+TOUCH = "UPDATE credentials SET last_used = ? WHERE credential_id = ?"
+RECORD = (
+    "INSERT INTO audit (at, ceremony, rp_id, credential_id, outcome) VALUES (?, ?, ?, ?, ?)"
+)
+
+
 class VaultStore:
+    """Reads and durable writes run on the vault's thread and are awaited. Two things are
+    cheaper than that: signature counters are reserved on disk in blocks (a crash skips the
+    rest of a block, never reuses a value), and bookkeeping (last use, the audit log) is queued
+    and written by the vault's thread without the ceremony waiting for it."""
+
     def __init__(self, vault: Vault) -> None:
         self._vault = vault
+        self._bookkeeping: deque[tuple[str, tuple[Any, ...]]] = deque()
+        # credential ID (None: the authenticator-wide counter) -> [last value used, reserved]
+        self._counters: dict[bytes | None, list[int]] = {}
 
     async def _run(self, work: Callable[[Database], T]) -> T:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._vault.executor, self._vault.with_database, work)
+        return await loop.run_in_executor(
+            self._vault.executor, self._vault.with_database, lambda db: self._then(db, work)
+        )
+
+    def _then(self, db: Database, work: Callable[[Database], T]) -> T:
+        self.flush(db)
+        return work(db)
+
+    def flush(self, db: Database) -> None:
+        """Write the queued bookkeeping (on the vault's thread)."""
+        if not self._bookkeeping:
+            return
+        with db.transaction(durable=False) as connection:
+            while self._bookkeeping:
+                sql, params = self._bookkeeping.popleft()
+                connection.execute(sql, params)
+
+    def _queue(self, sql: str, params: tuple[Any, ...]) -> None:
+        self._bookkeeping.append((sql, params))
+        self._vault.executor.submit(self._vault.flush_quietly, self.flush)
+
+    def forget(self) -> None:
+        """Drop what is cached (counters) when the vault locks."""
+        self._counters.clear()
+
+    def _current(self, credential: Credential) -> Credential:
+        state = self._counters.get(credential.credential_id)
+        if state is not None:
+            credential.sign_count = state[0]
+        return credential
 
     # -- credentials ------------------------------------------------------------------------
 
     async def get(self, credential_id: bytes) -> Credential | None:
         def work(db: Database) -> Credential | None:
             found = db.query(f"{rows.SELECT} WHERE credential_id = ?", (credential_id,))
-            return rows.from_row(found[0]) if found else None
+            return self._current(rows.from_row(found[0])) if found else None
 
         return await self._run(work)
 
@@ -45,19 +92,24 @@ class VaultStore:
             found = db.query(
                 f"{rows.SELECT} WHERE rp_id_hash = ? ORDER BY created, rowid", (rp_id_hash,)
             )
-            return [rows.from_row(row) for row in found]
+            return [self._current(rows.from_row(row)) for row in found]
 
         return await self._run(work)
 
     async def put(self, credential: Credential) -> None:
         row = rows.to_row(credential)
+        self._counters.pop(credential.credential_id, None)
         await self._run(lambda db: db.execute(rows.UPSERT, row))
 
     async def update(self, credential: Credential) -> None:
         row = rows.update_row(credential)
         await self._run(lambda db: db.execute(rows.UPDATE, row))
 
+    async def touch(self, credential_id: bytes, at: int) -> None:
+        self._queue(TOUCH, (at, credential_id))
+
     async def delete(self, credential_id: bytes) -> bool:
+        self._counters.pop(credential_id, None)
         changed = await self._run(
             lambda db: db.execute(
                 "DELETE FROM credentials WHERE credential_id = ?", (credential_id,)
@@ -67,7 +119,9 @@ class VaultStore:
 
     async def all(self) -> Sequence[Credential]:
         return await self._run(
-            lambda db: [rows.from_row(r) for r in db.query(f"{rows.SELECT} ORDER BY rowid")]
+            lambda db: [
+                self._current(rows.from_row(r)) for r in db.query(f"{rows.SELECT} ORDER BY rowid")
+            ]
         )
 
     async def count(self) -> int:
@@ -76,6 +130,8 @@ class VaultStore:
         )
 
     async def clear(self) -> None:
+        self._counters.clear()
+
         def work(db: Database) -> None:
             with db.transaction() as connection:
                 connection.execute("DELETE FROM credentials")
@@ -83,31 +139,37 @@ class VaultStore:
         await self._run(work)
 
     async def next_sign_count(self, credential_id: bytes | None) -> int:
-        """Increment and return, committed (fsync) before the value is used: a crash can at
-        most skip a value, never hand one out twice."""
+        """The next value, from a block reserved on disk before any of it is used: a crash
+        can skip values, never hand one out twice or go backwards."""
+        state = self._counters.get(credential_id)
+        if state is not None and state[0] < state[1]:
+            state[0] += 1
+            return state[0]
 
-        def work(db: Database) -> int:
+        def reserve(db: Database) -> int:
             with db.transaction() as connection:
                 if credential_id is None:
                     row = connection.execute(
                         "SELECT value FROM settings WHERE name = ?", (GLOBAL_COUNTER,)
                     ).fetchone()
-                    value = int.from_bytes(row[0], "big") + 1 if row else 1
+                    reserved = int.from_bytes(row[0], "big") if row else 0
                     connection.execute(
                         "INSERT OR REPLACE INTO settings (name, value) VALUES (?, ?)",
-                        (GLOBAL_COUNTER, value.to_bytes(8, "big")),
+                        (GLOBAL_COUNTER, (reserved + COUNTER_RESERVATION).to_bytes(8, "big")),
                     )
-                    return value
+                    return reserved
                 row = connection.execute(
-                    "UPDATE credentials SET sign_count = sign_count + 1 "
+                    "UPDATE credentials SET sign_count = sign_count + ? "
                     "WHERE credential_id = ? RETURNING sign_count",
-                    (credential_id,),
+                    (COUNTER_RESERVATION, credential_id),
                 ).fetchone()
                 if row is None:
                     raise KeyError("no such credential")
-                return int(row[0])
+                return int(row[0]) - COUNTER_RESERVATION
 
-        return await self._run(work)
+        reserved = await self._run(reserve)
+        self._counters[credential_id] = [reserved + 1, reserved + COUNTER_RESERVATION]
+        return reserved + 1
 
     # -- settings ---------------------------------------------------------------------------
 
@@ -128,12 +190,8 @@ class VaultStore:
     # -- the audit log ----------------------------------------------------------------------
 
     async def record(self, entry: AuditRecord) -> None:
-        await self._run(
-            lambda db: db.execute(
-                "INSERT INTO audit (at, ceremony, rp_id, credential_id, outcome) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (entry.at, entry.ceremony, entry.rp_id, entry.credential_id, entry.outcome),
-            )
+        self._queue(
+            RECORD, (entry.at, entry.ceremony, entry.rp_id, entry.credential_id, entry.outcome)
         )
 
     async def audit(

@@ -103,14 +103,24 @@ class Vault:
         return self._database is None
 
     def lock(self) -> None:
-        """Close the database and forget the data key."""
+        """Write what is queued, close the database and forget the data key."""
+        self._call(lambda: self.flush_quietly(self.store.flush))
         with self._lock:
             database, self._database = self._database, None
-            if self._data_key is not None:
-                self._data_key[:] = bytes(len(self._data_key))
-            self._data_key = None
+            self._forget_key()
         if database is not None:
             self._call(database.close)
+
+    def _forget_key(self) -> None:
+        if self._data_key is not None:
+            self._data_key[:] = bytes(len(self._data_key))
+        self._data_key = None
+        self.store.forget()
+
+    def flush_quietly(self, flush: Callable[[Database], None]) -> None:
+        """Run ``flush`` if the vault is open (bookkeeping of a locked vault waits)."""
+        with contextlib.suppress(VaultLockedError):
+            self.with_database(flush)
 
     def unlock(self, passphrase: str) -> None:
         data_key = self.keyfile.unwrap(passphrase)
@@ -158,9 +168,8 @@ class Vault:
             ):
                 logger.info("vault locked after %.0f s idle", self.idle_lock_s)
                 database, self._database = self._database, None
-                if self._data_key is not None:
-                    self._data_key[:] = bytes(len(self._data_key))
-                self._data_key = None
+                self.store.flush(database)
+                self._forget_key()
                 database.close()
             current = self._database
             self._last_use = time.monotonic()

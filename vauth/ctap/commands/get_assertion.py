@@ -218,7 +218,7 @@ async def assert_credential(
     signature = credential.key.sign(data + client_data_hash)
     if credential.stored and flags & auth_data.UP:  # a silent probe is not a use
         credential.last_used = authenticator.env.clock.now_ms()
-        await authenticator.env.store.update(credential)
+        await authenticator.env.store.touch(credential.credential_id, credential.last_used)
     result: dict[int, Any] = {
         0x01: {"id": credential.credential_id, "type": PUBLIC_KEY},
         0x02: data,
