@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from vauth.ctap.credential import Credential
 from vauth.ctap.ports import AuditRecord
@@ -31,6 +31,23 @@ class InMemoryStore:
         await self.delete(credential.credential_id)
         self._by_id[credential.credential_id] = credential
         self._by_rp.setdefault(credential.rp_id_hash, {})[credential.credential_id] = credential
+
+    async def put_many(
+        self,
+        credentials: Sequence[Credential],
+        settings: Mapping[str, Callable[[bytes | None], bytes]] | None = None,
+    ) -> None:
+        """Insert new credentials and rewrite settings, all or nothing (as the vault does): a
+        credential ID already stored, or twice in the batch, fails it before any change."""
+        ids = [credential.credential_id for credential in credentials]
+        if len(set(ids)) != len(ids) or any(i in self._by_id for i in ids):
+            raise ValueError("a credential of the batch is stored already (or given twice)")
+        values = {
+            name: update(self._settings.get(name)) for name, update in (settings or {}).items()
+        }
+        for credential in credentials:
+            await self.put(credential)
+        self._settings.update(values)
 
     async def update(self, credential: Credential) -> None:
         stored = self._by_id.get(credential.credential_id)

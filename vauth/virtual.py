@@ -30,6 +30,10 @@ from vauth.vault import Vault
 from vauth.webauthn import base64url
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from vauth.vault.exchange import ImportReport
+    from vauth.vault.kdf import KdfParams
     from vauth.webauthn.client import WebAuthnClient
 
 T = TypeVar("T")
@@ -202,19 +206,88 @@ class VirtualAuthenticator:
 
     def add_credential(self, params: dict[str, Any]) -> None:
         """WebDriver "Add Credential": Credential Parameters with camelCase keys."""
-        self._run(self._store.put(self._credential_from_params(params)))
+        self._run(self.aadd_credential(params))
 
     def get_credentials(self) -> list[dict[str, Any]]:
-        """WebDriver "Get Credentials": every stored credential as Credential Parameters."""
-        credentials = self._run(self._store.all())
-        return [credential_parameters(c) for c in credentials]
+        """WebDriver "Get Credentials": every stored credential as Credential Parameters.
+        A vault's private keys stay in it: ``privateKey`` is left out (use an export)."""
+        return self._run(self.aget_credentials())
 
     def remove_credential(self, credential_id: str) -> None:
-        if not self._run(self._store.delete(b64url_decode(credential_id, "credentialId"))):
-            raise KeyError(f"no credential with id {credential_id}")
+        self._run(self.aremove_credential(credential_id))
 
     def remove_all_credentials(self) -> None:
-        self._run(self._store.clear())
+        self._run(self.aremove_all_credentials())
+
+    async def aadd_credential(self, params: dict[str, Any]) -> None:
+        await self._store.put(self._credential_from_params(params))
+
+    async def aget_credentials(self) -> list[dict[str, Any]]:
+        credentials = await self._store.all()
+        with_keys = self.vault is None
+        return [credential_parameters(c, with_private_key=with_keys) for c in credentials]
+
+    async def aremove_credential(self, credential_id: str) -> None:
+        if not await self._store.delete(b64url_decode(credential_id, "credentialId")):
+            raise KeyError(f"no credential with id {credential_id}")
+
+    async def aremove_all_credentials(self) -> None:
+        await self._store.clear()
+
+    def export_credentials(
+        self,
+        format: str = "cxf",
+        *,
+        passphrase: str | None = None,
+        plaintext: bool = False,
+        kdf: KdfParams | None = None,
+    ) -> bytes:
+        """Export as FIDO CXF (``cxf``) or WebDriver Credential Parameters (``webdriver``),
+        encrypted under ``passphrase`` unless ``plaintext=True`` is asked for explicitly."""
+        return self._run(
+            self.aexport_credentials(format, passphrase=passphrase, plaintext=plaintext, kdf=kdf)
+        )
+
+    def import_credentials(
+        self,
+        data: bytes,
+        *,
+        passphrase: str | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> ImportReport:
+        """Import an export: all it accepts, or nothing; the report says what it skipped."""
+        return self._run(self.aimport_credentials(data, passphrase=passphrase, progress=progress))
+
+    async def aexport_credentials(
+        self,
+        format: str = "cxf",
+        *,
+        passphrase: str | None = None,
+        plaintext: bool = False,
+        kdf: KdfParams | None = None,
+    ) -> bytes:
+        from vauth.vault.exchange import export_credentials
+
+        return await export_credentials(
+            self._store, format, passphrase=passphrase, plaintext=plaintext, kdf=kdf
+        )
+
+    async def aimport_credentials(
+        self,
+        data: bytes,
+        *,
+        passphrase: str | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> ImportReport:
+        from vauth.vault.exchange import import_credentials
+
+        return await import_credentials(
+            self._store,
+            data,
+            passphrase=passphrase,
+            progress=progress,
+            large_blob_limit=self.authenticator.config.max_serialized_large_blob_array,
+        )
 
     def set_user_verified(self, value: bool) -> None:
         """WebDriver "Set User Verified"."""
@@ -362,7 +435,7 @@ def _text(params: dict[str, Any], name: str) -> str | None:
     return value
 
 
-def credential_parameters(credential: Credential) -> dict[str, Any]:
+def credential_parameters(credential: Credential, with_private_key: bool = True) -> dict[str, Any]:
     """A credential as W3C WebDriver Credential Parameters (privateKey: base64url PKCS#8)."""
     params: dict[str, Any] = {
         "credentialId": base64url.encode(credential.credential_id),
@@ -380,4 +453,6 @@ def credential_parameters(credential: Credential) -> dict[str, Any]:
     }
     if credential.large_blob is not None:
         params["largeBlob"] = base64url.encode(credential.large_blob)
+    if not with_private_key:
+        del params["privateKey"]
     return params

@@ -135,6 +135,14 @@ class Authenticator:
         await self._pin.save(self.env.store)
         self.reset_tokens()
 
+    def forget_secrets(self) -> None:
+        """Drop every secret held in memory (the store locked): the credential-wrapping key and
+        its cache, the attestation key, PIN state, tokens and half-done command state."""
+        self._secrets = None
+        self._pin = None
+        self.state = CommandState()
+        self.reset_tokens()
+
     def reset_tokens(self) -> None:
         """resetPinUvAuthToken for every protocol: each outstanding token becomes useless."""
         for protocol in self.pin_protocols.values():

@@ -19,3 +19,18 @@ class VaultLockedError(VaultError):
 
 class VaultVersionError(VaultError):
     """A vault written by a newer vauth: refused rather than misread."""
+
+
+class ExchangeError(VaultError):
+    """An export or import refused: bad arguments, a file that is not an export, over a limit.
+    An import that raises it has written nothing."""
+
+
+class ExportDecryptionError(ExchangeError):
+    """The export did not decrypt: a wrong passphrase, or a file altered since it was written
+    (AES-GCM cannot tell the two apart)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "wrong passphrase, or the export file was altered or damaged: nothing was imported"
+        )

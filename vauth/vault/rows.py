@@ -19,6 +19,7 @@ UPSERT = (
     f"INSERT OR REPLACE INTO credentials ({', '.join(COLUMNS)}) "  # noqa: S608
     f"VALUES ({', '.join('?' for _ in COLUMNS)})"
 )
+INSERT = UPSERT.replace("INSERT OR REPLACE", "INSERT", 1)  # fails if the ID is stored
 # What ceremonies and management may change on a stored credential.
 UPDATE = (
     "UPDATE credentials SET user_name = ?, user_display_name = ?, backup_eligible = ?, "

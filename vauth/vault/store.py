@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from vauth.ctap.credential import Credential
@@ -28,9 +28,7 @@ COUNTER_RESERVATION = 32  # signature counter values reserved on disk per write
 
 # Bookkeeping statements (written lazily, in order, by the vault's thread).
 TOUCH = "UPDATE credentials SET last_used = ? WHERE credential_id = ?"
-RECORD = (
-    "INSERT INTO audit (at, ceremony, rp_id, credential_id, outcome) VALUES (?, ?, ?, ?, ?)"
-)
+RECORD = "INSERT INTO audit (at, ceremony, rp_id, credential_id, outcome) VALUES (?, ?, ?, ?, ?)"
 
 
 class VaultStore:
@@ -100,6 +98,33 @@ class VaultStore:
         row = rows.to_row(credential)
         self._counters.pop(credential.credential_id, None)
         await self._run(lambda db: db.execute(rows.UPSERT, row))
+
+    async def put_many(
+        self,
+        credentials: Sequence[Credential],
+        settings: Mapping[str, Callable[[bytes | None], bytes]] | None = None,
+    ) -> None:
+        """Insert new credentials and rewrite settings (each from its value at that moment) in
+        one transaction: all or nothing. A credential ID already stored fails the whole batch;
+        nothing is replaced. For imports (vauth.vault.exchange)."""
+        new_rows = [rows.to_row(credential) for credential in credentials]
+        updates = dict(settings or {})
+
+        def work(db: Database) -> None:
+            with db.transaction() as connection:
+                for row in new_rows:
+                    connection.execute(rows.INSERT, row)
+                for name, update in updates.items():
+                    found = connection.execute(
+                        "SELECT value FROM settings WHERE name = ?", (name,)
+                    ).fetchone()
+                    value = update(None if found is None else bytes(found[0]))
+                    connection.execute(
+                        "INSERT OR REPLACE INTO settings (name, value) VALUES (?, ?)",
+                        (name, value),
+                    )
+
+        await self._run(work)
 
     async def update(self, credential: Credential) -> None:
         row = rows.update_row(credential)

@@ -91,6 +91,7 @@ class WebAuthnClient:
     ) -> None:
         self._channel = channel_for(authenticator)
         self.pin = pin
+        self.display_name: str | None = None
         self.transport = transport
         self.has_resident_key = has_resident_key
         self.has_user_verification = has_user_verification
@@ -195,6 +196,8 @@ class WebAuthnClient:
         extension_results = plan.outputs(outputs, response)
         if opts.extensions.cred_props:
             extension_results["credProps"] = {"rk": rk}
+            if self.display_name:  # WebAuthn L3: the authenticator's name, chosen by its user
+                extension_results["credProps"]["authenticatorDisplayName"] = self.display_name
         return registration_response_json(
             attested.credential_id,
             data,

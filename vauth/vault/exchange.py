@@ -1,0 +1,322 @@
+"""Export and import of credentials, in two formats: ``cxf`` (FIDO Credential Exchange Format
+1.0, discoverable credentials as passkeys; see vauth.vault.cxf) and ``webdriver`` (W3C WebDriver
+Credential Parameters, for testers; see vauth.vault.webdriver).
+
+An export is encrypted unless the caller asks for ``plaintext=True`` (see vauth.vault.container).
+An import reads and checks every entry before it writes anything, then writes all it accepted
+in one transaction: it imports everything it reports, or nothing. Importing a file twice imports
+nothing the second time (each entry is "already present").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import logging
+import secrets
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar, runtime_checkable
+
+from vauth.ctap import cbor
+from vauth.ctap.commands import large_blobs
+from vauth.ctap.credential import Credential
+from vauth.ctap.ports import CredentialStore
+from vauth.vault import container, cxf, webdriver
+from vauth.vault.errors import ExchangeError, VaultError
+from vauth.vault.kdf import SALT_LENGTH, KdfParams
+from vauth.vault.portable import EntryError, Portable
+from vauth.webauthn import base64url, large_blob
+from vauth.webauthn.large_blob import LargeBlobError
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+FORMATS = ("cxf", "webdriver")
+MAX_FILE_SIZE = 64 << 20  # 64 MiB
+MAX_ENTRIES = 1_000_000
+CHUNK = 1000  # entries parsed per trip to a worker thread
+ALREADY_PRESENT = "already present"
+CONFLICT = "conflict: a different credential with this ID is stored"
+DUPLICATE = "duplicate of an earlier entry in this file"
+CONFLICT_IN_FILE = "conflict: an earlier entry in this file has this ID with a different key"
+# A settings value rewritten inside the import's transaction, from the value stored then.
+SettingUpdate = Callable[[bytes | None], bytes]
+
+
+@runtime_checkable
+class BatchStore(Protocol):
+    async def put_many(
+        self,
+        credentials: Sequence[Credential],
+        settings: Mapping[str, SettingUpdate] | None = None,
+    ) -> None:
+        """Insert new credentials and rewrite settings, all or nothing."""
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    index: int  # the entry's position in the file, from 0
+    credential_id: str | None  # base64url, as the file gave it, if it gave one
+    reason: str
+
+
+@dataclass(slots=True)
+class ImportReport:
+    imported: list[str] = field(default_factory=list)  # base64url credential IDs
+    skipped: list[Skipped] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # imported, but not quite whole
+
+    def reasons(self) -> dict[str | None, str]:
+        """Skipped credential ID -> reason (the last one, for an ID skipped twice)."""
+        return {skipped.credential_id: skipped.reason for skipped in self.skipped}
+
+
+# -- export ---------------------------------------------------------------------------------------
+
+
+async def export_credentials(
+    store: CredentialStore,
+    fmt: str,
+    *,
+    passphrase: str | None,
+    plaintext: bool = False,
+    kdf: KdfParams | None = None,
+    offload: bool = True,
+) -> bytes:
+    """Every exportable credential of ``store`` in format ``fmt`` ("cxf" or "webdriver"),
+    sealed under ``passphrase`` (Argon2id with ``kdf``, default: fresh salt, moderate cost), or
+    in the clear only with ``plaintext=True``. ``offload=False`` does the slow work on the
+    calling thread, for callers that drive the coroutine without an event loop."""
+    if fmt not in FORMATS:
+        raise ExchangeError(f"unknown export format {fmt!r}: use one of {', '.join(FORMATS)}")
+    if plaintext and passphrase is not None:
+        raise ExchangeError("give a passphrase or plaintext=True, not both")
+    if not plaintext and not passphrase:
+        raise ExchangeError(
+            "an export is encrypted: give a passphrase (or plaintext=True to write the private "
+            "keys in the clear)"
+        )
+    credentials = list(await store.all())
+    if fmt == "cxf":
+        array = await large_blobs.load(store)
+        content = await _blocking(offload, lambda: _cxf_export(credentials, array))
+    else:
+        content = await _blocking(
+            offload, lambda: _json([webdriver.parameters(c) for c in credentials])
+        )
+    if passphrase is not None:
+        params = kdf or KdfParams(secrets.token_bytes(SALT_LENGTH))
+        sealed = content
+        content = await _blocking(offload, lambda: container.seal(sealed, fmt, passphrase, params))
+    if len(content) > MAX_FILE_SIZE:
+        raise ExchangeError(
+            f"the export would be {len(content)} bytes, over the {MAX_FILE_SIZE}-byte limit an "
+            "import accepts"
+        )
+    return content
+
+
+def _cxf_export(credentials: Sequence[Credential], array: bytes) -> bytes:
+    try:
+        entries = large_blob.deserialize(array)
+    except LargeBlobError:
+        logger.warning("the large-blob array is damaged: exporting passkeys without large blobs")
+        entries = []
+    passkeys = [
+        Portable(c, large_blob.find(c.large_blob_key, entries) if c.large_blob_key else None)
+        for c in credentials
+        if c.discoverable and c.user_handle
+    ]
+    return _json(cxf.document(passkeys, int(time.time())))
+
+
+def _json(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode()
+
+
+# -- import ---------------------------------------------------------------------------------------
+
+
+async def import_credentials(
+    store: CredentialStore,
+    data: bytes,
+    *,
+    passphrase: str | None,
+    progress: Callable[[int, int], None] | None = None,
+    large_blob_limit: int | None = None,
+    offload: bool = True,
+) -> ImportReport:
+    """Import an export (or a plaintext CXF document or WebDriver list) into ``store``.
+
+    Entries that cannot be imported are skipped with their reason; the rest are written in
+    one transaction. ``progress(examined, total)`` follows the checks (an exception from it
+    stops the import before anything is written). Large blobs go into the large-blob array
+    under a fresh largeBlobKey while the array stays within ``large_blob_limit`` bytes (the
+    authenticator's maxSerializedLargeBlobArray); one that does not fit is left out, with a
+    warning. Raises ExchangeError (a VaultError) and writes nothing if the file is refused.
+    """
+    if not isinstance(store, BatchStore):
+        raise ExchangeError("this credential store cannot import all-or-nothing (no put_many)")
+    kind, document = await _blocking(offload, lambda: _read(data, passphrase))
+    raw = cxf.raw_entries(document) if kind == "cxf" else _webdriver_entries(document)
+    if len(raw) > MAX_ENTRIES:
+        raise ExchangeError(f"the file holds {len(raw)} entries, over the limit of {MAX_ENTRIES}")
+    parse = cxf.parse if kind == "cxf" else webdriver.parse
+    now_ms = time.time_ns() // 1_000_000
+    stored = {c.credential_id: c for c in await store.all()}
+    report = ImportReport()
+    accepted: dict[bytes, Portable] = {}
+    total = len(raw)
+    if progress is not None:
+        progress(0, total)
+    for start in range(0, total, CHUNK):
+        chunk = raw[start : start + CHUNK]
+        results = await _blocking(offload, functools.partial(_parse_all, parse, chunk, now_ms))
+        for index, (entry, result) in enumerate(zip(chunk, results, strict=True), start):
+            reason = str(result) if isinstance(result, EntryError) else None
+            if isinstance(result, Portable):
+                reason = _clash(result, stored, accepted)
+                if reason is None:
+                    accepted[result.credential.credential_id] = result
+            if reason is not None:
+                report.skipped.append(Skipped(index, _claimed_id(kind, entry), reason))
+            if progress is not None:
+                progress(index + 1, total)
+    settings = await _large_blob_update(store, accepted.values(), large_blob_limit, report)
+    try:
+        await store.put_many([p.credential for p in accepted.values()], settings)
+    except VaultError:
+        raise
+    except Exception as exc:
+        raise ExchangeError(f"writing the credentials failed, nothing was imported: {exc}") from exc
+    report.imported = [base64url.encode(credential_id) for credential_id in accepted]
+    return report
+
+
+def _read(data: bytes, passphrase: str | None) -> tuple[str, Any]:
+    """(format, parsed document) of a file: decrypted if it is an export."""
+    if len(data) > MAX_FILE_SIZE:
+        raise ExchangeError(f"the file is {len(data)} bytes, over the {MAX_FILE_SIZE}-byte limit")
+    value = _load_json(data, "the file")
+    if container.is_container(value):
+        if not passphrase:
+            raise ExchangeError("this export is encrypted: give its passphrase")
+        kind, plaintext = container.open_sealed(value, passphrase)
+        return kind, _load_json(plaintext, "the decrypted export")
+    if cxf.is_document(value):
+        return "cxf", value
+    if isinstance(value, list):
+        return "webdriver", value
+    raise ExchangeError(
+        "not a vauth export, a CXF document or a list of WebDriver Credential Parameters"
+    )
+
+
+def _load_json(data: bytes, what: str) -> Any:
+    try:
+        return json.loads(data)
+    except (ValueError, RecursionError):
+        raise ExchangeError(f"{what} is not JSON: truncated, damaged or not an export") from None
+
+
+def _webdriver_entries(document: Any) -> list[Any]:
+    if not isinstance(document, list):
+        raise ExchangeError("the export's WebDriver content is not a list")
+    return document
+
+
+def _parse_all(
+    parse: Callable[[Any, int], Portable], chunk: Sequence[Any], now_ms: int
+) -> list[Portable | EntryError]:
+    results: list[Portable | EntryError] = []
+    for entry in chunk:
+        try:
+            results.append(parse(entry, now_ms))
+        except EntryError as exc:
+            results.append(exc)
+    return results
+
+
+def _clash(
+    incoming: Portable, stored: Mapping[bytes, Credential], accepted: Mapping[bytes, Portable]
+) -> str | None:
+    """Why ``incoming`` is not imported although valid, or None if it is new."""
+    credential_id = incoming.credential.credential_id
+    earlier = accepted.get(credential_id)
+    if earlier is not None:
+        return DUPLICATE if incoming.same_as(earlier.credential) else CONFLICT_IN_FILE
+    existing = stored.get(credential_id)
+    if existing is not None:
+        return ALREADY_PRESENT if incoming.same_as(existing) else CONFLICT
+    return None
+
+
+def _claimed_id(kind: str, entry: Any) -> str | None:
+    body = entry[1] if kind == "cxf" else entry
+    value = body.get("credentialId") if isinstance(body, dict) else None
+    return value[:1400] if isinstance(value, str) else None
+
+
+async def _large_blob_update(
+    store: CredentialStore,
+    accepted: Iterable[Portable],
+    limit: int | None,
+    report: ImportReport,
+) -> dict[str, SettingUpdate] | None:
+    """The rewrite of the large-blob array that adds the imported blobs, sealed now."""
+    with_blobs = [p for p in accepted if p.large_blob is not None]
+    if not with_blobs:
+        return None
+    try:
+        current = large_blob.deserialize(await large_blobs.load(store))
+    except LargeBlobError:
+        for passkey in with_blobs:
+            report.warnings.append(
+                f"{_id(passkey)}: imported without its large blob: the stored large-blob array "
+                "is damaged"
+            )
+        return None
+    size = len(large_blob.serialize(current)) + 8  # the array's length prefix may grow
+    added: list[dict[int, Any]] = []
+    for passkey in with_blobs:
+        credential, blob = passkey.credential, passkey.large_blob
+        assert blob is not None
+        if credential.large_blob_key is None:
+            credential.large_blob_key = secrets.token_bytes(cxf.LARGE_BLOB_KEY_LENGTH)
+        entry = large_blob.seal(credential.large_blob_key, blob)
+        entry_size = len(cbor.encode(entry))
+        if limit is not None and size + entry_size > limit:
+            report.warnings.append(
+                f"{_id(passkey)}: imported without its large blob ({len(blob)} bytes): it does "
+                f"not fit the {limit}-byte large-blob array"
+            )
+            continue
+        size += entry_size
+        added.append(entry)
+    if not added:
+        return None
+
+    def update(value: bytes | None) -> bytes:
+        return large_blob.serialize(
+            [*large_blob.deserialize(value or large_blobs.EMPTY_ARRAY), *added]
+        )
+
+    return {large_blobs.SETTING: update}
+
+
+def _id(passkey: Portable) -> str:
+    return base64url.encode(passkey.credential.credential_id)
+
+
+async def _blocking(offload: bool, work: Callable[[], T]) -> T:
+    """Slow work (Argon2id, parsing keys) off the event loop, when there is one to keep free."""
+    if not offload:
+        return work()
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return work()
+    return await asyncio.to_thread(work)
