@@ -252,7 +252,6 @@ def test_cxf_document_shape(source: Source) -> None:
     assert passkey["rpId"] == RP_ID
     assert passkey["username"] == "alice" and passkey["userDisplayName"] == "Alice"
     assert passkey["userHandle"] == b64(b"alice")
-    stored = {c["credentialId"]: c for c in source.va.get_credentials()}
     keys = {c["credentialId"]: c["privateKey"] for c in private_parameters(source.va)}
     assert passkey["key"] == keys[source.alice]
     extensions = passkey["fido2Extensions"]
