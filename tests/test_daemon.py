@@ -1,0 +1,262 @@
+"""`vauth serve` and the `vauth` CLI for real: a daemon process, its Unix socket, the CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from vauth.transport import framing
+from vauth.transport.unix_socket import Client, serve
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+class Daemon:
+    def __init__(self, base: Path, *extra: str) -> None:
+        self.env = {
+            **os.environ,
+            "XDG_RUNTIME_DIR": str(base / "run"),
+            "XDG_DATA_HOME": str(base / "data"),
+            "XDG_CONFIG_HOME": str(base / "config"),
+            "VAUTH_PASSPHRASE": "daemon test passphrase",
+        }
+        (base / "run").mkdir(exist_ok=True)
+        self.socket = base / "run" / "vauth" / "vauth.sock"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "vauth.cli", "serve", "--no-http", *extra],
+            env=self.env,
+            cwd=ROOT,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            if "vauth: ready" in line:
+                break
+        else:
+            raise AssertionError("the daemon did not start")
+
+    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [sys.executable, "-m", "vauth.cli", *args],
+            env=self.env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        if check:
+            assert result.returncode == 0, result.stderr
+        return result
+
+    def stop(self) -> tuple[int, str]:
+        self.process.send_signal(signal.SIGTERM)
+        _, err = self.process.communicate(timeout=30)
+        return self.process.returncode, err
+
+
+@pytest.fixture
+def daemon(tmp_path: Path) -> Iterator[Daemon]:
+    running = Daemon(tmp_path, "--presence", "auto")
+    yield running
+    if running.process.poll() is None:
+        running.stop()
+
+
+def creation(user: str) -> dict[str, object]:
+    return {
+        "rp": {"id": "example.com", "name": "Example"},
+        "user": {"id": b64(user.encode()), "name": user, "displayName": user.title()},
+        "challenge": b64(os.urandom(32)),
+        "pubKeyCredParams": [{"type": "public-key", "alg": -7}],
+        "authenticatorSelection": {"residentKey": "required"},
+    }
+
+
+async def ceremony(socket: Path, action: str, options: dict[str, object]) -> dict[str, object]:
+    client = await Client.connect(socket)
+    try:
+        return await client.call(action, origin="https://example.com", options=options)
+    finally:
+        await client.close()
+
+
+def test_socket_is_private(daemon: Daemon) -> None:
+    assert stat.S_IMODE(daemon.socket.parent.stat().st_mode) == 0o700
+    assert stat.S_IMODE(daemon.socket.stat().st_mode) == 0o600
+
+
+def test_cli_manages_passkeys(daemon: Daemon) -> None:
+    reply = asyncio.run(ceremony(daemon.socket, "create", creation("alice")))
+    assert reply["ok"], reply
+    credential_id = reply["result"]["id"]  # type: ignore[index]
+    assert asyncio.run(ceremony(daemon.socket, "get", {"challenge": b64(b"x" * 32)}))["ok"]
+    listed = json.loads(daemon.cli("list", "--json").stdout)
+    assert [c["credentialId"] for c in listed] == [credential_id]
+    assert "privateKey" not in listed[0]
+    daemon.cli("rename", credential_id[:8], "work")
+    shown = json.loads(daemon.cli("show", credential_id[:8], "--json").stdout)
+    assert shown["nickname"] == "work"
+    assert [u["ceremony"] for u in shown["uses"]] == ["getAssertion", "makeCredential"]
+    table = daemon.cli("list").stdout
+    assert "example.com" in table and "alice" in table and "work" in table
+    audit = json.loads(daemon.cli("audit", "--json").stdout)
+    assert audit[0]["outcome"] == "ok" and audit[0]["rpId"] == "example.com"
+    daemon.cli("delete", credential_id[:8], "--yes")
+    assert json.loads(daemon.cli("list", "--json").stdout) == []
+
+
+def test_lock_unlock_and_clear_errors(daemon: Daemon) -> None:
+    daemon.cli("lock")
+    locked = daemon.cli("list", check=False)
+    assert locked.returncode == 4 and "locked" in locked.stderr
+    status = json.loads(daemon.cli("status", "--json").stdout)
+    assert status["vault"]["locked"] is True
+    env = {**daemon.env, "VAUTH_PASSPHRASE": "not it"}
+    wrong = subprocess.run(
+        [sys.executable, "-m", "vauth.cli", "unlock"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert wrong.returncode == 5 and "wrong passphrase" in wrong.stderr
+    daemon.cli("unlock")
+    assert json.loads(daemon.cli("list", "--json").stdout) == []
+    missing = daemon.cli("show", "zzzz", check=False)
+    assert missing.returncode == 6
+
+
+def test_cli_without_a_daemon(tmp_path: Path) -> None:
+    env = {**os.environ, "XDG_RUNTIME_DIR": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-m", "vauth.cli", "status"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 3 and "not running" in result.stderr
+
+
+def test_export_then_import_with_progress(daemon: Daemon, tmp_path: Path) -> None:
+    for name in ("alice", "bob"):
+        assert asyncio.run(ceremony(daemon.socket, "create", creation(name)))["ok"]
+    passphrase_file = tmp_path / "export-passphrase"
+    passphrase_file.write_text("export secret\n")
+    out = tmp_path / "passkeys.cxf"
+    daemon.cli("export", "-o", str(out), "--passphrase-file", str(passphrase_file))
+    assert b"alice" not in out.read_bytes()
+    report = json.loads(
+        daemon.cli("import", str(out), "--json", "--passphrase-file", str(passphrase_file)).stdout
+    )
+    assert report["imported"] == [] and len(report["skipped"]) == 2  # idempotent
+    assert {s["reason"] for s in report["skipped"]} == {"already present"}
+
+
+def test_malformed_messages_get_errors_and_the_daemon_keeps_serving(daemon: Daemon) -> None:
+    async def run() -> None:
+        reader, writer = await asyncio.open_unix_connection(str(daemon.socket))
+        for body in (b"not json", b"[1, 2]", "\u00e9".encode("latin-1")):
+            writer.write(len(body).to_bytes(4, "big") + body)
+            await writer.drain()
+            length = framing.frame_length(await reader.readexactly(4))
+            reply = framing.decode(await reader.readexactly(length))
+            assert reply["ok"] is False and reply["error"]["code"] == "bad_message"
+        writer.write((100 << 20).to_bytes(4, "big"))  # oversized: the connection ends
+        await writer.drain()
+        length = framing.frame_length(await reader.readexactly(4))
+        assert "exceeds" in framing.decode(await reader.readexactly(length))["error"]["message"]
+        assert await reader.read() == b""
+        writer.close()
+
+    asyncio.run(run())
+    assert daemon.cli("status").returncode == 0
+
+
+def test_sigterm_during_load_loses_nothing(tmp_path: Path) -> None:
+    running = Daemon(tmp_path, "--presence", "auto")
+
+    async def load() -> list[dict[str, object]]:
+        tasks = [
+            asyncio.create_task(ceremony(running.socket, "create", creation(f"user{i}")))
+            for i in range(24)
+        ]
+        await asyncio.sleep(0.05)
+        running.process.send_signal(signal.SIGTERM)
+        return await asyncio.gather(*tasks, return_exceptions=True)  # type: ignore[return-value]
+
+    replies = asyncio.run(load())
+    assert running.process.wait(timeout=30) == 0
+    made = {r["result"]["id"] for r in replies if isinstance(r, dict) and r.get("ok")}  # type: ignore[index]
+    again = Daemon(tmp_path, "--presence", "auto")
+    stored = {c["credentialId"] for c in json.loads(again.cli("list", "--json").stdout)}
+    assert made <= stored, "an acknowledged credential was lost"
+    assert again.stop()[0] == 0
+
+
+def test_peer_of_another_uid_is_refused(tmp_path: Path) -> None:
+    async def run() -> dict[str, object]:
+        async def dispatch(request: dict[str, object], notify: object) -> dict[str, object]:
+            return {"id": request.get("id"), "ok": True, "result": "should not happen"}
+
+        path = tmp_path / "sock" / "s.sock"
+        server = await serve(path, dispatch, allowed_uid=os.getuid() + 12345)
+        client = await Client.connect(path)
+        try:
+            return await client.call("status")
+        finally:
+            await client.close()
+            server.close()
+
+    reply = asyncio.run(run())
+    assert reply["ok"] is False and reply["error"]["code"] == "forbidden"  # type: ignore[index]
+
+
+def test_ephemeral_daemon_keeps_nothing(tmp_path: Path) -> None:
+    running = Daemon(tmp_path, "--ephemeral", "--presence", "auto")
+    assert asyncio.run(ceremony(running.socket, "create", creation("temp")))["ok"]
+    status = json.loads(running.cli("status", "--json").stdout)
+    assert status["vault"] is None
+    assert running.stop()[0] == 0
+    assert not (tmp_path / "data" / "vauth" / "vault.db").exists()
+
+
+def test_prompt_presence_waits_for_the_front_end(tmp_path: Path) -> None:
+    running = Daemon(tmp_path, "--presence", "prompt")
+
+    async def run() -> tuple[dict[str, object], dict[str, object]]:
+        front_end = await Client.connect(running.socket)
+        pending = asyncio.create_task(ceremony(running.socket, "create", creation("carol")))
+        prompts = (await front_end.call("prompts.wait", timeout=10))["result"]
+        assert prompts and prompts[0]["rpId"] == "example.com"  # type: ignore[index]
+        assert prompts[0]["userName"] == "carol" and prompts[0]["discoverable"] is True  # type: ignore[index]
+        await front_end.call("prompts.answer", id=prompts[0]["id"], approve=True)  # type: ignore[index]
+        approved = await pending
+        pending = asyncio.create_task(
+            ceremony(running.socket, "get", {"challenge": b64(b"y" * 32)})
+        )
+        prompts = (await front_end.call("prompts.wait", timeout=10))["result"]
+        await front_end.call("prompts.answer", id=prompts[0]["id"], approve=False)  # type: ignore[index]
+        declined = await pending
+        await front_end.close()
+        return approved, declined
+
+    approved, declined = asyncio.run(run())
+    assert approved["ok"] is True
+    assert declined["ok"] is False and declined["error"]["code"] == "NotAllowedError"  # type: ignore[index]
+    assert running.stop()[0] == 0

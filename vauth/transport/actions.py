@@ -1,0 +1,108 @@
+"""The daemon socket's actions: one routing table from action name to Service operation.
+
+Request:  {"id": any, "action": "<name>", "params": {...}}
+Reply:    {"id": same, "ok": true, "result": ...} or
+          {"id": same, "ok": false, "error": {"code": "<code>", "message": "<sentence>"}}
+native_host/PROTOCOL.md documents every action; extension/shared/protocol.js mirrors the names.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from vauth.service import VAULT_ID, Service, ServiceError, VaultOperations
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[Service, VaultOperations, dict[str, Any]], Awaitable[Any]]
+Notify = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+def _id(params: dict[str, Any]) -> str:
+    value = params.get("authenticatorId", VAULT_ID)
+    if not isinstance(value, str):
+        raise ServiceError("invalid argument", "authenticatorId must be a string")
+    return value
+
+
+async def _ctap(service: Service, _v: VaultOperations, p: dict[str, Any]) -> dict[str, str]:
+    try:
+        message = base64.b64decode(str(p.get("message", "")), validate=True)
+    except (binascii.Error, ValueError):
+        raise ServiceError("invalid argument", "message must be base64") from None
+    response = await service.ctap(_id(p), message)
+    return {"response": base64.b64encode(response).decode("ascii")}
+
+
+ACTIONS: dict[str, Handler] = {
+    "status": lambda s, v, p: v.status(),
+    "unlock": lambda s, v, p: v.unlock(p.get("passphrase")),
+    "lock": lambda s, v, p: v.lock(),
+    "create": lambda s, v, p: s.create(_id(p), p.get("origin"), p.get("options")),
+    "get": lambda s, v, p: s.get(_id(p), p.get("origin"), p.get("options")),
+    "ctap": _ctap,
+    "prompts.wait": lambda s, v, p: s.prompts.wait(float(p.get("timeout", 25))),
+    "prompts.answer": lambda s, v, p: _answer(s, p),
+    "credentials.list": lambda s, v, p: v.list_credentials(p.get("rpId")),
+    "credentials.show": lambda s, v, p: v.show(p.get("credentialId")),
+    "credentials.rename": lambda s, v, p: v.rename(p.get("credentialId"), p.get("nickname")),
+    "credentials.delete": lambda s, v, p: v.delete(p.get("credentialId")),
+    "authenticator.name": lambda s, v, p: v.name(p.get("displayName")),
+    "audit": lambda s, v, p: v.audit(p.get("credentialId"), p.get("limit", 100)),
+    "export": lambda s, v, p: v.export(
+        p.get("format", "cxf"), p.get("passphrase"), p.get("plaintext", False)
+    ),
+    "import": lambda s, v, p: v.import_(p.get("data"), p.get("passphrase"), p.get("_progress")),
+    "passphrase": lambda s, v, p: v.passphrase(p.get("old"), p.get("new")),
+}
+
+
+async def _answer(service: Service, p: dict[str, Any]) -> None:
+    prompt_id, approve = p.get("id"), p.get("approve")
+    if not isinstance(prompt_id, str) or not isinstance(approve, bool):
+        raise ServiceError("invalid argument", "id (string) and approve (boolean) are needed")
+    service.prompts.answer(prompt_id, approve, bool(p.get("verified", approve)))
+
+
+Dispatch = Callable[[dict[str, Any], Notify | None], Awaitable[dict[str, Any]]]
+
+
+def dispatcher(service: Service) -> Dispatch:
+    vault = VaultOperations(service)
+
+    async def dispatch(request: dict[str, Any], notify: Notify | None = None) -> dict[str, Any]:
+        request_id = request.get("id")
+        action, params = request.get("action"), request.get("params", {})
+        handler = ACTIONS.get(action) if isinstance(action, str) else None
+        if handler is None:
+            return _error(request_id, "unknown_action", f"no action {action!r}")
+        if not isinstance(params, dict):
+            return _error(request_id, "invalid argument", "params must be an object")
+        params = {k: v for k, v in params.items() if not k.startswith("_")}
+        if notify is not None and params.get("progress") is True:
+            loop = asyncio.get_running_loop()
+
+            def progress(done: int, total: int) -> None:
+                message = {"id": request_id, "progress": {"done": done, "total": total}}
+                loop.call_soon_threadsafe(lambda: asyncio.ensure_future(notify(message)))
+
+            params["_progress"] = progress
+        try:
+            result = await handler(service, vault, params)
+        except ServiceError as exc:
+            return _error(request_id, exc.code, exc.message)
+        except Exception:
+            logger.exception("action %s failed", action)
+            return _error(request_id, "internal", "the daemon failed; see its log")
+        return {"id": request_id, "ok": True, "result": result}
+
+    return dispatch
+
+
+def _error(request_id: object, code: str, message: str) -> dict[str, Any]:
+    return {"id": request_id, "ok": False, "error": {"code": code, "message": message}}
