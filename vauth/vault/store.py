@@ -7,7 +7,7 @@ on SQLCipher and concurrent ceremonies are serialised: no lost or duplicated cou
 from __future__ import annotations
 
 import asyncio
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -25,6 +25,7 @@ AUDIT_SELECT = "SELECT at, ceremony, rp_id, credential_id, outcome FROM audit"
 
 
 COUNTER_RESERVATION = 32  # signature counter values reserved on disk per write
+CACHE_SIZE = 4096  # credentials kept decoded in memory, most recently used first
 
 # Bookkeeping statements (written lazily, in order, by the vault's thread).
 TOUCH = "UPDATE credentials SET last_used = ? WHERE credential_id = ?"
@@ -42,6 +43,9 @@ class VaultStore:
         self._bookkeeping: deque[tuple[str, tuple[Any, ...]]] = deque()
         # credential ID (None: the authenticator-wide counter) -> [last value used, reserved]
         self._counters: dict[bytes | None, list[int]] = {}
+        # Recently used credentials, so a ceremony need not wait for the database; bounded,
+        # and dropped when the vault locks (it holds private keys).
+        self._cache: OrderedDict[bytes, Credential] = OrderedDict()
 
     async def _run(self, work: Callable[[Database], T]) -> T:
         loop = asyncio.get_running_loop()
@@ -67,8 +71,16 @@ class VaultStore:
         self._vault.executor.submit(self._vault.flush_quietly, self.flush)
 
     def forget(self) -> None:
-        """Drop what is cached (counters) when the vault locks."""
+        """Drop what is cached (counters, credentials) when the vault locks."""
         self._counters.clear()
+        self._cache.clear()
+
+    def _remember(self, credential: Credential) -> Credential:
+        self._cache[credential.credential_id] = credential
+        self._cache.move_to_end(credential.credential_id)
+        if len(self._cache) > CACHE_SIZE:
+            self._cache.popitem(last=False)
+        return credential
 
     def _current(self, credential: Credential) -> Credential:
         state = self._counters.get(credential.credential_id)
@@ -79,11 +91,18 @@ class VaultStore:
     # -- credentials ------------------------------------------------------------------------
 
     async def get(self, credential_id: bytes) -> Credential | None:
+        cached = self._cache.get(credential_id)
+        if cached is not None:
+            self._vault.ensure_open()
+            self._cache.move_to_end(credential_id)
+            return self._current(cached)
+
         def work(db: Database) -> Credential | None:
             found = db.query(f"{rows.SELECT} WHERE credential_id = ?", (credential_id,))
             return self._current(rows.from_row(found[0])) if found else None
 
-        return await self._run(work)
+        credential = await self._run(work)
+        return None if credential is None else self._remember(credential)
 
     async def find(self, rp_id_hash: bytes) -> Sequence[Credential]:
         def work(db: Database) -> list[Credential]:
@@ -97,6 +116,7 @@ class VaultStore:
     async def put(self, credential: Credential) -> None:
         row = rows.to_row(credential)
         self._counters.pop(credential.credential_id, None)
+        self._cache.pop(credential.credential_id, None)
         await self._run(lambda db: db.execute(rows.UPSERT, row))
 
     async def put_many(
@@ -109,6 +129,8 @@ class VaultStore:
         nothing is replaced. For imports (vauth.vault.exchange)."""
         new_rows = [rows.to_row(credential) for credential in credentials]
         updates = dict(settings or {})
+        for credential in credentials:
+            self._cache.pop(credential.credential_id, None)
 
         def work(db: Database) -> None:
             with db.transaction() as connection:
@@ -128,13 +150,18 @@ class VaultStore:
 
     async def update(self, credential: Credential) -> None:
         row = rows.update_row(credential)
+        self._cache.pop(credential.credential_id, None)
         await self._run(lambda db: db.execute(rows.UPDATE, row))
 
     async def touch(self, credential_id: bytes, at: int) -> None:
+        cached = self._cache.get(credential_id)
+        if cached is not None:
+            cached.last_used = at
         self._queue(TOUCH, (at, credential_id))
 
     async def delete(self, credential_id: bytes) -> bool:
         self._counters.pop(credential_id, None)
+        self._cache.pop(credential_id, None)
         changed = await self._run(
             lambda db: db.execute(
                 "DELETE FROM credentials WHERE credential_id = ?", (credential_id,)
@@ -156,6 +183,7 @@ class VaultStore:
 
     async def clear(self) -> None:
         self._counters.clear()
+        self._cache.clear()
 
         def work(db: Database) -> None:
             with db.transaction() as connection:

@@ -158,6 +158,22 @@ class Vault:
 
     # -- the worker thread -----------------------------------------------------------------
 
+    def ensure_open(self) -> None:
+        """Raise VaultLockedError if locked, locking first if it sat idle too long (for
+        answers served from memory, which do not pass through ``with_database``)."""
+        with self._lock:
+            idle = (
+                self._database is not None
+                and self.idle_lock_s is not None
+                and time.monotonic() - self._last_use > self.idle_lock_s
+            )
+            if not idle and self._database is not None:
+                self._last_use = time.monotonic()
+                return
+        if idle:
+            self.lock()
+        raise VaultLockedError()
+
     def with_database(self, work: Callable[[Database], T]) -> T:
         """Run ``work`` with the open database (on the vault's thread)."""
         with self._lock:
