@@ -1,0 +1,7 @@
+"""The loopback HTTP API: W3C WebDriver's virtual-authenticator commands, without the
+``/session/{id}`` prefix, plus vauth's own ``ctap``, ``create`` and ``get``."""
+
+from vauth.api.app import MAX_BODY_BYTES, create_app
+from vauth.api.errors import ApiError
+
+__all__ = ["MAX_BODY_BYTES", "ApiError", "create_app"]

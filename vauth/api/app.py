@@ -1,0 +1,50 @@
+"""``create_app(service, token)``: the routing table, the middlewares, the limits."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from vauth.api import handlers as h
+from vauth.api.middlewares import (
+    bearer_auth,
+    errors,
+    harden_headers,
+    loopback_host,
+    no_origin,
+)
+from vauth.service import Service
+
+MAX_BODY_BYTES = 1 << 20
+BASE = "/webauthn/authenticator"
+AUTHENTICATOR = BASE + "/{authenticatorId}"
+
+# (method, path, handler): the one routing table, mirrored by openapi.py (a test checks it).
+ROUTES: tuple[tuple[str, str, Handler], ...] = (
+    ("POST", BASE, h.add_authenticator),
+    ("DELETE", AUTHENTICATOR, h.remove_authenticator),
+    ("POST", AUTHENTICATOR + "/credential", h.add_credential),
+    ("GET", AUTHENTICATOR + "/credentials", h.get_credentials),
+    ("DELETE", AUTHENTICATOR + "/credentials/{credentialId}", h.remove_credential),
+    ("DELETE", AUTHENTICATOR + "/credentials", h.remove_all_credentials),
+    ("POST", AUTHENTICATOR + "/uv", h.set_user_verified),
+    ("POST", AUTHENTICATOR + "/ctap", h.ctap),
+    ("POST", AUTHENTICATOR + "/create", h.create),
+    ("POST", AUTHENTICATOR + "/get", h.get),
+    ("GET", "/openapi.json", h.openapi),
+)
+
+
+def create_app(service: Service, token: str) -> web.Application:
+    """The API over ``service``; every request needs ``Authorization: Bearer <token>``."""
+    if not token:
+        raise ValueError("the API needs a token")
+    app = web.Application(
+        middlewares=[errors, loopback_host, no_origin, bearer_auth(token)],
+        client_max_size=MAX_BODY_BYTES,
+    )
+    app[h.SERVICE] = service
+    for method, path, handler in ROUTES:
+        app.router.add_route(method, path, handler)
+    app.on_response_prepare.append(harden_headers)
+    return app

@@ -1,0 +1,353 @@
+"""The OpenAPI 3.1 description of the API, written by hand; a test keeps it and the routing
+table in step."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_JSON = "application/json"
+_CBOR = "application/cbor"
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"content": {_JSON: {"schema": schema}}}
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"description": description, **_json(_ref("Error"))}
+
+
+_REFUSALS: dict[str, Any] = {
+    "401": {"$ref": "#/components/responses/Unauthorized"},
+    "403": {"$ref": "#/components/responses/Forbidden"},
+    "421": {"$ref": "#/components/responses/MisdirectedRequest"},
+}
+_NO_AUTHENTICATOR = _error("no such authenticator (or credential)")
+_BAD_BODY = _error("invalid argument: the body is not JSON, or not the expected shape")
+_TOO_LARGE = _error("the body is larger than 1 MiB")
+_NULL = {"description": "done", **_json({"type": "null"})}
+
+_AUTHENTICATOR_ID = {
+    "name": "authenticatorId",
+    "in": "path",
+    "required": True,
+    "description": 'an id from "Add Virtual Authenticator", or "vault"',
+    "schema": {"type": "string"},
+}
+_CREDENTIAL_ID = {
+    "name": "credentialId",
+    "in": "path",
+    "required": True,
+    "description": "base64url, unpadded",
+    "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]+$"},
+}
+
+
+def _operation(
+    operation_id: str,
+    summary: str,
+    ok: dict[str, Any],
+    body: dict[str, Any] | None = None,
+    path_parameters: tuple[dict[str, Any], ...] = (_AUTHENTICATOR_ID,),
+    errors: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    responses: dict[str, Any] = {"200": ok, **_REFUSALS}
+    if path_parameters:
+        responses["404"] = _NO_AUTHENTICATOR
+    if body is not None:
+        responses |= {"400": _BAD_BODY, "413": _TOO_LARGE}
+    responses |= errors or {}
+    operation: dict[str, Any] = {
+        "operationId": operation_id,
+        "summary": summary,
+        "parameters": list(path_parameters),
+        "responses": dict(sorted(responses.items())),
+    }
+    if body is not None:
+        operation["requestBody"] = {"required": True, **body}
+    return operation
+
+
+_CEREMONY_ERRORS = {
+    "400": _error("TypeError, NotSupportedError, ConstraintError or invalid argument"),
+    "403": _error(
+        "SecurityError (the rpId is foreign to the origin), NotAllowedError (refused, timed "
+        "out, or no credential), or a refused request (Host, Origin)"
+    ),
+    "409": _error("InvalidStateError: an excluded credential is present"),
+    "423": _error("vault_locked"),
+}
+
+_PATHS: dict[str, Any] = {
+    "/webauthn/authenticator": {
+        "post": _operation(
+            "addVirtualAuthenticator",
+            "Add Virtual Authenticator (WebDriver 11.1)",
+            {"description": "the new authenticator", **_json(_ref("AuthenticatorId"))},
+            body=_json(_ref("AuthenticatorConfiguration")),
+            path_parameters=(),
+        )
+    },
+    "/webauthn/authenticator/{authenticatorId}": {
+        "delete": _operation(
+            "removeVirtualAuthenticator",
+            'Remove Virtual Authenticator (WebDriver 11.2); "vault" cannot be removed',
+            _NULL,
+        )
+    },
+    "/webauthn/authenticator/{authenticatorId}/credential": {
+        "post": _operation(
+            "addCredential",
+            "Add Credential (WebDriver 11.3)",
+            _NULL,
+            body=_json(_ref("CredentialParameters")),
+        )
+    },
+    "/webauthn/authenticator/{authenticatorId}/credentials": {
+        "get": _operation(
+            "getCredentials",
+            "Get Credentials (WebDriver 11.4); a vault's privateKey is left out",
+            {
+                "description": "every stored credential",
+                **_json({"type": "array", "items": _ref("CredentialParameters")}),
+            },
+        ),
+        "delete": _operation(
+            "removeAllCredentials", "Remove All Credentials (WebDriver 11.6)", _NULL
+        ),
+    },
+    "/webauthn/authenticator/{authenticatorId}/credentials/{credentialId}": {
+        "delete": _operation(
+            "removeCredential",
+            "Remove Credential (WebDriver 11.5)",
+            _NULL,
+            path_parameters=(_AUTHENTICATOR_ID, _CREDENTIAL_ID),
+        )
+    },
+    "/webauthn/authenticator/{authenticatorId}/uv": {
+        "post": _operation(
+            "setUserVerified",
+            "Set User Verified (WebDriver 11.7)",
+            _NULL,
+            body=_json(_ref("UserVerified")),
+        )
+    },
+    "/webauthn/authenticator/{authenticatorId}/ctap": {
+        "post": _operation(
+            "ctap",
+            "One CTAP2 message: command byte || CBOR parameters. Errors the authenticator "
+            "finds in the message come back as CTAP status bytes, with HTTP 200.",
+            {
+                "description": "status byte || CBOR response",
+                "content": {_CBOR: {"schema": {"type": "string", "contentMediaType": _CBOR}}},
+            },
+            body={"content": {_CBOR: {"schema": {"type": "string", "contentMediaType": _CBOR}}}},
+            errors={
+                "400": _error("invalid argument: an empty body"),
+                "415": _error("invalid argument: the Content-Type is not application/cbor"),
+            },
+        )
+    },
+    "/webauthn/authenticator/{authenticatorId}/create": {
+        "post": _operation(
+            "create",
+            "navigator.credentials.create() as a browser at origin would call it",
+            {"description": "RegistrationResponseJSON", **_json(_ref("RegistrationResponse"))},
+            body=_json(_ref("CreationRequest")),
+            errors=_CEREMONY_ERRORS,
+        )
+    },
+    "/webauthn/authenticator/{authenticatorId}/get": {
+        "post": _operation(
+            "get",
+            "navigator.credentials.get() as a browser at origin would call it",
+            {
+                "description": "AuthenticationResponseJSON",
+                **_json(_ref("AuthenticationResponse")),
+            },
+            body=_json(_ref("RequestRequest")),
+            errors=_CEREMONY_ERRORS,
+        )
+    },
+    "/openapi.json": {
+        "get": _operation(
+            "openapi",
+            "This document",
+            {"description": "OpenAPI 3.1", **_json({"type": "object"})},
+            path_parameters=(),
+        )
+    },
+}
+
+_B64URL = {"type": "string", "pattern": "^[A-Za-z0-9_-]*$", "description": "base64url, unpadded"}
+
+_SCHEMAS: dict[str, Any] = {
+    "Error": {
+        "type": "object",
+        "required": ["error", "message"],
+        "properties": {
+            "error": {
+                "type": "string",
+                "description": "a WebDriver error code (invalid argument, no such authenticator,"
+                " unknown command, unknown method, unsupported operation, unknown error) or a "
+                "DOMException name (SecurityError, NotAllowedError, InvalidStateError, "
+                "NotSupportedError, ConstraintError, TypeError), or vault_locked, ...",
+            },
+            "message": {"type": "string"},
+        },
+    },
+    "AuthenticatorId": {
+        "type": "object",
+        "required": ["authenticatorId"],
+        "properties": {"authenticatorId": {"type": "string"}},
+    },
+    "AuthenticatorConfiguration": {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "protocol": {"enum": ["ctap2", "ctap2_1", "ctap1/u2f"]},
+            "transport": {"enum": ["usb", "nfc", "ble", "hybrid", "internal"]},
+            "hasResidentKey": {"type": "boolean"},
+            "hasUserVerification": {"type": "boolean"},
+            "isUserConsenting": {"type": "boolean"},
+            "isUserVerified": {"type": "boolean"},
+            "extensions": {"type": "array", "items": {"type": "string"}},
+            "defaultBackupEligibility": {"type": "boolean"},
+            "defaultBackupState": {"type": "boolean"},
+            "attestation": {
+                "type": "string",
+                "description": "vauth: none, packed-self or packed",
+            },
+            "aaguid": {"type": "string", "format": "uuid", "description": "vauth"},
+            "seed": {
+                "type": ["integer", "string"],
+                "description": "vauth: deterministic keys, for reproducible tests",
+            },
+        },
+    },
+    "CredentialParameters": {
+        "type": "object",
+        "required": ["credentialId", "isResidentCredential", "rpId", "signCount"],
+        "properties": {
+            "credentialId": _B64URL,
+            "isResidentCredential": {"type": "boolean"},
+            "rpId": {"type": "string"},
+            "privateKey": {**_B64URL, "description": "base64url PKCS#8; required to add"},
+            "userHandle": {"oneOf": [_B64URL, {"type": "null"}]},
+            "signCount": {"type": "integer", "minimum": 0},
+            "largeBlob": _B64URL,
+            "backupEligibility": {"type": "boolean"},
+            "backupState": {"type": "boolean"},
+            "userName": {"type": "string"},
+            "userDisplayName": {"type": "string"},
+        },
+    },
+    "UserVerified": {
+        "type": "object",
+        "required": ["isUserVerified"],
+        "additionalProperties": False,
+        "properties": {"isUserVerified": {"type": "boolean"}},
+    },
+    "CreationRequest": {
+        "type": "object",
+        "required": ["origin", "options"],
+        "additionalProperties": False,
+        "properties": {
+            "origin": {"type": "string", "examples": ["https://example.com"]},
+            "options": {
+                "type": "object",
+                "description": "PublicKeyCredentialCreationOptionsJSON (WebAuthn L3)",
+            },
+        },
+    },
+    "RequestRequest": {
+        "type": "object",
+        "required": ["origin", "options"],
+        "additionalProperties": False,
+        "properties": {
+            "origin": {"type": "string", "examples": ["https://example.com"]},
+            "options": {
+                "type": "object",
+                "description": "PublicKeyCredentialRequestOptionsJSON (WebAuthn L3)",
+            },
+        },
+    },
+    "RegistrationResponse": {
+        "type": "object",
+        "description": "RegistrationResponseJSON (WebAuthn L3)",
+        "required": ["id", "rawId", "type", "response", "clientExtensionResults"],
+        "properties": {
+            "id": _B64URL,
+            "rawId": _B64URL,
+            "type": {"const": "public-key"},
+            "authenticatorAttachment": {"type": "string"},
+            "clientExtensionResults": {"type": "object"},
+            "response": {
+                "type": "object",
+                "required": ["clientDataJSON", "attestationObject"],
+                "properties": {
+                    "clientDataJSON": _B64URL,
+                    "attestationObject": _B64URL,
+                    "authenticatorData": _B64URL,
+                    "transports": {"type": "array", "items": {"type": "string"}},
+                    "publicKey": _B64URL,
+                    "publicKeyAlgorithm": {"type": "integer"},
+                },
+            },
+        },
+    },
+    "AuthenticationResponse": {
+        "type": "object",
+        "description": "AuthenticationResponseJSON (WebAuthn L3)",
+        "required": ["id", "rawId", "type", "response", "clientExtensionResults"],
+        "properties": {
+            "id": _B64URL,
+            "rawId": _B64URL,
+            "type": {"const": "public-key"},
+            "authenticatorAttachment": {"type": "string"},
+            "clientExtensionResults": {"type": "object"},
+            "response": {
+                "type": "object",
+                "required": ["clientDataJSON", "authenticatorData", "signature"],
+                "properties": {
+                    "clientDataJSON": _B64URL,
+                    "authenticatorData": _B64URL,
+                    "signature": _B64URL,
+                    "userHandle": _B64URL,
+                },
+            },
+        },
+    },
+}
+
+OPENAPI: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {
+        "title": "vauth",
+        "version": "0.1.0",
+        "description": (
+            "The vauth daemon's loopback API: the W3C WebDriver virtual-authenticator commands "
+            "without the /session/{sessionId} prefix, plus CTAP2 and WebAuthn ceremonies. Every "
+            "request, this document's included, needs Authorization: Bearer <token>; requests "
+            "with a Host other than localhost, 127.0.0.1 or [::1], or with any Origin header, "
+            "are refused. Unknown routes answer 404 (unknown command), wrong methods 405 "
+            "(unknown method), always as an Error."
+        ),
+    },
+    "servers": [{"url": "http://127.0.0.1:{port}", "variables": {"port": {"default": "8700"}}}],
+    "security": [{"bearer": []}],
+    "paths": _PATHS,
+    "components": {
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        "schemas": _SCHEMAS,
+        "responses": {
+            "Unauthorized": _error("SecurityError: no or a wrong bearer token"),
+            "Forbidden": _error("SecurityError: the request carries an Origin header"),
+            "MisdirectedRequest": _error("SecurityError: the Host is not a loopback name"),
+        },
+    },
+}
