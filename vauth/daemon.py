@@ -110,6 +110,7 @@ async def serve(settings: Settings, ready: asyncio.Event | None = None) -> int:
     async with contextlib.AsyncExitStack() as stack:
         stack.callback(service.close)
         server = await unix_socket.serve(settings.socket, actions.dispatcher(service))
+        site: web.TCPSite | None = None
         stack.push_async_callback(_close_server, server, settings.socket)
         logger.info("socket: %s", settings.socket)
         if settings.http is not None:
@@ -132,7 +133,9 @@ async def serve(settings: Settings, ready: asyncio.Event | None = None) -> int:
         print("vauth: ready", file=sys.stderr, flush=True)
         await stop.wait()
         logger.info("stopping: finishing %d request(s) in flight", service.in_flight)
-        server.close()
+        server.close()  # no new connections; those open finish their requests
+        if site is not None:
+            await site.stop()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(service.drained(), SHUTDOWN_GRACE_S)
     logger.info("stopped")
