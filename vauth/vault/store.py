@@ -7,6 +7,7 @@ on SQLCipher and concurrent ceremonies are serialised: no lost or duplicated cou
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -24,7 +25,8 @@ GLOBAL_COUNTER = "global_sign_count"
 AUDIT_SELECT = "SELECT at, ceremony, rp_id, credential_id, outcome FROM audit"
 
 
-COUNTER_RESERVATION = 32  # signature counter values reserved on disk per write
+COUNTER_RESERVATION = 128  # signature counter values reserved on disk per write
+FLUSH_DELAY_S = 0.05  # bookkeeping waits this long to be written with what follows it
 CACHE_SIZE = 4096  # credentials kept decoded in memory, most recently used first
 
 # Bookkeeping statements (written lazily, in order, by the vault's thread).
@@ -41,6 +43,8 @@ class VaultStore:
     def __init__(self, vault: Vault) -> None:
         self._vault = vault
         self._bookkeeping: deque[tuple[str, tuple[Any, ...]]] = deque()
+        self._flush_scheduled = False
+        self._reserving: dict[bytes | None, asyncio.Future[None]] = {}
         # credential ID (None: the authenticator-wide counter) -> [last value used, reserved]
         self._counters: dict[bytes | None, list[int]] = {}
         # Recently used credentials, so a ceremony need not wait for the database; bounded,
@@ -59,6 +63,7 @@ class VaultStore:
 
     def flush(self, db: Database) -> None:
         """Write the queued bookkeeping (on the vault's thread)."""
+        self._flush_scheduled = False
         if not self._bookkeeping:
             return
         with db.transaction(durable=False) as connection:
@@ -68,7 +73,16 @@ class VaultStore:
 
     def _queue(self, sql: str, params: tuple[Any, ...]) -> None:
         self._bookkeeping.append((sql, params))
-        self._vault.executor.submit(self._vault.flush_quietly, self.flush)
+        if self._flush_scheduled:  # the pending flush writes everything queued by then
+            return
+        self._flush_scheduled = True
+        submit = functools.partial(
+            self._vault.executor.submit, self._vault.flush_quietly, self.flush
+        )
+        try:  # gather a few milliseconds of ceremonies into one write
+            asyncio.get_running_loop().call_later(FLUSH_DELAY_S, submit)
+        except RuntimeError:
+            submit()
 
     def forget(self) -> None:
         """Drop what is cached (counters, credentials) when the vault locks."""
@@ -193,11 +207,30 @@ class VaultStore:
 
     async def next_sign_count(self, credential_id: bytes | None) -> int:
         """The next value, from a block reserved on disk before any of it is used: a crash
-        can skip values, never hand one out twice or go backwards."""
-        state = self._counters.get(credential_id)
-        if state is not None and state[0] < state[1]:
-            state[0] += 1
-            return state[0]
+        can skip values, never hand one out twice or go backwards. Concurrent ceremonies
+        wait for one reservation rather than each making their own."""
+        loop = asyncio.get_running_loop()
+        while True:
+            state = self._counters.get(credential_id)
+            if state is not None and state[0] < state[1]:
+                state[0] += 1
+                return state[0]
+            pending = self._reserving.get(credential_id)
+            if pending is not None and pending.get_loop() is loop:
+                await asyncio.shield(pending)
+                continue
+            done: asyncio.Future[None] = loop.create_future()
+            self._reserving[credential_id] = done
+            try:
+                reserved = await self._run(self._reserve(credential_id))
+                self._counters[credential_id] = [reserved, reserved + COUNTER_RESERVATION]
+            finally:
+                self._reserving.pop(credential_id, None)
+                done.set_result(None)
+
+    @staticmethod
+    def _reserve(credential_id: bytes | None) -> Callable[[Database], int]:
+        """The work that moves the on-disk reservation on by a block; returns its start."""
 
         def reserve(db: Database) -> int:
             with db.transaction() as connection:
@@ -220,9 +253,7 @@ class VaultStore:
                     raise KeyError("no such credential")
                 return int(row[0]) - COUNTER_RESERVATION
 
-        reserved = await self._run(reserve)
-        self._counters[credential_id] = [reserved + 1, reserved + COUNTER_RESERVATION]
-        return reserved + 1
+        return reserve
 
     # -- settings ---------------------------------------------------------------------------
 
