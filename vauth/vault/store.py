@@ -7,7 +7,6 @@ on SQLCipher and concurrent ceremonies are serialised: no lost or duplicated cou
 from __future__ import annotations
 
 import asyncio
-import functools
 from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -76,9 +75,10 @@ class VaultStore:
         if self._flush_scheduled:  # the pending flush writes everything queued by then
             return
         self._flush_scheduled = True
-        submit = functools.partial(
-            self._vault.executor.submit, self._vault.flush_quietly, self.flush
-        )
+
+        def submit() -> None:
+            self._vault.executor.submit(self._vault.flush_quietly, self.flush)
+
         try:  # gather a few milliseconds of ceremonies into one write
             asyncio.get_running_loop().call_later(FLUSH_DELAY_S, submit)
         except RuntimeError:
