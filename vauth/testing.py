@@ -6,40 +6,52 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import queue
+import threading
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator
 from threading import Event
 from typing import Any
 
 from fido2.ctap import CtapDevice, CtapError
-from fido2.hid import CAPABILITY, CTAPHID
+from fido2.hid import CAPABILITY, CTAPHID, CtapHidDevice
+from fido2.hid.base import CtapHidConnection, HidDescriptor
 
 from vauth.ctap.cose import Algorithm, CoseKey
+from vauth.ctap.ctap1 import process_apdu
 from vauth.keys import RandomKeySource
 from vauth.presence import AutoPresence, DenyPresence, ScriptedPresence
 from vauth.store import InMemoryStore
+from vauth.transport.ctaphid import HidChannelManager
 from vauth.virtual import VirtualAuthenticator
 
 __all__ = [
     "AutoPresence",
     "DenyPresence",
     "FakeClock",
+    "HidLoopbackConnection",
     "InMemoryStore",
     "ScriptedKeySource",
     "ScriptedPresence",
     "VauthCtapDevice",
+    "open_hid_device",
 ]
+
+HID_TIMEOUT_S = 10.0
+HID_DESCRIPTOR = HidDescriptor("vauth-loopback", 0x1209, 0x0001, 64, 64, "vauth", None)
 
 
 class VauthCtapDevice(CtapDevice):
-    """A ``fido2.ctap.CtapDevice`` backed by a VirtualAuthenticator (CTAPHID CBOR and PING)."""
+    """A ``fido2.ctap.CtapDevice`` backed by a VirtualAuthenticator (CBOR, MSG and PING)."""
 
     def __init__(self, authenticator: VirtualAuthenticator | None = None) -> None:
         self.authenticator = authenticator or VirtualAuthenticator()
 
     @property
     def capabilities(self) -> int:
-        return int(CAPABILITY.CBOR | CAPABILITY.NMSG)
+        return int(CAPABILITY.CBOR)
 
     def call(
         self,
@@ -50,6 +62,8 @@ class VauthCtapDevice(CtapDevice):
     ) -> bytes:
         if cmd == CTAPHID.CBOR:
             return self.authenticator.process(data)
+        if cmd == CTAPHID.MSG:  # CTAP1/U2F
+            return self.authenticator._run(process_apdu(self.authenticator.authenticator, data))
         if cmd == CTAPHID.PING:
             return data
         raise CtapError(CtapError.ERR.INVALID_COMMAND)
@@ -106,3 +120,47 @@ class ScriptedKeySource:
         if self._keys and self._keys[0].algorithm == algorithm:
             return self._keys.popleft()
         return self._fallback.generate_key(algorithm)
+
+
+class HidLoopbackConnection(CtapHidConnection):
+    """python-fido2's side of vauth's CTAPHID device, in memory: the device runs on an event
+    loop in a thread; ``write_packet`` feeds it 64-byte reports, ``read_packet`` takes its."""
+
+    def __init__(
+        self,
+        process: Callable[[bytes], Awaitable[bytes]],
+        apdu: Callable[[bytes], Awaitable[bytes]] | None = None,
+        **options: Any,
+    ) -> None:
+        self.replies: queue.Queue[bytes] = queue.Queue()
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.device = HidChannelManager(process, self.replies.put, apdu, **options)
+
+    def run(self, coro: Coroutine[Any, Any, Any]) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(HID_TIMEOUT_S)
+
+    def write_packet(self, data: bytes) -> None:
+        self.run(self.device.handle_report(data))
+
+    def read_packet(self) -> bytes:
+        return self.replies.get(timeout=HID_TIMEOUT_S)
+
+    def close(self) -> None:
+        if self.loop.is_closed():
+            return
+        self.run(self.device.close())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(HID_TIMEOUT_S)
+        self.loop.close()
+
+
+def open_hid_device(
+    authenticator: VirtualAuthenticator,
+) -> tuple[CtapHidDevice, HidLoopbackConnection]:
+    """A python-fido2 ``CtapHidDevice`` speaking CTAPHID (CBOR and U2F) to ``authenticator``."""
+    connection = HidLoopbackConnection(
+        authenticator.aprocess, functools.partial(process_apdu, authenticator.authenticator)
+    )
+    return CtapHidDevice(HID_DESCRIPTOR, connection), connection

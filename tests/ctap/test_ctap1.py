@@ -3,14 +3,9 @@ credentials meeting CTAP2 (the appid path)."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import os
-import queue
-import threading
-from collections.abc import Awaitable, Callable, Coroutine, Iterator
-from functools import partial
-from typing import Any
+from collections.abc import Iterator
 
 import pytest
 from cryptography import x509
@@ -20,7 +15,7 @@ from fido2.ctap import CtapError
 from fido2.ctap1 import ApduError, Ctap1, SignatureData
 from fido2.ctap2 import Ctap2
 from fido2.hid import CtapHidDevice
-from fido2.hid.base import CtapHidConnection, HidDescriptor
+from fido2.hid.base import HidDescriptor
 
 from vauth import VirtualAuthenticator
 from vauth.ctap import cbor
@@ -28,7 +23,7 @@ from vauth.ctap.authenticator import Authenticator
 from vauth.ctap.ctap1 import Apdu, StatusWord, process_apdu
 from vauth.presence import ScriptedPresence
 from vauth.store import InMemoryStore
-from vauth.transport.ctaphid import HidChannelManager
+from vauth.testing import HidLoopbackConnection, open_hid_device
 
 TIMEOUT = 10.0
 DESCRIPTOR = HidDescriptor("vauth-loopback", 0x1209, 0x0001, 64, 64, "vauth", None)
@@ -36,40 +31,8 @@ APP_ID = "https://example.com/u2f/app-id.json"
 APP_PARAM = hashlib.sha256(APP_ID.encode()).digest()
 
 
-class LoopbackConnection(CtapHidConnection):
-    """python-fido2's side of a HidChannelManager running on an event loop in a thread."""
-
-    def __init__(
-        self,
-        process: Callable[[bytes], Awaitable[bytes]],
-        apdu: Callable[[bytes], Awaitable[bytes]],
-    ) -> None:
-        self.replies: queue.Queue[bytes] = queue.Queue()
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-        self.device = HidChannelManager(process, self.replies.put, apdu)
-
-    def run(self, coro: Coroutine[Any, Any, Any]) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(TIMEOUT)
-
-    def write_packet(self, data: bytes) -> None:
-        self.run(self.device.handle_report(data))
-
-    def read_packet(self) -> bytes:
-        return self.replies.get(timeout=TIMEOUT)
-
-    def close(self) -> None:
-        if not self.loop.is_closed():
-            self.run(self.device.close())
-            self.loop.call_soon_threadsafe(self.loop.stop)
-            self.thread.join(TIMEOUT)
-            self.loop.close()
-
-
-def open_hid(va: VirtualAuthenticator) -> tuple[CtapHidDevice, LoopbackConnection]:
-    connection = LoopbackConnection(va.aprocess, partial(process_apdu, va.authenticator))
-    return CtapHidDevice(DESCRIPTOR, connection), connection
+def open_hid(va: VirtualAuthenticator) -> tuple[CtapHidDevice, HidLoopbackConnection]:
+    return open_hid_device(va)
 
 
 @pytest.fixture
@@ -320,3 +283,17 @@ async def test_u2f_ends_a_get_next_assertion_sequence(authenticator: Authenticat
     assert authenticator.state.assertions is not None  # U2F_VERSION is no ceremony
     await process_apdu(authenticator, bytes([0, 2, 7, 0, 0, 0, 66]) + bytes(64) + b"\x01\x00")
     assert authenticator.state.assertions is None
+
+
+def test_u2f_through_the_ctap_device_adapter() -> None:
+    from fido2.ctap1 import Ctap1
+
+    from vauth.testing import VauthCtapDevice
+
+    ctap1 = Ctap1(VauthCtapDevice(VirtualAuthenticator()))
+    assert ctap1.get_version() == "U2F_V2"
+    client_param = hashlib.sha256(b"client data").digest()
+    registration = ctap1.register(client_param, APP_PARAM)
+    registration.verify(APP_PARAM, client_param)
+    signature = ctap1.authenticate(client_param, APP_PARAM, registration.key_handle)
+    signature.verify(APP_PARAM, client_param, registration.public_key)

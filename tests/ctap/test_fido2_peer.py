@@ -31,7 +31,7 @@ def make(ctap: Ctap2, alg: int = ES256, rk: bool = True, name: str = "alice", **
 
 def test_get_info_is_truthful(ctap: Ctap2) -> None:
     info = ctap.info
-    assert info.versions == ["FIDO_2_0", "FIDO_2_1"]
+    assert info.versions == ["U2F_V2", "FIDO_2_0", "FIDO_2_1"]
     assert info.options["rk"] is True and info.options["up"] is True and info.options["uv"]
     assert [a["alg"] for a in info.algorithms] == ALL_ALGORITHMS
     assert info.extensions == [
@@ -53,7 +53,7 @@ def test_get_info_is_truthful(ctap: Ctap2) -> None:
 
 def test_ctap2_0_protocol_hides_2_1() -> None:
     ctap = Ctap2(VauthCtapDevice(VirtualAuthenticator(protocol="ctap2")))
-    assert ctap.info.versions == ["FIDO_2_0"]
+    assert ctap.info.versions == ["U2F_V2", "FIDO_2_0"]
     with pytest.raises(CtapError) as exc:
         ctap.selection()
     assert exc.value.code == CtapError.ERR.INVALID_COMMAND

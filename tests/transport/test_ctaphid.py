@@ -6,11 +6,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
-import queue
 import struct
 import threading
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -21,7 +20,7 @@ from fido2.client import DefaultClientDataCollector, Fido2Client
 from fido2.ctap import STATUS, CtapError
 from fido2.ctap2 import Ctap2
 from fido2.hid import CAPABILITY, CTAPHID, CtapHidDevice
-from fido2.hid.base import CtapHidConnection, HidDescriptor, parse_report_descriptor
+from fido2.hid.base import HidDescriptor, parse_report_descriptor
 from fido2.server import Fido2Server
 from fido2.webauthn import (
     AuthenticatorData,
@@ -33,7 +32,7 @@ from vauth import VirtualAuthenticator
 from vauth.ctap import cbor
 from vauth.ctap.ctap1 import process_apdu
 from vauth.ctap.ports import PresenceRequest, PresenceResponse
-from vauth.testing import FakeClock
+from vauth.testing import FakeClock, HidLoopbackConnection
 from vauth.transport import uhid
 from vauth.transport.ctaphid import (
     BROADCAST_CID,
@@ -84,31 +83,8 @@ class GatedPresence:
         self._loop.call_soon_threadsafe(self._future.set_result, response)
 
 
-class LoopbackConnection(CtapHidConnection):
-    """python-fido2's side of a HidChannelManager: the device runs on an event loop in a thread;
-    write_packet feeds it, read_packet takes its reports."""
-
-    def __init__(
-        self,
-        process: Callable[[bytes], Awaitable[bytes]],
-        apdu: Callable[[bytes], Awaitable[bytes]] | None = None,
-        **options: Any,
-    ) -> None:
-        self.replies: queue.Queue[bytes] = queue.Queue()
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-        self.device = HidChannelManager(process, self.replies.put, apdu, **options)
-
-    def run(self, coro: Coroutine[Any, Any, Any]) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(TIMEOUT)
-
-    def write_packet(self, data: bytes) -> None:
-        assert len(data) == 64
-        self.run(self.device.handle_report(data))
-
-    def read_packet(self) -> bytes:
-        return self.replies.get(timeout=TIMEOUT)
+class LoopbackConnection(HidLoopbackConnection):
+    """vauth.testing's loopback, plus raw access to the reports."""
 
     def raw(self, cid: int, command: int, payload: bytes) -> list[Message]:
         """Send a request as raw reports; return the messages answered at once."""
@@ -118,14 +94,6 @@ class LoopbackConnection(CtapHidConnection):
         while not self.replies.empty():
             reports.append(self.replies.get_nowait())
         return messages(reports)
-
-    def close(self) -> None:
-        if self.loop.is_closed():
-            return
-        self.run(self.device.close())
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(TIMEOUT)
-        self.loop.close()
 
 
 @dataclass(frozen=True)
