@@ -151,6 +151,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             confirm=not vault.exists(),
         )
     http = None if args.no_http else _host_port(args.http)
+    if args.uhid and not os.access("/dev/uhid", os.R_OK | os.W_OK):
+        raise CliError("--uhid needs read and write access to /dev/uhid (root, or a udev rule)")
     settings = daemon.Settings(
         vault=vault,
         passphrase=passphrase,
@@ -159,6 +161,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         token_file=paths.token_file(),
         presence=args.presence,
         idle_lock_s=args.idle_lock,
+        uhid=args.uhid,
     )
     from vauth.vault import VaultError
 
@@ -498,6 +501,11 @@ def parser() -> argparse.ArgumentParser:
         default=None,
         metavar="SECONDS",
         help="lock the vault after this long unused",
+    )
+    p.add_argument(
+        "--uhid",
+        action="store_true",
+        help="also appear as a USB security key (Linux; needs /dev/uhid access)",
     )
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     command("status", cmd_status, "is the daemon running, is the vault locked")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -20,6 +21,7 @@ from aiohttp import web
 
 from vauth.service import Prompts, Service, presence_for
 from vauth.transport import actions, unix_socket
+from vauth.transport.ctaphid import TrackingPresence
 from vauth.virtual import VirtualAuthenticator
 
 logger = logging.getLogger("vauth.daemon")
@@ -35,6 +37,7 @@ class Settings:
     token_file: Path
     presence: str = "prompt"
     idle_lock_s: float | None = None
+    uhid: bool = False  # also appear as a USB security key (Linux uhid)
 
 
 class JsonFormatter(logging.Formatter):
@@ -77,7 +80,7 @@ def ensure_token(path: Path) -> str:
 
 async def serve(settings: Settings, ready: asyncio.Event | None = None) -> int:
     prompts = Prompts()
-    presence = presence_for(settings.presence, prompts)
+    presence = TrackingPresence(presence_for(settings.presence, prompts))
     if settings.vault is None:
         authenticator = VirtualAuthenticator(presence=presence)
         logger.info("ephemeral authenticator: nothing will be kept")
@@ -128,6 +131,19 @@ async def serve(settings: Settings, ready: asyncio.Event | None = None) -> int:
             site = web.TCPSite(runner, host, port, reuse_address=True)
             await site.start()
             logger.info("http: http://%s:%d", host, port)
+        if settings.uhid:
+            from vauth.ctap.ctap1 import process_apdu
+            from vauth.transport.uhid import serve_uhid
+
+            uhid = asyncio.create_task(
+                serve_uhid(
+                    authenticator.aprocess,
+                    functools.partial(process_apdu, authenticator.authenticator),
+                    up_needed=presence.waiting,
+                )
+            )
+            stack.push_async_callback(_cancel, uhid)
+            logger.info("uhid: vauth appears as a USB security key")
         if ready is not None:
             ready.set()
         print("vauth: ready", file=sys.stderr, flush=True)
@@ -140,6 +156,12 @@ async def serve(settings: Settings, ready: asyncio.Event | None = None) -> int:
             await asyncio.wait_for(service.drained(), SHUTDOWN_GRACE_S)
     logger.info("stopped")
     return 0
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def _close_server(server: asyncio.AbstractServer, path: Path) -> None:
