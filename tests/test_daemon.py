@@ -260,3 +260,85 @@ def test_prompt_presence_waits_for_the_front_end(tmp_path: Path) -> None:
     assert approved["ok"] is True
     assert declined["ok"] is False and declined["error"]["code"] == "NotAllowedError"  # type: ignore[index]
     assert running.stop()[0] == 0
+
+
+def test_signals_correct_stale_passkeys(daemon: Daemon) -> None:
+    async def run() -> None:
+        made = []
+        for name in ("alice", "bob"):
+            reply = await ceremony(daemon.socket, "create", creation(name))
+            made.append(reply["result"]["id"])  # type: ignore[index]
+        client = await Client.connect(daemon.socket)
+        try:
+            updated = await client.call(
+                "signal.currentUserDetails",
+                rpId="example.com",
+                userId=b64(b"alice"),
+                name="alice@new.example",
+                displayName="Alice N.",
+            )
+            assert [u["userName"] for u in updated["result"]["updated"]] == ["alice@new.example"]
+            kept = await client.call(
+                "signal.allAcceptedCredentials",
+                rpId="example.com",
+                userId=b64(b"bob"),
+                allAcceptedCredentialIds=[made[1]],
+            )
+            assert kept["result"]["removed"] == []
+            gone = await client.call(
+                "signal.unknownCredential", rpId="example.com", credentialId=made[0]
+            )
+            assert [r["credentialId"] for r in gone["result"]["removed"]] == [made[0]]
+            foreign = await client.call(
+                "signal.unknownCredential", rpId="other.example", credentialId=made[1]
+            )
+            assert foreign["result"]["removed"] == []  # another site cannot remove it
+        finally:
+            await client.close()
+
+    asyncio.run(run())
+    assert [c["userName"] for c in json.loads(daemon.cli("list", "--json").stdout)] == ["bob"]
+
+
+def test_account_choice_through_the_prompt(tmp_path: Path) -> None:
+    running = Daemon(tmp_path, "--presence", "prompt")
+
+    async def run() -> dict[str, object]:
+        front_end = await Client.connect(running.socket)
+
+        async def approve_next(selected: int | None = None) -> dict[str, object]:
+            prompts = (await front_end.call("prompts.wait", timeout=10))["result"]
+            await front_end.call(
+                "prompts.answer",
+                id=prompts[0]["id"],
+                approve=True,  # type: ignore[index]
+                selected=selected,
+            )
+            return prompts[0]  # type: ignore[no-any-return, index]
+
+        for name in ("alice", "bob"):
+            task = asyncio.create_task(ceremony(running.socket, "create", creation(name)))
+            await approve_next()
+            assert (await task)["ok"]
+        client = await Client.connect(running.socket)
+        task = asyncio.create_task(
+            client.call(
+                "get",
+                origin="https://example.com",
+                options={"challenge": b64(b"z" * 32)},
+                ceremonyId="request-7",
+            )
+        )
+        prompt = await approve_next(selected=1)
+        assert prompt["ceremonyId"] == "request-7"
+        assert [a["userName"] for a in prompt["accounts"]] == ["bob", "alice"]  # type: ignore[index]
+        reply = await task
+        await client.close()
+        await front_end.close()
+        return reply
+
+    reply = asyncio.run(run())
+    assert reply["ok"] and reply["result"]["response"]["userHandle"] == b64(b"alice")  # type: ignore[index]
+    status = json.loads(running.cli("status", "--json").stdout)
+    assert status["presence"] == "prompt"
+    assert running.stop()[0] == 0

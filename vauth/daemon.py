@@ -103,7 +103,7 @@ async def serve(settings: Settings, ready: asyncio.Event | None = None) -> int:
                 file=sys.stderr,
             )
         logger.info("vault open: %s", settings.vault)
-    service = Service(authenticator, prompts)
+    service = Service(authenticator, prompts, settings.presence)
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

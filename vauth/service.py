@@ -12,6 +12,8 @@ import asyncio
 import base64
 import binascii
 import contextlib
+import contextvars
+import hashlib
 import logging
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -27,6 +29,8 @@ from vauth.webauthn.errors import WebAuthnError
 logger = logging.getLogger(__name__)
 
 VAULT_ID = "vault"
+# Which front-end request a presence prompt belongs to (set around a ceremony).
+CEREMONY: contextvars.ContextVar[str | None] = contextvars.ContextVar("ceremony", default=None)
 PRESENCE_TIMEOUT_S = 120.0  # when the relying party gave none
 
 
@@ -81,11 +85,14 @@ class PendingPrompt:
     id: str
     request: PresenceRequest
     answer: asyncio.Future[PresenceResponse]
+    ceremony: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         r = self.request
         return {
             "id": self.id,
+            "ceremonyId": self.ceremony,
+            "accounts": [{"userName": n, "userDisplayName": d} for n, d in r.accounts],
             "ceremony": r.ceremony.value,
             "rpId": r.rp_id,
             "userName": r.user_name,
@@ -108,7 +115,9 @@ class Prompts:
 
     async def ask(self, request: PresenceRequest) -> PresenceResponse:
         loop = asyncio.get_running_loop()
-        prompt = PendingPrompt(secrets.token_urlsafe(9), request, loop.create_future())
+        prompt = PendingPrompt(
+            secrets.token_urlsafe(9), request, loop.create_future(), CEREMONY.get()
+        )
         self.pending[prompt.id] = prompt
         self.changed.set()
         try:
@@ -120,13 +129,15 @@ class Prompts:
             self.pending.pop(prompt.id, None)
             self.changed.set()
 
-    def answer(self, prompt_id: str, approve: bool, verified: bool) -> None:
+    def answer(
+        self, prompt_id: str, approve: bool, verified: bool, selected: int | None = None
+    ) -> None:
         prompt = self.pending.get(prompt_id)
         if prompt is None:
             raise ServiceError("no such prompt", f"no pending prompt {prompt_id}", 404)
         if not prompt.answer.done():
             prompt.answer.set_result(
-                PresenceResponse(present=approve, verified=approve and verified)
+                PresenceResponse(present=approve, verified=approve and verified, selected=selected)
             )
 
     async def wait(self, timeout_s: float) -> list[dict[str, Any]]:
@@ -158,7 +169,13 @@ _CONFIG_KEYS = {
 
 
 class Service:
-    def __init__(self, vault_authenticator: VirtualAuthenticator | None, prompts: Prompts) -> None:
+    def __init__(
+        self,
+        vault_authenticator: VirtualAuthenticator | None,
+        prompts: Prompts,
+        presence_policy: str = "auto",
+    ) -> None:
+        self.presence_policy = presence_policy
         self.authenticators: dict[str, VirtualAuthenticator] = {}
         if vault_authenticator is not None:
             self.authenticators[VAULT_ID] = vault_authenticator
@@ -265,24 +282,43 @@ class Service:
             return await self._authenticator(authenticator_id).aprocess(message)
 
     async def create(
-        self, authenticator_id: str, origin: object, options: object
+        self,
+        authenticator_id: str,
+        origin: object,
+        options: object,
+        top_origin: object = None,
+        ceremony_id: object = None,
     ) -> dict[str, Any]:
-        origin, options = _ceremony_arguments(origin, options)
+        page_origin, opts, top = _ceremony_arguments(origin, options, top_origin)
+        CEREMONY.set(ceremony_id if isinstance(ceremony_id, str) else None)
         async with self.operation():
-            return await self._authenticator(authenticator_id).acreate(options, origin)
+            authenticator = self._authenticator(authenticator_id)
+            return await authenticator.acreate(opts, page_origin, top)
 
-    async def get(self, authenticator_id: str, origin: object, options: object) -> dict[str, Any]:
-        origin, options = _ceremony_arguments(origin, options)
+    async def get(
+        self,
+        authenticator_id: str,
+        origin: object,
+        options: object,
+        top_origin: object = None,
+        ceremony_id: object = None,
+    ) -> dict[str, Any]:
+        page_origin, opts, top = _ceremony_arguments(origin, options, top_origin)
+        CEREMONY.set(ceremony_id if isinstance(ceremony_id, str) else None)
         async with self.operation():
-            return await self._authenticator(authenticator_id).aget(options, origin)
+            return await self._authenticator(authenticator_id).aget(opts, page_origin, top)
 
 
-def _ceremony_arguments(origin: object, options: object) -> tuple[str, dict[str, Any]]:
+def _ceremony_arguments(
+    origin: object, options: object, top_origin: object = None
+) -> tuple[str, dict[str, Any], str | None]:
     if not isinstance(origin, str):
         raise ServiceError("TypeError", "origin must be a string")
     if not isinstance(options, dict):
         raise ServiceError("TypeError", "options must be an object")
-    return origin, options
+    if top_origin is not None and not isinstance(top_origin, str):
+        raise ServiceError("TypeError", "topOrigin must be a string")
+    return origin, options, None if top_origin == origin else top_origin
 
 
 def presence_for(policy: str, prompts: Prompts) -> AutoPresence | DenyPresence | PromptPresence:
@@ -338,6 +374,7 @@ class VaultOperations:
             "vault": None if vault is None else {"path": str(vault.path), "locked": vault.locked},
             "authenticators": sorted(self._service.authenticators),
             "pendingPrompts": len(self._service.prompts.pending),
+            "presence": self._service.presence_policy,
         }
 
     async def unlock(self, passphrase: object) -> None:
@@ -400,6 +437,62 @@ class VaultOperations:
         async with self._service.operation():
             entries = await self._store().audit(raw, limit=limit)
         return [_audit_json(e) for e in entries]
+
+    # -- the WebAuthn Signal API (L3 5.1.10): relying parties correct stale passkeys ----------
+
+    async def signal_unknown_credential(
+        self, rp_id: object, credential_id: object
+    ) -> dict[str, Any]:
+        """The RP no longer knows this credential: remove it (the user is told)."""
+        if not isinstance(rp_id, str):
+            raise ServiceError("TypeError", "rpId must be a string")
+        raw = _b64decode(credential_id, "credentialId")
+        async with self._service.operation():
+            credential = await self._store().get(raw)
+            if credential is None or credential.rp_id != rp_id:
+                return {"removed": []}
+            await self._store().delete(raw)
+        return {"removed": [credential_summary(credential)]}
+
+    async def signal_all_accepted_credentials(
+        self, rp_id: object, user_id: object, accepted: object
+    ) -> dict[str, Any]:
+        """Of this user's passkeys at this RP, remove those the RP no longer accepts."""
+        if not isinstance(rp_id, str) or not isinstance(accepted, list):
+            raise ServiceError("TypeError", "rpId and allAcceptedCredentialIds are needed")
+        user = _b64decode(user_id, "userId")
+        keep = {_b64decode(i, "allAcceptedCredentialIds[]") for i in accepted}
+        removed = []
+        async with self._service.operation():
+            rp_hash = hashlib.sha256(rp_id.encode()).digest()
+            for credential in await self._store().find(rp_hash):
+                if credential.user_handle == user and credential.credential_id not in keep:
+                    await self._store().delete(credential.credential_id)
+                    removed.append(credential_summary(credential))
+        return {"removed": removed}
+
+    async def signal_current_user_details(
+        self, rp_id: object, user_id: object, name: object, display_name: object
+    ) -> dict[str, Any]:
+        """The RP's current name for this user: update every passkey of theirs there."""
+        if (
+            not isinstance(rp_id, str)
+            or not isinstance(name, str)
+            or not isinstance(display_name, str)
+        ):
+            raise ServiceError("TypeError", "rpId, name and displayName must be strings")
+        user = _b64decode(user_id, "userId")
+        updated = []
+        async with self._service.operation():
+            rp_hash = hashlib.sha256(rp_id.encode()).digest()
+            for credential in await self._store().find(rp_hash):
+                if credential.user_handle == user and (
+                    credential.user_name != name or credential.user_display_name != display_name
+                ):
+                    credential.user_name, credential.user_display_name = name, display_name
+                    await self._store().update(credential)
+                    updated.append(credential_summary(credential))
+        return {"updated": updated}
 
     async def passphrase(self, old: object, new: object) -> None:
         if not isinstance(old, str) or not isinstance(new, str) or not new:

@@ -196,11 +196,15 @@ class VirtualAuthenticator:
     async def aprocess(self, request: bytes) -> bytes:
         return await self.authenticator.process(bytes(request))
 
-    async def acreate(self, options: dict[str, Any] | str, origin: str) -> dict[str, Any]:
-        return await self.client.create(options, origin)
+    async def acreate(
+        self, options: dict[str, Any] | str, origin: str, top_origin: str | None = None
+    ) -> dict[str, Any]:
+        return await self.client.create(options, origin, top_origin=top_origin)
 
-    async def aget(self, options: dict[str, Any] | str, origin: str) -> dict[str, Any]:
-        return await self.client.get(options, origin)
+    async def aget(
+        self, options: dict[str, Any] | str, origin: str, top_origin: str | None = None
+    ) -> dict[str, Any]:
+        return await self.client.get(options, origin, top_origin=top_origin)
 
     # -- WebDriver credential commands ----------------------------------------------------
 

@@ -438,3 +438,20 @@ def test_silent_probe_does_not_count_as_a_use() -> None:
     assert va._run(store.get(cred_id)).last_used is None
     ctap.get_assertion("example.com", cdh(), allow)
     assert va._run(store.get(cred_id)).last_used == clock.now_ms()
+
+
+def test_the_user_picks_an_account_on_the_authenticator() -> None:
+    from vauth.ctap.ports import PresenceResponse
+
+    presence = ScriptedPresence([True, True, True, PresenceResponse(True, True, selected=2)])
+    ctap = Ctap2(VauthCtapDevice(VirtualAuthenticator(presence=presence, clock=FakeClock())))
+    for name in ("alice", "bob", "carol"):
+        make(ctap, name=name)
+    assertion = ctap.get_assertion("example.com", cdh(), options={"uv": True})
+    assert presence.requests[-1].accounts == (
+        ("carol", "carol"),
+        ("bob", "bob"),
+        ("alice", "alice"),
+    )
+    assert assertion.user["id"] == user("alice")["id"]
+    assert assertion.user_selected is True and assertion.number_of_credentials is None

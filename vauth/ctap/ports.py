@@ -83,6 +83,9 @@ class PresenceRequest:
     user_verification: bool = False
     credential_count: int | None = None
     excluded: bool = False
+    # Discovery with several accounts: (user name, display name) of each, most recent first;
+    # a front end that shows them answers with the index of the one chosen.
+    accounts: tuple[tuple[str | None, str | None], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,8 +43,12 @@ ACTIONS: dict[str, Handler] = {
     "status": lambda s, v, p: v.status(),
     "unlock": lambda s, v, p: v.unlock(p.get("passphrase")),
     "lock": lambda s, v, p: v.lock(),
-    "create": lambda s, v, p: s.create(_id(p), p.get("origin"), p.get("options")),
-    "get": lambda s, v, p: s.get(_id(p), p.get("origin"), p.get("options")),
+    "create": lambda s, v, p: s.create(
+        _id(p), p.get("origin"), p.get("options"), p.get("topOrigin"), p.get("ceremonyId")
+    ),
+    "get": lambda s, v, p: s.get(
+        _id(p), p.get("origin"), p.get("options"), p.get("topOrigin"), p.get("ceremonyId")
+    ),
     "ctap": _ctap,
     "prompts.wait": lambda s, v, p: s.prompts.wait(float(p.get("timeout", 25))),
     "prompts.answer": lambda s, v, p: _answer(s, p),
@@ -59,14 +63,25 @@ ACTIONS: dict[str, Handler] = {
     ),
     "import": lambda s, v, p: v.import_(p.get("data"), p.get("passphrase"), p.get("_progress")),
     "passphrase": lambda s, v, p: v.passphrase(p.get("old"), p.get("new")),
+    "signal.unknownCredential": lambda s, v, p: v.signal_unknown_credential(
+        p.get("rpId"), p.get("credentialId")
+    ),
+    "signal.allAcceptedCredentials": lambda s, v, p: v.signal_all_accepted_credentials(
+        p.get("rpId"), p.get("userId"), p.get("allAcceptedCredentialIds")
+    ),
+    "signal.currentUserDetails": lambda s, v, p: v.signal_current_user_details(
+        p.get("rpId"), p.get("userId"), p.get("name"), p.get("displayName")
+    ),
 }
 
 
 async def _answer(service: Service, p: dict[str, Any]) -> None:
-    prompt_id, approve = p.get("id"), p.get("approve")
+    prompt_id, approve, selected = p.get("id"), p.get("approve"), p.get("selected")
     if not isinstance(prompt_id, str) or not isinstance(approve, bool):
         raise ServiceError("invalid argument", "id (string) and approve (boolean) are needed")
-    service.prompts.answer(prompt_id, approve, bool(p.get("verified", approve)))
+    if selected is not None and (not isinstance(selected, int) or isinstance(selected, bool)):
+        raise ServiceError("invalid argument", "selected must be an account's index")
+    service.prompts.answer(prompt_id, approve, bool(p.get("verified", approve)), selected)
 
 
 Dispatch = Callable[[dict[str, Any], Notify | None], Awaitable[dict[str, Any]]]

@@ -135,7 +135,10 @@ async def handle(authenticator: Authenticator, params: dict[Any, Any]) -> dict[i
     if not credentials:
         raise CtapError(CtapStatus.NO_CREDENTIALS)
 
-    # 9. User presence and verification. A probe with up=false is answered silently.
+    # 9. User presence and verification. A probe with up=false is answered silently. When the
+    #    front end can show accounts (a display, in CTAP's terms), the user may pick one.
+    discovery = request.allow_list is None or not request.allow_list
+    user_selected = False
     if (up and not verification.up_done) or verification.builtin_uv:
         response = await env.presence.confirm(
             PresenceRequest(
@@ -143,10 +146,18 @@ async def handle(authenticator: Authenticator, params: dict[Any, Any]) -> dict[i
                 rp_id=request.rp_id,
                 user_verification=verification.builtin_uv,
                 credential_count=len(credentials),
+                accounts=tuple((c.user_name, c.user_display_name) for c in credentials)
+                if discovery
+                else (),
             )
         )
         if not response.present or (verification.builtin_uv and not response.verified):
             raise CtapError(CtapStatus.OPERATION_DENIED, "user declined")
+        if discovery and response.selected is not None:
+            if not 0 <= response.selected < len(credentials):
+                raise CtapError(CtapStatus.OPERATION_DENIED, "no such account")
+            credentials = [credentials[response.selected]]
+            user_selected = True
     user_present, user_verified = up, uv
     if verification.uv_by_token and up:
         authenticator.token.clear_after_use()
@@ -159,7 +170,7 @@ async def handle(authenticator: Authenticator, params: dict[Any, Any]) -> dict[i
 
     # 10-12. The first credential now; the rest through getNextAssertion. The user's name and
     #        display name go out only to tell several accounts apart, and only after UV.
-    several = (request.allow_list is None or not request.allow_list) and len(credentials) > 1
+    several = discovery and len(credentials) > 1
     identify_user = several and user_verified
     if several:
         authenticator.state.assertions = PendingAssertionsWithExtensions(
@@ -182,6 +193,8 @@ async def handle(authenticator: Authenticator, params: dict[Any, Any]) -> dict[i
     )
     if several:
         result[0x05] = len(credentials)
+    if user_selected:
+        result[0x06] = True  # userSelected: the platform need not ask again
     return result
 
 
