@@ -97,11 +97,17 @@ async def serve(settings: Settings, ready: asyncio.Event | None = None) -> int:
         assert authenticator.vault is not None
         authenticator.vault.idle_lock_s = settings.idle_lock_s
         if created and authenticator.vault.recovery_key:
-            print(
-                "A new vault was created. Its recovery key, shown this once, can set a new "
-                f"passphrase if you forget yours:\n\n    {authenticator.vault.recovery_key}\n",
-                file=sys.stderr,
-            )
+            if sys.stderr.isatty():  # a person is there; a log file or journal must not get it
+                print(
+                    "A new vault was created. Its recovery key, shown this once, can set a new "
+                    f"passphrase if you forget yours:\n\n    {authenticator.vault.recovery_key}\n",
+                    file=sys.stderr,
+                )
+            else:
+                logger.warning(
+                    "a new vault was created without a terminal, so its recovery key was not "
+                    "shown; create vaults with `vauth init` to see theirs"
+                )
         logger.info("vault open: %s", settings.vault)
     service = Service(authenticator, prompts, settings.presence)
 

@@ -1,0 +1,175 @@
+"""End-to-end fixtures: Debian's chromium (new headless) with the real extension, the real
+native host and a real `vauth serve`, in front of a relying party on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from tests.e2e.rp_server import RelyingParty
+
+ROOT = Path(__file__).resolve().parents[2]
+EXTENSION = ROOT / "extension"
+EXTENSION_ID = "bompmoifgjflchfcefcfnmejiaempafp"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).parent / "artifacts"
+PASSPHRASE = "e2e passphrase"
+
+pytestmark = pytest.mark.e2e
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    if not Path(CHROMIUM).exists():
+        skip = pytest.mark.skip(reason="Debian's chromium is not installed (apt install chromium)")
+        for item in items:
+            if "e2e" in item.nodeid:
+                item.add_marker(skip)
+
+
+@dataclass
+class Environment:
+    base: Path
+    env: dict[str, str]
+
+    @property
+    def socket(self) -> Path:
+        return Path(self.env["XDG_RUNTIME_DIR"]) / "vauth" / "vauth.sock"
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "vauth.cli", *args],
+            env=self.env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+
+@pytest.fixture
+def environment(tmp_path: Path) -> Environment:
+    env = {
+        **os.environ,
+        "XDG_RUNTIME_DIR": str(tmp_path / "run"),
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "VAUTH_PASSPHRASE": PASSPHRASE,
+        "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
+    }
+    (tmp_path / "run").mkdir()
+    return Environment(tmp_path, env)
+
+
+class Daemon:
+    def __init__(self, environment: Environment, *args: str) -> None:
+        self.environment = environment
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "vauth.cli", "serve", "--no-http", *args],
+            env=environment.env,
+            cwd=ROOT,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            if "vauth: ready" in line:
+                break
+        else:
+            raise AssertionError("vauth serve did not start")
+        threading.Thread(target=self.process.stderr.read, daemon=True).start()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            self.process.wait(timeout=30)
+
+
+@pytest.fixture
+def start_daemon(environment: Environment) -> Iterator[Any]:
+    daemons: list[Daemon] = []
+
+    def start(*args: str) -> Daemon:
+        daemon = Daemon(environment, *args)
+        daemons.append(daemon)
+        return daemon
+
+    yield start
+    for daemon in daemons:
+        daemon.stop()
+
+
+@pytest.fixture
+def rp() -> Iterator[RelyingParty]:
+    """The relying party, on its own event loop in a thread."""
+    party = RelyingParty()
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+    runner = web.AppRunner(party.app())
+    port: list[int] = []
+
+    async def start() -> None:
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port.append(site._server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
+        ready.set()
+
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    asyncio.run_coroutine_threadsafe(start(), loop)
+    assert ready.wait(10)
+    party.origin = f"http://localhost:{port[0]}"
+    yield party
+    asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(10)
+
+
+@pytest.fixture
+def browser(environment: Environment) -> Iterator[Any]:
+    """A persistent Chromium context with the extension and the native host installed."""
+    from playwright.sync_api import sync_playwright
+
+    user_data = environment.base / "chromium"
+    installed = environment.cli(
+        "native-host", "install", "--browser", "chromium", "--user-data-dir", str(user_data)
+    )
+    assert installed.returncode == 0, installed.stderr
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(user_data),
+            executable_path=CHROMIUM,
+            headless=False,
+            env=environment.env,
+            args=[
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                f"--disable-extensions-except={EXTENSION}",
+                f"--load-extension={EXTENSION}",
+            ],
+        )
+        try:
+            yield context
+        finally:
+            context.close()
+
+
+def screenshot(page: Any, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path))
+    return path
