@@ -7,12 +7,16 @@ on SQLCipher and concurrent ceremonies are serialised: no lost or duplicated cou
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import sqlcipher3
+
 from vauth.ctap.credential import Credential
 from vauth.ctap.ports import AuditRecord
+from vauth.ctap.status import CtapError, CtapStatus
 from vauth.vault import rows
 
 if TYPE_CHECKING:
@@ -20,6 +24,7 @@ if TYPE_CHECKING:
     from vauth.vault.vault import Vault
 
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
 GLOBAL_COUNTER = "global_sign_count"
 AUDIT_SELECT = "SELECT at, ceremony, rp_id, credential_id, outcome FROM audit"
 
@@ -52,9 +57,20 @@ class VaultStore:
 
     async def _run(self, work: Callable[[Database], T]) -> T:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
-            self._vault.executor, self._vault.with_database, lambda db: self._then(db, work)
-        )
+        try:
+            return await loop.run_in_executor(
+                self._vault.executor, self._vault.with_database, lambda db: self._then(db, work)
+            )
+        except sqlcipher3.OperationalError as exc:
+            # The transaction rolled back: nothing is half-written. Say what the matter is.
+            text = str(exc)
+            if "full" in text:
+                logger.error("the disk holding the vault %s is full", self._vault.path)
+                raise CtapError(CtapStatus.KEY_STORE_FULL, "the vault's disk is full") from None
+            if "readonly" in text or "read-only" in text:
+                logger.error("the vault %s is read-only", self._vault.path)
+                raise CtapError(CtapStatus.OTHER, "the vault is read-only") from None
+            raise
 
     def _then(self, db: Database, work: Callable[[Database], T]) -> T:
         self.flush(db)

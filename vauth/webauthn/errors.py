@@ -42,6 +42,19 @@ STATUS_TO_DOM: dict[CtapStatus, str] = {
 }
 
 
+# What a person is told, where a sentence helps more than a status name.
+_EXPLANATIONS: dict[CtapStatus, str] = {
+    CtapStatus.OPERATION_DENIED: "the user declined",
+    CtapStatus.NO_CREDENTIALS: "the authenticator has no passkey for this site",
+    CtapStatus.CREDENTIAL_EXCLUDED: "the authenticator already holds a passkey for this account",
+    CtapStatus.KEY_STORE_FULL: "the authenticator has no room left (is its disk full?)",
+    CtapStatus.UNSUPPORTED_ALGORITHM: "the authenticator supports none of the algorithms asked",
+    CtapStatus.PUAT_REQUIRED: "the authenticator wants user verification (a PIN)",
+    CtapStatus.PIN_BLOCKED: "the authenticator's PIN is blocked",
+}
+
+
 def from_status(status: CtapStatus, operation: str) -> WebAuthnError:
     name = STATUS_TO_DOM.get(status, "NotAllowedError")
-    return WebAuthnError(name, f"{operation} failed: authenticator returned {status.name}")
+    reason = _EXPLANATIONS.get(status, f"the authenticator answered {status.name}")
+    return WebAuthnError(name, f"{operation} failed: {reason} ({status.name})")
