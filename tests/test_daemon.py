@@ -10,6 +10,7 @@ import signal
 import stat
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -44,11 +45,21 @@ class Daemon:
             text=True,
         )
         assert self.process.stderr is not None
+        self.log: list[str] = []
         for line in self.process.stderr:
+            self.log.append(line)
             if "vauth: ready" in line:
                 break
         else:
-            raise AssertionError("the daemon did not start")
+            raise AssertionError("the daemon did not start:\n" + "".join(self.log))
+        # Keep reading its log, or a full pipe would stop the daemon mid-sentence.
+        self._reader = threading.Thread(target=self._drain, daemon=True)
+        self._reader.start()
+
+    def _drain(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self.log.append(line)
 
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
@@ -65,8 +76,9 @@ class Daemon:
 
     def stop(self) -> tuple[int, str]:
         self.process.send_signal(signal.SIGTERM)
-        _, err = self.process.communicate(timeout=30)
-        return self.process.returncode, err
+        code = self.process.wait(timeout=30)
+        self._reader.join(10)
+        return code, "".join(self.log)
 
 
 @pytest.fixture

@@ -460,6 +460,30 @@ def cmd_ca(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_native_host_install(args: argparse.Namespace) -> int:
+    """Register vauth-native-host with a browser (its manifest, and the origins it allows)."""
+    from native_host.install import InstallError, install
+
+    try:
+        installed = install(
+            args.browser,
+            Path(args.user_data_dir) if args.user_data_dir else None,
+            args.extension_id,
+        )
+    except InstallError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
+    callers = installed.allowed.get("allowed_origins") or installed.allowed.get(
+        "allowed_extensions", []
+    )
+    output(
+        args,
+        installed.to_json(),
+        f"wrote {installed.manifest}\n  runs {installed.executable}\n"
+        f"  allows {', '.join(callers)}\nrecorded the allowed callers in {installed.config}",
+    )
+    return EXIT_OK
+
+
 # -- the parser ---------------------------------------------------------------------------------
 
 
@@ -540,6 +564,25 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--attestation", default="none", choices=["none", "packed-self", "packed"])
     p = command("ca", cmd_ca, "print a seeded authenticator's attestation CA (PEM)")
     p.add_argument("--seed", default="vauth")
+    host = sub.add_parser(
+        "native-host", help="the browser extension's native-messaging host"
+    ).add_subparsers(dest="native_host_command", required=True, metavar="COMMAND")
+    p = host.add_parser(
+        "install",
+        parents=[common],
+        help="register vauth-native-host with a browser",
+        description="Write the native-messaging host manifest where the browser looks for it.",
+    )
+    p.set_defaults(run=cmd_native_host_install)
+    p.add_argument("--browser", required=True, choices=["chromium", "chrome", "firefox"])
+    p.add_argument(
+        "--user-data-dir",
+        help="the browser's user data directory: write DIR/NativeMessagingHosts/ instead",
+    )
+    p.add_argument(
+        "--extension-id",
+        help="the extension's ID (Chromium; default: vauth's pinned ID) or add-on id (Firefox)",
+    )
     return top
 
 

@@ -494,6 +494,15 @@ class VaultOperations:
                     updated.append(credential_summary(credential))
         return {"updated": updated}
 
+    async def backup(self, destination: object) -> dict[str, str]:
+        """A consistent encrypted copy of the vault while it serves."""
+        if not isinstance(destination, str) or not destination:
+            raise ServiceError("invalid argument", "destination must be a path")
+        vault = self._service.vault
+        with _mapped():
+            path = await asyncio.to_thread(vault.backup, destination)
+        return {"backup": str(path)}
+
     async def passphrase(self, old: object, new: object) -> None:
         if not isinstance(old, str) or not isinstance(new, str) or not new:
             raise ServiceError("invalid argument", "old and new passphrases are needed")

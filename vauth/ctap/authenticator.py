@@ -25,7 +25,7 @@ from vauth.ctap.cose import Algorithm, CoseKey
 from vauth.ctap.credential_id import CredentialIdWrapper
 from vauth.ctap.pin_protocol import PinUvAuthProtocol, PinUvAuthProtocolTwo
 from vauth.ctap.pin_state import ACFG, CM, GA, LBW, MC, PinState, TokenState
-from vauth.ctap.ports import AuditRecord, Environment
+from vauth.ctap.ports import AuditRecord, Environment, PortError
 from vauth.ctap.state import CommandState, Continuation
 from vauth.ctap.status import CtapError, CtapStatus
 
@@ -163,6 +163,9 @@ class Authenticator:
             if exc.status is CtapStatus.OTHER:
                 logger.warning("command failed: %s", exc.detail)
             return bytes([exc.status])
+        except PortError as exc:
+            logger.warning("command refused: %s", exc)
+            return bytes([CtapStatus.OTHER])
         except Exception:
             logger.exception("unexpected error while processing a CTAP command")
             return bytes([CtapStatus.OTHER])
@@ -200,7 +203,7 @@ class Authenticator:
             raise CtapError(CtapStatus.INVALID_COMMAND, f"command 0x{command:02x}") from None
         try:
             return await self.handle(typed, params or {}) or {}
-        except CtapError:
+        except (CtapError, PortError):
             raise
         except Exception:
             logger.exception("unexpected error while handling a CTAP request")

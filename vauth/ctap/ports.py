@@ -11,6 +11,11 @@ from vauth.ctap.cose import Algorithm, CoseKey
 from vauth.ctap.credential import Credential
 
 
+class PortError(Exception):
+    """A failure outside the core that its caller should see as it is (a locked vault, ...):
+    the typed ``Authenticator.request`` raises it again; ``process`` answers ERR_OTHER."""
+
+
 class CredentialStore(Protocol):
     """Where discoverable credentials (and authenticator secrets) live: memory or the vault."""
 

@@ -63,6 +63,7 @@ ACTIONS: dict[str, Handler] = {
     ),
     "import": lambda s, v, p: v.import_(p.get("data"), p.get("passphrase"), p.get("_progress")),
     "passphrase": lambda s, v, p: v.passphrase(p.get("old"), p.get("new")),
+    "backup": lambda s, v, p: v.backup(p.get("destination")),
     "signal.unknownCredential": lambda s, v, p: v.signal_unknown_credential(
         p.get("rpId"), p.get("credentialId")
     ),

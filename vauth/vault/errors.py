@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from vauth.ctap.ports import PortError
+
 
 class VaultError(Exception):
     """Anything the vault refuses or cannot do; the message says what and why, plainly."""
@@ -12,7 +14,7 @@ class WrongPassphraseError(VaultError):
         super().__init__(f"wrong {what}: the vault was not opened and nothing was changed")
 
 
-class VaultLockedError(VaultError):
+class VaultLockedError(VaultError, PortError):
     def __init__(self) -> None:
         super().__init__("the vault is locked: unlock it with its passphrase first")
 

@@ -63,6 +63,11 @@ class Vault:
             keyfile = KeyFile.read(keys)
             if not path.exists():
                 raise VaultError(f"the vault {path} is missing (its key file is there)")
+            if not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)):
+                raise VaultError(
+                    f"the vault {path} is read-only (its file or folder cannot be written): "
+                    "vauth must write to it to count signatures and keep new passkeys"
+                )
             return cls(path, keyfile, keyfile.unwrap(passphrase), idle_lock_s)
         if not create:
             raise VaultError(f"there is no vault at {path}")
