@@ -1,0 +1,257 @@
+// One WebAuthn ceremony (create or get) started by a page: the daemon request, the ceremony window,
+// and the person's answer (approve, use another authenticator, cancel, unlock the vault).
+import { ACTIONS, CEREMONY_STATES, DOM_ERRORS, ERRORS, MSG } from "../shared/protocol.js";
+import { VauthError, isUnavailable } from "./errors.js";
+import * as keepalive from "./keepalive.js";
+
+const CEREMONY_TIMEOUT_MS = 300_000;
+const WINDOW = { width: 520, height: 680 };
+
+export const ceremonies = new Map(); // ceremonyId -> Ceremony
+
+const deferred = () => {
+  let resolve, reject;
+  const promise = new Promise((res, rej) => ((resolve = res), (reject = rej)));
+  return { promise, resolve, reject };
+};
+
+const randomId = () => {
+  const bytes = crypto.getRandomValues(new Uint8Array(12));
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+};
+
+export class Ceremony {
+  // kind: "create" | "get"; options: L3 JSON; conditional: a `mediation: "conditional"` get
+  constructor(host, { kind, options, origin, topOrigin, conditional = false, tabId, choice }) {
+    Object.assign(this, { host, kind, options, origin, topOrigin, conditional, tabId, choice });
+    this.id = randomId();
+    this.state = CEREMONY_STATES.STARTING;
+    this.error = null;
+    this.windowId = null;
+    this.windowOpening = null;
+    this.ports = new Set();
+    this.outcome = deferred();
+    this.settled = false;
+    this.retry = deferred();
+    this.daemonBusy = false;
+  }
+
+  get timeoutMs() {
+    const t = this.options?.timeout;
+    return (typeof t === "number" && t > 0 ? Math.min(t, 600_000) : CEREMONY_TIMEOUT_MS) + 30_000;
+  }
+
+  get rpId() {
+    const named = this.kind === ACTIONS.CREATE ? this.options?.rp?.id : this.options?.rpId;
+    return typeof named === "string" && named ? named : new URL(this.origin).hostname;
+  }
+
+  // What the ceremony window shows before (and beside) the daemon's prompt.
+  info() {
+    const o = this.options ?? {};
+    const selection = o.authenticatorSelection ?? {};
+    return {
+      id: this.id,
+      kind: this.kind,
+      conditional: this.conditional,
+      origin: this.origin,
+      topOrigin: this.topOrigin ?? null,
+      rpId: this.rpId,
+      rpName: o.rp?.name ?? null,
+      user: this.kind === ACTIONS.CREATE ? { name: o.user?.name ?? "", displayName: o.user?.displayName ?? "" } : null,
+      attestation: o.attestation ?? "none",
+      residentKey: selection.residentKey ?? (selection.requireResidentKey ? "required" : "discouraged"),
+      userVerification: (this.kind === ACTIONS.CREATE ? selection.userVerification : o.userVerification) ?? "preferred",
+      allowCredentials: Array.isArray(o.allowCredentials) ? o.allowCredentials.length : 0,
+      choice: this.choice,
+      state: this.state,
+      error: this.error,
+    };
+  }
+
+  async run() {
+    ceremonies.set(this.id, this);
+    keepalive.hold();
+    this.drive().catch((error) => this.settle(null, error));
+    try {
+      return await this.outcome.promise;
+    } finally {
+      ceremonies.delete(this.id);
+      keepalive.release();
+      this.closeWindow();
+    }
+  }
+
+  // status -> (window) -> create/get; a locked vault or a missing daemon waits for the window.
+  async drive() {
+    while (!this.settled) {
+      let status;
+      try {
+        status = await this.host.request(ACTIONS.STATUS);
+      } catch (error) {
+        if (!isUnavailable(error)) throw error;
+        await this.waitFor(CEREMONY_STATES.UNAVAILABLE, error);
+        continue;
+      }
+      if (status.vault?.locked) {
+        await this.waitFor(CEREMONY_STATES.LOCKED, null);
+        continue;
+      }
+      if (status.presence !== "auto") {
+        if (this.kind === ACTIONS.GET && !(await this.hasPasskeys())) {
+          await this.waitFor(CEREMONY_STATES.NO_PASSKEYS, null);
+          continue;
+        }
+        this.setState(CEREMONY_STATES.WAITING);
+        await this.openWindow();
+      }
+      try {
+        this.daemonBusy = true;
+        const result = await this.host.request(
+          this.kind,
+          { origin: this.origin, topOrigin: this.topOrigin, options: this.options, ceremonyId: this.id },
+          { timeoutMs: this.timeoutMs },
+        );
+        return this.settle({ result });
+      } catch (error) {
+        if (this.settled) return;
+        if (error.code === ERRORS.VAULT_LOCKED) await this.waitFor(CEREMONY_STATES.LOCKED, null);
+        else if (isUnavailable(error)) await this.waitFor(CEREMONY_STATES.UNAVAILABLE, error);
+        else throw error;
+      } finally {
+        this.daemonBusy = false;
+      }
+    }
+  }
+
+  // Does the vault hold a passkey this get can use? (Without one, the window offers the others.)
+  async hasPasskeys() {
+    let list;
+    try {
+      list = await this.host.request(ACTIONS.CREDENTIALS_LIST, { rpId: this.rpId });
+    } catch {
+      return true; // let the daemon answer
+    }
+    const allowed = Array.isArray(this.options?.allowCredentials)
+      ? this.options.allowCredentials.map((c) => c?.id)
+      : [];
+    if (allowed.length) return list.some((c) => allowed.includes(c.credentialId));
+    return list.some((c) => c.discoverable);
+  }
+
+  // Show the window in `state` and wait until it asks to retry (after an unlock, say).
+  async waitFor(state, error) {
+    this.retry = deferred();
+    this.setState(state, error);
+    await this.openWindow();
+    await this.retry.promise;
+  }
+
+  setState(state, error = null) {
+    this.state = state;
+    this.error = error ? { code: error.code, message: error.message } : null;
+    this.broadcast();
+  }
+
+  broadcast() {
+    for (const port of this.ports) {
+      try {
+        port.postMessage({ type: MSG.CEREMONY_STATE, ceremony: this.info() });
+      } catch {
+        this.ports.delete(port);
+      }
+    }
+  }
+
+  attach(port) {
+    this.ports.add(port);
+    port.onDisconnect.addListener(() => this.ports.delete(port));
+    port.postMessage({ type: MSG.CEREMONY_STATE, ceremony: this.info() });
+  }
+
+  async openWindow() {
+    if (this.windowId !== null || this.settled) return;
+    this.windowOpening ??= chrome.windows
+      .create({
+        url: chrome.runtime.getURL(`ui/ceremony.html?id=${encodeURIComponent(this.id)}`),
+        type: "popup",
+        focused: true,
+        ...WINDOW,
+      })
+      .then((win) => {
+        this.windowId = win.id;
+        if (this.settled) this.closeWindow();
+      });
+    await this.windowOpening;
+  }
+
+  // The window closes itself when told the ceremony is over; this is the backstop.
+  closeWindow(delayMs = 1500) {
+    if (this.windowId === null) return;
+    const id = this.windowId;
+    this.windowId = null;
+    setTimeout(() => chrome.windows.remove(id).catch(() => {}), delayMs);
+  }
+
+  // -- the person's answers (from the ceremony window) ------------------------------------------
+
+  async approve(promptId, selected) {
+    const params = { id: promptId, approve: true, verified: true };
+    if (Number.isInteger(selected)) params.selected = selected;
+    await this.host.request(ACTIONS.PROMPTS_ANSWER, params);
+  }
+
+  async unlock(passphrase) {
+    await this.host.request(ACTIONS.UNLOCK, { passphrase }, { timeoutMs: 120_000 });
+    this.setState(CEREMONY_STATES.STARTING);
+    this.retry.resolve();
+  }
+
+  retryNow() {
+    this.setState(CEREMONY_STATES.STARTING);
+    this.retry.resolve();
+  }
+
+  fallback() {
+    this.settle({ fallback: true });
+  }
+
+  cancel(message = "The user cancelled the request.") {
+    this.settle(null, new VauthError(DOM_ERRORS.NOT_ALLOWED, message));
+  }
+
+  settle(value, error = null) {
+    if (this.settled) return;
+    this.settled = true;
+    this.state = CEREMONY_STATES.DONE;
+    this.broadcast();
+    this.retry.resolve();
+    if (error) this.outcome.reject(error);
+    else this.outcome.resolve(value);
+    if (this.daemonBusy) this.denyPrompt();
+  }
+
+  // The daemon still waits for a presence answer: refuse this ceremony's prompt (it may not exist
+  // yet, so look for a while).
+  async denyPrompt() {
+    const until = Date.now() + 15_000;
+    while (this.daemonBusy && Date.now() < until) {
+      try {
+        const prompts = await this.host.request(ACTIONS.PROMPTS_WAIT, { timeout: 1 }, { timeoutMs: 10_000 });
+        const mine = prompts.filter((p) => p.ceremonyId === this.id);
+        for (const prompt of mine) {
+          await this.host.request(ACTIONS.PROMPTS_ANSWER, { id: prompt.id, approve: false }).catch(() => {});
+        }
+        if (mine.length) return;
+        if (prompts.length) await new Promise((r) => setTimeout(r, 500));
+      } catch {
+        return;
+      }
+    }
+  }
+}
+
+export function ceremonyByWindow(windowId) {
+  for (const ceremony of ceremonies.values()) if (ceremony.windowId === windowId) return ceremony;
+  return null;
+}

@@ -1,0 +1,228 @@
+// vauth's service worker: ONE routing table for every message (bridges, popup, options page,
+// ceremony window), ONE native port to the host. The origin of a page's request comes only from
+// the browser's `sender`.
+import {
+  ACTIONS, CHOICES, DOM_ERRORS, ERRORS, MSG, PAGE_OPS, PORTS, UI_ACTIONS,
+} from "../shared/protocol.js";
+import { Ceremony, ceremonies, ceremonyByWindow } from "./ceremony.js";
+import { VauthError, asJSON, isUnavailable, pageError } from "./errors.js";
+import { NativeHost } from "./native.js";
+import { hostOf, isContentScript, isExtensionPage, originsOf, rpIdAllowed } from "./sender.js";
+import { choiceFor, loadSettings, saveSettings } from "./settings.js";
+import { tellUser } from "./notify.js";
+
+const host = new NativeHost();
+const LONG_ACTIONS = { [ACTIONS.EXPORT]: 300_000, [ACTIONS.IMPORT]: 300_000, [ACTIONS.UNLOCK]: 120_000, [ACTIONS.PASSPHRASE]: 120_000 };
+const pageRequests = new Map(); // `${port-key}/${request id}` -> Ceremony (to cancel it)
+
+// -- page requests (from a bridge, over a PORTS.PAGE port) --------------------------------------
+
+async function pageRequest(msg, sender, port) {
+  const { origin, topOrigin } = originsOf(sender);
+  const payload = msg.payload ?? {};
+  switch (msg.op) {
+    case PAGE_OPS.MODE:
+      return { result: { choice: await choiceFor(origin) } };
+    case PAGE_OPS.CREATE:
+    case PAGE_OPS.GET:
+      return ceremonyRequest(msg, { origin, topOrigin, payload, sender, port });
+    case PAGE_OPS.SIGNAL_UNKNOWN_CREDENTIAL:
+    case PAGE_OPS.SIGNAL_ALL_ACCEPTED_CREDENTIALS:
+    case PAGE_OPS.SIGNAL_CURRENT_USER_DETAILS:
+      return signal(msg.op, origin, payload);
+    default:
+      throw new VauthError(DOM_ERRORS.NOT_SUPPORTED, `unknown operation ${msg.op}`);
+  }
+}
+
+async function ceremonyRequest(msg, { origin, topOrigin, payload, sender, port }) {
+  const kind = msg.op === PAGE_OPS.CREATE ? ACTIONS.CREATE : ACTIONS.GET;
+  const options = payload.options;
+  if (!options || typeof options !== "object") throw new VauthError(DOM_ERRORS.TYPE, "publicKey is required");
+  const choice = await choiceFor(origin);
+  if (choice === CHOICES.BROWSER) return { fallback: true };
+  const conditional = kind === ACTIONS.GET && payload.conditional === true;
+  if (conditional && !(await offersPasskeys(options, origin))) return { fallback: true };
+  const ceremony = new Ceremony(host, { kind, options, origin, topOrigin, conditional, tabId: sender.tab?.id, choice });
+  const key = requestKey(port, msg.id);
+  pageRequests.set(key, ceremony);
+  try {
+    return await ceremony.run();
+  } finally {
+    pageRequests.delete(key);
+  }
+}
+
+// Conditional mediation: offer vauth only when it has a passkey for the site, or cannot tell
+// until the vault is unlocked. Otherwise the browser's own autofill UI takes the request.
+async function offersPasskeys(options, origin) {
+  const rpId = typeof options.rpId === "string" && options.rpId ? options.rpId : hostOf(origin);
+  try {
+    const status = await host.request(ACTIONS.STATUS);
+    if (status.vault?.locked) return true;
+    if (status.presence === "auto") return true;
+    const list = await host.request(ACTIONS.CREDENTIALS_LIST, { rpId });
+    return list.some((c) => c.discoverable) || (options.allowCredentials ?? []).length > 0;
+  } catch (error) {
+    if (isUnavailable(error)) return false;
+    return true;
+  }
+}
+
+const SIGNAL_ACTIONS = {
+  [PAGE_OPS.SIGNAL_UNKNOWN_CREDENTIAL]: ACTIONS.SIGNAL_UNKNOWN_CREDENTIAL,
+  [PAGE_OPS.SIGNAL_ALL_ACCEPTED_CREDENTIALS]: ACTIONS.SIGNAL_ALL_ACCEPTED_CREDENTIALS,
+  [PAGE_OPS.SIGNAL_CURRENT_USER_DETAILS]: ACTIONS.SIGNAL_CURRENT_USER_DETAILS,
+};
+
+// The Signal API: the rpId must belong to the sender's origin; vauth's answer is best effort.
+async function signal(op, origin, payload) {
+  if (!rpIdAllowed(payload.rpId, origin)) {
+    throw new VauthError(DOM_ERRORS.SECURITY, `${payload.rpId} is not a valid RP ID for ${origin}`);
+  }
+  let result;
+  try {
+    result = await host.request(SIGNAL_ACTIONS[op], payload);
+  } catch (error) {
+    if (Object.values(DOM_ERRORS).includes(error.code)) throw error;
+    console.info("vauth: signal not applied:", error.code, error.message);
+    return { result: null };
+  }
+  const removed = result?.removed?.length ?? 0;
+  const updated = result?.updated?.length ?? 0;
+  if (removed) await tellUser("vauth removed a passkey", `${payload.rpId} no longer accepts ${removed} of your passkeys; vauth removed ${removed === 1 ? "it" : "them"}.`);
+  if (updated) await tellUser("vauth updated a passkey", `${payload.rpId} renamed your account; vauth updated ${updated} passkey${updated === 1 ? "" : "s"}.`);
+  return { result: null };
+}
+
+function pageCancel(msg, _sender, port) {
+  pageRequests.get(requestKey(port, msg.id))?.cancel("The page aborted the request.");
+  return null;
+}
+
+const portKeys = new WeakMap();
+let portCounter = 0;
+function requestKey(port, id) {
+  if (!portKeys.has(port)) portKeys.set(port, ++portCounter);
+  return `${portKeys.get(port)}/${id}`;
+}
+
+// -- extension pages --------------------------------------------------------------------------
+
+async function daemon(msg) {
+  if (!UI_ACTIONS.includes(msg.action)) throw new VauthError(ERRORS.FORBIDDEN, `${msg.action} is not for extension pages`);
+  const params = msg.params ?? {};
+  const timeoutMs = msg.action === ACTIONS.PROMPTS_WAIT
+    ? (Number(params.timeout) || 25) * 1000 + 10_000
+    : LONG_ACTIONS[msg.action];
+  return host.request(msg.action, params, timeoutMs ? { timeoutMs } : {});
+}
+
+function ceremonyOf(msg) {
+  const ceremony = ceremonies.get(msg.ceremonyId);
+  if (!ceremony) throw new VauthError(ERRORS.NO_SUCH_PROMPT, "This request is over.");
+  return ceremony;
+}
+
+async function remember(ceremony, scope, choice) {
+  if (scope === "site") await saveSettings({ sites: { [ceremony.origin]: choice } });
+  else if (scope === "global") await saveSettings({ global: choice });
+}
+
+// -- the routing table --------------------------------------------------------------------------
+// from: "page" (a content script of this extension, over a page port) or "extension" (its pages)
+
+const ROUTES = {
+  [MSG.PAGE_REQUEST]: { from: "page", handle: pageRequest },
+  [MSG.PAGE_CANCEL]: { from: "page", handle: pageCancel },
+  [MSG.DAEMON]: { from: "extension", handle: daemon },
+  [MSG.SETTINGS_GET]: { from: "extension", handle: () => loadSettings() },
+  [MSG.SETTINGS_SET]: { from: "extension", handle: (msg) => saveSettings(msg.patch) },
+  [MSG.CEREMONY_INFO]: { from: "extension", handle: (msg) => ceremonyOf(msg).info() },
+  [MSG.CEREMONY_ATTACH]: { from: "extension", handle: (msg, _s, port) => ceremonyOf(msg).attach(port) },
+  [MSG.CEREMONY_ANSWER]: {
+    from: "extension",
+    handle: async (msg) => {
+      const ceremony = ceremonyOf(msg);
+      await ceremony.approve(msg.promptId, msg.selected);
+      await remember(ceremony, msg.remember, CHOICES.VAUTH);
+      return null;
+    },
+  },
+  [MSG.CEREMONY_FALLBACK]: {
+    from: "extension",
+    handle: async (msg) => {
+      const ceremony = ceremonyOf(msg);
+      await remember(ceremony, msg.remember, CHOICES.BROWSER);
+      ceremony.fallback();
+      return null;
+    },
+  },
+  [MSG.CEREMONY_CANCEL]: { from: "extension", handle: (msg) => ceremonyOf(msg).cancel() },
+  [MSG.CEREMONY_UNLOCK]: { from: "extension", handle: (msg) => ceremonyOf(msg).unlock(msg.passphrase) },
+  [MSG.CEREMONY_RETRY]: { from: "extension", handle: (msg) => ceremonyOf(msg).retryNow() },
+};
+
+async function route(msg, sender, port = null) {
+  const entry = ROUTES[msg?.type];
+  if (!entry) throw new VauthError(ERRORS.BAD_MESSAGE, `unknown message type ${msg?.type}`);
+  const allowed = entry.from === "page"
+    ? port?.name === PORTS.PAGE && isContentScript(sender)
+    : isExtensionPage(sender);
+  if (!allowed) throw new VauthError(ERRORS.FORBIDDEN, `${msg.type} is not accepted from this sender`);
+  return (await entry.handle(msg, sender, port)) ?? null;
+}
+
+// runtime.sendMessage: extension pages. Reply {ok, result} | {ok: false, error: {code, message}}.
+chrome.runtime.onMessage.addListener((msg, sender, sendResponse) => {
+  route(msg, sender).then(
+    (result) => sendResponse({ ok: true, result }),
+    (error) => sendResponse({ ok: false, error: asJSON(error) }),
+  );
+  return true;
+});
+
+// Ports: a bridge's page requests (one port each) and the ceremony window's state feed.
+chrome.runtime.onConnect.addListener((port) => {
+  if (port.name === PORTS.PAGE) return connectPage(port);
+  if (port.name === PORTS.CEREMONY) {
+    port.onMessage.addListener((msg) => {
+      route(msg, port.sender, port).catch((error) => {
+        port.postMessage({ type: MSG.CEREMONY_STATE, ceremony: null, error: asJSON(error) });
+      });
+    });
+    return;
+  }
+  port.disconnect();
+});
+
+function connectPage(port) {
+  const ids = new Set();
+  port.onMessage.addListener((msg) => {
+    if (typeof msg?.id !== "string") return;
+    if (msg.type === MSG.PAGE_REQUEST) ids.add(msg.id);
+    route(msg, port.sender, port).then(
+      (answer) => answer && reply(port, { id: msg.id, ok: !answer.fallback, ...answer }),
+      (error) => reply(port, { id: msg.id, ok: false, error: pageError(error) }),
+    ).finally(() => ids.delete(msg.id));
+  });
+  port.onDisconnect.addListener(() => {
+    for (const id of ids) pageRequests.get(requestKey(port, id))?.cancel("The page went away.");
+  });
+}
+
+function reply(port, message) {
+  try {
+    port.postMessage(message);
+  } catch {
+    // the page went away
+  }
+}
+
+chrome.windows.onRemoved.addListener((windowId) => {
+  const ceremony = ceremonyByWindow(windowId);
+  if (ceremony) {
+    ceremony.windowId = null;
+    ceremony.cancel("The user closed the vauth window.");
+  }
+});

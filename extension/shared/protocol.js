@@ -1,0 +1,136 @@
+// The one place for vauth's extension protocol: the native host's name, the daemon's action
+// names, the error codes every hop may answer, and the message types between the extension's
+// parts. tests/extension/test_protocol.py checks this file against the Python side and the copies
+// kept in page/page.js and content/bridge.js (content scripts cannot import ES modules).
+
+export const HOST_NAME = "dev.vauth.host";
+
+// vauth.transport.actions.ACTIONS, plus the native host's own action.
+export const ACTIONS = Object.freeze({
+  STATUS: "status",
+  UNLOCK: "unlock",
+  LOCK: "lock",
+  CREATE: "create",
+  GET: "get",
+  CTAP: "ctap",
+  PROMPTS_WAIT: "prompts.wait",
+  PROMPTS_ANSWER: "prompts.answer",
+  CREDENTIALS_LIST: "credentials.list",
+  CREDENTIALS_SHOW: "credentials.show",
+  CREDENTIALS_RENAME: "credentials.rename",
+  CREDENTIALS_DELETE: "credentials.delete",
+  AUTHENTICATOR_NAME: "authenticator.name",
+  AUDIT: "audit",
+  EXPORT: "export",
+  IMPORT: "import",
+  PASSPHRASE: "passphrase",
+  BACKUP: "backup",
+  SIGNAL_UNKNOWN_CREDENTIAL: "signal.unknownCredential",
+  SIGNAL_ALL_ACCEPTED_CREDENTIALS: "signal.allAcceptedCredentials",
+  SIGNAL_CURRENT_USER_DETAILS: "signal.currentUserDetails",
+  HOST_HELLO: "host.hello",
+});
+
+// What extension pages (popup, options, ceremony window) may ask the daemon directly. Ceremonies
+// (create/get) and signals only ever start from a web page, with the origin taken from `sender`.
+export const UI_ACTIONS = Object.freeze([
+  ACTIONS.STATUS, ACTIONS.UNLOCK, ACTIONS.LOCK, ACTIONS.PROMPTS_WAIT,
+  ACTIONS.CREDENTIALS_LIST, ACTIONS.CREDENTIALS_SHOW, ACTIONS.CREDENTIALS_RENAME,
+  ACTIONS.CREDENTIALS_DELETE, ACTIONS.AUTHENTICATOR_NAME, ACTIONS.AUDIT, ACTIONS.EXPORT,
+  ACTIONS.IMPORT, ACTIONS.PASSPHRASE, ACTIONS.HOST_HELLO,
+]);
+
+// Error codes. DOMException names (WebAuthn) reach the page as `new DOMException(msg, name)`.
+export const DOM_ERRORS = Object.freeze({
+  NOT_ALLOWED: "NotAllowedError",
+  INVALID_STATE: "InvalidStateError",
+  SECURITY: "SecurityError",
+  NOT_SUPPORTED: "NotSupportedError",
+  TYPE: "TypeError",
+  CONSTRAINT: "ConstraintError",
+  ABORT: "AbortError",
+  UNKNOWN: "UnknownError",
+  ENCODING: "EncodingError",
+  SYNTAX: "SyntaxError",
+});
+
+export const ERRORS = Object.freeze({
+  // the daemon (vauth/service.py, vauth/transport/*.py)
+  VAULT_LOCKED: "vault_locked",
+  WRONG_PASSPHRASE: "wrong_passphrase",
+  VAULT_ERROR: "vault_error",
+  NO_VAULT: "no vault",
+  INVALID_ARGUMENT: "invalid argument",
+  NO_SUCH_CREDENTIAL: "no such credential",
+  NO_SUCH_PROMPT: "no such prompt",
+  NO_SUCH_AUTHENTICATOR: "no such authenticator",
+  UNSUPPORTED_OPERATION: "unsupported operation",
+  UNKNOWN_ACTION: "unknown_action",
+  INTERNAL: "internal",
+  FORBIDDEN: "forbidden",
+  // the native host
+  DAEMON_UNAVAILABLE: "daemon_unavailable",
+  FORBIDDEN_ORIGIN: "forbidden_origin",
+  BAD_MESSAGE: "bad_message",
+  // the extension itself
+  HOST_UNAVAILABLE: "host_unavailable", // no native host installed, or it died
+  TIMEOUT: "timeout",
+  ...DOM_ERRORS,
+});
+
+// Page script (MAIN world) <-> bridge (ISOLATED world). Copied in page/page.js and
+// content/bridge.js between the `protocol:page-messages` markers.
+export const PAGE_MESSAGES = Object.freeze({
+  HELLO: "vauth:hello",
+  BRIDGE_READY: "vauth:bridge-ready",
+  REQUEST: "vauth:request",
+  CANCEL: "vauth:cancel",
+  RESPONSE: "vauth:response",
+});
+
+// Operations the page script asks for (the `op` of a PAGE_MESSAGES.REQUEST).
+export const PAGE_OPS = Object.freeze({
+  CREATE: "create",
+  GET: "get",
+  MODE: "mode",
+  SIGNAL_UNKNOWN_CREDENTIAL: "signalUnknownCredential",
+  SIGNAL_ALL_ACCEPTED_CREDENTIALS: "signalAllAcceptedCredentials",
+  SIGNAL_CURRENT_USER_DETAILS: "signalCurrentUserDetails",
+});
+
+// Messages to the service worker: its one routing table has a handler for each.
+export const MSG = Object.freeze({
+  // from a bridge, over a runtime port named PORTS.PAGE
+  PAGE_REQUEST: "page.request",
+  PAGE_CANCEL: "page.cancel",
+  // from extension pages (runtime.sendMessage)
+  DAEMON: "daemon",
+  SETTINGS_GET: "settings.get",
+  SETTINGS_SET: "settings.set",
+  CEREMONY_INFO: "ceremony.info",
+  CEREMONY_ANSWER: "ceremony.answer",
+  CEREMONY_FALLBACK: "ceremony.fallback",
+  CEREMONY_CANCEL: "ceremony.cancel",
+  CEREMONY_UNLOCK: "ceremony.unlock",
+  CEREMONY_RETRY: "ceremony.retry",
+  // from the ceremony window, over a runtime port named PORTS.CEREMONY
+  CEREMONY_ATTACH: "ceremony.attach",
+  // from the service worker to a ceremony window
+  CEREMONY_STATE: "ceremony.state",
+});
+
+export const PORTS = Object.freeze({ PAGE: "vauth.page", CEREMONY: "vauth.ceremony" });
+
+// Where a site's ceremonies go: vauth, the browser's own authenticators, or ask each time.
+export const CHOICES = Object.freeze({ VAUTH: "vauth", BROWSER: "browser", ASK: "ask" });
+export const DEFAULT_CHOICE = CHOICES.ASK;
+
+// States of a ceremony as the ceremony window shows them.
+export const CEREMONY_STATES = Object.freeze({
+  STARTING: "starting",
+  WAITING: "waiting", // the daemon will ask: poll prompts.wait
+  LOCKED: "locked",
+  UNAVAILABLE: "unavailable",
+  NO_PASSKEYS: "no-passkeys", // a get for which vauth has no passkey: offer the browser's
+  DONE: "done",
+});
