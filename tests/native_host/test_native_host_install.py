@@ -1,0 +1,144 @@
+"""`vauth native-host install`: the manifest where each browser looks, the executable it names,
+and the callers the host itself then accepts."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from native_host_support import ORIGIN, ROOT, Host, environment
+
+OTHER_ID = "abcdefghijklmnopabcdefghijklmnop"
+
+
+def install(base: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [sys.executable, "-m", "vauth.cli", "native-host", "install", *args],
+        env=environment(base),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+def executable() -> str:
+    return str(Path(os.path.abspath(sys.executable)).parent / "vauth-native-host")
+
+
+@pytest.mark.parametrize(
+    ("browser", "where"),
+    [
+        ("chromium", ".config/chromium/NativeMessagingHosts"),
+        ("chrome", ".config/google-chrome/NativeMessagingHosts"),
+    ],
+)
+def test_chromium_and_chrome(tmp_path: Path, browser: str, where: str) -> None:
+    result = install(tmp_path, "--browser", browser)
+    manifest = tmp_path / "home" / where / "dev.vauth.host.json"
+    assert str(manifest) in result.stdout
+    assert json.loads(manifest.read_text()) == {
+        "name": "dev.vauth.host",
+        "description": "vauth: the passkey authenticator you own (native-messaging host)",
+        "path": executable(),
+        "type": "stdio",
+        "allowed_origins": [ORIGIN],
+    }
+    path = Path(json.loads(manifest.read_text())["path"])
+    assert path.is_absolute() and path.is_file() and os.access(path, os.X_OK)
+
+
+def test_firefox(tmp_path: Path) -> None:
+    install(tmp_path, "--browser", "firefox")
+    manifest = tmp_path / "home" / ".mozilla" / "native-messaging-hosts" / "dev.vauth.host.json"
+    written = json.loads(manifest.read_text())
+    assert written["allowed_extensions"] == ["vauth@vauth.dev"]
+    assert "allowed_origins" not in written
+    assert written["path"] == executable() and written["type"] == "stdio"
+
+
+def test_user_data_dir_extension_id_and_json(tmp_path: Path) -> None:
+    profile = tmp_path / "profile"
+    result = install(
+        tmp_path,
+        "--browser",
+        "chromium",
+        "--user-data-dir",
+        str(profile),
+        "--extension-id",
+        OTHER_ID,
+        "--json",
+    )
+    report: dict[str, Any] = json.loads(result.stdout)
+    manifest = profile / "NativeMessagingHosts" / "dev.vauth.host.json"
+    assert report["manifest"] == str(manifest)
+    assert report["path"] == executable()
+    assert report["allowed_origins"] == [f"chrome-extension://{OTHER_ID}/"]
+    assert json.loads(manifest.read_text())["allowed_origins"] == [
+        f"chrome-extension://{OTHER_ID}/"
+    ]
+    assert not (tmp_path / "home" / ".config" / "chromium").exists()
+    config = json.loads((tmp_path / "config" / "vauth" / "native-host.json").read_text())
+    assert config["manifests"][str(manifest)]["allowed_origins"] == [
+        f"chrome-extension://{OTHER_ID}/"
+    ]
+
+
+def test_the_host_accepts_exactly_what_was_installed(tmp_path: Path) -> None:
+    install(tmp_path, "--browser", "chromium", "--extension-id", OTHER_ID)
+    install(tmp_path, "--browser", "firefox", "--extension-id", "tester@example.org")
+    manifest = tmp_path / "home" / ".config" / "chromium" / "NativeMessagingHosts"
+    program = json.loads((manifest / "dev.vauth.host.json").read_text())["path"]
+    firefox_manifest = "/somewhere/dev.vauth.host.json"
+    cases = [
+        ((f"chrome-extension://{OTHER_ID}/",), True),
+        ((ORIGIN,), False),  # the default is no longer installed
+        ((firefox_manifest, "tester@example.org"), True),
+        ((firefox_manifest, "vauth@vauth.dev"), False),
+    ]
+    for args, accepted in cases:
+        host = Host(tmp_path, *args)
+        try:
+            if accepted:
+                assert host.call(1, "host.hello")["ok"] is True, args
+            else:
+                reply = host.recv()
+                assert reply["error"]["code"] == "forbidden_origin", args
+                assert host.exit_code() != 0
+        finally:
+            host.kill()
+    # The installed executable itself (what the browser runs) serves too.
+    started = subprocess.Popen(
+        [program, f"chrome-extension://{OTHER_ID}/"],
+        env=environment(tmp_path),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    body = b'{"id": 1, "action": "host.hello"}'
+    out, _ = started.communicate(len(body).to_bytes(4, sys.byteorder) + body, timeout=30)
+    assert started.returncode == 0
+    assert json.loads(out[4:])["result"]["daemon"] is False
+    assert int.from_bytes(out[:4], sys.byteorder) == len(out) - 4
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--browser", "chromium", "--extension-id", "not-an-id"),
+        ("--browser", "firefox", "--extension-id", "has space"),
+        ("--browser", "safari"),
+    ],
+)
+def test_bad_arguments(tmp_path: Path, args: tuple[str, ...]) -> None:
+    result = install(tmp_path, *args, check=False)
+    assert result.returncode == 2
+    assert not (tmp_path / "home").exists() or not any((tmp_path / "home").rglob("*.json"))
