@@ -133,6 +133,7 @@ class Prompts:
         self, prompt_id: str, approve: bool, verified: bool, selected: int | None = None
     ) -> None:
         prompt = self.pending.get(prompt_id)
+        logger.debug("prompt %s answered: approve=%s selected=%s", prompt_id, approve, selected)
         if prompt is None:
             raise ServiceError("no such prompt", f"no pending prompt {prompt_id}", 404)
         if not prompt.answer.done():

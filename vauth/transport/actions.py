@@ -108,6 +108,7 @@ def dispatcher(service: Service) -> Dispatch:
                 loop.call_soon_threadsafe(lambda: asyncio.ensure_future(notify(message)))
 
             params["_progress"] = progress
+        logger.debug("action %s", action)
         try:
             result = await handler(service, vault, params)
         except ServiceError as exc:
