@@ -5,6 +5,7 @@ from __future__ import annotations
 from enum import IntEnum
 from typing import Any
 
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 
@@ -76,7 +77,10 @@ class CoseKey:
     @classmethod
     def from_pkcs8(cls, der: bytes) -> CoseKey:
         """Load a PKCS#8 private key and infer its COSE algorithm (ValueError if unsupported)."""
-        key = serialization.load_der_private_key(der, password=None)
+        try:
+            key = serialization.load_der_private_key(der, password=None)
+        except UnsupportedAlgorithm as exc:  # an algorithm OID cryptography does not know
+            raise ValueError(f"unsupported key algorithm: {exc}") from None
         return cls(algorithm_for_key(key), key)  # type: ignore[arg-type]
 
     def to_raw(self) -> bytes:

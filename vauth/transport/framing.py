@@ -15,7 +15,10 @@ class FramingError(Exception):
 
 
 def encode(message: dict[str, Any], byte_order: str = ">") -> bytes:
-    body = json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    try:
+        body = json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate (what "\ud800" decodes to) stays escaped
+        body = json.dumps(message, separators=(",", ":")).encode("ascii")
     return struct.pack(f"{byte_order}I", len(body)) + body
 
 
