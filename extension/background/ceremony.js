@@ -9,6 +9,23 @@ const WINDOW = { width: 520, height: 680 };
 
 export const ceremonies = new Map(); // ceremonyId -> Ceremony
 
+// The daemon's status, reused for a moment: every ceremony needs it, and in tester mode a round
+// trip to the daemon is most of a ceremony's time. A locked vault is never taken from the cache,
+// and a stale "unlocked" costs nothing: the daemon's own vault_locked answer is handled below.
+const STATUS_FRESH_MS = 2_000;
+let recentStatus = null; // {status, at}
+
+async function daemonStatus(host) {
+  if (recentStatus && Date.now() - recentStatus.at < STATUS_FRESH_MS) return recentStatus.status;
+  const status = await host.request(ACTIONS.STATUS);
+  recentStatus = status.vault?.locked ? null : { status, at: Date.now() };
+  return status;
+}
+
+export function forgetStatus() {
+  recentStatus = null;
+}
+
 const deferred = () => {
   let resolve, reject;
   const promise = new Promise((res, rej) => ((resolve = res), (reject = rej)));
@@ -87,7 +104,7 @@ export class Ceremony {
     while (!this.settled) {
       let status;
       try {
-        status = await this.host.request(ACTIONS.STATUS);
+        status = await daemonStatus(this.host);
       } catch (error) {
         if (!isUnavailable(error)) throw error;
         await this.waitFor(CEREMONY_STATES.UNAVAILABLE, error);
@@ -115,6 +132,7 @@ export class Ceremony {
         return this.settle({ result });
       } catch (error) {
         if (this.settled) return;
+        forgetStatus();
         if (error.code === ERRORS.VAULT_LOCKED) await this.waitFor(CEREMONY_STATES.LOCKED, null);
         else if (isUnavailable(error)) await this.waitFor(CEREMONY_STATES.UNAVAILABLE, error);
         else throw error;
