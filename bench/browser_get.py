@@ -7,7 +7,6 @@ mode) against Chromium's own CDP virtual authenticator, in one run. Target: at m
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import tempfile
@@ -47,15 +46,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
-        env = {
-            **os.environ,
-            "XDG_RUNTIME_DIR": str(base / "run"),
-            "XDG_DATA_HOME": str(base / "data"),
-            "XDG_CONFIG_HOME": str(base / "config"),
-            "VAUTH_PASSPHRASE": "bench",
-            "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
-        }
-        (base / "run").mkdir()
+        env = support.environment(base, "bench")
         environment = e2e.Environment(base, env)
         daemon = e2e.Daemon(environment, "--presence", "auto")
         rp_fixture = e2e.rp.__wrapped__()

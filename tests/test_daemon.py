@@ -3,82 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import os
 import signal
 import stat
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.support import ROOT, Daemon, b64, creation
 from vauth.transport import framing
 from vauth.transport.unix_socket import Client, serve
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-class Daemon:
-    def __init__(self, base: Path, *extra: str) -> None:
-        self.env = {
-            **os.environ,
-            "XDG_RUNTIME_DIR": str(base / "run"),
-            "XDG_DATA_HOME": str(base / "data"),
-            "XDG_CONFIG_HOME": str(base / "config"),
-            "VAUTH_PASSPHRASE": "daemon test passphrase",
-        }
-        (base / "run").mkdir(exist_ok=True)
-        self.socket = base / "run" / "vauth" / "vauth.sock"
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "vauth.cli", "serve", "--no-http", *extra],
-            env=self.env,
-            cwd=ROOT,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        assert self.process.stderr is not None
-        self.log: list[str] = []
-        for line in self.process.stderr:
-            self.log.append(line)
-            if "vauth: ready" in line:
-                break
-        else:
-            raise AssertionError("the daemon did not start:\n" + "".join(self.log))
-        # Keep reading its log, or a full pipe would stop the daemon mid-sentence.
-        self._reader = threading.Thread(target=self._drain, daemon=True)
-        self._reader.start()
-
-    def _drain(self) -> None:
-        assert self.process.stderr is not None
-        for line in self.process.stderr:
-            self.log.append(line)
-
-    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run(
-            [sys.executable, "-m", "vauth.cli", *args],
-            env=self.env,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        if check:
-            assert result.returncode == 0, result.stderr
-        return result
-
-    def stop(self) -> tuple[int, str]:
-        self.process.send_signal(signal.SIGTERM)
-        code = self.process.wait(timeout=30)
-        self._reader.join(10)
-        return code, "".join(self.log)
 
 
 @pytest.fixture
@@ -87,16 +25,6 @@ def daemon(tmp_path: Path) -> Iterator[Daemon]:
     yield running
     if running.process.poll() is None:
         running.stop()
-
-
-def creation(user: str) -> dict[str, object]:
-    return {
-        "rp": {"id": "example.com", "name": "Example"},
-        "user": {"id": b64(user.encode()), "name": user, "displayName": user.title()},
-        "challenge": b64(os.urandom(32)),
-        "pubKeyCredParams": [{"type": "public-key", "alg": -7}],
-        "authenticatorSelection": {"residentKey": "required"},
-    }
 
 
 async def ceremony(socket: Path, action: str, options: dict[str, object]) -> dict[str, object]:
@@ -218,7 +146,7 @@ def test_sigterm_during_load_loses_nothing(tmp_path: Path) -> None:
     again = Daemon(tmp_path, "--presence", "auto")
     stored = {c["credentialId"] for c in json.loads(again.cli("list", "--json").stdout)}
     assert made <= stored, "an acknowledged credential was lost"
-    assert again.stop()[0] == 0
+    assert again.stop() == 0
 
 
 def test_peer_of_another_uid_is_refused(tmp_path: Path) -> None:
@@ -244,7 +172,7 @@ def test_ephemeral_daemon_keeps_nothing(tmp_path: Path) -> None:
     assert asyncio.run(ceremony(running.socket, "create", creation("temp")))["ok"]
     status = json.loads(running.cli("status", "--json").stdout)
     assert status["vault"] is None
-    assert running.stop()[0] == 0
+    assert running.stop() == 0
     assert not (tmp_path / "data" / "vauth" / "vault.db").exists()
 
 
@@ -271,7 +199,7 @@ def test_prompt_presence_waits_for_the_front_end(tmp_path: Path) -> None:
     approved, declined = asyncio.run(run())
     assert approved["ok"] is True
     assert declined["ok"] is False and declined["error"]["code"] == "NotAllowedError"  # type: ignore[index]
-    assert running.stop()[0] == 0
+    assert running.stop() == 0
 
 
 def test_signals_correct_stale_passkeys(daemon: Daemon) -> None:
@@ -353,4 +281,4 @@ def test_account_choice_through_the_prompt(tmp_path: Path) -> None:
     assert reply["ok"] and reply["result"]["response"]["userHandle"] == b64(b"alice")  # type: ignore[index]
     status = json.loads(running.cli("status", "--json").stdout)
     assert status["presence"] == "prompt"
-    assert running.stop()[0] == 0
+    assert running.stop() == 0

@@ -26,7 +26,7 @@ from vauth.ctap.ports import Clock, CredentialStore, Environment, KeySource, Use
 from vauth.keys import RandomKeySource, SeededKeySource
 from vauth.presence import AutoPresence, DenyPresence, ScriptedPresence
 from vauth.store import InMemoryStore
-from vauth.vault import Vault
+from vauth.vault import Vault, webdriver
 from vauth.webauthn import base64url
 
 if TYPE_CHECKING:
@@ -441,22 +441,7 @@ def _text(params: dict[str, Any], name: str) -> str | None:
 
 def credential_parameters(credential: Credential, with_private_key: bool = True) -> dict[str, Any]:
     """A credential as W3C WebDriver Credential Parameters (privateKey: base64url PKCS#8)."""
-    params: dict[str, Any] = {
-        "credentialId": base64url.encode(credential.credential_id),
-        "isResidentCredential": credential.discoverable,
-        "rpId": credential.rp_id,
-        "privateKey": base64url.encode(credential.private_key_der()),
-        "userHandle": (
-            None if credential.user_handle is None else base64url.encode(credential.user_handle)
-        ),
-        "signCount": credential.sign_count,
-        "backupEligibility": credential.backup_eligible,
-        "backupState": credential.backup_state,
-        "userName": credential.user_name or "",
-        "userDisplayName": credential.user_display_name or "",
-    }
-    if credential.large_blob is not None:
-        params["largeBlob"] = base64url.encode(credential.large_blob)
+    params = webdriver.parameters(credential)
     if not with_private_key:
         del params["privateKey"]
     return params

@@ -4,9 +4,7 @@ native host and a real `vauth serve`, in front of a relying party on 127.0.0.1."
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
-import signal
 import subprocess
 import sys
 import threading
@@ -18,6 +16,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
+from tests import support
 from tests.e2e.rp_server import RelyingParty
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,40 +59,12 @@ class Environment:
 
 @pytest.fixture
 def environment(tmp_path: Path) -> Environment:
-    env = {
-        **os.environ,
-        "XDG_RUNTIME_DIR": str(tmp_path / "run"),
-        "XDG_DATA_HOME": str(tmp_path / "data"),
-        "XDG_CONFIG_HOME": str(tmp_path / "config"),
-        "VAUTH_PASSPHRASE": PASSPHRASE,
-        "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
-    }
-    (tmp_path / "run").mkdir()
-    return Environment(tmp_path, env)
+    return Environment(tmp_path, support.environment(tmp_path, PASSPHRASE))
 
 
-class Daemon:
+class Daemon(support.Daemon):
     def __init__(self, environment: Environment, *args: str) -> None:
-        self.environment = environment
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "vauth.cli", "serve", "--no-http", *args],
-            env=environment.env,
-            cwd=ROOT,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        assert self.process.stderr is not None
-        for line in self.process.stderr:
-            if "vauth: ready" in line:
-                break
-        else:
-            raise AssertionError("vauth serve did not start")
-        threading.Thread(target=self.process.stderr.read, daemon=True).start()
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            self.process.wait(timeout=30)
+        super().__init__(environment.base, *args, env=environment.env)
 
 
 @pytest.fixture

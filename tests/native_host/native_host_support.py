@@ -3,11 +3,9 @@ talking native messaging over pipes exactly as a browser would."""
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import queue
-import signal
 import struct
 import subprocess
 import sys
@@ -15,64 +13,17 @@ import threading
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests import support
+from tests.support import ROOT, Daemon, b64, creation
+
+__all__ = ["ROOT", "Daemon", "Host", "b64", "creation", "environment"]
 ORIGIN = "chrome-extension://bompmoifgjflchfcefcfnmejiaempafp/"
 PASSPHRASE = "daemon test passphrase"
 TIMEOUT_S = 30.0
 
 
-def b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
 def environment(base: Path) -> dict[str, str]:
-    (base / "run").mkdir(exist_ok=True)
-    return {
-        **os.environ,
-        "HOME": str(base / "home"),
-        "XDG_RUNTIME_DIR": str(base / "run"),
-        "XDG_DATA_HOME": str(base / "data"),
-        "XDG_CONFIG_HOME": str(base / "config"),
-        "VAUTH_PASSPHRASE": PASSPHRASE,
-    }
-
-
-def creation(user: str) -> dict[str, Any]:
-    return {
-        "rp": {"id": "example.com", "name": "Example"},
-        "user": {"id": b64(user.encode()), "name": user, "displayName": user.title()},
-        "challenge": b64(os.urandom(32)),
-        "pubKeyCredParams": [{"type": "public-key", "alg": -7}],
-        "authenticatorSelection": {"residentKey": "required"},
-    }
-
-
-class Daemon:
-    """`vauth serve --no-http` in its own process, with XDG directories under ``base``."""
-
-    def __init__(self, base: Path, *extra: str) -> None:
-        self.env = environment(base)
-        self.socket = base / "run" / "vauth" / "vauth.sock"
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "vauth.cli", "serve", "--no-http", *extra],
-            env=self.env,
-            cwd=ROOT,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        assert self.process.stderr is not None
-        for line in self.process.stderr:
-            if "vauth: ready" in line:
-                break
-        else:
-            raise AssertionError("the daemon did not start")
-        # Keep reading its log so that it never blocks on a full pipe.
-        threading.Thread(target=self.process.stderr.read, daemon=True).start()
-
-    def stop(self) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout=30)
+    return support.environment(base, PASSPHRASE)
 
 
 class Host:

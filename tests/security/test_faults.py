@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_daemon import Daemon, b64, ceremony, creation
+from tests.support import Daemon, b64, creation
+from tests.test_daemon import ceremony
 from vauth.transport.unix_socket import Client
 from vauth.vault import Vault
 
@@ -96,7 +97,7 @@ def test_64_clients_while_locking_rekeying_and_backing_up(tmp_path: Path) -> Non
     ]
     values = [int.from_bytes(a[33:37], "big") for a in counts]
     assert len(set(values)) == len(values), "a signature counter value was used twice"
-    assert daemon.stop()[0] == 0
+    assert daemon.stop() == 0
     for round_ in range(3):  # every backup opens, whole, with the passphrase of its moment
         backup = Vault.open(tmp_path / f"backup-{round_}.db", f"{PASSPHRASE} {round_}")
         assert backup.integrity_check() == "ok"
@@ -129,7 +130,7 @@ def test_kill_9_under_load_then_restart(tmp_path: Path) -> None:
     stored = {c["credentialId"] for c in json.loads(again.cli("list", "--json").stdout)}
     assert acknowledged <= stored
     assert asyncio.run(ceremony(again.socket, "create", creation("after")))["ok"]
-    assert again.stop()[0] == 0
+    assert again.stop() == 0
     vault = Vault.open(tmp_path / "data" / "vauth" / "vault.db", PASSPHRASE)
     assert vault.integrity_check() == "ok"
     vault.close()
@@ -157,7 +158,7 @@ def test_full_disk_gives_a_clear_error_and_loses_nothing(tmp_path: Path) -> None
         assert asyncio.run(ceremony(daemon.socket, "create", creation("after")))["ok"]
         names = {c["userName"] for c in json.loads(daemon.cli("list", "--json").stdout)}
         assert {"before", "after"} <= names
-        assert daemon.stop()[0] == 0
+        assert daemon.stop() == 0
 
 
 @pytest.mark.skipif(not can_mount, reason="remounting read-only needs root")
@@ -165,7 +166,7 @@ def test_read_only_vault_gives_a_clear_error(tmp_path: Path) -> None:
     with tmpfs(tmp_path / "data", "8m") as data:
         daemon = Daemon(tmp_path, "--presence", "auto")
         assert asyncio.run(ceremony(daemon.socket, "create", creation("kept")))["ok"]
-        assert daemon.stop()[0] == 0
+        assert daemon.stop() == 0
         subprocess.run(["mount", "-o", "remount,ro", str(data)], check=True)
         env = {**daemon.env}
         started = subprocess.run(
@@ -181,4 +182,4 @@ def test_read_only_vault_gives_a_clear_error(tmp_path: Path) -> None:
         subprocess.run(["mount", "-o", "remount,rw", str(data)], check=True)
         again = Daemon(tmp_path, "--presence", "auto")
         assert [c["userName"] for c in json.loads(again.cli("list", "--json").stdout)] == ["kept"]
-        assert again.stop()[0] == 0
+        assert again.stop() == 0
