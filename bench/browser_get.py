@@ -14,6 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from tests import support
 from tests.e2e import conftest as e2e
 from tests.e2e.rp_server import RelyingParty
 
