@@ -29,7 +29,6 @@ MEASURE = """async (n) => {
     }
     return times;
 }"""
-ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
 def summary(label: str, times: list[float]) -> float:
@@ -53,7 +52,7 @@ def main() -> None:
         rp_fixture = e2e.rp.__wrapped__()
         rp: RelyingParty = next(rp_fixture)
         try:
-            environment.cli(
+            environment.cli(  # checked: a failed install would only show as a hang later
                 "native-host",
                 "install",
                 "--browser",
@@ -67,11 +66,7 @@ def main() -> None:
                     executable_path=e2e.CHROMIUM,
                     headless=False,
                     env=env,
-                    args=[
-                        *ARGS,
-                        f"--disable-extensions-except={e2e.EXTENSION}",
-                        f"--load-extension={e2e.EXTENSION}",
-                    ],
+                    args=[*e2e.CHROMIUM_ARGS, *e2e.EXTENSION_ARGS],
                 )
                 page = vauth.new_page()
                 page.goto(rp.origin)
@@ -81,25 +76,14 @@ def main() -> None:
                 )
                 vauth.close()
                 plain = playwright.chromium.launch_persistent_context(
-                    str(base / "plain"), executable_path=e2e.CHROMIUM, headless=False, args=ARGS
+                    str(base / "plain"),
+                    executable_path=e2e.CHROMIUM,
+                    headless=False,
+                    args=e2e.CHROMIUM_ARGS,
                 )
                 page = plain.new_page()
                 page.goto(rp.origin)
-                cdp = plain.new_cdp_session(page)
-                cdp.send("WebAuthn.enable", {"enableUI": False})
-                cdp.send(
-                    "WebAuthn.addVirtualAuthenticator",
-                    {
-                        "options": {
-                            "protocol": "ctap2",
-                            "transport": "internal",
-                            "hasResidentKey": True,
-                            "hasUserVerification": True,
-                            "isUserVerified": True,
-                            "automaticPresenceSimulation": True,
-                        }
-                    },
-                )
+                e2e.virtual_platform_authenticator(plain, page)
                 assert page.evaluate("register('bench')")["ok"]
                 virtual = summary(
                     "Chromium's CDP virtual authenticator", page.evaluate(MEASURE, args.iterations)

@@ -15,7 +15,6 @@ import base64
 import hashlib
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -26,6 +25,7 @@ import aiohttp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tests.support import Daemon, environment  # noqa: E402
 from vauth.ctap import cbor  # noqa: E402
 from vauth.transport.unix_socket import Client  # noqa: E402
 from vauth.vault import Vault  # noqa: E402
@@ -35,34 +35,16 @@ PORT = 18733
 TARGETS = {"socket_ops": 3000.0, "p99_ms_at_64": 20.0}
 
 
-def start_daemon(base: Path, ephemeral: bool) -> tuple[subprocess.Popen[str], dict[str, str]]:
-    env = {
-        **os.environ,
-        "XDG_RUNTIME_DIR": str(base / "run"),
-        "XDG_DATA_HOME": str(base / "data"),
-        "XDG_CONFIG_HOME": str(base / "config"),
-        "VAUTH_PASSPHRASE": "bench",
-    }
-    (base / "run").mkdir()
-    args = ["serve", "--presence", "auto", "--http", f"127.0.0.1:{PORT}", "--log-level", "warning"]
+def start_daemon(base: Path, ephemeral: bool) -> Daemon:
+    env = environment(base, "bench")
+    args = ["--presence", "auto", "--http", f"127.0.0.1:{PORT}", "--log-level", "warning"]
     if ephemeral:
         args.append("--ephemeral")
     else:  # made here with cheap KDF parameters: the benchmark is about ceremonies
         Vault.open(
             base / "data" / "vauth" / "vault.db", "bench", kdf=KdfParams(os.urandom(16), 1, 8 << 20)
         ).close()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "vauth.cli", *args],
-        env=env,
-        cwd=ROOT,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stderr is not None
-    for line in process.stderr:
-        if "vauth: ready" in line:
-            break
-    return process, env
+    return Daemon(base, *args, env=env)
 
 
 def token(env: dict[str, str]) -> str:
@@ -156,8 +138,8 @@ def main() -> None:
     parser.add_argument("--ephemeral", action="store_true", help="no vault: the in-memory store")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        process, env = start_daemon(Path(tmp), args.ephemeral)
-        socket = Path(env["XDG_RUNTIME_DIR"]) / "vauth" / "vauth.sock"
+        daemon = start_daemon(Path(tmp), args.ephemeral)
+        socket = daemon.socket
         try:
             credential_id = asyncio.run(make_credential(socket))
             store = "in-memory store" if args.ephemeral else "vault"
@@ -169,11 +151,12 @@ def main() -> None:
                     f"socket, {clients} clients", lat, args.seconds
                 )
             for clients in (1, 8, 64):
-                lat = asyncio.run(http_load(token(env), credential_id, clients, args.seconds))
+                lat = asyncio.run(
+                    http_load(token(daemon.env), credential_id, clients, args.seconds)
+                )
                 results[("http", clients)] = report(f"http, {clients} clients", lat, args.seconds)
         finally:
-            process.terminate()
-            process.wait(timeout=30)
+            daemon.stop()
     best_socket = max(results[("socket", c)][0] for c in (1, 8, 64))
     p99_64 = max(results[(kind, 64)][1] for kind in ("socket", "http"))
     print()

@@ -73,6 +73,9 @@ def run_target(target: str, seconds: float, options: argparse.Namespace) -> Resu
     with (logs / f"{target}.log").open("w") as log:
         while (left := deadline - time.monotonic()) > MIN_RESTART_S:
             command = [
+                "nice",  # not preexec_fn, which is unsafe in threads (this runs in a pool)
+                "-n",
+                str(options.nice),
                 sys.executable,
                 str(HERE / f"{target}.py"),
                 str(corpus),
@@ -92,7 +95,6 @@ def run_target(target: str, seconds: float, options: argparse.Namespace) -> Resu
                 env=env,
                 cwd=HERE.parent.parent,
                 check=False,
-                preexec_fn=lambda: os.nice(options.nice),
             )
             result.seconds += time.monotonic() - started
             result.runs += 1

@@ -30,12 +30,13 @@ from peers.benchlib import (
     USER_DISPLAY_NAME,
     USER_ID,
     USER_NAME,
-    b64url,
     b64url_decode,
+    creation_options_json,
     crypto_info,
     default_warmup,
     measure,
     measure_floors,
+    request_options_json,
 )
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -116,29 +117,6 @@ class Collector:
 # --------------------------------------------------------------------------------------------
 # vauth (in-process)
 # --------------------------------------------------------------------------------------------
-
-
-def creation_options_json(challenge: bytes, attestation: str) -> dict[str, Any]:
-    """PublicKeyCredentialCreationOptionsJSON for a resident ES256 credential."""
-    return {
-        "rp": {"id": RP_ID, "name": RP_NAME},
-        "user": {"id": b64url(USER_ID), "name": USER_NAME, "displayName": USER_DISPLAY_NAME},
-        "challenge": b64url(challenge),
-        "pubKeyCredParams": [{"type": "public-key", "alg": -7}],
-        "timeout": 60000,
-        "authenticatorSelection": {"residentKey": "required", "requireResidentKey": True},
-        "attestation": attestation,
-    }
-
-
-def request_options_json(challenge: bytes, credential_id: str) -> dict[str, Any]:
-    """PublicKeyCredentialRequestOptionsJSON naming one credential."""
-    return {
-        "challenge": b64url(challenge),
-        "timeout": 60000,
-        "rpId": RP_ID,
-        "allowCredentials": [{"id": credential_id, "type": "public-key"}],
-    }
 
 
 def make_credential_request(client_data_hash: bytes) -> bytes:

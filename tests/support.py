@@ -34,6 +34,21 @@ def environment(base: Path, passphrase: str = PASSPHRASE) -> dict[str, str]:
     }
 
 
+def cli(env: dict[str, str], *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """`vauth ARGS` in ``env``; with ``check``, a non-zero exit fails the test."""
+    result = subprocess.run(
+        [sys.executable, "-m", "vauth.cli", *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
 def creation(user: str) -> dict[str, Any]:
     """PublicKeyCredentialCreationOptionsJSON for a discoverable ES256 passkey at example.com."""
     return {
@@ -46,13 +61,15 @@ def creation(user: str) -> dict[str, Any]:
 
 
 class Daemon:
-    """`vauth serve --no-http` in its own process; its log is kept in ``log``."""
+    """`vauth serve` in its own process (``--no-http`` unless ``extra`` names an ``--http``);
+    its log is kept in ``log``."""
 
     def __init__(self, base: Path, *extra: str, env: dict[str, str] | None = None) -> None:
         self.env = env or environment(base)
         self.socket = Path(self.env["XDG_RUNTIME_DIR"]) / "vauth" / "vauth.sock"
+        http = any(arg == "--http" or arg.startswith("--http=") for arg in extra)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "vauth.cli", "serve", "--no-http", *extra],
+            [sys.executable, "-m", "vauth.cli", "serve", *([] if http else ["--no-http"]), *extra],
             env=self.env,
             cwd=ROOT,
             stderr=subprocess.PIPE,
@@ -76,17 +93,7 @@ class Daemon:
             self.log.append(line)
 
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run(
-            [sys.executable, "-m", "vauth.cli", *args],
-            env=self.env,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        if check:
-            assert result.returncode == 0, result.stderr
-        return result
+        return cli(self.env, *args, check=check)
 
     def stop(self) -> int:
         """SIGTERM, and the exit code (0 for a graceful stop)."""

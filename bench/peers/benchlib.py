@@ -6,8 +6,10 @@ peer's own venv (whose ``cryptography`` version may differ, hence :func:`crypto_
 
 from __future__ import annotations
 
+import argparse
 import base64
 import gc
+import json
 import os
 import platform
 import time
@@ -40,6 +42,29 @@ def b64url(data: bytes) -> str:
 def b64url_decode(text: str) -> bytes:
     """Decode base64url with or without padding."""
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def creation_options_json(challenge: bytes, attestation: str) -> dict[str, Any]:
+    """PublicKeyCredentialCreationOptionsJSON for a resident ES256 credential."""
+    return {
+        "rp": {"id": RP_ID, "name": RP_NAME},
+        "user": {"id": b64url(USER_ID), "name": USER_NAME, "displayName": USER_DISPLAY_NAME},
+        "challenge": b64url(challenge),
+        "pubKeyCredParams": [{"type": "public-key", "alg": -7}],
+        "timeout": 60000,
+        "authenticatorSelection": {"residentKey": "required", "requireResidentKey": True},
+        "attestation": attestation,
+    }
+
+
+def request_options_json(challenge: bytes, credential_id: str) -> dict[str, Any]:
+    """PublicKeyCredentialRequestOptionsJSON naming one credential."""
+    return {
+        "challenge": b64url(challenge),
+        "timeout": 60000,
+        "rpId": RP_ID,
+        "allowCredentials": [{"id": credential_id, "type": "public-key"}],
+    }
 
 
 def measure(fn: Callable[[], object], iterations: int, warmup: int) -> list[int]:
@@ -91,3 +116,14 @@ def crypto_info() -> dict[str, Any]:
         "cryptography": cryptography.__version__,
         "openssl": backend.openssl_version_text(),
     }
+
+
+def worker_main(run: Callable[[int, int], dict[str, Any]], description: str | None) -> None:
+    """A peer worker's command line: ``--iterations N [--warmup W]``; prints ``run``'s report
+    as one JSON object on stdout."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--iterations", type=int, default=DEFAULT_ITERATIONS)
+    parser.add_argument("--warmup", type=int, default=None)
+    args = parser.parse_args()
+    warmup = default_warmup(args.iterations) if args.warmup is None else args.warmup
+    print(json.dumps(run(args.iterations, warmup)))

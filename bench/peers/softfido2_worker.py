@@ -9,54 +9,33 @@ no effect at this API level.
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 from importlib.metadata import version
 from typing import Any
 
 import cbor2
 from benchlib import (
-    DEFAULT_ITERATIONS,
     ORIGIN,
-    RP_ID,
-    RP_NAME,
-    USER_DISPLAY_NAME,
-    USER_ID,
-    USER_NAME,
-    b64url,
     b64url_decode,
+    creation_options_json,
     crypto_info,
-    default_warmup,
     measure,
     measure_floors,
+    request_options_json,
+    worker_main,
 )
 from soft_fido2 import Fido2Authenticator
 
 ATTESTATION_FORMAT = "packed-self"
 
 
+# soft-fido2 reads the origin from the options (default https://<rp id>).
 def creation_options(challenge: bytes) -> dict[str, Any]:
-    return {
-        "challenge": b64url(challenge),
-        "rp": {"id": RP_ID, "name": RP_NAME},
-        "user": {"id": b64url(USER_ID), "name": USER_NAME, "displayName": USER_DISPLAY_NAME},
-        "pubKeyCredParams": [{"alg": -7, "type": "public-key"}],
-        "authenticatorSelection": {"residentKey": "required", "requireResidentKey": True},
-        "attestation": "direct",
-        "timeout": 60000,
-        "origin": ORIGIN,  # soft-fido2 reads the origin from the options (default https://<rp id>)
-    }
+    return {**creation_options_json(challenge, "direct"), "origin": ORIGIN}
 
 
 def request_options(challenge: bytes, credential_id: str) -> dict[str, Any]:
-    return {
-        "challenge": b64url(challenge),
-        "rpId": RP_ID,
-        "allowCredentials": [{"id": credential_id, "type": "public-key"}],
-        "timeout": 60000,
-        "origin": ORIGIN,
-    }
+    return {**request_options_json(challenge, credential_id), "origin": ORIGIN}
 
 
 def create_fresh(options: dict[str, Any]) -> dict[str, Any]:
@@ -105,14 +84,5 @@ def run(iterations: int, warmup: int) -> dict[str, Any]:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--iterations", type=int, default=DEFAULT_ITERATIONS)
-    parser.add_argument("--warmup", type=int, default=None)
-    args = parser.parse_args()
-    warmup = default_warmup(args.iterations) if args.warmup is None else args.warmup
-    print(json.dumps(run(args.iterations, warmup)))
-
-
 if __name__ == "__main__":
-    main()
+    worker_main(run, __doc__)

@@ -8,14 +8,11 @@ single credential per device, supports ES256 with ``none`` attestation only, and
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 from importlib.metadata import version
 from typing import Any
 
 from benchlib import (
-    DEFAULT_ITERATIONS,
     ORIGIN,
     RP_ID,
     RP_NAME,
@@ -23,9 +20,9 @@ from benchlib import (
     USER_ID,
     USER_NAME,
     crypto_info,
-    default_warmup,
     measure,
     measure_floors,
+    worker_main,
 )
 from soft_webauthn import SoftWebauthnDevice
 
@@ -82,14 +79,5 @@ def run(iterations: int, warmup: int) -> dict[str, Any]:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--iterations", type=int, default=DEFAULT_ITERATIONS)
-    parser.add_argument("--warmup", type=int, default=None)
-    args = parser.parse_args()
-    warmup = default_warmup(args.iterations) if args.warmup is None else args.warmup
-    print(json.dumps(run(args.iterations, warmup)))
-
-
 if __name__ == "__main__":
-    main()
+    worker_main(run, __doc__)

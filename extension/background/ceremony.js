@@ -15,15 +15,11 @@ export const ceremonies = new Map(); // ceremonyId -> Ceremony
 const STATUS_FRESH_MS = 2_000;
 let recentStatus = null; // {status, at}
 
-async function daemonStatus(host) {
+export async function daemonStatus(host) {
   if (recentStatus && Date.now() - recentStatus.at < STATUS_FRESH_MS) return recentStatus.status;
   const status = await host.request(ACTIONS.STATUS);
   recentStatus = status.vault?.locked ? null : { status, at: Date.now() };
   return status;
-}
-
-export function forgetStatus() {
-  recentStatus = null;
 }
 
 const deferred = () => {
@@ -132,7 +128,7 @@ export class Ceremony {
         return this.settle({ result });
       } catch (error) {
         if (this.settled) return;
-        forgetStatus();
+        recentStatus = null;
         if (error.code === ERRORS.VAULT_LOCKED) await this.waitFor(CEREMONY_STATES.LOCKED, null);
         else if (isUnavailable(error)) await this.waitFor(CEREMONY_STATES.UNAVAILABLE, error);
         else throw error;

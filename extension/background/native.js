@@ -9,7 +9,7 @@ export class NativeHost {
   constructor(name = HOST_NAME) {
     this.name = name;
     this.port = null;
-    this.pending = new Map(); // id -> {resolve, reject, timer, chunks, onProgress}
+    this.pending = new Map(); // id -> {resolve, reject, timer, chunks}
     this.counter = 0;
   }
 
@@ -26,19 +26,14 @@ export class NativeHost {
     return port;
   }
 
-  disconnect() {
-    this.port?.disconnect();
-    this.port = null;
-  }
-
-  request(action, params = {}, { timeoutMs = DEFAULT_TIMEOUT_MS, onProgress } = {}) {
+  request(action, params = {}, { timeoutMs = DEFAULT_TIMEOUT_MS } = {}) {
     const id = `${Date.now().toString(36)}.${++this.counter}`;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
         reject(new VauthError(ERRORS.TIMEOUT, `${action} got no answer in ${Math.round(timeoutMs / 1000)} s`));
       }, timeoutMs);
-      this.pending.set(id, { resolve, reject, timer, chunks: null, onProgress });
+      this.pending.set(id, { resolve, reject, timer, chunks: null });
       try {
         this.connect().postMessage({ id, action, params });
       } catch (error) {
@@ -55,7 +50,7 @@ export class NativeHost {
       if (!message.ok && message.error) console.warn("vauth host:", message.error.code, message.error.message);
       return;
     }
-    if (message.progress) return entry.onProgress?.(message.progress);
+    if (message.progress) return; // a progress note: nothing here asks for them
     if (Number.isInteger(message.chunk) && Number.isInteger(message.chunks)) return this.chunk(entry, message);
     this.settle(message.id, message);
   }

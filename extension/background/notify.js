@@ -35,8 +35,3 @@ export async function tellUser(title, message) {
     console.warn("vauth notification:", error);
   }
 }
-
-export async function clearBadge() {
-  await chrome.action.setBadgeText({ text: "" });
-  await chrome.action.setTitle({ title: "vauth" });
-}

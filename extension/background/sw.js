@@ -4,7 +4,7 @@
 import {
   ACTIONS, CHOICES, DOM_ERRORS, ERRORS, MSG, PAGE_OPS, PORTS, UI_ACTIONS,
 } from "../shared/protocol.js";
-import { Ceremony, ceremonies, ceremonyByWindow } from "./ceremony.js";
+import { Ceremony, ceremonies, ceremonyByWindow, daemonStatus } from "./ceremony.js";
 import { VauthError, asJSON, isUnavailable, pageError } from "./errors.js";
 import { NativeHost } from "./native.js";
 import { hostOf, isContentScript, isExtensionPage, originsOf, rpIdAllowed } from "./sender.js";
@@ -13,7 +13,8 @@ import { tellUser } from "./notify.js";
 
 const host = new NativeHost();
 const LONG_ACTIONS = { [ACTIONS.EXPORT]: 300_000, [ACTIONS.IMPORT]: 300_000, [ACTIONS.UNLOCK]: 120_000, [ACTIONS.PASSPHRASE]: 120_000 };
-const pageRequests = new Map(); // `${port-key}/${request id}` -> Ceremony (to cancel it)
+// A bridge opens one page port per request, so the port names the ceremony (to cancel it).
+const pageCeremonies = new WeakMap(); // page port -> Ceremony
 
 // -- page requests (from a bridge, over a PORTS.PAGE port) --------------------------------------
 
@@ -44,12 +45,11 @@ async function ceremonyRequest(msg, { origin, topOrigin, payload, sender, port }
   const conditional = kind === ACTIONS.GET && payload.conditional === true;
   if (conditional && !(await offersPasskeys(options, origin))) return { fallback: true };
   const ceremony = new Ceremony(host, { kind, options, origin, topOrigin, conditional, tabId: sender.tab?.id, choice });
-  const key = requestKey(port, msg.id);
-  pageRequests.set(key, ceremony);
+  pageCeremonies.set(port, ceremony);
   try {
     return await ceremony.run();
   } finally {
-    pageRequests.delete(key);
+    pageCeremonies.delete(port);
   }
 }
 
@@ -58,7 +58,7 @@ async function ceremonyRequest(msg, { origin, topOrigin, payload, sender, port }
 async function offersPasskeys(options, origin) {
   const rpId = typeof options.rpId === "string" && options.rpId ? options.rpId : hostOf(origin);
   try {
-    const status = await host.request(ACTIONS.STATUS);
+    const status = await daemonStatus(host);
     if (status.vault?.locked) return true;
     if (status.presence === "auto") return true;
     const list = await host.request(ACTIONS.CREDENTIALS_LIST, { rpId });
@@ -95,16 +95,9 @@ async function signal(op, origin, payload) {
   return { result: null };
 }
 
-function pageCancel(msg, _sender, port) {
-  pageRequests.get(requestKey(port, msg.id))?.cancel("The page aborted the request.");
+function pageCancel(_msg, _sender, port) {
+  pageCeremonies.get(port)?.cancel("The page aborted the request.");
   return null;
-}
-
-const portKeys = new WeakMap();
-let portCounter = 0;
-function requestKey(port, id) {
-  if (!portKeys.has(port)) portKeys.set(port, ++portCounter);
-  return `${portKeys.get(port)}/${id}`;
 }
 
 // -- extension pages --------------------------------------------------------------------------
@@ -197,18 +190,14 @@ chrome.runtime.onConnect.addListener((port) => {
 });
 
 function connectPage(port) {
-  const ids = new Set();
   port.onMessage.addListener((msg) => {
     if (typeof msg?.id !== "string") return;
-    if (msg.type === MSG.PAGE_REQUEST) ids.add(msg.id);
     route(msg, port.sender, port).then(
       (answer) => answer && reply(port, { id: msg.id, ok: !answer.fallback, ...answer }),
       (error) => reply(port, { id: msg.id, ok: false, error: pageError(error) }),
-    ).finally(() => ids.delete(msg.id));
+    );
   });
-  port.onDisconnect.addListener(() => {
-    for (const id of ids) pageRequests.get(requestKey(port, id))?.cancel("The page went away.");
-  });
+  port.onDisconnect.addListener(() => pageCeremonies.get(port)?.cancel("The page went away."));
 }
 
 function reply(port, message) {

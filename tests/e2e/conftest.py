@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import shutil
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,6 +24,13 @@ EXTENSION_ID = "bompmoifgjflchfcefcfnmejiaempafp"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).parent / "artifacts"
 PASSPHRASE = "e2e passphrase"
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+]
+EXTENSION_ARGS = [f"--disable-extensions-except={EXTENSION}", f"--load-extension={EXTENSION}"]
 
 pytestmark = pytest.mark.e2e
 
@@ -42,19 +48,8 @@ class Environment:
     base: Path
     env: dict[str, str]
 
-    @property
-    def socket(self) -> Path:
-        return Path(self.env["XDG_RUNTIME_DIR"]) / "vauth" / "vauth.sock"
-
-    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "vauth.cli", *args],
-            env=self.env,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return support.cli(self.env, *args, check=check)
 
 
 @pytest.fixture
@@ -114,29 +109,41 @@ def browser(environment: Environment) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     user_data = environment.base / "chromium"
-    installed = environment.cli(
+    environment.cli(
         "native-host", "install", "--browser", "chromium", "--user-data-dir", str(user_data)
     )
-    assert installed.returncode == 0, installed.stderr
     with sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
             str(user_data),
             executable_path=CHROMIUM,
             headless=False,
             env=environment.env,
-            args=[
-                "--headless=new",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                f"--disable-extensions-except={EXTENSION}",
-                f"--load-extension={EXTENSION}",
-            ],
+            args=[*CHROMIUM_ARGS, *EXTENSION_ARGS],
         )
         try:
             yield context
         finally:
             context.close()
+
+
+def virtual_platform_authenticator(browser: Any, page: Any) -> Any:
+    """Chromium's own (CDP) virtual authenticator standing in for the platform one."""
+    cdp = browser.new_cdp_session(page)
+    cdp.send("WebAuthn.enable", {"enableUI": False})
+    cdp.send(
+        "WebAuthn.addVirtualAuthenticator",
+        {
+            "options": {
+                "protocol": "ctap2",
+                "transport": "internal",
+                "hasResidentKey": True,
+                "hasUserVerification": True,
+                "isUserVerified": True,
+                "automaticPresenceSimulation": True,
+            }
+        },
+    )
+    return cdp
 
 
 def screenshot(page: Any, name: str) -> Path:

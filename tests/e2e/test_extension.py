@@ -9,7 +9,13 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import EXTENSION_ID, PASSPHRASE, Environment, screenshot
+from tests.e2e.conftest import (
+    EXTENSION_ID,
+    PASSPHRASE,
+    Environment,
+    screenshot,
+    virtual_platform_authenticator,
+)
 from tests.e2e.rp_server import RelyingParty
 
 pytestmark = pytest.mark.e2e
@@ -40,26 +46,6 @@ def ceremony_window(browser: Any, page: Any, call: str) -> Any:
     window = opened.value
     window.wait_for_load_state()
     return window
-
-
-def virtual_platform_authenticator(browser: Any, page: Any) -> Any:
-    """Chromium's own (CDP) virtual authenticator standing in for the platform one."""
-    cdp = browser.new_cdp_session(page)
-    cdp.send("WebAuthn.enable", {"enableUI": False})
-    cdp.send(
-        "WebAuthn.addVirtualAuthenticator",
-        {
-            "options": {
-                "protocol": "ctap2",
-                "transport": "internal",
-                "hasResidentKey": True,
-                "hasUserVerification": True,
-                "isUserVerified": True,
-                "automaticPresenceSimulation": True,
-            }
-        },
-    )
-    return cdp
 
 
 def client_data_origin(page: Any) -> str:

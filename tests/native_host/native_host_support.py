@@ -13,17 +13,11 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from tests import support
-from tests.support import ROOT, Daemon, b64, creation
+from tests.support import PASSPHRASE, ROOT, Daemon, b64, creation, environment
 
-__all__ = ["ROOT", "Daemon", "Host", "b64", "creation", "environment"]
+__all__ = ["PASSPHRASE", "ROOT", "Daemon", "Host", "b64", "creation", "environment"]
 ORIGIN = "chrome-extension://bompmoifgjflchfcefcfnmejiaempafp/"
-PASSPHRASE = "daemon test passphrase"
 TIMEOUT_S = 30.0
-
-
-def environment(base: Path) -> dict[str, str]:
-    return support.environment(base, PASSPHRASE)
 
 
 class Host:

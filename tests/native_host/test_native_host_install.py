@@ -11,23 +11,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from native_host_support import ORIGIN, ROOT, Host, environment
+from native_host_support import ORIGIN, Host, environment
+
+from tests import support
 
 OTHER_ID = "abcdefghijklmnopabcdefghijklmnop"
 
 
 def install(base: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [sys.executable, "-m", "vauth.cli", "native-host", "install", *args],
-        env=environment(base),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    if check:
-        assert result.returncode == 0, result.stderr
-    return result
+    return support.cli(environment(base), "native-host", "install", *args, check=check)
 
 
 def executable() -> str:
