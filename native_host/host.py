@@ -24,6 +24,7 @@ from native_host.pipes import Item, Output, start_reader
 from native_host.relay import DaemonLink, DaemonUnavailable
 from vauth import __version__
 from vauth.transport import framing
+from vauth.transport.framing import error_reply
 
 logger = logging.getLogger("native_host")
 
@@ -33,10 +34,6 @@ MAX_SAFE_INTEGER = 2**53 - 1  # JavaScript's Number.MAX_SAFE_INTEGER
 BAD_ID = "a request needs an id: a string of at most 256 characters, or a number within ±2^53"
 EOF_GRACE_S = 1.0  # at the end of input, how long requests in flight may still finish
 LOG_LEVEL_ENV = "VAUTH_NATIVE_HOST_LOG"
-
-
-def error(request_id: object, code: str, message: str) -> dict[str, Any]:
-    return {"id": request_id, "ok": False, "error": {"code": code, "message": message}}
 
 
 def _valid_id(value: object) -> bool:
@@ -60,7 +57,7 @@ class Host:
         except (RecursionError, ValueError) as exc:  # nested too deeply, or an id too long
             request_id = message.get("id")
             data = encode_reply(
-                error(
+                error_reply(
                     request_id if _valid_id(request_id) else None,
                     "bad_message",
                     f"the reply cannot be encoded: {exc}",
@@ -76,7 +73,7 @@ class Host:
         """Start answering one frame from the browser."""
         if isinstance(item, framing.FramingError):
             logger.warning("the input's framing is lost: %s", item)
-            self._spawn(self.reply(error(None, "bad_message", str(item))))
+            self._spawn(self.reply(error_reply(None, "bad_message", str(item))))
         else:
             self._spawn(self.answer(item))
 
@@ -89,26 +86,26 @@ class Host:
         try:
             request = framing.decode(body)
         except framing.FramingError as exc:
-            await self.reply(error(None, "bad_message", str(exc)))
+            await self.reply(error_reply(None, "bad_message", str(exc)))
             return
         except RecursionError:
-            await self.reply(error(None, "bad_message", "the message is nested too deeply"))
+            await self.reply(error_reply(None, "bad_message", "the message is nested too deeply"))
             return
         request_id = request.get("id")
         if not _valid_id(request_id):
-            await self.reply(error(None, "bad_message", BAD_ID))
+            await self.reply(error_reply(None, "bad_message", BAD_ID))
             return
         try:
             reply = await self._dispatch(request_id, request)
         except Exception:
             logger.exception("a request failed in the host")
-            reply = error(request_id, "internal", "the native host failed; see its log")
+            reply = error_reply(request_id, "internal", "the native host failed; see its log")
         await self.reply(reply)
 
     async def _dispatch(self, request_id: object, request: dict[str, Any]) -> dict[str, Any]:
         action = request.get("action")
         if not isinstance(action, str):
-            return error(request_id, "bad_message", "a request needs an action (a string)")
+            return error_reply(request_id, "bad_message", "a request needs an action (a string)")
         logger.debug("request %r: %s", request_id, action)
         if action == "host.hello":
             daemon = await self._link.available()
@@ -118,7 +115,7 @@ class Host:
                 "result": {"version": __version__, "daemon": daemon},
             }
         if action.startswith("host."):
-            return error(request_id, "unknown_action", f"no action {action!r}")
+            return error_reply(request_id, "unknown_action", f"no action {action!r}")
 
         def progress(note: dict[str, Any]) -> None:
             sent = self._send({"id": request_id, "progress": note.get("progress")})
@@ -127,13 +124,17 @@ class Host:
         try:
             reply = await self._link.call(action, request.get("params"), progress)
         except DaemonUnavailable as exc:
-            return error(request_id, "daemon_unavailable", exc.message)
+            return error_reply(request_id, "daemon_unavailable", exc.message)
         except UnicodeEncodeError:
-            return error(request_id, "bad_message", "the message has a lone surrogate (not UTF-8)")
+            return error_reply(
+                request_id, "bad_message", "the message has a lone surrogate (not UTF-8)"
+            )
         except ValueError:
-            return error(request_id, "bad_message", "the message has NaN or Infinity (not JSON)")
+            return error_reply(
+                request_id, "bad_message", "the message has NaN or Infinity (not JSON)"
+            )
         except RecursionError:
-            return error(request_id, "bad_message", "the message is nested too deeply")
+            return error_reply(request_id, "bad_message", "the message is nested too deeply")
         return {"id": request_id, **{k: v for k, v in reply.items() if k != "id"}}
 
     async def finish(self, grace_s: float = EOF_GRACE_S) -> None:
@@ -166,7 +167,7 @@ async def serve(input_fd: int, output_fd: int, link: DaemonLink | None = None) -
 def refuse(output_fd: int, message: str) -> int:
     logger.warning("refused: %s", message)
     with contextlib.suppress(OSError):
-        os.write(output_fd, encode_reply(error(None, "forbidden_origin", message)))
+        os.write(output_fd, encode_reply(error_reply(None, "forbidden_origin", message)))
     return EXIT_FORBIDDEN
 
 

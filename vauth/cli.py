@@ -69,10 +69,14 @@ def read_passphrase(
 # -- talking to the daemon ----------------------------------------------------------------------
 
 
+def _socket(args: argparse.Namespace) -> Path:
+    return Path(args.socket) if args.socket else paths.default_socket()
+
+
 async def _call(args: argparse.Namespace, action: str, **params: Any) -> Any:
     from vauth.transport.unix_socket import Client
 
-    socket_path = Path(args.socket) if args.socket else paths.default_socket()
+    socket_path = _socket(args)
     try:
         client = await Client.connect(socket_path)
     except (FileNotFoundError, ConnectionRefusedError):
@@ -93,6 +97,7 @@ async def _call(args: argparse.Namespace, action: str, **params: Any) -> Any:
 
 
 def call(args: argparse.Namespace, action: str, **params: Any) -> Any:
+    """The daemon's result for ``action``; a ``progress=`` callable receives (done, total)."""
     return asyncio.run(_call(args, action, **params))
 
 
@@ -156,19 +161,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = daemon.Settings(
         vault=vault,
         passphrase=passphrase,
-        socket=Path(args.socket) if args.socket else paths.default_socket(),
+        socket=_socket(args),
         http=http,
         token_file=paths.token_file(),
         presence=args.presence,
         idle_lock_s=args.idle_lock,
         uhid=args.uhid,
     )
-    from vauth.vault import VaultError
+    from vauth.vault import VaultError, WrongPassphraseError
 
     try:
         return asyncio.run(daemon.serve(settings))
     except VaultError as exc:
-        code = EXIT_PASSPHRASE if "wrong passphrase" in str(exc) else EXIT_FAILURE
+        code = EXIT_PASSPHRASE if isinstance(exc, WrongPassphraseError) else EXIT_FAILURE
         raise CliError(str(exc), code) from None
     except KeyboardInterrupt:
         return EXIT_OK
@@ -322,8 +327,6 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from vauth.transport.unix_socket import Client
-
     try:
         data = Path(args.file).read_bytes()
     except OSError as exc:
@@ -331,9 +334,12 @@ def cmd_import(args: argparse.Namespace) -> int:
     encrypted = data.lstrip().startswith(b'{"format"') or b'"vauth-export"' in data[:200]
     passphrase = read_passphrase(args, "Passphrase of the export: ") if encrypted else None
     show = sys.stderr.isatty() and not args.json
+    drawn = False
 
     def progress(done: int, total: int) -> None:
+        nonlocal drawn
         if show and total:
+            drawn = True
             width = 30
             filled = width * done // total
             print(
@@ -343,31 +349,17 @@ def cmd_import(args: argparse.Namespace) -> int:
                 flush=True,
             )
 
-    async def run() -> Any:
-        socket_path = Path(args.socket) if args.socket else paths.default_socket()
-        try:
-            client = await Client.connect(socket_path)
-        except (FileNotFoundError, ConnectionRefusedError):
-            raise CliError(
-                "the vauth daemon is not running; start it with `vauth serve`", EXIT_NO_DAEMON
-            ) from None
-        try:
-            return await client.call(
-                "import",
-                progress=progress,
-                data=base64.b64encode(data).decode(),
-                passphrase=passphrase,
-            )
-        finally:
-            await client.close()
-
-    reply = asyncio.run(run())
-    if show:
-        print(file=sys.stderr)
-    if not reply.get("ok"):
-        error = reply["error"]
-        raise CliError(error["message"], _EXIT_FOR_CODE.get(error["code"], EXIT_FAILURE))
-    report = reply["result"]
+    try:
+        report = call(
+            args,
+            "import",
+            progress=progress,
+            data=base64.b64encode(data).decode(),
+            passphrase=passphrase,
+        )
+    finally:
+        if drawn:
+            print(file=sys.stderr)  # end the progress bar's line
     lines = [f"imported {len(report['imported'])} passkey(s)"]
     lines += [f"skipped #{s['index']}: {s['reason']}" for s in report["skipped"]]
     lines += [f"warning: {w}" for w in report["warnings"]]
@@ -420,10 +412,8 @@ def cmd_token(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     """Register and sign in once with an in-memory authenticator, printing both responses."""
     from vauth.virtual import VirtualAuthenticator
+    from vauth.webauthn.base64url import encode as b64
     from vauth.webauthn.errors import WebAuthnError
-
-    def b64(data: bytes) -> str:
-        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
     origin = args.origin
     rp_id = args.rp_id or origin.split("://", 1)[-1].split(":")[0]

@@ -24,6 +24,7 @@ from vauth.ctap.ports import PresenceRequest, PresenceResponse
 from vauth.presence import AutoPresence, DenyPresence, PromptPresence
 from vauth.vault import Vault, VaultError, VaultLockedError, WrongPassphraseError
 from vauth.virtual import SUPPORTED_EXTENSIONS, VirtualAuthenticator
+from vauth.webauthn import base64url
 from vauth.webauthn.errors import WebAuthnError
 
 logger = logging.getLogger(__name__)
@@ -40,9 +41,6 @@ class ServiceError(Exception):
     def __init__(self, code: str, message: str, status: int = 400) -> None:
         super().__init__(message)
         self.code, self.message, self.status = code, message, status
-
-    def to_json(self) -> dict[str, str]:
-        return {"error": self.code, "message": self.message}
 
 
 def _webauthn_status(name: str) -> int:
@@ -158,6 +156,11 @@ def _b64decode(value: object, what: str) -> bytes:
     except (binascii.Error, ValueError):
         raise ServiceError("invalid argument", f"{what} is not base64") from None
 
+
+# VirtualAuthenticator.acreate or .aget: (authenticator, options, origin, top origin) -> JSON
+Ceremony = Callable[
+    [VirtualAuthenticator, dict[str, Any], str, str | None], Awaitable[dict[str, Any]]
+]
 
 _CONFIG_KEYS = {
     "protocol": "protocol", "transport": "transport", "hasResidentKey": "has_resident_key",
@@ -290,11 +293,9 @@ class Service:
         top_origin: object = None,
         ceremony_id: object = None,
     ) -> dict[str, Any]:
-        page_origin, opts, top = _ceremony_arguments(origin, options, top_origin)
-        CEREMONY.set(ceremony_id if isinstance(ceremony_id, str) else None)
-        async with self.operation():
-            authenticator = self._authenticator(authenticator_id)
-            return await authenticator.acreate(opts, page_origin, top)
+        return await self._ceremony(
+            VirtualAuthenticator.acreate, authenticator_id, origin, options, top_origin, ceremony_id
+        )
 
     async def get(
         self,
@@ -304,10 +305,23 @@ class Service:
         top_origin: object = None,
         ceremony_id: object = None,
     ) -> dict[str, Any]:
+        return await self._ceremony(
+            VirtualAuthenticator.aget, authenticator_id, origin, options, top_origin, ceremony_id
+        )
+
+    async def _ceremony(
+        self,
+        run: Ceremony,
+        authenticator_id: str,
+        origin: object,
+        options: object,
+        top_origin: object,
+        ceremony_id: object,
+    ) -> dict[str, Any]:
         page_origin, opts, top = _ceremony_arguments(origin, options, top_origin)
         CEREMONY.set(ceremony_id if isinstance(ceremony_id, str) else None)
         async with self.operation():
-            return await self._authenticator(authenticator_id).aget(opts, page_origin, top)
+            return await run(self._authenticator(authenticator_id), opts, page_origin, top)
 
 
 def _ceremony_arguments(
@@ -332,13 +346,10 @@ def presence_for(policy: str, prompts: Prompts) -> AutoPresence | DenyPresence |
     raise ValueError(f"presence must be auto, prompt or deny, not {policy!r}")
 
 
-Ask = Callable[[PresenceRequest], Awaitable[PresenceResponse]]
-
-
 def credential_summary(credential: Any) -> dict[str, Any]:
     """What a person sees of a stored passkey: never its private key."""
     return {
-        "credentialId": base64.urlsafe_b64encode(credential.credential_id).rstrip(b"=").decode(),
+        "credentialId": base64url.encode(credential.credential_id),
         "rpId": credential.rp_id,
         "userName": credential.user_name,
         "userDisplayName": credential.user_display_name,
@@ -362,10 +373,11 @@ class VaultOperations:
 
     @property
     def _authenticator(self) -> VirtualAuthenticator:
+        """The vault's authenticator; ServiceError("no vault") when the daemon has none."""
+        self._service.vault  # noqa: B018 - raises when there is no vault
         return self._service._authenticator(VAULT_ID)
 
     def _store(self) -> Any:
-        self._service.vault  # noqa: B018 - raises when there is no vault
         return self._authenticator.authenticator.env.store
 
     async def status(self) -> dict[str, Any]:
@@ -392,9 +404,18 @@ class VaultOperations:
         self._authenticator.authenticator.forget_secrets()
 
     async def list_credentials(self, rp_id: object = None) -> list[dict[str, Any]]:
+        """Every passkey, or one site's (an rpId that is not a string matches none), oldest
+        first: the store's rpId index orders by creation, so all of them are put in that order."""
         async with self._service.operation():
-            credentials = await self._store().all()
-        return [credential_summary(c) for c in credentials if rp_id is None or c.rp_id == rp_id]
+            if rp_id is None:
+                credentials = sorted(await self._store().all(), key=lambda c: c.created)
+            elif isinstance(rp_id, str):
+                # surrogatepass: an rpId that is not UTF-8 matches nothing, as before the index
+                rp_id_hash = hashlib.sha256(rp_id.encode("utf-8", "surrogatepass")).digest()
+                credentials = await self._store().find(rp_id_hash)
+            else:
+                credentials = []
+        return [credential_summary(c) for c in credentials]
 
     async def _credential(self, credential_id: object) -> Any:
         raw = _b64decode(credential_id, "credentialId")
@@ -518,7 +539,6 @@ class VaultOperations:
             raise ServiceError("invalid argument", "format must be a string, plaintext a boolean")
         if passphrase is not None and not isinstance(passphrase, str):
             raise ServiceError("invalid argument", "passphrase must be a string")
-        self._service.vault  # noqa: B018 - raises when there is no vault
         async with self._service.operation():
             data = await self._authenticator.aexport_credentials(
                 format, passphrase=passphrase, plaintext=plaintext
@@ -543,7 +563,6 @@ class VaultOperations:
             raise ServiceError("invalid argument", "data is not base64") from None
         if passphrase is not None and not isinstance(passphrase, str):
             raise ServiceError("invalid argument", "passphrase must be a string")
-        self._service.vault  # noqa: B018 - raises when there is no vault
         async with self._service.operation():
             report = await self._authenticator.aimport_credentials(
                 raw, passphrase=passphrase, progress=progress
@@ -565,6 +584,6 @@ def _audit_json(entry: Any) -> dict[str, Any]:
         "rpId": entry.rp_id,
         "credentialId": None
         if entry.credential_id is None
-        else base64.urlsafe_b64encode(entry.credential_id).rstrip(b"=").decode(),
+        else base64url.encode(entry.credential_id),
         "outcome": entry.outcome,
     }

@@ -21,9 +21,6 @@ class ApiError(Exception):
         self.code, self.message, self.status = code, message, status
         self.headers = dict(headers or {})
 
-    def to_json(self) -> dict[str, str]:
-        return {"error": self.code, "message": self.message}
-
 
 def error_response(
     code: str, message: str, status: int, headers: Mapping[str, str] | None = None

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from vauth import paths
+
 _JSON = "application/json"
 _CBOR = "application/cbor"
 
@@ -185,6 +187,37 @@ _PATHS: dict[str, Any] = {
 
 _B64URL = {"type": "string", "pattern": "^[A-Za-z0-9_-]*$", "description": "base64url, unpadded"}
 
+
+def _ceremony_request(options: str) -> dict[str, Any]:
+    """The body of /create or /get: an origin and that ceremony's options."""
+    return {
+        "type": "object",
+        "required": ["origin", "options"],
+        "additionalProperties": False,
+        "properties": {
+            "origin": {"type": "string", "examples": ["https://example.com"]},
+            "options": {"type": "object", "description": f"{options} (WebAuthn L3)"},
+        },
+    }
+
+
+def _ceremony_response(name: str, required: list[str], response: dict[str, Any]) -> dict[str, Any]:
+    """A PublicKeyCredential as JSON: ``name``'s fields around its own ``response``."""
+    return {
+        "type": "object",
+        "description": f"{name} (WebAuthn L3)",
+        "required": ["id", "rawId", "type", "response", "clientExtensionResults"],
+        "properties": {
+            "id": _B64URL,
+            "rawId": _B64URL,
+            "type": {"const": "public-key"},
+            "authenticatorAttachment": {"type": "string"},
+            "clientExtensionResults": {"type": "object"},
+            "response": {"type": "object", "required": required, "properties": response},
+        },
+    }
+
+
 _SCHEMAS: dict[str, Any] = {
     "Error": {
         "type": "object",
@@ -252,76 +285,30 @@ _SCHEMAS: dict[str, Any] = {
         "additionalProperties": False,
         "properties": {"isUserVerified": {"type": "boolean"}},
     },
-    "CreationRequest": {
-        "type": "object",
-        "required": ["origin", "options"],
-        "additionalProperties": False,
-        "properties": {
-            "origin": {"type": "string", "examples": ["https://example.com"]},
-            "options": {
-                "type": "object",
-                "description": "PublicKeyCredentialCreationOptionsJSON (WebAuthn L3)",
-            },
+    "CreationRequest": _ceremony_request("PublicKeyCredentialCreationOptionsJSON"),
+    "RequestRequest": _ceremony_request("PublicKeyCredentialRequestOptionsJSON"),
+    "RegistrationResponse": _ceremony_response(
+        "RegistrationResponseJSON",
+        ["clientDataJSON", "attestationObject"],
+        {
+            "clientDataJSON": _B64URL,
+            "attestationObject": _B64URL,
+            "authenticatorData": _B64URL,
+            "transports": {"type": "array", "items": {"type": "string"}},
+            "publicKey": _B64URL,
+            "publicKeyAlgorithm": {"type": "integer"},
         },
-    },
-    "RequestRequest": {
-        "type": "object",
-        "required": ["origin", "options"],
-        "additionalProperties": False,
-        "properties": {
-            "origin": {"type": "string", "examples": ["https://example.com"]},
-            "options": {
-                "type": "object",
-                "description": "PublicKeyCredentialRequestOptionsJSON (WebAuthn L3)",
-            },
+    ),
+    "AuthenticationResponse": _ceremony_response(
+        "AuthenticationResponseJSON",
+        ["clientDataJSON", "authenticatorData", "signature"],
+        {
+            "clientDataJSON": _B64URL,
+            "authenticatorData": _B64URL,
+            "signature": _B64URL,
+            "userHandle": _B64URL,
         },
-    },
-    "RegistrationResponse": {
-        "type": "object",
-        "description": "RegistrationResponseJSON (WebAuthn L3)",
-        "required": ["id", "rawId", "type", "response", "clientExtensionResults"],
-        "properties": {
-            "id": _B64URL,
-            "rawId": _B64URL,
-            "type": {"const": "public-key"},
-            "authenticatorAttachment": {"type": "string"},
-            "clientExtensionResults": {"type": "object"},
-            "response": {
-                "type": "object",
-                "required": ["clientDataJSON", "attestationObject"],
-                "properties": {
-                    "clientDataJSON": _B64URL,
-                    "attestationObject": _B64URL,
-                    "authenticatorData": _B64URL,
-                    "transports": {"type": "array", "items": {"type": "string"}},
-                    "publicKey": _B64URL,
-                    "publicKeyAlgorithm": {"type": "integer"},
-                },
-            },
-        },
-    },
-    "AuthenticationResponse": {
-        "type": "object",
-        "description": "AuthenticationResponseJSON (WebAuthn L3)",
-        "required": ["id", "rawId", "type", "response", "clientExtensionResults"],
-        "properties": {
-            "id": _B64URL,
-            "rawId": _B64URL,
-            "type": {"const": "public-key"},
-            "authenticatorAttachment": {"type": "string"},
-            "clientExtensionResults": {"type": "object"},
-            "response": {
-                "type": "object",
-                "required": ["clientDataJSON", "authenticatorData", "signature"],
-                "properties": {
-                    "clientDataJSON": _B64URL,
-                    "authenticatorData": _B64URL,
-                    "signature": _B64URL,
-                    "userHandle": _B64URL,
-                },
-            },
-        },
-    },
+    ),
 }
 
 OPENAPI: dict[str, Any] = {
@@ -338,7 +325,12 @@ OPENAPI: dict[str, Any] = {
             "(unknown method), always as an Error."
         ),
     },
-    "servers": [{"url": "http://127.0.0.1:{port}", "variables": {"port": {"default": "8700"}}}],
+    "servers": [
+        {
+            "url": "http://127.0.0.1:{port}",
+            "variables": {"port": {"default": str(paths.DEFAULT_HTTP_PORT)}},
+        }
+    ],
     "security": [{"bearer": []}],
     "paths": _PATHS,
     "components": {

@@ -16,11 +16,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from vauth.service import VAULT_ID, Service, ServiceError, VaultOperations
+from vauth.transport.framing import error_reply
+from vauth.transport.unix_socket import Dispatch, Notify
 
 logger = logging.getLogger(__name__)
 
 Handler = Callable[[Service, VaultOperations, dict[str, Any]], Awaitable[Any]]
-Notify = Callable[[dict[str, Any]], Awaitable[None]]
 
 
 def _id(params: dict[str, Any]) -> str:
@@ -28,6 +29,11 @@ def _id(params: dict[str, Any]) -> str:
     if not isinstance(value, str):
         raise ServiceError("invalid argument", "authenticatorId must be a string")
     return value
+
+
+def _ceremony(params: dict[str, Any]) -> tuple[object, ...]:
+    """A ceremony's arguments after the authenticator's: Service.create's and Service.get's."""
+    return tuple(params.get(k) for k in ("origin", "options", "topOrigin", "ceremonyId"))
 
 
 async def _ctap(service: Service, _v: VaultOperations, p: dict[str, Any]) -> dict[str, str]:
@@ -43,12 +49,8 @@ ACTIONS: dict[str, Handler] = {
     "status": lambda s, v, p: v.status(),
     "unlock": lambda s, v, p: v.unlock(p.get("passphrase")),
     "lock": lambda s, v, p: v.lock(),
-    "create": lambda s, v, p: s.create(
-        _id(p), p.get("origin"), p.get("options"), p.get("topOrigin"), p.get("ceremonyId")
-    ),
-    "get": lambda s, v, p: s.get(
-        _id(p), p.get("origin"), p.get("options"), p.get("topOrigin"), p.get("ceremonyId")
-    ),
+    "create": lambda s, v, p: s.create(_id(p), *_ceremony(p)),
+    "get": lambda s, v, p: s.get(_id(p), *_ceremony(p)),
     "ctap": _ctap,
     "prompts.wait": lambda s, v, p: s.prompts.wait(float(p.get("timeout", 25))),
     "prompts.answer": lambda s, v, p: _answer(s, p),
@@ -85,9 +87,6 @@ async def _answer(service: Service, p: dict[str, Any]) -> None:
     service.prompts.answer(prompt_id, approve, bool(p.get("verified", approve)), selected)
 
 
-Dispatch = Callable[[dict[str, Any], Notify | None], Awaitable[dict[str, Any]]]
-
-
 def dispatcher(service: Service) -> Dispatch:
     vault = VaultOperations(service)
 
@@ -96,9 +95,9 @@ def dispatcher(service: Service) -> Dispatch:
         action, params = request.get("action"), request.get("params", {})
         handler = ACTIONS.get(action) if isinstance(action, str) else None
         if handler is None:
-            return _error(request_id, "unknown_action", f"no action {action!r}")
+            return error_reply(request_id, "unknown_action", f"no action {action!r}")
         if not isinstance(params, dict):
-            return _error(request_id, "invalid argument", "params must be an object")
+            return error_reply(request_id, "invalid argument", "params must be an object")
         params = {k: v for k, v in params.items() if not k.startswith("_")}
         if notify is not None and params.get("progress") is True:
             loop = asyncio.get_running_loop()
@@ -112,14 +111,10 @@ def dispatcher(service: Service) -> Dispatch:
         try:
             result = await handler(service, vault, params)
         except ServiceError as exc:
-            return _error(request_id, exc.code, exc.message)
+            return error_reply(request_id, exc.code, exc.message)
         except Exception:
             logger.exception("action %s failed", action)
-            return _error(request_id, "internal", "the daemon failed; see its log")
+            return error_reply(request_id, "internal", "the daemon failed; see its log")
         return {"id": request_id, "ok": True, "result": result}
 
     return dispatch
-
-
-def _error(request_id: object, code: str, message: str) -> dict[str, Any]:
-    return {"id": request_id, "ok": False, "error": {"code": code, "message": message}}

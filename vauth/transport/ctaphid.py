@@ -325,9 +325,7 @@ class HidChannelManager:
         pending = self._pending
         if pending is not None and pending.cid == cid:
             self._pending = None
-            pending.work.cancel()
-            if pending.runner is not None:
-                pending.runner.cancel()
+            _stop(pending)
 
     def _cancel(self, cid: int) -> None:
         """CTAPHID_CANCEL (section 11.2.9.1.5): never answered itself; the pending CBOR request
@@ -388,10 +386,7 @@ class HidChannelManager:
             if self._pending is pending:
                 self._pending = None
         if work.cancelled():
-            if pending.command is Command.CBOR:
-                self._send(pending.cid, Command.CBOR, bytes([CtapStatus.KEEPALIVE_CANCEL]))
-            else:
-                self._error(pending.cid, HidError.OTHER)
+            self._fail(pending, CtapStatus.KEEPALIVE_CANCEL)
             return
         exc = work.exception()
         if exc is not None:
@@ -401,12 +396,16 @@ class HidChannelManager:
         response = work.result()
         if len(response) > CTAPHID_MAX_MESSAGE:
             logger.error("a %d-byte %s response does not fit", len(response), pending.command.name)
-            if pending.command is Command.CBOR:
-                self._send(pending.cid, Command.CBOR, bytes([CtapStatus.OTHER]))
-            else:
-                self._error(pending.cid, HidError.OTHER)
+            self._fail(pending, CtapStatus.OTHER)
             return
         self._send(pending.cid, pending.command, response)
+
+    def _fail(self, pending: _Pending, status: CtapStatus) -> None:
+        """A CBOR request gets ``status`` as its answer; an MSG one gets ERR_OTHER."""
+        if pending.command is Command.CBOR:
+            self._send(pending.cid, Command.CBOR, bytes([status]))
+        else:
+            self._error(pending.cid, HidError.OTHER)
 
     def _keepalive_status(self) -> KeepaliveStatus:
         if self._up_needed is not None and self._up_needed():
@@ -448,10 +447,14 @@ class HidChannelManager:
         self._arm_timer()  # the deadline moved with a later packet, or the clock is a test's
 
 
-async def _cancel(pending: _Pending) -> None:
+def _stop(pending: _Pending) -> None:
     pending.work.cancel()
     if pending.runner is not None:
         pending.runner.cancel()
-        await asyncio.gather(pending.work, pending.runner, return_exceptions=True)
-    else:
-        await asyncio.gather(pending.work, return_exceptions=True)
+
+
+async def _cancel(pending: _Pending) -> None:
+    """Stop a request and wait until its tasks are done."""
+    _stop(pending)
+    tasks = [pending.work] if pending.runner is None else [pending.work, pending.runner]
+    await asyncio.gather(*tasks, return_exceptions=True)

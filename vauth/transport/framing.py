@@ -14,11 +14,17 @@ class FramingError(Exception):
     """A frame that cannot be read: wrong length, not UTF-8, not JSON, not an object."""
 
 
-def encode(message: dict[str, Any], byte_order: str = ">") -> bytes:
+def dumps(value: Any, allow_nan: bool = True) -> bytes:
+    """Compact UTF-8 JSON (ValueError for NaN or Infinity unless ``allow_nan``)."""
     try:
-        body = json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=allow_nan)
+        return text.encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate (what "\ud800" decodes to) stays escaped
-        body = json.dumps(message, separators=(",", ":")).encode("ascii")
+        return json.dumps(value, separators=(",", ":"), allow_nan=allow_nan).encode("ascii")
+
+
+def encode(message: dict[str, Any], byte_order: str = ">") -> bytes:
+    body = dumps(message)
     return struct.pack(f"{byte_order}I", len(body)) + body
 
 
@@ -39,3 +45,8 @@ def decode(body: bytes) -> dict[str, Any]:
     if not isinstance(message, dict):
         raise FramingError("a message must be a JSON object")
     return message
+
+
+def error_reply(request_id: object, code: str, message: str) -> dict[str, Any]:
+    """The one shape of a failed request's reply, on the daemon socket and native messaging."""
+    return {"id": request_id, "ok": False, "error": {"code": code, "message": message}}

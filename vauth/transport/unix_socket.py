@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import os
 import socket
@@ -25,6 +26,7 @@ logger = logging.getLogger(__name__)
 
 Notify = Callable[[dict[str, Any]], Awaitable[None]]
 Dispatch = Callable[[dict[str, Any], Notify | None], Awaitable[dict[str, Any]]]
+OnMessage = Callable[[dict[str, Any]], None]
 
 
 class SocketSetupError(Exception):
@@ -94,7 +96,9 @@ async def _serve_connection(
     try:
         if sock is None or peer_uid(sock) != uid:
             logger.warning("refused a connection from another user")
-            await send(_error(None, "forbidden", "this daemon serves only its own user"))
+            await send(
+                framing.error_reply(None, "forbidden", "this daemon serves only its own user")
+            )
             return
         while True:
             try:
@@ -105,7 +109,7 @@ async def _serve_connection(
                 length = framing.frame_length(header)
                 body = await reader.readexactly(length)
             except framing.FramingError as exc:
-                await send(_error(None, "bad_message", str(exc)))
+                await send(framing.error_reply(None, "bad_message", str(exc)))
                 return  # the stream cannot be resynchronised
             except (asyncio.IncompleteReadError, ConnectionError):
                 return
@@ -121,81 +125,143 @@ async def _serve_connection(
             await writer.wait_closed()
 
 
-async def _answer(
-    body: bytes, dispatch: Dispatch, send: Callable[[dict[str, Any]], Awaitable[None]]
-) -> None:
+async def _answer(body: bytes, dispatch: Dispatch, send: Notify) -> None:
     try:
         request = framing.decode(body)
     except framing.FramingError as exc:
-        await send(_error(None, "bad_message", str(exc)))
+        await send(framing.error_reply(None, "bad_message", str(exc)))
         return
     await send(await dispatch(request, send))
 
 
-def _error(request_id: object, code: str, message: str) -> dict[str, Any]:
-    return {"id": request_id, "ok": False, "error": {"code": code, "message": message}}
+class NotSent(ConnectionError):
+    """The request never reached the daemon: safe to send it again on a new connection."""
+
+
+def _closed() -> Exception:
+    return ConnectionError("the daemon closed the connection")
+
+
+def _progress_notes(progress: Callable[[int, int], None]) -> OnMessage:
+    def on_message(note: dict[str, Any]) -> None:
+        progress(note["progress"]["done"], note["progress"]["total"])
+
+    return on_message
 
 
 class Client:
-    """A front end's end of the socket (the CLI, the native host, tests)."""
+    """A front end's end of the socket (the CLI, the native host, tests).
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    Requests run concurrently; each gets a connection-local id, and the daemon's replies (and
+    progress notes) find their way back by it. A request that is cancelled, or whose reply
+    comes late, leaves nothing behind.
+    """
+
+    def __init__(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        *,
+        read_limit: int = framing.MAX_MESSAGE,
+        lost: Callable[[], Exception] = _closed,
+        encode: Callable[[dict[str, Any]], bytes] = framing.encode,
+    ) -> None:
+        """``read_limit``: the largest reply read; ``lost``: what a request waiting when the
+        connection ends raises; ``encode``: a request's frame (its errors go to the caller)."""
         self._reader, self._writer = reader, writer
-        self._next = 0
-        self._waiting: dict[int, asyncio.Future[dict[str, Any]]] = {}
-        self._progress: dict[int, Callable[[int, int], None]] = {}
+        self._read_limit, self._lost, self._encode = read_limit, lost, encode
+        self._ids = itertools.count(1)
+        self._pending: dict[int, tuple[asyncio.Future[dict[str, Any]], OnMessage | None]] = {}
         self._reading = asyncio.create_task(self._read())
 
     @classmethod
-    async def connect(cls, path: Path) -> Client:
+    async def connect(
+        cls,
+        path: Path,
+        *,
+        read_limit: int = framing.MAX_MESSAGE,
+        lost: Callable[[], Exception] = _closed,
+        encode: Callable[[dict[str, Any]], bytes] = framing.encode,
+    ) -> Client:
         reader, writer = await asyncio.open_unix_connection(str(path), limit=framing.MAX_MESSAGE)
-        return cls(reader, writer)
+        return cls(reader, writer, read_limit=read_limit, lost=lost, encode=encode)
 
-    async def _read(self) -> None:
-        try:
-            while True:
-                length = framing.frame_length(await self._reader.readexactly(4))
-                message = framing.decode(await self._reader.readexactly(length))
-                if "progress" in message:
-                    callback = self._progress.get(message.get("id"))  # type: ignore[arg-type]
-                    if callback is not None:
-                        callback(message["progress"]["done"], message["progress"]["total"])
-                    continue
-                future = self._waiting.pop(message.get("id"), None)  # type: ignore[arg-type]
-                if future is not None and not future.done():
-                    future.set_result(message)
-                elif message.get("id") is None:  # a connection-level error: fail everyone
-                    for waiting in self._waiting.values():
-                        waiting.set_result(message)
-                    self._waiting.clear()
-        except (asyncio.IncompleteReadError, ConnectionError, framing.FramingError):
-            pass
-        finally:
-            for waiting in self._waiting.values():
-                if not waiting.done():
-                    waiting.set_exception(ConnectionError("the daemon closed the connection"))
+    @property
+    def alive(self) -> bool:
+        return not self._reading.done() and not self._writer.is_closing()
 
     async def call(
         self, action: str, progress: Callable[[int, int], None] | None = None, **params: Any
     ) -> dict[str, Any]:
         """Send one request and return the whole reply ({"ok": ..., "result"|"error": ...});
         ``progress`` receives (done, total) while a long action runs."""
-        self._next += 1
-        request_id = self._next
+        if progress is None:
+            return await self.request(action, params)
+        params["progress"] = True
+        return await self.request(action, params, _progress_notes(progress))
+
+    async def request(
+        self, action: str, params: object = None, on_message: OnMessage | None = None
+    ) -> dict[str, Any]:
+        """Send one request (``params`` left out when None) and return the daemon's reply;
+        ``on_message`` receives the request's progress notes. NotSent when it could not be
+        sent; the ``lost`` exception when the connection ended before the reply."""
+        request_id = next(self._ids)
+        request: dict[str, Any] = {"id": request_id, "action": action}
+        if params is not None:
+            request["params"] = params
+        data = self._encode(request)
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self._waiting[request_id] = future
-        if progress is not None:
-            self._progress[request_id] = progress
-            params["progress"] = True
-        self._writer.write(framing.encode({"id": request_id, "action": action, "params": params}))
+        self._pending[request_id] = (future, on_message)
         try:
+            if not self.alive:
+                raise NotSent("the connection to the daemon is closed")
+            self._writer.write(data)
             await self._writer.drain()
+        except OSError as exc:
+            self._pending.pop(request_id, None)
+            self._writer.close()  # not alive any more
+            raise NotSent(str(exc)) from None
+        try:
             return await future
         finally:
-            self._progress.pop(request_id, None)
+            self._pending.pop(request_id, None)
+
+    async def _read(self) -> None:
+        try:
+            while True:
+                header = await self._reader.readexactly(4)
+                length = framing.frame_length(header, ">", self._read_limit)
+                self._deliver(framing.decode(await self._reader.readexactly(length)))
+        except (asyncio.IncompleteReadError, OSError, framing.FramingError):
+            pass
+        finally:
+            for future, _ in self._pending.values():
+                if not future.done():
+                    future.set_exception(self._lost())
+            self._pending.clear()
+            self._writer.close()
+
+    def _deliver(self, message: dict[str, Any]) -> None:
+        request_id = message.get("id")
+        if request_id is None:  # a connection-level error: every waiting request gets it
+            for future, _ in self._pending.values():
+                if not future.done():
+                    future.set_result(message)
+            return
+        if not isinstance(request_id, int) or request_id not in self._pending:
+            return  # not ours, or its request was cancelled
+        future, on_message = self._pending[request_id]
+        if "progress" in message:
+            if on_message is not None:
+                on_message(message)
+        elif not future.done():
+            future.set_result(message)
 
     async def close(self) -> None:
         self._reading.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._reading
         self._writer.close()
         with contextlib.suppress(Exception):
             await self._writer.wait_closed()
