@@ -11,7 +11,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vauth.ctap import cbor
 from vauth.ctap.attestation.certificates import (
@@ -20,14 +20,21 @@ from vauth.ctap.attestation.certificates import (
     issue_attestation_certificate,
     make_ca,
 )
+from vauth.ctap.commands.credential_management import (
+    ENUMERATE_CREDENTIALS_GET_NEXT_CREDENTIAL,
+    ENUMERATE_RPS_GET_NEXT_RP,
+)
 from vauth.ctap.config import AuthenticatorConfig
 from vauth.ctap.cose import Algorithm, CoseKey
 from vauth.ctap.credential_id import CredentialIdWrapper
 from vauth.ctap.pin_protocol import PinUvAuthProtocol, PinUvAuthProtocolTwo
-from vauth.ctap.pin_state import ACFG, CM, GA, LBW, MC, PinState, TokenState
+from vauth.ctap.pin_state import PinState, TokenState
 from vauth.ctap.ports import AuditRecord, Environment, PortError
 from vauth.ctap.state import CommandState, Continuation
 from vauth.ctap.status import CtapError, CtapStatus
+
+if TYPE_CHECKING:
+    from vauth.ctap.commands.large_blobs import PendingWrite
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +80,10 @@ _NOT_CEREMONIES = {
     CtapStatus.NOT_ALLOWED.name,
 }
 # credentialManagement subcommands that continue an enumeration (CTAP 2.1 section 6.8).
-_CREDENTIAL_MANAGEMENT_CONTINUATIONS = {0x03: Continuation.RPS, 0x05: Continuation.CREDENTIALS}
+_CREDENTIAL_MANAGEMENT_CONTINUATIONS = {
+    ENUMERATE_RPS_GET_NEXT_RP: Continuation.RPS,
+    ENUMERATE_CREDENTIALS_GET_NEXT_CREDENTIAL: Continuation.CREDENTIALS,
+}
 
 
 def _continuation(command: Command, params: Params) -> Continuation | None:
@@ -118,6 +128,7 @@ class Authenticator:
         }
         self.token = TokenState()
         self.consecutive_pin_failures = 0
+        self.large_blob_write: PendingWrite | None = None
 
     # -- PIN state ------------------------------------------------------------------------------
 
@@ -148,9 +159,6 @@ class Authenticator:
         for protocol in self.pin_protocols.values():
             protocol.reset_token()
         self.token.stop()
-
-    def supported_permissions(self) -> int:
-        return MC | GA | CM | LBW | ACFG
 
     # -- the byte-level wrapper ---------------------------------------------------------------
 
@@ -249,8 +257,14 @@ class Authenticator:
                 credential_id = result[0x01]["id"]
         elif outcome in _NOT_CEREMONIES:
             return
+        await self.record_use(_AUDITED[command], rp_id, credential_id, outcome)
+
+    async def record_use(
+        self, ceremony: str, rp_id: str | None, credential_id: bytes | None, outcome: str
+    ) -> None:
+        """One entry of the audit log, stamped now."""
         await self.env.store.record(
-            AuditRecord(self.env.clock.now_ms(), _AUDITED[command], rp_id, credential_id, outcome)
+            AuditRecord(self.env.clock.now_ms(), ceremony, rp_id, credential_id, outcome)
         )
 
     # -- secrets, created on first use and kept through the store ----------------------------

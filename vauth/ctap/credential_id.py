@@ -70,6 +70,10 @@ class CredentialIdWrapper:
         message = b"credRandom" + (b"\x01" if with_uv else b"\x00") + credential_id
         return hmac.digest(self._cred_random_key, message, "sha256")
 
+    def cred_randoms(self, credential_id: bytes) -> tuple[bytes, bytes]:
+        """CredRandomWithUV and CredRandomWithoutUV of a credential of ours."""
+        return self.cred_random(credential_id, True), self.cred_random(credential_id, False)
+
     def unwrap(self, rp_id_hash: bytes, credential_id: bytes) -> WrappedKey | None:
         """The sealed key, or None if the ID is not ours or not for this RP."""
         if len(credential_id) <= _OVERHEAD or credential_id[0] != VERSION:

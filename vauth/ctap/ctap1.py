@@ -18,7 +18,7 @@ from vauth.ctap.cose import Algorithm, CoseKey
 from vauth.ctap.credential_id import NONCE_LENGTH
 from vauth.ctap.extensions import cred_protect
 from vauth.ctap.lookup import find_credential, next_sign_count
-from vauth.ctap.ports import AuditRecord, Ceremony, PresenceRequest
+from vauth.ctap.ports import Ceremony, PresenceRequest
 
 if TYPE_CHECKING:
     from vauth.ctap.authenticator import Authenticator
@@ -272,7 +272,4 @@ async def _audit(
     authenticator: Authenticator, ceremony: Ceremony, credential_id: bytes | None, outcome: str
 ) -> None:
     """Into the audit log, like CTAP2 ceremonies (a U2F request names no RP, only its hash)."""
-    record = AuditRecord(
-        authenticator.env.clock.now_ms(), ceremony.value, None, credential_id, outcome
-    )
-    await authenticator.env.store.record(record)
+    await authenticator.record_use(ceremony.value, None, credential_id, outcome)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from vauth.ctap.credential import Credential, SignCountPolicy
+from vauth.ctap.extensions import cred_protect
 
 if TYPE_CHECKING:
     from vauth.ctap.authenticator import Authenticator
@@ -42,10 +44,29 @@ async def find_credential(
         stored=False,
     )
     if wrapped.hmac_secret:  # derived from the ID again, never kept
-        credential.cred_random_with_uv = wrapper.cred_random(credential_id, True)
-        credential.cred_random_without_uv = wrapper.cred_random(credential_id, False)
+        credential.cred_random_with_uv, credential.cred_random_without_uv = wrapper.cred_randoms(
+            credential_id
+        )
     credential._key = wrapped.key
     return credential
+
+
+async def find_listed(
+    authenticator: Authenticator,
+    rp_id: str,
+    rp_id_hash: bytes,
+    descriptors: Iterable[tuple[str, bytes]],
+    user_verified: bool,
+) -> Credential | None:
+    """The first credential of an allowList or excludeList that is ours for this RP and that
+    its credProtect level lets this request see."""
+    for kind, credential_id in descriptors:
+        if kind != PUBLIC_KEY:
+            continue
+        found = await find_credential(authenticator, rp_id, rp_id_hash, credential_id)
+        if found is not None and cred_protect.usable(found.cred_protect, user_verified, True):
+            return found
+    return None
 
 
 async def next_sign_count(authenticator: Authenticator, credential: Credential) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import nacl.pwhash
@@ -24,6 +24,7 @@ MAX_PIN_BYTES = 63
 
 # Permissions (CTAP 2.1 section 6.5.5.7).
 MC, GA, CM, BE, LBW, ACFG = 0x01, 0x02, 0x04, 0x08, 0x10, 0x20
+SUPPORTED_PERMISSIONS = MC | GA | CM | LBW | ACFG  # no bio enrollment (be)
 
 INITIAL_USAGE_TIME_LIMIT_S = 30.0  # a token nobody uses within 30 s expires
 USER_PRESENT_TIME_LIMIT_S = 30.0
@@ -57,22 +58,7 @@ class PinState:
         return cls(**fields)
 
     async def save(self, store: CredentialStore) -> None:
-        await store.set_setting(
-            SETTING,
-            cbor.encode(
-                {
-                    "pin_hash": self.pin_hash,
-                    "salt": self.salt,
-                    "pin_length": self.pin_length,
-                    "pin_retries": self.pin_retries,
-                    "uv_retries": self.uv_retries,
-                    "force_pin_change": self.force_pin_change,
-                    "min_pin_length": self.min_pin_length,
-                    "min_pin_length_rp_ids": self.min_pin_length_rp_ids,
-                    "always_uv": self.always_uv,
-                }
-            ),
-        )
+        await store.set_setting(SETTING, cbor.encode(asdict(self)))
 
     def set_pin(self, pin: bytes, salt: bytes, cost: tuple[int, int]) -> None:
         self.salt = salt
@@ -102,9 +88,12 @@ class TokenState:
     rp_id: str | None = None
     user_present: bool = False
     user_verified: bool = False
-    in_use: bool = False
     started: float = 0.0
     used: bool = False
+
+    @property
+    def in_use(self) -> bool:
+        return self.protocol is not None
 
     def begin(
         self, protocol: int, permissions: int, rp_id: str | None, user_present: bool, now: float
@@ -112,12 +101,12 @@ class TokenState:
         """beginUsingPinUvAuthToken."""
         self.protocol, self.permissions, self.rp_id = protocol, permissions, rp_id
         self.user_present, self.user_verified = user_present, True
-        self.in_use, self.started, self.used = True, now, False
+        self.started, self.used = now, False
 
     def stop(self) -> None:
         """stopUsingPinUvAuthToken."""
         self.protocol, self.permissions, self.rp_id = None, 0, None
-        self.user_present = self.user_verified = self.in_use = self.used = False
+        self.user_present = self.user_verified = self.used = False
 
     def observe(self, now: float) -> None:
         """The usage timer: unused for 30 s, or in use for 10 minutes, and the token expires."""

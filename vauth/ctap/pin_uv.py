@@ -8,11 +8,17 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from vauth.ctap.pin_protocol import PinUvAuthProtocol
+from vauth.ctap.pin_state import GA, MC, PinState
 from vauth.ctap.ports import Ceremony, PresenceRequest
 from vauth.ctap.status import CtapError, CtapStatus
 
 if TYPE_CHECKING:
     from vauth.ctap.authenticator import Authenticator
+
+
+def is_protected(authenticator: Authenticator, pin: PinState) -> bool:
+    """Whether a PIN or built-in user verification guards the authenticator."""
+    return pin.is_set or authenticator.config.has_user_verification
 
 
 def protocol_for(authenticator: Authenticator, version: int | None) -> PinUvAuthProtocol:
@@ -37,10 +43,8 @@ def verify_token(
     protocol = protocol_for(authenticator, version)
     token = authenticator.token
     token.observe(authenticator.env.clock.monotonic())
-    if (
-        not token.in_use
-        or token.protocol != protocol.version
-        or not protocol.verify(protocol.token, message, pin_uv_auth_param)
+    if token.protocol != protocol.version or not protocol.verify(
+        protocol.token, message, pin_uv_auth_param
     ):
         raise CtapError(CtapStatus.PIN_AUTH_INVALID, "pinUvAuthParam does not verify")
     if not token.permissions & permission:
@@ -102,11 +106,11 @@ async def settle(
                     CtapStatus.PUAT_REQUIRED if pin.is_set else CtapStatus.PIN_NOT_SET,
                     "alwaysUv: user verification is required",
                 )
-        elif requires_uv and (pin.is_set or config.has_user_verification):
+        elif requires_uv and is_protected(authenticator, pin):
             raise CtapError(CtapStatus.PUAT_REQUIRED, "user verification is required")
     # 11. Verify the pinUvAuthParam.
     if pin_uv_auth_param is not None:
-        permission = 0x01 if ceremony is Ceremony.MAKE_CREDENTIAL else 0x02
+        permission = MC if ceremony is Ceremony.MAKE_CREDENTIAL else GA
         verify_token(authenticator, version, client_data_hash, pin_uv_auth_param, permission, rp_id)
         token = authenticator.token
         if not token.user_verified:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vauth.ctap.credential import Credential
+
+if TYPE_CHECKING:
+    from vauth.ctap.commands.get_assertion import AssertionExtensions
 
 
 @dataclass(slots=True)
@@ -19,6 +22,7 @@ class PendingAssertions:
     flags: int
     identify_user: bool  # name and displayName may be returned (several accounts, UV done)
     expires_at: float
+    extensions: AssertionExtensions  # the extension work of the getAssertion, for each one
 
 
 class Continuation(Enum):

@@ -21,14 +21,11 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from vauth.ctap import cbor
+from vauth.ctap.commands.large_blobs import HASH_LENGTH, MESSAGE_OVERHEAD, write_message
 from vauth.ctap.status import CtapError
 from vauth.webauthn.ctap_messages import Channel, Command
 
-HASH_LENGTH = 16
 NONCE_LENGTH = 12
-KEY_LENGTH = 32
-MESSAGE_OVERHEAD = 64  # maxFragmentLength = maxMsgSize - 64
-LBW = 0x10  # the largeBlobWrite pinUvAuthToken permission
 
 Entry = dict[int, Any]
 # pinUvAuthParam and pinUvAuthProtocol for one fragment's message, or None when unprotected.
@@ -117,13 +114,6 @@ def replace(key: bytes, entries: list[Any], blob: bytes) -> list[Any]:
     """``entries`` without those ``key`` opens, and with a new one holding ``blob``."""
     kept = [entry for entry in entries if open_entry(key, entry) is None]
     return [*kept, seal(key, blob)]
-
-
-def write_message(offset: int, fragment: bytes) -> bytes:
-    """What a largeBlobs set's pinUvAuthParam authenticates (section 6.10.2)."""
-    return (
-        b"\xff" * 32 + b"\x0c\x00" + struct.pack("<I", offset) + hashlib.sha256(fragment).digest()
-    )
 
 
 class LargeBlobArray:

@@ -8,12 +8,13 @@ from typing import TYPE_CHECKING, Any
 from vauth.ctap.parse import optional, required
 from vauth.ctap.pin_protocol import PinUvAuthProtocol
 from vauth.ctap.pin_state import (
-    BE,
     CONSECUTIVE_PIN_FAILURES,
     GA,
     MAX_PIN_BYTES,
+    MAX_PIN_RETRIES,
     MAX_UV_RETRIES,
     MC,
+    SUPPORTED_PERMISSIONS,
     PinState,
 )
 from vauth.ctap.pin_uv import protocol_for
@@ -74,10 +75,7 @@ async def _set_pin(
     shared = protocol.decapsulate(key_agreement)
     if not protocol.verify(shared, new_pin_enc, pin_uv_auth_param):
         raise CtapError(CtapStatus.PIN_AUTH_INVALID, "pinUvAuthParam does not verify")
-    new_pin = _new_pin(protocol, shared, new_pin_enc, pin)
-    salt = authenticator.env.keys.random_bytes(16)
-    pin.set_pin(new_pin, salt, authenticator.config.pin_hash_cost)
-    await authenticator.save_pin_state()
+    await _store_pin(authenticator, pin, _new_pin(protocol, shared, new_pin_enc, pin))
 
 
 async def _change_pin(
@@ -97,9 +95,7 @@ async def _change_pin(
         hashlib.sha256(new_pin).digest()[:16], authenticator.config.pin_hash_cost
     ):
         raise CtapError(CtapStatus.PIN_POLICY_VIOLATION, "the new PIN must differ")
-    salt = authenticator.env.keys.random_bytes(16)
-    pin.set_pin(new_pin, salt, authenticator.config.pin_hash_cost)
-    await authenticator.save_pin_state()
+    await _store_pin(authenticator, pin, new_pin)
     authenticator.reset_tokens()
 
 
@@ -169,7 +165,7 @@ def _permissions(authenticator: Authenticator, params: dict[Any, Any]) -> tuple[
         raise CtapError(CtapStatus.INVALID_PARAMETER, "no permissions requested")
     if permissions & (MC | GA) and rp_id is None:
         raise CtapError(CtapStatus.MISSING_PARAMETER, "mc and ga need an rpId")
-    if permissions & ~authenticator.supported_permissions() or permissions & BE:
+    if permissions & ~SUPPORTED_PERMISSIONS:
         raise CtapError(CtapStatus.UNAUTHORIZED_PERMISSION, f"permissions 0x{permissions:02x}")
     return permissions, rp_id
 
@@ -224,7 +220,14 @@ async def _check_pin(
             raise CtapError(CtapStatus.PIN_AUTH_BLOCKED)
         raise CtapError(CtapStatus.PIN_INVALID)
     authenticator.consecutive_pin_failures = 0
-    pin.pin_retries = 8
+    pin.pin_retries = MAX_PIN_RETRIES
+    await authenticator.save_pin_state()
+
+
+async def _store_pin(authenticator: Authenticator, pin: PinState, new_pin: bytes) -> None:
+    """Keep the slow hash of ``new_pin`` under a fresh salt, with the retries restored."""
+    salt = authenticator.env.keys.random_bytes(16)
+    pin.set_pin(new_pin, salt, authenticator.config.pin_hash_cost)
     await authenticator.save_pin_state()
 
 

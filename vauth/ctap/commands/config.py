@@ -26,8 +26,7 @@ async def handle(authenticator: Authenticator, params: dict[Any, Any]) -> None:
         # Enterprise attestation is not offered: there is no enterprise CA to attest with.
         raise CtapError(CtapStatus.INVALID_SUBCOMMAND, f"subCommand {sub_command}")
     pin = await authenticator.pin_state()
-    protected = pin.is_set or authenticator.config.has_user_verification
-    if protected or pin.always_uv:
+    if pin_uv.is_protected(authenticator, pin) or pin.always_uv:
         if pin_uv_auth_param is None:
             raise CtapError(CtapStatus.PUAT_REQUIRED, "config needs a pinUvAuthToken")
         message = b"\xff" * 32 + bytes([0x0D, sub_command])

@@ -10,7 +10,7 @@ from vauth.ctap import auth_data, pin_uv
 from vauth.ctap.credential import Credential
 from vauth.ctap.extensions import cred_blob, cred_protect, enabled, hmac_secret, large_blob_key
 from vauth.ctap.extensions.hmac_secret import HmacSecretInput, Salts
-from vauth.ctap.lookup import PUBLIC_KEY, find_credential, next_sign_count
+from vauth.ctap.lookup import PUBLIC_KEY, find_listed, next_sign_count
 from vauth.ctap.parse import descriptor_list, optional, options, required
 from vauth.ctap.ports import Ceremony, PresenceRequest
 from vauth.ctap.state import PendingAssertions
@@ -41,13 +41,6 @@ class AssertionExtensions:
         if self.get_cred_blob:
             outputs[cred_blob.NAME] = credential.cred_blob or b""
         return outputs
-
-
-@dataclass(slots=True)
-class PendingAssertionsWithExtensions(PendingAssertions):
-    """getNextAssertion state that also carries the extension work of its getAssertion."""
-
-    extensions: AssertionExtensions | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +111,8 @@ async def handle(authenticator: Authenticator, params: dict[Any, Any]) -> dict[i
     # 7. Locate the applicable credentials, scoped to this rpId.
     rp_id_hash = hashlib.sha256(request.rp_id.encode()).digest()
     if request.allow_list is not None and request.allow_list:
-        credentials = await _from_allow_list(authenticator, request, rp_id_hash, uv)
+        found = await find_listed(authenticator, request.rp_id, rp_id_hash, request.allow_list, uv)
+        credentials = [found] if found is not None else []  # any one will do (step 10)
     else:
         stored = await env.store.find(rp_id_hash)
         # Most recent first; the store lists oldest first, so among equal creation times the
@@ -173,7 +167,7 @@ async def handle(authenticator: Authenticator, params: dict[Any, Any]) -> dict[i
     several = discovery and len(credentials) > 1
     identify_user = several and user_verified
     if several:
-        authenticator.state.assertions = PendingAssertionsWithExtensions(
+        authenticator.state.assertions = PendingAssertions(
             rp_id_hash=rp_id_hash,
             client_data_hash=request.client_data_hash,
             credentials=credentials[1:],
@@ -198,19 +192,6 @@ async def handle(authenticator: Authenticator, params: dict[Any, Any]) -> dict[i
     return result
 
 
-async def _from_allow_list(
-    authenticator: Authenticator, request: GetAssertionRequest, rp_id_hash: bytes, uv: bool
-) -> list[Credential]:
-    assert request.allow_list is not None
-    for kind, credential_id in request.allow_list:
-        if kind != PUBLIC_KEY:
-            continue
-        found = await find_credential(authenticator, request.rp_id, rp_id_hash, credential_id)
-        if found is not None and cred_protect.usable(found.cred_protect, uv, True):
-            return [found]  # any one applicable credential will do (step 10)
-    return []
-
-
 async def assert_credential(
     authenticator: Authenticator,
     credential: Credential,
@@ -218,14 +199,14 @@ async def assert_credential(
     client_data_hash: bytes,
     flags: int,
     identify_user: bool,
-    extensions: AssertionExtensions | None = None,
+    extensions: AssertionExtensions,
 ) -> dict[int, Any]:
     """Sign one assertion with ``credential`` (getAssertion steps 11-13)."""
     if credential.backup_eligible:
         flags |= auth_data.BE
     if credential.backup_state:
         flags |= auth_data.BS
-    outputs = extensions.outputs(credential, bool(flags & auth_data.UV)) if extensions else None
+    outputs = extensions.outputs(credential, bool(flags & auth_data.UV))
     sign_count = await next_sign_count(authenticator, credential)
     data = auth_data.build(rp_id_hash, flags, sign_count, None, outputs)
     signature = credential.key.sign(data + client_data_hash)
@@ -245,6 +226,6 @@ async def assert_credential(
             if credential.user_display_name is not None:
                 user["displayName"] = credential.user_display_name
         result[0x04] = user
-    if extensions is not None and extensions.large_blob_key and credential.large_blob_key:
+    if extensions.large_blob_key and credential.large_blob_key:
         result[0x07] = credential.large_blob_key
     return result

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from vauth.ctap.commands.get_assertion import PendingAssertionsWithExtensions, assert_credential
+from vauth.ctap.commands.get_assertion import assert_credential
 from vauth.ctap.status import CtapError, CtapStatus
 
 if TYPE_CHECKING:
@@ -27,5 +27,5 @@ async def handle(authenticator: Authenticator, params: dict[Any, Any]) -> dict[i
         pending.client_data_hash,
         pending.flags,
         pending.identify_user,
-        pending.extensions if isinstance(pending, PendingAssertionsWithExtensions) else None,
+        pending.extensions,
     )

@@ -12,11 +12,10 @@ import hashlib
 import struct
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from weakref import WeakKeyDictionary
 
 from vauth.ctap.parse import optional
 from vauth.ctap.pin_state import LBW
-from vauth.ctap.pin_uv import verify_token
+from vauth.ctap.pin_uv import is_protected, verify_token
 from vauth.ctap.status import CtapError, CtapStatus
 
 if TYPE_CHECKING:
@@ -62,21 +61,28 @@ class LargeBlobsRequest:
 
 
 @dataclass(slots=True)
-class _PendingWrite:
-    """A write in progress: what has arrived, how much is expected, since which power-up."""
+class PendingWrite:
+    """A write in progress: what has arrived and how much is expected. It is volatile
+    (``Authenticator.large_blob_write``): other commands leave it alone (the specification ties
+    it to nothing else); a power cycle or a reset loses it."""
 
     expected_length: int
     buffer: bytearray
-    powered_at: float
 
     @property
     def expected_next_offset(self) -> int:
         return len(self.buffer)
 
 
-# Volatile per-authenticator state: other commands leave a write in progress alone (the
-# specification ties it to nothing else); a power cycle or a reset loses it.
-_pending: WeakKeyDictionary[Authenticator, _PendingWrite] = WeakKeyDictionary()
+def write_message(offset: int, fragment: bytes) -> bytes:
+    """What a largeBlobs set's pinUvAuthParam authenticates (section 6.10.2):
+    ``32 x 0xff || h'0c00' || uint32LE(offset) || SHA-256(set)``."""
+    return (
+        b"\xff" * 32
+        + b"\x0c\x00"
+        + struct.pack("<I", offset & 0xFFFFFFFF)
+        + hashlib.sha256(fragment).digest()
+    )
 
 
 async def load(store: CredentialStore) -> bytes:
@@ -86,7 +92,7 @@ async def load(store: CredentialStore) -> bytes:
 
 async def clear(authenticator: Authenticator) -> None:
     """authenticatorReset: back to the empty array, and no write in progress."""
-    _pending.pop(authenticator, None)
+    authenticator.large_blob_write = None
     await authenticator.env.store.set_setting(SETTING, EMPTY_ARRAY)
 
 
@@ -122,9 +128,7 @@ async def _set(authenticator: Authenticator, request: LargeBlobsRequest, fragmen
     config = authenticator.config
     if len(fragment) > max_fragment_length(authenticator):
         raise CtapError(CtapStatus.INVALID_LENGTH, "set exceeds maxFragmentLength")
-    pending = _pending.get(authenticator)
-    if pending is not None and pending.powered_at != authenticator.powered_at:
-        pending = None  # volatile: a power cycle lost it
+    pending = authenticator.large_blob_write
     if request.offset == 0:
         if request.length is None:
             raise CtapError(CtapStatus.INVALID_PARAMETER, "the first fragment needs length")
@@ -148,13 +152,13 @@ async def _set(authenticator: Authenticator, request: LargeBlobsRequest, fragmen
     if request.offset + len(fragment) > expected_length:
         raise CtapError(CtapStatus.INVALID_PARAMETER, "more data than the declared length")
     if request.offset == 0:
-        pending = _PendingWrite(expected_length, bytearray(), authenticator.powered_at)
-        _pending[authenticator] = pending
+        pending = PendingWrite(expected_length, bytearray())
+        authenticator.large_blob_write = pending
     assert pending is not None
     pending.buffer += fragment
     if len(pending.buffer) < pending.expected_length:
         return
-    del _pending[authenticator]
+    authenticator.large_blob_write = None
     array = bytes(pending.buffer)
     body, digest = array[:-HASH_LENGTH], array[-HASH_LENGTH:]
     if hashlib.sha256(body).digest()[:HASH_LENGTH] != digest:
@@ -166,21 +170,16 @@ async def _check_permission(
     authenticator: Authenticator, request: LargeBlobsRequest, fragment: bytes
 ) -> None:
     """A protected authenticator wants a pinUvAuthToken with the lbw permission over
-    ``32 x 0xff || h'0c00' || uint32LE(offset) || SHA-256(set)``."""
+    :func:`write_message`."""
     pin = await authenticator.pin_state()
-    protected = pin.is_set or authenticator.config.has_user_verification
-    if not protected and request.pin_uv_auth_param is None:
+    if not is_protected(authenticator, pin) and request.pin_uv_auth_param is None:
         return
     if request.pin_uv_auth_param is None:
         raise CtapError(CtapStatus.PUAT_REQUIRED, "largeBlobs set needs a pinUvAuthParam")
-    if request.pin_uv_auth_protocol is None:
-        raise CtapError(CtapStatus.MISSING_PARAMETER, "pinUvAuthProtocol is missing")
-    message = (
-        b"\xff" * 32
-        + b"\x0c\x00"
-        + struct.pack("<I", request.offset & 0xFFFFFFFF)
-        + hashlib.sha256(fragment).digest()
-    )
     verify_token(
-        authenticator, request.pin_uv_auth_protocol, message, request.pin_uv_auth_param, LBW
+        authenticator,
+        request.pin_uv_auth_protocol,
+        write_message(request.offset, fragment),
+        request.pin_uv_auth_param,
+        LBW,
     )

@@ -21,7 +21,7 @@ from vauth.ctap.extensions import (
     min_pin_length,
 )
 from vauth.ctap.extensions.hmac_secret import HmacSecretInput
-from vauth.ctap.lookup import PUBLIC_KEY, find_credential, next_sign_count
+from vauth.ctap.lookup import PUBLIC_KEY, find_listed, next_sign_count
 from vauth.ctap.parse import descriptor_list, optional, options, required
 from vauth.ctap.ports import Ceremony, PresenceRequest
 from vauth.ctap.status import CtapError, CtapStatus
@@ -148,18 +148,15 @@ async def handle(authenticator: Authenticator, params: dict[Any, Any]) -> dict[i
 
     # 12. excludeList: a credential of ours for this RP means CREDENTIAL_EXCLUDED, after the
     #     user has shown presence (so a page cannot probe without a touch).
-    for kind, credential_id in request.exclude_list:
-        if kind != PUBLIC_KEY:
-            continue
-        found = await find_credential(authenticator, request.rp_id, rp_id_hash, credential_id)
-        if found is not None and cred_protect.usable(found.cred_protect, uv, True):
-            if not verification.up_done:
-                response = await env.presence.confirm(
-                    PresenceRequest(Ceremony.MAKE_CREDENTIAL, rp_id=request.rp_id, excluded=True)
-                )
-                if not response.present:
-                    raise CtapError(CtapStatus.OPERATION_DENIED, "user declined")
-            raise CtapError(CtapStatus.CREDENTIAL_EXCLUDED)
+    excluded = await find_listed(authenticator, request.rp_id, rp_id_hash, request.exclude_list, uv)
+    if excluded is not None:
+        if not verification.up_done:
+            response = await env.presence.confirm(
+                PresenceRequest(Ceremony.MAKE_CREDENTIAL, rp_id=request.rp_id, excluded=True)
+            )
+            if not response.present:
+                raise CtapError(CtapStatus.OPERATION_DENIED, "user declined")
+        raise CtapError(CtapStatus.CREDENTIAL_EXCLUDED)
 
     # 13-14. User presence (unless the token carries it) and built-in UV (when it is due).
     if not verification.up_done or verification.builtin_uv:
@@ -226,7 +223,8 @@ async def handle(authenticator: Authenticator, params: dict[Any, Any]) -> dict[i
                 await env.store.delete(existing.credential_id)
         await env.store.put(credential)
     else:
-        credential.credential_id = (await authenticator.wrapper()).wrap(
+        wrapper = await authenticator.wrapper()
+        credential.credential_id = wrapper.wrap(
             rp_id_hash,
             key,
             credential.cred_protect,
@@ -235,9 +233,9 @@ async def handle(authenticator: Authenticator, params: dict[Any, Any]) -> dict[i
             hmac_secret=extension_inputs.hmac_secret,
         )
         if extension_inputs.hmac_secret:  # derived from the ID on every use, kept nowhere
-            wrapper = await authenticator.wrapper()
-            credential.cred_random_with_uv = wrapper.cred_random(credential.credential_id, True)
-            credential.cred_random_without_uv = wrapper.cred_random(credential.credential_id, False)
+            credential.cred_random_with_uv, credential.cred_random_without_uv = (
+                wrapper.cred_randoms(credential.credential_id)
+            )
 
     # 16-17. Authenticator data and the attestation statement.
     flags = auth_data.UP

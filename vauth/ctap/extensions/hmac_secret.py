@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from vauth.ctap.parse import optional, required
+from vauth.ctap.pin_uv import protocol_for
 from vauth.ctap.status import CtapError, CtapStatus
 
 if TYPE_CHECKING:
@@ -70,11 +71,7 @@ def requested(extensions: dict[str, Any]) -> bool:
 
 def open_salts(authenticator: Authenticator, request: HmacSecretInput) -> Salts:
     """Steps of section 12.5: the shared secret, saltAuth, then the salts themselves."""
-    protocol = authenticator.pin_protocols.get(request.pin_uv_auth_protocol)
-    if protocol is None:
-        raise CtapError(
-            CtapStatus.INVALID_PARAMETER, f"pinUvAuthProtocol {request.pin_uv_auth_protocol}"
-        )
+    protocol = protocol_for(authenticator, request.pin_uv_auth_protocol)
     shared_secret = protocol.decapsulate(request.key_agreement)
     if not protocol.verify(shared_secret, request.salt_enc, request.salt_auth):
         raise CtapError(CtapStatus.PIN_AUTH_INVALID, "saltAuth does not verify")
