@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import json
 import logging
 import os
@@ -138,13 +137,12 @@ async def serve(settings: Settings, ready: asyncio.Event | None = None) -> int:
             await site.start()
             logger.info("http: http://%s:%d", host, port)
         if settings.uhid:
-            from vauth.ctap.ctap1 import process_apdu
             from vauth.transport.uhid import serve_uhid
 
             uhid = asyncio.create_task(
                 serve_uhid(
                     authenticator.aprocess,
-                    functools.partial(process_apdu, authenticator.authenticator),
+                    authenticator.aprocess_apdu,
                     up_needed=presence.waiting,
                 )
             )

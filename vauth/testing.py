@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import queue
 import threading
 from collections import deque
@@ -20,7 +19,6 @@ from fido2.hid import CAPABILITY, CTAPHID, CtapHidDevice
 from fido2.hid.base import CtapHidConnection, HidDescriptor
 
 from vauth.ctap.cose import Algorithm, CoseKey
-from vauth.ctap.ctap1 import process_apdu
 from vauth.keys import RandomKeySource
 from vauth.presence import AutoPresence, DenyPresence, ScriptedPresence
 from vauth.store import InMemoryStore
@@ -63,7 +61,7 @@ class VauthCtapDevice(CtapDevice):
         if cmd == CTAPHID.CBOR:
             return self.authenticator.process(data)
         if cmd == CTAPHID.MSG:  # CTAP1/U2F
-            return self.authenticator._run(process_apdu(self.authenticator.authenticator, data))
+            return self.authenticator.process_apdu(data)
         if cmd == CTAPHID.PING:
             return data
         raise CtapError(CtapError.ERR.INVALID_COMMAND)
@@ -160,7 +158,5 @@ def open_hid_device(
     authenticator: VirtualAuthenticator,
 ) -> tuple[CtapHidDevice, HidLoopbackConnection]:
     """A python-fido2 ``CtapHidDevice`` speaking CTAPHID (CBOR and U2F) to ``authenticator``."""
-    connection = HidLoopbackConnection(
-        authenticator.aprocess, functools.partial(process_apdu, authenticator.authenticator)
-    )
+    connection = HidLoopbackConnection(authenticator.aprocess, authenticator.aprocess_apdu)
     return CtapHidDevice(HID_DESCRIPTOR, connection), connection

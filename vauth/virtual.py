@@ -8,7 +8,6 @@ return what ``PublicKeyCredential.toJSON()`` gives, as a browser in front of it 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import os
 import threading
 import uuid
@@ -18,16 +17,17 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from vauth.clock import SystemClock
 from vauth.ctap.attestation import AttestationMode
-from vauth.ctap.authenticator import Authenticator
+from vauth.ctap.authenticator import Authenticator, Command
 from vauth.ctap.config import DEFAULT_AAGUID, MAX_USER_ID_LENGTH, AuthenticatorConfig
 from vauth.ctap.cose import CoseKey
 from vauth.ctap.credential import Credential, SignCountPolicy
+from vauth.ctap.ctap1 import process_apdu
 from vauth.ctap.ports import Clock, CredentialStore, Environment, KeySource, UserPresence
 from vauth.keys import RandomKeySource, SeededKeySource
 from vauth.presence import AutoPresence, DenyPresence, ScriptedPresence
 from vauth.store import InMemoryStore
-from vauth.vault import Vault, webdriver
-from vauth.webauthn import base64url
+from vauth.vault import Vault, portable, webdriver
+from vauth.vault.portable import b64url_field
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -53,16 +53,8 @@ _CTAP_FOR_EXTENSION: dict[str, frozenset[str]] = {
 }
 SUPPORTED_EXTENSIONS = frozenset(_CTAP_FOR_EXTENSION)
 TRANSPORTS = frozenset({"usb", "nfc", "ble", "internal", "hybrid"})
-_STATE_CHANGING = frozenset({b"\x06", b"\x07", b"\x0d"})  # clientPIN, reset, config
-
-
-def b64url_decode(value: object, what: str) -> bytes:
-    if not isinstance(value, str):
-        raise ValueError(f"{what} must be a base64url string")
-    try:
-        return base64url.decode(value)
-    except ValueError:
-        raise ValueError(f"{what} is not valid base64url") from None
+# Commands that may change what getInfo says (the PIN, the configuration).
+_STATE_CHANGING = frozenset(bytes([c]) for c in (Command.CLIENT_PIN, Command.RESET, Command.CONFIG))
 
 
 def parse_aaguid(value: str | bytes | uuid.UUID | None) -> bytes:
@@ -163,13 +155,9 @@ class VirtualAuthenticator:
         if self._client is None:
             from vauth.webauthn.client import WebAuthnClient
 
-            config = self.authenticator.config
+            # rk and uv come from getInfo, which reports the configuration.
             self._client = WebAuthnClient(
-                self.authenticator,
-                transport=config.transport,
-                has_resident_key=config.has_resident_key,
-                has_user_verification=config.has_user_verification,
-                pin=self._pin,
+                self.authenticator, transport=self.authenticator.config.transport, pin=self._pin
             )
         return self._client
 
@@ -177,13 +165,14 @@ class VirtualAuthenticator:
         """Set the authenticator's PIN (or change it from the one this object was given), and
         use it for ceremonies that need user verification, as a browser would."""
         self._run(self.client.set_pin(pin))
-        self._pin = pin
 
     def process(self, request: bytes) -> bytes:
         """One CTAP2 message (command byte || CBOR) -> status byte || CBOR."""
-        if request[:1] in _STATE_CHANGING and self._client is not None:
-            self._client.forget_info()  # the PIN or configuration may change under the client
-        return self._run(self.authenticator.process(bytes(request)))
+        return self._run(self.aprocess(request))
+
+    def process_apdu(self, apdu: bytes) -> bytes:
+        """One CTAP1/U2F request APDU -> response data || status word."""
+        return self._run(self.aprocess_apdu(apdu))
 
     def create(self, options: dict[str, Any] | str, origin: str) -> dict[str, Any]:
         """PublicKeyCredentialCreationOptionsJSON -> RegistrationResponseJSON."""
@@ -194,7 +183,12 @@ class VirtualAuthenticator:
         return self._run(self.client.get(options, origin))
 
     async def aprocess(self, request: bytes) -> bytes:
+        if request[:1] in _STATE_CHANGING and self._client is not None:
+            self._client.forget_info()  # the PIN or configuration may change under the client
         return await self.authenticator.process(bytes(request))
+
+    async def aprocess_apdu(self, apdu: bytes) -> bytes:
+        return await process_apdu(self.authenticator, apdu)
 
     async def acreate(
         self, options: dict[str, Any] | str, origin: str, top_origin: str | None = None
@@ -232,7 +226,7 @@ class VirtualAuthenticator:
         return [credential_parameters(c, with_private_key=with_keys) for c in credentials]
 
     async def aremove_credential(self, credential_id: str) -> None:
-        if not await self._store.delete(b64url_decode(credential_id, "credentialId")):
+        if not await self._store.delete(b64url_field(credential_id, "credentialId")):
             raise KeyError(f"no credential with id {credential_id}")
 
     async def aremove_all_credentials(self) -> None:
@@ -307,7 +301,7 @@ class VirtualAuthenticator:
         backup_state: bool | None = None,
     ) -> None:
         """WebDriver "Set Credential Properties" (backup eligibility and state)."""
-        raw_id = b64url_decode(credential_id, "credentialId")
+        raw_id = b64url_field(credential_id, "credentialId")
         credential = self._run(self._store.get(raw_id))
         if credential is None:
             raise KeyError(f"no credential with id {credential_id}")
@@ -377,7 +371,7 @@ class VirtualAuthenticator:
         for name in ("credentialId", "isResidentCredential", "rpId", "privateKey", "signCount"):
             if name not in params:
                 raise ValueError(f"Credential Parameters: {name} is required")
-        credential_id = b64url_decode(params["credentialId"], "credentialId")
+        credential_id = b64url_field(params["credentialId"], "credentialId")
         if not 1 <= len(credential_id) <= 1023:
             raise ValueError("credentialId must be 1 to 1023 bytes")
         resident = params["isResidentCredential"]
@@ -387,11 +381,11 @@ class VirtualAuthenticator:
         if not isinstance(rp_id, str) or not rp_id:
             raise ValueError("rpId must be a non-empty string")
         try:
-            key = CoseKey.from_pkcs8(b64url_decode(params["privateKey"], "privateKey"))
+            key = CoseKey.from_pkcs8(b64url_field(params["privateKey"], "privateKey"))
         except (ValueError, TypeError) as exc:
             raise ValueError(f"privateKey is not a supported PKCS#8 key: {exc}") from None
         user_handle = params.get("userHandle")
-        handle = None if user_handle is None else b64url_decode(user_handle, "userHandle")
+        handle = None if user_handle is None else b64url_field(user_handle, "userHandle")
         if resident and not handle:
             raise ValueError("userHandle is required for a resident credential")
         if handle is not None and len(handle) > MAX_USER_ID_LENGTH:
@@ -402,13 +396,11 @@ class VirtualAuthenticator:
         config = self.authenticator.config
         eligible = _flag(params, "backupEligibility", config.default_backup_eligibility)
         large_blob = params.get("largeBlob")
-        credential = Credential(
-            credential_id=credential_id,
-            rp_id=rp_id,
-            rp_id_hash=hashlib.sha256(rp_id.encode()).digest(),
-            user_handle=handle,
-            private_key=key.to_pkcs8(),
-            algorithm=int(key.algorithm),
+        return portable.new_credential(
+            credential_id,
+            rp_id,
+            handle,
+            key,
             discoverable=resident,
             user_name=_text(params, "userName"),
             user_display_name=_text(params, "userDisplayName"),
@@ -419,10 +411,8 @@ class VirtualAuthenticator:
             backup_eligible=eligible,
             backup_state=_flag(params, "backupState", config.default_backup_state),
             created=self.authenticator.env.clock.now_ms(),
-            large_blob=None if large_blob is None else b64url_decode(large_blob, "largeBlob"),
+            large_blob=None if large_blob is None else b64url_field(large_blob, "largeBlob"),
         )
-        credential._key = key
-        return credential
 
 
 def _flag(params: dict[str, Any], name: str, default: bool) -> bool:

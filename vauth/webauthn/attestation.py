@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from vauth.ctap import cbor
-from vauth.ctap.auth_data import AuthenticatorData, Flags
 
 AAGUID_OFFSET = 37  # rpIdHash (32) | flags (1) | signCount (4)
 AAGUID_LENGTH = 16
@@ -25,8 +24,11 @@ class AttestationResult:
         return cbor.encode({"fmt": self.fmt, "attStmt": self.att_stmt, "authData": self.auth_data})
 
 
-def convey(result: AttestationResult, conveyance: str, anonymize_aaguid: bool) -> AttestationResult:
-    """Apply the RP's attestation conveyance preference.
+def convey(
+    result: AttestationResult, aaguid: bytes, conveyance: str, anonymize_aaguid: bool
+) -> AttestationResult:
+    """Apply the RP's attestation conveyance preference; ``aaguid`` is the one in the attested
+    credential data of ``result.auth_data``.
 
     ``none``: self attestation (packed, no x5c, zero AAGUID) passes as it is; anything else becomes
     ``fmt: "none"`` with an empty ``attStmt``, and, when ``anonymize_aaguid`` is set, a zero AAGUID
@@ -36,20 +38,11 @@ def convey(result: AttestationResult, conveyance: str, anonymize_aaguid: bool) -
     """
     if conveyance != "none":
         return result
-    aaguid = _aaguid(result.auth_data)
     if aaguid == ZERO_AAGUID and result.fmt == "packed" and "x5c" not in result.att_stmt:
         return result
     auth_data = result.auth_data
-    if anonymize_aaguid and aaguid not in (None, ZERO_AAGUID):
+    if anonymize_aaguid and aaguid != ZERO_AAGUID:
         auth_data = (
             auth_data[:AAGUID_OFFSET] + ZERO_AAGUID + auth_data[AAGUID_OFFSET + AAGUID_LENGTH :]
         )
     return AttestationResult("none", auth_data, {})
-
-
-def _aaguid(auth_data: bytes) -> bytes | None:
-    if len(auth_data) < AAGUID_OFFSET + AAGUID_LENGTH:
-        return None
-    if not AuthenticatorData(auth_data).flags & Flags.AT:
-        return None
-    return auth_data[AAGUID_OFFSET : AAGUID_OFFSET + AAGUID_LENGTH]

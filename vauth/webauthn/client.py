@@ -13,7 +13,8 @@ Choices where a browser has a user interface or a timer and this in-process clie
   each first probed silently (getAssertion with ``up: false``); the real request then carries the
   batch that matched (Chromium and python-fido2 do the same).
 - Attestation: see :func:`vauth.webauthn.attestation.convey`.
-- Extensions (prf, largeBlob, credBlob, minPinLength): see :mod:`vauth.webauthn.extensions`.
+- Extensions (credProtect, prf, largeBlob, credBlob, minPinLength): see
+  :mod:`vauth.webauthn.extensions`.
   prf.evalByCredential with several allowCredentials probes them one by one first, so that the
   request carries the found credential and its own salts.
 """
@@ -25,13 +26,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from vauth.ctap.auth_data import AuthenticatorData
+from vauth.ctap.authenticator import Command
+from vauth.ctap.pin_state import GA, LBW, MC
 from vauth.ctap.status import CtapStatus
 from vauth.webauthn import client_data
 from vauth.webauthn.attestation import AttestationResult, convey
 from vauth.webauthn.ctap_messages import (
     AuthenticatorInfo,
     Channel,
-    Command,
     Process,
     call,
     channel_for,
@@ -50,10 +52,8 @@ from vauth.webauthn.extensions import (
     request_plan,
 )
 from vauth.webauthn.options import (
-    CREDENTIAL_PROTECTION_POLICIES,
     PUBLIC_KEY,
     AuthenticatorSelection,
-    CreationExtensions,
     CreationOptions,
     CredentialDescriptor,
     CredentialParameters,
@@ -67,8 +67,6 @@ from vauth.webauthn.responses import authentication_response_json, registration_
 
 # WebAuthn L3 5.1.3 step 10: an empty pubKeyCredParams means ES256 and RS256.
 DEFAULT_PUB_KEY_CRED_PARAMS = ((PUBLIC_KEY, -7), (PUBLIC_KEY, -257))
-CRED_PROTECT = "credProtect"
-MC, GA, LBW = 0x01, 0x02, 0x10  # pinUvAuthToken permissions
 
 
 class WebAuthnClient:
@@ -157,9 +155,9 @@ class WebAuthnClient:
             MC | (GA if opts.exclude_credentials else 0),
             rk=rk,
         )
-        exclude = await self._exclude_list(rp_id, client_data_hash, opts.exclude_credentials, info)
+        exclude = _usable(opts.exclude_credentials, info)
+        exclude = await self._fit(rp_id, client_data_hash, exclude, info) or ()
         plan = await creation_plan(opts.extensions, info, self._channel, rk)
-        extensions = {**(_cred_protect(opts.extensions, info) or {}), **plan.inputs}
 
         params = without_none(
             {
@@ -172,7 +170,7 @@ class WebAuthnClient:
                 },
                 0x04: [{"alg": alg, "type": kind} for kind, alg in algorithms],
                 0x05: descriptors(exclude) or None,
-                0x06: extensions or None,
+                0x06: plan.inputs or None,
                 0x07: options_map(rk=rk, uv=verification.uv_option),
                 **verification.params(client_data_hash),
             }
@@ -191,7 +189,10 @@ class WebAuthnClient:
             raise WebAuthnError("UnknownError", "create: no attested credential data")
 
         result = convey(
-            AttestationResult(fmt, auth_data, att_stmt), opts.attestation, self.anonymize_aaguid
+            AttestationResult(fmt, auth_data, att_stmt),
+            attested.aaguid,
+            opts.attestation,
+            self.anonymize_aaguid,
         )
         extension_results = plan.outputs(outputs, response)
         if opts.extensions.cred_props:
@@ -233,9 +234,8 @@ class WebAuthnClient:
         allow = _usable(opts.allow_credentials, info)
         if opts.allow_credentials and not allow:
             raise WebAuthnError("NotAllowedError", "get: no allowCredentials entry is usable")
-        if len(allow) > info.max_credential_count_in_list:
-            batches = _batches(allow, info.max_credential_count_in_list)
-            allow = await self._probe(rp_id, client_data_hash, batches) or batches[0]
+        fitted = await self._fit(rp_id, client_data_hash, allow, info)
+        allow = fitted or allow[: info.max_credential_count_in_list]  # none found: the first batch
         if needs_credential_choice(opts.extensions, allow):  # prf.evalByCredential
             allow = await self._probe(rp_id, client_data_hash, _batches(allow, 1)) or allow
         plan = await request_plan(opts.extensions, info, self._channel, allow)
@@ -349,18 +349,20 @@ class WebAuthnClient:
         token = await session.token(self.pin, token_permissions, rp_id)
         return _Verification(session=session, token=token)
 
-    async def _exclude_list(
+    async def _fit(
         self,
         rp_id: str,
         client_data_hash: bytes,
-        exclude: Sequence[CredentialDescriptor],
+        credentials: Sequence[CredentialDescriptor],
         info: AuthenticatorInfo,
-    ) -> Sequence[CredentialDescriptor]:
-        usable = _usable(exclude, info)
-        if len(usable) <= info.max_credential_count_in_list:
-            return usable
-        batches = _batches(usable, info.max_credential_count_in_list)
-        return await self._probe(rp_id, client_data_hash, batches) or ()
+    ) -> Sequence[CredentialDescriptor] | None:
+        """``credentials`` if one request can carry them all, else the first batch of
+        maxCredentialCountInList that holds a credential of this authenticator (None if none
+        does)."""
+        size = info.max_credential_count_in_list
+        if len(credentials) <= size:
+            return credentials
+        return await self._probe(rp_id, client_data_hash, _batches(credentials, size))
 
     async def _probe(
         self,
@@ -393,12 +395,11 @@ class _Verification:
 
     def params(self, client_data_hash: bytes, key: int = 0x08) -> dict[int, Any]:
         """pinUvAuthParam and pinUvAuthProtocol (keys 0x08/0x09, or 0x06/0x07 in getAssertion)."""
-        if self.session is None or self.token is None:
+        authorized = self.authorize(client_data_hash)
+        if authorized is None:
             return {}
-        return {
-            key: self.session.authenticate(self.token, client_data_hash),
-            key + 1: self.session.protocol.version,
-        }
+        pin_uv_auth_param, pin_uv_auth_protocol = authorized
+        return {key: pin_uv_auth_param, key + 1: pin_uv_auth_protocol}
 
     def authorize(self, message: bytes) -> tuple[bytes, int] | None:
         """pinUvAuthParam and pinUvAuthProtocol for a command other than the ceremony's own
@@ -416,21 +417,6 @@ def _credential_parameters(params: tuple[CredentialParameters, ...]) -> list[tup
     if not chosen:
         raise WebAuthnError("NotSupportedError", "create: no supported pubKeyCredParams type")
     return chosen
-
-
-def _cred_protect(extensions: CreationExtensions, info: AuthenticatorInfo) -> dict[str, int] | None:
-    """credProtect (CTAP 2.1 section 12.1, "Client extension processing")."""
-    policy = extensions.credential_protection_policy
-    if policy is None:
-        return None
-    level = CREDENTIAL_PROTECTION_POLICIES[policy]
-    if CRED_PROTECT not in info.extensions:
-        if extensions.enforce_credential_protection_policy and level > 1:
-            raise WebAuthnError(
-                "NotAllowedError", "create: the authenticator cannot enforce credProtect"
-            )
-        return None
-    return {CRED_PROTECT: level}
 
 
 def _ordered(results: dict[str, Any]) -> dict[str, Any]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from enum import IntEnum
 from typing import Any, Protocol, TypeGuard, runtime_checkable
 
 from vauth.ctap import cbor
+from vauth.ctap.authenticator import Command as Command  # re-exported: large_blob imports it here
 from vauth.ctap.status import CtapError, CtapStatus
 from vauth.webauthn.errors import WebAuthnError, from_status
 from vauth.webauthn.options import CredentialDescriptor
@@ -16,18 +16,10 @@ from vauth.webauthn.options import CredentialDescriptor
 Process = Callable[[bytes], Awaitable[bytes]]
 
 
-class Command(IntEnum):
-    MAKE_CREDENTIAL = 0x01
-    GET_ASSERTION = 0x02
-    GET_INFO = 0x04
-    LARGE_BLOBS = 0x0C
-
-
 @dataclass(frozen=True, slots=True)
 class AuthenticatorInfo:
     """The parts of authenticatorGetInfo the client acts on."""
 
-    versions: tuple[str, ...] = ()
     extensions: frozenset[str] = frozenset()
     options: dict[str, bool] = field(default_factory=dict)
     max_credential_count_in_list: int = 1  # absent: one credential per request
@@ -44,7 +36,6 @@ class AuthenticatorInfo:
         msg_size = info.get(0x05)
         large_blob_array = info.get(0x0B)
         return cls(
-            versions=tuple(v for v in info.get(0x01, ()) if isinstance(v, str)),
             extensions=frozenset(e for e in info.get(0x02, ()) if isinstance(e, str)),
             options=dict(options) if isinstance(options, dict) else {},
             max_credential_count_in_list=count if isinstance(count, int) and count > 0 else 1,

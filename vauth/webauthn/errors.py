@@ -50,7 +50,11 @@ _EXPLANATIONS: dict[CtapStatus, str] = {
     CtapStatus.KEY_STORE_FULL: "the authenticator has no room left (is its disk full?)",
     CtapStatus.UNSUPPORTED_ALGORITHM: "the authenticator supports none of the algorithms asked",
     CtapStatus.PUAT_REQUIRED: "the authenticator wants user verification (a PIN)",
-    CtapStatus.PIN_BLOCKED: "the authenticator's PIN is blocked",
+    CtapStatus.PIN_INVALID: "the PIN is wrong",
+    CtapStatus.PIN_BLOCKED: "the PIN is blocked: reset the authenticator",
+    CtapStatus.PIN_AUTH_BLOCKED: "too many wrong PINs: power-cycle the authenticator",
+    CtapStatus.PIN_NOT_SET: "no PIN is set",
+    CtapStatus.PIN_POLICY_VIOLATION: "the PIN does not meet the PIN policy",
 }
 
 

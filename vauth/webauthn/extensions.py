@@ -1,6 +1,7 @@
 """WebAuthn client extensions (L3 section 10.1) over the CTAP 2.1 extensions behind them
-(section 12): ``prf`` -> hmac-secret (and hmac-secret-mc), ``largeBlob`` -> largeBlobKey and
-authenticatorLargeBlobs, ``credBlob``/``getCredBlob`` -> credBlob, ``minPinLength``.
+(section 12): ``credentialProtectionPolicy`` -> credProtect, ``prf`` -> hmac-secret (and
+hmac-secret-mc), ``largeBlob`` -> largeBlobKey and authenticatorLargeBlobs,
+``credBlob``/``getCredBlob`` -> credBlob, ``minPinLength``.
 
 A ceremony first checks its inputs, before any authenticator is asked (``check_creation``,
 ``check_request``); then a plan holds the CTAP extension inputs and whatever it needs to read
@@ -16,11 +17,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from vauth.ctap.extensions.cred_blob import GET_NAME as GET_CRED_BLOB
+from vauth.ctap.extensions.cred_blob import NAME as CRED_BLOB
+from vauth.ctap.extensions.cred_protect import NAME as CRED_PROTECT
+from vauth.ctap.extensions.hmac_secret import MC_NAME as HMAC_SECRET_MC
+from vauth.ctap.extensions.hmac_secret import NAME as HMAC_SECRET
+from vauth.ctap.extensions.hmac_secret import SALT_LENGTH
+from vauth.ctap.extensions.large_blob_key import KEY_LENGTH as LARGE_BLOB_KEY_LENGTH
+from vauth.ctap.extensions.large_blob_key import NAME as LARGE_BLOB_KEY
+from vauth.ctap.extensions.min_pin_length import NAME as MIN_PIN_LENGTH
 from vauth.webauthn import base64url
 from vauth.webauthn.ctap_messages import AuthenticatorInfo, Channel
 from vauth.webauthn.errors import WebAuthnError
 from vauth.webauthn.large_blob import Authorize, LargeBlobArray, read_blob, write_blob
 from vauth.webauthn.options import (
+    CREDENTIAL_PROTECTION_POLICIES,
     CreationExtensions,
     CredentialDescriptor,
     PrfInputs,
@@ -29,15 +40,7 @@ from vauth.webauthn.options import (
 )
 from vauth.webauthn.pin import PinSession
 
-HMAC_SECRET = "hmac-secret"  # noqa: S105 -- an extension identifier
-HMAC_SECRET_MC = "hmac-secret-mc"  # noqa: S105
-LARGE_BLOB_KEY = "largeBlobKey"
-CRED_BLOB = "credBlob"
-GET_CRED_BLOB = "getCredBlob"
-MIN_PIN_LENGTH = "minPinLength"
 PRF_CONTEXT = b"WebAuthn PRF\x00"
-SALT_LENGTH = 32
-LARGE_BLOB_KEY_LENGTH = 32
 
 
 def prf_salt(value: bytes) -> bytes:
@@ -148,10 +151,28 @@ class CreationPlan:
         return results
 
 
+def _cred_protect(extensions: CreationExtensions, info: AuthenticatorInfo) -> int | None:
+    """The credProtect level to send (CTAP 2.1 section 12.1, "Client extension processing")."""
+    policy = extensions.credential_protection_policy
+    if policy is None:
+        return None
+    level = CREDENTIAL_PROTECTION_POLICIES[policy]
+    if CRED_PROTECT not in info.extensions:
+        if extensions.enforce_credential_protection_policy and level > 1:
+            raise WebAuthnError(
+                "NotAllowedError", "create: the authenticator cannot enforce credProtect"
+            )
+        return None
+    return level
+
+
 async def creation_plan(
     extensions: CreationExtensions, info: AuthenticatorInfo, channel: Channel, rk: bool
 ) -> CreationPlan:
     inputs: dict[str, Any] = {}
+    level = _cred_protect(extensions, info)
+    if level is not None:
+        inputs[CRED_PROTECT] = level
     hmac_secret = None
     if extensions.prf is not None and HMAC_SECRET in info.extensions:
         inputs[HMAC_SECRET] = True

@@ -67,7 +67,6 @@ class CredentialDescriptor:
 class AuthenticatorSelection:
     authenticator_attachment: str | None = None
     resident_key: str = "discouraged"  # already resolved from requireResidentKey when absent
-    require_resident_key: bool = False
     user_verification: str = "preferred"
 
 
@@ -292,7 +291,6 @@ def _selection(options: dict[str, Any]) -> AuthenticatorSelection:
             selection, "authenticatorAttachment", AUTHENTICATOR_ATTACHMENTS, path
         ),
         resident_key=resident_key,
-        require_resident_key=require_resident_key,
         user_verification=(
             _enum(selection, "userVerification", USER_VERIFICATION_REQUIREMENTS, path)
             or "preferred"

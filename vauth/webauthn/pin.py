@@ -8,29 +8,29 @@ import hashlib
 import os
 from typing import Any
 
+from vauth.ctap.authenticator import Command
+from vauth.ctap.commands.client_pin import (
+    CHANGE_PIN,
+    GET_KEY_AGREEMENT,
+    GET_PIN_TOKEN,
+    GET_TOKEN_USING_PIN,
+    GET_TOKEN_USING_UV,
+    SET_PIN,
+)
 from vauth.ctap.pin_protocol import PinUvAuthProtocol, PinUvAuthProtocolTwo
-from vauth.ctap.status import CtapError, CtapStatus
-from vauth.webauthn.ctap_messages import Channel
+from vauth.ctap.pin_state import MAX_PIN_BYTES
+from vauth.webauthn.ctap_messages import Channel, call
 from vauth.webauthn.errors import WebAuthnError
 
-CLIENT_PIN = 0x06
-GET_KEY_AGREEMENT, SET_PIN, CHANGE_PIN, GET_PIN_TOKEN = 2, 3, 4, 5
-GET_TOKEN_USING_UV, GET_TOKEN_USING_PIN = 6, 9
 _PROTOCOLS: dict[int, type[PinUvAuthProtocol]] = {2: PinUvAuthProtocolTwo, 1: PinUvAuthProtocol}
-_PIN_ERRORS = {
-    CtapStatus.PIN_INVALID: "the PIN is wrong",
-    CtapStatus.PIN_BLOCKED: "the PIN is blocked: reset the authenticator",
-    CtapStatus.PIN_AUTH_BLOCKED: "too many wrong PINs: power-cycle the authenticator",
-    CtapStatus.PIN_NOT_SET: "no PIN is set",
-    CtapStatus.PIN_POLICY_VIOLATION: "the PIN does not meet the PIN policy",
-}
+_PADDED_PIN_LENGTH = 64  # newPinEnc encrypts the PIN padded with zeros to 64 bytes
 
 
 def _pad(pin: str) -> bytes:
     raw = pin.encode("utf-8")
-    if len(raw) > 63:
-        raise WebAuthnError("NotAllowedError", "the PIN is longer than 63 bytes")
-    return raw.ljust(64, b"\x00")
+    if len(raw) > MAX_PIN_BYTES:
+        raise WebAuthnError("NotAllowedError", f"the PIN is longer than {MAX_PIN_BYTES} bytes")
+    return raw.ljust(_PADDED_PIN_LENGTH, b"\x00")
 
 
 class PinSession:
@@ -54,11 +54,7 @@ class PinSession:
             "rp_id": 0x0A,
         }
         request.update({keys[k]: v for k, v in params.items() if v is not None})
-        try:
-            return await self._channel.request(CLIENT_PIN, request)
-        except CtapError as exc:
-            reason = _PIN_ERRORS.get(exc.status, f"clientPIN failed: {exc.status.name}")
-            raise WebAuthnError("NotAllowedError", reason) from None
+        return await call(self._channel, Command.CLIENT_PIN, request, "clientPIN")
 
     async def shared_secret(self) -> tuple[dict[int, Any], bytes]:
         """A fresh key agreement: our ephemeral public key and the shared secret (also what
