@@ -23,7 +23,7 @@ from typing import Any
 from vauth.ctap.ports import PresenceRequest, PresenceResponse
 from vauth.presence import AutoPresence, DenyPresence, PromptPresence
 from vauth.vault import Vault, VaultError, VaultLockedError, WrongPassphraseError
-from vauth.virtual import SUPPORTED_EXTENSIONS, VirtualAuthenticator
+from vauth.virtual import UnsupportedOption, VirtualAuthenticator
 from vauth.webauthn import base64url
 from vauth.webauthn.errors import WebAuthnError
 
@@ -68,6 +68,8 @@ def _mapped() -> Any:
         raise ServiceError("wrong_passphrase", str(exc), 403) from None
     except VaultError as exc:
         raise ServiceError("vault_error", str(exc), 409) from None
+    except UnsupportedOption as exc:
+        raise ServiceError("unsupported operation", str(exc)) from None
     except KeyError as exc:
         raise ServiceError(
             "no such credential", str(exc.args[0] if exc.args else exc), 404
@@ -238,12 +240,6 @@ class Service:
         if config.get("protocol") == "ctap1/u2f":
             raise ServiceError("unsupported operation", "ctap1/u2f authenticators are not offered")
         kwargs = {_CONFIG_KEYS[k]: v for k, v in config.items()}
-        extensions = kwargs.get("extensions")
-        if extensions is not None and not set(extensions) <= SUPPORTED_EXTENSIONS:
-            raise ServiceError(
-                "unsupported operation",
-                f"unsupported extensions: {sorted(set(extensions) - SUPPORTED_EXTENSIONS)}",
-            )
         with _mapped():
             authenticator = VirtualAuthenticator(**kwargs)
         authenticator_id = secrets.token_hex(8)

@@ -72,6 +72,19 @@ def parse_aaguid(value: str | bytes | uuid.UUID | None) -> bytes:
         raise ValueError(f"aaguid {value!r} is not a UUID") from None
 
 
+class UnsupportedOption(ValueError):
+    """A well-formed setting that vauth does not offer (WebDriver's "unsupported operation")."""
+
+
+def _identifiers(extensions: Iterable[str]) -> frozenset[str]:
+    if isinstance(extensions, str | bytes) or not isinstance(extensions, Iterable):
+        raise TypeError("extensions must be a list of extension identifiers")
+    names = tuple(extensions)
+    if not all(isinstance(name, str) for name in names):
+        raise TypeError("extensions must be a list of extension identifiers")
+    return frozenset(names)
+
+
 class VirtualAuthenticator:
     """A CTAP 2.1 authenticator with a WebAuthn client in front, in this process."""
 
@@ -102,10 +115,10 @@ class VirtualAuthenticator:
     ) -> None:
         if transport not in TRANSPORTS:
             raise ValueError(f"transport must be one of {sorted(TRANSPORTS)}, not {transport!r}")
-        enabled = SUPPORTED_EXTENSIONS if extensions is None else frozenset(extensions)
+        enabled = SUPPORTED_EXTENSIONS if extensions is None else _identifiers(extensions)
         unknown = enabled - SUPPORTED_EXTENSIONS
         if unknown:
-            raise ValueError(f"unsupported extensions: {', '.join(sorted(unknown))}")
+            raise UnsupportedOption(f"unsupported extensions: {', '.join(sorted(unknown))}")
         self.extensions = enabled
         config = AuthenticatorConfig(
             protocol=protocol,

@@ -168,6 +168,9 @@ async def test_ctap_to_unknown_authenticator_is_404(api: Api) -> None:
         ({"protocol": "ctap1/u2f"}, "unsupported operation"),
         ({"transport": "carrier-pigeon"}, "invalid argument"),
         ({"extensions": ["notAnExtension"]}, "unsupported operation"),
+        ({"extensions": 5}, "invalid argument"),
+        ({"extensions": "prf"}, "invalid argument"),
+        ({"extensions": [["prf"]]}, "invalid argument"),
         ([], "invalid argument"),
     ],
 )
