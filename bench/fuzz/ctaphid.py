@@ -20,7 +20,6 @@ request it completed, if any, is answered. Properties:
 from __future__ import annotations
 
 import asyncio
-import functools
 import random
 import sys
 from pathlib import Path
@@ -29,7 +28,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common
 
 with _common.instrumented("vauth"):
-    from vauth.ctap.ctap1 import process_apdu
     from vauth.ctap.status import CtapStatus
     from vauth.transport import ctaphid
     from vauth.transport.ctaphid import (
@@ -165,7 +163,7 @@ async def session(data: bytes) -> None:
     manager = HidChannelManager(
         va.aprocess,
         host.receive,
-        functools.partial(process_apdu, va.authenticator),
+        va.aprocess_apdu,
         clock=clock,
         random_bytes=rng.randbytes,
     )

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeGuard, runtime_checkable
 
 from vauth.ctap import cbor
-from vauth.ctap.authenticator import Command as Command  # re-exported: large_blob imports it here
+from vauth.ctap.authenticator import Command
 from vauth.ctap.status import CtapError, CtapStatus
 from vauth.webauthn.errors import WebAuthnError, from_status
 from vauth.webauthn.options import CredentialDescriptor

@@ -21,9 +21,10 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from vauth.ctap import cbor
+from vauth.ctap.authenticator import Command
 from vauth.ctap.commands.large_blobs import HASH_LENGTH, MESSAGE_OVERHEAD, write_message
 from vauth.ctap.status import CtapError
-from vauth.webauthn.ctap_messages import Channel, Command
+from vauth.webauthn.ctap_messages import Channel
 
 NONCE_LENGTH = 12
 
