@@ -48,9 +48,7 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
 def attempt(store: InMemoryStore, data: bytes) -> ImportReport | VaultError:
     try:
         report = run(
-            import_credentials(
-                store, data, passphrase=None, large_blob_limit=LARGE_BLOB_LIMIT, offload=False
-            )
+            import_credentials(store, data, passphrase=None, large_blob_limit=LARGE_BLOB_LIMIT)
         )
     except VaultError as exc:
         _errors.check()
@@ -96,9 +94,7 @@ def round_trip(store: InMemoryStore, ids: list[str]) -> None:
         if c.discoverable and c.user_handle
     }
     for fmt, expected in (("webdriver", set(ids)), ("cxf", passkeys)):
-        exported = run(
-            export_credentials(store, fmt, passphrase=None, plaintext=True, offload=False)
-        )
+        exported = run(export_credentials(store, fmt, passphrase=None, plaintext=True))
         result = attempt(InMemoryStore(), exported)
         if isinstance(result, VaultError) or result.skipped or set(result.imported) != expected:
             detail = result if isinstance(result, VaultError) else result.skipped[:3]

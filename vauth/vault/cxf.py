@@ -17,7 +17,9 @@ import zlib
 from collections.abc import Sequence
 from typing import Any
 
+from vauth.ctap.config import MAX_CRED_BLOB_LENGTH
 from vauth.ctap.credential import SignCountPolicy
+from vauth.ctap.extensions.hmac_secret import CRED_RANDOM_LENGTH
 from vauth.vault import portable
 from vauth.vault.errors import ExchangeError
 from vauth.vault.portable import EntryError, Portable
@@ -27,8 +29,6 @@ VERSION_MAJOR, VERSION_MINOR = 1, 0
 EXPORTER_RP_ID = "vauth.invalid"  # vauth has no website; a reserved name (RFC 2606) says so
 EXPORTER_DISPLAY_NAME = "vauth"
 HMAC_ALGORITHM = "hmac-sha256"
-CRED_RANDOM_LENGTH = 32
-MAX_CRED_BLOB_LENGTH = 32
 MAX_LARGE_BLOB_SIZE = 1 << 20  # uncompressed; the authenticator's array is far smaller
 LARGE_BLOB_KEY_LENGTH = 32
 

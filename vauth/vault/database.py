@@ -9,16 +9,14 @@ from typing import Any
 
 import sqlcipher3
 
-from vauth.vault.errors import VaultError, VaultVersionError, WrongPassphraseError
+from vauth.vault.errors import VaultVersionError, WrongPassphraseError
 from vauth.vault.schema import LATEST, MIGRATIONS
-
-MEMORY = ":memory:"
 
 
 class Database:
     """A SQLCipher 4 database. Not thread-safe: the vault gives it a thread of its own."""
 
-    def __init__(self, path: Path | str, data_key: bytes, migrate_to: int = LATEST) -> None:
+    def __init__(self, path: Path, data_key: bytes, migrate_to: int = LATEST) -> None:
         self.path = path
         self._connection = sqlcipher3.connect(
             str(path), isolation_level=None, check_same_thread=False
@@ -31,16 +29,14 @@ class Database:
             raise
 
     def _setup(self, data_key: bytes) -> None:
+        _apply_key(self._connection, data_key)
         execute = self._connection.execute
-        execute("PRAGMA cipher_log_level = NONE")
-        execute(f"PRAGMA key = \"x'{data_key.hex()}'\"")
         execute("PRAGMA cipher_memory_security = ON")  # wipe freed memory
         try:
             execute("SELECT count(*) FROM sqlite_master").fetchone()
         except sqlcipher3.DatabaseError:
             raise WrongPassphraseError() from None
-        if self.path != MEMORY:
-            execute("PRAGMA journal_mode = WAL")
+        execute("PRAGMA journal_mode = WAL")
         execute("PRAGMA synchronous = FULL")  # a commit is on disk when it returns
         execute("PRAGMA temp_store = MEMORY")  # no plaintext temporary files
         execute("PRAGMA foreign_keys = ON")
@@ -101,14 +97,10 @@ class Database:
         """A consistent copy, encrypted with the same key, while others keep writing."""
         target = sqlcipher3.connect(str(destination), isolation_level=None)
         try:
-            target.execute("PRAGMA cipher_log_level = NONE")
-            target.execute(f"PRAGMA key = \"x'{data_key.hex()}'\"")
+            _apply_key(target, data_key)
             self._connection.backup(target)
         finally:
             target.close()
-
-    def rekey(self, data_key: bytes) -> None:
-        self._connection.execute(f"PRAGMA rekey = \"x'{data_key.hex()}'\"")
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
@@ -116,6 +108,7 @@ class Database:
         self._connection.close()
 
 
-def check_file(path: Path) -> None:
-    if path.exists() and not path.is_file():
-        raise VaultError(f"{path} is not a file")
+def _apply_key(connection: sqlcipher3.Connection, data_key: bytes) -> None:
+    """Open ``connection`` with the raw data key (SQLCipher's log says nothing of it)."""
+    connection.execute("PRAGMA cipher_log_level = NONE")
+    connection.execute(f"PRAGMA key = \"x'{data_key.hex()}'\"")

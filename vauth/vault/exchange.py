@@ -26,7 +26,7 @@ from vauth.ctap.credential import Credential
 from vauth.ctap.ports import CredentialStore
 from vauth.vault import container, cxf, webdriver
 from vauth.vault.errors import ExchangeError, VaultError
-from vauth.vault.kdf import SALT_LENGTH, KdfParams
+from vauth.vault.kdf import KdfParams
 from vauth.vault.portable import EntryError, Portable
 from vauth.webauthn import base64url, large_blob
 from vauth.webauthn.large_blob import LargeBlobError
@@ -84,12 +84,11 @@ async def export_credentials(
     passphrase: str | None,
     plaintext: bool = False,
     kdf: KdfParams | None = None,
-    offload: bool = True,
 ) -> bytes:
     """Every exportable credential of ``store`` in format ``fmt`` ("cxf" or "webdriver"),
     sealed under ``passphrase`` (Argon2id with ``kdf``, default: fresh salt, moderate cost), or
-    in the clear only with ``plaintext=True``. ``offload=False`` does the slow work on the
-    calling thread, for callers that drive the coroutine without an event loop."""
+    in the clear only with ``plaintext=True``. Without a running event loop (a caller driving
+    the coroutine by hand), the slow work runs on the calling thread."""
     if fmt not in FORMATS:
         raise ExchangeError(f"unknown export format {fmt!r}: use one of {', '.join(FORMATS)}")
     if plaintext and passphrase is not None:
@@ -102,15 +101,13 @@ async def export_credentials(
     credentials = list(await store.all())
     if fmt == "cxf":
         array = await large_blobs.load(store)
-        content = await _blocking(offload, lambda: _cxf_export(credentials, array))
+        content = await _blocking(lambda: _cxf_export(credentials, array))
     else:
-        content = await _blocking(
-            offload, lambda: _json([webdriver.parameters(c) for c in credentials])
-        )
+        content = await _blocking(lambda: _json([webdriver.parameters(c) for c in credentials]))
     if passphrase is not None:
-        params = kdf or KdfParams(secrets.token_bytes(SALT_LENGTH))
+        params = kdf or KdfParams.fresh()
         sealed = content
-        content = await _blocking(offload, lambda: container.seal(sealed, fmt, passphrase, params))
+        content = await _blocking(lambda: container.seal(sealed, fmt, passphrase, params))
     if len(content) > MAX_FILE_SIZE:
         raise ExchangeError(
             f"the export would be {len(content)} bytes, over the {MAX_FILE_SIZE}-byte limit an "
@@ -147,7 +144,6 @@ async def import_credentials(
     passphrase: str | None,
     progress: Callable[[int, int], None] | None = None,
     large_blob_limit: int | None = None,
-    offload: bool = True,
 ) -> ImportReport:
     """Import an export (or a plaintext CXF document or WebDriver list) into ``store``.
 
@@ -160,7 +156,7 @@ async def import_credentials(
     """
     if not isinstance(store, BatchStore):
         raise ExchangeError("this credential store cannot import all-or-nothing (no put_many)")
-    kind, document = await _blocking(offload, lambda: _read(data, passphrase))
+    kind, document = await _blocking(lambda: _read(data, passphrase))
     raw = cxf.raw_entries(document) if kind == "cxf" else _webdriver_entries(document)
     if len(raw) > MAX_ENTRIES:
         raise ExchangeError(f"the file holds {len(raw)} entries, over the limit of {MAX_ENTRIES}")
@@ -174,7 +170,7 @@ async def import_credentials(
         progress(0, total)
     for start in range(0, total, CHUNK):
         chunk = raw[start : start + CHUNK]
-        results = await _blocking(offload, functools.partial(_parse_all, parse, chunk, now_ms))
+        results = await _blocking(functools.partial(_parse_all, parse, chunk, now_ms))
         for index, (entry, result) in enumerate(zip(chunk, results, strict=True), start):
             reason = str(result) if isinstance(result, EntryError) else None
             if isinstance(result, Portable):
@@ -311,10 +307,8 @@ def _id(passkey: Portable) -> str:
     return base64url.encode(passkey.credential.credential_id)
 
 
-async def _blocking(offload: bool, work: Callable[[], T]) -> T:
+async def _blocking(work: Callable[[], T]) -> T:
     """Slow work (Argon2id, parsing keys) off the event loop, when there is one to keep free."""
-    if not offload:
-        return work()
     try:
         asyncio.get_running_loop()
     except RuntimeError:

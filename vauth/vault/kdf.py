@@ -3,6 +3,7 @@ raised later without breaking older vaults."""
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 
 import nacl.pwhash
@@ -16,6 +17,11 @@ class KdfParams:
     salt: bytes
     opslimit: int = nacl.pwhash.argon2id.OPSLIMIT_MODERATE  # 3 passes
     memlimit: int = nacl.pwhash.argon2id.MEMLIMIT_MODERATE  # 256 MiB
+
+    @classmethod
+    def fresh(cls) -> KdfParams:
+        """The default cost with a new random salt."""
+        return cls(secrets.token_bytes(SALT_LENGTH))
 
     def derive(self, passphrase: str) -> bytes:
         """The 32-byte key-encryption key for ``passphrase`` (slow on purpose)."""

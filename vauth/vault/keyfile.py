@@ -60,7 +60,7 @@ class KeyFile:
         data_key = secrets.token_bytes(KEY_LENGTH)
         recovery = new_recovery_key()
         vault_id = secrets.token_hex(16)
-        params = kdf or KdfParams(secrets.token_bytes(SALT_LENGTH))
+        params = kdf or KdfParams.fresh()
         keyfile = cls(
             vault_id=vault_id,
             kdf=params,

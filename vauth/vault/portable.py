@@ -13,12 +13,11 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from publicsuffixlist import PublicSuffixList
 
+from vauth.ctap.config import MAX_CREDENTIAL_ID_LENGTH, MAX_USER_ID_LENGTH
 from vauth.ctap.cose import CoseKey, algorithm_for_key
 from vauth.ctap.credential import Credential
 from vauth.webauthn import base64url
 
-MAX_CREDENTIAL_ID_LENGTH = 1023
-MAX_USER_HANDLE_LENGTH = 64
 MAX_TEXT_LENGTH = 1024
 MAX_DOMAIN_LENGTH = 253
 _LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
@@ -90,8 +89,8 @@ def credential_id(value: object) -> bytes:
 
 def user_handle(value: object) -> bytes:
     raw = b64url_field(value, "userHandle")
-    if not 1 <= len(raw) <= MAX_USER_HANDLE_LENGTH:
-        raise EntryError(f"userHandle must be 1 to {MAX_USER_HANDLE_LENGTH} bytes, not {len(raw)}")
+    if not 1 <= len(raw) <= MAX_USER_ID_LENGTH:
+        raise EntryError(f"userHandle must be 1 to {MAX_USER_ID_LENGTH} bytes, not {len(raw)}")
     return raw
 
 

@@ -36,6 +36,8 @@ CACHE_SIZE = 4096  # credentials kept decoded in memory, most recently used firs
 # Bookkeeping statements (written lazily, in order, by the vault's thread).
 TOUCH = "UPDATE credentials SET last_used = ? WHERE credential_id = ?"
 RECORD = "INSERT INTO audit (at, ceremony, rp_id, credential_id, outcome) VALUES (?, ?, ?, ?, ?)"
+READ_SETTING = "SELECT value FROM settings WHERE name = ?"
+WRITE_SETTING = "INSERT OR REPLACE INTO settings (name, value) VALUES (?, ?)"
 
 
 class VaultStore:
@@ -54,6 +56,7 @@ class VaultStore:
         # Recently used credentials, so a ceremony need not wait for the database; bounded,
         # and dropped when the vault locks (it holds private keys).
         self._cache: OrderedDict[bytes, Credential] = OrderedDict()
+        self._generation = 0  # moves on whenever the cache is dropped from (see _drop)
 
     async def _run(self, work: Callable[[Database], T]) -> T:
         loop = asyncio.get_running_loop()
@@ -93,7 +96,7 @@ class VaultStore:
         self._flush_scheduled = True
 
         def submit() -> None:
-            self._vault.executor.submit(self._vault.flush_quietly, self.flush)
+            self._vault.executor.submit(self._vault.flush_quietly)
 
         try:  # gather a few milliseconds of ceremonies into one write
             asyncio.get_running_loop().call_later(FLUSH_DELAY_S, submit)
@@ -103,7 +106,16 @@ class VaultStore:
     def forget(self) -> None:
         """Drop what is cached (counters, credentials) when the vault locks."""
         self._counters.clear()
-        self._cache.clear()
+        self._drop(None)
+
+    def _drop(self, credential_id: bytes | None) -> None:
+        """Uncache one credential (None: all of them) before it changes or goes. A read in
+        flight meanwhile may have seen the old row: it does not cache it (see get)."""
+        self._generation += 1
+        if credential_id is None:
+            self._cache.clear()
+        else:
+            self._cache.pop(credential_id, None)
 
     def _remember(self, credential: Credential) -> Credential:
         self._cache[credential.credential_id] = credential
@@ -131,22 +143,27 @@ class VaultStore:
             found = db.query(f"{rows.SELECT} WHERE credential_id = ?", (credential_id,))
             return self._current(rows.from_row(found[0])) if found else None
 
+        generation = self._generation
         credential = await self._run(work)
-        return None if credential is None else self._remember(credential)
+        if credential is None or generation != self._generation:
+            return credential  # nothing, or a row that a write or the lock may have overtaken
+        return self._remember(credential)
 
     async def find(self, rp_id_hash: bytes) -> Sequence[Credential]:
         def work(db: Database) -> list[Credential]:
             found = db.query(
                 f"{rows.SELECT} WHERE rp_id_hash = ? ORDER BY created, rowid", (rp_id_hash,)
             )
-            return [self._current(rows.from_row(row)) for row in found]
+            return [rows.from_row(row) for row in found]
 
-        return await self._run(work)
+        # A cached credential is current (every write drops it), and a ceremony may be using it.
+        found = await self._run(work)
+        return [self._current(self._cache.get(c.credential_id, c)) for c in found]
 
     async def put(self, credential: Credential) -> None:
         row = rows.to_row(credential)
         self._counters.pop(credential.credential_id, None)
-        self._cache.pop(credential.credential_id, None)
+        self._drop(credential.credential_id)
         await self._run(lambda db: db.execute(rows.UPSERT, row))
 
     async def put_many(
@@ -158,29 +175,20 @@ class VaultStore:
         one transaction: all or nothing. A credential ID already stored fails the whole batch;
         nothing is replaced. For imports (vauth.vault.exchange)."""
         new_rows = [rows.to_row(credential) for credential in credentials]
-        updates = dict(settings or {})
-        for credential in credentials:
-            self._cache.pop(credential.credential_id, None)
+        updates = dict(settings or {})  # nothing cached changes: only new IDs are inserted
 
         def work(db: Database) -> None:
             with db.transaction() as connection:
                 for row in new_rows:
                     connection.execute(rows.INSERT, row)
                 for name, update in updates.items():
-                    found = connection.execute(
-                        "SELECT value FROM settings WHERE name = ?", (name,)
-                    ).fetchone()
-                    value = update(None if found is None else bytes(found[0]))
-                    connection.execute(
-                        "INSERT OR REPLACE INTO settings (name, value) VALUES (?, ?)",
-                        (name, value),
-                    )
+                    _write_setting(connection, name, update(_read_setting(connection, name)))
 
         await self._run(work)
 
     async def update(self, credential: Credential) -> None:
         row = rows.update_row(credential)
-        self._cache.pop(credential.credential_id, None)
+        self._drop(credential.credential_id)
         await self._run(lambda db: db.execute(rows.UPDATE, row))
 
     async def touch(self, credential_id: bytes, at: int) -> None:
@@ -191,7 +199,7 @@ class VaultStore:
 
     async def delete(self, credential_id: bytes) -> bool:
         self._counters.pop(credential_id, None)
-        self._cache.pop(credential_id, None)
+        self._drop(credential_id)
         changed = await self._run(
             lambda db: db.execute(
                 "DELETE FROM credentials WHERE credential_id = ?", (credential_id,)
@@ -213,7 +221,7 @@ class VaultStore:
 
     async def clear(self) -> None:
         self._counters.clear()
-        self._cache.clear()
+        self._drop(None)
 
         def work(db: Database) -> None:
             with db.transaction() as connection:
@@ -251,14 +259,10 @@ class VaultStore:
         def reserve(db: Database) -> int:
             with db.transaction() as connection:
                 if credential_id is None:
-                    row = connection.execute(
-                        "SELECT value FROM settings WHERE name = ?", (GLOBAL_COUNTER,)
-                    ).fetchone()
-                    reserved = int.from_bytes(row[0], "big") if row else 0
-                    connection.execute(
-                        "INSERT OR REPLACE INTO settings (name, value) VALUES (?, ?)",
-                        (GLOBAL_COUNTER, (reserved + COUNTER_RESERVATION).to_bytes(8, "big")),
-                    )
+                    value = _read_setting(connection, GLOBAL_COUNTER)
+                    reserved = 0 if value is None else int.from_bytes(value, "big")
+                    end = reserved + COUNTER_RESERVATION
+                    _write_setting(connection, GLOBAL_COUNTER, end.to_bytes(8, "big"))
                     return reserved
                 row = connection.execute(
                     "UPDATE credentials SET sign_count = sign_count + ? "
@@ -275,17 +279,13 @@ class VaultStore:
 
     async def get_setting(self, name: str) -> bytes | None:
         def work(db: Database) -> bytes | None:
-            found = db.query("SELECT value FROM settings WHERE name = ?", (name,))
+            found = db.query(READ_SETTING, (name,))
             return bytes(found[0][0]) if found else None
 
         return await self._run(work)
 
     async def set_setting(self, name: str, value: bytes) -> None:
-        await self._run(
-            lambda db: db.execute(
-                "INSERT OR REPLACE INTO settings (name, value) VALUES (?, ?)", (name, value)
-            )
-        )
+        await self._run(lambda db: db.execute(WRITE_SETTING, (name, value)))
 
     # -- the audit log ----------------------------------------------------------------------
 
@@ -307,10 +307,15 @@ class VaultStore:
                     f"{AUDIT_SELECT} WHERE credential_id = ? ORDER BY id DESC LIMIT ?",
                     (credential_id, limit),
                 )
-            return [AuditRecord(r[0], r[1], r[2], _opt(r[3]), r[4]) for r in found]
+            return [AuditRecord(*row) for row in found]
 
         return await self._run(work)
 
 
-def _opt(value: Any) -> bytes | None:
-    return None if value is None else bytes(value)
+def _read_setting(connection: sqlcipher3.Connection, name: str) -> bytes | None:
+    found = connection.execute(READ_SETTING, (name,)).fetchone()
+    return None if found is None else bytes(found[0])
+
+
+def _write_setting(connection: sqlcipher3.Connection, name: str, value: bytes) -> None:
+    connection.execute(WRITE_SETTING, (name, value))

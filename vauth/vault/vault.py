@@ -109,12 +109,24 @@ class Vault:
 
     def lock(self) -> None:
         """Write what is queued, close the database and forget the data key."""
-        self._call(lambda: self.flush_quietly(self.store.flush))
-        with self._lock:
-            database, self._database = self._database, None
+
+        def work() -> None:
+            with self._lock:
+                self._close_locked()
+
+        self._call(work)
+
+    def _close_locked(self) -> None:
+        """Lock: write what is queued, forget the data key and close the database, the last
+        two even if the write fails (on the vault's thread, holding ``_lock``)."""
+        database, self._database = self._database, None
+        try:
+            if database is not None:
+                self.store.flush(database)
+        finally:
             self._forget_key()
-        if database is not None:
-            self._call(database.close)
+            if database is not None:
+                database.close()
 
     def _forget_key(self) -> None:
         if self._data_key is not None:
@@ -122,10 +134,10 @@ class Vault:
         self._data_key = None
         self.store.forget()
 
-    def flush_quietly(self, flush: Callable[[Database], None]) -> None:
-        """Run ``flush`` if the vault is open (bookkeeping of a locked vault waits)."""
+    def flush_quietly(self) -> None:
+        """Write the store's queued bookkeeping if the vault is open (a locked vault's waits)."""
         with contextlib.suppress(VaultLockedError):
-            self.with_database(flush)
+            self.with_database(self.store.flush)
 
     def unlock(self, passphrase: str) -> None:
         data_key = self.keyfile.unwrap(passphrase)
@@ -167,11 +179,7 @@ class Vault:
         """Raise VaultLockedError if locked, locking first if it sat idle too long (for
         answers served from memory, which do not pass through ``with_database``)."""
         with self._lock:
-            idle = (
-                self._database is not None
-                and self.idle_lock_s is not None
-                and time.monotonic() - self._last_use > self.idle_lock_s
-            )
+            idle = self._idle()
             if not idle and self._database is not None:
                 self._last_use = time.monotonic()
                 return
@@ -182,21 +190,22 @@ class Vault:
     def with_database(self, work: Callable[[Database], T]) -> T:
         """Run ``work`` with the open database (on the vault's thread)."""
         with self._lock:
-            if (
-                self._database is not None
-                and self.idle_lock_s is not None
-                and time.monotonic() - self._last_use > self.idle_lock_s
-            ):
+            if self._idle():
                 logger.info("vault locked after %.0f s idle", self.idle_lock_s)
-                database, self._database = self._database, None
-                self.store.flush(database)
-                self._forget_key()
-                database.close()
+                self._close_locked()
             current = self._database
             self._last_use = time.monotonic()
         if current is None:
             raise VaultLockedError()
         return work(current)
+
+    def _idle(self) -> bool:
+        """Whether the vault is open but unused for longer than ``idle_lock_s`` (hold ``_lock``)."""
+        return (
+            self._database is not None
+            and self.idle_lock_s is not None
+            and time.monotonic() - self._last_use > self.idle_lock_s
+        )
 
     def with_database_sync(self, work: Callable[[Database], T]) -> T:
         return self._call(lambda: self.with_database(work))
