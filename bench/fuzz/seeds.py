@@ -86,7 +86,7 @@ def s_register_and_sign(c: Any) -> None:
     c.get_assertion(
         "example.com",
         cdh("ga"),
-        extensions={"getCredBlob": True, "largeBlobKey": True},
+        extensions={"credBlob": True, "largeBlobKey": True},
         options={"uv": True},
     )
     c.get_next_assertion()

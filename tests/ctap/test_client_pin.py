@@ -506,6 +506,48 @@ class TestConfig:
         ClientPin(ctap).change_pin("1234", "4321")
 
 
+@pytest.mark.parametrize("protocol", PROTOCOLS, ids=["v1", "v2"])
+def test_force_pin_change_answers_each_token_subcommand_as_specified(
+    protocol: type[PinProtocol],
+) -> None:
+    """CTAP 2.1 6.5.5.7.1 (getPinToken, 0x05): a correct PIN under forcePINChange restores the
+    retries (step 8), then is answered CTAP2_ERR_PIN_INVALID (step 9); 6.5.5.7.2
+    (getPinUvAuthTokenUsingPinWithPermissions, 0x09) answers CTAP2_ERR_PIN_POLICY_VIOLATION.
+    forcePINChange is set through python-fido2's Config (6.11.4, forceChangePin) and read from
+    getInfo 0x0C."""
+    _va, ctap = device()
+    ClientPin(ctap, protocol()).set_pin("1234")
+    TestConfig().config(ctap).set_min_pin_length(force_change_pin=True)
+    assert ctap.get_info().force_pin_change is True
+    pin = ClientPin(ctap, protocol())
+    with pytest.raises(CtapError) as exc:  # a wrong PIN spends a retry, as always
+        pin.get_pin_token("9999")
+    assert code(exc) == ERR.PIN_INVALID
+    assert pin.get_pin_retries() == (7, False)
+    # ClientPin.get_pin_token without permissions sends 0x05. A correct PIN is never a
+    # mismatch: the retries go back to 8 and three of them do not block until a power cycle.
+    for _ in range(4):
+        with pytest.raises(CtapError) as exc:
+            pin.get_pin_token("1234")
+        assert code(exc) == ERR.PIN_INVALID
+        assert pin.get_pin_retries() == (8, False)
+    # The same raw, through Ctap2.client_pin, so the subcommand is beyond doubt.
+    key_agreement, shared = pin._get_shared_secret()
+    pin_hash_enc = pin.protocol.encrypt(shared, hashlib.sha256(b"1234").digest()[:16])
+    with pytest.raises(CtapError) as exc:
+        ctap.client_pin(
+            pin.protocol.VERSION, 0x05, key_agreement=key_agreement, pin_hash_enc=pin_hash_enc
+        )
+    assert code(exc) == ERR.PIN_INVALID
+    with pytest.raises(CtapError) as exc:  # 0x09
+        pin.get_pin_token("1234", PERM.GET_ASSERTION, "example.com")
+    assert code(exc) == ERR.PIN_POLICY_VIOLATION
+    assert pin.get_pin_retries() == (8, False)
+    pin.change_pin("1234", "4321")
+    assert ctap.get_info().force_pin_change is False
+    assert pin.get_pin_token("4321")  # 0x05 works again
+
+
 def test_reset_forgets_the_pin() -> None:
     _va, ctap = device()
     ClientPin(ctap).set_pin("1234")

@@ -364,6 +364,8 @@ def test_hmac_secret_without_pin_uv_auth_protocol_means_protocol_one() -> None:
 
 
 def test_cred_blob_round_trip() -> None:
+    """CTAP 2.1 section 12.2: getAssertion's input is "credBlob": true (the same identifier as
+    makeCredential's), the output is the blob under "credBlob" in the authenticator data."""
     protocol = PinProtocolV2()
     va = make_va()
     ctap = ctap_for(va)
@@ -373,10 +375,31 @@ def test_cred_blob_round_trip() -> None:
     (credential,) = stored(va)
     assert credential.cred_blob == blob
     credential_id = made.auth_data.credential_data.credential_id
-    response = assertion(ctap, protocol, credential_id, {"getCredBlob": True}, uv=False)
+    response = assertion(ctap, protocol, credential_id, {"credBlob": True}, uv=False)
     assert extensions_of(response.auth_data)["credBlob"] == blob
     response = assertion(ctap, protocol, credential_id, {}, uv=False)
     assert "credBlob" not in extensions_of(response.auth_data)
+    response = assertion(ctap, protocol, credential_id, {"credBlob": False}, uv=False)
+    assert "credBlob" not in extensions_of(response.auth_data)
+    # getCredBlob is the WebAuthn client's name: to an authenticator it is an unknown
+    # extension, ignored (section 12).
+    response = assertion(ctap, protocol, credential_id, {"getCredBlob": True}, uv=False)
+    assert extensions_of(response.auth_data) == {}
+
+
+@pytest.mark.parametrize("rk", [True, False], ids=["discoverable", "non-discoverable"])
+def test_cred_blob_through_python_fido2_client(rk: bool) -> None:
+    """CTAP 2.1 section 12.2 as python-fido2's Fido2Client speaks it: its CredBlobExtension
+    turns WebAuthn credBlob / getCredBlob: true into CTAP credBlob: <bytes> / credBlob: true."""
+    va = make_va()
+    client = client_for(va)
+    blob = b"kept with the credential"
+    made = register(client, b"alice", {"credBlob": blob}, rk=rk)
+    assert made.response.attestation_object.auth_data.extensions["credBlob"] is rk
+    got = authenticate(client, made.raw_id, {"getCredBlob": True})
+    assert extensions_of(got.response.authenticator_data) == {"credBlob": blob if rk else b""}
+    plain = authenticate(client, made.raw_id, {})
+    assert extensions_of(plain.response.authenticator_data) == {}
 
 
 def test_cred_blob_too_long_or_non_discoverable_is_not_kept() -> None:
@@ -386,13 +409,13 @@ def test_cred_blob_too_long_or_non_discoverable_is_not_kept() -> None:
     made = make(ctap, protocol, {"credBlob": os.urandom(MAX_CRED_BLOB_LENGTH + 1)})
     assert extensions_of(made.auth_data)["credBlob"] is False
     credential_id = made.auth_data.credential_data.credential_id
-    response = assertion(ctap, protocol, credential_id, {"getCredBlob": True}, uv=False)
+    response = assertion(ctap, protocol, credential_id, {"credBlob": True}, uv=False)
     assert extensions_of(response.auth_data)["credBlob"] == b""
 
     made = make(ctap, protocol, {"credBlob": b"short"}, rk=False)
     assert extensions_of(made.auth_data)["credBlob"] is False
     credential_id = made.auth_data.credential_data.credential_id
-    response = assertion(ctap, protocol, credential_id, {"getCredBlob": True}, uv=False)
+    response = assertion(ctap, protocol, credential_id, {"credBlob": True}, uv=False)
     assert extensions_of(response.auth_data)["credBlob"] == b""
 
 
@@ -401,6 +424,10 @@ def test_cred_blob_of_the_wrong_type() -> None:
     ctap = ctap_for(va)
     with pytest.raises(CtapError) as exc:
         make(ctap, PinProtocolV2(), {"credBlob": "text"})
+    assert code(exc) == ERR.CBOR_UNEXPECTED_TYPE
+    credential_id = make(ctap, PinProtocolV2(), {}).auth_data.credential_data.credential_id
+    with pytest.raises(CtapError) as exc:  # getAssertion's input is a boolean
+        assertion(ctap, PinProtocolV2(), credential_id, {"credBlob": b"x"}, uv=False)
     assert code(exc) == ERR.CBOR_UNEXPECTED_TYPE
 
 
@@ -487,7 +514,7 @@ def test_get_next_assertion_carries_the_extension_outputs() -> None:
     first = ctap.get_assertion(
         RP_ID,
         client_data_hash,
-        extensions={"hmac-secret": inputs, "getCredBlob": True},
+        extensions={"hmac-secret": inputs, "credBlob": True},
         pin_uv_param=protocol.authenticate(token, client_data_hash),
         pin_uv_protocol=protocol.VERSION,
     )

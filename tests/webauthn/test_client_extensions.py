@@ -18,9 +18,14 @@ from fido2.ctap2.config import Config
 from fido2.ctap2.extensions import _prf_salt
 from fido2.ctap2.pin import ClientPin
 from fido2.webauthn import (
+    AuthenticatorSelectionCriteria,
+    PublicKeyCredentialCreationOptions,
     PublicKeyCredentialDescriptor,
+    PublicKeyCredentialParameters,
     PublicKeyCredentialRequestOptions,
+    PublicKeyCredentialRpEntity,
     PublicKeyCredentialType,
+    PublicKeyCredentialUserEntity,
     UserVerificationRequirement,
 )
 from webauthn_support import Recorder, make_authenticator
@@ -435,6 +440,55 @@ class TestCredBlob:
         assert results(va.get(request(long["id"], getCredBlob=True), ORIGIN)) == {"getCredBlob": ""}
         plain = va.create(creation(b"user-2", "discouraged", credBlob=b64(b"x")), ORIGIN)
         assert results(plain)["credBlob"] is False
+
+    def test_ctap_inputs_on_the_wire(self) -> None:
+        """CTAP 2.1 section 12.2: the client maps WebAuthn credBlob to CTAP credBlob (the bytes)
+        and getCredBlob: true to CTAP credBlob: true; getCredBlob never reaches the
+        authenticator, which reads credBlob from the authenticator data's extensions."""
+        va = VirtualAuthenticator()
+        recorder = Recorder(va.aprocess)
+        client = WebAuthnClient(recorder)
+        created = _run(client.create(creation(credBlob=b64(b"on the wire")), ORIGIN))
+        got = _run(client.get(request(created["id"], getCredBlob=True), ORIGIN))
+        assert results(got) == {"getCredBlob": b64(b"on the wire")}
+        (made,) = [cbor.decode(m[1:]) for m in recorder.requests if m[0] == 0x01]
+        (asked,) = [cbor.decode(m[1:]) for m in recorder.requests if m[0] == 0x02]
+        assert made[0x06] == {"credBlob": b"on the wire"}
+        assert asked[0x04] == {"credBlob": True}
+
+    def test_across_clients(self) -> None:
+        """What one client stores the other reads: vauth's client and python-fido2's Fido2Client
+        (its CredBlobExtension) against the same authenticator."""
+        va = VirtualAuthenticator()
+        peer = Fido2Client(VauthCtapDevice(va), DefaultClientDataCollector(ORIGIN))
+        ours = va.create(creation(b"user-1", credBlob=b64(b"from vauth")), ORIGIN)["id"]
+        options = PublicKeyCredentialRequestOptions(
+            challenge=os.urandom(32),
+            rp_id=RP_ID,
+            allow_credentials=[
+                PublicKeyCredentialDescriptor(
+                    type=PublicKeyCredentialType.PUBLIC_KEY, id=base64url.decode(ours)
+                )
+            ],
+            extensions={"getCredBlob": True},
+        )
+        response = peer.get_assertion(options).get_response(0).response
+        assert response.authenticator_data.extensions == {"credBlob": b"from vauth"}
+
+        theirs = peer.make_credential(
+            PublicKeyCredentialCreationOptions(
+                rp=PublicKeyCredentialRpEntity(id=RP_ID, name="Example"),
+                user=PublicKeyCredentialUserEntity(id=b"user-2", name="bob"),
+                challenge=os.urandom(32),
+                pub_key_cred_params=[
+                    PublicKeyCredentialParameters(type=PublicKeyCredentialType.PUBLIC_KEY, alg=-7)
+                ],
+                authenticator_selection=AuthenticatorSelectionCriteria(resident_key="required"),
+                extensions={"credBlob": b"from fido2"},
+            )
+        )
+        got = va.get(request(b64(theirs.raw_id), getCredBlob=True), ORIGIN)
+        assert results(got) == {"getCredBlob": b64(b"from fido2")}
 
     def test_unsupported(self) -> None:
         va = VirtualAuthenticator(extensions=["credProps"])

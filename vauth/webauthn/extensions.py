@@ -17,7 +17,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from vauth.ctap.extensions.cred_blob import GET_NAME as GET_CRED_BLOB
 from vauth.ctap.extensions.cred_blob import NAME as CRED_BLOB
 from vauth.ctap.extensions.cred_protect import NAME as CRED_PROTECT
 from vauth.ctap.extensions.hmac_secret import MC_NAME as HMAC_SECRET_MC
@@ -293,7 +292,7 @@ class RequestPlan:
         if large_blob is not None and (large_blob.read or large_blob.write is not None):
             results["largeBlob"] = await self._large_blob(response.get(0x07), authorize)
         blob = extension_outputs.get(CRED_BLOB)
-        if requested.get_cred_blob and GET_CRED_BLOB in self.inputs and isinstance(blob, bytes):
+        if requested.get_cred_blob and CRED_BLOB in self.inputs and isinstance(blob, bytes):
             results["getCredBlob"] = base64url.encode(blob)
         return results
 
@@ -338,7 +337,7 @@ async def request_plan(
     ):
         inputs[LARGE_BLOB_KEY] = True
     if extensions.get_cred_blob and CRED_BLOB in info.extensions:
-        inputs[GET_CRED_BLOB] = True
+        inputs[CRED_BLOB] = True  # getCredBlob is the WebAuthn name; CTAP's is credBlob
     return RequestPlan(extensions, inputs, channel, info, prf_values, hmac_secret)
 
 

@@ -102,17 +102,25 @@ async def _change_pin(
 async def _get_pin_token(
     authenticator: Authenticator, protocol: PinUvAuthProtocol, params: dict[Any, Any]
 ) -> dict[int, Any]:
-    """getPinToken (CTAP 2.0): a token with the default permissions mc and ga."""
+    """getPinToken (CTAP 2.1 section 6.5.5.7.1, superseded): a token with the default
+    permissions mc and ga. Under forcePINChange a correct PIN is answered PIN_INVALID (step 9),
+    the only refusal a CTAP 2.0 platform knows; the retries are already restored (step 8)."""
     if 0x09 in params or 0x0A in params:
         raise CtapError(CtapStatus.INVALID_PARAMETER, "getPinToken takes no permissions")
-    return await _token_using_pin(authenticator, protocol, params, MC | GA, None)
+    return await _token_using_pin(
+        authenticator, protocol, params, MC | GA, None, CtapStatus.PIN_INVALID
+    )
 
 
 async def _get_token_using_pin(
     authenticator: Authenticator, protocol: PinUvAuthProtocol, params: dict[Any, Any]
 ) -> dict[int, Any]:
+    """getPinUvAuthTokenUsingPinWithPermissions (section 6.5.5.7.2): under forcePINChange a
+    correct PIN is answered PIN_POLICY_VIOLATION."""
     permissions, rp_id = _permissions(authenticator, params)
-    return await _token_using_pin(authenticator, protocol, params, permissions, rp_id)
+    return await _token_using_pin(
+        authenticator, protocol, params, permissions, rp_id, CtapStatus.PIN_POLICY_VIOLATION
+    )
 
 
 async def _token_using_pin(
@@ -121,14 +129,17 @@ async def _token_using_pin(
     params: dict[Any, Any],
     permissions: int,
     rp_id: str | None,
+    must_change: CtapStatus,
 ) -> dict[int, Any]:
+    """The steps both PIN subcommands share; ``must_change`` is the answer to a correct PIN
+    while forcePINChange is set, which differs between them."""
     key_agreement = required(params, 0x03, dict, "keyAgreement")
     pin_hash_enc = required(params, 0x06, bytes, "pinHashEnc")
     pin = await _usable_pin(authenticator)
     shared = protocol.decapsulate(key_agreement)
     await _check_pin(authenticator, protocol, shared, pin_hash_enc, pin)
     if pin.force_pin_change:
-        raise CtapError(CtapStatus.PIN_POLICY_VIOLATION, "the PIN must be changed first")
+        raise CtapError(must_change, "the PIN must be changed first")
     return _issue_token(authenticator, protocol, shared, permissions, rp_id, user_present=False)
 
 

@@ -1,4 +1,9 @@
-"""credBlob (CTAP 2.1 section 12.2): a few opaque bytes kept with a discoverable credential."""
+"""credBlob (CTAP 2.1 section 12.2): a few opaque bytes kept with a discoverable credential.
+
+One CTAP identifier serves both commands: makeCredential's input is the blob, getAssertion's
+input is ``"credBlob": true``. ``getCredBlob`` is the WebAuthn client extension's name only
+and never goes to an authenticator.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,6 @@ from typing import Any
 from vauth.ctap.parse import required
 
 NAME = "credBlob"
-GET_NAME = "getCredBlob"
 
 
 def requested(extensions: dict[str, Any]) -> bytes | None:
@@ -24,7 +28,7 @@ def storable(blob: bytes, discoverable: bool, max_length: int) -> bool:
 
 
 def get_requested(extensions: dict[str, Any]) -> bool:
-    """Whether getAssertion asks for the blob ("getCredBlob": true)."""
-    if GET_NAME not in extensions:
+    """Whether getAssertion asks for the blob ("credBlob": true)."""
+    if NAME not in extensions:
         return False
-    return required(extensions, GET_NAME, bool, GET_NAME)
+    return required(extensions, NAME, bool, NAME)
