@@ -1,7 +1,7 @@
 """The ``vauth`` command: run the daemon, and see and manage every passkey through it.
 
 Exit codes: 0 success, 1 failure, 2 usage, 3 daemon not running, 4 vault locked,
-5 wrong passphrase, 6 not found.
+5 wrong passphrase, 6 not found, 7 unsafe socket (another user could reach or serve it).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from vauth import __version__, paths
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_NO_DAEMON, EXIT_LOCKED, EXIT_PASSPHRASE, EXIT_NOT_FOUND = (
     0, 1, 2, 3, 4, 5, 6,
 )  # fmt: skip
+EXIT_UNSAFE_SOCKET = 7
 _EXIT_FOR_CODE = {
     "vault_locked": EXIT_LOCKED,
     "wrong_passphrase": EXIT_PASSPHRASE,
@@ -74,7 +75,7 @@ def _socket(args: argparse.Namespace) -> Path:
 
 
 async def _call(args: argparse.Namespace, action: str, **params: Any) -> Any:
-    from vauth.transport.unix_socket import Client
+    from vauth.transport.unix_socket import Client, UntrustedSocket
 
     socket_path = _socket(args)
     try:
@@ -85,6 +86,8 @@ async def _call(args: argparse.Namespace, action: str, **params: Any) -> Any:
             "start it with `vauth serve`",
             EXIT_NO_DAEMON,
         ) from None
+    except UntrustedSocket as exc:
+        raise CliError(str(exc), EXIT_UNSAFE_SOCKET) from None
     try:
         reply = await client.call(action, **params)
     finally:
@@ -168,12 +171,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
         idle_lock_s=args.idle_lock,
         uhid=args.uhid,
     )
+    from vauth.transport.unix_socket import SocketSetupError, UnsafeDirectory
     from vauth.vault import VaultError, WrongPassphraseError
 
     try:
         return asyncio.run(daemon.serve(settings))
     except VaultError as exc:
         code = EXIT_PASSPHRASE if isinstance(exc, WrongPassphraseError) else EXIT_FAILURE
+        raise CliError(str(exc), code) from None
+    except SocketSetupError as exc:
+        code = EXIT_UNSAFE_SOCKET if isinstance(exc, UnsafeDirectory) else EXIT_FAILURE
         raise CliError(str(exc), code) from None
     except KeyboardInterrupt:
         return EXIT_OK

@@ -78,6 +78,7 @@ def ensure_token(path: Path) -> str:
 
 
 async def serve(settings: Settings, ready: asyncio.Event | None = None) -> int:
+    unix_socket.prepare_directory(settings.socket.parent)  # refuse an unsafe one before all else
     prompts = Prompts()
     presence = TrackingPresence(presence_for(settings.presence, prompts))
     if settings.vault is None:
