@@ -408,6 +408,14 @@ def cmd_passphrase(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    # The daemon's working directory is not ours: send the path as this shell means it.
+    destination = os.path.abspath(os.path.expanduser(args.destination))
+    result = call(args, "backup", destination=destination)
+    output(args, result, f"backed up to {result['backup']} (and its key file, .keys)")
+    return EXIT_OK
+
+
 def cmd_token(args: argparse.Namespace) -> int:
     from vauth.daemon import ensure_token
 
@@ -554,6 +562,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--credential", help="one passkey's uses")
     p.add_argument("--limit", type=int, default=100)
     command("passphrase", cmd_passphrase, "change the vault passphrase")
+    p = command("backup", cmd_backup, "copy the vault (still encrypted) while the daemon runs")
+    p.add_argument("destination", help="the copy's file (its key file goes beside it, .keys)")
     command("token", cmd_token, "print the HTTP API's bearer token")
     p = command("demo", cmd_demo, "one registration and one sign-in, in process")
     p.add_argument("--origin", default="https://example.com")
@@ -584,6 +594,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    os.umask(0o077)  # whatever vauth writes (vault, keys, exports, token) is the user's alone
     args = parser().parse_args(argv)
     try:
         result: int = args.run(args)
