@@ -18,7 +18,7 @@ from typing import Any
 from native_host.chunking import to_json
 from vauth import paths
 from vauth.transport import framing
-from vauth.transport.unix_socket import Client, NotSent
+from vauth.transport.unix_socket import Client, NotSent, UntrustedSocket
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +74,9 @@ class DaemonLink:
             except OSError as exc:
                 logger.info("no daemon at %s: %s", self.socket_path, exc.strerror or exc)
                 raise DaemonUnavailable from None
+            except UntrustedSocket as exc:
+                logger.warning("refused the socket: %s", exc)
+                raise DaemonUnavailable(str(exc)) from None
             logger.info("connected to the daemon at %s", self.socket_path)
             return self._connection
 

@@ -1,7 +1,7 @@
 """The ``vauth`` command: run the daemon, and see and manage every passkey through it.
 
 Exit codes: 0 success, 1 failure, 2 usage, 3 daemon not running, 4 vault locked,
-5 wrong passphrase, 6 not found.
+5 wrong passphrase, 6 not found, 7 unsafe socket (another user could reach or serve it).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from vauth import __version__, paths
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_NO_DAEMON, EXIT_LOCKED, EXIT_PASSPHRASE, EXIT_NOT_FOUND = (
     0, 1, 2, 3, 4, 5, 6,
 )  # fmt: skip
+EXIT_UNSAFE_SOCKET = 7
 _EXIT_FOR_CODE = {
     "vault_locked": EXIT_LOCKED,
     "wrong_passphrase": EXIT_PASSPHRASE,
@@ -74,7 +75,7 @@ def _socket(args: argparse.Namespace) -> Path:
 
 
 async def _call(args: argparse.Namespace, action: str, **params: Any) -> Any:
-    from vauth.transport.unix_socket import Client
+    from vauth.transport.unix_socket import Client, UntrustedSocket
 
     socket_path = _socket(args)
     try:
@@ -85,6 +86,8 @@ async def _call(args: argparse.Namespace, action: str, **params: Any) -> Any:
             "start it with `vauth serve`",
             EXIT_NO_DAEMON,
         ) from None
+    except UntrustedSocket as exc:
+        raise CliError(str(exc), EXIT_UNSAFE_SOCKET) from None
     try:
         reply = await client.call(action, **params)
     finally:
@@ -168,12 +171,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
         idle_lock_s=args.idle_lock,
         uhid=args.uhid,
     )
+    from vauth.transport.unix_socket import SocketSetupError, UnsafeDirectory
     from vauth.vault import VaultError, WrongPassphraseError
 
     try:
         return asyncio.run(daemon.serve(settings))
     except VaultError as exc:
         code = EXIT_PASSPHRASE if isinstance(exc, WrongPassphraseError) else EXIT_FAILURE
+        raise CliError(str(exc), code) from None
+    except SocketSetupError as exc:
+        code = EXIT_UNSAFE_SOCKET if isinstance(exc, UnsafeDirectory) else EXIT_FAILURE
         raise CliError(str(exc), code) from None
     except KeyboardInterrupt:
         return EXIT_OK
@@ -401,6 +408,14 @@ def cmd_passphrase(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    # The daemon's working directory is not ours: send the path as this shell means it.
+    destination = os.path.abspath(os.path.expanduser(args.destination))
+    result = call(args, "backup", destination=destination)
+    output(args, result, f"backed up to {result['backup']} (and its key file, .keys)")
+    return EXIT_OK
+
+
 def cmd_token(args: argparse.Namespace) -> int:
     from vauth.daemon import ensure_token
 
@@ -547,6 +562,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--credential", help="one passkey's uses")
     p.add_argument("--limit", type=int, default=100)
     command("passphrase", cmd_passphrase, "change the vault passphrase")
+    p = command("backup", cmd_backup, "copy the vault (still encrypted) while the daemon runs")
+    p.add_argument("destination", help="the copy's file (its key file goes beside it, .keys)")
     command("token", cmd_token, "print the HTTP API's bearer token")
     p = command("demo", cmd_demo, "one registration and one sign-in, in process")
     p.add_argument("--origin", default="https://example.com")
@@ -577,6 +594,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    os.umask(0o077)  # whatever vauth writes (vault, keys, exports, token) is the user's alone
     args = parser().parse_args(argv)
     try:
         result: int = args.run(args)

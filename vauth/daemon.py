@@ -78,6 +78,15 @@ def ensure_token(path: Path) -> str:
 
 
 async def serve(settings: Settings, ready: asyncio.Event | None = None) -> int:
+    old_umask = os.umask(0o077)  # every file and directory the daemon makes is the user's alone
+    try:
+        return await _serve(settings, ready)
+    finally:
+        os.umask(old_umask)
+
+
+async def _serve(settings: Settings, ready: asyncio.Event | None) -> int:
+    unix_socket.prepare_directory(settings.socket.parent)  # refuse an unsafe one before all else
     prompts = Prompts()
     presence = TrackingPresence(presence_for(settings.presence, prompts))
     if settings.vault is None:

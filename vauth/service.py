@@ -15,6 +15,7 @@ import contextlib
 import contextvars
 import hashlib
 import logging
+import os
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -516,6 +517,10 @@ class VaultOperations:
         """A consistent encrypted copy of the vault while it serves."""
         if not isinstance(destination, str) or not destination:
             raise ServiceError("invalid argument", "destination must be a path")
+        if not os.path.isabs(destination):  # the daemon's working directory is not the caller's
+            raise ServiceError(
+                "invalid argument", f"destination must be an absolute path, not {destination!r}"
+            )
         vault = self._service.vault
         with _mapped():
             path = await asyncio.to_thread(vault.backup, destination)

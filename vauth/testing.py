@@ -19,6 +19,7 @@ from fido2.hid import CAPABILITY, CTAPHID, CtapHidDevice
 from fido2.hid.base import CtapHidConnection, HidDescriptor
 
 from vauth.ctap.cose import Algorithm, CoseKey
+from vauth.ctap.pin_state import InlinePinHasher
 from vauth.keys import RandomKeySource
 from vauth.presence import AutoPresence, DenyPresence, ScriptedPresence
 from vauth.store import InMemoryStore
@@ -31,6 +32,7 @@ __all__ = [
     "FakeClock",
     "HidLoopbackConnection",
     "InMemoryStore",
+    "InlinePinHasher",
     "ScriptedKeySource",
     "ScriptedPresence",
     "VauthCtapDevice",

@@ -22,11 +22,13 @@ from vauth.ctap.config import DEFAULT_AAGUID, MAX_USER_ID_LENGTH, AuthenticatorC
 from vauth.ctap.cose import CoseKey
 from vauth.ctap.credential import Credential, SignCountPolicy
 from vauth.ctap.ctap1 import process_apdu
+from vauth.ctap.pin_state import InlinePinHasher
 from vauth.ctap.ports import Clock, CredentialStore, Environment, KeySource, UserPresence
 from vauth.keys import RandomKeySource, SeededKeySource
 from vauth.presence import AutoPresence, DenyPresence, ScriptedPresence
 from vauth.store import InMemoryStore
 from vauth.vault import Vault, portable, webdriver
+from vauth.vault.pin_hash import ThreadedPinHasher
 from vauth.vault.portable import b64url_field
 
 if TYPE_CHECKING:
@@ -144,14 +146,16 @@ class VirtualAuthenticator:
             store = self.vault.store
         self._store = store or InMemoryStore()
         keys = key_source or (SeededKeySource(seed) if seed is not None else RandomKeySource())
-        env = Environment(self._store, self._presence, clock or SystemClock(), keys)
-        self.authenticator = Authenticator(env, config)
-        self._client: WebAuthnClient | None = None
-        self._pin = pin
-        # Ports that never suspend let the sync API drive coroutines inline, without a loop.
+        # Ports that never suspend let the sync API drive coroutines inline, without a loop;
+        # otherwise there is a loop to keep free, and the PIN's Argon2id runs on a thread.
         self._inline = isinstance(self._store, InMemoryStore) and isinstance(
             self._presence, AutoPresence | DenyPresence | ScriptedPresence
         )
+        hasher = InlinePinHasher() if self._inline else ThreadedPinHasher()
+        env = Environment(self._store, self._presence, clock or SystemClock(), keys, hasher)
+        self.authenticator = Authenticator(env, config)
+        self._client: WebAuthnClient | None = None
+        self._pin = pin
         self._loop: asyncio.AbstractEventLoop | None = None
         self._worker: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()

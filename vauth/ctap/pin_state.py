@@ -13,7 +13,7 @@ import nacl.pwhash
 from vauth.ctap import cbor
 
 if TYPE_CHECKING:
-    from vauth.ctap.ports import CredentialStore
+    from vauth.ctap.ports import CredentialStore, PinHasher
 
 SETTING = "client_pin"
 MAX_PIN_RETRIES = 8
@@ -60,23 +60,39 @@ class PinState:
     async def save(self, store: CredentialStore) -> None:
         await store.set_setting(SETTING, cbor.encode(asdict(self)))
 
-    def set_pin(self, pin: bytes, salt: bytes, cost: tuple[int, int]) -> None:
+    def set_pin(self, pin: bytes, salt: bytes, pin_hash: bytes) -> None:
+        """Keep ``pin_hash`` (the port's hash of ``pin`` under ``salt``), never the PIN."""
         self.salt = salt
-        self.pin_hash = _slow_hash(hashlib.sha256(pin).digest()[:16], salt, cost)
+        self.pin_hash = pin_hash
         self.pin_length = len(pin.decode("utf-8"))
         self.pin_retries = MAX_PIN_RETRIES
         self.force_pin_change = False
 
-    def matches(self, left_pin_hash: bytes, cost: tuple[int, int]) -> bool:
+    async def matches(self, left_pin_hash: bytes, hasher: PinHasher, cost: tuple[int, int]) -> bool:
         """Whether LEFT(SHA-256(PIN), 16) as the platform sent it is the PIN's."""
         if self.pin_hash is None:
             return False
-        return hmac.compare_digest(_slow_hash(left_pin_hash, self.salt, cost), self.pin_hash)
+        computed = await hasher.hash_pin(left_pin_hash, self.salt, cost)
+        return hmac.compare_digest(computed, self.pin_hash)
 
 
-def _slow_hash(secret: bytes, salt: bytes, cost: tuple[int, int]) -> bytes:
+def left_pin_hash(pin: bytes) -> bytes:
+    """LEFT(SHA-256(PIN), 16), what a platform sends as pinHashEnc's plaintext."""
+    return hashlib.sha256(pin).digest()[:16]
+
+
+def argon2id_pin_hash(left_pin_hash: bytes, salt: bytes, cost: tuple[int, int]) -> bytes:
+    """The slow hash kept for the PIN (blocks for as long as ``cost`` says)."""
     opslimit, memlimit = cost
-    return bytes(nacl.pwhash.argon2id.kdf(32, secret, salt, opslimit, memlimit))
+    return bytes(nacl.pwhash.argon2id.kdf(32, left_pin_hash, salt, opslimit, memlimit))
+
+
+class InlinePinHasher:
+    """The PinHasher that hashes where it is called: for callers without an event loop to keep
+    free (the synchronous test facade, tests); the daemon's runs off the loop."""
+
+    async def hash_pin(self, left_pin_hash: bytes, salt: bytes, cost: tuple[int, int]) -> bytes:
+        return argon2id_pin_hash(left_pin_hash, salt, cost)
 
 
 @dataclass(slots=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
@@ -121,6 +121,18 @@ class KeySource(Protocol):
         """A fresh random ID for a discoverable credential (32 bytes)."""
 
 
+class PinHasher(Protocol):
+    async def hash_pin(self, left_pin_hash: bytes, salt: bytes, cost: tuple[int, int]) -> bytes:
+        """Argon2id(LEFT(SHA-256(PIN), 16), salt) at ``cost`` (opslimit, memlimit): slow on
+        purpose, so the daemon's hasher runs it off the event loop."""
+
+
+def _inline_pin_hasher() -> PinHasher:
+    from vauth.ctap.pin_state import InlinePinHasher
+
+    return InlinePinHasher()
+
+
 @dataclass(slots=True)
 class Environment:
     """One object bundling every dependency of the core; tests swap any of them."""
@@ -129,3 +141,4 @@ class Environment:
     presence: UserPresence
     clock: Clock
     keys: KeySource
+    pin_hasher: PinHasher = field(default_factory=_inline_pin_hasher)  # where Argon2id runs

@@ -30,7 +30,15 @@ OnMessage = Callable[[dict[str, Any]], None]
 
 
 class SocketSetupError(Exception):
-    pass
+    """The daemon cannot serve its socket safely (``str()`` is a sentence for the user)."""
+
+
+class UnsafeDirectory(SocketSetupError):
+    """The socket's directory exists but is not ours alone: the daemon will not serve there."""
+
+
+class UntrustedSocket(Exception):
+    """A front end refuses a socket another user could control: nothing was sent to it."""
 
 
 def peer_uid(sock: socket.socket) -> int:
@@ -39,14 +47,32 @@ def peer_uid(sock: socket.socket) -> int:
     return int(uid)
 
 
-def prepare_directory(directory: Path) -> None:
-    """Create the socket's directory 0700, or check that an existing one is ours and private."""
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    info = directory.stat()
+def directory_problem(directory: Path) -> str | None:
+    """What makes ``directory`` unfit to hold our socket, or None if only we can reach into it:
+    a real directory (not a symbolic link) that we own, with no group or other permission.
+    FileNotFoundError if it does not exist."""
+    info = os.lstat(directory)
+    if not stat.S_ISDIR(info.st_mode):
+        return f"{directory} is not a directory (a symbolic link or a file stands in its place)"
     if info.st_uid != os.getuid():
-        raise SocketSetupError(f"{directory} belongs to another user")
+        return f"{directory} belongs to another user (uid {info.st_uid})"
     if stat.S_IMODE(info.st_mode) & 0o077:
-        directory.chmod(0o700)
+        mode = stat.S_IMODE(info.st_mode)
+        return f"{directory} is open to other users (mode {mode:04o}, not 0700)"
+    return None
+
+
+def prepare_directory(directory: Path) -> None:
+    """Create the socket's directory 0700, or check that an existing one is ours and private;
+    SocketSetupError (a sentence saying what to do) if it is not."""
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    problem = directory_problem(directory)
+    if problem is not None:
+        raise UnsafeDirectory(
+            f"vauth will not serve its socket from {directory}: {problem}. Another user could "
+            f"listen in its place. Remove it (or run `chmod 700 {directory}` if it is yours) "
+            "and start `vauth serve` again, or choose another place with --socket."
+        )
 
 
 async def serve(
@@ -183,7 +209,27 @@ class Client:
         lost: Callable[[], Exception] = _closed,
         encode: Callable[[dict[str, Any]], bytes] = framing.encode,
     ) -> Client:
+        """Connect to the daemon at ``path``, after checking that nobody else could have put it
+        there: its directory must be ours and private, and the process listening must run as
+        us (SO_PEERCRED). UntrustedSocket (before anything is sent) if not; OSError if nothing
+        listens there."""
+        problem = directory_problem(path.parent)
+        if problem is not None:
+            raise UntrustedSocket(
+                f"vauth refuses the socket {path}: {problem}, so another user could be "
+                "listening there. Nothing was sent. Remove that directory and start "
+                "`vauth serve` again, or use a socket in a directory only you can enter."
+            )
         reader, writer = await asyncio.open_unix_connection(str(path), limit=framing.MAX_MESSAGE)
+        sock = writer.get_extra_info("socket")
+        server_uid = None if sock is None else peer_uid(sock)
+        if server_uid != os.getuid():
+            writer.close()
+            raise UntrustedSocket(
+                f"vauth refuses the socket {path}: the process listening there runs as another "
+                f"user (uid {server_uid}), not as you. Nothing was sent. Stop that process and "
+                "start `vauth serve` yourself."
+            )
         return cls(reader, writer, read_limit=read_limit, lost=lost, encode=encode)
 
     @property

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -21,6 +20,14 @@ from vauth.vault.store import VaultStore
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
+
+
+def create_private(path: Path, content: bytes = b"") -> None:
+    """Create ``path`` with mode 0600 (owner only) and ``content``; FileExistsError if it is
+    there. The mode is set by open(), so no byte is ever readable by others."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(content)
 
 
 class Vault:
@@ -76,8 +83,8 @@ class Vault:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         keyfile, data_key, recovery = KeyFile.create(passphrase, kdf)
         keyfile.write(keys)
+        create_private(path)  # SQLCipher's -wal and -shm take the database file's mode
         vault = cls(path, keyfile, data_key, idle_lock_s)
-        path.chmod(0o600)
         vault.recovery_key = recovery
         return vault
 
@@ -151,19 +158,22 @@ class Vault:
         target = Path(destination).expanduser().absolute()
         if target.exists():
             raise VaultError(f"{target} exists already")
-        target.parent.mkdir(parents=True, exist_ok=True)
+        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         partial = target.with_name(target.name + ".partial")
         with contextlib.suppress(FileNotFoundError):
             partial.unlink()
+        create_private(partial)  # 0600 before a byte is written, whatever the umask
 
         def work(db: Database) -> None:
             assert self._data_key is not None
             db.backup_to(partial, bytes(self._data_key))
 
         self.with_database_sync(work)
-        shutil.copyfile(keyfile_path(self.path), keyfile_path(target))
+        keys = keyfile_path(target)
+        with contextlib.suppress(FileNotFoundError):
+            keys.unlink()
+        create_private(keys, keyfile_path(self.path).read_bytes())
         partial.replace(target)
-        target.chmod(0o600)
         return target
 
     def integrity_check(self) -> str:

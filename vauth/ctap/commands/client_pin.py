@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from typing import TYPE_CHECKING, Any
 
 from vauth.ctap.parse import optional, required
@@ -16,6 +15,7 @@ from vauth.ctap.pin_state import (
     MC,
     SUPPORTED_PERMISSIONS,
     PinState,
+    left_pin_hash,
 )
 from vauth.ctap.pin_uv import protocol_for
 from vauth.ctap.ports import Ceremony, PresenceRequest
@@ -91,8 +91,8 @@ async def _change_pin(
         raise CtapError(CtapStatus.PIN_AUTH_INVALID, "pinUvAuthParam does not verify")
     await _check_pin(authenticator, protocol, shared, pin_hash_enc, pin)
     new_pin = _new_pin(protocol, shared, new_pin_enc, pin)
-    if pin.force_pin_change and pin.matches(
-        hashlib.sha256(new_pin).digest()[:16], authenticator.config.pin_hash_cost
+    if pin.force_pin_change and await pin.matches(
+        left_pin_hash(new_pin), authenticator.env.pin_hasher, authenticator.config.pin_hash_cost
     ):
         raise CtapError(CtapStatus.PIN_POLICY_VIOLATION, "the new PIN must differ")
     await _store_pin(authenticator, pin, new_pin)
@@ -221,7 +221,9 @@ async def _check_pin(
     if (
         pin_hash is None
         or len(pin_hash) != 16
-        or not pin.matches(pin_hash, authenticator.config.pin_hash_cost)
+        or not await pin.matches(
+            pin_hash, authenticator.env.pin_hasher, authenticator.config.pin_hash_cost
+        )
     ):
         protocol.regenerate()
         authenticator.consecutive_pin_failures += 1
@@ -238,7 +240,12 @@ async def _check_pin(
 async def _store_pin(authenticator: Authenticator, pin: PinState, new_pin: bytes) -> None:
     """Keep the slow hash of ``new_pin`` under a fresh salt, with the retries restored."""
     salt = authenticator.env.keys.random_bytes(16)
-    pin.set_pin(new_pin, salt, authenticator.config.pin_hash_cost)
+    cost = authenticator.config.pin_hash_cost
+    pin.set_pin(
+        new_pin,
+        salt,
+        await authenticator.env.pin_hasher.hash_pin(left_pin_hash(new_pin), salt, cost),
+    )
     await authenticator.save_pin_state()
 
 
