@@ -45,7 +45,12 @@
   ]) {
     if (typeof PKC[name] === "function") originalStatics[name] = uncurry(PKC[name]);
   }
-  const { create: objectCreate, defineProperty, keys: objectKeys, freeze } = Object;
+  const { create: objectCreate, defineProperty, keys: objectKeys, freeze, setPrototypeOf } = Object;
+  const getOwnPropertyDescriptor = Object.getOwnPropertyDescriptor;
+  const { apply: reflectApply, ownKeys: reflectOwnKeys } = Reflect;
+  const SymbolIterator = Symbol.iterator;
+  const mathTrunc = Math.trunc;
+  const toWellFormed = String.prototype.toWellFormed ? uncurry(String.prototype.toWellFormed) : null;
   const isArray = Array.isArray;
   const hasOwn = uncurry(Object.prototype.hasOwnProperty);
   const jsonParse = JSON.parse;
@@ -62,6 +67,9 @@
   const SafeString = String;
   const isView = ArrayBuffer.isView;
   const arrayBufferByteLength = getter(ArrayBuffer.prototype, "byteLength");
+  const arrayBufferResizable = hasOwn(ArrayBuffer.prototype, "resizable")
+    ? getter(ArrayBuffer.prototype, "resizable")
+    : null;
   const typedArrayProto = Object.getPrototypeOf(Uint8Array.prototype);
   const viewBuffer = getter(typedArrayProto, "buffer");
   const viewOffset = getter(typedArrayProto, "byteOffset");
@@ -98,7 +106,7 @@
 
   function b64urlEncode(bytes) {
     let out = "";
-    const n = bytes.length;
+    const n = viewLength(bytes);
     for (let i = 0; i < n; i += 3) {
       const a = bytes[i], b = i + 1 < n ? bytes[i + 1] : 0, c = i + 2 < n ? bytes[i + 2] : 0;
       out += ALPHABET[a >> 2] + ALPHABET[((a & 3) << 4) | (b >> 4)];
@@ -128,48 +136,296 @@
     return viewBuffer(bytes);
   }
 
-  // -- options -> WebAuthn L3 JSON ----------------------------------------------------------------
-  function bytesOf(value) {
-    if (isView(value)) {
-      let buffer, offset, length;
-      try {
-        buffer = viewBuffer(value), offset = viewOffset(value), length = viewLength(value);
-      } catch {
-        buffer = dataViewBuffer(value), offset = dataViewOffset(value), length = dataViewLength(value);
-      }
-      return new SafeUint8Array(buffer, offset, length);
-    }
-    try {
-      arrayBufferByteLength(value); // brand check: throws unless an ArrayBuffer
-    } catch {
-      return null;
-    }
-    return new SafeUint8Array(value);
-  }
+  // -- options -> WebAuthn L3 JSON, converted as WebIDL and Chromium do ------------------------------
+  // WebIDL §3.2 (JavaScript binding) for the dictionaries of WebAuthn L3 §5.4/§5.5/§5.8/§10 as
+  // Chromium declares them (third_party/blink/renderer/modules/credentialmanagement/*.idl):
+  // a member missing or of the wrong type is a TypeError before anything else happens, and a
+  // BufferSource must be an ArrayBuffer or a view of one, never base64url text.
+  const typeError = (path, what) => new SafeTypeError(`${path} ${what}`);
+  const isObject = (value) => value !== null && (typeof value === "object" || typeof value === "function");
+  const plain = (value) => ({ value, enumerable: true, writable: true, configurable: true });
+  // Null-prototype holders: JSON.stringify finds no page-defined toJSON or index setter on them.
+  const holder = () => objectCreate(null);
+  const list = () => setPrototypeOf([], null);
 
-  // BufferSources become base64url; dictionaries and sequences are walked; functions dropped.
-  function toJSONValue(value, depth) {
-    if (depth > 32) throw new SafeTypeError("options nest too deeply");
-    if (value === null || typeof value !== "object") {
-      return typeof value === "function" || typeof value === "symbol" ? undefined : value;
-    }
-    const bytes = bytesOf(value);
-    if (bytes !== null) return b64urlEncode(bytes);
-    if (isArray(value)) {
-      const out = [];
-      for (let i = 0; i < value.length; i++) out[i] = toJSONValue(value[i], depth + 1);
-      return out;
-    }
-    const out = {};
-    const names = objectKeys(value);
-    for (let i = 0; i < names.length; i++) {
-      const converted = toJSONValue(value[names[i]], depth + 1);
-      if (converted !== undefined) defineProperty(out, names[i], plain(converted));
+  const domString = (value) => `${value}`; // ToString: a Symbol throws TypeError
+  function usvString(value) {
+    const text = domString(value);
+    if (toWellFormed) return toWellFormed(text);
+    let out = "";
+    for (let i = 0; i < text.length; i++) {
+      const c = charCodeAt(text, i);
+      const next = i + 1 < text.length ? charCodeAt(text, i + 1) : 0;
+      if (c >= 0xd800 && c <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
+        out += fromCharCode(c, next);
+        i++;
+      } else {
+        out += c >= 0xd800 && c <= 0xdfff ? "\ufffd" : fromCharCode(c);
+      }
     }
     return out;
   }
+  const boolean = (value) => !!value;
+  function integer(value) { // ToNumber (a Symbol or BigInt throws TypeError), then IntegerPart mod 2^32
+    const n = +value;
+    if (n !== n || n === Infinity || n === -Infinity) return 0;
+    const whole = mathTrunc(n) % 4294967296;
+    return whole < 0 ? whole + 4294967296 : whole + 0;
+  }
+  const unsignedLong = (value) => integer(value);
+  const long = (value) => { const n = integer(value); return n >= 2147483648 ? n - 4294967296 : n; };
 
-  const plain = (value) => ({ value, enumerable: true, writable: true, configurable: true });
+  // BufferSource: an ArrayBuffer or ArrayBufferView, not shared and not resizable (no
+  // [AllowShared]/[AllowResizable]); a detached one reads as empty. Out: base64url of a copy.
+  function bufferSource(value, path) {
+    if (!isObject(value)) throw typeError(path, "is not an ArrayBuffer or ArrayBufferView");
+    let buffer = value, offset = 0, length;
+    if (isView(value)) {
+      try {
+        buffer = viewBuffer(value), offset = viewOffset(value), length = viewLength(value);
+      } catch {
+        buffer = dataViewBuffer(value);
+        try {
+          offset = dataViewOffset(value), length = dataViewLength(value);
+        } catch {
+          length = 0; // a DataView of a detached buffer
+        }
+      }
+    }
+    let total;
+    try {
+      total = arrayBufferByteLength(buffer); // brand check: throws for anything but an ArrayBuffer
+    } catch {
+      throw typeError(path, "is not an ArrayBuffer or ArrayBufferView");
+    }
+    if (arrayBufferResizable && arrayBufferResizable(buffer)) throw typeError(path, "is a resizable ArrayBuffer");
+    if (length === undefined) length = total;
+    if (length === 0) return "";
+    return b64urlEncode(new SafeUint8Array(buffer, offset, length));
+  }
+
+  // sequence<T>: any iterable, walked with its own iterator, as WebIDL §3.2.18 does.
+  const sequence = (convert) => (value, path) => {
+    if (!isObject(value)) throw typeError(path, "is not a sequence");
+    const method = value[SymbolIterator];
+    if (typeof method !== "function") throw typeError(path, "is not iterable");
+    const iterator = reflectApply(method, value, []);
+    if (!isObject(iterator)) throw typeError(path, "has a broken iterator");
+    const next = iterator.next;
+    const out = list();
+    for (let i = 0; ; i++) {
+      const step = reflectApply(next, iterator, []);
+      if (!isObject(step)) throw typeError(path, "has a broken iterator");
+      if (step.done) return out;
+      defineProperty(out, i, plain(convert(step.value, `${path}[${i}]`)));
+    }
+  };
+
+  // record<USVString, T>: own enumerable keys, each converted (a Symbol key is a TypeError).
+  const record = (convert) => (value, path) => {
+    if (!isObject(value)) throw typeError(path, "is not an object");
+    const out = holder();
+    const keys = reflectOwnKeys(value);
+    for (let i = 0; i < keys.length; i++) {
+      const descriptor = getOwnPropertyDescriptor(value, keys[i]);
+      if (!descriptor || !descriptor.enumerable) continue;
+      const key = usvString(keys[i]);
+      defineProperty(out, key, plain(convert(value[keys[i]], `${path}[${jsonStringify(key)}]`)));
+    }
+    return out;
+  };
+
+  // dictionary: members in lexicographic order (inherited ones first), each read once.
+  // members: [[name, convert, required], ...]; undefined means "not present".
+  const dictionary = (members) => (value, path) => {
+    if (value !== undefined && value !== null && !isObject(value)) throw typeError(path, "is not a dictionary");
+    const out = holder();
+    for (let i = 0; i < members.length; i++) {
+      const name = members[i][0], convert = members[i][1], required = members[i][2];
+      const member = value === undefined || value === null ? undefined : value[name];
+      if (member === undefined) {
+        if (required) throw typeError(`${path}.${name}`, "is required");
+        continue;
+      }
+      defineProperty(out, name, plain(convert(member, `${path}.${name}`)));
+    }
+    return out;
+  };
+
+  const REQUIRED = true;
+  const descriptor = dictionary([
+    ["id", bufferSource, REQUIRED],
+    ["transports", sequence(domString)],
+    ["type", domString, REQUIRED],
+  ]);
+  const prfValues = dictionary([["first", bufferSource, REQUIRED], ["second", bufferSource]]);
+  // Chromium 156's AuthenticationExtensionsClientInputs, less its members vauth does not take
+  // (cableAuthentication, payment, remoteDesktopClientOverride, supplementalPubKeys).
+  const extensionInputs = dictionary([
+    ["appid", usvString],
+    ["appidExclude", usvString],
+    ["credBlob", bufferSource],
+    ["credProps", boolean],
+    ["credentialProtectionPolicy", usvString],
+    ["enforceCredentialProtectionPolicy", boolean],
+    ["getCredBlob", boolean],
+    ["hmacCreateSecret", boolean],
+    ["largeBlob", dictionary([["read", boolean], ["support", domString], ["write", bufferSource]])],
+    ["minPinLength", boolean],
+    ["prf", dictionary([["eval", prfValues], ["evalByCredential", record(prfValues)]])],
+    ["uvm", boolean],
+  ]);
+  const entityName = ["name", domString, REQUIRED];
+  // (attestationFormats is absent: Chromium 156 does not expose it, so it is ignored.)
+  const creationOptions = dictionary([
+    ["attestation", domString],
+    ["authenticatorSelection", dictionary([
+      ["authenticatorAttachment", domString],
+      ["requireResidentKey", boolean],
+      ["residentKey", domString],
+      ["userVerification", domString],
+    ])],
+    ["challenge", bufferSource, REQUIRED],
+    ["excludeCredentials", sequence(descriptor)],
+    ["extensions", extensionInputs],
+    ["hints", sequence(domString)],
+    ["pubKeyCredParams", sequence(dictionary([["alg", long, REQUIRED], ["type", domString, REQUIRED]])), REQUIRED],
+    ["rp", dictionary([entityName, ["id", domString]]), REQUIRED],
+    ["timeout", unsignedLong],
+    ["user", dictionary([entityName, ["displayName", domString, REQUIRED], ["id", bufferSource, REQUIRED]]), REQUIRED],
+  ]);
+  const requestOptions = dictionary([
+    ["allowCredentials", sequence(descriptor)],
+    ["challenge", bufferSource, REQUIRED],
+    ["extensions", extensionInputs],
+    ["hints", sequence(domString)],
+    ["rpId", usvString],
+    ["timeout", unsignedLong],
+    ["userVerification", domString],
+  ]);
+  const MEDIATIONS = freeze(["silent", "optional", "required", "conditional"]);
+  function mediation(value, path) { // an IDL enum: an unknown value is a TypeError
+    const text = domString(value);
+    for (let i = 0; i < MEDIATIONS.length; i++) if (MEDIATIONS[i] === text) return text;
+    throw typeError(path, `is not a valid CredentialMediationRequirement: ${text}`);
+  }
+  function abortSignal(value, path) {
+    try {
+      signalAborted(value); // brand check
+    } catch {
+      throw typeError(path, "is not an AbortSignal");
+    }
+    return value;
+  }
+  // CredentialCreationOptions / CredentialRequestOptions: the members vauth reads (the others
+  // are read by the browser when vauth hands a call back to it).
+  const outerOptions = (publicKey) => dictionary([
+    ["mediation", mediation],
+    ["publicKey", publicKey],
+    ["signal", abortSignal],
+  ]);
+  const OUTER = { [PAGE_OPS.CREATE]: outerOptions(creationOptions), [PAGE_OPS.GET]: outerOptions(requestOptions) };
+
+  // Base64URLString (the Signal API): unpadded base64url, as Chromium decodes it.
+  const BASE64URL = /^[A-Za-z0-9_-]*$/;
+  const isBase64url = (text) => regexExec(BASE64URL, text) !== null && text.length % 4 !== 1;
+
+  // What Chromium refuses after conversion and before asking an authenticator (its
+  // credentials_container.cc and AuthenticatorCommonImpl): the same errors, the same order.
+  const MAX_USER_ID_LENGTH = 64;
+  const CRED_PROTECT = freeze(["userVerificationOptional", "userVerificationOptionalWithCredentialIDList", "userVerificationRequired"]);
+  const notSupported = (message) => new SafeDOMException(message, "NotSupportedError");
+  const syntaxError = (message) => new SafeDOMException(message, "SyntaxError");
+  const byteLengthOf = (text) => (text.length * 3) >> 2;
+
+  function refusedCreation(o) {
+    const ext = o.extensions || holder();
+    if (ext.appid !== undefined) {
+      return notSupported("The 'appid' extension is only valid when requesting an assertion.");
+    }
+    if (ext.largeBlob && (ext.largeBlob.read !== undefined || ext.largeBlob.write !== undefined)) {
+      return notSupported("The 'largeBlob' extension's 'read' and 'write' are only valid for an assertion.");
+    }
+    if (ext.prf && ext.prf.evalByCredential !== undefined) {
+      return notSupported("The 'prf' extension does not support 'evalByCredential' during creation.");
+    }
+    const params = o.pubKeyCredParams;
+    let publicKeyType = params.length === 0; // none: L3 §5.1.3 takes ES256 and RS256
+    for (let i = 0; i < params.length; i++) if (params[i].type === "public-key") publicKeyType = true;
+    if (!publicKeyType) return notSupported("No 'public-key' entry in pubKeyCredParams.");
+    if (!knownProtection(ext.credentialProtectionPolicy)) {
+      return notSupported("Unknown credentialProtectionPolicy.");
+    }
+    // L3 §5.1.3: 1 to 64 bytes. (Chromium 156 lets an empty one through; vauth cannot keep or
+    // export a passkey without a user handle, so it refuses it as the specification says.)
+    const userIdLength = byteLengthOf(o.user.id);
+    if (userIdLength < 1 || userIdLength > MAX_USER_ID_LENGTH) {
+      return new SafeTypeError("The user handle (user.id) must be 1 to 64 bytes long.");
+    }
+    return refusedProtection(o, ext);
+  }
+
+  function knownProtection(policy) {
+    let known = policy === undefined;
+    for (let i = 0; i < CRED_PROTECT.length; i++) if (CRED_PROTECT[i] === policy) known = true;
+    return known;
+  }
+
+  // Chromium's browser process judges the policy against the rest, after the checks above.
+  function refusedProtection(o, ext) {
+    const policy = ext.credentialProtectionPolicy;
+    const selection = o.authenticatorSelection || holder();
+    const residentKey = selection.residentKey === "required" || selection.residentKey === "preferred" ||
+      selection.residentKey === "discouraged"
+      ? selection.residentKey
+      : selection.requireResidentKey ? "required" : "discouraged";
+    const inconsistent =
+      (ext.enforceCredentialProtectionPolicy && (policy === undefined || policy === CRED_PROTECT[0])) ||
+      (residentKey === "discouraged" && policy === CRED_PROTECT[0]) ||
+      (policy === CRED_PROTECT[2] && selection.userVerification !== "required");
+    return inconsistent
+      ? notSupported("Requested protection policy is inconsistent or incongruent with other requested parameters.")
+      : null;
+  }
+
+  function refusedRequest(o) {
+    const ext = o.extensions || holder();
+    const allowed = o.allowCredentials || list();
+    const large = ext.largeBlob;
+    if (large && large.support !== undefined) {
+      return notSupported("The 'largeBlob' extension's 'support' is only valid when creating a credential.");
+    }
+    const refusal = refusedEvalByCredential(ext, allowed);
+    if (refusal) return refusal;
+    // (these two are the browser process's, after the page's own checks)
+    if (large && large.read && large.write !== undefined) {
+      return notSupported("Only one of the 'largeBlob' extension's 'read' and 'write' is allowed at a time.");
+    }
+    if (large && large.write !== undefined && allowed.length !== 1) {
+      return notSupported("The 'largeBlob' extension's 'write' needs exactly one credential in 'allowCredentials'.");
+    }
+    return null;
+  }
+
+  function refusedEvalByCredential(ext, allowed) {
+    const byCredential = ext.prf && ext.prf.evalByCredential;
+    if (!byCredential) return null;
+    const keys = objectKeys(byCredential);
+    if (keys.length && !allowed.length) {
+      return notSupported("'evalByCredential' can only be used with a non-empty 'allowCredentials'.");
+    }
+    const canonical = holder();
+    for (let i = 0; i < keys.length; i++) {
+      if (!isBase64url(keys[i])) return syntaxError("'evalByCredential' contains invalid base64url data.");
+      const id = b64urlEncode(new SafeUint8Array(b64urlDecode(keys[i])));
+      let listed = false;
+      for (let j = 0; j < allowed.length; j++) if (allowed[j].id === id) listed = true;
+      if (!listed) return syntaxError("'evalByCredential' names a credential not in 'allowCredentials'.");
+      defineProperty(canonical, id, plain(byCredential[keys[i]]));
+    }
+    ext.prf.evalByCredential = canonical; // the daemon reads canonical base64url keys
+    return null;
+  }
 
   // -- results -> objects real relying-party code accepts -----------------------------------------
   const own = (value) => ({ value, enumerable: true, writable: false, configurable: true });
@@ -306,22 +562,18 @@
     return t < TIMEOUT_MIN_MS ? TIMEOUT_MIN_MS : t > TIMEOUT_MAX_MS ? TIMEOUT_MAX_MS : t;
   }
 
-  function ceremony(kind, options) {
+  // `options` is the page's argument (handed back to the browser on a fallback); `request` is
+  // its WebIDL conversion.
+  function ceremony(kind, options, request) {
     const fallback = () => (kind === PAGE_OPS.CREATE ? originalCreate : originalGet)(container, options);
     return new SafePromise((resolve, reject) => {
-      const signal = options.signal;
+      const signal = request.signal;
       if (signal != null && signalAborted(signal)) return reject(abortError(signal));
-      let publicKey;
-      try {
-        publicKey = toJSONValue(options.publicKey, 0);
-      } catch (error) {
-        return reject(error);
-      }
-      if (publicKey === null || typeof publicKey !== "object" || isArray(publicKey)) {
-        return reject(new SafeTypeError("publicKey must be a dictionary"));
-      }
-      if (kind === PAGE_OPS.GET && options.mediation === "conditional") {
-        return conditional(options, publicKey, resolve, reject);
+      const publicKey = request.publicKey;
+      const refusal = kind === PAGE_OPS.CREATE ? refusedCreation(publicKey) : refusedRequest(publicKey);
+      if (refusal) return reject(refusal);
+      if (kind === PAGE_OPS.GET && request.mediation === "conditional") {
+        return conditional(options, signal, publicKey, resolve, reject);
       }
       let settled = false, cancel = () => {}, timer;
       const onAbort = () => finish(reject, abortError(signal), true);
@@ -357,8 +609,7 @@
 
   // mediation "conditional": wait for the user to focus a field whose autocomplete has "webauthn",
   // then offer vauth's passkeys (the ceremony window's account chooser). A dismissal re-arms.
-  function conditional(options, publicKey, resolve, reject) {
-    const signal = options.signal;
+  function conditional(options, signal, publicKey, resolve, reject) {
     let settled = false, cancel = () => {}, armed = false;
     const onAbort = () => finish(reject, abortError(signal));
     function finish(how, value) {
@@ -419,22 +670,35 @@
     });
   }
 
-  function isPublicKeyRequest(options) {
-    return options !== null && typeof options === "object" && options.publicKey != null;
+  const rejectWith = (error) => new SafePromise((resolve, reject) => reject(error));
+
+  // The page's options converted as WebIDL does (`{request}`), or the TypeError (`{error}`).
+  function convertRequest(kind, options) {
+    try {
+      return { request: OUTER[kind](options, "options") };
+    } catch (error) {
+      return { error };
+    }
   }
 
   const replacements = {
     create(options) {
-      if (this !== container || !isPublicKeyRequest(options) || options.mediation === "conditional") {
+      if (this !== container) return originalCreate(this, options);
+      const { request, error } = convertRequest(PAGE_OPS.CREATE, options);
+      if (error) return rejectWith(error);
+      if (request.publicKey === undefined || request.mediation === "conditional") {
         return originalCreate(this, options);
       }
-      return ceremony(PAGE_OPS.CREATE, options);
+      return ceremony(PAGE_OPS.CREATE, options, request);
     },
     get(options) {
-      if (this !== container || !isPublicKeyRequest(options) || options.mediation === "silent") {
+      if (this !== container) return originalGet(this, options);
+      const { request, error } = convertRequest(PAGE_OPS.GET, options);
+      if (error) return rejectWith(error);
+      if (request.publicKey === undefined || request.mediation === "silent") {
         return originalGet(this, options);
       }
-      return ceremony(PAGE_OPS.GET, options);
+      return ceremony(PAGE_OPS.GET, options, request);
     },
   };
   defineProperty(Container.prototype, "create", method(replacements.create));
@@ -481,32 +745,20 @@
 
   // The Signal API: validate as WebAuthn says (TypeError), tell the browser's own authenticators
   // too, and let vauth fix or remove its stale passkeys (the service worker checks the rpId).
-  function signal(name, options, fields) {
+  function signal(name, options, convert, base64urlMembers) {
     return new SafePromise((resolve, reject) => {
-      if (options === null || typeof options !== "object") {
-        return reject(new SafeTypeError(`${name}: options must be a dictionary`));
-      }
-      const payload = {};
+      let payload;
       try {
-        for (let i = 0; i < fields.length; i++) {
-          const field = fields[i][0], kind = fields[i][1];
-          const value = options[field];
-          if (kind === "ids") {
-            if (!isArray(value)) throw new SafeTypeError(`${field} must be a list`);
-            const ids = [];
-            for (let j = 0; j < value.length; j++) {
-              b64urlDecode(SafeString(value[j]));
-              ids[j] = SafeString(value[j]);
-            }
-            payload[field] = ids;
-          } else {
-            if (value === undefined) throw new SafeTypeError(`${field} is required`);
-            payload[field] = SafeString(value);
-            if (kind === "b64") b64urlDecode(payload[field]);
+        payload = convert(options, "options");
+        for (let i = 0; i < base64urlMembers.length; i++) {
+          const member = base64urlMembers[i];
+          const values = typeof payload[member] === "string" ? [payload[member]] : payload[member];
+          for (let j = 0; j < values.length; j++) {
+            if (!isBase64url(values[j])) throw new SafeTypeError(`Invalid base64url string for ${member}.`);
           }
         }
       } catch (error) {
-        return reject(error && error.name === "EncodingError" ? new SafeTypeError(error.message) : error);
+        return reject(error);
       }
       const original = originalStatics[name];
       if (original) then(then(resolved(undefined), () => original(PKC, options)), undefined, () => {});
@@ -517,16 +769,27 @@
     });
   }
 
+  // WebAuthn L3 §5.1.10: UnknownCredentialOptions, AllAcceptedCredentialsOptions,
+  // CurrentUserDetailsOptions; a Base64URLString is a DOMString that must be unpadded base64url.
+  const rpIdMember = ["rpId", domString, REQUIRED];
+  const userIdMember = ["userId", domString, REQUIRED];
+  const unknownCredentialOptions = dictionary([["credentialId", domString, REQUIRED], rpIdMember]);
+  const allAcceptedCredentialsOptions = dictionary([
+    ["allAcceptedCredentialIds", sequence(domString), REQUIRED], rpIdMember, userIdMember,
+  ]);
+  const currentUserDetailsOptions = dictionary([
+    ["displayName", domString, REQUIRED], ["name", domString, REQUIRED], rpIdMember, userIdMember,
+  ]);
+
   statics.signalUnknownCredential = function signalUnknownCredential(options) {
-    return signal(PAGE_OPS.SIGNAL_UNKNOWN_CREDENTIAL, options, [["rpId"], ["credentialId", "b64"]]);
+    return signal(PAGE_OPS.SIGNAL_UNKNOWN_CREDENTIAL, options, unknownCredentialOptions, ["credentialId"]);
   };
   statics.signalAllAcceptedCredentials = function signalAllAcceptedCredentials(options) {
-    return signal(PAGE_OPS.SIGNAL_ALL_ACCEPTED_CREDENTIALS, options,
-      [["rpId"], ["userId", "b64"], ["allAcceptedCredentialIds", "ids"]]);
+    return signal(PAGE_OPS.SIGNAL_ALL_ACCEPTED_CREDENTIALS, options, allAcceptedCredentialsOptions,
+      ["userId", "allAcceptedCredentialIds"]);
   };
   statics.signalCurrentUserDetails = function signalCurrentUserDetails(options) {
-    return signal(PAGE_OPS.SIGNAL_CURRENT_USER_DETAILS, options,
-      [["rpId"], ["userId", "b64"], ["name"], ["displayName"]]);
+    return signal(PAGE_OPS.SIGNAL_CURRENT_USER_DETAILS, options, currentUserDetailsOptions, ["userId"]);
   };
 
   for (const name of objectKeys(statics)) defineProperty(PKC, name, method(statics[name]));

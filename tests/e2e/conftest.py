@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -79,6 +80,13 @@ def start_daemon(environment: Environment) -> Iterator[Any]:
 @pytest.fixture
 def rp() -> Iterator[RelyingParty]:
     """The relying party, on its own event loop in a thread."""
+    with serve_rp() as party:
+        yield party
+
+
+@contextmanager
+def serve_rp() -> Iterator[RelyingParty]:
+    """Run a relying party on 127.0.0.1 (origin http://localhost:PORT) until the block ends."""
     party = RelyingParty()
     loop = asyncio.new_event_loop()
     ready = threading.Event()
