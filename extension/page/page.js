@@ -90,6 +90,12 @@
   const getRandomValues = uncurry(Crypto.prototype.getRandomValues);
   const cryptoObject = crypto;
   const doc = document;
+  // WebAuthn refuses a document with an opaque origin (a sandboxed page or frame, a data:
+  // document) as Chromium does; read before any page script runs. The service worker refuses too.
+  const opaqueOrigin = globalThis.origin === "null";
+  const opaqueOriginError = () => new SafeDOMException(
+    "The current origin is an opaque origin and hence not allowed to access 'PublicKeyCredential' objects.",
+    "NotAllowedError");
 
   // -- base64url, without atob/btoa ----------------------------------------------------------------
   const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -320,6 +326,7 @@
       if (publicKey === null || typeof publicKey !== "object" || isArray(publicKey)) {
         return reject(new SafeTypeError("publicKey must be a dictionary"));
       }
+      if (opaqueOrigin) return reject(opaqueOriginError());
       if (kind === PAGE_OPS.GET && options.mediation === "conditional") {
         return conditional(options, publicKey, resolve, reject);
       }
@@ -508,6 +515,7 @@
       } catch (error) {
         return reject(error && error.name === "EncodingError" ? new SafeTypeError(error.message) : error);
       }
+      if (opaqueOrigin) return reject(opaqueOriginError());
       const original = originalStatics[name];
       if (original) then(then(resolved(undefined), () => original(PKC, options)), undefined, () => {});
       // Only a bad rpId (SecurityError) or argument (TypeError) fails a signal: vauth being
