@@ -11,6 +11,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -212,6 +213,7 @@ def test_signals_correct_stale_passkeys(daemon: Daemon) -> None:
         try:
             updated = await client.call(
                 "signal.currentUserDetails",
+                origin="https://example.com",
                 rpId="example.com",
                 userId=b64(b"alice"),
                 name="alice@new.example",
@@ -220,17 +222,24 @@ def test_signals_correct_stale_passkeys(daemon: Daemon) -> None:
             assert [u["userName"] for u in updated["result"]["updated"]] == ["alice@new.example"]
             kept = await client.call(
                 "signal.allAcceptedCredentials",
+                origin="https://example.com",
                 rpId="example.com",
                 userId=b64(b"bob"),
                 allAcceptedCredentialIds=[made[1]],
             )
             assert kept["result"]["removed"] == []
             gone = await client.call(
-                "signal.unknownCredential", rpId="example.com", credentialId=made[0]
+                "signal.unknownCredential",
+                origin="https://example.com",
+                rpId="example.com",
+                credentialId=made[0],
             )
             assert [r["credentialId"] for r in gone["result"]["removed"]] == [made[0]]
             foreign = await client.call(
-                "signal.unknownCredential", rpId="other.example", credentialId=made[1]
+                "signal.unknownCredential",
+                origin="https://other.example",
+                rpId="other.example",
+                credentialId=made[1],
             )
             assert foreign["result"]["removed"] == []  # another site cannot remove it
         finally:
@@ -238,6 +247,85 @@ def test_signals_correct_stale_passkeys(daemon: Daemon) -> None:
 
     asyncio.run(run())
     assert [c["userName"] for c in json.loads(daemon.cli("list", "--json").stdout)] == ["bob"]
+
+
+SIGNALS = {
+    "signal.unknownCredential": {"credentialId": b64(b"x")},
+    "signal.allAcceptedCredentials": {"userId": b64(b"alice"), "allAcceptedCredentialIds": []},
+    "signal.currentUserDetails": {"userId": b64(b"alice"), "name": "eve", "displayName": "Eve"},
+}
+
+
+@pytest.mark.parametrize("action", SIGNALS)
+def test_a_signal_names_only_an_rp_id_its_origin_may_claim(daemon: Daemon, action: str) -> None:
+    """WebAuthn L3 5.1.10 (Signal API): "If the result of asking whether rpId is a registrable
+    domain suffix of or is equal to the effective domain of the caller's origin is false, throw a
+    SecurityError": the Public Suffix List applies, as in a ceremony (github.io is a public
+    suffix, so evil.github.io may not speak for it), and the daemon is the one that judges."""
+
+    async def run() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+        options = {**creation("alice"), "rp": {"id": "github.io", "name": "GitHub Pages"}}
+        client = await Client.connect(daemon.socket)
+        try:
+            made = await client.call("create", origin="https://github.io", options=options)
+            params = {**SIGNALS[action], "rpId": "github.io"}
+            if action == "signal.unknownCredential":
+                params["credentialId"] = made["result"]["id"]
+            if action == "signal.allAcceptedCredentials":
+                params["allAcceptedCredentialIds"] = []
+            refused = await client.call(action, origin="https://evil.github.io", **params)
+            missing = await client.call(action, **params)  # no origin: no signal
+            listed = await client.call("credentials.list", rpId="github.io")
+            return refused, missing, listed
+        finally:
+            await client.close()
+
+    refused, missing, listed = asyncio.run(run())
+    assert refused["ok"] is False and refused["error"]["code"] == "SecurityError", refused
+    assert "public suffix" in refused["error"]["message"]
+    assert missing["ok"] is False and missing["error"]["code"] == "TypeError", missing
+    assert [(c["rpId"], c["userName"]) for c in listed["result"]] == [("github.io", "alice")]
+
+
+def test_a_pages_rp_id_is_judged_before_the_vault_is_read(daemon: Daemon) -> None:
+    """WebAuthn L3 14.5.2 (privacy of the authenticator's credentials): a page must not learn
+    which passkeys exist for another site. `rpId.check` and a page's `credentials.list` (both
+    carry the page's origin) refuse a foreign rpId before the vault is read: the same
+    SecurityError, to the byte, with and without a passkey there, and with the vault locked."""
+    page = {"origin": "http://localhost:8080", "rpId": "victim.example"}
+
+    async def ask(client: Client) -> list[dict[str, Any]]:
+        replies = [
+            await client.call("rpId.check", **page),
+            await client.call("credentials.list", **page),
+        ]
+        return [{k: v for k, v in r.items() if k != "id"} for r in replies]
+
+    async def run() -> tuple[list[dict[str, Any]], ...]:
+        client = await Client.connect(daemon.socket)
+        try:
+            before = await ask(client)
+            options = {**creation("alice"), "rp": {"id": "victim.example", "name": "Victim"}}
+            made = await client.call("create", origin="https://victim.example", options=options)
+            assert made["ok"], made
+            after = await ask(client)
+            await client.call("lock")
+            locked = await ask(client)
+            own = [
+                await client.call("rpId.check", origin="http://localhost:8080"),
+                await client.call(
+                    "rpId.check", origin="https://a.victim.example", rpId="VICTIM.example"
+                ),
+            ]
+            return before, after, locked, own
+        finally:
+            await client.close()
+
+    before, after, locked, own = asyncio.run(run())
+    for reply in before:
+        assert reply["ok"] is False and reply["error"]["code"] == "SecurityError", reply
+    assert before == after == locked
+    assert [r["result"] for r in own] == [{"rpId": "localhost"}, {"rpId": "victim.example"}]
 
 
 def test_account_choice_through_the_prompt(tmp_path: Path) -> None:

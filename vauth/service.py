@@ -27,6 +27,7 @@ from vauth.vault import Vault, VaultError, VaultLockedError, WrongPassphraseErro
 from vauth.virtual import UnsupportedOption, VirtualAuthenticator
 from vauth.webauthn import base64url
 from vauth.webauthn.errors import WebAuthnError
+from vauth.webauthn.origin import parse_origin, resolve_rp_id
 
 logger = logging.getLogger(__name__)
 
@@ -333,6 +334,20 @@ def _ceremony_arguments(
     return origin, options, None if top_origin == origin else top_origin
 
 
+def site_rp_id(origin: object, rp_id: object = None) -> str:
+    """The rpId a page at ``origin`` names (its host when ``rp_id`` is None), in host form, if
+    the origin may claim it: WebAuthn L3 5.1.3 step 7 and 5.1.4.1 step 7 ("is a registrable
+    domain suffix of or is equal to", with the Public Suffix List), the very rule a ceremony
+    applies. SecurityError otherwise. Every request a page starts is judged by it before anything
+    looks at the vault, so a refusal says nothing about the passkeys held."""
+    if not isinstance(origin, str):
+        raise ServiceError("TypeError", "origin must be a string")
+    if rp_id is not None and not isinstance(rp_id, str):
+        raise ServiceError("TypeError", "rpId must be a string")
+    with _mapped():
+        return resolve_rp_id(rp_id, parse_origin(origin))
+
+
 def presence_for(policy: str, prompts: Prompts) -> AutoPresence | DenyPresence | PromptPresence:
     if policy == "auto":
         return AutoPresence()
@@ -400,9 +415,14 @@ class VaultOperations:
             await asyncio.to_thread(vault.lock)
         self._authenticator.authenticator.forget_secrets()
 
-    async def list_credentials(self, rp_id: object = None) -> list[dict[str, Any]]:
+    async def list_credentials(
+        self, rp_id: object = None, origin: object = None
+    ) -> list[dict[str, Any]]:
         """Every passkey, or one site's (an rpId that is not a string matches none), oldest
-        first: the store's rpId index orders by creation, so all of them are put in that order."""
+        first: the store's rpId index orders by creation, so all of them are put in that order.
+        With ``origin`` (a page's request), the rpId is first checked against it."""
+        if origin is not None:
+            rp_id = site_rp_id(origin, rp_id)
         async with self._service.operation():
             if rp_id is None:
                 credentials = sorted(await self._store().all(), key=lambda c: c.created)
@@ -458,13 +478,15 @@ class VaultOperations:
         return [_audit_json(e) for e in entries]
 
     # -- the WebAuthn Signal API (L3 5.1.10): relying parties correct stale passkeys ----------
+    # ``origin`` is the calling page's (from the browser); the rpId must be one it may claim.
 
     async def signal_unknown_credential(
-        self, rp_id: object, credential_id: object
+        self, origin: object, rp_id: object, credential_id: object
     ) -> dict[str, Any]:
         """The RP no longer knows this credential: remove it (the user is told)."""
         if not isinstance(rp_id, str):
             raise ServiceError("TypeError", "rpId must be a string")
+        rp_id = site_rp_id(origin, rp_id)
         raw = _b64decode(credential_id, "credentialId")
         async with self._service.operation():
             credential = await self._store().get(raw)
@@ -474,11 +496,12 @@ class VaultOperations:
         return {"removed": [credential_summary(credential)]}
 
     async def signal_all_accepted_credentials(
-        self, rp_id: object, user_id: object, accepted: object
+        self, origin: object, rp_id: object, user_id: object, accepted: object
     ) -> dict[str, Any]:
         """Of this user's passkeys at this RP, remove those the RP no longer accepts."""
         if not isinstance(rp_id, str) or not isinstance(accepted, list):
             raise ServiceError("TypeError", "rpId and allAcceptedCredentialIds are needed")
+        rp_id = site_rp_id(origin, rp_id)
         user = _b64decode(user_id, "userId")
         keep = {_b64decode(i, "allAcceptedCredentialIds[]") for i in accepted}
         removed = []
@@ -491,7 +514,7 @@ class VaultOperations:
         return {"removed": removed}
 
     async def signal_current_user_details(
-        self, rp_id: object, user_id: object, name: object, display_name: object
+        self, origin: object, rp_id: object, user_id: object, name: object, display_name: object
     ) -> dict[str, Any]:
         """The RP's current name for this user: update every passkey of theirs there."""
         if (
@@ -500,6 +523,7 @@ class VaultOperations:
             or not isinstance(display_name, str)
         ):
             raise ServiceError("TypeError", "rpId, name and displayName must be strings")
+        rp_id = site_rp_id(origin, rp_id)
         user = _b64decode(user_id, "userId")
         updated = []
         async with self._service.operation():

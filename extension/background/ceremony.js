@@ -5,6 +5,7 @@ import { VauthError, isUnavailable } from "./errors.js";
 import * as keepalive from "./keepalive.js";
 
 const CEREMONY_TIMEOUT_MS = 300_000;
+const DOM_NAMES = new Set(Object.values(DOM_ERRORS));
 const WINDOW = { width: 520, height: 680 };
 
 export const ceremonies = new Map(); // ceremonyId -> Ceremony
@@ -34,9 +35,11 @@ const randomId = () => {
 };
 
 export class Ceremony {
-  // kind: "create" | "get"; options: L3 JSON; conditional: a `mediation: "conditional"` get
-  constructor(host, { kind, options, origin, topOrigin, conditional = false, tabId, choice }) {
+  // kind: "create" | "get"; options: L3 JSON; conditional: a `mediation: "conditional"` get;
+  // checkedRpId: the rpId as the daemon judged it for this origin (null if not yet asked)
+  constructor(host, { kind, options, origin, topOrigin, rpId = null, conditional = false, tabId, choice }) {
     Object.assign(this, { host, kind, options, origin, topOrigin, conditional, tabId, choice });
+    this.checkedRpId = rpId;
     this.id = randomId();
     this.state = CEREMONY_STATES.STARTING;
     this.error = null;
@@ -55,6 +58,7 @@ export class Ceremony {
   }
 
   get rpId() {
+    if (this.checkedRpId) return this.checkedRpId;
     const named = this.kind === ACTIONS.CREATE ? this.options?.rp?.id : this.options?.rpId;
     return typeof named === "string" && named ? named : new URL(this.origin).hostname;
   }
@@ -139,11 +143,13 @@ export class Ceremony {
   }
 
   // Does the vault hold a passkey this get can use? (Without one, the window offers the others.)
+  // The origin goes along: the daemon refuses an rpId it may not claim before it reads the vault.
   async hasPasskeys() {
     let list;
     try {
-      list = await this.host.request(ACTIONS.CREDENTIALS_LIST, { rpId: this.rpId });
-    } catch {
+      list = await this.host.request(ACTIONS.CREDENTIALS_LIST, { origin: this.origin, rpId: this.rpId });
+    } catch (error) {
+      if (DOM_NAMES.has(error.code)) throw error;
       return true; // let the daemon answer
     }
     const allowed = Array.isArray(this.options?.allowCredentials)

@@ -11,6 +11,20 @@ function originOf(url) {
   }
 }
 
+// Chromium's own words when a document with an opaque origin calls WebAuthn (NotAllowedError).
+export const OPAQUE_ORIGIN =
+  "The current origin is an opaque origin and hence not allowed to access 'PublicKeyCredential' objects.";
+
+// A serialized tuple origin as the browser gave it, or null: opaque ("null"), missing, or not one.
+function tupleOrigin(origin) {
+  if (typeof origin !== "string" || origin === "null") return null;
+  try {
+    return new URL(origin).origin === origin ? origin : null;
+  } catch {
+    return null;
+  }
+}
+
 export function isExtensionPage(sender) {
   const base = chrome.runtime.getURL("");
   return sender?.id === chrome.runtime.id && typeof sender.url === "string" && sender.url.startsWith(base);
@@ -21,9 +35,14 @@ export function isContentScript(sender) {
 }
 
 // {origin, topOrigin?}: topOrigin only for frames (sender.frameId !== 0), from the tab's URL.
+// The origin is the browser's `sender.origin` and nothing else: a sandboxed document (CSP
+// `sandbox`, an iframe without allow-same-origin, a data: document) has an opaque origin while
+// its URL names a site, and about:blank/srcdoc frames inherit an origin their URL does not name.
+// WebAuthn refuses opaque origins (NotAllowedError, as Chromium does); so does vauth when the
+// browser names no origin at all.
 export function originsOf(sender) {
-  const origin = (sender.origin && sender.origin !== "null" ? sender.origin : null) ?? originOf(sender.url);
-  if (!origin) throw new VauthError(DOM_ERRORS.SECURITY, "This document has an opaque origin.");
+  const origin = tupleOrigin(sender.origin);
+  if (!origin) throw new VauthError(DOM_ERRORS.NOT_ALLOWED, OPAQUE_ORIGIN);
   if (!sender.frameId) return { origin };
   const topOrigin = originOf(sender.tab?.url);
   if (!topOrigin) {
@@ -31,16 +50,3 @@ export function originsOf(sender) {
   }
   return { origin, topOrigin };
 }
-
-// WebAuthn's "is a registrable domain suffix of or is equal to", short of the public suffix list:
-// the daemon applies that list for ceremonies; signals are checked here.
-export function rpIdAllowed(rpId, origin) {
-  if (typeof rpId !== "string" || rpId === "") return false;
-  const host = new URL(origin).hostname;
-  const id = rpId.toLowerCase();
-  if (id === host) return true;
-  if (/^[\d.]+$/.test(host) || host.startsWith("[")) return false; // IP addresses: equality only
-  return host.endsWith(`.${id}`) && (id.includes(".") || id === "localhost");
-}
-
-export const hostOf = (origin) => new URL(origin).hostname;

@@ -7,7 +7,7 @@ import {
 import { Ceremony, ceremonies, ceremonyByWindow, daemonStatus } from "./ceremony.js";
 import { VauthError, asJSON, isUnavailable, pageError } from "./errors.js";
 import { NativeHost } from "./native.js";
-import { hostOf, isContentScript, isExtensionPage, originsOf, rpIdAllowed } from "./sender.js";
+import { isContentScript, isExtensionPage, originsOf } from "./sender.js";
 import { choiceFor, loadSettings, saveSettings } from "./settings.js";
 import { tellUser } from "./notify.js";
 
@@ -42,9 +42,10 @@ async function ceremonyRequest(msg, { origin, topOrigin, payload, sender, port }
   if (!options || typeof options !== "object") throw new VauthError(DOM_ERRORS.TYPE, "publicKey is required");
   const choice = await choiceFor(origin);
   if (choice === CHOICES.BROWSER) return { fallback: true };
+  const rpId = await checkedRpId(kind, options, origin);
   const conditional = kind === ACTIONS.GET && payload.conditional === true;
-  if (conditional && !(await offersPasskeys(options, origin))) return { fallback: true };
-  const ceremony = new Ceremony(host, { kind, options, origin, topOrigin, conditional, tabId: sender.tab?.id, choice });
+  if (conditional && !(await offersPasskeys(options, origin, rpId))) return { fallback: true };
+  const ceremony = new Ceremony(host, { kind, options, origin, topOrigin, rpId, conditional, tabId: sender.tab?.id, choice });
   pageCeremonies.set(port, ceremony);
   try {
     return await ceremony.run();
@@ -53,18 +54,33 @@ async function ceremonyRequest(msg, { origin, topOrigin, payload, sender, port }
   }
 }
 
+// The daemon judges the page's rpId against its origin first, before any window opens or
+// anything looks at the vault, so a refusal is the same whatever passkeys vauth holds
+// (WebAuthn L3 14.5.2). null when the daemon cannot be reached: the ceremony then waits for it,
+// and the daemon judges again on every request that carries the origin.
+async function checkedRpId(kind, options, origin) {
+  const named = kind === ACTIONS.CREATE ? options.rp?.id : options.rpId;
+  try {
+    const checked = await host.request(ACTIONS.RP_ID_CHECK, { origin, rpId: named ?? undefined });
+    return checked.rpId;
+  } catch (error) {
+    if (isUnavailable(error)) return null;
+    throw error;
+  }
+}
+
 // Conditional mediation: offer vauth only when it has a passkey for the site, or cannot tell
 // until the vault is unlocked. Otherwise the browser's own autofill UI takes the request.
-async function offersPasskeys(options, origin) {
-  const rpId = typeof options.rpId === "string" && options.rpId ? options.rpId : hostOf(origin);
+async function offersPasskeys(options, origin, rpId) {
   try {
     const status = await daemonStatus(host);
     if (status.vault?.locked) return true;
     if (status.presence === "auto") return true;
-    const list = await host.request(ACTIONS.CREDENTIALS_LIST, { rpId });
+    const list = await host.request(ACTIONS.CREDENTIALS_LIST, { origin, rpId: rpId ?? undefined });
     return list.some((c) => c.discoverable) || (options.allowCredentials ?? []).length > 0;
   } catch (error) {
     if (isUnavailable(error)) return false;
+    if (Object.values(DOM_ERRORS).includes(error.code)) throw error;
     return true;
   }
 }
@@ -75,14 +91,12 @@ const SIGNAL_ACTIONS = {
   [PAGE_OPS.SIGNAL_CURRENT_USER_DETAILS]: ACTIONS.SIGNAL_CURRENT_USER_DETAILS,
 };
 
-// The Signal API: the rpId must belong to the sender's origin; vauth's answer is best effort.
+// The Signal API: the daemon checks the rpId against the sender's origin (SecurityError), by
+// the rule it applies to ceremonies; vauth's answer is otherwise best effort.
 async function signal(op, origin, payload) {
-  if (!rpIdAllowed(payload.rpId, origin)) {
-    throw new VauthError(DOM_ERRORS.SECURITY, `${payload.rpId} is not a valid RP ID for ${origin}`);
-  }
   let result;
   try {
-    result = await host.request(SIGNAL_ACTIONS[op], payload);
+    result = await host.request(SIGNAL_ACTIONS[op], { ...payload, origin });
   } catch (error) {
     if (Object.values(DOM_ERRORS).includes(error.code)) throw error;
     console.info("vauth: signal not applied:", error.code, error.message);

@@ -98,6 +98,12 @@
   const getRandomValues = uncurry(Crypto.prototype.getRandomValues);
   const cryptoObject = crypto;
   const doc = document;
+  // WebAuthn refuses a document with an opaque origin (a sandboxed page or frame, a data:
+  // document) as Chromium does; read before any page script runs. The service worker refuses too.
+  const opaqueOrigin = globalThis.origin === "null";
+  const opaqueOriginError = () => new SafeDOMException(
+    "The current origin is an opaque origin and hence not allowed to access 'PublicKeyCredential' objects.",
+    "NotAllowedError");
 
   // -- base64url, without atob/btoa ----------------------------------------------------------------
   const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -569,6 +575,7 @@
     return new SafePromise((resolve, reject) => {
       const signal = request.signal;
       if (signal != null && signalAborted(signal)) return reject(abortError(signal));
+      if (opaqueOrigin) return reject(opaqueOriginError());
       const publicKey = request.publicKey;
       const refusal = kind === PAGE_OPS.CREATE ? refusedCreation(publicKey) : refusedRequest(publicKey);
       if (refusal) return reject(refusal);
@@ -760,6 +767,7 @@
       } catch (error) {
         return reject(error);
       }
+      if (opaqueOrigin) return reject(opaqueOriginError());
       const original = originalStatics[name];
       if (original) then(then(resolved(undefined), () => original(PKC, options)), undefined, () => {});
       // Only a bad rpId (SecurityError) or argument (TypeError) fails a signal: vauth being

@@ -15,6 +15,7 @@ export const ACTIONS = Object.freeze({
   CTAP: "ctap",
   PROMPTS_WAIT: "prompts.wait",
   PROMPTS_ANSWER: "prompts.answer",
+  RP_ID_CHECK: "rpId.check",
   CREDENTIALS_LIST: "credentials.list",
   CREDENTIALS_SHOW: "credentials.show",
   CREDENTIALS_RENAME: "credentials.rename",

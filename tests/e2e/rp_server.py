@@ -3,10 +3,12 @@ every ceremony with py_webauthn. Its page exposes `register(name)` and `login()`
 
 from __future__ import annotations
 
+import html
 import json
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 import webauthn
 from aiohttp import web
@@ -68,6 +70,40 @@ window.login = async (extra) => {
 </body></html>
 """
 
+# A page that calls WebAuthn with options of its own (a document with an opaque origin cannot
+# fetch them from the RP): `probe(kind, extra)` -> {ok, name, message, origin, crossOrigin}.
+PROBE = """<!doctype html>
+<html><head><meta charset="utf-8"><title>Probe</title></head><body><script>
+window.probe = async (kind, extra) => {
+  const random = (n) => crypto.getRandomValues(new Uint8Array(n));
+  const publicKey = kind === "create"
+    ? {rp: {name: "Example RP"}, user: {id: random(16), name: "probe", displayName: "Probe"},
+       challenge: random(32), pubKeyCredParams: [{type: "public-key", alg: -7}],
+       authenticatorSelection: {residentKey: "required"}, timeout: 20000, ...(extra || {})}
+    : {challenge: random(32), timeout: 20000, ...(extra || {})};
+  try {
+    const credential = await navigator.credentials[kind]({publicKey});
+    const data = JSON.parse(new TextDecoder().decode(credential.response.clientDataJSON));
+    return {ok: true, origin: data.origin, crossOrigin: data.crossOrigin || false};
+  } catch (e) { return {ok: false, name: e.name, message: e.message}; }
+};
+window.vauthLoaded = () => typeof CredentialsContainer === "function"
+  && !String(CredentialsContainer.prototype.create).includes("[native code]");
+</script></body></html>
+"""
+# Frames: a same-origin page sandboxed without allow-same-origin (opaque), a data: document
+# (opaque, and not a secure context: no WebAuthn at all) and a srcdoc document (it inherits
+# this page's origin: not opaque).
+FRAMED = f"""<!doctype html>
+<html><head><meta charset="utf-8"><title>Framed</title></head><body>
+<iframe name="sandboxed" sandbox="allow-scripts" src="/probe"
+  allow="publickey-credentials-create *; publickey-credentials-get *"></iframe>
+<iframe name="data" src="data:text/html,{quote(PROBE)}"
+  allow="publickey-credentials-create *; publickey-credentials-get *"></iframe>
+<iframe name="srcdoc" srcdoc="{html.escape(PROBE, quote=True)}"></iframe>
+</body></html>
+"""
+
 
 @dataclass
 class RelyingParty:
@@ -80,6 +116,9 @@ class RelyingParty:
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_get("/", self.page)
+        app.router.add_get("/probe", self.probe)
+        app.router.add_get("/sandboxed", self.sandboxed)
+        app.router.add_get("/framed", self.framed)
         app.router.add_post("/register/options", self.register_options)
         app.router.add_post("/register/verify", self.register_verify)
         app.router.add_post("/login/options", self.login_options)
@@ -88,6 +127,17 @@ class RelyingParty:
 
     async def page(self, request: web.Request) -> web.Response:
         return web.Response(text=PAGE, content_type="text/html")
+
+    async def probe(self, request: web.Request) -> web.Response:
+        return web.Response(text=PROBE, content_type="text/html")
+
+    async def sandboxed(self, request: web.Request) -> web.Response:
+        """The probe with an opaque origin: served with a CSP sandbox."""
+        csp = {"Content-Security-Policy": "sandbox allow-scripts"}
+        return web.Response(text=PROBE, content_type="text/html", headers=csp)
+
+    async def framed(self, request: web.Request) -> web.Response:
+        return web.Response(text=FRAMED, content_type="text/html")
 
     async def register_options(self, request: web.Request) -> web.Response:
         body = await request.json()

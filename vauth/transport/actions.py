@@ -15,7 +15,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from vauth.service import VAULT_ID, Service, ServiceError, VaultOperations
+from vauth.service import VAULT_ID, Service, ServiceError, VaultOperations, site_rp_id
 from vauth.transport.framing import error_reply
 from vauth.transport.unix_socket import Dispatch, Notify
 
@@ -54,7 +54,8 @@ ACTIONS: dict[str, Handler] = {
     "ctap": _ctap,
     "prompts.wait": lambda s, v, p: s.prompts.wait(float(p.get("timeout", 25))),
     "prompts.answer": lambda s, v, p: _answer(s, p),
-    "credentials.list": lambda s, v, p: v.list_credentials(p.get("rpId")),
+    "rpId.check": lambda s, v, p: _rp_id_check(p),
+    "credentials.list": lambda s, v, p: v.list_credentials(p.get("rpId"), p.get("origin")),
     "credentials.show": lambda s, v, p: v.show(p.get("credentialId")),
     "credentials.rename": lambda s, v, p: v.rename(p.get("credentialId"), p.get("nickname")),
     "credentials.delete": lambda s, v, p: v.delete(p.get("credentialId")),
@@ -67,15 +68,20 @@ ACTIONS: dict[str, Handler] = {
     "passphrase": lambda s, v, p: v.passphrase(p.get("old"), p.get("new")),
     "backup": lambda s, v, p: v.backup(p.get("destination")),
     "signal.unknownCredential": lambda s, v, p: v.signal_unknown_credential(
-        p.get("rpId"), p.get("credentialId")
+        p.get("origin"), p.get("rpId"), p.get("credentialId")
     ),
     "signal.allAcceptedCredentials": lambda s, v, p: v.signal_all_accepted_credentials(
-        p.get("rpId"), p.get("userId"), p.get("allAcceptedCredentialIds")
+        p.get("origin"), p.get("rpId"), p.get("userId"), p.get("allAcceptedCredentialIds")
     ),
     "signal.currentUserDetails": lambda s, v, p: v.signal_current_user_details(
-        p.get("rpId"), p.get("userId"), p.get("name"), p.get("displayName")
+        p.get("origin"), p.get("rpId"), p.get("userId"), p.get("name"), p.get("displayName")
     ),
 }
+
+
+async def _rp_id_check(p: dict[str, Any]) -> dict[str, str]:
+    """A page's rpId judged against its origin, before the extension does anything else."""
+    return {"rpId": site_rp_id(p.get("origin"), p.get("rpId"))}
 
 
 async def _answer(service: Service, p: dict[str, Any]) -> None:
