@@ -289,9 +289,12 @@ def _apply_vendor(credential: Credential, vendor: dict[str, Any]) -> None:
     credential.discoverable = _boolean(vendor, "discoverable")
     credential.backup_eligible = _boolean(vendor, "backupEligible")
     credential.backup_state = _boolean(vendor, "backupState")
-    credential.created = _integer(vendor, "created", 0, MAX_MS)
+    # any time vauth can hold (a CXF creationAt before 1970 gives a negative one)
+    credential.created = _integer(vendor, "created", -MAX_MS, MAX_MS)
     last_used = vendor.get("lastUsed")
-    credential.last_used = None if last_used is None else _integer(vendor, "lastUsed", 0, MAX_MS)
+    credential.last_used = (
+        None if last_used is None else _integer(vendor, "lastUsed", -MAX_MS, MAX_MS)
+    )
     credential.sign_count = _integer(vendor, "signCount", 0, MAX_SIGN_COUNT)
     try:
         credential.sign_count_policy = SignCountPolicy(str(vendor.get("signCountPolicy")))
