@@ -51,7 +51,8 @@ def test_cli_manages_passkeys(daemon: Daemon) -> None:
     daemon.cli("rename", credential_id[:8], "work")
     shown = json.loads(daemon.cli("show", credential_id[:8], "--json").stdout)
     assert shown["nickname"] == "work"
-    assert [u["ceremony"] for u in shown["uses"]] == ["getAssertion", "makeCredential"]
+    assert [u["ceremony"] for u in shown["uses"]] == ["rename", "getAssertion", "makeCredential"]
+    assert shown["uses"][0]["actor"] == "the vauth command"
     table = daemon.cli("list").stdout
     assert "example.com" in table and "alice" in table and "work" in table
     audit = json.loads(daemon.cli("audit", "--json").stdout)

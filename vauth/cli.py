@@ -279,9 +279,13 @@ def cmd_show(args: argparse.Namespace) -> int:
         + ("" if detail.get("discoverable", True) else NOT_DISCOVERABLE_NOTE),
         f"Synced:    backup eligible {detail['backupEligibility']}, "
         f"backed up {detail['backupState']}",
-        "Uses:",
+        "History (uses and changes):",
     ]
-    lines += [f"  {_when(u['at'])}  {u['ceremony']:16} {u['outcome']}" for u in detail["uses"]]
+    lines += [
+        f"  {_when(u['at'])}  {u['ceremony']:16} {u['outcome']}"
+        + (f"  by {u['actor']}" if u.get("actor") else "")
+        for u in detail["uses"]
+    ]
     output(args, detail, "\n".join(lines))
     return EXIT_OK
 
