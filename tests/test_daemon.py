@@ -52,7 +52,8 @@ def test_cli_manages_passkeys(daemon: Daemon) -> None:
     daemon.cli("rename", credential_id[:8], "work")
     shown = json.loads(daemon.cli("show", credential_id[:8], "--json").stdout)
     assert shown["nickname"] == "work"
-    assert [u["ceremony"] for u in shown["uses"]] == ["getAssertion", "makeCredential"]
+    assert [u["ceremony"] for u in shown["uses"]] == ["rename", "getAssertion", "makeCredential"]
+    assert shown["uses"][0]["actor"] == "the vauth command"
     table = daemon.cli("list").stdout
     assert "example.com" in table and "alice" in table and "work" in table
     audit = json.loads(daemon.cli("audit", "--json").stdout)
@@ -370,3 +371,101 @@ def test_account_choice_through_the_prompt(tmp_path: Path) -> None:
     status = json.loads(running.cli("status", "--json").stdout)
     assert status["presence"] == "prompt"
     assert running.stop() == 0
+
+
+def test_a_signal_deletes_into_the_trash_with_a_record_and_the_cli_restores_it(
+    daemon: Daemon,
+) -> None:
+    """Issue 11, item 6, end to end: a site's signalUnknownCredential (WebAuthn L3 section
+    5.1.10.1) moves the passkey to the trash, where it does not sign in, the audit log names the
+    site and the call, and `vauth restore` brings it back working."""
+
+    async def call(action: str, **params: object) -> dict[str, object]:
+        client = await Client.connect(daemon.socket)
+        try:
+            return await client.call(action, **params)
+        finally:
+            await client.close()
+
+    made = asyncio.run(ceremony(daemon.socket, "create", creation("alice")))
+    credential_id = str(made["result"]["id"])  # type: ignore[index]
+    sign_in = {"challenge": b64(b"y" * 32), "allowCredentials": [
+        {"type": "public-key", "id": credential_id}
+    ]}  # fmt: skip
+    renamed = asyncio.run(
+        call(
+            "signal.currentUserDetails",
+            origin="https://example.com",
+            rpId="example.com",
+            userId=b64(b"alice"),
+            name="alice@new.example",
+            displayName="Alice N.",
+        )
+    )
+    assert renamed["ok"], renamed
+    gone = asyncio.run(
+        call(
+            "signal.unknownCredential",
+            origin="https://example.com",
+            rpId="example.com",
+            credentialId=credential_id,
+        )
+    )
+    assert gone["ok"], gone
+    refused = asyncio.run(ceremony(daemon.socket, "get", sign_in))
+    assert refused["ok"] is False and refused["error"]["code"] == "NotAllowedError"  # type: ignore[index]
+    assert json.loads(daemon.cli("list", "--json").stdout) == []
+
+    trash = daemon.cli("trash").stdout
+    assert "example.com" in trash and "alice@new.example" in trash
+    assert "signalUnknownCredential" in trash
+    audit = json.loads(daemon.cli("audit", "--json").stdout)
+    changes = [(e["ceremony"], e["actor"]) for e in audit if e["actor"]]
+    assert changes[:2] == [
+        (
+            "delete",
+            "the site example.com, which said it no longer knows this passkey "
+            "(signalUnknownCredential)",
+        ),
+        (
+            "update",
+            "the site example.com, which sent your current account name (signalCurrentUserDetails)",
+        ),
+    ]
+    [update] = [e for e in audit if e["ceremony"] == "update"]
+    assert update["detail"] == (
+        "Changed the account name from \u201calice\u201d to \u201calice@new.example\u201d; "
+        "the account's display name from \u201cAlice\u201d to \u201cAlice N.\u201d."
+    )
+
+    daemon.cli("restore", credential_id[:8])
+    assert asyncio.run(ceremony(daemon.socket, "get", sign_in))["ok"]
+    listed = daemon.cli("list").stdout
+    assert "alice@new.example" in listed and "discoverable" in listed
+    restored = json.loads(daemon.cli("audit", "--json").stdout)
+    assert ("restore", "the vauth command") in [(e["ceremony"], e["actor"]) for e in restored]
+
+    daemon.cli("delete", credential_id[:8], "--yes")
+    emptied = daemon.cli("trash", "--empty", "--yes").stdout
+    assert "Deleted 1 passkey(s) for good." in emptied
+    assert daemon.cli("restore", credential_id[:8], check=False).returncode == 6
+
+
+def test_cli_lists_shows_and_deletes_a_non_discoverable_credential(daemon: Daemon) -> None:
+    options = {**creation("bob"), "authenticatorSelection": {"residentKey": "discouraged"}}
+    made = asyncio.run(ceremony(daemon.socket, "create", options))
+    credential_id = str(made["result"]["id"])  # type: ignore[index]
+    table = daemon.cli("list").stdout
+    assert "KIND" in table and "not discoverable" in table and "bob" in table
+    shown = daemon.cli("show", credential_id[:8]).stdout
+    assert "Kind:      not discoverable (the site must say which passkey to use" in shown
+    daemon.cli("delete", credential_id[:8], "--yes")
+    sign_in = {"challenge": b64(b"z" * 32), "allowCredentials": [
+        {"type": "public-key", "id": credential_id}
+    ]}  # fmt: skip
+    refused = asyncio.run(ceremony(daemon.socket, "get", sign_in))
+    assert refused["ok"] is False and refused["error"]["code"] == "NotAllowedError"  # type: ignore[index]
+    notice = daemon.cli(
+        "export", "--format", "webdriver", "--plaintext", "-o", "/dev/null", check=False
+    )
+    assert "1 passkey in the trash is not exported." in notice.stderr

@@ -20,6 +20,11 @@ from typing import Any
 
 from vauth import __version__, paths
 
+TRASH_DAYS = 30  # vauth.vault.store.TRASH_DAYS (not imported: the CLI starts fast)
+NOT_DISCOVERABLE_NOTE = (
+    " (the site must say which passkey to use, so you give it your account name first; "
+    "the key is sealed inside the ID the site keeps, and deleting it here stops it working)"
+)
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_NO_DAEMON, EXIT_LOCKED, EXIT_PASSPHRASE, EXIT_NOT_FOUND = (
     0, 1, 2, 3, 4, 5, 6,
 )  # fmt: skip
@@ -232,11 +237,12 @@ def cmd_list(args: argparse.Namespace) -> int:
             c.get("nickname") or "",
             _when(c["created"]),
             _when(c.get("lastUsed")),
+            _kind(c),
         ]
         for c in credentials
     ]
     human = (
-        _table(rows, ["ID", "SITE", "ACCOUNT", "NICKNAME", "CREATED", "LAST USED"])
+        _table(rows, ["ID", "SITE", "ACCOUNT", "NICKNAME", "CREATED", "LAST USED", "KIND"])
         if rows
         else "no passkeys"
     )
@@ -244,15 +250,22 @@ def cmd_list(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _resolve(args: argparse.Namespace, prefix: str) -> str:
-    """A credential ID from a unique prefix (as `vauth list` shows them)."""
+def _kind(c: dict[str, Any]) -> str:
+    return "discoverable" if c.get("discoverable", True) else "not discoverable"
+
+
+def _site(c: dict[str, Any]) -> str:
+    return str(c.get("rpId") or "(an older security-key site)")
+
+
+def _resolve(args: argparse.Namespace, prefix: str, action: str = "credentials.list") -> str:
+    """A credential ID from a unique prefix (as `vauth list` or `vauth trash` shows them)."""
     matches = [
-        c["credentialId"]
-        for c in call(args, "credentials.list")
-        if c["credentialId"].startswith(prefix)
+        c["credentialId"] for c in call(args, action) if c["credentialId"].startswith(prefix)
     ]
     if not matches:
-        raise CliError(f"no passkey with an ID starting {prefix!r}", EXIT_NOT_FOUND)
+        where = " in the trash" if action == "trash.list" else ""
+        raise CliError(f"no passkey{where} with an ID starting {prefix!r}", EXIT_NOT_FOUND)
     if len(matches) > 1:
         raise CliError(
             f"{prefix!r} matches {len(matches)} passkeys; give more of the ID", EXIT_USAGE
@@ -264,23 +277,29 @@ def cmd_show(args: argparse.Namespace) -> int:
     detail = call(args, "credentials.show", credentialId=_resolve(args, args.id))
     lines = [
         f"ID:        {detail['credentialId']}",
-        f"Site:      {detail['rpId']}",
+        f"Site:      {_site(detail)}",
         f"Account:   {detail.get('userName') or ''} ({detail.get('userDisplayName') or ''})",
         f"Nickname:  {detail.get('nickname') or ''}",
         f"Created:   {_when(detail['created'])}",
         f"Last used: {_when(detail.get('lastUsed'))}",
+        f"Kind:      {_kind(detail)}"
+        + ("" if detail.get("discoverable", True) else NOT_DISCOVERABLE_NOTE),
         f"Synced:    backup eligible {detail['backupEligibility']}, "
         f"backed up {detail['backupState']}",
-        "Uses:",
+        "History (uses and changes):",
     ]
-    lines += [f"  {_when(u['at'])}  {u['ceremony']:16} {u['outcome']}" for u in detail["uses"]]
+    lines += [
+        f"  {_when(u['at'])}  {u['ceremony']:16} {u['outcome']}"
+        + (f"  by {u['actor']}" if u.get("actor") else "")
+        for u in detail["uses"]
+    ]
     output(args, detail, "\n".join(lines))
     return EXIT_OK
 
 
 def cmd_rename(args: argparse.Namespace) -> int:
     credential_id = _resolve(args, args.id)
-    call(args, "credentials.rename", credentialId=credential_id, nickname=args.nickname)
+    call(args, "credentials.rename", credentialId=credential_id, nickname=args.nickname, via="cli")
     output(
         args,
         {"credentialId": credential_id, "nickname": args.nickname},
@@ -304,15 +323,72 @@ def cmd_delete(args: argparse.Namespace) -> int:
     if not args.yes:
         if not sys.stdin.isatty():
             raise CliError("deleting needs --yes when not on a terminal", EXIT_USAGE)
-        answer = input(f"Delete passkey {credential_id[:12]}…? It cannot be undone. [y/N] ")
+        answer = input(
+            f"Move passkey {credential_id[:12]}… to the trash? It stops working at once; you "
+            f"can restore it for {TRASH_DAYS} days. [y/N] "
+        )
         if answer.strip().lower() not in ("y", "yes"):
             return EXIT_FAILURE
-    call(args, "credentials.delete", credentialId=credential_id)
-    output(args, {"deleted": credential_id}, "deleted")
+    result = call(args, "credentials.delete", credentialId=credential_id, via="cli")
+    output(
+        args,
+        {"deleted": credential_id, **(result or {})},
+        f"Moved to the trash. It no longer works; to bring it back within {TRASH_DAYS} days, "
+        f"run: vauth restore {credential_id[:12]}",
+    )
+    return EXIT_OK
+
+
+def cmd_trash(args: argparse.Namespace) -> int:
+    if args.empty:
+        trashed = call(args, "trash.list")
+        if not trashed:
+            output(args, {"deleted": 0}, "The trash is empty.")
+            return EXIT_OK
+        if not args.yes:
+            if not sys.stdin.isatty():
+                raise CliError("emptying the trash needs --yes when not on a terminal", EXIT_USAGE)
+            answer = input(
+                f"Delete the {len(trashed)} passkey(s) in the trash for good? This cannot be "
+                "undone. [y/N] "
+            )
+            if answer.strip().lower() not in ("y", "yes"):
+                return EXIT_FAILURE
+        result = call(args, "trash.empty", via="cli")
+        output(args, result, f"Deleted {result['deleted']} passkey(s) for good.")
+        return EXIT_OK
+    trashed = call(args, "trash.list")
+    rows = [
+        [
+            t["credentialId"][:12],
+            _site(t),
+            t.get("userName") or "",
+            _when(t["deletedAt"]),
+            t.get("deletedBy") or "",
+            _when(t["purgeAt"]),
+        ]
+        for t in trashed
+    ]
+    human = (
+        _table(rows, ["ID", "SITE", "ACCOUNT", "DELETED", "BY", "GONE FOR GOOD"])
+        + "\nRestore one with: vauth restore ID"
+        if rows
+        else "The trash is empty."
+    )
+    output(args, trashed, human)
+    return EXIT_OK
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    credential_id = _resolve(args, args.id, "trash.list")
+    restored = call(args, "trash.restore", credentialId=credential_id, via="cli")
+    output(args, restored, f"Restored: it works again at {_site(restored)}.")
     return EXIT_OK
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    notice = call(args, "export.notice", format=args.format)
+    print(f"Exporting {notice['count']} passkey(s). {notice['notice']}", file=sys.stderr)
     passphrase = None
     if not args.plaintext:
         passphrase = read_passphrase(args, "Passphrase for the export: ", confirm=True)
@@ -363,12 +439,13 @@ def cmd_import(args: argparse.Namespace) -> int:
             progress=progress,
             data=base64.b64encode(data).decode(),
             passphrase=passphrase,
+            via="cli",
         )
     finally:
         if drawn:
             print(file=sys.stderr)  # end the progress bar's line
     lines = [f"imported {len(report['imported'])} passkey(s)"]
-    lines += [f"skipped #{s['index']}: {s['reason']}" for s in report["skipped"]]
+    lines += [f"skipped {s['sentence']}" for s in report["skipped"]]
     lines += [f"warning: {w}" for w in report["warnings"]]
     output(args, report, "\n".join(lines))
     return EXIT_OK
@@ -384,11 +461,13 @@ def cmd_audit(args: argparse.Namespace) -> int:
             e.get("rpId") or "",
             (e.get("credentialId") or "")[:12],
             e["outcome"],
+            e.get("actor") or "",
+            e.get("detail") or "",
         ]
         for e in entries
     ]
     human = (
-        _table(rows, ["WHEN", "CEREMONY", "SITE", "PASSKEY", "OUTCOME"])
+        _table(rows, ["WHEN", "WHAT", "SITE", "PASSKEY", "OUTCOME", "BY", "DETAIL"])
         if rows
         else "no ceremonies yet"
     )
@@ -549,9 +628,14 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("nickname")
     p = command("name", cmd_name, "name this authenticator (sites see it via credProps)")
     p.add_argument("display_name")
-    p = command("delete", cmd_delete, "delete a passkey")
+    p = command("delete", cmd_delete, f"move a passkey to the trash (kept {TRASH_DAYS} days)")
     p.add_argument("id")
     p.add_argument("--yes", action="store_true", help="do not ask")
+    p = command("trash", cmd_trash, "list the deleted passkeys that can still be restored")
+    p.add_argument("--empty", action="store_true", help="delete them for good (asks first)")
+    p.add_argument("--yes", action="store_true", help="do not ask")
+    p = command("restore", cmd_restore, "bring a passkey back from the trash")
+    p.add_argument("id", help="its ID, or enough of its start (as `vauth trash` shows)")
     p = command("export", cmd_export, "export the passkeys (encrypted unless --plaintext)")
     p.add_argument("--format", choices=["cxf", "webdriver"], default="cxf")
     p.add_argument("--plaintext", action="store_true", help="write the keys unencrypted")

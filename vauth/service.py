@@ -24,6 +24,7 @@ from typing import Any
 from vauth.ctap.ports import PresenceRequest, PresenceResponse
 from vauth.presence import AutoPresence, DenyPresence, PromptPresence
 from vauth.vault import Vault, VaultError, VaultLockedError, WrongPassphraseError
+from vauth.vault.store import TRASH_DAYS, acting_as
 from vauth.virtual import UnsupportedOption, VirtualAuthenticator
 from vauth.webauthn import base64url
 from vauth.webauthn.errors import WebAuthnError
@@ -35,6 +36,14 @@ VAULT_ID = "vault"
 # Which front-end request a presence prompt belongs to (set around a ceremony).
 CEREMONY: contextvars.ContextVar[str | None] = contextvars.ContextVar("ceremony", default=None)
 PRESENCE_TIMEOUT_S = 120.0  # when the relying party gave none
+HTTP_API = "the HTTP API"
+# Who sent a socket request that changes the vault (its `via`), as the audit log says it.
+VIA = {
+    "cli": "the vauth command",
+    "options": "the extension's options page",
+    "popup": "the extension's popup",
+}
+LOCAL_PROGRAM = "a program on this computer"
 
 
 class ServiceError(Exception):
@@ -264,11 +273,13 @@ class Service:
 
     async def remove_credential(self, authenticator_id: str, credential_id: str) -> None:
         async with self.operation():
-            await self._authenticator(authenticator_id).aremove_credential(credential_id)
+            with acting_as(HTTP_API):
+                await self._authenticator(authenticator_id).aremove_credential(credential_id)
 
     async def remove_all_credentials(self, authenticator_id: str) -> None:
         async with self.operation():
-            await self._authenticator(authenticator_id).aremove_all_credentials()
+            with acting_as(HTTP_API):
+                await self._authenticator(authenticator_id).aremove_all_credentials()
 
     async def set_user_verified(self, authenticator_id: str, value: object) -> None:
         if not isinstance(value, bool):
@@ -319,7 +330,8 @@ class Service:
         page_origin, opts, top = _ceremony_arguments(origin, options, top_origin)
         CEREMONY.set(ceremony_id if isinstance(ceremony_id, str) else None)
         async with self.operation():
-            return await run(self._authenticator(authenticator_id), opts, page_origin, top)
+            with acting_as(f"the site {page_origin}"):  # e.g. a new passkey replacing one
+                return await run(self._authenticator(authenticator_id), opts, page_origin, top)
 
 
 def _ceremony_arguments(
@@ -358,14 +370,27 @@ def presence_for(policy: str, prompts: Prompts) -> AutoPresence | DenyPresence |
     raise ValueError(f"presence must be auto, prompt or deny, not {policy!r}")
 
 
+def actor(via: object) -> str:
+    """Who sent a socket request, for the audit log (``via``: "cli", "options", "popup")."""
+    if via is None:
+        return LOCAL_PROGRAM
+    if not isinstance(via, str) or via not in VIA:
+        raise ServiceError("invalid argument", f"via must be one of {', '.join(sorted(VIA))}")
+    return VIA[via]
+
+
 def credential_summary(credential: Any) -> dict[str, Any]:
-    """What a person sees of a stored passkey: never its private key."""
+    """What a person sees of a stored passkey: never its private key. ``kind`` is
+    "discoverable" or "non-discoverable"; ``sealed``: its key is sealed in its ID, not kept
+    in the vault."""
     return {
         "credentialId": base64url.encode(credential.credential_id),
         "rpId": credential.rp_id,
         "userName": credential.user_name,
         "userDisplayName": credential.user_display_name,
         "nickname": credential.nickname,
+        "kind": "discoverable" if credential.discoverable else "non-discoverable",
+        "sealed": credential.sealed,
         "discoverable": credential.discoverable,
         "algorithm": credential.algorithm,
         "created": credential.created,
@@ -447,18 +472,55 @@ class VaultOperations:
             audit = await self._store().audit(credential.credential_id, limit=50)
         return {**credential_summary(credential), "uses": [_audit_json(e) for e in audit]}
 
-    async def rename(self, credential_id: object, nickname: object) -> None:
+    async def rename(self, credential_id: object, nickname: object, via: object = None) -> None:
         if not isinstance(nickname, str) or len(nickname) > 200:
             raise ServiceError("invalid argument", "nickname must be a string of 200 at most")
         async with self._service.operation():
             credential = await self._credential(credential_id)
             credential.nickname = nickname or None
-            await self._store().update(credential)
+            with acting_as(actor(via)):
+                await self._store().update(credential)
 
-    async def delete(self, credential_id: object) -> None:
+    async def delete(self, credential_id: object, via: object = None) -> dict[str, Any]:
+        """Move a passkey to the trash: it stops working at once, and can be restored for
+        TRASH_DAYS days."""
         async with self._service.operation():
             credential = await self._credential(credential_id)
-            await self._store().delete(credential.credential_id)
+            with acting_as(actor(via)):
+                await self._store().delete(credential.credential_id)
+        return {"trashed": credential_summary(credential), "restorableDays": TRASH_DAYS}
+
+    # -- the trash ----------------------------------------------------------------------------
+
+    async def trash(self) -> list[dict[str, Any]]:
+        """What is in the trash, most recently deleted first."""
+        async with self._service.operation():
+            trashed = await self._store().trash()
+        return [
+            {
+                **credential_summary(t.credential),
+                "deletedAt": t.deleted_at,
+                "deletedBy": t.deleted_by,
+                "purgeAt": t.purge_at,
+            }
+            for t in trashed
+        ]
+
+    async def restore(self, credential_id: object, via: object = None) -> dict[str, Any]:
+        raw = _b64decode(credential_id, "credentialId")
+        async with self._service.operation():
+            with acting_as(actor(via)):
+                credential = await self._store().restore(raw)
+        if credential is None:
+            raise ServiceError(
+                "no such credential", f"no passkey with id {credential_id} is in the trash", 404
+            )
+        return credential_summary(credential)
+
+    async def empty_trash(self, via: object = None) -> dict[str, int]:
+        async with self._service.operation():
+            with acting_as(actor(via)):
+                return {"deleted": await self._store().empty_trash()}
 
     async def name(self, display_name: object) -> None:
         if not isinstance(display_name, str) or len(display_name) > 64:
@@ -492,7 +554,8 @@ class VaultOperations:
             credential = await self._store().get(raw)
             if credential is None or credential.rp_id != rp_id:
                 return {"removed": []}
-            await self._store().delete(raw)
+            with acting_as(_signal_actor(rp_id, "signalUnknownCredential")):
+                await self._store().delete(raw)
         return {"removed": [credential_summary(credential)]}
 
     async def signal_all_accepted_credentials(
@@ -507,10 +570,11 @@ class VaultOperations:
         removed = []
         async with self._service.operation():
             rp_hash = hashlib.sha256(rp_id.encode()).digest()
-            for credential in await self._store().find(rp_hash):
-                if credential.user_handle == user and credential.credential_id not in keep:
-                    await self._store().delete(credential.credential_id)
-                    removed.append(credential_summary(credential))
+            with acting_as(_signal_actor(rp_id, "signalAllAcceptedCredentials")):
+                for credential in await self._store().find(rp_hash):
+                    if credential.user_handle == user and credential.credential_id not in keep:
+                        await self._store().delete(credential.credential_id)
+                        removed.append(credential_summary(credential))
         return {"removed": removed}
 
     async def signal_current_user_details(
@@ -528,13 +592,14 @@ class VaultOperations:
         updated = []
         async with self._service.operation():
             rp_hash = hashlib.sha256(rp_id.encode()).digest()
-            for credential in await self._store().find(rp_hash):
-                if credential.user_handle == user and (
-                    credential.user_name != name or credential.user_display_name != display_name
-                ):
-                    credential.user_name, credential.user_display_name = name, display_name
-                    await self._store().update(credential)
-                    updated.append(credential_summary(credential))
+            with acting_as(_signal_actor(rp_id, "signalCurrentUserDetails")):
+                for credential in await self._store().find(rp_hash):
+                    if credential.user_handle == user and (
+                        credential.user_name != name or credential.user_display_name != display_name
+                    ):
+                        credential.user_name, credential.user_display_name = name, display_name
+                        await self._store().update(credential)
+                        updated.append(credential_summary(credential))
         return {"updated": updated}
 
     async def backup(self, destination: object) -> dict[str, str]:
@@ -574,11 +639,22 @@ class VaultOperations:
             "encrypted": not plaintext,
         }
 
+    async def export_notice(self, format: object = "cxf") -> dict[str, Any]:
+        """What an export in ``format`` would hold, and what cannot travel in it (sentences a
+        front end shows before the person confirms)."""
+        if not isinstance(format, str):
+            raise ServiceError("invalid argument", "format must be a string")
+        from vauth.vault.exchange import export_notice
+
+        async with self._service.operation():
+            return await export_notice(self._store(), format)
+
     async def import_(
         self,
         data: object,
         passphrase: object = None,
         progress: Callable[[int, int], None] | None = None,
+        via: object = None,
     ) -> dict[str, Any]:
         if not isinstance(data, str):
             raise ServiceError("invalid argument", "data must be base64 text")
@@ -589,21 +665,43 @@ class VaultOperations:
         if passphrase is not None and not isinstance(passphrase, str):
             raise ServiceError("invalid argument", "passphrase must be a string")
         async with self._service.operation():
-            report = await self._authenticator.aimport_credentials(
-                raw, passphrase=passphrase, progress=progress
-            )
+            with acting_as(actor(via)):
+                report = await self._authenticator.aimport_credentials(
+                    raw, passphrase=passphrase, progress=progress
+                )
         return {
             "imported": report.imported,
             "skipped": [
-                {"index": s.index, "credentialId": s.credential_id, "reason": s.reason}
+                {
+                    "index": s.index,
+                    "credentialId": s.credential_id,
+                    "rpId": s.rp_id,
+                    "userName": s.user_name,
+                    "reason": s.reason,
+                    "sentence": s.sentence(),
+                }
                 for s in report.skipped
             ],
             "warnings": report.warnings,
         }
 
 
+# What each Signal API call says, as the audit log tells it (the call's name stays, last).
+_SIGNALS = {
+    "signalUnknownCredential": "which said it no longer knows this passkey",
+    "signalAllAcceptedCredentials": "which listed the passkeys it still accepts",
+    "signalCurrentUserDetails": "which sent your current account name",
+}
+
+
+def _signal_actor(rp_id: str, call: str) -> str:
+    return f"the site {rp_id}, {_SIGNALS[call]} ({call})"
+
+
 def _audit_json(entry: Any) -> dict[str, Any]:
     return {
+        "actor": entry.actor,
+        "detail": entry.detail,
         "at": entry.at,
         "ceremony": entry.ceremony,
         "rpId": entry.rp_id,

@@ -8,6 +8,7 @@ return what ``PublicKeyCredential.toJSON()`` gives, as a browser in front of it 
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import threading
 import uuid
@@ -22,6 +23,7 @@ from vauth.ctap.config import DEFAULT_AAGUID, MAX_USER_ID_LENGTH, AuthenticatorC
 from vauth.ctap.cose import CoseKey
 from vauth.ctap.credential import Credential, SignCountPolicy
 from vauth.ctap.ctap1 import process_apdu
+from vauth.ctap.lookup import unsealed
 from vauth.ctap.pin_state import InlinePinHasher
 from vauth.ctap.ports import Clock, CredentialStore, Environment, KeySource, UserPresence
 from vauth.keys import RandomKeySource, SeededKeySource
@@ -284,7 +286,12 @@ class VirtualAuthenticator:
         from vauth.vault.exchange import export_credentials
 
         return await export_credentials(
-            self._store, format, passphrase=passphrase, plaintext=plaintext, kdf=kdf
+            self._store,
+            format,
+            passphrase=passphrase,
+            plaintext=plaintext,
+            kdf=kdf,
+            unseal=functools.partial(unsealed, self.authenticator),
         )
 
     async def aimport_credentials(

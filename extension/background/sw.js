@@ -2,7 +2,7 @@
 // ceremony window), ONE native port to the host. The origin of a page's request comes only from
 // the browser's `sender`.
 import {
-  ACTIONS, CHOICES, DOM_ERRORS, ERRORS, MSG, PAGE_OPS, PORTS, UI_ACTIONS,
+  ACTIONS, CHOICES, DOM_ERRORS, ERRORS, MSG, PAGE_OPS, PORTS, UI_ACTIONS, VAULT_CHANGES,
 } from "../shared/protocol.js";
 import { Ceremony, ceremonies, ceremonyByWindow, daemonStatus } from "./ceremony.js";
 import { VauthError, asJSON, isUnavailable, pageError } from "./errors.js";
@@ -104,7 +104,7 @@ async function signal(op, origin, payload) {
   }
   const removed = result?.removed?.length ?? 0;
   const updated = result?.updated?.length ?? 0;
-  if (removed) await tellUser("vauth removed a passkey", `${payload.rpId} no longer accepts ${removed} of your passkeys; vauth removed ${removed === 1 ? "it" : "them"}.`);
+  if (removed) await tellUser("vauth moved a passkey to the trash", `${payload.rpId} no longer accepts ${removed} of your passkeys; vauth moved ${removed === 1 ? "it" : "them"} to the trash. You can restore ${removed === 1 ? "it" : "them"} from the vauth options page for 30 days.`);
   if (updated) await tellUser("vauth updated a passkey", `${payload.rpId} renamed your account; vauth updated ${updated} passkey${updated === 1 ? "" : "s"}.`);
   return { result: null };
 }
@@ -116,9 +116,17 @@ function pageCancel(_msg, _sender, port) {
 
 // -- extension pages --------------------------------------------------------------------------
 
-async function daemon(msg) {
+// Which extension page changed the vault, as the daemon's audit log records it (`via`).
+function via(sender) {
+  const path = sender?.url ? new URL(sender.url).pathname : "";
+  return path.startsWith("/popup/") ? "popup" : path.startsWith("/options/") ? "options" : undefined;
+}
+
+async function daemon(msg, sender) {
   if (!UI_ACTIONS.includes(msg.action)) throw new VauthError(ERRORS.FORBIDDEN, `${msg.action} is not for extension pages`);
-  const params = msg.params ?? {};
+  const params = { ...(msg.params ?? {}) };
+  delete params.via; // only the service worker says which page asked
+  if (VAULT_CHANGES.includes(msg.action) && via(sender)) params.via = via(sender);
   const timeoutMs = msg.action === ACTIONS.PROMPTS_WAIT
     ? (Number(params.timeout) || 25) * 1000 + 10_000
     : LONG_ACTIONS[msg.action];

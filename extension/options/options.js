@@ -1,4 +1,5 @@
-// The options page: every passkey (search, rename, delete), the audit log, export and import,
+// The options page: every passkey (search, rename, delete), the trash, the audit log (uses and
+// changes, with who made them), export (saying first what cannot travel) and import,
 // the authenticator's name and where passkey requests go (globally and per site).
 import { ACTIONS, MSG } from "../shared/protocol.js";
 import { $, base64ToBytes, bytesToBase64, call, daemon, download, el, showError, when } from "../ui/common.js";
@@ -26,6 +27,8 @@ async function refresh() {
   try {
     passkeys = await daemon(ACTIONS.CREDENTIALS_LIST);
     showPasskeys();
+    await showTrash();
+    await showExportNotice();
     await showAudit();
   } catch (error) {
     fail(error);
@@ -51,8 +54,36 @@ async function showAudit() {
     return el("tr", { class: "audit-entry" },
       el("td", {}, when(e.at)), el("td", {}, e.ceremony), el("td", {}, e.rpId ?? ""),
       el("td", {}, c ? c.nickname || account(c) : e.credentialId ? `${e.credentialId.slice(0, 12)}…` : ""),
-      el("td", {}, e.outcome));
+      el("td", {}, e.outcome), el("td", { class: "actor" }, e.actor ?? ""), el("td", { class: "detail" }, e.detail ?? ""));
   }));
+}
+
+async function showTrash() {
+  const trashed = await daemon(ACTIONS.TRASH_LIST);
+  $("#empty-trash").hidden = !trashed.length;
+  $("#empty-trash-confirm").hidden = true;
+  $("#trash tbody").replaceChildren(...trashed.map((t) =>
+    el("tr", { class: "trashed", dataset: { credentialId: t.credentialId } },
+      el("td", {}, t.rpId || "(an older security-key site)"), el("td", {}, account(t)),
+      el("td", {}, when(t.deletedAt)), el("td", {}, t.deletedBy ?? ""), el("td", {}, when(t.purgeAt)),
+      el("td", {}, el("button", { type: "button", class: "restore", "aria-label": `Restore the passkey for ${account(t)} at ${t.rpId}`,
+        onclick: () => restore(t.credentialId) }, "Restore")))));
+}
+
+async function restore(credentialId) {
+  try {
+    await daemon(ACTIONS.TRASH_RESTORE, { credentialId });
+    $("#trash-result").textContent = "Restored: it works again.";
+  } catch (error) {
+    fail(error);
+  }
+  await refresh();
+}
+
+// What cannot travel in the chosen format, said before the person exports.
+async function showExportNotice() {
+  const notice = await daemon(ACTIONS.EXPORT_NOTICE, { format: $("#export-format").value });
+  $("#export-notice").textContent = `The file will hold ${notice.count} passkey${notice.count === 1 ? "" : "s"}. ${notice.notice}`;
 }
 
 async function showSettings() {
@@ -88,6 +119,21 @@ $("#lock").addEventListener("click", async () => {
   await refresh();
 });
 
+$("#export-format").addEventListener("change", () => showExportNotice().catch(fail));
+$("#empty-trash").addEventListener("click", () => {
+  $("#empty-trash-confirm").hidden = false;
+  $("#empty-trash-confirm").focus();
+});
+$("#empty-trash-confirm").addEventListener("click", async () => {
+  try {
+    const { deleted } = await daemon(ACTIONS.TRASH_EMPTY);
+    $("#trash-result").textContent = `Deleted ${deleted} passkey${deleted === 1 ? "" : "s"} for good.`;
+  } catch (error) {
+    fail(error);
+  }
+  await refresh();
+});
+
 $("#export-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const format = $("#export-format").value;
@@ -115,7 +161,7 @@ $("#import-form").addEventListener("submit", async (event) => {
   try {
     const data = bytesToBase64(new Uint8Array(await file.arrayBuffer()));
     const report = await daemon(ACTIONS.IMPORT, { data, ...(passphrase ? { passphrase } : {}) });
-    const skipped = report.skipped.map((s) => `#${s.index}: ${s.reason}`).join("; ");
+    const skipped = report.skipped.map((s) => s.sentence).join("; ");
     $("#import-result").textContent = `Imported ${report.imported.length}, skipped ${report.skipped.length}${skipped ? ` (${skipped})` : ""}.${report.warnings?.length ? ` ${report.warnings.join(" ")}` : ""}`;
     await refresh();
   } catch (error) {

@@ -20,9 +20,13 @@ export const ACTIONS = Object.freeze({
   CREDENTIALS_SHOW: "credentials.show",
   CREDENTIALS_RENAME: "credentials.rename",
   CREDENTIALS_DELETE: "credentials.delete",
+  TRASH_LIST: "trash.list",
+  TRASH_RESTORE: "trash.restore",
+  TRASH_EMPTY: "trash.empty",
   AUTHENTICATOR_NAME: "authenticator.name",
   AUDIT: "audit",
   EXPORT: "export",
+  EXPORT_NOTICE: "export.notice",
   IMPORT: "import",
   PASSPHRASE: "passphrase",
   BACKUP: "backup",
@@ -37,8 +41,16 @@ export const ACTIONS = Object.freeze({
 export const UI_ACTIONS = Object.freeze([
   ACTIONS.STATUS, ACTIONS.UNLOCK, ACTIONS.LOCK, ACTIONS.PROMPTS_WAIT,
   ACTIONS.CREDENTIALS_LIST, ACTIONS.CREDENTIALS_SHOW, ACTIONS.CREDENTIALS_RENAME,
-  ACTIONS.CREDENTIALS_DELETE, ACTIONS.AUTHENTICATOR_NAME, ACTIONS.AUDIT, ACTIONS.EXPORT,
+  ACTIONS.CREDENTIALS_DELETE, ACTIONS.TRASH_LIST, ACTIONS.TRASH_RESTORE, ACTIONS.TRASH_EMPTY,
+  ACTIONS.AUTHENTICATOR_NAME, ACTIONS.AUDIT, ACTIONS.EXPORT, ACTIONS.EXPORT_NOTICE,
   ACTIONS.IMPORT, ACTIONS.PASSPHRASE, ACTIONS.HOST_HELLO,
+]);
+
+// Actions that change the vault: the service worker adds `via` (which extension page asked),
+// and the daemon's audit log says so.
+export const VAULT_CHANGES = Object.freeze([
+  ACTIONS.CREDENTIALS_RENAME, ACTIONS.CREDENTIALS_DELETE, ACTIONS.TRASH_RESTORE,
+  ACTIONS.TRASH_EMPTY, ACTIONS.IMPORT,
 ]);
 
 // Error codes. DOMException names (WebAuthn) reach the page as `new DOMException(msg, name)`.

@@ -51,7 +51,9 @@ function render(ceremony) {
   row("top-origin", Boolean(ceremony.topOrigin && ceremony.topOrigin !== ceremony.origin));
   setText("#top-origin", ceremony.topOrigin);
   setText("#purpose", create
-    ? `If you save it, vauth makes a new key pair for this account, keeps the private key in your encrypted vault and gives ${ceremony.rpId} only the public key. Later you sign in there with it instead of a password.`
+    ? (isDiscoverable()
+      ? `If you save it, vauth makes a new key pair for this account, keeps the private key in your encrypted vault and gives ${ceremony.rpId} only the public key. Later you sign in there with it instead of a password.`
+      : `If you save it, vauth makes a new key pair for this account and gives ${ceremony.rpId} the public key and an ID that holds the private key, locked so that only your vauth can open it. Your vault keeps a note of it (site, account, dates) so you can see and delete it. Later you sign in there with it instead of a password.`)
     : `If you sign in, vauth signs ${ceremony.rpId}'s challenge with your passkey: the site learns it is you, and nothing else.`);
   renderDetails();
 
@@ -70,15 +72,18 @@ function render(ceremony) {
   if (ceremony.state === STATES.WAITING) poll();
 }
 
+function isDiscoverable() {
+  return prompt ? Boolean(prompt.discoverable) : ["required", "preferred"].includes(info?.residentKey);
+}
+
 function renderDetails() {
   const create = isCreate();
   if (create) {
     const user = prompt ? { name: prompt.userName, displayName: prompt.userDisplayName } : info.user;
     setText("#account", accountText(user?.name, user?.displayName));
-    const discoverable = prompt ? prompt.discoverable : ["required", "preferred"].includes(info.residentKey);
-    setText("#storage", discoverable
+    setText("#storage", isDiscoverable()
       ? "In your vauth vault, as a discoverable passkey: the site can offer it to you without asking for your user name."
-      : "As a non-discoverable credential: the site keeps its ID and must ask for it (it will not be listed when you sign in).");
+      : "Not discoverable: to sign in, you first give the site your account name, and the site tells vauth which passkey to use. vauth lists it with your other passkeys; deleting it there stops it working.");
     const asked = info.attestation && info.attestation !== "none" ? `The site asks for "${info.attestation}" attestation.` : "The site asks for no attestation.";
     const sent = prompt?.attestation ?? "none";
     setText("#attestation", `${asked} vauth will send ${sent === "none" ? "none (no statement about the authenticator)" : `a "${sent}" attestation statement`}.`);

@@ -15,7 +15,9 @@ export function passkeyDetails(c, { onChange, onError, showSite = false }) {
       el("dt", {}, "Account"), el("dd", { class: "account" }, account(c)),
       el("dt", {}, "Created"), el("dd", { class: "created" }, when(c.created)),
       el("dt", {}, "Last used"), el("dd", { class: "last-used" }, when(c.lastUsed)),
-      el("dt", {}, "Discoverable"), el("dd", { class: "discoverable" }, c.discoverable ? "yes (listed when you sign in)" : "no (the site names it)"),
+      el("dt", {}, "Discoverable"), el("dd", { class: "discoverable" }, c.discoverable
+        ? "yes: the site can offer it to you without asking for your account name"
+        : "no: you give the site your account name first, and the site tells vauth which passkey to use"),
       el("dt", {}, "Algorithm"), el("dd", { class: "algorithm" }, ALGORITHMS[c.algorithm] ?? String(c.algorithm)),
     ),
   );
@@ -32,7 +34,8 @@ export function passkeyDetails(c, { onChange, onError, showSite = false }) {
       onError(error);
     }
   });
-  const confirm = el("button", { type: "button", class: "delete-confirm danger", hidden: true }, "Delete it for good");
+  const confirm = el("button", { type: "button", class: "delete-confirm danger", hidden: true,
+    title: "It stops working at once. You can restore it from the trash for 30 days." }, "Move it to the trash");
   confirm.addEventListener("click", async () => {
     try {
       await daemon(ACTIONS.CREDENTIALS_DELETE, { credentialId: id });

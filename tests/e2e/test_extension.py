@@ -320,6 +320,28 @@ def test_popup_and_options_show_the_passkeys(
     options.wait_for_timeout(500)
     renamed = json.loads(environment.cli("show", first[:10], "--json").stdout)
     assert renamed["nickname"] == "work laptop"
+    # Issue 11, items 3 and 6: the export says first what cannot travel; delete goes to the
+    # trash, with the page named in the audit log; Restore brings it back.
+    options.select_option("#export-format", "webdriver")
+    options.wait_for_function(
+        "document.querySelector('#export-notice').textContent.includes('nicknames')"
+    )
+    card = options.locator(f'.passkey[data-credential-id="{first}"]')
+    card.locator(".delete").click()
+    card.locator(".delete-confirm").click()
+    options.wait_for_selector(f'#trash tr.trashed[data-credential-id="{first}"]')
+    assert "the extension's options page" in options.inner_text("#trash")
+    assert json.loads(environment.cli("trash", "--json").stdout)[0]["credentialId"] == first
+    screenshot(options, "options-trash")
+    options.locator(f'#trash tr.trashed[data-credential-id="{first}"] .restore').click()
+    options.wait_for_selector(f'.passkey[data-credential-id="{first}"]')
+    assert json.loads(environment.cli("trash", "--json").stdout) == []
+    audit = json.loads(environment.cli("audit", "--json").stdout)
+    assert [(e["ceremony"], e["actor"]) for e in audit[:3]] == [
+        ("restore", "the extension's options page"),
+        ("delete", "the extension's options page"),
+        ("rename", "the extension's options page"),
+    ]
 
 
 _ = base64

@@ -23,6 +23,7 @@ from vauth import (
 from vauth.vault import Vault, VaultVersionError
 from vauth.vault.database import Database
 from vauth.vault.keyfile import KeyFile, keyfile_path
+from vauth.vault.schema import LATEST
 
 ORIGIN = "https://secret-site.example"
 
@@ -174,7 +175,7 @@ def test_older_vault_is_migrated(tmp_path: Path) -> None:
     [credential] = va.get_credentials()
     assert credential["credentialId"] == b64(b"old-credential") and credential["signCount"] == 5
     assert va.vault is not None
-    assert va.vault.with_database_sync(lambda db: db.user_version()) == 2
+    assert va.vault.with_database_sync(lambda db: db.user_version()) == LATEST
     va.close()
 
 

@@ -40,7 +40,11 @@ class Credential:
     cred_blob: bytes | None = None  # credBlob, at most 32 bytes
     large_blob_key: bytes | None = None  # largeBlobKey, 32 bytes
     nickname: str | None = None  # the user's own name for this passkey
-    stored: bool = field(default=True, compare=False)  # False: sealed in its ID, kept nowhere
+    # The private key is sealed in the credential ID (a non-discoverable credential): a store
+    # keeps only what a person needs to see and delete it, never the key (private_key is b"").
+    sealed: bool = False
+    # False: its key is sealed in its ID and it counts with the authenticator-wide counter
+    stored: bool = field(default=True, compare=False)
     _key: CoseKey | None = field(default=None, repr=False, compare=False)
 
     def __repr__(self) -> str:  # the private key never reaches a log through repr()

@@ -15,6 +15,7 @@ from enum import IntEnum
 from typing import TYPE_CHECKING
 
 from vauth.ctap.cose import Algorithm, CoseKey
+from vauth.ctap.credential import Credential
 from vauth.ctap.credential_id import NONCE_LENGTH
 from vauth.ctap.extensions import cred_protect
 from vauth.ctap.lookup import find_credential, next_sign_count
@@ -203,6 +204,20 @@ async def register(authenticator: Authenticator, request: RegisterRequest) -> by
         False,
         env.keys.random_bytes(NONCE_LENGTH),
     )
+    await env.store.note_sealed(
+        Credential(
+            credential_id=key_handle,
+            rp_id="",  # U2F names no site, only its hash
+            rp_id_hash=request.application_parameter,
+            user_handle=None,
+            private_key=b"",
+            algorithm=int(Algorithm.ES256),
+            discoverable=False,
+            created=env.clock.now_ms(),
+            sealed=True,
+            stored=False,
+        )
+    )
     user_public_key = uncompressed_point(key)
     identity = await authenticator.attestation_identity()
     signature = identity.key.sign(
@@ -252,7 +267,7 @@ async def authenticate(authenticator: Authenticator, request: AuthenticateReques
     counter = await next_sign_count(authenticator, credential) & 0xFFFFFFFF
     signed = bytes([user_presence]) + counter.to_bytes(4, "big")
     signature = credential.key.sign(app_param + signed + request.challenge_parameter)
-    if credential.stored and user_presence:
+    if (credential.stored or credential.sealed) and user_presence:
         credential.last_used = authenticator.env.clock.now_ms()
         await authenticator.env.store.touch(credential.credential_id, credential.last_used)
     if user_presence:

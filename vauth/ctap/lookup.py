@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -17,13 +18,22 @@ PUBLIC_KEY = "public-key"
 async def find_credential(
     authenticator: Authenticator, rp_id: str, rp_id_hash: bytes, credential_id: bytes
 ) -> Credential | None:
-    """The credential with ``credential_id`` bound to this RP on this authenticator, or None."""
-    stored = await authenticator.env.store.get(credential_id)
-    if stored is not None:
+    """The credential with ``credential_id`` bound to this RP on this authenticator, or None.
+
+    A key sealed in the ID is used only if the store has its record, or has never heard of it
+    (one made before records were kept, recorded now): a deleted one stays refused although
+    its ID still opens."""
+    store = authenticator.env.store
+    stored = await store.get(credential_id)
+    if stored is not None and not stored.sealed:
         return stored if stored.rp_id_hash == rp_id_hash else None
+    if stored is not None and stored.rp_id_hash != rp_id_hash:
+        return None
     wrapper = await authenticator.wrapper()
     wrapped = wrapper.unwrap(rp_id_hash, credential_id)
     if wrapped is None:
+        return None
+    if stored is None and await store.revoked(credential_id):
         return None
     credential = Credential(
         credential_id=credential_id,
@@ -41,14 +51,63 @@ async def find_credential(
         backup_eligible=wrapped.backup_eligible,
         backup_state=wrapped.backup_eligible and authenticator.config.default_backup_state,
         cred_protect=wrapped.cred_protect,
+        created=authenticator.env.clock.now_ms() if stored is None else stored.created,
+        last_used=None if stored is None else stored.last_used,
+        sealed=True,
         stored=False,
     )
+    if stored is None:  # made before vauth kept records: from now on it is listed too
+        await store.note_sealed(sealed_record(credential))
     if wrapped.hmac_secret:  # derived from the ID again, never kept
         credential.cred_random_with_uv, credential.cred_random_without_uv = wrapper.cred_randoms(
             credential_id
         )
     credential._key = wrapped.key
     return credential
+
+
+def sealed_record(credential: Credential) -> Credential:
+    """What a store keeps of a credential whose key is sealed in its ID: never the key, nor
+    what is derived from the ID on each use (the hmac-secret CredRandom values)."""
+    return Credential(
+        credential_id=credential.credential_id,
+        rp_id=credential.rp_id,
+        rp_id_hash=credential.rp_id_hash,
+        user_handle=credential.user_handle,
+        private_key=b"",
+        algorithm=credential.algorithm,
+        discoverable=False,
+        user_name=credential.user_name,
+        user_display_name=credential.user_display_name,
+        rp_name=credential.rp_name,
+        sign_count_policy=credential.sign_count_policy,
+        backup_eligible=credential.backup_eligible,
+        backup_state=credential.backup_state,
+        cred_protect=credential.cred_protect,
+        created=credential.created,
+        last_used=credential.last_used,
+        sealed=True,
+        stored=False,
+    )
+
+
+async def unsealed(authenticator: Authenticator, record: Credential) -> Credential | None:
+    """A sealed credential's record with its key opened from its ID and its counter at the
+    authenticator-wide value, for an export to another vault, where it is stored whole (that
+    vault cannot open this one's IDs). None if the ID does not open here."""
+    wrapper = await authenticator.wrapper()
+    wrapped = wrapper.unwrap(record.rp_id_hash, record.credential_id)
+    if wrapped is None:
+        return None
+    whole = dataclasses.replace(record, private_key=wrapped.key.to_pkcs8(), sealed=False)
+    whole._key = wrapped.key
+    whole.stored = True
+    if wrapped.hmac_secret:
+        whole.cred_random_with_uv, whole.cred_random_without_uv = wrapper.cred_randoms(
+            record.credential_id
+        )
+    whole.sign_count = await authenticator.env.store.next_sign_count(None)
+    return whole
 
 
 async def find_listed(

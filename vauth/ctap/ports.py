@@ -17,9 +17,22 @@ class PortError(Exception):
 
 
 class CredentialStore(Protocol):
-    """Where discoverable credentials (and authenticator secrets) live: memory or the vault."""
+    """Where discoverable credentials (and authenticator secrets) live: memory or the vault.
+
+    A store may also keep a record (``sealed``: no private key) of each credential whose key
+    is sealed in its ID, so that a person can see and delete it; then ``get`` returns that
+    record, and the core opens the key from the ID."""
 
     async def get(self, credential_id: bytes) -> Credential | None: ...
+
+    async def note_sealed(self, record: Credential) -> None:
+        """Keep the record of a credential whose key is sealed in its ID (``sealed``, no key),
+        unless one with that ID is kept already. A store may keep nothing."""
+
+    async def revoked(self, credential_id: bytes) -> bool:
+        """Whether a credential with this ID was deleted (it is in a trash, or was there). The
+        core asks before it opens a key sealed in an ID that ``get`` does not know: the ID
+        still holds the key, so only this answer stops a deleted one from signing."""
 
     async def find(self, rp_id_hash: bytes) -> Sequence[Credential]:
         """All stored credentials of one RP, discoverable or not, oldest first."""
@@ -33,7 +46,8 @@ class CredentialStore(Protocol):
     async def touch(self, credential_id: bytes, at: int) -> None:
         """Note a use of a credential (bookkeeping: a store may write it lazily)."""
 
-    async def delete(self, credential_id: bytes) -> bool: ...
+    async def delete(self, credential_id: bytes) -> bool:
+        """Remove a credential (a store may keep it in a trash, from which it can come back)."""
 
     async def all(self) -> Sequence[Credential]: ...
 
@@ -66,13 +80,15 @@ class Ceremony(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class AuditRecord:
-    """One ceremony, as the audit log keeps it (no challenge, no signature, no key)."""
+    """One ceremony or change, as the audit log keeps it (no challenge, no signature, no key)."""
 
     at: int  # milliseconds since the epoch
-    ceremony: str  # makeCredential, getAssertion
+    ceremony: str  # makeCredential, getAssertion; or a change: delete, update, restore, ...
     rp_id: str | None
     credential_id: bytes | None
     outcome: str  # "ok", or the CTAP status name
+    actor: str | None = None  # who made a change, as a person reads it ("the site example.com")
+    detail: str | None = None  # what changed, in a sentence
 
 
 @dataclass(frozen=True, slots=True)

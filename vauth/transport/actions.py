@@ -57,14 +57,22 @@ ACTIONS: dict[str, Handler] = {
     "rpId.check": lambda s, v, p: _rp_id_check(p),
     "credentials.list": lambda s, v, p: v.list_credentials(p.get("rpId"), p.get("origin")),
     "credentials.show": lambda s, v, p: v.show(p.get("credentialId")),
-    "credentials.rename": lambda s, v, p: v.rename(p.get("credentialId"), p.get("nickname")),
-    "credentials.delete": lambda s, v, p: v.delete(p.get("credentialId")),
+    "credentials.rename": lambda s, v, p: v.rename(
+        p.get("credentialId"), p.get("nickname"), p.get("via")
+    ),
+    "credentials.delete": lambda s, v, p: v.delete(p.get("credentialId"), p.get("via")),
+    "trash.list": lambda s, v, p: v.trash(),
+    "trash.restore": lambda s, v, p: v.restore(p.get("credentialId"), p.get("via")),
+    "trash.empty": lambda s, v, p: v.empty_trash(p.get("via")),
     "authenticator.name": lambda s, v, p: v.name(p.get("displayName")),
     "audit": lambda s, v, p: v.audit(p.get("credentialId"), p.get("limit", 100)),
     "export": lambda s, v, p: v.export(
         p.get("format", "cxf"), p.get("passphrase"), p.get("plaintext", False)
     ),
-    "import": lambda s, v, p: v.import_(p.get("data"), p.get("passphrase"), p.get("_progress")),
+    "export.notice": lambda s, v, p: v.export_notice(p.get("format", "cxf")),
+    "import": lambda s, v, p: v.import_(
+        p.get("data"), p.get("passphrase"), p.get("_progress"), p.get("via")
+    ),
     "passphrase": lambda s, v, p: v.passphrase(p.get("old"), p.get("new")),
     "backup": lambda s, v, p: v.backup(p.get("destination")),
     "signal.unknownCredential": lambda s, v, p: v.signal_unknown_credential(

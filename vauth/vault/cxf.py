@@ -7,6 +7,23 @@ name, else its rpId) with one ``passkey`` credential. Timestamps are Unix second
 no signature counter, so imported passkeys keep it at zero (policy ``zero``) and are backup
 eligible and backed up, as a passkey held by two providers is. The large blob travels
 deflated (raw DEFLATE, as the CTAP large-blob array holds it) with its uncompressed size.
+
+What CXF has no field for travels in CXF's room for vendors, so that vauth to vauth loses
+nothing (other importers ignore it):
+
+- each item's ``extensions`` hold one ``dev.vauth.credential`` extension (``VENDOR``): every
+  field of the credential that the passkey itself does not carry exactly: nickname, rpName,
+  userName and userDisplayName as stored (null included), created and lastUsed in
+  milliseconds, signCount and its signCountPolicy, backupEligible, backupState, credProtect,
+  discoverable, the largeBlobKey (so a site's large blob stays readable under the same key)
+  and WebDriver's per-credential largeBlob;
+- the account's ``extensions`` hold one ``dev.vauth.non-discoverable`` extension
+  (``NON_DISCOVERABLE``) whose ``items`` are items as above, for the credentials that sites
+  must name: another provider would offer them as ordinary passkeys, so they stay where only
+  vauth looks. Their key travels whole (the importing vault cannot open this one's sealed IDs)
+  and their userHandle may be absent.
+
+Passkeys in the trash are not exported.
 """
 
 from __future__ import annotations
@@ -18,7 +35,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from vauth.ctap.config import MAX_CRED_BLOB_LENGTH
-from vauth.ctap.credential import SignCountPolicy
+from vauth.ctap.credential import Credential, SignCountPolicy
 from vauth.ctap.extensions.hmac_secret import CRED_RANDOM_LENGTH
 from vauth.vault import portable
 from vauth.vault.errors import ExchangeError
@@ -32,6 +49,10 @@ HMAC_ALGORITHM = "hmac-sha256"
 MAX_LARGE_BLOB_SIZE = 1 << 20  # uncompressed; the authenticator's array is far smaller
 LARGE_BLOB_KEY_LENGTH = 32
 
+VENDOR = "dev.vauth.credential"
+NON_DISCOVERABLE = "dev.vauth.non-discoverable"
+VENDOR_VERSION = 1
+
 # One passkey as found in a document: the item around it and the credential itself.
 RawEntry = tuple[Any, Any]
 
@@ -40,36 +61,42 @@ RawEntry = tuple[Any, Any]
 
 
 def document(passkeys: Sequence[Portable], timestamp: int) -> dict[str, Any]:
-    """The CXF header with one account holding one item per passkey."""
+    """The CXF header with one account holding one item per discoverable passkey, and the
+    others in vauth's own extension of the account."""
+    listed = [p for p in passkeys if p.credential.discoverable and p.credential.user_handle]
+    hidden = [p for p in passkeys if p not in listed]
+    account: dict[str, Any] = {
+        "id": base64url.encode(secrets.token_bytes(16)),
+        "username": "",
+        "email": "",
+        "collections": [],
+        "items": [_item(passkey) for passkey in listed],
+    }
+    if hidden:
+        account["extensions"] = [
+            {"name": NON_DISCOVERABLE, "items": [_item(passkey) for passkey in hidden]}
+        ]
     return {
         "version": {"major": VERSION_MAJOR, "minor": VERSION_MINOR},
         "exporterRpId": EXPORTER_RP_ID,
         "exporterDisplayName": EXPORTER_DISPLAY_NAME,
         "timestamp": timestamp,
-        "accounts": [
-            {
-                "id": base64url.encode(secrets.token_bytes(16)),
-                "username": "",
-                "email": "",
-                "collections": [],
-                "items": [_item(passkey) for passkey in passkeys],
-            }
-        ],
+        "accounts": [account],
     }
 
 
 def _item(passkey: Portable) -> dict[str, Any]:
     credential = passkey.credential
-    assert credential.user_handle is not None
     body: dict[str, Any] = {
         "type": "passkey",
         "credentialId": base64url.encode(credential.credential_id),
         "rpId": credential.rp_id,
         "username": credential.user_name or "",
         "userDisplayName": credential.user_display_name or "",
-        "userHandle": base64url.encode(credential.user_handle),
         "key": base64url.encode(credential.private_key_der()),
     }
+    if credential.user_handle is not None:
+        body["userHandle"] = base64url.encode(credential.user_handle)
     extensions = _extensions(passkey)
     if extensions:
         body["fido2Extensions"] = extensions
@@ -79,7 +106,34 @@ def _item(passkey: Portable) -> dict[str, Any]:
         "creationAt": credential.created // 1000,
         "modifiedAt": max(credential.created, credential.last_used or 0) // 1000,
         "credentials": [body],
+        "extensions": [_vendor(credential)],
     }
+
+
+def _vendor(credential: Credential) -> dict[str, Any]:
+    """Every field that the CXF passkey does not carry exactly (see the module's docstring)."""
+    return {
+        "name": VENDOR,
+        "version": VENDOR_VERSION,
+        "discoverable": credential.discoverable,
+        "nickname": credential.nickname,
+        "rpName": credential.rp_name,
+        "userName": credential.user_name,
+        "userDisplayName": credential.user_display_name,
+        "created": credential.created,
+        "lastUsed": credential.last_used,
+        "signCount": credential.sign_count,
+        "signCountPolicy": credential.sign_count_policy.value,
+        "backupEligible": credential.backup_eligible,
+        "backupState": credential.backup_state,
+        "credProtect": credential.cred_protect,
+        "largeBlobKey": _b64_or_none(credential.large_blob_key),
+        "webDriverLargeBlob": _b64_or_none(credential.large_blob),
+    }
+
+
+def _b64_or_none(value: bytes | None) -> str | None:
+    return None if value is None else base64url.encode(value)
 
 
 def _extensions(passkey: Portable) -> dict[str, Any]:
@@ -130,13 +184,39 @@ def raw_entries(value: Any) -> list[RawEntry]:
         items = account.get("items") if isinstance(account, dict) else None
         if not isinstance(items, list):
             raise ExchangeError("a CXF account has no list of items")
-        for item in items:
+        for item in [*items, *_hidden_items(account)]:
             credentials = item.get("credentials") if isinstance(item, dict) else None
             if isinstance(credentials, list) and credentials:
                 entries.extend((item, credential) for credential in credentials)
             else:
                 entries.append((item, None))
     return entries
+
+
+def _hidden_items(account: dict[str, Any]) -> list[Any]:
+    """The items of vauth's account extension for credentials that sites must name."""
+    extensions = account.get("extensions")
+    if not isinstance(extensions, list):
+        return []
+    found: list[Any] = []
+    for extension in extensions:
+        if isinstance(extension, dict) and extension.get("name") == NON_DISCOVERABLE:
+            items = extension.get("items")
+            if not isinstance(items, list):
+                raise ExchangeError(f"the {NON_DISCOVERABLE} extension has no list of items")
+            found.extend(items)
+    return found
+
+
+def vendor_data(item: Any) -> dict[str, Any] | None:
+    """The item's dev.vauth.credential extension, if it has one."""
+    extensions = item.get("extensions") if isinstance(item, dict) else None
+    if not isinstance(extensions, list):
+        return None
+    for extension in extensions:
+        if isinstance(extension, dict) and extension.get("name") == VENDOR:
+            return extension
+    return None
 
 
 def parse(entry: RawEntry, now_ms: int) -> Portable:
@@ -148,9 +228,15 @@ def parse(entry: RawEntry, now_ms: int) -> Portable:
         raise EntryError("the item has no credential")
     if body.get("type") != "passkey":
         raise EntryError(f"not a passkey (credential type {str(body.get('type'))[:40]!r})")
+    vendor = vendor_data(item)
     raw_id = portable.credential_id(body.get("credentialId"))
     domain = portable.rp_id(body.get("rpId"))
-    handle = portable.user_handle(body.get("userHandle"))
+    hidden = vendor is not None and vendor.get("discoverable") is False
+    handle = (
+        None
+        if hidden and body.get("userHandle") is None
+        else portable.user_handle(body.get("userHandle"))
+    )
     key = portable.private_key(body.get("key"))
     title = portable.text_field(item.get("title"), "title")
     created = item.get("creationAt")
@@ -184,7 +270,60 @@ def parse(entry: RawEntry, now_ms: int) -> Portable:
         # A fresh largeBlobKey for every passkey: an RP that had large-blob support keeps it.
         large_blob_key=secrets.token_bytes(LARGE_BLOB_KEY_LENGTH),
     )
+    if vendor is not None:
+        _apply_vendor(credential, vendor)
     return Portable(credential, _large_blob(extensions.get("largeBlob")))
+
+
+def _apply_vendor(credential: Credential, vendor: dict[str, Any]) -> None:
+    """What vauth wrote in its own extension replaces what CXF alone implies."""
+    if vendor.get("version") != VENDOR_VERSION:
+        raise EntryError(f"{VENDOR} version {str(vendor.get('version'))[:20]!r} is not known")
+    for field, name in (
+        ("nickname", "nickname"),
+        ("rp_name", "rpName"),
+        ("user_name", "userName"),
+        ("user_display_name", "userDisplayName"),
+    ):
+        setattr(credential, field, portable.text_field(vendor.get(name), name))
+    credential.discoverable = _boolean(vendor, "discoverable")
+    credential.backup_eligible = _boolean(vendor, "backupEligible")
+    credential.backup_state = _boolean(vendor, "backupState")
+    # any time vauth can hold (a CXF creationAt before 1970 gives a negative one)
+    credential.created = _integer(vendor, "created", -MAX_MS, MAX_MS)
+    last_used = vendor.get("lastUsed")
+    credential.last_used = (
+        None if last_used is None else _integer(vendor, "lastUsed", -MAX_MS, MAX_MS)
+    )
+    credential.sign_count = _integer(vendor, "signCount", 0, MAX_SIGN_COUNT)
+    try:
+        credential.sign_count_policy = SignCountPolicy(str(vendor.get("signCountPolicy")))
+    except ValueError:
+        raise EntryError("signCountPolicy is not counter or zero") from None
+    credential.cred_protect = _integer(vendor, "credProtect", 1, 3)
+    key = portable.optional_b64url(vendor, "largeBlobKey")
+    if key is not None and len(key) != LARGE_BLOB_KEY_LENGTH:
+        raise EntryError(f"largeBlobKey must be {LARGE_BLOB_KEY_LENGTH} bytes")
+    credential.large_blob_key = key
+    credential.large_blob = portable.optional_b64url(vendor, "webDriverLargeBlob")
+
+
+MAX_MS = 1 << 53  # JSON's exact integers
+MAX_SIGN_COUNT = 0xFFFFFFFF
+
+
+def _boolean(data: dict[str, Any], name: str) -> bool:
+    value = data.get(name)
+    if not isinstance(value, bool):
+        raise EntryError(f"{name} is not true or false")
+    return value
+
+
+def _integer(data: dict[str, Any], name: str, low: int, high: int) -> int:
+    value = data.get(name)
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise EntryError(f"{name} must be a whole number from {low} to {high}")
+    return value
 
 
 def _hmac_credentials(value: Any) -> tuple[bytes | None, bytes | None]:

@@ -16,13 +16,13 @@ import json
 import logging
 import secrets
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from vauth.ctap import cbor
 from vauth.ctap.commands import large_blobs
-from vauth.ctap.credential import Credential
+from vauth.ctap.credential import Credential, SignCountPolicy
 from vauth.ctap.ports import CredentialStore
 from vauth.vault import container, cxf, webdriver
 from vauth.vault.errors import ExchangeError, VaultError
@@ -56,11 +56,29 @@ class BatchStore(Protocol):
         """Insert new credentials and rewrite settings, all or nothing."""
 
 
+# A sealed credential's record -> the credential with its key (vauth.ctap.lookup.unsealed).
+Unseal = Callable[[Credential], Awaitable[Credential | None]]
+
+
+@runtime_checkable
+class TrashStore(Protocol):
+    async def trash(self) -> Sequence[Any]:
+        """What is in the trash."""
+
+
 @dataclass(frozen=True, slots=True)
 class Skipped:
     index: int  # the entry's position in the file, from 0
     credential_id: str | None  # base64url, as the file gave it, if it gave one
     reason: str
+    rp_id: str | None = None  # the site and account, as the file named them, if it did
+    user_name: str | None = None
+
+    def sentence(self) -> str:
+        """Which passkey, as a person knows it, and why: "example.com (alice): ..."."""
+        site = self.rp_id or f"entry {self.index + 1} of the file"
+        who = f" ({self.user_name})" if self.user_name else ""
+        return f"{site}{who}: {self.reason}"
 
 
 @dataclass(slots=True)
@@ -84,11 +102,13 @@ async def export_credentials(
     passphrase: str | None,
     plaintext: bool = False,
     kdf: KdfParams | None = None,
+    unseal: Unseal | None = None,
 ) -> bytes:
     """Every exportable credential of ``store`` in format ``fmt`` ("cxf" or "webdriver"),
     sealed under ``passphrase`` (Argon2id with ``kdf``, default: fresh salt, moderate cost), or
-    in the clear only with ``plaintext=True``. Without a running event loop (a caller driving
-    the coroutine by hand), the slow work runs on the calling thread."""
+    in the clear only with ``plaintext=True``. A credential whose key is sealed in its ID goes
+    whole, opened by ``unseal`` (without it, it stays behind). Without a running event loop
+    (a caller driving the coroutine by hand), the slow work runs on the calling thread."""
     if fmt not in FORMATS:
         raise ExchangeError(f"unknown export format {fmt!r}: use one of {', '.join(FORMATS)}")
     if plaintext and passphrase is not None:
@@ -98,7 +118,14 @@ async def export_credentials(
             "an export is encrypted: give a passphrase (or plaintext=True to write the private "
             "keys in the clear)"
         )
-    credentials = list(await store.all())
+    credentials = []
+    for credential in await store.all():
+        if credential.sealed:
+            whole = None if unseal is None or not credential.rp_id else await unseal(credential)
+            if whole is None:
+                continue
+            credential = whole
+        credentials.append(credential)
     if fmt == "cxf":
         array = await large_blobs.load(store)
         content = await _blocking(lambda: _cxf_export(credentials, array))
@@ -125,9 +152,106 @@ def _cxf_export(credentials: Sequence[Credential], array: bytes) -> bytes:
     passkeys = [
         Portable(c, large_blob.find(c.large_blob_key, entries) if c.large_blob_key else None)
         for c in credentials
-        if c.discoverable and c.user_handle
+        if c.user_handle or not c.discoverable
     ]
     return _json(cxf.document(passkeys, int(time.time())))
+
+
+# -- what an export leaves behind, said before it is made ---------------------------------------
+
+
+async def export_notice(store: CredentialStore, fmt: str) -> dict[str, Any]:
+    """How many credentials an export in ``fmt`` holds, and a sentence for each thing that
+    cannot travel in it (``losses``), for a person to read before confirming."""
+    if fmt not in FORMATS:
+        raise ExchangeError(f"unknown export format {fmt!r}: use one of {', '.join(FORMATS)}")
+    credentials = list(await store.all())
+    trashed = len(await store.trash()) if isinstance(store, TrashStore) else 0
+    staying = [c for c in credentials if c.sealed and not c.rp_id]  # made through U2F
+    going = [c for c in credentials if c not in staying]
+    losses = []
+    if trashed:
+        losses.append(f"{_count(trashed, 'passkey')} in the trash {_are(trashed)} not exported.")
+    if staying:
+        losses.append(
+            f"{_count(len(staying), 'older security-key registration')} cannot leave this vault: "
+            f"{'it works' if len(staying) == 1 else 'they work'} only here."
+        )
+    lost = (_cxf_losses if fmt == "cxf" else _webdriver_losses)(going)
+    if lost:
+        losses.append(lost)
+    return {
+        "format": fmt,
+        "count": len(going),
+        "losses": losses,
+        "notice": " ".join(losses) if losses else "Everything in your vault travels in it.",
+    }
+
+
+def _cxf_losses(credentials: Sequence[Credential]) -> str:
+    hidden = sum(1 for c in credentials if not c.discoverable)
+    parts = _vendor_only(credentials)
+    if hidden:
+        parts.append(f"the {_count(hidden, 'passkey')} that sites must name (not discoverable)")
+    if not parts:
+        return ""
+    return (
+        "Another vauth gets everything. Another password manager reads only what the standard "
+        f"file format defines, so it will not get {_and(parts)}."
+    )
+
+
+def _vendor_only(credentials: Sequence[Credential]) -> list[str]:
+    parts = []
+    if any(c.nickname for c in credentials):
+        parts.append("nicknames")
+    if any(c.last_used for c in credentials):
+        parts.append("when each passkey was last used")
+    if any(c.sign_count_policy is SignCountPolicy.COUNTER for c in credentials):
+        parts.append("signature counters")
+    if any(not (c.backup_eligible and c.backup_state) for c in credentials):
+        parts.append("which passkeys are not backed up")
+    if any(c.cred_protect > 1 for c in credentials):
+        parts.append("the extra protection some sites asked for")
+    return parts
+
+
+def _webdriver_losses(credentials: Sequence[Credential]) -> str:
+    def some(test: Callable[[Credential], object], what: str) -> str | None:
+        n = sum(1 for c in credentials if test(c))
+        return f"{what} of {_count(n, 'passkey')}" if n else None
+
+    parts = [
+        part
+        for part in (
+            some(lambda c: c.nickname, "the nicknames"),
+            some(lambda c: c.rp_name, "the site names"),
+            "when passkeys were created and last used" if credentials else None,
+            some(lambda c: c.cred_protect > 1, "the extra protection"),
+            some(
+                lambda c: c.cred_random_with_uv or (c.sealed and c.rp_id),
+                "the secrets that sites may use to encrypt your data (PRF)",
+            ),
+            some(lambda c: c.cred_blob, "the small data sites stored"),
+            some(lambda c: c.large_blob_key, "the larger data sites stored"),
+        )
+        if part
+    ]
+    if not parts:
+        return ""
+    return f"This format cannot carry {_and(parts)}: use the CXF format to keep them."
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}" + ("" if n == 1 else "s")
+
+
+def _are(n: int) -> str:
+    return "is" if n == 1 else "are"
+
+
+def _and(parts: Sequence[str]) -> str:
+    return parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
 
 
 def _json(value: Any) -> bytes:
@@ -178,7 +302,9 @@ async def import_credentials(
                 if reason is None:
                     accepted[result.credential.credential_id] = result
             if reason is not None:
-                report.skipped.append(Skipped(index, _claimed_id(kind, entry), reason))
+                report.skipped.append(
+                    Skipped(index, _claimed_id(kind, entry), reason, *_claimed_names(kind, entry))
+                )
             if progress is not None:
                 progress(index + 1, total)
     settings = await _large_blob_update(store, accepted.values(), large_blob_limit, report)
@@ -248,6 +374,18 @@ def _clash(
     if existing is not None:
         return ALREADY_PRESENT if incoming.same_as(existing) else CONFLICT
     return None
+
+
+def _claimed_names(kind: str, entry: Any) -> tuple[str | None, str | None]:
+    """(site, account) as the entry names them, to tell a person which one was skipped."""
+    body = entry[1] if kind == "cxf" else entry
+    if not isinstance(body, dict):
+        return None, None
+    site, account = body.get("rpId"), body.get("username" if kind == "cxf" else "userName")
+    return (
+        site[:255] if isinstance(site, str) and site else None,
+        account[:255] if isinstance(account, str) and account else None,
+    )
 
 
 def _claimed_id(kind: str, entry: Any) -> str | None:

@@ -12,7 +12,7 @@ COLUMNS = (
     "user_display_name", "algorithm", "private_key", "discoverable", "sign_count",
     "sign_count_policy", "backup_eligible", "backup_state", "cred_protect", "created",
     "last_used", "large_blob", "cred_random_with_uv", "cred_random_without_uv", "cred_blob",
-    "large_blob_key", "nickname",
+    "large_blob_key", "nickname", "sealed",
 )  # fmt: skip
 # What ceremonies and management may change on a stored credential.
 UPDATED = (
@@ -24,19 +24,26 @@ _FROM_SQL: dict[str, Callable[[Any], Any]] = {
     "discoverable": bool,
     "backup_eligible": bool,
     "backup_state": bool,
+    "sealed": bool,
     "sign_count_policy": SignCountPolicy,
 }
 
-# Built from the constant column lists above, never from input.
-SELECT = f"SELECT {', '.join(COLUMNS)} FROM credentials"  # noqa: S608
+# Built from the constant column lists above, never from input. SELECT reads the live
+# credentials (not those in the trash); TRASH_SELECT the others.
+SELECT = f"SELECT {', '.join(COLUMNS)} FROM live_credentials"  # noqa: S608
+TRASH_SELECT = (
+    f"SELECT {', '.join(COLUMNS)}, deleted_at, deleted_by FROM credentials "  # noqa: S608
+    "WHERE deleted_at IS NOT NULL"
+)
 UPSERT = (
     f"INSERT OR REPLACE INTO credentials ({', '.join(COLUMNS)}) "  # noqa: S608
     f"VALUES ({', '.join('?' for _ in COLUMNS)})"
 )
 INSERT = UPSERT.replace("INSERT OR REPLACE", "INSERT", 1)  # fails if the ID is stored
+KEEP = UPSERT.replace("INSERT OR REPLACE", "INSERT OR IGNORE", 1)  # leaves a stored ID alone
 UPDATE = (
     f"UPDATE credentials SET {', '.join(f'{name} = ?' for name in UPDATED)} "  # noqa: S608
-    "WHERE credential_id = ?"
+    "WHERE credential_id = ? AND deleted_at IS NULL"
 )
 
 

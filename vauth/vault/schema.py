@@ -49,5 +49,25 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX audit_by_credential ON audit (credential_id, at)",
     ),
+    # 3: every credential vauth issues is listed (those whose key is sealed in their ID have a
+    #    row without a key), deleted ones wait in a trash, and the audit log names who changed
+    #    what. The live credentials are a view, so every read that does not ask for the trash
+    #    sees only them.
+    (
+        "ALTER TABLE credentials ADD COLUMN sealed INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE credentials ADD COLUMN deleted_at INTEGER",
+        "ALTER TABLE credentials ADD COLUMN deleted_by TEXT",
+        "CREATE INDEX credentials_in_trash ON credentials (deleted_at) "
+        "WHERE deleted_at IS NOT NULL",
+        "CREATE VIEW live_credentials AS "
+        "SELECT rowid AS rowid, * FROM credentials WHERE deleted_at IS NULL",
+        # IDs of deleted credentials whose key is sealed in the ID: they must never sign again
+        """CREATE TABLE revoked (
+            credential_id BLOB PRIMARY KEY,
+            at INTEGER NOT NULL
+        ) WITHOUT ROWID""",
+        "ALTER TABLE audit ADD COLUMN actor TEXT",
+        "ALTER TABLE audit ADD COLUMN detail TEXT",
+    ),
 )
 LATEST = len(MIGRATIONS)

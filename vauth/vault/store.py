@@ -7,9 +7,13 @@ on SQLCipher and concurrent ceremonies are serialised: no lost or duplicated cou
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import logging
+import time
 from collections import OrderedDict, deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import sqlcipher3
@@ -26,7 +30,40 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
 GLOBAL_COUNTER = "global_sign_count"
-AUDIT_SELECT = "SELECT at, ceremony, rp_id, credential_id, outcome FROM audit"
+AUDIT_SELECT = "SELECT at, ceremony, rp_id, credential_id, outcome, actor, detail FROM audit"
+TRASH_DAYS = 30  # a deleted credential can be restored this long, unless the trash is emptied
+TRASH_MS = TRASH_DAYS * 24 * 3600 * 1000
+
+# Who is changing the vault, as the audit log says it to a person. The edges that take requests
+# (the daemon's socket and HTTP API, its ceremonies) set it; what nobody named is a program
+# that talks to vauth as a security key (CTAP over the socket, HTTP or USB).
+ACTOR: contextvars.ContextVar[str] = contextvars.ContextVar(
+    "actor", default="a program using vauth as a security key"
+)
+EXPIRED = f"vauth, after {TRASH_DAYS} days in the trash"
+
+
+@contextlib.contextmanager
+def acting_as(actor: str) -> Iterator[None]:
+    """Changes made inside this block are recorded as made by ``actor``."""
+    token = ACTOR.set(actor)
+    try:
+        yield
+    finally:
+        ACTOR.reset(token)
+
+
+@dataclass(frozen=True, slots=True)
+class Trashed:
+    """A credential in the trash: when it was deleted, by whom, and when it goes for good."""
+
+    credential: Credential
+    deleted_at: int
+    deleted_by: str | None
+
+    @property
+    def purge_at(self) -> int:
+        return self.deleted_at + TRASH_MS
 
 
 COUNTER_RESERVATION = 128  # signature counter values reserved on disk per write
@@ -35,7 +72,10 @@ CACHE_SIZE = 4096  # credentials kept decoded in memory, most recently used firs
 
 # Bookkeeping statements (written lazily, in order, by the vault's thread).
 TOUCH = "UPDATE credentials SET last_used = ? WHERE credential_id = ?"
-RECORD = "INSERT INTO audit (at, ceremony, rp_id, credential_id, outcome) VALUES (?, ?, ?, ?, ?)"
+RECORD = (
+    "INSERT INTO audit (at, ceremony, rp_id, credential_id, outcome, actor, detail) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
 READ_SETTING = "SELECT value FROM settings WHERE name = ?"
 WRITE_SETTING = "INSERT OR REPLACE INTO settings (name, value) VALUES (?, ?)"
 
@@ -57,6 +97,7 @@ class VaultStore:
         # and dropped when the vault locks (it holds private keys).
         self._cache: OrderedDict[bytes, Credential] = OrderedDict()
         self._generation = 0  # moves on whenever the cache is dropped from (see _drop)
+        self.now_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000  # tests move it
 
     async def _run(self, work: Callable[[Database], T]) -> T:
         loop = asyncio.get_running_loop()
@@ -176,20 +217,47 @@ class VaultStore:
         nothing is replaced. For imports (vauth.vault.exchange)."""
         new_rows = [rows.to_row(credential) for credential in credentials]
         updates = dict(settings or {})  # nothing cached changes: only new IDs are inserted
+        at, actor = self.now_ms(), ACTOR.get()
 
         def work(db: Database) -> None:
             with db.transaction() as connection:
-                for row in new_rows:
+                for credential, row in zip(credentials, new_rows, strict=True):
+                    # an import brings back what it holds, in place of a copy in the trash
+                    connection.execute(
+                        "DELETE FROM credentials WHERE credential_id = ? "
+                        "AND deleted_at IS NOT NULL",
+                        (credential.credential_id,),
+                    )
                     connection.execute(rows.INSERT, row)
+                    _audit(connection, at, "import", credential, actor, "Imported from a file.")
                 for name, update in updates.items():
                     _write_setting(connection, name, update(_read_setting(connection, name)))
 
         await self._run(work)
 
     async def update(self, credential: Credential) -> None:
+        """Write back the mutable fields, and record in the audit log what changed and who
+        changed it (in the same transaction)."""
         row = rows.update_row(credential)
         self._drop(credential.credential_id)
-        await self._run(lambda db: db.execute(rows.UPDATE, row))
+        at, actor = self.now_ms(), ACTOR.get()
+
+        def work(db: Database) -> None:
+            with db.transaction() as connection:
+                old = connection.execute(
+                    f"SELECT {', '.join(rows.UPDATED)} FROM live_credentials "  # noqa: S608
+                    "WHERE credential_id = ?",
+                    (credential.credential_id,),
+                ).fetchone()
+                if old is None:
+                    return
+                connection.execute(rows.UPDATE, row)
+                before = dict(zip(rows.UPDATED, old, strict=True))
+                kind, detail = _changes(before, credential)
+                if detail:
+                    _audit(connection, at, kind, credential, actor, detail)
+
+        await self._run(work)
 
     async def touch(self, credential_id: bytes, at: int) -> None:
         cached = self._cache.get(credential_id)
@@ -198,14 +266,110 @@ class VaultStore:
         self._queue(TOUCH, (at, credential_id))
 
     async def delete(self, credential_id: bytes) -> bool:
+        """Move a credential to the trash (restorable for TRASH_DAYS) and record who did."""
         self._counters.pop(credential_id, None)
         self._drop(credential_id)
-        changed = await self._run(
-            lambda db: db.execute(
-                "DELETE FROM credentials WHERE credential_id = ?", (credential_id,)
+        at, actor = self.now_ms(), ACTOR.get()
+
+        def work(db: Database) -> bool:
+            with db.transaction() as connection:
+                found = connection.execute(
+                    f"{rows.SELECT} WHERE credential_id = ?", (credential_id,)
+                ).fetchone()
+                if found is None:
+                    return False
+                connection.execute(
+                    "UPDATE credentials SET deleted_at = ?, deleted_by = ? WHERE credential_id = ?",
+                    (at, actor, credential_id),
+                )
+                detail = f"Moved to the trash; it can be restored for {TRASH_DAYS} days."
+                _audit(connection, at, "delete", rows.from_row(found), actor, detail)
+                return True
+
+        return await self._run(work)
+
+    # -- the trash --------------------------------------------------------------------------
+
+    async def trash(self) -> list[Trashed]:
+        """What is in the trash, most recently deleted first (after purging the expired)."""
+
+        def work(db: Database) -> list[Trashed]:
+            self.purge(db)
+            found = db.query(f"{rows.TRASH_SELECT} ORDER BY deleted_at DESC, rowid DESC")
+            width = len(rows.COLUMNS)
+            return [Trashed(rows.from_row(r[:width]), r[width], r[width + 1]) for r in found]
+
+        return await self._run(work)
+
+    async def restore(self, credential_id: bytes) -> Credential | None:
+        """Take a credential out of the trash (None if it is not there)."""
+        self._drop(credential_id)
+        at, actor = self.now_ms(), ACTOR.get()
+
+        def work(db: Database) -> Credential | None:
+            self.purge(db)
+            with db.transaction() as connection:
+                found = connection.execute(
+                    f"{rows.TRASH_SELECT} AND credential_id = ?", (credential_id,)
+                ).fetchone()
+                if found is None:
+                    return None
+                connection.execute(
+                    "UPDATE credentials SET deleted_at = NULL, deleted_by = NULL "
+                    "WHERE credential_id = ?",
+                    (credential_id,),
+                )
+                credential = rows.from_row(found[: len(rows.COLUMNS)])
+                _audit(connection, at, "restore", credential, actor, "Restored from the trash.")
+                return credential
+
+        return await self._run(work)
+
+    async def empty_trash(self) -> int:
+        """Delete for good everything in the trash; returns how many."""
+        at, actor = self.now_ms(), ACTOR.get()
+        return await self._run(lambda db: self._purge(db, None, at, actor))
+
+    def purge(self, db: Database) -> int:
+        """Delete for good what has been in the trash for TRASH_DAYS (on the vault's thread)."""
+        at = self.now_ms()
+        return self._purge(db, at - TRASH_MS, at, EXPIRED)
+
+    @staticmethod
+    def _purge(db: Database, before: int | None, at: int, actor: str) -> int:
+        """Delete for good what went to the trash before ``before`` (None: all of it). An ID
+        whose key is sealed in it stays revoked: the ID alone must never sign again."""
+        condition = "" if before is None else " AND deleted_at < ?"
+        params: tuple[Any, ...] = () if before is None else (before,)
+        with db.transaction() as connection:
+            found = connection.execute(rows.TRASH_SELECT + condition, params).fetchall()
+            for row in found:
+                credential = rows.from_row(row[: len(rows.COLUMNS)])
+                if credential.sealed:
+                    connection.execute(
+                        "INSERT OR REPLACE INTO revoked (credential_id, at) VALUES (?, ?)",
+                        (credential.credential_id, at),
+                    )
+                connection.execute(
+                    "DELETE FROM credentials WHERE credential_id = ?", (credential.credential_id,)
+                )
+                _audit(connection, at, "purge", credential, actor, "Deleted for good.")
+        return len(found)
+
+    async def note_sealed(self, record: Credential) -> None:
+        row = rows.to_row(record)
+        await self._run(lambda db: db.execute(rows.KEEP, row))
+
+    async def revoked(self, credential_id: bytes) -> bool:
+        def work(db: Database) -> bool:
+            found = db.query(
+                "SELECT 1 FROM credentials WHERE credential_id = ? AND deleted_at IS NOT NULL "
+                "UNION ALL SELECT 1 FROM revoked WHERE credential_id = ?",
+                (credential_id, credential_id),
             )
-        )
-        return changed > 0
+            return bool(found)
+
+        return await self._run(work)
 
     async def all(self) -> Sequence[Credential]:
         return await self._run(
@@ -216,16 +380,24 @@ class VaultStore:
 
     async def count(self) -> int:
         return await self._run(
-            lambda db: int(db.query("SELECT count(*) FROM credentials WHERE discoverable")[0][0])
+            lambda db: int(
+                db.query("SELECT count(*) FROM live_credentials WHERE discoverable")[0][0]
+            )
         )
 
     async def clear(self) -> None:
+        """Delete every credential for good, the trash too (authenticatorReset)."""
         self._counters.clear()
         self._drop(None)
+        at, actor = self.now_ms(), ACTOR.get()
 
         def work(db: Database) -> None:
             with db.transaction() as connection:
-                connection.execute("DELETE FROM credentials")
+                count = connection.execute("DELETE FROM credentials").rowcount
+                connection.execute(
+                    RECORD,
+                    (at, "deleteAll", None, None, "ok", actor, f"Deleted all {count} for good."),
+                )
 
         await self._run(work)
 
@@ -291,7 +463,16 @@ class VaultStore:
 
     async def record(self, entry: AuditRecord) -> None:
         self._queue(
-            RECORD, (entry.at, entry.ceremony, entry.rp_id, entry.credential_id, entry.outcome)
+            RECORD,
+            (
+                entry.at,
+                entry.ceremony,
+                entry.rp_id,
+                entry.credential_id,
+                entry.outcome,
+                entry.actor,
+                entry.detail,
+            ),
         )
 
     async def audit(
@@ -310,6 +491,46 @@ class VaultStore:
             return [AuditRecord(*row) for row in found]
 
         return await self._run(work)
+
+
+def _audit(
+    connection: sqlcipher3.Connection,
+    at: int,
+    change: str,
+    credential: Credential,
+    actor: str,
+    detail: str,
+) -> None:
+    connection.execute(
+        RECORD, (at, change, credential.rp_id, credential.credential_id, "ok", actor, detail)
+    )
+
+
+# What a change to each field is called in the audit log (the others are bookkeeping).
+_CHANGE_TEXT = {
+    "nickname": "the nickname",
+    "user_name": "the account name",
+    "user_display_name": "the account's display name",
+}
+
+
+def _changes(before: Mapping[str, Any], after: Credential) -> tuple[str, str]:
+    """("rename" or "update", a sentence saying what changed), from the stored values."""
+    changed = [name for name in _CHANGE_TEXT if before[name] != getattr(after, name)]
+    parts = [
+        f"{_CHANGE_TEXT[name]} from {_quoted(before[name])} to {_quoted(getattr(after, name))}"
+        for name in changed
+    ]
+    if any(bool(before[n]) != bool(getattr(after, n)) for n in ("backup_eligible", "backup_state")):
+        parts.append("whether it is backed up")
+    if any(before[n] != getattr(after, n) for n in ("large_blob", "cred_blob")):
+        parts.append("the data a site keeps with it")
+    kind = "rename" if changed == ["nickname"] and len(parts) == 1 else "update"
+    return kind, ("Changed " + "; ".join(parts) + ".") if parts else ""
+
+
+def _quoted(value: object) -> str:
+    return "nothing" if value in (None, "") else f"\u201c{value}\u201d"
 
 
 def _read_setting(connection: sqlcipher3.Connection, name: str) -> bytes | None:

@@ -49,6 +49,7 @@ class Vault:
         self._database: Database | None = self._call(lambda: Database(path, data_key))
         self._last_use = time.monotonic()
         self.store = VaultStore(self)
+        self.with_database_sync(self.store.purge)  # the trash forgets lazily: when opened
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -152,6 +153,7 @@ class Vault:
         with self._lock:
             self._data_key, self._database = bytearray(data_key), database
             self._last_use = time.monotonic()
+        self.with_database_sync(self.store.purge)  # and when unlocked
 
     def backup(self, destination: str | Path) -> Path:
         """A consistent, encrypted copy (database and key file) while the vault is in use."""

@@ -210,7 +210,7 @@ async def assert_credential(
     sign_count = await next_sign_count(authenticator, credential)
     data = auth_data.build(rp_id_hash, flags, sign_count, None, outputs)
     signature = credential.key.sign(data + client_data_hash)
-    if credential.stored and flags & auth_data.UP:  # a silent probe is not a use
+    if (credential.stored or credential.sealed) and flags & auth_data.UP:  # a probe is no use
         credential.last_used = authenticator.env.clock.now_ms()
         await authenticator.env.store.touch(credential.credential_id, credential.last_used)
     result: dict[int, Any] = {

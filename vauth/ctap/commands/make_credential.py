@@ -21,7 +21,7 @@ from vauth.ctap.extensions import (
     min_pin_length,
 )
 from vauth.ctap.extensions.hmac_secret import HmacSecretInput
-from vauth.ctap.lookup import PUBLIC_KEY, find_listed, next_sign_count
+from vauth.ctap.lookup import PUBLIC_KEY, find_listed, next_sign_count, sealed_record
 from vauth.ctap.parse import descriptor_list, optional, options, required
 from vauth.ctap.ports import Ceremony, PresenceRequest
 from vauth.ctap.status import CtapError, CtapStatus
@@ -236,6 +236,9 @@ async def handle(authenticator: Authenticator, params: dict[Any, Any]) -> dict[i
             credential.cred_random_with_uv, credential.cred_random_without_uv = (
                 wrapper.cred_randoms(credential.credential_id)
             )
+        # Its key lives in its ID; the store keeps what a person needs to see and delete it.
+        credential.sealed = True
+        await env.store.note_sealed(sealed_record(credential))
 
     # 16-17. Authenticator data and the attestation statement.
     flags = auth_data.UP
