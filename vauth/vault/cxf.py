@@ -39,12 +39,15 @@ RawEntry = tuple[Any, Any]
 # -- writing ------------------------------------------------------------------------------------
 
 
-def document(passkeys: Sequence[Portable], timestamp: int) -> dict[str, Any]:
-    """The CXF header with one account holding one item per passkey."""
+def document(
+    passkeys: Sequence[Portable], timestamp: int, exporter_name: str | None = None
+) -> dict[str, Any]:
+    """The CXF header with one account holding one item per passkey; ``exporter_name``: the
+    name the user gave this authenticator, if any."""
     return {
         "version": {"major": VERSION_MAJOR, "minor": VERSION_MINOR},
         "exporterRpId": EXPORTER_RP_ID,
-        "exporterDisplayName": EXPORTER_DISPLAY_NAME,
+        "exporterDisplayName": exporter_name or EXPORTER_DISPLAY_NAME,
         "timestamp": timestamp,
         "accounts": [
             {

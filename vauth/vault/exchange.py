@@ -84,6 +84,7 @@ async def export_credentials(
     passphrase: str | None,
     plaintext: bool = False,
     kdf: KdfParams | None = None,
+    exporter_name: str | None = None,
 ) -> bytes:
     """Every exportable credential of ``store`` in format ``fmt`` ("cxf" or "webdriver"),
     sealed under ``passphrase`` (Argon2id with ``kdf``, default: fresh salt, moderate cost), or
@@ -101,7 +102,7 @@ async def export_credentials(
     credentials = list(await store.all())
     if fmt == "cxf":
         array = await large_blobs.load(store)
-        content = await _blocking(lambda: _cxf_export(credentials, array))
+        content = await _blocking(lambda: _cxf_export(credentials, array, exporter_name))
     else:
         content = await _blocking(lambda: _json([webdriver.parameters(c) for c in credentials]))
     if passphrase is not None:
@@ -116,7 +117,9 @@ async def export_credentials(
     return content
 
 
-def _cxf_export(credentials: Sequence[Credential], array: bytes) -> bytes:
+def _cxf_export(
+    credentials: Sequence[Credential], array: bytes, exporter_name: str | None = None
+) -> bytes:
     try:
         entries = large_blob.deserialize(array)
     except LargeBlobError:
@@ -127,7 +130,7 @@ def _cxf_export(credentials: Sequence[Credential], array: bytes) -> bytes:
         for c in credentials
         if c.discoverable and c.user_handle
     ]
-    return _json(cxf.document(passkeys, int(time.time())))
+    return _json(cxf.document(passkeys, int(time.time()), exporter_name))
 
 
 def _json(value: Any) -> bytes:
