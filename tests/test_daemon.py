@@ -9,6 +9,7 @@ import signal
 import stat
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -469,3 +470,115 @@ def test_cli_lists_shows_and_deletes_a_non_discoverable_credential(daemon: Daemo
         "export", "--format", "webdriver", "--plaintext", "-o", "/dev/null", check=False
     )
     assert "1 passkey in the trash is not exported." in notice.stderr
+
+
+# -- issue 11: the authenticator's name, the ceremony's timeout, stopping with one waiting -------
+
+
+def test_authenticator_name_survives_a_restart(tmp_path: Path) -> None:
+    """WebAuthn L3 10.1.3 credProps: authenticatorDisplayName, "the name the user gave the
+    authenticator"; it is kept in the vault and read back when the daemon starts again."""
+    from webauthn import verify_registration_response
+    from webauthn.helpers import base64url_to_bytes
+
+    running = Daemon(tmp_path, "--presence", "auto")
+    running.cli("name", "Alice's laptop")
+    assert running.stop() == 0
+    running = Daemon(tmp_path, "--presence", "auto")
+    assert "Alice's laptop" in running.cli("name").stdout
+    assert json.loads(running.cli("status", "--json").stdout)["displayName"] == "Alice's laptop"
+    assert 'This authenticator is called "Alice\'s laptop".' in running.cli("status").stdout
+    options = {**creation("alice"), "extensions": {"credProps": True}}
+    reply = asyncio.run(ceremony(running.socket, "create", options))
+    assert reply["ok"], reply
+    response = reply["result"]
+    verify_registration_response(  # the peer: py_webauthn accepts the ceremony
+        credential=response,
+        expected_challenge=base64url_to_bytes(str(options["challenge"])),
+        expected_rp_id="example.com",
+        expected_origin="https://example.com",
+    )
+    assert response["clientExtensionResults"]["credProps"] == {  # type: ignore[index]
+        "rk": True,
+        "authenticatorDisplayName": "Alice's laptop",
+    }
+
+    async def export() -> dict[str, object]:
+        client = await Client.connect(running.socket)
+        try:
+            return await client.call("export", format="cxf", plaintext=True)
+        finally:
+            await client.close()
+
+    import base64
+
+    exported = json.loads(base64.b64decode(asyncio.run(export())["result"]["data"]))  # type: ignore[index]
+    assert exported["exporterDisplayName"] == "Alice's laptop"
+    assert running.stop() == 0
+
+
+def test_the_sites_timeout_is_honoured_clamped_as_chromium_does(tmp_path: Path) -> None:
+    """WebAuthn L3 5.1.3: "If options.timeout is present, check if its value lies within a
+    reasonable range as defined by the client and if not, correct it to the closest value lying
+    within that range." Chromium's AdjustTimeout: kAdjustedTimeoutLower = base::Seconds(10),
+    kAdjustedTimeoutUpper = base::Minutes(10), and the upper bound when no timeout is given."""
+    from vauth.service import adjusted_timeout
+
+    assert adjusted_timeout({"timeout": 1}) == 10.0
+    assert adjusted_timeout({"timeout": 30_000}) == 30.0
+    assert adjusted_timeout({"timeout": 3_600_000}) == 600.0
+    assert adjusted_timeout({}) == 600.0
+    running = Daemon(tmp_path, "--presence", "prompt")
+    started = time.monotonic()
+    reply = asyncio.run(ceremony(running.socket, "create", {**creation("alice"), "timeout": 1}))
+    elapsed = time.monotonic() - started
+    assert reply["ok"] is False and reply["error"]["code"] == "NotAllowedError"  # type: ignore[index]
+    assert 9 <= elapsed < 20, elapsed  # 10 s, not the fixed 120 s it used to wait
+    assert running.stop() == 0
+
+
+def test_stopping_answers_waiting_ceremonies_at_once(tmp_path: Path) -> None:
+    """SIGTERM with a ceremony waiting for a person: the socket's and the HTTP API's clients get
+    NotAllowedError at once, and the daemon exits within a couple of seconds."""
+    import socket as sockets
+    import urllib.error
+    import urllib.request
+
+    with sockets.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    running = Daemon(tmp_path, "--presence", "prompt", "--http", f"127.0.0.1:{port}")
+    token = (tmp_path / "config" / "vauth" / "token").read_text().strip()
+    http_reply: dict[str, object] = {}
+
+    def over_http() -> None:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/webauthn/authenticator/vault/create",
+            data=json.dumps({"origin": "https://example.com", "options": creation("bob")}).encode(),
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        )
+        try:
+            urllib.request.urlopen(request, timeout=60)
+        except urllib.error.HTTPError as exc:
+            http_reply.update(json.loads(exc.read()), status=exc.code)
+
+    async def run() -> tuple[dict[str, object], float]:
+        front_end = await Client.connect(running.socket)
+        pending = asyncio.create_task(ceremony(running.socket, "create", creation("alice")))
+        http = asyncio.create_task(asyncio.to_thread(over_http))
+        for _ in range(100):
+            if len((await front_end.call("prompts.wait", timeout=5))["result"]) == 2:
+                break
+            await asyncio.sleep(0.05)
+        await front_end.close()
+        started = time.monotonic()
+        running.process.send_signal(signal.SIGTERM)
+        reply = await pending
+        await http
+        return reply, started
+
+    reply, started = asyncio.run(run())
+    assert running.process.wait(timeout=30) == 0
+    assert time.monotonic() - started < 3
+    assert reply["ok"] is False and reply["error"]["code"] == "NotAllowedError"  # type: ignore[index]
+    assert http_reply.get("error") == "NotAllowedError", http_reply

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import dataclasses
 import datetime
 import getpass
 import json
@@ -72,6 +73,99 @@ def read_passphrase(
     return passphrase
 
 
+# Offline guessing: each guess costs one Argon2id derivation with the vault's parameters, about
+# 0.5 s on one core of an ordinary computer (bench/kdf_cost.py measures it).
+GUESS_COST_S = 0.5
+STRONG_ENOUGH = 3  # zxcvbn's score (0-4): 3 is "safely unguessable", 4 "very unguessable"
+
+
+def _on_terminal() -> bool:
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+def passphrase_weakness(passphrase: str) -> str | None:
+    """A sentence saying why ``passphrase`` is weak and how long guessing it would take, or None.
+
+    zxcvbn (Dropbox's estimator, as KeePassXC and Bitwarden use) counts the guesses an attacker
+    trying common words, names, dates and patterns first would need; the vault's key derivation
+    sets what one guess costs."""
+    from zxcvbn import zxcvbn
+    from zxcvbn.time_estimates import display_time
+
+    estimate = zxcvbn(passphrase[:100])  # its cost grows with length; 100 characters say enough
+    if estimate["score"] >= STRONG_ENOUGH:
+        return None
+    seconds = float(estimate["guesses"]) / 2 * GUESS_COST_S  # half the guesses, on average
+    feedback = estimate["feedback"]
+    advice = " ".join(filter(None, [feedback.get("warning"), *feedback.get("suggestions", [])]))
+    return (
+        "This passphrase is weak: someone who gets a copy of your vault could guess it in about "
+        f"{display_time(seconds)} with one ordinary computer (each guess costs about "
+        f"{GUESS_COST_S:g} s there, and a bigger machine is faster). "
+        + (advice + " " if advice else "")
+        + "A few unrelated words make a strong passphrase that is easy to remember."
+    )
+
+
+def read_new_passphrase(args: argparse.Namespace, prompt: str = "New vault passphrase: ") -> str:
+    """A passphrase to set: asked twice on a terminal, with a warning (and a second chance) if
+    it is weak; from --passphrase-file or VAUTH_PASSPHRASE, with the warning on stderr."""
+    if getattr(args, "passphrase_file", None) or os.environ.get("VAUTH_PASSPHRASE"):
+        passphrase = read_passphrase(args)
+        if not passphrase:
+            raise CliError("the new passphrase is empty", EXIT_USAGE)
+        weakness = passphrase_weakness(passphrase)
+        if weakness:
+            print(f"vauth: warning: {weakness}", file=sys.stderr)
+        return passphrase
+    if not sys.stdin.isatty():
+        raise CliError(
+            "no passphrase: give --passphrase-file, set VAUTH_PASSPHRASE, or run on a terminal",
+            EXIT_USAGE,
+        )
+    while True:
+        passphrase = getpass.getpass(prompt)
+        if not passphrase:
+            print("The passphrase cannot be empty. Choose one.")
+            continue
+        weakness = passphrase_weakness(passphrase)
+        if weakness:
+            print(weakness)
+            answer = input("Use it anyway? [y/N] ").strip().lower()
+            if answer not in ("y", "yes"):
+                continue
+        if getpass.getpass("Type it again: ") == passphrase:
+            return passphrase
+        print("The two passphrases differ. Choose one again.")
+
+
+def show_recovery_key(recovery: str) -> None:
+    """On a terminal: the key in a box with what to do with it, then a confirmation that the
+    person saved it (its last 4 characters). Elsewhere: the key and the advice, plainly."""
+    advice = [
+        "This is the only way back into your passkeys if you forget your",
+        "passphrase. It is shown only now.",
+        "Write it down or print it, and keep it away from this computer:",
+        "anyone with this key and a copy of your vault can open it.",
+    ]
+    if not _on_terminal():
+        print(f"Recovery key: {recovery}\n" + " ".join(advice))
+        return
+    width = max(len(line) for line in advice) + 4
+    rule = "+" + "-" * width + "+"
+    lines = ["Your recovery key", "", f"    {recovery}", "", *advice]
+    print("\n" + "\n".join([rule, *(f"|  {line.ljust(width - 2)}|" for line in lines), rule]))
+    while True:
+        try:
+            typed = input("Type the last 4 characters of the key to confirm you saved it: ")
+        except EOFError:
+            typed = ""
+        if typed.strip().upper() == recovery[-4:]:
+            print("Thank you. Keep it safe.\n")
+            return
+        print("That is not how the key ends. Look at the key again and type its last 4 characters.")
+
+
 # -- talking to the daemon ----------------------------------------------------------------------
 
 
@@ -85,16 +179,18 @@ async def _call(args: argparse.Namespace, action: str, **params: Any) -> Any:
     socket_path = _socket(args)
     try:
         client = await Client.connect(socket_path)
-    except (FileNotFoundError, ConnectionRefusedError):
-        raise CliError(
-            f"the vauth daemon is not running (no socket at {socket_path}); "
-            "start it with `vauth serve`",
-            EXIT_NO_DAEMON,
-        ) from None
     except UntrustedSocket as exc:
         raise CliError(str(exc), EXIT_UNSAFE_SOCKET) from None
+    except OSError as exc:
+        raise _connect_error(socket_path, exc) from None
     try:
         reply = await client.call(action, **params)
+    except ConnectionError:
+        raise CliError(
+            "the vauth daemon stopped before it answered; see its log, and start it again "
+            "with `vauth serve`",
+            EXIT_NO_DAEMON,
+        ) from None
     finally:
         await client.close()
     if not reply.get("ok"):
@@ -102,6 +198,31 @@ async def _call(args: argparse.Namespace, action: str, **params: Any) -> Any:
         code = _EXIT_FOR_CODE.get(error.get("code"), EXIT_FAILURE)
         raise CliError(str(error.get("message", "the daemon refused")), code)
     return reply.get("result")
+
+
+def _connect_error(socket_path: Path, exc: OSError) -> CliError:
+    """Why the daemon's socket did not answer, in a sentence."""
+    if isinstance(exc, FileNotFoundError):
+        return CliError(
+            f"the vauth daemon is not running (nothing at {socket_path}); "
+            "start it with `vauth serve`",
+            EXIT_NO_DAEMON,
+        )
+    if isinstance(exc, ConnectionRefusedError):
+        return CliError(
+            f"the vauth daemon is not running: {socket_path} is left over from a daemon that "
+            "stopped without cleaning up (it probably crashed; its log may say why). Start it "
+            "again with `vauth serve`, which replaces the stale socket",
+            EXIT_NO_DAEMON,
+        )
+    if isinstance(exc, PermissionError):
+        return CliError(
+            f"vauth may not open the daemon's socket {socket_path} (it belongs to another "
+            "user or its permissions were changed); run vauth as the user who started it",
+        )
+    return CliError(
+        f"vauth cannot reach the daemon at {socket_path}: {exc.strerror or exc}", EXIT_NO_DAEMON
+    )
 
 
 def call(args: argparse.Namespace, action: str, **params: Any) -> Any:
@@ -133,42 +254,43 @@ def _table(rows: list[list[str]], header: list[str]) -> str:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from vauth.vault import Vault
-
-    path = Path(args.vault) if args.vault else paths.default_vault()
+    path = _vault_path(args)
     if path.exists():
         raise CliError(f"a vault exists already at {path}")
-    vault = Vault.open(path, read_passphrase(args, "New vault passphrase: ", confirm=True))
+    recovery = _create_vault(path, read_new_passphrase(args))
+    if args.json:
+        output(args, {"vault": str(path), "recoveryKey": recovery})
+    else:
+        print(f"Created the vault {path}.")
+        show_recovery_key(recovery)
+    return EXIT_OK
+
+
+def _vault_path(args: argparse.Namespace) -> Path:
+    return Path(args.vault) if getattr(args, "vault", None) else paths.default_vault()
+
+
+def _create_vault(path: Path, passphrase: str) -> str:
+    from vauth.vault import Vault
+
+    vault = Vault.open(path, passphrase)
     recovery = vault.recovery_key
     vault.close()
-    output(
-        args,
-        {"vault": str(path), "recoveryKey": recovery},
-        f"Created {path}.\n\nRecovery key (shown this once; keep it somewhere safe, away "
-        f"from this computer):\n\n    {recovery}\n",
-    )
-    return EXIT_OK
+    assert recovery is not None
+    return recovery
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from vauth import daemon
+    from vauth.vault import VaultError, WrongPassphraseError
 
     daemon.configure_logging(args.log_level)
-    if args.ephemeral:
-        vault, passphrase = None, None
-    else:
-        vault = Path(args.vault) if args.vault else paths.default_vault()
-        passphrase = read_passphrase(
-            args,
-            "New vault passphrase: " if not vault.exists() else "Vault passphrase: ",
-            confirm=not vault.exists(),
-        )
     http = None if args.no_http else _host_port(args.http)
     if args.uhid and not os.access("/dev/uhid", os.R_OK | os.W_OK):
         raise CliError("--uhid needs read and write access to /dev/uhid (root, or a udev rule)")
     settings = daemon.Settings(
-        vault=vault,
-        passphrase=passphrase,
+        vault=None if args.ephemeral else _vault_path(args),
+        passphrase=None,
         socket=_socket(args),
         http=http,
         token_file=paths.token_file(),
@@ -177,10 +299,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
         uhid=args.uhid,
     )
     from vauth.transport.unix_socket import SocketSetupError, UnsafeDirectory
-    from vauth.vault import VaultError, WrongPassphraseError
 
     try:
+        # Before a vault is made and its key shown: can this daemon run at all?
+        asyncio.run(daemon.preflight(settings))
+        if settings.vault is not None:
+            vault = settings.vault
+            if vault.exists():
+                passphrase = read_passphrase(args, "Vault passphrase: ")
+            else:
+                passphrase = read_new_passphrase(args)
+                if _on_terminal():  # show the key in its box before any log line
+                    print(f"Creating a new vault at {vault}.")
+                    show_recovery_key(_create_vault(vault, passphrase))
+            settings = dataclasses.replace(settings, passphrase=passphrase)
         return asyncio.run(daemon.serve(settings))
+    except daemon.StartupError as exc:
+        raise CliError(str(exc)) from None
     except VaultError as exc:
         code = EXIT_PASSPHRASE if isinstance(exc, WrongPassphraseError) else EXIT_FAILURE
         raise CliError(str(exc), code) from None
@@ -202,15 +337,26 @@ def _host_port(value: str) -> tuple[str, int]:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    status = call(args, "status")
+    try:
+        status = {"running": True, **call(args, "status")}
+    except CliError as exc:
+        if args.json and exc.code == EXIT_NO_DAEMON:  # a script still gets an answer it can read
+            print(json.dumps({"running": False, "message": str(exc)}, indent=2))
+        raise
     vault = status["vault"]
     if vault is None:
-        text = "daemon running with an ephemeral authenticator (no vault)"
+        text = "The daemon is running with an ephemeral authenticator (no vault)."
     else:
         state = "locked" if vault["locked"] else "unlocked"
-        text = f"daemon running; vault {vault['path']} is {state}"
-    if status["pendingPrompts"]:
-        text += f"; {status['pendingPrompts']} ceremony waiting for you"
+        text = f"The daemon is running; the vault {vault['path']} is {state}."
+    name = status.get("displayName")
+    text += f'\nThis authenticator is called "{name}".' if name else ""
+    waiting = status["pendingPrompts"]
+    if waiting:
+        text += (
+            f"\n{waiting} request{'s' if waiting > 1 else ''} from a site "
+            f"{'are' if waiting > 1 else 'is'} waiting for you: see `vauth prompts`."
+        )
     output(args, status, text)
     return EXIT_OK
 
@@ -309,6 +455,15 @@ def cmd_rename(args: argparse.Namespace) -> int:
 
 
 def cmd_name(args: argparse.Namespace) -> int:
+    if args.display_name is None:
+        name = call(args, "status").get("displayName")
+        human = (
+            f'This authenticator is called "{name}".'
+            if name
+            else "This authenticator has no name yet. Give it one with `vauth name NAME`."
+        )
+        output(args, {"displayName": name}, human)
+        return EXIT_OK
     call(args, "authenticator.name", displayName=args.display_name)
     output(
         args,
@@ -328,7 +483,7 @@ def cmd_delete(args: argparse.Namespace) -> int:
             f"can restore it for {TRASH_DAYS} days. [y/N] "
         )
         if answer.strip().lower() not in ("y", "yes"):
-            return EXIT_FAILURE
+            raise CliError("nothing was deleted: you did not confirm")
     result = call(args, "credentials.delete", credentialId=credential_id, via="cli")
     output(
         args,
@@ -353,7 +508,7 @@ def cmd_trash(args: argparse.Namespace) -> int:
                 "undone. [y/N] "
             )
             if answer.strip().lower() not in ("y", "yes"):
-                return EXIT_FAILURE
+                raise CliError("nothing was deleted: you did not confirm")
         result = call(args, "trash.empty", via="cli")
         output(args, result, f"Deleted {result['deleted']} passkey(s) for good.")
         return EXIT_OK
@@ -392,14 +547,21 @@ def cmd_export(args: argparse.Namespace) -> int:
     passphrase = None
     if not args.plaintext:
         passphrase = read_passphrase(args, "Passphrase for the export: ", confirm=True)
-    result = call(
-        args, "export", format=args.format, passphrase=passphrase, plaintext=args.plaintext
-    )
+    to_file = args.output not in (None, "-")
+    fd = _create_export_file(args.output) if to_file else None  # before the slow work
+    try:
+        result = call(
+            args, "export", format=args.format, passphrase=passphrase, plaintext=args.plaintext
+        )
+    except BaseException:
+        if fd is not None:
+            os.close(fd)
+            os.unlink(args.output)
+        raise
     data = base64.b64decode(result["data"])
-    if args.output in (None, "-"):
+    if fd is None:
         sys.stdout.buffer.write(data)
         return EXIT_OK
-    fd = os.open(args.output, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as out:
         out.write(data)
     print(
@@ -407,6 +569,26 @@ def cmd_export(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return EXIT_OK
+
+
+def _create_export_file(name: str) -> int:
+    """A new file only its owner can read; a sentence if it cannot be made."""
+    try:
+        return os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise CliError(
+            f"{name} exists already, and vauth does not overwrite it; choose another name or "
+            "remove it first"
+        ) from None
+    except FileNotFoundError:
+        folder = Path(name).parent
+        raise CliError(
+            f"the folder {folder} does not exist; create it first or choose another place"
+        ) from None
+    except IsADirectoryError:
+        raise CliError(f"{name} is a folder; give the name of a file to write") from None
+    except OSError as exc:
+        raise CliError(f"vauth cannot write {name}: {exc.strerror or exc}") from None
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -492,6 +674,186 @@ def cmd_backup(args: argparse.Namespace) -> int:
     destination = os.path.abspath(os.path.expanduser(args.destination))
     result = call(args, "backup", destination=destination)
     output(args, result, f"backed up to {result['backup']} (and its key file, .keys)")
+    return EXIT_OK
+
+
+def _read_recovery_key(args: argparse.Namespace) -> str:
+    if args.recovery_key_file:
+        try:
+            return Path(args.recovery_key_file).read_text().strip()
+        except OSError as exc:
+            raise CliError(f"cannot read the recovery key file: {exc.strerror}") from None
+    if not sys.stdin.isatty():
+        raise CliError(
+            "no recovery key: give --recovery-key-file, or run on a terminal", EXIT_USAGE
+        )
+    return getpass.getpass("Recovery key (the 32 characters you saved, dashes optional): ")
+
+
+def cmd_recover(args: argparse.Namespace) -> int:
+    """Set a new passphrase with the recovery key: through the daemon if it runs, else on the
+    vault's files directly (the database is not changed, only its key file)."""
+    from vauth.vault import Vault, VaultError, WrongPassphraseError
+
+    recovery = _read_recovery_key(args)
+    new = read_new_passphrase(args, "New passphrase: ")
+    try:
+        call(args, "recover", recoveryKey=recovery, new=new)
+        where = "the vault is unlocked"
+    except CliError as exc:
+        if exc.code != EXIT_NO_DAEMON:
+            raise _recovery_error(exc) from None
+        path = _vault_path(args)
+        if not path.exists():
+            raise CliError(f"there is no vault at {path}", EXIT_NOT_FOUND) from None
+        try:
+            Vault.recover(path, recovery, new).close()
+        except WrongPassphraseError:
+            raise _recovery_error(CliError("", EXIT_PASSPHRASE)) from None
+        except VaultError as vault_error:
+            raise CliError(str(vault_error)) from None
+        where = "start the daemon with `vauth serve` and the new passphrase"
+    output(args, {"recovered": True}, f"Your new passphrase is set; {where}.")
+    return EXIT_OK
+
+
+def _recovery_error(exc: CliError) -> CliError:
+    if exc.code == EXIT_PASSPHRASE:
+        return CliError(
+            "that recovery key does not open this vault, so nothing was changed. Check it "
+            "for typing mistakes, and that it is the newest key you were given",
+            EXIT_PASSPHRASE,
+        )
+    return exc
+
+
+def cmd_recovery_key(args: argparse.Namespace) -> int:
+    """Issue a new recovery key (the old one stops working), with the passphrase."""
+    from vauth.vault import Vault, VaultError, WrongPassphraseError
+
+    if not args.new:
+        raise CliError(
+            "vauth keeps no copy of your recovery key, so it cannot show it again. "
+            "`vauth recovery-key --new` makes a new one (the old one then stops working)",
+            EXIT_USAGE,
+        )
+    passphrase = read_passphrase(args)
+    try:
+        recovery = call(args, "recoveryKey.new", passphrase=passphrase)["recoveryKey"]
+    except CliError as exc:
+        if exc.code != EXIT_NO_DAEMON:
+            raise
+        path = _vault_path(args)
+        if not path.exists():
+            raise CliError(f"there is no vault at {path}", EXIT_NOT_FOUND) from None
+        try:
+            recovery = Vault.issue_recovery_key(path, passphrase)
+        except WrongPassphraseError as error:
+            raise CliError(str(error), EXIT_PASSPHRASE) from None
+        except VaultError as error:
+            raise CliError(str(error)) from None
+    if args.json:
+        output(args, {"recoveryKey": recovery})
+    else:
+        print("A new recovery key was made; the old one no longer works.")
+        show_recovery_key(recovery)
+    return EXIT_OK
+
+
+_CEREMONY_TEXT = {
+    "makeCredential": "create a passkey",
+    "getAssertion": "sign in with a passkey",
+    "reset": "erase every passkey on this authenticator",
+    "selection": "choose this authenticator",
+    "userVerification": "confirm it is you",
+}
+
+
+def _account(name: str | None, display: str | None) -> str:
+    if display and name and display != name:
+        return f"{display} ({name})"
+    return name or display or "an account without a name"
+
+
+def _describe_prompt(prompt: dict[str, Any]) -> str:
+    """What the ceremony window shows, in a few lines."""
+    site = prompt.get("rpId") or "a program using the authenticator directly"
+    lines = [f"[{prompt['id']}] {site} asks to {_CEREMONY_TEXT.get(prompt['ceremony'], 'act')}."]
+    user = _account(prompt.get("userName"), prompt.get("userDisplayName"))
+    if prompt["ceremony"] == "makeCredential":
+        lines.append(f"  Account: {user}")
+        kept = "kept in your vault" if prompt.get("discoverable") else "kept by the site"
+        lines.append(f"  The passkey would be {kept}.")
+        if prompt.get("excluded"):
+            lines.append("  You already have a passkey for this account here.")
+    accounts = prompt.get("accounts") or []
+    if len(accounts) > 1:
+        lines.append("  Accounts (approve with --account N to choose):")
+        lines += [
+            f"    {i}: {_account(a.get('userName'), a.get('userDisplayName'))}"
+            for i, a in enumerate(accounts)
+        ]
+    elif prompt["ceremony"] == "getAssertion" and prompt.get("userName"):
+        lines.append(f"  Account: {user}")
+    if prompt.get("userVerification"):
+        lines.append("  The site asks that you confirm it is you.")
+    return "\n".join(lines)
+
+
+def cmd_prompts(args: argparse.Namespace) -> int:
+    """The requests waiting for a person, and answering them."""
+    if args.decision is None:
+        pending = call(args, "prompts.wait", timeout=0)
+        human = (
+            "\n\n".join(_describe_prompt(p) for p in pending)
+            + "\n\nAnswer with `vauth prompts approve ID` or `vauth prompts deny ID`."
+            if pending
+            else "No request is waiting."
+        )
+        output(args, pending, human)
+        if pending and _on_terminal() and not args.json:
+            return _answer_interactively(args, pending)
+        return EXIT_OK
+    if args.id is None:
+        raise CliError(
+            f"say which request to {args.decision}: vauth prompts {args.decision} ID", EXIT_USAGE
+        )
+    approve = args.decision == "approve"
+    _answer(args, args.id, approve, args.account)
+    output(
+        args,
+        {"id": args.id, "approved": approve},
+        "Approved." if approve else "Declined: the site is told no.",
+    )
+    return EXIT_OK
+
+
+def _answer(args: argparse.Namespace, prompt_id: str, approve: bool, account: int | None) -> None:
+    try:
+        call(args, "prompts.answer", id=prompt_id, approve=approve, selected=account)
+    except CliError as exc:
+        if exc.code == EXIT_FAILURE and "no pending prompt" in str(exc):
+            raise CliError(
+                f"no request {prompt_id} is waiting: it was answered or timed out. "
+                "`vauth prompts` lists those that are",
+                EXIT_NOT_FOUND,
+            ) from None
+        raise
+
+
+def _answer_interactively(args: argparse.Namespace, pending: list[dict[str, Any]]) -> int:
+    for prompt in pending:
+        answer = input(f"\n{prompt['id']}: approve (a), deny (d), or leave it (Enter)? ")
+        choice = answer.strip().lower()
+        if choice not in ("a", "d"):
+            continue
+        account = None
+        accounts = prompt.get("accounts") or []
+        if choice == "a" and len(accounts) > 1:
+            picked = input(f"Which account (0-{len(accounts) - 1})? ").strip()
+            account = int(picked) if picked.isdigit() and int(picked) < len(accounts) else 0
+        _answer(args, prompt["id"], choice == "a", account)
+        print("Approved." if choice == "a" else "Declined: the site is told no.")
     return EXIT_OK
 
 
@@ -626,8 +988,8 @@ def parser() -> argparse.ArgumentParser:
     p = command("rename", cmd_rename, "give a passkey a nickname")
     p.add_argument("id")
     p.add_argument("nickname")
-    p = command("name", cmd_name, "name this authenticator (sites see it via credProps)")
-    p.add_argument("display_name")
+    p = command("name", cmd_name, "show or set this authenticator's name (sites see it)")
+    p.add_argument("display_name", nargs="?", help="the new name (without it: show the name)")
     p = command("delete", cmd_delete, f"move a passkey to the trash (kept {TRASH_DAYS} days)")
     p.add_argument("id")
     p.add_argument("--yes", action="store_true", help="do not ask")
@@ -648,6 +1010,17 @@ def parser() -> argparse.ArgumentParser:
     command("passphrase", cmd_passphrase, "change the vault passphrase")
     p = command("backup", cmd_backup, "copy the vault (still encrypted) while the daemon runs")
     p.add_argument("destination", help="the copy's file (its key file goes beside it, .keys)")
+    p = command("recover", cmd_recover, "set a new passphrase with the recovery key")
+    p.add_argument("--recovery-key-file", help="read the recovery key from this file")
+    p.add_argument("--vault", help="the vault, when the daemon is not running")
+    p.epilog = "--passphrase-file and VAUTH_PASSPHRASE give the new passphrase."
+    p = command("recovery-key", cmd_recovery_key, "make a new recovery key (the old one stops)")
+    p.add_argument("--new", action="store_true", help="make a new recovery key")
+    p.add_argument("--vault", help="the vault, when the daemon is not running")
+    p = command("prompts", cmd_prompts, "see and answer requests from sites waiting for you")
+    p.add_argument("decision", nargs="?", choices=["approve", "deny"])
+    p.add_argument("id", nargs="?", help="the request's ID, as `vauth prompts` shows it")
+    p.add_argument("--account", type=int, help="with approve: which account (its number)")
     command("token", cmd_token, "print the HTTP API's bearer token")
     p = command("demo", cmd_demo, "one registration and one sign-in, in process")
     p.add_argument("--origin", default="https://example.com")

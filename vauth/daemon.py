@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import json
 import logging
 import os
 import secrets
 import signal
+import socket
 import sys
 import time
 from dataclasses import dataclass
@@ -77,6 +79,50 @@ def ensure_token(path: Path) -> str:
     return token
 
 
+class StartupError(Exception):
+    """The daemon cannot start; the message says why and what to do, in a sentence."""
+
+
+async def preflight(settings: Settings) -> None:
+    """Refuse to start, before a vault is opened or created, if the socket or the HTTP port
+    is taken (so nothing is made, and no recovery key shown, for a daemon that cannot run)."""
+    if await _answers(settings.socket):
+        raise StartupError(
+            f"another vauth daemon is already running on {settings.socket}. Use that one "
+            "(`vauth status`), or stop it before starting a new one"
+        )
+    if settings.http is not None:
+        host, port = settings.http
+        try:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+            for family, kind, proto, _name, address in infos[:1]:
+                with socket.socket(family, kind, proto) as probe:
+                    probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                    probe.bind(address)
+        except OSError as exc:
+            raise _http_error(host, port, exc) from None
+
+
+async def _answers(path: Path) -> bool:
+    """Whether a daemon accepts connections at ``path`` (a stale file from a crash does not)."""
+    try:
+        _reader, writer = await asyncio.open_unix_connection(str(path))
+    except OSError:
+        return False
+    writer.close()
+    return True
+
+
+def _http_error(host: str, port: int, exc: OSError) -> StartupError:
+    if exc.errno == errno.EADDRINUSE:
+        return StartupError(
+            f"another program is already using {host}:{port}, where vauth's HTTP API listens. "
+            f"Stop that program, choose another port with --http {host}:PORT, or start "
+            "without the HTTP API with --no-http"
+        )
+    return StartupError(f"vauth cannot listen on {host}:{port}: {exc.strerror or exc}")
+
+
 async def serve(settings: Settings, ready: asyncio.Event | None = None) -> int:
     old_umask = os.umask(0o077)  # every file and directory the daemon makes is the user's alone
     try:
@@ -87,6 +133,7 @@ async def serve(settings: Settings, ready: asyncio.Event | None = None) -> int:
 
 async def _serve(settings: Settings, ready: asyncio.Event | None) -> int:
     unix_socket.prepare_directory(settings.socket.parent)  # refuse an unsafe one before all else
+    await preflight(settings)
     prompts = Prompts()
     presence = TrackingPresence(presence_for(settings.presence, prompts))
     if settings.vault is None:
@@ -114,7 +161,8 @@ async def _serve(settings: Settings, ready: asyncio.Event | None) -> int:
             else:
                 logger.warning(
                     "a new vault was created without a terminal, so its recovery key was not "
-                    "shown; create vaults with `vauth init` to see theirs"
+                    "shown (it is never written to a log). To get one, run `vauth recovery-key "
+                    "--new` on a terminal: it asks for the passphrase and shows a new key"
                 )
         logger.info("vault open: %s", settings.vault)
     service = Service(authenticator, prompts, settings.presence)
@@ -126,7 +174,10 @@ async def _serve(settings: Settings, ready: asyncio.Event | None) -> int:
 
     async with contextlib.AsyncExitStack() as stack:
         stack.callback(service.close)
-        server = await unix_socket.serve(settings.socket, actions.dispatcher(service))
+        try:
+            server = await unix_socket.serve(settings.socket, actions.dispatcher(service))
+        except unix_socket.SocketSetupError as exc:
+            raise StartupError(str(exc)) from None
         site: web.TCPSite | None = None
         stack.push_async_callback(_close_server, server, settings.socket)
         logger.info("socket: %s", settings.socket)
@@ -143,7 +194,10 @@ async def _serve(settings: Settings, ready: asyncio.Event | None) -> int:
             stack.push_async_callback(runner.cleanup)
             host, port = settings.http
             site = web.TCPSite(runner, host, port, reuse_address=True)
-            await site.start()
+            try:
+                await site.start()
+            except OSError as exc:
+                raise _http_error(host, port, exc) from None
             logger.info("http: http://%s:%d", host, port)
         if settings.uhid:
             from vauth.transport.uhid import serve_uhid
@@ -162,6 +216,7 @@ async def _serve(settings: Settings, ready: asyncio.Event | None) -> int:
         print("vauth: ready", file=sys.stderr, flush=True)
         await stop.wait()
         logger.info("stopping: finishing %d request(s) in flight", service.in_flight)
+        prompts.close()  # nobody will answer now: waiting ceremonies end with NotAllowedError
         server.close()  # no new connections; those open finish their requests
         if site is not None:
             await site.stop()

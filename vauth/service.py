@@ -23,7 +23,13 @@ from typing import Any
 
 from vauth.ctap.ports import PresenceRequest, PresenceResponse
 from vauth.presence import AutoPresence, DenyPresence, PromptPresence
-from vauth.vault import Vault, VaultError, VaultLockedError, WrongPassphraseError
+from vauth.vault import (
+    ExportDecryptionError,
+    Vault,
+    VaultError,
+    VaultLockedError,
+    WrongPassphraseError,
+)
 from vauth.vault.store import TRASH_DAYS, acting_as
 from vauth.virtual import UnsupportedOption, VirtualAuthenticator
 from vauth.webauthn import base64url
@@ -35,7 +41,25 @@ logger = logging.getLogger(__name__)
 VAULT_ID = "vault"
 # Which front-end request a presence prompt belongs to (set around a ceremony).
 CEREMONY: contextvars.ContextVar[str | None] = contextvars.ContextVar("ceremony", default=None)
-PRESENCE_TIMEOUT_S = 120.0  # when the relying party gave none
+# When the ceremony around a presence prompt gives up (the event loop's clock), if it has a timer.
+DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar("deadline", default=None)
+PRESENCE_TIMEOUT_S = 120.0  # a bare CTAP request (no WebAuthn ceremony, no timer of its own)
+# WebAuthn L3 5.1.3 / 5.1.4 (lifetimeTimer): the client corrects options.timeout to "a reasonable
+# range as defined by the client" and uses a client-specific default without one. Chromium's
+# AdjustTimeout (authenticator_common_impl.cc): [10 s, 10 min], and 10 min when none is given.
+TIMEOUT_MIN_S, TIMEOUT_MAX_S = 10.0, 600.0
+
+
+def adjusted_timeout(options: object) -> float:
+    """The ceremony's lifetime in seconds: the relying party's ``timeout`` (ms) clamped as
+    Chromium clamps it, or Chromium's default when there is none (or it is malformed: the
+    WebAuthn client rejects that before any prompt)."""
+    timeout = options.get("timeout") if isinstance(options, dict) else None
+    if not isinstance(timeout, int | float) or isinstance(timeout, bool):
+        return TIMEOUT_MAX_S
+    return min(max(timeout / 1000, TIMEOUT_MIN_S), TIMEOUT_MAX_S)
+
+
 HTTP_API = "the HTTP API"
 # Who sent a socket request that changes the vault (its `via`), as the audit log says it.
 VIA = {
@@ -75,7 +99,7 @@ def _mapped() -> Any:
         raise ServiceError(exc.name, exc.message, _webauthn_status(exc.name)) from None
     except VaultLockedError as exc:
         raise ServiceError("vault_locked", str(exc), 423) from None
-    except WrongPassphraseError as exc:
+    except (WrongPassphraseError, ExportDecryptionError) as exc:
         raise ServiceError("wrong_passphrase", str(exc), 403) from None
     except VaultError as exc:
         raise ServiceError("vault_error", str(exc), 409) from None
@@ -123,16 +147,19 @@ class Prompts:
     timeout_s: float = PRESENCE_TIMEOUT_S
     pending: dict[str, PendingPrompt] = field(default_factory=dict)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
+    closed: bool = False
 
     async def ask(self, request: PresenceRequest) -> PresenceResponse:
+        if self.closed:  # the daemon is stopping: nobody will answer
+            return PresenceResponse(present=False)
         loop = asyncio.get_running_loop()
-        prompt = PendingPrompt(
-            secrets.token_urlsafe(9), request, loop.create_future(), CEREMONY.get()
-        )
+        prompt = PendingPrompt(secrets.token_hex(5), request, loop.create_future(), CEREMONY.get())
+        deadline = DEADLINE.get()
+        timeout = self.timeout_s if deadline is None else max(deadline - loop.time(), 0.0)
         self.pending[prompt.id] = prompt
         self.changed.set()
         try:
-            return await asyncio.wait_for(asyncio.shield(prompt.answer), self.timeout_s)
+            return await asyncio.wait_for(asyncio.shield(prompt.answer), timeout)
         except TimeoutError:
             logger.info("presence prompt %s timed out", prompt.id)
             return PresenceResponse(present=False)
@@ -151,6 +178,14 @@ class Prompts:
             prompt.answer.set_result(
                 PresenceResponse(present=approve, verified=approve and verified, selected=selected)
             )
+
+    def close(self) -> None:
+        """Decline every waiting prompt at once, and any asked from now on (the daemon stops:
+        its ceremonies end with NotAllowedError rather than waiting out their timers)."""
+        self.closed = True
+        for prompt in self.pending.values():
+            if not prompt.answer.done():
+                prompt.answer.set_result(PresenceResponse(present=False))
 
     async def wait(self, timeout_s: float) -> list[dict[str, Any]]:
         """The pending prompts, after waiting (up to ``timeout_s``) for there to be one."""
@@ -329,6 +364,7 @@ class Service:
     ) -> dict[str, Any]:
         page_origin, opts, top = _ceremony_arguments(origin, options, top_origin)
         CEREMONY.set(ceremony_id if isinstance(ceremony_id, str) else None)
+        DEADLINE.set(asyncio.get_running_loop().time() + adjusted_timeout(opts))
         async with self.operation():
             with acting_as(f"the site {page_origin}"):  # e.g. a new passkey replacing one
                 return await run(self._authenticator(authenticator_id), opts, page_origin, top)
@@ -422,6 +458,7 @@ class VaultOperations:
         vault = authenticator.vault if authenticator is not None else None
         return {
             "vault": None if vault is None else {"path": str(vault.path), "locked": vault.locked},
+            "displayName": None if authenticator is None else authenticator.display_name,
             "authenticators": sorted(self._service.authenticators),
             "pendingPrompts": len(self._service.prompts.pending),
             "presence": self._service.presence_policy,
@@ -526,8 +563,7 @@ class VaultOperations:
         if not isinstance(display_name, str) or len(display_name) > 64:
             raise ServiceError("invalid argument", "the name must be a string of 64 at most")
         async with self._service.operation():
-            await self._store().set_setting("display_name", display_name.encode())
-        self._authenticator.client.display_name = display_name or None
+            await self._authenticator.aset_display_name(display_name)
 
     async def audit(
         self, credential_id: object = None, limit: object = 100
@@ -621,6 +657,24 @@ class VaultOperations:
         vault = self._service.vault
         with _mapped():
             await asyncio.to_thread(vault.change_passphrase, old, new)
+
+    async def recover(self, recovery_key: object, new: object) -> None:
+        """A new passphrase from the recovery key (the old passphrase is lost); unlocks."""
+        if not isinstance(recovery_key, str) or not isinstance(new, str) or not new:
+            raise ServiceError(
+                "invalid argument", "the recovery key and a new passphrase are needed"
+            )
+        vault = self._service.vault
+        with _mapped():
+            await asyncio.to_thread(vault.reset_passphrase, recovery_key, new)
+
+    async def new_recovery_key(self, passphrase: object) -> dict[str, str]:
+        """Replace the recovery key (the old one stops working); the new one is shown once."""
+        if not isinstance(passphrase, str):
+            raise ServiceError("invalid argument", "passphrase must be a string")
+        vault = self._service.vault
+        with _mapped():
+            return {"recoveryKey": await asyncio.to_thread(vault.new_recovery_key, passphrase)}
 
     async def export(
         self, format: object = "cxf", passphrase: object = None, plaintext: object = False

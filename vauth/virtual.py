@@ -89,6 +89,9 @@ def _identifiers(extensions: Iterable[str]) -> frozenset[str]:
     return frozenset(names)
 
 
+DISPLAY_NAME_SETTING = "display_name"
+
+
 class VirtualAuthenticator:
     """A CTAP 2.1 authenticator with a WebAuthn client in front, in this process."""
 
@@ -162,6 +165,9 @@ class VirtualAuthenticator:
         self._worker: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
         self._closed = False
+        if self.vault is not None:  # the name its user gave it (credProps, exports) lives there
+            stored = self._run(self._store.get_setting(DISPLAY_NAME_SETTING))
+            self.client.display_name = stored.decode("utf-8", "replace") if stored else None
         # With pin=, as a browser's PIN setup would: set it now unless the authenticator has one.
         if pin is not None and not self._run(self.client.info()).options.get("clientPin"):
             self._run(self.client.set_pin(pin))
@@ -179,6 +185,16 @@ class VirtualAuthenticator:
                 self.authenticator, transport=self.authenticator.config.transport, pin=self._pin
             )
         return self._client
+
+    @property
+    def display_name(self) -> str | None:
+        """The name its user gave this authenticator (credProps' authenticatorDisplayName)."""
+        return self.client.display_name
+
+    async def aset_display_name(self, name: str) -> None:
+        """Name this authenticator (an empty name: none), kept in the store it has."""
+        await self._store.set_setting(DISPLAY_NAME_SETTING, name.encode())
+        self.client.display_name = name or None
 
     def set_pin(self, pin: str) -> None:
         """Set the authenticator's PIN (or change it from the one this object was given), and
@@ -292,6 +308,7 @@ class VirtualAuthenticator:
             plaintext=plaintext,
             kdf=kdf,
             unseal=functools.partial(unsealed, self.authenticator),
+            exporter_name=self.display_name,
         )
 
     async def aimport_credentials(

@@ -1,7 +1,7 @@
 // The options page: every passkey (search, rename, delete), the trash, the audit log (uses and
 // changes, with who made them), export (saying first what cannot travel) and import,
 // the authenticator's name and where passkey requests go (globally and per site).
-import { ACTIONS, MSG } from "../shared/protocol.js";
+import { ACTIONS, ERRORS, MSG } from "../shared/protocol.js";
 import { $, base64ToBytes, bytesToBase64, call, daemon, download, el, showError, when } from "../ui/common.js";
 import { account, passkeyDetails } from "../ui/passkeys.js";
 
@@ -23,6 +23,9 @@ async function refresh() {
   $("#lock-state").textContent = status.vault ? (locked ? "locked" : "unlocked") : "no vault";
   $("#lock").hidden = !status.vault || locked;
   $("#unlock-form").hidden = !locked;
+  $("#recover-section").hidden = !locked;
+  $("#recovery-section").hidden = !status.vault || locked;
+  if (document.activeElement !== $("#display-name")) $("#display-name").value = status.displayName ?? "";
   if (locked) return;
   try {
     passkeys = await daemon(ACTIONS.CREDENTIALS_LIST);
@@ -111,6 +114,40 @@ $("#unlock-form").addEventListener("submit", async (event) => {
     return fail(error);
   }
   await refresh();
+});
+$("#recover-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const recoveryKey = $("#recovery-key").value.trim();
+  const passphrase = $("#recover-passphrase").value;
+  if (passphrase !== $("#recover-again").value) return fail({ message: "The two passphrases differ. Type the new one again." });
+  $("#recover-result").textContent = "Setting the new passphrase…";
+  try {
+    await daemon(ACTIONS.RECOVER, { recoveryKey, new: passphrase });
+  } catch (error) {
+    $("#recover-result").textContent = "";
+    return fail(error.code === ERRORS.WRONG_PASSPHRASE
+      ? { message: "That recovery key does not open this vault, so nothing was changed. Check it for typing mistakes, and that it is the newest key you were given." }
+      : error);
+  }
+  for (const id of ["#recovery-key", "#recover-passphrase", "#recover-again"]) $(id).value = "";
+  $("#recover-result").textContent = "Your new passphrase is set, and the vault is unlocked.";
+  $("#recover-section").open = false;
+  await refresh();
+});
+$("#recovery-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  try {
+    const { recoveryKey } = await daemon(ACTIONS.RECOVERY_KEY_NEW, { passphrase: $("#recovery-passphrase").value });
+    $("#recovery-passphrase").value = "";
+    $("#new-key").textContent = recoveryKey;
+    $("#recovery-key-shown").hidden = false;
+  } catch (error) {
+    fail(error);
+  }
+});
+$("#saved-key").addEventListener("click", () => {
+  $("#new-key").textContent = "";
+  $("#recovery-key-shown").hidden = true;
 });
 $("#lock").addEventListener("click", async () => {
   await daemon(ACTIONS.LOCK).catch(fail);

@@ -345,3 +345,45 @@ def test_popup_and_options_show_the_passkeys(
 
 
 _ = base64
+
+
+def test_options_recover_a_lost_passphrase_and_renew_the_recovery_key(
+    browser: Any, start_daemon: Any, environment: Environment
+) -> None:
+    """Issue 11: the options page's "Lost your passphrase?" path (recovery key and a new
+    passphrase, on the locked page) and "Make a new recovery key" (on the unlocked one); the
+    authenticator's name is shown."""
+    start_daemon("--presence", "auto")
+    assert environment.cli("name", "Grace's laptop").returncode == 0
+    key = json.loads(environment.cli("recovery-key", "--new", "--json").stdout)["recoveryKey"]
+    assert environment.cli("lock").returncode == 0
+    options = browser.new_page()
+    options.goto(f"chrome-extension://{EXTENSION_ID}/options/options.html")
+    options.wait_for_selector("#recover-section:not([hidden])")
+    options.click("#recover-section summary")
+    options.fill("#recovery-key", "0000-0000-0000-0000-0000-0000-0000-0000")
+    options.fill("#recover-passphrase", "a brand new passphrase")
+    options.fill("#recover-again", "a brand new passphrase")
+    options.click("#recover")
+    options.wait_for_selector("#error:visible")
+    assert "recovery key does not open this vault" in options.inner_text("#error")
+    options.fill("#recovery-key", key.lower())
+    options.click("#recover")
+    options.wait_for_selector("#recovery-section:not([hidden])", timeout=30_000)
+    assert options.input_value("#display-name") == "Grace's laptop"
+    status = json.loads(environment.cli("status", "--json").stdout)
+    assert status["vault"]["locked"] is False
+    options.fill("#recovery-passphrase", "a brand new passphrase")
+    options.click("#new-recovery-key")
+    options.wait_for_selector("#recovery-key-shown:not([hidden])", timeout=30_000)
+    new_key = options.inner_text("#new-key").strip()
+    assert new_key != key and len(new_key) == 39
+    options.locator("#recovery-key-shown").scroll_into_view_if_needed()
+    screenshot(options, "options-recovery-key")
+    options.click("#saved-key")
+    assert options.inner_text("#new-key") == ""
+    (environment.base / "old-key").write_text(key)
+    refused = environment.cli(
+        "recover", "--recovery-key-file", str(environment.base / "old-key"), check=False
+    )
+    assert refused.returncode == 5

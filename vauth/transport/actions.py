@@ -74,6 +74,8 @@ ACTIONS: dict[str, Handler] = {
         p.get("data"), p.get("passphrase"), p.get("_progress"), p.get("via")
     ),
     "passphrase": lambda s, v, p: v.passphrase(p.get("old"), p.get("new")),
+    "recover": lambda s, v, p: v.recover(p.get("recoveryKey"), p.get("new")),
+    "recoveryKey.new": lambda s, v, p: v.new_recovery_key(p.get("passphrase")),
     "backup": lambda s, v, p: v.backup(p.get("destination")),
     "signal.unknownCredential": lambda s, v, p: v.signal_unknown_credential(
         p.get("origin"), p.get("rpId"), p.get("credentialId")

@@ -60,9 +60,12 @@ RawEntry = tuple[Any, Any]
 # -- writing ------------------------------------------------------------------------------------
 
 
-def document(passkeys: Sequence[Portable], timestamp: int) -> dict[str, Any]:
+def document(
+    passkeys: Sequence[Portable], timestamp: int, exporter_name: str | None = None
+) -> dict[str, Any]:
     """The CXF header with one account holding one item per discoverable passkey, and the
-    others in vauth's own extension of the account."""
+    others in vauth's own extension of the account; ``exporter_name``: the name the user gave
+    this authenticator, if any."""
     listed = [p for p in passkeys if p.credential.discoverable and p.credential.user_handle]
     hidden = [p for p in passkeys if p not in listed]
     account: dict[str, Any] = {
@@ -79,7 +82,7 @@ def document(passkeys: Sequence[Portable], timestamp: int) -> dict[str, Any]:
     return {
         "version": {"major": VERSION_MAJOR, "minor": VERSION_MINOR},
         "exporterRpId": EXPORTER_RP_ID,
-        "exporterDisplayName": EXPORTER_DISPLAY_NAME,
+        "exporterDisplayName": exporter_name or EXPORTER_DISPLAY_NAME,
         "timestamp": timestamp,
         "accounts": [account],
     }

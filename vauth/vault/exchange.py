@@ -103,6 +103,7 @@ async def export_credentials(
     plaintext: bool = False,
     kdf: KdfParams | None = None,
     unseal: Unseal | None = None,
+    exporter_name: str | None = None,
 ) -> bytes:
     """Every exportable credential of ``store`` in format ``fmt`` ("cxf" or "webdriver"),
     sealed under ``passphrase`` (Argon2id with ``kdf``, default: fresh salt, moderate cost), or
@@ -128,7 +129,7 @@ async def export_credentials(
         credentials.append(credential)
     if fmt == "cxf":
         array = await large_blobs.load(store)
-        content = await _blocking(lambda: _cxf_export(credentials, array))
+        content = await _blocking(lambda: _cxf_export(credentials, array, exporter_name))
     else:
         content = await _blocking(lambda: _json([webdriver.parameters(c) for c in credentials]))
     if passphrase is not None:
@@ -143,7 +144,9 @@ async def export_credentials(
     return content
 
 
-def _cxf_export(credentials: Sequence[Credential], array: bytes) -> bytes:
+def _cxf_export(
+    credentials: Sequence[Credential], array: bytes, exporter_name: str | None = None
+) -> bytes:
     try:
         entries = large_blob.deserialize(array)
     except LargeBlobError:
@@ -154,7 +157,7 @@ def _cxf_export(credentials: Sequence[Credential], array: bytes) -> bytes:
         for c in credentials
         if c.user_handle or not c.discoverable
     ]
-    return _json(cxf.document(passkeys, int(time.time())))
+    return _json(cxf.document(passkeys, int(time.time()), exporter_name))
 
 
 # -- what an export leaves behind, said before it is made ---------------------------------------

@@ -90,6 +90,13 @@ class KeyFile:
         wrapped = _wrap(params.derive(passphrase), data_key, self.vault_id, "passphrase")
         return replace(self, kdf=params, by_passphrase=wrapped)
 
+    def with_new_recovery_key(self, data_key: bytes) -> tuple[KeyFile, str]:
+        """The same data key wrapped under a fresh recovery key, which replaces the old one:
+        (key file, recovery key to show the user once)."""
+        recovery = new_recovery_key()
+        wrapped = _wrap(_recovery_kek(recovery), data_key, self.vault_id, "recovery")
+        return replace(self, by_recovery=wrapped), recovery
+
     # -- the file ---------------------------------------------------------------------------
 
     def write(self, path: Path) -> None:

@@ -90,26 +90,64 @@ class Vault:
         return vault
 
     @classmethod
-    def recover(cls, path: str | Path, recovery_key: str, new_passphrase: str) -> Vault:
-        """Open with the recovery key and set a new passphrase."""
+    def recover(
+        cls, path: str | Path, recovery_key: str, new_passphrase: str, kdf: KdfParams | None = None
+    ) -> Vault:
+        """Open with the recovery key and set a new passphrase. The database is untouched, so
+        a daemon that has the vault open keeps working (it reads the key file again to unlock)."""
         path = Path(path).expanduser().absolute()
+        if not new_passphrase:
+            raise VaultError("the new passphrase is empty")
         keyfile = KeyFile.read(keyfile_path(path))
         data_key = keyfile.unwrap_with_recovery_key(recovery_key)
-        updated = keyfile.with_passphrase(data_key, new_passphrase)
+        updated = keyfile.with_passphrase(data_key, new_passphrase, kdf)
         vault = cls(path, updated, data_key)  # proves the key opens the database first
         updated.write(keyfile_path(path))
         return vault
 
+    @staticmethod
+    def issue_recovery_key(path: str | Path, passphrase: str) -> str:
+        """A new recovery key for the vault at ``path`` (its passphrase proves the right to
+        one); the old recovery key stops working. Works whether or not the vault is open."""
+        keys = keyfile_path(Path(path).expanduser().absolute())
+        keyfile = KeyFile.read(keys)
+        updated, recovery = keyfile.with_new_recovery_key(keyfile.unwrap(passphrase))
+        updated.write(keys)
+        return recovery
+
     # -- passphrase, lock, backup ----------------------------------------------------------
+
+    def _current_keyfile(self) -> KeyFile:
+        """The key file as it is on disk now: another process (``vauth recover`` while the
+        daemon runs) may have replaced it, and it is the truth."""
+        self.keyfile = KeyFile.read(keyfile_path(self.path))
+        return self.keyfile
 
     def change_passphrase(self, old: str, new: str, kdf: KdfParams | None = None) -> None:
         """Rewrap the data key under ``new``; the key file is replaced atomically."""
-        data_key = self.keyfile.unwrap(old)
+        data_key = self._current_keyfile().unwrap(old)
         if not new:
             raise VaultError("the new passphrase is empty")
         updated = self.keyfile.with_passphrase(data_key, new, kdf)
         updated.write(keyfile_path(self.path))
         self.keyfile = updated
+
+    def reset_passphrase(self, recovery_key: str, new: str, kdf: KdfParams | None = None) -> None:
+        """Set a new passphrase with the recovery key (the old passphrase is lost), and unlock."""
+        if not new:
+            raise VaultError("the new passphrase is empty")
+        data_key = self._current_keyfile().unwrap_with_recovery_key(recovery_key)
+        updated = self.keyfile.with_passphrase(data_key, new, kdf)
+        if self.locked:
+            self._open_with(data_key)  # proves the key opens the database before writing
+        updated.write(keyfile_path(self.path))
+        self.keyfile = updated
+
+    def new_recovery_key(self, passphrase: str) -> str:
+        """Replace the recovery key (the old one stops working); the new one, to show once."""
+        recovery = Vault.issue_recovery_key(self.path, passphrase)
+        self._current_keyfile()
+        return recovery
 
     @property
     def locked(self) -> bool:
@@ -148,7 +186,9 @@ class Vault:
             self.with_database(self.store.flush)
 
     def unlock(self, passphrase: str) -> None:
-        data_key = self.keyfile.unwrap(passphrase)
+        self._open_with(self._current_keyfile().unwrap(passphrase))
+
+    def _open_with(self, data_key: bytes) -> None:
         database = self._call(lambda: Database(self.path, data_key))
         with self._lock:
             self._data_key, self._database = bytearray(data_key), database
