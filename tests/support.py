@@ -4,7 +4,9 @@ directories under a test's temporary folder, and the helpers to talk WebAuthn to
 from __future__ import annotations
 
 import base64
+import functools
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -94,6 +96,20 @@ class Daemon:
 
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         return cli(self.env, *args, check=check)
+
+    @property
+    def http_url(self) -> str:
+        """The HTTP API's base URL, as the daemon logged it (``--http 127.0.0.1:0`` works)."""
+        for line in self.log:
+            found = re.search(r"http: (http://[^\s\"]+)", line)
+            if found:
+                return found.group(1)
+        raise AssertionError("the daemon serves no HTTP API")
+
+    @functools.cached_property
+    def token(self) -> str:
+        """The HTTP API's bearer token (the daemon wrote it when it started)."""
+        return (Path(self.env["XDG_CONFIG_HOME"]) / "vauth" / "token").read_text().strip()
 
     def stop(self) -> int:
         """SIGTERM, and the exit code (0 for a graceful stop)."""

@@ -18,8 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
-
+from vauth.api import ApiServer, create_app
 from vauth.service import Prompts, Service, presence_for
 from vauth.transport import actions, unix_socket
 from vauth.transport.ctaphid import TrackingPresence
@@ -178,27 +177,23 @@ async def _serve(settings: Settings, ready: asyncio.Event | None) -> int:
             server = await unix_socket.serve(settings.socket, actions.dispatcher(service))
         except unix_socket.SocketSetupError as exc:
             raise StartupError(str(exc)) from None
-        site: web.TCPSite | None = None
+        api: ApiServer | None = None
         stack.push_async_callback(_close_server, server, settings.socket)
         logger.info("socket: %s", settings.socket)
         if settings.http is not None:
-            from vauth.api import create_app
-
-            runner = web.AppRunner(
-                create_app(service, ensure_token(settings.token_file)),
-                handle_signals=False,
-                shutdown_timeout=SHUTDOWN_GRACE_S,
-                access_log=None,
-            )
-            await runner.setup()
-            stack.push_async_callback(runner.cleanup)
             host, port = settings.http
-            site = web.TCPSite(runner, host, port, reuse_address=True)
+            api = ApiServer(
+                create_app(service, ensure_token(settings.token_file)),
+                host,
+                port,
+                shutdown_timeout=SHUTDOWN_GRACE_S,
+            )
             try:
-                await site.start()
+                await api.start()
             except OSError as exc:
                 raise _http_error(host, port, exc) from None
-            logger.info("http: http://%s:%d", host, port)
+            stack.push_async_callback(api.close)
+            logger.info("http: http://%s:%d", host, api.port)
         if settings.uhid:
             from vauth.transport.uhid import serve_uhid
 
@@ -218,8 +213,8 @@ async def _serve(settings: Settings, ready: asyncio.Event | None) -> int:
         logger.info("stopping: finishing %d request(s) in flight", service.in_flight)
         prompts.close()  # nobody will answer now: waiting ceremonies end with NotAllowedError
         server.close()  # no new connections; those open finish their requests
-        if site is not None:
-            await site.stop()
+        if api is not None:
+            await api.stop()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(service.drained(), SHUTDOWN_GRACE_S)
     logger.info("stopped")

@@ -8,9 +8,8 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import aiohttp
-from aiohttp import web
 
-from vauth.api import create_app
+from vauth.api import ApiServer, Limits, create_app
 from vauth.service import Service
 
 TOKEN = "test-token-0123456789abcdef"
@@ -32,16 +31,17 @@ def sign_count(authenticator_data: bytes) -> int:
 
 
 @asynccontextmanager
-async def serve(service: Service, token: str = TOKEN) -> AsyncIterator[str]:
-    """Run ``create_app(service, token)`` on 127.0.0.1, on a free port: yields the base URL."""
-    runner = web.AppRunner(create_app(service, token))
-    await runner.setup()
+async def serve(
+    service: Service, token: str = TOKEN, limits: Limits | None = None
+) -> AsyncIterator[str]:
+    """Run ``create_app(service, token, limits)`` as the daemon does (ApiServer) on 127.0.0.1,
+    on a free port: yields the base URL."""
+    server = ApiServer(create_app(service, token, limits), "127.0.0.1", 0)
+    await server.start()
     try:
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
-        host, port = runner.addresses[0][:2]
-        yield f"http://{host}:{port}"
+        yield f"http://127.0.0.1:{server.port}"
     finally:
-        await runner.cleanup()
+        await server.close()
 
 
 class Api:

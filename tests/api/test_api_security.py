@@ -141,7 +141,7 @@ async def test_malformed_json_is_400(api: Api, body: bytes) -> None:
     )
     assert status == 400
     assert answer["error"] == "invalid argument"
-    assert answer["message"].startswith("the body is not JSON")
+    assert answer["message"].startswith("the body is not UTF-8 JSON")
     await still_serving(api)
 
 

@@ -34,6 +34,13 @@ def frame(body: bytes) -> bytes:
         (b'{"action": "status"}', "needs an id"),
         (b'{"id": true, "action": "status"}', "needs an id"),
         (b'{"id": {"nested": 1}, "action": "status"}', "needs an id"),
+        # Issue 10 item 8: nesting past vauth.inputs.MAX_DEPTH (32), and past the recursion
+        # limit, is refused by the one decoder the host and the daemon share.
+        (b'{"id": 1, "action": "status", "params": ' + b"[" * 40 + b"]" * 40 + b"}", "nested"),
+        (
+            b'{"id": 1, "action": "status", "params": ' + b"[" * 10**5 + b"]" * 10**5 + b"}",
+            "nested",
+        ),
     ],
 )
 def test_malformed_messages_get_errors_and_the_host_keeps_serving(

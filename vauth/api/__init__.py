@@ -3,5 +3,6 @@
 
 from vauth.api.app import MAX_BODY_BYTES, create_app
 from vauth.api.errors import ApiError
+from vauth.api.server import ApiServer, Limits
 
-__all__ = ["MAX_BODY_BYTES", "ApiError", "create_app"]
+__all__ = ["MAX_BODY_BYTES", "ApiError", "ApiServer", "Limits", "create_app"]

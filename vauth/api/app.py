@@ -13,6 +13,7 @@ from vauth.api.middlewares import (
     loopback_host,
     no_origin,
 )
+from vauth.api.server import IN_FLIGHT, LIMITS, Limits, in_flight
 from vauth.service import Service
 
 MAX_BODY_BYTES = 1 << 20
@@ -35,15 +36,18 @@ ROUTES: tuple[tuple[str, str, Handler], ...] = (
 )
 
 
-def create_app(service: Service, token: str) -> web.Application:
-    """The API over ``service``; every request needs ``Authorization: Bearer <token>``."""
+def create_app(service: Service, token: str, limits: Limits | None = None) -> web.Application:
+    """The API over ``service``; every request needs ``Authorization: Bearer <token>``.
+    ``limits``: the read times and connections that ``ApiServer`` holds it to."""
     if not token:
         raise ValueError("the API needs a token")
     app = web.Application(
-        middlewares=[errors, loopback_host, no_origin, bearer_auth(token)],
+        middlewares=[in_flight, errors, loopback_host, no_origin, bearer_auth(token)],
         client_max_size=MAX_BODY_BYTES,
     )
     app[h.SERVICE] = service
+    app[LIMITS] = limits or Limits()
+    app[IN_FLIGHT] = set()
     for method, path, handler in ROUTES:
         app.router.add_route(method, path, handler)
     app.on_response_prepare.append(harden_headers)

@@ -5,35 +5,90 @@ The service is async and sends blocking work to threads itself; nothing here blo
 
 from __future__ import annotations
 
-import json
+import asyncio
 from typing import Any
 
 from aiohttp import web
 
+from vauth import inputs
 from vauth.api.errors import ApiError
 from vauth.api.openapi import OPENAPI
+from vauth.api.server import LIMITS
 from vauth.service import Service
 
 SERVICE: web.AppKey[Service] = web.AppKey("service", Service)
 CBOR = "application/cbor"
 
 
-async def read_json(request: web.Request) -> Any:
-    body = await request.read()
+async def read_body(request: web.Request) -> bytes:
+    """The whole body, within the API's body read time (408 if it does not arrive in it)."""
+    limit = request.app[LIMITS].body_timeout_s
     try:
-        return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ApiError("invalid argument", f"the body is not JSON: {exc}") from None
+        async with asyncio.timeout(limit):
+            return await request.read()
+    except TimeoutError:
+        raise ApiError(
+            "timeout", f"the request body did not arrive within {limit:g} seconds", 408
+        ) from None
 
 
-async def read_object(request: web.Request, allowed: frozenset[str] | None = None) -> Any:
+async def read_json(request: web.Request) -> Any:
+    """The body as JSON, decoded within vauth.inputs' bounds (nesting depth included)."""
+    try:
+        return inputs.loads(await read_body(request))
+    except inputs.InvalidInput as exc:
+        raise ApiError("invalid argument", f"the body is {exc.message}") from None
+
+
+async def read_object(
+    request: web.Request, fields: tuple[inputs.Field, ...], closed: bool = False
+) -> dict[str, Any]:
+    """The body as a JSON object whose members have the kinds ``fields`` declare (and, if
+    ``closed``, no other members); else ``invalid argument`` naming the member."""
     value = await read_json(request)
     if not isinstance(value, dict):
         raise ApiError("invalid argument", "the body must be a JSON object")
-    if allowed is not None and not set(value) <= allowed:
-        unknown = ", ".join(sorted(set(value) - allowed))
+    if closed and not set(value) <= {f.name for f in fields}:
+        unknown = ", ".join(sorted(set(value) - {f.name for f in fields}))
         raise ApiError("invalid argument", f"unknown members: {unknown}")
+    inputs.check(value, fields)
     return value
+
+
+# The members each body may have (WebDriver 11.1 Authenticator Configuration, 11.3 Credential
+# Parameters, 11.7 Set User Verified; vauth's ceremonies); openapi.py describes the same.
+AUTHENTICATOR_CONFIGURATION = (
+    inputs.Field("protocol", inputs.STRING),
+    inputs.Field("transport", inputs.STRING),
+    inputs.Field("hasResidentKey", inputs.BOOLEAN),
+    inputs.Field("hasUserVerification", inputs.BOOLEAN),
+    inputs.Field("isUserConsenting", inputs.BOOLEAN),
+    inputs.Field("isUserVerified", inputs.BOOLEAN),
+    inputs.Field("extensions", inputs.STRINGS),
+    inputs.Field("defaultBackupEligibility", inputs.BOOLEAN),
+    inputs.Field("defaultBackupState", inputs.BOOLEAN),
+    inputs.Field("attestation", inputs.STRING),
+    inputs.Field("aaguid", inputs.STRING),
+    inputs.Field("seed", inputs.INTEGER_OR_STRING),
+)
+CREDENTIAL_PARAMETERS = (  # required members: Service.add_credential, after the authenticator
+    inputs.Field("credentialId", inputs.STRING),
+    inputs.Field("isResidentCredential", inputs.BOOLEAN),
+    inputs.Field("rpId", inputs.STRING),
+    inputs.Field("privateKey", inputs.STRING),
+    inputs.Field("userHandle", inputs.STRING, nullable=True),
+    inputs.Field("signCount", inputs.INTEGER, minimum=0),
+    inputs.Field("largeBlob", inputs.STRING),
+    inputs.Field("backupEligibility", inputs.BOOLEAN),
+    inputs.Field("backupState", inputs.BOOLEAN),
+    inputs.Field("userName", inputs.STRING),
+    inputs.Field("userDisplayName", inputs.STRING),
+)
+USER_VERIFIED = (inputs.Field("isUserVerified", inputs.BOOLEAN, required=True),)
+CEREMONY = (
+    inputs.Field("origin", inputs.STRING, required=True),
+    inputs.Field("options", inputs.OBJECT, required=True),
+)
 
 
 def ok(value: Any = None) -> web.Response:
@@ -49,7 +104,7 @@ def _id(request: web.Request) -> str:
 
 
 async def add_authenticator(request: web.Request) -> web.Response:
-    config = await read_object(request)
+    config = await read_object(request, AUTHENTICATOR_CONFIGURATION)
     return ok(await _service(request).add_authenticator(config))
 
 
@@ -59,7 +114,7 @@ async def remove_authenticator(request: web.Request) -> web.Response:
 
 
 async def add_credential(request: web.Request) -> web.Response:
-    params = await read_object(request)
+    params = await read_object(request, CREDENTIAL_PARAMETERS)
     await _service(request).add_credential(_id(request), params)
     return ok()
 
@@ -80,7 +135,7 @@ async def remove_all_credentials(request: web.Request) -> web.Response:
 
 
 async def set_user_verified(request: web.Request) -> web.Response:
-    body = await read_object(request, frozenset({"isUserVerified"}))
+    body = await read_object(request, USER_VERIFIED, closed=True)
     await _service(request).set_user_verified(_id(request), body.get("isUserVerified"))
     return ok()
 
@@ -90,24 +145,21 @@ async def ctap(request: web.Request) -> web.Response:
     parse is answered by the authenticator (e.g. CTAP2_ERR_INVALID_CBOR), with HTTP 200."""
     if request.content_type != CBOR:
         raise ApiError("invalid argument", f"the body must be {CBOR}", 415)
-    message = await request.read()
+    message = await read_body(request)
     if not message:
         raise ApiError("invalid argument", "the body must hold one CTAP2 message")
     response = await _service(request).ctap(_id(request), message)
     return web.Response(body=response, content_type=CBOR)
 
 
-_CEREMONY = frozenset({"origin", "options"})
-
-
 async def create(request: web.Request) -> web.Response:
-    body = await read_object(request, _CEREMONY)
+    body = await read_object(request, CEREMONY, closed=True)
     result = await _service(request).create(_id(request), body.get("origin"), body.get("options"))
     return ok(result)
 
 
 async def get(request: web.Request) -> web.Response:
-    body = await read_object(request, _CEREMONY)
+    body = await read_object(request, CEREMONY, closed=True)
     result = await _service(request).get(_id(request), body.get("origin"), body.get("options"))
     return ok(result)
 

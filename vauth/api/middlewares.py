@@ -16,6 +16,7 @@ from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler, Middleware
 
 from vauth.api.errors import ApiError, error_response
+from vauth.inputs import InvalidInput
 from vauth.service import ServiceError
 
 logger = logging.getLogger(__name__)
@@ -31,9 +32,14 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
     except ApiError as exc:
-        return error_response(exc.code, exc.message, exc.status, exc.headers)
+        response = error_response(exc.code, exc.message, exc.status, exc.headers)
+        if exc.status == 408:  # what is left of a stalled body is not waited for
+            response.force_close()
+        return response
     except ServiceError as exc:
         return error_response(exc.code, exc.message, exc.status)
+    except InvalidInput as exc:
+        return error_response("invalid argument", exc.message, 400)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

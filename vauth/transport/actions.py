@@ -13,8 +13,20 @@ import base64
 import binascii
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
+from vauth.inputs import (
+    BOOLEAN,
+    INTEGER,
+    NUMBER,
+    OBJECT,
+    STRING,
+    STRINGS,
+    Field,
+    InvalidInput,
+    check,
+)
 from vauth.service import VAULT_ID, Service, ServiceError, VaultOperations, site_rp_id
 from vauth.transport.framing import error_reply
 from vauth.transport.unix_socket import Dispatch, Notify
@@ -24,11 +36,33 @@ logger = logging.getLogger(__name__)
 Handler = Callable[[Service, VaultOperations, dict[str, Any]], Awaitable[Any]]
 
 
+@dataclass(frozen=True, slots=True)
+class Action:
+    """An action's declared params (checked before ``run`` sees them) and what it does."""
+
+    fields: tuple[Field, ...]
+    run: Handler
+
+
+_AUTHENTICATOR = Field("authenticatorId", STRING)
+_CEREMONY = (
+    _AUTHENTICATOR,
+    Field("origin", STRING, required=True),
+    Field("options", OBJECT, required=True),
+    Field("topOrigin", STRING, nullable=True),
+    Field("ceremonyId", STRING, nullable=True),
+)
+_CREDENTIAL = Field("credentialId", STRING, required=True)
+_RP_ID = Field("rpId", STRING, required=True)
+_USER_ID = Field("userId", STRING, required=True)
+_PASSPHRASE = Field("passphrase", STRING, nullable=True)
+_VIA = Field("via", STRING, nullable=True)  # who asks for a change, for the audit log
+_ORIGIN = Field("origin", STRING, nullable=True)  # the page's, from the browser's `sender`
+MAX_WAIT_S = 600.0
+
+
 def _id(params: dict[str, Any]) -> str:
-    value = params.get("authenticatorId", VAULT_ID)
-    if not isinstance(value, str):
-        raise ServiceError("invalid argument", "authenticatorId must be a string")
-    return value
+    return str(params.get("authenticatorId", VAULT_ID))
 
 
 def _ceremony(params: dict[str, Any]) -> tuple[object, ...]:
@@ -38,53 +72,121 @@ def _ceremony(params: dict[str, Any]) -> tuple[object, ...]:
 
 async def _ctap(service: Service, _v: VaultOperations, p: dict[str, Any]) -> dict[str, str]:
     try:
-        message = base64.b64decode(str(p.get("message", "")), validate=True)
+        message = base64.b64decode(p["message"], validate=True)
     except (binascii.Error, ValueError):
         raise ServiceError("invalid argument", "message must be base64") from None
     response = await service.ctap(_id(p), message)
     return {"response": base64.b64encode(response).decode("ascii")}
 
 
-ACTIONS: dict[str, Handler] = {
-    "status": lambda s, v, p: v.status(),
-    "unlock": lambda s, v, p: v.unlock(p.get("passphrase")),
-    "lock": lambda s, v, p: v.lock(),
-    "create": lambda s, v, p: s.create(_id(p), *_ceremony(p)),
-    "get": lambda s, v, p: s.get(_id(p), *_ceremony(p)),
-    "ctap": _ctap,
-    "prompts.wait": lambda s, v, p: s.prompts.wait(float(p.get("timeout", 25))),
-    "prompts.answer": lambda s, v, p: _answer(s, p),
-    "rpId.check": lambda s, v, p: _rp_id_check(p),
-    "credentials.list": lambda s, v, p: v.list_credentials(p.get("rpId"), p.get("origin")),
-    "credentials.show": lambda s, v, p: v.show(p.get("credentialId")),
-    "credentials.rename": lambda s, v, p: v.rename(
-        p.get("credentialId"), p.get("nickname"), p.get("via")
+async def _answer(service: Service, _v: VaultOperations, p: dict[str, Any]) -> None:
+    approve = p["approve"]
+    service.prompts.answer(p["id"], approve, p.get("verified", approve), p.get("selected"))
+
+
+ACTIONS: dict[str, Action] = {
+    "status": Action((), lambda s, v, p: v.status()),
+    "unlock": Action(
+        (Field("passphrase", STRING, required=True),), lambda s, v, p: v.unlock(p["passphrase"])
     ),
-    "credentials.delete": lambda s, v, p: v.delete(p.get("credentialId"), p.get("via")),
-    "trash.list": lambda s, v, p: v.trash(),
-    "trash.restore": lambda s, v, p: v.restore(p.get("credentialId"), p.get("via")),
-    "trash.empty": lambda s, v, p: v.empty_trash(p.get("via")),
-    "authenticator.name": lambda s, v, p: v.name(p.get("displayName")),
-    "audit": lambda s, v, p: v.audit(p.get("credentialId"), p.get("limit", 100)),
-    "export": lambda s, v, p: v.export(
-        p.get("format", "cxf"), p.get("passphrase"), p.get("plaintext", False)
+    "lock": Action((), lambda s, v, p: v.lock()),
+    "create": Action(_CEREMONY, lambda s, v, p: s.create(_id(p), *_ceremony(p))),
+    "get": Action(_CEREMONY, lambda s, v, p: s.get(_id(p), *_ceremony(p))),
+    "ctap": Action((_AUTHENTICATOR, Field("message", STRING, required=True)), _ctap),
+    "prompts.wait": Action(
+        (Field("timeout", NUMBER, minimum=0, maximum=MAX_WAIT_S),),
+        lambda s, v, p: s.prompts.wait(float(p.get("timeout", 25))),
     ),
-    "export.notice": lambda s, v, p: v.export_notice(p.get("format", "cxf")),
-    "import": lambda s, v, p: v.import_(
-        p.get("data"), p.get("passphrase"), p.get("_progress"), p.get("via")
+    "prompts.answer": Action(
+        (
+            Field("id", STRING, required=True),
+            Field("approve", BOOLEAN, required=True),
+            Field("verified", BOOLEAN),
+            Field("selected", INTEGER, nullable=True, minimum=0),
+        ),
+        _answer,
     ),
-    "passphrase": lambda s, v, p: v.passphrase(p.get("old"), p.get("new")),
-    "recover": lambda s, v, p: v.recover(p.get("recoveryKey"), p.get("new")),
-    "recoveryKey.new": lambda s, v, p: v.new_recovery_key(p.get("passphrase")),
-    "backup": lambda s, v, p: v.backup(p.get("destination")),
-    "signal.unknownCredential": lambda s, v, p: v.signal_unknown_credential(
-        p.get("origin"), p.get("rpId"), p.get("credentialId")
+    "rpId.check": Action(
+        (_ORIGIN, Field("rpId", STRING, nullable=True)),
+        lambda s, v, p: _rp_id_check(p),
     ),
-    "signal.allAcceptedCredentials": lambda s, v, p: v.signal_all_accepted_credentials(
-        p.get("origin"), p.get("rpId"), p.get("userId"), p.get("allAcceptedCredentialIds")
+    "credentials.list": Action(
+        (Field("rpId", STRING, nullable=True), _ORIGIN),
+        lambda s, v, p: v.list_credentials(p.get("rpId"), p.get("origin")),
     ),
-    "signal.currentUserDetails": lambda s, v, p: v.signal_current_user_details(
-        p.get("origin"), p.get("rpId"), p.get("userId"), p.get("name"), p.get("displayName")
+    "credentials.show": Action((_CREDENTIAL,), lambda s, v, p: v.show(p["credentialId"])),
+    "credentials.rename": Action(
+        (_CREDENTIAL, Field("nickname", STRING, required=True), _VIA),
+        lambda s, v, p: v.rename(p["credentialId"], p["nickname"], p.get("via")),
+    ),
+    "credentials.delete": Action(
+        (_CREDENTIAL, _VIA), lambda s, v, p: v.delete(p["credentialId"], p.get("via"))
+    ),
+    "trash.list": Action((), lambda s, v, p: v.trash()),
+    "trash.restore": Action(
+        (_CREDENTIAL, _VIA), lambda s, v, p: v.restore(p["credentialId"], p.get("via"))
+    ),
+    "trash.empty": Action((_VIA,), lambda s, v, p: v.empty_trash(p.get("via"))),
+    "authenticator.name": Action(
+        (Field("displayName", STRING, required=True),), lambda s, v, p: v.name(p["displayName"])
+    ),
+    "audit": Action(
+        (
+            Field("credentialId", STRING, nullable=True),
+            Field("limit", INTEGER, minimum=1, maximum=100_000),
+        ),
+        lambda s, v, p: v.audit(p.get("credentialId"), p.get("limit", 100)),
+    ),
+    "export": Action(
+        (Field("format", STRING), _PASSPHRASE, Field("plaintext", BOOLEAN)),
+        lambda s, v, p: v.export(
+            p.get("format", "cxf"), p.get("passphrase"), p.get("plaintext", False)
+        ),
+    ),
+    "export.notice": Action(
+        (Field("format", STRING),), lambda s, v, p: v.export_notice(p.get("format", "cxf"))
+    ),
+    "import": Action(
+        (Field("data", STRING, required=True), _PASSPHRASE, Field("progress", BOOLEAN), _VIA),
+        lambda s, v, p: v.import_(p["data"], p.get("passphrase"), p.get("_progress"), p.get("via")),
+    ),
+    "passphrase": Action(
+        (Field("old", STRING, required=True), Field("new", STRING, required=True)),
+        lambda s, v, p: v.passphrase(p["old"], p["new"]),
+    ),
+    "recover": Action(
+        (Field("recoveryKey", STRING, required=True), Field("new", STRING, required=True)),
+        lambda s, v, p: v.recover(p["recoveryKey"], p["new"]),
+    ),
+    "recoveryKey.new": Action(
+        (Field("passphrase", STRING, required=True),),
+        lambda s, v, p: v.new_recovery_key(p["passphrase"]),
+    ),
+    "backup": Action(
+        (Field("destination", STRING, required=True),),
+        lambda s, v, p: v.backup(p["destination"]),
+    ),
+    "signal.unknownCredential": Action(
+        (_ORIGIN, _RP_ID, _CREDENTIAL),
+        lambda s, v, p: v.signal_unknown_credential(p.get("origin"), p["rpId"], p["credentialId"]),
+    ),
+    "signal.allAcceptedCredentials": Action(
+        (_ORIGIN, _RP_ID, _USER_ID, Field("allAcceptedCredentialIds", STRINGS, required=True)),
+        lambda s, v, p: v.signal_all_accepted_credentials(
+            p.get("origin"), p["rpId"], p["userId"], p["allAcceptedCredentialIds"]
+        ),
+    ),
+    "signal.currentUserDetails": Action(
+        (
+            _ORIGIN,
+            _RP_ID,
+            _USER_ID,
+            Field("name", STRING, required=True),
+            Field("displayName", STRING, required=True),
+        ),
+        lambda s, v, p: v.signal_current_user_details(
+            p.get("origin"), p["rpId"], p["userId"], p["name"], p["displayName"]
+        ),
     ),
 }
 
@@ -92,15 +194,6 @@ ACTIONS: dict[str, Handler] = {
 async def _rp_id_check(p: dict[str, Any]) -> dict[str, str]:
     """A page's rpId judged against its origin, before the extension does anything else."""
     return {"rpId": site_rp_id(p.get("origin"), p.get("rpId"))}
-
-
-async def _answer(service: Service, p: dict[str, Any]) -> None:
-    prompt_id, approve, selected = p.get("id"), p.get("approve"), p.get("selected")
-    if not isinstance(prompt_id, str) or not isinstance(approve, bool):
-        raise ServiceError("invalid argument", "id (string) and approve (boolean) are needed")
-    if selected is not None and (not isinstance(selected, int) or isinstance(selected, bool)):
-        raise ServiceError("invalid argument", "selected must be an account's index")
-    service.prompts.answer(prompt_id, approve, bool(p.get("verified", approve)), selected)
 
 
 def dispatcher(service: Service) -> Dispatch:
@@ -115,6 +208,10 @@ def dispatcher(service: Service) -> Dispatch:
         if not isinstance(params, dict):
             return error_reply(request_id, "invalid argument", "params must be an object")
         params = {k: v for k, v in params.items() if not k.startswith("_")}
+        try:
+            check(params, handler.fields)
+        except InvalidInput as exc:
+            return error_reply(request_id, "invalid argument", exc.message)
         if notify is not None and params.get("progress") is True:
             loop = asyncio.get_running_loop()
 
@@ -125,7 +222,7 @@ def dispatcher(service: Service) -> Dispatch:
             params["_progress"] = progress
         logger.debug("action %s", action)
         try:
-            result = await handler(service, vault, params)
+            result = await handler.run(service, vault, params)
         except ServiceError as exc:
             return error_reply(request_id, exc.code, exc.message)
         except Exception:

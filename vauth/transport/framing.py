@@ -7,6 +7,8 @@ import json
 import struct
 from typing import Any
 
+from vauth import inputs
+
 MAX_MESSAGE = 64 * 1024 * 1024  # what a browser may send a native host
 
 
@@ -38,10 +40,11 @@ def frame_length(header: bytes, byte_order: str = ">", limit: int = MAX_MESSAGE)
 
 
 def decode(body: bytes) -> dict[str, Any]:
+    """A frame's JSON object, decoded within vauth.inputs' bounds (nesting depth included)."""
     try:
-        message = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise FramingError(f"not UTF-8 JSON: {exc}") from None
+        message = inputs.loads(body)
+    except inputs.InvalidInput as exc:
+        raise FramingError(exc.message) from None
     if not isinstance(message, dict):
         raise FramingError("a message must be a JSON object")
     return message

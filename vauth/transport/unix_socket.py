@@ -29,6 +29,9 @@ Dispatch = Callable[[dict[str, Any], Notify | None], Awaitable[dict[str, Any]]]
 OnMessage = Callable[[dict[str, Any]], None]
 
 
+FRAME_TIMEOUT_S = 30.0  # from a frame's first byte to its last
+
+
 class SocketSetupError(Exception):
     """The daemon cannot serve its socket safely (``str()`` is a sentence for the user)."""
 
@@ -76,8 +79,13 @@ def prepare_directory(directory: Path) -> None:
 
 
 async def serve(
-    path: Path, dispatch: Dispatch, allowed_uid: int | None = None
+    path: Path,
+    dispatch: Dispatch,
+    allowed_uid: int | None = None,
+    frame_timeout_s: float = FRAME_TIMEOUT_S,
 ) -> asyncio.AbstractServer:
+    """Serve ``dispatch`` on ``path``. A frame begun must be whole within ``frame_timeout_s``
+    (a client that stalls mid-frame is cut off); between frames a connection may idle."""
     prepare_directory(path.parent)
     if path.exists() or path.is_symlink():
         if await _answers(path):
@@ -86,7 +94,7 @@ async def serve(
     uid = os.getuid() if allowed_uid is None else allowed_uid
 
     async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await _serve_connection(reader, writer, dispatch, uid)
+        await _serve_connection(reader, writer, dispatch, uid, frame_timeout_s)
 
     old_umask = os.umask(0o177)
     try:
@@ -107,7 +115,11 @@ async def _answers(path: Path) -> bool:
 
 
 async def _serve_connection(
-    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, dispatch: Dispatch, uid: int
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    dispatch: Dispatch,
+    uid: int,
+    frame_timeout_s: float,
 ) -> None:
     sock = writer.get_extra_info("socket")
     lock = asyncio.Lock()
@@ -128,15 +140,17 @@ async def _serve_connection(
             return
         while True:
             try:
-                header = await reader.readexactly(4)
-            except (asyncio.IncompleteReadError, ConnectionError):
-                return
-            try:
-                length = framing.frame_length(header)
-                body = await reader.readexactly(length)
+                first = await reader.readexactly(1)  # idle between frames: no bound
+                async with asyncio.timeout(frame_timeout_s):
+                    length = framing.frame_length(first + await reader.readexactly(3))
+                    body = await reader.readexactly(length)
             except framing.FramingError as exc:
                 await send(framing.error_reply(None, "bad_message", str(exc)))
                 return  # the stream cannot be resynchronised
+            except TimeoutError:
+                message = f"a frame was not whole within {frame_timeout_s:g} seconds"
+                await send(framing.error_reply(None, "bad_message", message))
+                return
             except (asyncio.IncompleteReadError, ConnectionError):
                 return
             task = asyncio.create_task(_answer(body, dispatch, send))
