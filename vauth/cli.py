@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from vauth import __version__, paths
+from vauth.secret import read_file as secret_file
+from vauth.secret import read_terminal, take_environment, wipe
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_NO_DAEMON, EXIT_LOCKED, EXIT_PASSPHRASE, EXIT_NOT_FOUND = (
     0, 1, 2, 3, 4, 5, 6,
@@ -44,23 +46,61 @@ class CliError(Exception):
 def read_passphrase(
     args: argparse.Namespace, prompt: str = "Vault passphrase: ", confirm: bool = False
 ) -> str:
-    """From --passphrase-file, VAUTH_PASSPHRASE, or a prompt on the terminal."""
+    """From --passphrase-file, VAUTH_PASSPHRASE, or a prompt on the terminal (as text, for a
+    request to the daemon)."""
+    secret = _read_secret(args, prompt, confirm, os.environ.get("VAUTH_PASSPHRASE"))
+    try:
+        return secret.decode("utf-8", "surrogateescape")
+    finally:
+        wipe(secret)
+
+
+def read_secret(
+    args: argparse.Namespace, prompt: str = "Vault passphrase: ", confirm: bool = False
+) -> bytearray:
+    """The passphrase as read_passphrase finds it, for this process's own use of the vault
+    (``serve``, ``init``): VAUTH_PASSPHRASE is taken out of the environment, and the buffer
+    is the caller's to wipe."""
+    from_environment = take_environment("VAUTH_PASSPHRASE")
+    try:
+        return _read_secret(args, prompt, confirm, from_environment)
+    finally:
+        wipe(from_environment)
+
+
+def _read_secret(
+    args: argparse.Namespace, prompt: str, confirm: bool, environment: str | bytearray | None
+) -> bytearray:
     file = getattr(args, "passphrase_file", None)
     if file:
-        try:
-            return Path(file).read_text().rstrip("\n")
-        except OSError as exc:
-            raise CliError(f"cannot read the passphrase file: {exc.strerror}") from None
-    if os.environ.get("VAUTH_PASSPHRASE"):
-        return os.environ["VAUTH_PASSPHRASE"]
+        return _read_passphrase_file(file)
+    if environment:
+        return bytearray(environment, "utf-8") if isinstance(environment, str) else environment[:]
     if not sys.stdin.isatty():
         raise CliError(
             "no passphrase: give --passphrase-file, set VAUTH_PASSPHRASE, or run on a terminal",
             EXIT_USAGE,
         )
-    passphrase = getpass.getpass(prompt)
-    if confirm and getpass.getpass("Again: ") != passphrase:
-        raise CliError("the passphrases differ", EXIT_USAGE)
+    return _read_typed(prompt, confirm)
+
+
+def _read_passphrase_file(file: str) -> bytearray:
+    try:
+        return secret_file(file)
+    except OSError as exc:
+        raise CliError(f"cannot read the passphrase file: {exc.strerror}") from None
+
+
+def _read_typed(prompt: str, confirm: bool) -> bytearray:
+    """A passphrase typed on the terminal (twice with ``confirm``), never empty."""
+    passphrase = read_terminal(prompt)
+    if confirm:
+        again = read_terminal("Again: ")
+        differ = again != passphrase
+        wipe(again)
+        if differ:
+            wipe(passphrase)
+            raise CliError("the passphrases differ", EXIT_USAGE)
     if not passphrase:
         raise CliError("the passphrase is empty", EXIT_USAGE)
     return passphrase
@@ -130,7 +170,11 @@ def cmd_init(args: argparse.Namespace) -> int:
     path = Path(args.vault) if args.vault else paths.default_vault()
     if path.exists():
         raise CliError(f"a vault exists already at {path}")
-    vault = Vault.open(path, read_passphrase(args, "New vault passphrase: ", confirm=True))
+    passphrase = read_secret(args, "New vault passphrase: ", confirm=True)
+    try:
+        vault = Vault.open(path, passphrase)
+    finally:
+        wipe(passphrase)
     recovery = vault.recovery_key
     vault.close()
     output(
@@ -150,7 +194,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         vault, passphrase = None, None
     else:
         vault = Path(args.vault) if args.vault else paths.default_vault()
-        passphrase = read_passphrase(
+        passphrase = read_secret(
             args,
             "New vault passphrase: " if not vault.exists() else "Vault passphrase: ",
             confirm=not vault.exists(),
@@ -177,6 +221,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise CliError(str(exc), code) from None
     except KeyboardInterrupt:
         return EXIT_OK
+    finally:
+        wipe(passphrase)
 
 
 def _host_port(value: str) -> tuple[str, int]:

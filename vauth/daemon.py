@@ -18,6 +18,7 @@ from typing import Any
 
 from aiohttp import web
 
+from vauth.secret import wipe
 from vauth.service import Prompts, Service, presence_for
 from vauth.transport import actions, unix_socket
 from vauth.transport.ctaphid import TrackingPresence
@@ -30,7 +31,7 @@ SHUTDOWN_GRACE_S = 10.0
 @dataclass(frozen=True, slots=True)
 class Settings:
     vault: Path | None  # None: --ephemeral, an in-memory authenticator
-    passphrase: str | None
+    passphrase: bytearray | None  # wiped once the vault is open
     socket: Path
     http: tuple[str, int] | None
     token_file: Path
@@ -87,12 +88,15 @@ async def serve(settings: Settings, ready: asyncio.Event | None = None) -> int:
         if settings.passphrase is None:
             raise SystemExit("vauth: the vault needs its passphrase")
         created = not settings.vault.exists()
-        authenticator = await asyncio.to_thread(
-            VirtualAuthenticator,
-            vault=settings.vault,
-            passphrase=settings.passphrase,
-            presence=presence,
-        )
+        try:
+            authenticator = await asyncio.to_thread(
+                VirtualAuthenticator,
+                vault=settings.vault,
+                passphrase=settings.passphrase,
+                presence=presence,
+            )
+        finally:
+            wipe(settings.passphrase)
         assert authenticator.vault is not None
         authenticator.vault.idle_lock_s = settings.idle_lock_s
         if created and authenticator.vault.recovery_key:

@@ -15,6 +15,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from vauth.secret import wipe
 from vauth.service import VAULT_ID, Service, ServiceError, VaultOperations
 from vauth.transport.framing import error_reply
 from vauth.transport.unix_socket import Dispatch, Notify
@@ -78,6 +79,15 @@ ACTIONS: dict[str, Handler] = {
 }
 
 
+# Parameters that carry a passphrase: wiped from memory once the action has run.
+SECRET_PARAMS: dict[str, tuple[str, ...]] = {
+    "unlock": ("passphrase",),
+    "passphrase": ("old", "new"),
+    "export": ("passphrase", "vaultPassphrase"),
+    "import": ("passphrase",),
+}
+
+
 async def _answer(service: Service, p: dict[str, Any]) -> None:
     prompt_id, approve, selected = p.get("id"), p.get("approve"), p.get("selected")
     if not isinstance(prompt_id, str) or not isinstance(approve, bool):
@@ -115,6 +125,8 @@ def dispatcher(service: Service) -> Dispatch:
         except Exception:
             logger.exception("action %s failed", action)
             return error_reply(request_id, "internal", "the daemon failed; see its log")
+        finally:
+            wipe(*(params.get(name) for name in SECRET_PARAMS.get(str(action), ())))
         return {"id": request_id, "ok": True, "result": result}
 
     return dispatch

@@ -7,6 +7,8 @@ import json
 import struct
 from typing import Any
 
+from vauth.secret import wipe
+
 MAX_MESSAGE = 64 * 1024 * 1024  # what a browser may send a native host
 
 
@@ -38,10 +40,18 @@ def frame_length(header: bytes, byte_order: str = ">", limit: int = MAX_MESSAGE)
 
 
 def decode(body: bytes) -> dict[str, Any]:
+    """The message in ``body``; the text decoded on the way, which may hold a passphrase, is
+    wiped (see vauth.secret)."""
     try:
-        message = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
         raise FramingError(f"not UTF-8 JSON: {exc}") from None
+    try:
+        message = json.loads(text)
+    except ValueError as exc:
+        raise FramingError(f"not UTF-8 JSON: {exc}") from None
+    finally:
+        wipe(text)
     if not isinstance(message, dict):
         raise FramingError("a message must be a JSON object")
     return message

@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from vauth.secret import wipe
 from vauth.transport import framing
 
 logger = logging.getLogger(__name__)
@@ -126,11 +127,14 @@ async def _serve_connection(
 
 
 async def _answer(body: bytes, dispatch: Dispatch, send: Notify) -> None:
+    """Answer one request; its frame, which may carry a passphrase, is wiped once read."""
     try:
         request = framing.decode(body)
     except framing.FramingError as exc:
         await send(framing.error_reply(None, "bad_message", str(exc)))
         return
+    finally:
+        wipe(body)
     await send(await dispatch(request, send))
 
 

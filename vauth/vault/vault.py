@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
+from vauth.secret import Secret, wipe
 from vauth.vault.database import Database
 from vauth.vault.errors import VaultError, VaultLockedError
 from vauth.vault.kdf import KdfParams
@@ -26,20 +27,28 @@ T = TypeVar("T")
 class Vault:
     """Open with :meth:`open`; ``store`` is the CredentialStore the authenticator uses.
 
-    A locked vault holds no key material: the connection is closed and the data key dropped.
+    A locked vault holds no key material: the connection is closed and the data key wiped.
+    Passphrases may be given as ``bytearray`` (vauth wipes its own once used).
     """
 
     def __init__(
-        self, path: Path, keyfile: KeyFile, data_key: bytes, idle_lock_s: float | None = None
+        self, path: Path, keyfile: KeyFile, data_key: bytearray, idle_lock_s: float | None = None
     ) -> None:
+        """Takes ``data_key``: the vault wipes it when it locks (or now, if the database does
+        not open with it)."""
         self.path = path
         self.keyfile = keyfile
         self.idle_lock_s = idle_lock_s
         self.recovery_key: str | None = None  # set only when this call created the vault
         self.executor = ThreadPoolExecutor(1, thread_name_prefix="vauth-vault")
         self._lock = threading.Lock()
-        self._data_key: bytearray | None = bytearray(data_key)
-        self._database: Database | None = self._call(lambda: Database(path, data_key))
+        self._data_key: bytearray | None = data_key
+        try:
+            self._database: Database | None = self._call(lambda: Database(path, data_key))
+        except BaseException:
+            wipe(data_key)
+            self.executor.shutdown(wait=False)
+            raise
         self._last_use = time.monotonic()
         self.store = VaultStore(self)
 
@@ -49,7 +58,7 @@ class Vault:
     def open(
         cls,
         path: str | os.PathLike[str],
-        passphrase: str,
+        passphrase: Secret,
         *,
         create: bool = True,
         kdf: KdfParams | None = None,
@@ -82,24 +91,31 @@ class Vault:
         return vault
 
     @classmethod
-    def recover(cls, path: str | Path, recovery_key: str, new_passphrase: str) -> Vault:
+    def recover(cls, path: str | Path, recovery_key: str, new_passphrase: Secret) -> Vault:
         """Open with the recovery key and set a new passphrase."""
         path = Path(path).expanduser().absolute()
         keyfile = KeyFile.read(keyfile_path(path))
         data_key = keyfile.unwrap_with_recovery_key(recovery_key)
-        updated = keyfile.with_passphrase(data_key, new_passphrase)
+        try:
+            updated = keyfile.with_passphrase(data_key, new_passphrase)
+        except BaseException:
+            wipe(data_key)
+            raise
         vault = cls(path, updated, data_key)  # proves the key opens the database first
         updated.write(keyfile_path(path))
         return vault
 
     # -- passphrase, lock, backup ----------------------------------------------------------
 
-    def change_passphrase(self, old: str, new: str, kdf: KdfParams | None = None) -> None:
+    def change_passphrase(self, old: Secret, new: Secret, kdf: KdfParams | None = None) -> None:
         """Rewrap the data key under ``new``; the key file is replaced atomically."""
-        data_key = self.keyfile.unwrap(old)
         if not new:
             raise VaultError("the new passphrase is empty")
-        updated = self.keyfile.with_passphrase(data_key, new, kdf)
+        data_key = self.keyfile.unwrap(old)
+        try:
+            updated = self.keyfile.with_passphrase(data_key, new, kdf)
+        finally:
+            wipe(data_key)
         updated.write(keyfile_path(self.path))
         self.keyfile = updated
 
@@ -129,8 +145,7 @@ class Vault:
                 database.close()
 
     def _forget_key(self) -> None:
-        if self._data_key is not None:
-            self._data_key[:] = bytes(len(self._data_key))
+        wipe(self._data_key)
         self._data_key = None
         self.store.forget()
 
@@ -139,12 +154,26 @@ class Vault:
         with contextlib.suppress(VaultLockedError):
             self.with_database(self.store.flush)
 
-    def unlock(self, passphrase: str) -> None:
+    def check_passphrase(self, passphrase: Secret) -> None:
+        """WrongPassphraseError unless ``passphrase`` opens this vault's key file (slow on
+        purpose: the same Argon2id as unlocking). Works locked or not."""
+        wipe(self.keyfile.unwrap(passphrase))
+
+    def unlock(self, passphrase: Secret) -> None:
         data_key = self.keyfile.unwrap(passphrase)
-        database = self._call(lambda: Database(self.path, data_key))
+        try:
+            database = self._call(lambda: Database(self.path, data_key))
+        except BaseException:
+            wipe(data_key)
+            raise
         with self._lock:
-            self._data_key, self._database = bytearray(data_key), database
-            self._last_use = time.monotonic()
+            unused = self._database is not None  # unlocked already: keep that connection
+            if not unused:
+                self._data_key, self._database = data_key, database
+                self._last_use = time.monotonic()
+        if unused:
+            wipe(data_key)
+            self._call(database.close)
 
     def backup(self, destination: str | Path) -> Path:
         """A consistent, encrypted copy (database and key file) while the vault is in use."""
@@ -158,7 +187,7 @@ class Vault:
 
         def work(db: Database) -> None:
             assert self._data_key is not None
-            db.backup_to(partial, bytes(self._data_key))
+            db.backup_to(partial, self._data_key)
 
         self.with_database_sync(work)
         shutil.copyfile(keyfile_path(self.path), keyfile_path(target))
