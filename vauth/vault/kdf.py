@@ -44,16 +44,10 @@ class KdfParams:
             raise ValueError("the key derivation's memlimit is out of range")
         key = bytearray(KEY_LENGTH)
         with utf8(passphrase) as secret:
-            status = lib.crypto_pwhash(  # cffi lets other threads run meanwhile
-                ffi.from_buffer(key),
-                KEY_LENGTH,
-                ffi.from_buffer(secret),
-                len(secret),
-                self.salt,
-                self.opslimit,
-                self.memlimit,
-                lib.crypto_pwhash_alg_argon2id13(),
-            )
+            status = _argon2id(key, secret, self.salt, self.opslimit, self.memlimit)
+        # libsodium leaves part of the key on this thread's stack: the same code run again, as
+        # cheaply as it goes, overwrites those places.
+        _argon2id(bytearray(KEY_LENGTH), bytearray(8), bytes(SALT_LENGTH), 1, 8 << 10)
         if status != 0:
             wipe(key)
             raise MemoryError("the key derivation could not get its memory")
@@ -80,3 +74,18 @@ class KdfParams:
         ):
             raise ValueError("malformed key derivation parameters")
         return cls(salt, opslimit, memlimit)
+
+
+def _argon2id(out: bytearray, secret: bytearray, salt: bytes, opslimit: int, memlimit: int) -> int:
+    """libsodium's crypto_pwhash in place (cffi lets other threads run meanwhile); 0 if done."""
+    status: int = lib.crypto_pwhash(
+        ffi.from_buffer(out),
+        len(out),
+        ffi.from_buffer(secret),
+        len(secret),
+        salt,
+        opslimit,
+        memlimit,
+        lib.crypto_pwhash_alg_argon2id13(),
+    )
+    return status
