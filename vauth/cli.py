@@ -48,7 +48,8 @@ def read_passphrase(
 ) -> str:
     """From --passphrase-file, VAUTH_PASSPHRASE, or a prompt on the terminal (as text, for a
     request to the daemon)."""
-    secret = _read_secret(args, prompt, confirm, os.environ.get("VAUTH_PASSPHRASE"))
+    file = getattr(args, "passphrase_file", None)
+    secret = _read_secret(file, prompt, confirm, os.environ.get("VAUTH_PASSPHRASE"))
     try:
         return secret.decode("utf-8", "surrogateescape")
     finally:
@@ -63,15 +64,16 @@ def read_secret(
     is the caller's to wipe."""
     from_environment = take_environment("VAUTH_PASSPHRASE")
     try:
-        return _read_secret(args, prompt, confirm, from_environment)
+        return _read_secret(
+            getattr(args, "passphrase_file", None), prompt, confirm, from_environment
+        )
     finally:
         wipe(from_environment)
 
 
 def _read_secret(
-    args: argparse.Namespace, prompt: str, confirm: bool, environment: str | bytearray | None
+    file: str | None, prompt: str, confirm: bool, environment: str | bytearray | None
 ) -> bytearray:
-    file = getattr(args, "passphrase_file", None)
     if file:
         return _read_passphrase_file(file)
     if environment:
@@ -351,12 +353,61 @@ def cmd_delete(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+PLAINTEXT_WARNING = (
+    "An unencrypted export writes every private key in the vault as plain text: anyone who "
+    "gets the file can sign in as you on every site it holds."
+)
+PLAINTEXT_WORD = "plaintext"
+
+
+def _confirm_plaintext(args: argparse.Namespace) -> None:
+    """A second, explicit yes to an unencrypted export: a typed word on a terminal, else
+    --i-understand-plaintext."""
+    if args.i_understand_plaintext:
+        return
+    if not sys.stdin.isatty():
+        raise CliError(
+            f"{PLAINTEXT_WARNING} Without a terminal to confirm it on, add "
+            "--i-understand-plaintext to export anyway.",
+            EXIT_USAGE,
+        )
+    print(PLAINTEXT_WARNING, file=sys.stderr)
+    print(f"Type {PLAINTEXT_WORD} to go on: ", end="", file=sys.stderr, flush=True)
+    if sys.stdin.readline().strip() != PLAINTEXT_WORD:
+        raise CliError("nothing was exported", EXIT_USAGE)
+
+
+def _vault_passphrase(args: argparse.Namespace) -> str:
+    """The vault passphrase an export needs: --vault-passphrase-file, VAUTH_PASSPHRASE, or
+    the terminal."""
+    file = args.vault_passphrase_file
+    if not file and not os.environ.get("VAUTH_PASSPHRASE") and not sys.stdin.isatty():
+        raise CliError(
+            "an export carries every private key, so it needs the vault passphrase: give "
+            "--vault-passphrase-file, set VAUTH_PASSPHRASE, or run on a terminal",
+            EXIT_USAGE,
+        )
+    secret = _read_secret(file, "Vault passphrase: ", False, os.environ.get("VAUTH_PASSPHRASE"))
+    try:
+        return secret.decode("utf-8", "surrogateescape")
+    finally:
+        wipe(secret)
+
+
 def cmd_export(args: argparse.Namespace) -> int:
+    if args.plaintext:
+        _confirm_plaintext(args)
+    vault_passphrase = _vault_passphrase(args)
     passphrase = None
     if not args.plaintext:
         passphrase = read_passphrase(args, "Passphrase for the export: ", confirm=True)
     result = call(
-        args, "export", format=args.format, passphrase=passphrase, plaintext=args.plaintext
+        args,
+        "export",
+        format=args.format,
+        passphrase=passphrase,
+        plaintext=args.plaintext,
+        vaultPassphrase=vault_passphrase,
     )
     data = base64.b64decode(result["data"])
     if args.output in (None, "-"):
@@ -583,9 +634,22 @@ def parser() -> argparse.ArgumentParser:
     p = command("delete", cmd_delete, "delete a passkey")
     p.add_argument("id")
     p.add_argument("--yes", action="store_true", help="do not ask")
-    p = command("export", cmd_export, "export the passkeys (encrypted unless --plaintext)")
+    p = command(
+        "export",
+        cmd_export,
+        "export the passkeys (asks for the vault passphrase; encrypted unless --plaintext)",
+    )
     p.add_argument("--format", choices=["cxf", "webdriver"], default="cxf")
     p.add_argument("--plaintext", action="store_true", help="write the keys unencrypted")
+    p.add_argument(
+        "--i-understand-plaintext",
+        action="store_true",
+        help="confirm --plaintext without a terminal (every private key is written unencrypted)",
+    )
+    p.add_argument(
+        "--vault-passphrase-file",
+        help="read the vault passphrase from this file (--passphrase-file is the export's)",
+    )
     p.add_argument("-o", "--output", help="file to write (default: standard output)")
     p = command("import", cmd_import, "import an export (CXF or WebDriver JSON)")
     p.add_argument("file")

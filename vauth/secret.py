@@ -144,8 +144,8 @@ def read_terminal(prompt: str) -> bytearray:
         before = termios.tcgetattr(fd)
         quiet = termios.tcgetattr(fd)
         quiet[3] &= ~termios.ECHO
+        termios.tcsetattr(fd, termios.TCSAFLUSH, quiet)  # before the prompt, as getpass does
         os.write(fd, prompt.encode())
-        termios.tcsetattr(fd, termios.TCSAFLUSH, quiet)
         buffer = bytearray(4096)  # the terminal's line limit
         try:
             count = os.readv(fd, [buffer])

@@ -21,7 +21,7 @@ export const ACTIONS = Object.freeze({
   CREDENTIALS_DELETE: "credentials.delete",
   AUTHENTICATOR_NAME: "authenticator.name",
   AUDIT: "audit",
-  EXPORT: "export",
+  EXPORT: "export", // params.vaultPassphrase is required (native_host/PROTOCOL.md)
   IMPORT: "import",
   PASSPHRASE: "passphrase",
   BACKUP: "backup",

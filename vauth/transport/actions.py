@@ -62,7 +62,10 @@ ACTIONS: dict[str, Handler] = {
     "authenticator.name": lambda s, v, p: v.name(p.get("displayName")),
     "audit": lambda s, v, p: v.audit(p.get("credentialId"), p.get("limit", 100)),
     "export": lambda s, v, p: v.export(
-        p.get("format", "cxf"), p.get("passphrase"), p.get("plaintext", False)
+        p.get("format", "cxf"),
+        p.get("passphrase"),
+        p.get("plaintext", False),
+        p.get("vaultPassphrase"),
     ),
     "import": lambda s, v, p: v.import_(p.get("data"), p.get("passphrase"), p.get("_progress")),
     "passphrase": lambda s, v, p: v.passphrase(p.get("old"), p.get("new")),
