@@ -98,11 +98,14 @@ $("#export-form").addEventListener("submit", async (event) => {
   const plaintext = $("#export-plaintext").checked;
   const passphrase = $("#export-passphrase").value || undefined;
   const vaultPassphrase = $("#export-vault-passphrase").value;
-  if (plaintext && !confirm(PLAINTEXT_WARNING)) return;
+  if (plaintext && !confirm(PLAINTEXT_WARNING)) {
+    $("#export-result").textContent = "Nothing was exported.";
+    return;
+  }
   $("#export-result").textContent = "Exporting…";
   try {
     const exported = await daemon(ACTIONS.EXPORT, {
-      format, plaintext, vaultPassphrase, ...(passphrase ? { passphrase } : {}),
+      format, plaintext, vaultPassphrase, ...(passphrase && !plaintext ? { passphrase } : {}),
     });
     $("#export-vault-passphrase").value = "";
     const stamp = new Date().toISOString().slice(0, 10);
