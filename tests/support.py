@@ -66,7 +66,10 @@ class Daemon:
     """`vauth serve` in its own process (``--no-http`` unless ``extra`` names an ``--http``);
     its log is kept in ``log``."""
 
-    def __init__(self, base: Path, *extra: str, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, base: Path, *extra: str, env: dict[str, str] | None = None, **popen: Any
+    ) -> None:
+        """``popen``: more of subprocess.Popen's arguments (a terminal as stdin, say)."""
         self.env = env or environment(base)
         self.socket = Path(self.env["XDG_RUNTIME_DIR"]) / "vauth" / "vauth.sock"
         http = any(arg == "--http" or arg.startswith("--http=") for arg in extra)
@@ -76,6 +79,7 @@ class Daemon:
             cwd=ROOT,
             stderr=subprocess.PIPE,
             text=True,
+            **popen,
         )
         assert self.process.stderr is not None
         self.log: list[str] = []

@@ -161,12 +161,20 @@ def test_export_to_an_existing_file_or_a_missing_folder(daemon: Daemon, tmp_path
     existing = tmp_path / "existing.cxf"
     existing.write_bytes(b"keep me")
     failed(
-        daemon.cli("export", "--plaintext", "-o", str(existing), check=False), 1, "exists already"
+        daemon.cli(
+            "export", "--plaintext", "--i-understand-plaintext", "-o", str(existing), check=False
+        ),
+        1,
+        "exists already",
     )
     assert existing.read_bytes() == b"keep me"
     missing = tmp_path / "no such folder" / "out.cxf"
     failed(
-        daemon.cli("export", "--plaintext", "-o", str(missing), check=False), 1, "does not exist"
+        daemon.cli(
+            "export", "--plaintext", "--i-understand-plaintext", "-o", str(missing), check=False
+        ),
+        1,
+        "does not exist",
     )
 
 

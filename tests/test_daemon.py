@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import ROOT, Daemon, b64, creation
+from tests.support import PASSPHRASE, ROOT, Daemon, b64, creation
 from vauth.transport import framing
 from vauth.transport.unix_socket import Client, serve
 
@@ -467,7 +467,14 @@ def test_cli_lists_shows_and_deletes_a_non_discoverable_credential(daemon: Daemo
     refused = asyncio.run(ceremony(daemon.socket, "get", sign_in))
     assert refused["ok"] is False and refused["error"]["code"] == "NotAllowedError"  # type: ignore[index]
     notice = daemon.cli(
-        "export", "--format", "webdriver", "--plaintext", "-o", "/dev/null", check=False
+        "export",
+        "--format",
+        "webdriver",
+        "--plaintext",
+        "--i-understand-plaintext",
+        "-o",
+        "/dev/null",
+        check=False,
     )
     assert "1 passkey in the trash is not exported." in notice.stderr
 
@@ -506,7 +513,9 @@ def test_authenticator_name_survives_a_restart(tmp_path: Path) -> None:
     async def export() -> dict[str, object]:
         client = await Client.connect(running.socket)
         try:
-            return await client.call("export", format="cxf", plaintext=True)
+            return await client.call(
+                "export", format="cxf", plaintext=True, vaultPassphrase=PASSPHRASE
+            )
         finally:
             await client.close()
 

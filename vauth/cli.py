@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from vauth import __version__, paths
+from vauth.secret import Secret, read_terminal, take_environment, wipe
+from vauth.secret import read_file as secret_file
 
 TRASH_DAYS = 30  # vauth.vault.store.TRASH_DAYS (not imported: the CLI starts fast)
 NOT_DISCOVERABLE_NOTE = (
@@ -51,23 +53,63 @@ class CliError(Exception):
 def read_passphrase(
     args: argparse.Namespace, prompt: str = "Vault passphrase: ", confirm: bool = False
 ) -> str:
-    """From --passphrase-file, VAUTH_PASSPHRASE, or a prompt on the terminal."""
+    """From --passphrase-file, VAUTH_PASSPHRASE, or a prompt on the terminal (as text, for a
+    request to the daemon)."""
     file = getattr(args, "passphrase_file", None)
+    secret = _read_secret(file, prompt, confirm, os.environ.get("VAUTH_PASSPHRASE"))
+    try:
+        return secret.decode("utf-8", "surrogateescape")
+    finally:
+        wipe(secret)
+
+
+def read_secret(
+    args: argparse.Namespace, prompt: str = "Vault passphrase: ", confirm: bool = False
+) -> bytearray:
+    """The passphrase as read_passphrase finds it, for this process's own use of the vault
+    (``serve``, ``init``): VAUTH_PASSPHRASE is taken out of the environment, and the buffer
+    is the caller's to wipe."""
+    from_environment = take_environment("VAUTH_PASSPHRASE")
+    try:
+        return _read_secret(
+            getattr(args, "passphrase_file", None), prompt, confirm, from_environment
+        )
+    finally:
+        wipe(from_environment)
+
+
+def _read_secret(
+    file: str | None, prompt: str, confirm: bool, environment: str | bytearray | None
+) -> bytearray:
     if file:
-        try:
-            return Path(file).read_text().rstrip("\n")
-        except OSError as exc:
-            raise CliError(f"cannot read the passphrase file: {exc.strerror}") from None
-    if os.environ.get("VAUTH_PASSPHRASE"):
-        return os.environ["VAUTH_PASSPHRASE"]
+        return _read_passphrase_file(file)
+    if environment:
+        return bytearray(environment, "utf-8") if isinstance(environment, str) else environment[:]
     if not sys.stdin.isatty():
         raise CliError(
             "no passphrase: give --passphrase-file, set VAUTH_PASSPHRASE, or run on a terminal",
             EXIT_USAGE,
         )
-    passphrase = getpass.getpass(prompt)
-    if confirm and getpass.getpass("Again: ") != passphrase:
-        raise CliError("the passphrases differ", EXIT_USAGE)
+    return _read_typed(prompt, confirm)
+
+
+def _read_passphrase_file(file: str) -> bytearray:
+    try:
+        return secret_file(file)
+    except OSError as exc:
+        raise CliError(f"cannot read the passphrase file: {exc.strerror}") from None
+
+
+def _read_typed(prompt: str, confirm: bool) -> bytearray:
+    """A passphrase typed on the terminal (twice with ``confirm``), never empty."""
+    passphrase = read_terminal(prompt)
+    if confirm:
+        again = read_terminal("Again: ")
+        differ = again != passphrase
+        wipe(again)
+        if differ:
+            wipe(passphrase)
+            raise CliError("the passphrases differ", EXIT_USAGE)
     if not passphrase:
         raise CliError("the passphrase is empty", EXIT_USAGE)
     return passphrase
@@ -107,14 +149,17 @@ def passphrase_weakness(passphrase: str) -> str | None:
     )
 
 
-def read_new_passphrase(args: argparse.Namespace, prompt: str = "New vault passphrase: ") -> str:
-    """A passphrase to set: asked twice on a terminal, with a warning (and a second chance) if
-    it is weak; from --passphrase-file or VAUTH_PASSPHRASE, with the warning on stderr."""
+def read_new_passphrase(
+    args: argparse.Namespace, prompt: str = "New vault passphrase: "
+) -> bytearray:
+    """A passphrase to set, in a buffer the caller wipes: asked twice on a terminal, with a
+    warning (and a second chance) if it is weak; from --passphrase-file or VAUTH_PASSPHRASE
+    (taken out of the environment), with the warning on stderr."""
     if getattr(args, "passphrase_file", None) or os.environ.get("VAUTH_PASSPHRASE"):
-        passphrase = read_passphrase(args)
+        passphrase = read_secret(args)
         if not passphrase:
             raise CliError("the new passphrase is empty", EXIT_USAGE)
-        weakness = passphrase_weakness(passphrase)
+        weakness = _weakness(passphrase)
         if weakness:
             print(f"vauth: warning: {weakness}", file=sys.stderr)
         return passphrase
@@ -124,19 +169,33 @@ def read_new_passphrase(args: argparse.Namespace, prompt: str = "New vault passp
             EXIT_USAGE,
         )
     while True:
-        passphrase = getpass.getpass(prompt)
+        passphrase = read_terminal(prompt)
         if not passphrase:
             print("The passphrase cannot be empty. Choose one.")
             continue
-        weakness = passphrase_weakness(passphrase)
+        weakness = _weakness(passphrase)
         if weakness:
             print(weakness)
             answer = input("Use it anyway? [y/N] ").strip().lower()
             if answer not in ("y", "yes"):
+                wipe(passphrase)
                 continue
-        if getpass.getpass("Type it again: ") == passphrase:
+        again = read_terminal("Type it again: ")
+        same = again == passphrase
+        wipe(again)
+        if same:
             return passphrase
+        wipe(passphrase)
         print("The two passphrases differ. Choose one again.")
+
+
+def _weakness(passphrase: bytearray) -> str | None:
+    """passphrase_weakness of a buffer; the text made for the estimator is wiped after."""
+    text = passphrase.decode("utf-8", "surrogateescape")
+    try:
+        return passphrase_weakness(text)
+    finally:
+        wipe(text)
 
 
 def show_recovery_key(recovery: str) -> None:
@@ -257,7 +316,11 @@ def cmd_init(args: argparse.Namespace) -> int:
     path = _vault_path(args)
     if path.exists():
         raise CliError(f"a vault exists already at {path}")
-    recovery = _create_vault(path, read_new_passphrase(args))
+    passphrase = read_new_passphrase(args)
+    try:
+        recovery = _create_vault(path, passphrase)
+    finally:
+        wipe(passphrase)
     if args.json:
         output(args, {"vault": str(path), "recoveryKey": recovery})
     else:
@@ -270,7 +333,7 @@ def _vault_path(args: argparse.Namespace) -> Path:
     return Path(args.vault) if getattr(args, "vault", None) else paths.default_vault()
 
 
-def _create_vault(path: Path, passphrase: str) -> str:
+def _create_vault(path: Path, passphrase: Secret) -> str:
     from vauth.vault import Vault
 
     vault = Vault.open(path, passphrase)
@@ -285,6 +348,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from vauth.vault import VaultError, WrongPassphraseError
 
     daemon.configure_logging(args.log_level)
+    passphrase: bytearray | None = None
     http = None if args.no_http else _host_port(args.http)
     if args.uhid and not os.access("/dev/uhid", os.R_OK | os.W_OK):
         raise CliError("--uhid needs read and write access to /dev/uhid (root, or a udev rule)")
@@ -306,7 +370,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if settings.vault is not None:
             vault = settings.vault
             if vault.exists():
-                passphrase = read_passphrase(args, "Vault passphrase: ")
+                passphrase = read_secret(args, "Vault passphrase: ")
             else:
                 passphrase = read_new_passphrase(args)
                 if _on_terminal():  # show the key in its box before any log line
@@ -324,6 +388,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise CliError(str(exc), code) from None
     except KeyboardInterrupt:
         return EXIT_OK
+    finally:
+        wipe(passphrase)
 
 
 def _host_port(value: str) -> tuple[str, int]:
@@ -541,9 +607,53 @@ def cmd_restore(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+PLAINTEXT_WARNING = (
+    "An unencrypted export writes every private key in the vault as plain text: anyone who "
+    "gets the file can sign in as you on every site it holds."
+)
+PLAINTEXT_WORD = "plaintext"
+
+
+def _confirm_plaintext(args: argparse.Namespace) -> None:
+    """A second, explicit yes to an unencrypted export: a typed word on a terminal, else
+    --i-understand-plaintext."""
+    if args.i_understand_plaintext:
+        return
+    if not sys.stdin.isatty():
+        raise CliError(
+            f"{PLAINTEXT_WARNING} Without a terminal to confirm it on, add "
+            "--i-understand-plaintext to export anyway.",
+            EXIT_USAGE,
+        )
+    print(PLAINTEXT_WARNING, file=sys.stderr)
+    print(f"Type {PLAINTEXT_WORD} to go on: ", end="", file=sys.stderr, flush=True)
+    if sys.stdin.readline().strip() != PLAINTEXT_WORD:
+        raise CliError("nothing was exported", EXIT_USAGE)
+
+
+def _vault_passphrase(args: argparse.Namespace) -> str:
+    """The vault passphrase an export needs: --vault-passphrase-file, VAUTH_PASSPHRASE, or
+    the terminal."""
+    file = args.vault_passphrase_file
+    if not file and not os.environ.get("VAUTH_PASSPHRASE") and not sys.stdin.isatty():
+        raise CliError(
+            "an export carries every private key, so it needs the vault passphrase: give "
+            "--vault-passphrase-file, set VAUTH_PASSPHRASE, or run on a terminal",
+            EXIT_USAGE,
+        )
+    secret = _read_secret(file, "Vault passphrase: ", False, os.environ.get("VAUTH_PASSPHRASE"))
+    try:
+        return secret.decode("utf-8", "surrogateescape")
+    finally:
+        wipe(secret)
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     notice = call(args, "export.notice", format=args.format)
     print(f"Exporting {notice['count']} passkey(s). {notice['notice']}", file=sys.stderr)
+    if args.plaintext:
+        _confirm_plaintext(args)
+    vault_passphrase = _vault_passphrase(args)
     passphrase = None
     if not args.plaintext:
         passphrase = read_passphrase(args, "Passphrase for the export: ", confirm=True)
@@ -551,7 +661,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     fd = _create_export_file(args.output) if to_file else None  # before the slow work
     try:
         result = call(
-            args, "export", format=args.format, passphrase=passphrase, plaintext=args.plaintext
+            args,
+            "export",
+            format=args.format,
+            passphrase=passphrase,
+            plaintext=args.plaintext,
+            vaultPassphrase=vault_passphrase,
         )
     except BaseException:
         if fd is not None:
@@ -693,13 +808,23 @@ def _read_recovery_key(args: argparse.Namespace) -> str:
 def cmd_recover(args: argparse.Namespace) -> int:
     """Set a new passphrase with the recovery key: through the daemon if it runs, else on the
     vault's files directly (the database is not changed, only its key file)."""
-    from vauth.vault import Vault, VaultError, WrongPassphraseError
-
     recovery = _read_recovery_key(args)
     new = read_new_passphrase(args, "New passphrase: ")
     try:
-        call(args, "recover", recoveryKey=recovery, new=new)
-        where = "the vault is unlocked"
+        where = _recover(args, recovery, new)
+    finally:
+        wipe(new)
+    output(args, {"recovered": True}, f"Your new passphrase is set; {where}.")
+    return EXIT_OK
+
+
+def _recover(args: argparse.Namespace, recovery: str, new: bytearray) -> str:
+    """Where the new passphrase was set: through the daemon, or on the vault's files."""
+    from vauth.vault import Vault, VaultError, WrongPassphraseError
+
+    try:
+        call(args, "recover", recoveryKey=recovery, new=new.decode("utf-8", "surrogateescape"))
+        return "the vault is unlocked"
     except CliError as exc:
         if exc.code != EXIT_NO_DAEMON:
             raise _recovery_error(exc) from None
@@ -712,9 +837,7 @@ def cmd_recover(args: argparse.Namespace) -> int:
             raise _recovery_error(CliError("", EXIT_PASSPHRASE)) from None
         except VaultError as vault_error:
             raise CliError(str(vault_error)) from None
-        where = "start the daemon with `vauth serve` and the new passphrase"
-    output(args, {"recovered": True}, f"Your new passphrase is set; {where}.")
-    return EXIT_OK
+        return "start the daemon with `vauth serve` and the new passphrase"
 
 
 def _recovery_error(exc: CliError) -> CliError:
@@ -998,9 +1121,22 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--yes", action="store_true", help="do not ask")
     p = command("restore", cmd_restore, "bring a passkey back from the trash")
     p.add_argument("id", help="its ID, or enough of its start (as `vauth trash` shows)")
-    p = command("export", cmd_export, "export the passkeys (encrypted unless --plaintext)")
+    p = command(
+        "export",
+        cmd_export,
+        "export the passkeys (asks for the vault passphrase; encrypted unless --plaintext)",
+    )
     p.add_argument("--format", choices=["cxf", "webdriver"], default="cxf")
     p.add_argument("--plaintext", action="store_true", help="write the keys unencrypted")
+    p.add_argument(
+        "--i-understand-plaintext",
+        action="store_true",
+        help="confirm --plaintext without a terminal (every private key is written unencrypted)",
+    )
+    p.add_argument(
+        "--vault-passphrase-file",
+        help="read the vault passphrase from this file (--passphrase-file is the export's)",
+    )
     p.add_argument("-o", "--output", help="file to write (default: standard output)")
     p = command("import", cmd_import, "import an export (CXF or WebDriver JSON)")
     p.add_argument("file")

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from vauth.api import ApiServer, create_app
+from vauth.secret import wipe
 from vauth.service import Prompts, Service, presence_for
 from vauth.transport import actions, unix_socket
 from vauth.transport.ctaphid import TrackingPresence
@@ -31,7 +32,7 @@ SHUTDOWN_GRACE_S = 10.0
 @dataclass(frozen=True, slots=True)
 class Settings:
     vault: Path | None  # None: --ephemeral, an in-memory authenticator
-    passphrase: str | None
+    passphrase: bytearray | None  # wiped once the vault is open
     socket: Path
     http: tuple[str, int] | None
     token_file: Path
@@ -142,12 +143,15 @@ async def _serve(settings: Settings, ready: asyncio.Event | None) -> int:
         if settings.passphrase is None:
             raise SystemExit("vauth: the vault needs its passphrase")
         created = not settings.vault.exists()
-        authenticator = await asyncio.to_thread(
-            VirtualAuthenticator,
-            vault=settings.vault,
-            passphrase=settings.passphrase,
-            presence=presence,
-        )
+        try:
+            authenticator = await asyncio.to_thread(
+                VirtualAuthenticator,
+                vault=settings.vault,
+                passphrase=settings.passphrase,
+                presence=presence,
+            )
+        finally:
+            wipe(settings.passphrase)
         assert authenticator.vault is not None
         authenticator.vault.idle_lock_s = settings.idle_lock_s
         if created and authenticator.vault.recovery_key:

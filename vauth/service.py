@@ -677,12 +677,32 @@ class VaultOperations:
             return {"recoveryKey": await asyncio.to_thread(vault.new_recovery_key, passphrase)}
 
     async def export(
-        self, format: object = "cxf", passphrase: object = None, plaintext: object = False
+        self,
+        format: object = "cxf",
+        passphrase: object = None,
+        plaintext: object = False,
+        vault_passphrase: object = None,
     ) -> dict[str, Any]:
+        """Every passkey with its private key: only for whoever knows the vault passphrase
+        (``vault_passphrase``, checked as unlocking does), whatever the presence policy.
+        ``passphrase`` encrypts the export."""
         if not isinstance(format, str) or not isinstance(plaintext, bool):
             raise ServiceError("invalid argument", "format must be a string, plaintext a boolean")
         if passphrase is not None and not isinstance(passphrase, str):
             raise ServiceError("invalid argument", "passphrase must be a string")
+        if not isinstance(vault_passphrase, str) or not vault_passphrase:
+            raise ServiceError(
+                "invalid argument",
+                "vaultPassphrase is needed: an export carries every private key, so it takes "
+                "the vault passphrase",
+            )
+        vault = self._service.vault
+        try:
+            await asyncio.to_thread(vault.check_passphrase, vault_passphrase)
+        except WrongPassphraseError:
+            raise ServiceError(
+                "wrong_passphrase", "wrong vault passphrase: nothing was exported", 403
+            ) from None
         async with self._service.operation():
             data = await self._authenticator.aexport_credentials(
                 format, passphrase=passphrase, plaintext=plaintext

@@ -111,7 +111,7 @@ class VirtualAuthenticator:
         seed: int | str | bytes | None = None,
         *,
         vault: str | os.PathLike[str] | None = None,
-        passphrase: str | None = None,
+        passphrase: str | bytes | bytearray | None = None,
         pin: str | None = None,
         store: CredentialStore | None = None,
         presence: UserPresence | None = None,

@@ -170,15 +170,26 @@ $("#empty-trash-confirm").addEventListener("click", async () => {
   }
   await refresh();
 });
+const PLAINTEXT_WARNING =
+  "An unencrypted export writes every private key in your vault as plain text: anyone who " +
+  "gets the file can sign in as you on every site it holds. Export without encryption?";
 
 $("#export-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const format = $("#export-format").value;
   const plaintext = $("#export-plaintext").checked;
   const passphrase = $("#export-passphrase").value || undefined;
+  const vaultPassphrase = $("#export-vault-passphrase").value;
+  if (plaintext && !confirm(PLAINTEXT_WARNING)) {
+    $("#export-result").textContent = "Nothing was exported.";
+    return;
+  }
   $("#export-result").textContent = "Exporting…";
   try {
-    const exported = await daemon(ACTIONS.EXPORT, { format, plaintext, ...(passphrase ? { passphrase } : {}) });
+    const exported = await daemon(ACTIONS.EXPORT, {
+      format, plaintext, vaultPassphrase, ...(passphrase && !plaintext ? { passphrase } : {}),
+    });
+    $("#export-vault-passphrase").value = "";
     const stamp = new Date().toISOString().slice(0, 10);
     const extension = format === "cxf" ? (exported.encrypted ? "cxf.enc" : "cxf.json") : "json";
     download(`vauth-${stamp}.${extension}`, base64ToBytes(exported.data));

@@ -25,7 +25,7 @@ export const ACTIONS = Object.freeze({
   TRASH_EMPTY: "trash.empty",
   AUTHENTICATOR_NAME: "authenticator.name",
   AUDIT: "audit",
-  EXPORT: "export",
+  EXPORT: "export", // params.vaultPassphrase is required (native_host/PROTOCOL.md)
   EXPORT_NOTICE: "export.notice",
   IMPORT: "import",
   PASSPHRASE: "passphrase",

@@ -238,7 +238,7 @@ def test_replies_over_one_mebibyte_come_in_chunks(tmp_path: Path) -> None:
     host = Host(tmp_path, env=environment(tmp_path))
     try:
         host.request("list", "credentials.list")
-        host.request(42, "export", format="webdriver", plaintext=True)
+        host.request(42, "export", format="webdriver", plaintext=True, vaultPassphrase=PASSPHRASE)
         host.request("small", "status")
         frames = _collect(host, 3)
         assert len(frames["small"]) == 1 and "chunk" not in frames["small"][0]

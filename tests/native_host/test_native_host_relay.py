@@ -7,7 +7,7 @@ import base64
 import time
 from pathlib import Path
 
-from native_host_support import Daemon, Host, b64, creation
+from native_host_support import PASSPHRASE, Daemon, Host, b64, creation
 
 import vauth
 from native_host.relay import NOT_RUNNING
@@ -120,7 +120,9 @@ def test_the_host_reconnects_when_the_daemon_comes_back(tmp_path: Path) -> None:
 def test_progress_notes_carry_the_request_id(daemon: Daemon, host: Host) -> None:
     for name in ("erin", "frank", "grace"):
         assert host.call(name, "create", origin="https://example.com", options=creation(name))["ok"]
-    exported = host.call("e", "export", format="webdriver", plaintext=True)
+    exported = host.call(
+        "e", "export", format="webdriver", plaintext=True, vaultPassphrase=PASSPHRASE
+    )
     assert exported["result"]["encrypted"] is False
     host.request("i", "import", data=exported["result"]["data"], progress=True)
     notes = []
@@ -130,3 +132,19 @@ def test_progress_notes_carry_the_request_id(daemon: Daemon, host: Host) -> None
     assert message["id"] == "i" and message["ok"] is True
     assert len(message["result"]["skipped"]) == 3  # all three are there already
     assert notes and notes[-1] == {"done": 3, "total": 3}
+
+
+def test_export_through_the_host_needs_the_vault_passphrase(daemon: Daemon, host: Host) -> None:
+    """Issue 10 item 6: every private key leaves only for whoever knows the vault passphrase,
+    whatever the presence policy; the host relays the daemon's refusal as it is."""
+    assert host.call("c", "create", origin="https://example.com", options=creation("ivan"))["ok"]
+    missing = host.call("m", "export", format="webdriver", plaintext=True)
+    assert missing["ok"] is False
+    assert missing["error"]["code"] == "invalid argument"
+    assert "vaultPassphrase" in missing["error"]["message"]
+    wrong = host.call(
+        "w", "export", format="webdriver", plaintext=True, vaultPassphrase="not " + PASSPHRASE
+    )
+    assert wrong["ok"] is False and wrong["error"]["code"] == "wrong_passphrase"
+    right = host.call("r", "export", format="webdriver", plaintext=True, vaultPassphrase=PASSPHRASE)
+    assert right["ok"] is True and right["result"]["encrypted"] is False

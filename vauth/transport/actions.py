@@ -27,6 +27,7 @@ from vauth.inputs import (
     InvalidInput,
     check,
 )
+from vauth.secret import wipe
 from vauth.service import VAULT_ID, Service, ServiceError, VaultOperations, site_rp_id
 from vauth.transport.framing import error_reply
 from vauth.transport.unix_socket import Dispatch, Notify
@@ -138,9 +139,17 @@ ACTIONS: dict[str, Action] = {
         lambda s, v, p: v.audit(p.get("credentialId"), p.get("limit", 100)),
     ),
     "export": Action(
-        (Field("format", STRING), _PASSPHRASE, Field("plaintext", BOOLEAN)),
+        (
+            Field("vaultPassphrase", STRING, nullable=True),
+            Field("format", STRING),
+            _PASSPHRASE,
+            Field("plaintext", BOOLEAN),
+        ),
         lambda s, v, p: v.export(
-            p.get("format", "cxf"), p.get("passphrase"), p.get("plaintext", False)
+            p.get("format", "cxf"),
+            p.get("passphrase"),
+            p.get("plaintext", False),
+            p.get("vaultPassphrase"),
         ),
     ),
     "export.notice": Action(
@@ -196,6 +205,17 @@ async def _rp_id_check(p: dict[str, Any]) -> dict[str, str]:
     return {"rpId": site_rp_id(p.get("origin"), p.get("rpId"))}
 
 
+# Parameters that carry a passphrase: wiped from memory once the action has run.
+SECRET_PARAMS: dict[str, tuple[str, ...]] = {
+    "unlock": ("passphrase",),
+    "passphrase": ("old", "new"),
+    "export": ("passphrase", "vaultPassphrase"),
+    "import": ("passphrase",),
+    "recover": ("recoveryKey", "new"),
+    "recoveryKey.new": ("passphrase",),
+}
+
+
 def dispatcher(service: Service) -> Dispatch:
     vault = VaultOperations(service)
 
@@ -228,6 +248,8 @@ def dispatcher(service: Service) -> Dispatch:
         except Exception:
             logger.exception("action %s failed", action)
             return error_reply(request_id, "internal", "the daemon failed; see its log")
+        finally:
+            wipe(*(params.get(name) for name in SECRET_PARAMS.get(str(action), ())))
         return {"id": request_id, "ok": True, "result": result}
 
     return dispatch

@@ -8,6 +8,7 @@ import struct
 from typing import Any
 
 from vauth import inputs
+from vauth.secret import wipe
 
 MAX_MESSAGE = 64 * 1024 * 1024  # what a browser may send a native host
 
@@ -40,11 +41,18 @@ def frame_length(header: bytes, byte_order: str = ">", limit: int = MAX_MESSAGE)
 
 
 def decode(body: bytes) -> dict[str, Any]:
-    """A frame's JSON object, decoded within vauth.inputs' bounds (nesting depth included)."""
+    """A frame's JSON object, decoded within vauth.inputs' bounds (nesting depth included);
+    the text decoded on the way, which may hold a passphrase, is wiped (see vauth.secret)."""
     try:
-        message = inputs.loads(body)
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise FramingError(f"not UTF-8 JSON: {exc}") from None
+    try:
+        message = inputs.loads(text)
     except inputs.InvalidInput as exc:
         raise FramingError(exc.message) from None
+    finally:
+        wipe(text)
     if not isinstance(message, dict):
         raise FramingError("a message must be a JSON object")
     return message

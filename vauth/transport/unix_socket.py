@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from vauth.secret import wipe
 from vauth.transport import framing
 
 logger = logging.getLogger(__name__)
@@ -93,12 +94,11 @@ async def serve(
         path.unlink()
     uid = os.getuid() if allowed_uid is None else allowed_uid
 
-    async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await _serve_connection(reader, writer, dispatch, uid, frame_timeout_s)
-
     old_umask = os.umask(0o177)
     try:
-        server = await asyncio.start_unix_server(connection, path=str(path))
+        server = await asyncio.get_running_loop().create_unix_server(
+            lambda: _Connection(dispatch, uid, frame_timeout_s), path=str(path)
+        )
     finally:
         os.umask(old_umask)
     path.chmod(0o600)
@@ -114,63 +114,144 @@ async def _answers(path: Path) -> bool:
     return True
 
 
-async def _serve_connection(
-    reader: asyncio.StreamReader,
-    writer: asyncio.StreamWriter,
-    dispatch: Dispatch,
-    uid: int,
-    frame_timeout_s: float,
-) -> None:
-    sock = writer.get_extra_info("socket")
-    lock = asyncio.Lock()
-    tasks: set[asyncio.Task[None]] = set()
+class _Connection(asyncio.BufferedProtocol):
+    """One front end's connection. The socket is read straight into a buffer of the
+    connection's own, which is wiped as frames leave it: a request may carry a passphrase, and
+    asyncio's StreamReader copies every read into objects it frees without clearing them."""
 
-    async def send(message: dict[str, Any]) -> None:
-        async with lock:
-            writer.write(framing.encode(message))
-            with contextlib.suppress(ConnectionError):
-                await writer.drain()
+    INITIAL = 64 * 1024
 
-    try:
-        if sock is None or peer_uid(sock) != uid:
+    def __init__(self, dispatch: Dispatch, uid: int, frame_timeout_s: float) -> None:
+        self._dispatch, self._uid, self._frame_timeout_s = dispatch, uid, frame_timeout_s
+        self._frame_timer: asyncio.TimerHandle | None = None  # runs while a frame is partial
+        self._buffer = bytearray(self.INITIAL)
+        self._start = self._end = 0  # the unread bytes are _buffer[_start:_end]
+        self._transport: asyncio.Transport | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._writable = asyncio.Event()
+        self._writable.set()
+        self._done_reading = False
+
+    # -- asyncio's side ---------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+        sock = transport.get_extra_info("socket")
+        if sock is None or peer_uid(sock) != self._uid:
             logger.warning("refused a connection from another user")
-            await send(
+            self._write(
                 framing.error_reply(None, "forbidden", "this daemon serves only its own user")
             )
-            return
-        while True:
+            self._stop_reading()
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        if self._end == len(self._buffer):  # full: move the unread bytes to a fresh buffer
+            unread = self._end - self._start
+            fresh = bytearray(max(len(self._buffer), 2 * unread))
+            fresh[:unread] = memoryview(self._buffer)[self._start : self._end]
+            wipe(self._buffer)
+            self._buffer, self._start, self._end = fresh, 0, unread
+        return memoryview(self._buffer)[self._end :]
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self._end += nbytes
+        self._take_frames()
+        self._time_partial_frame()
+
+    def _take_frames(self) -> None:
+        while not self._done_reading and self._end - self._start >= 4:
+            view = memoryview(self._buffer)
             try:
-                first = await reader.readexactly(1)  # idle between frames: no bound
-                async with asyncio.timeout(frame_timeout_s):
-                    length = framing.frame_length(first + await reader.readexactly(3))
-                    body = await reader.readexactly(length)
+                length = framing.frame_length(bytes(view[self._start : self._start + 4]))
             except framing.FramingError as exc:
-                await send(framing.error_reply(None, "bad_message", str(exc)))
-                return  # the stream cannot be resynchronised
-            except TimeoutError:
-                message = f"a frame was not whole within {frame_timeout_s:g} seconds"
-                await send(framing.error_reply(None, "bad_message", message))
+                self._write(framing.error_reply(None, "bad_message", str(exc)))
+                self._stop_reading()  # the stream cannot be resynchronised
                 return
-            except (asyncio.IncompleteReadError, ConnectionError):
+            end = self._start + 4 + length
+            if end > self._end:
                 return
-            task = asyncio.create_task(_answer(body, dispatch, send))
-            tasks.add(task)
-            task.add_done_callback(tasks.discard)
-    finally:
-        for task in list(tasks):
-            with contextlib.suppress(BaseException):
-                await task
-        writer.close()
-        with contextlib.suppress(Exception):
-            await writer.wait_closed()
+            body = bytes(view[self._start + 4 : end])
+            view[self._start : end] = bytes(end - self._start)
+            self._start = end
+            self._stop_frame_timer()  # a frame is whole: the next one has its own time
+            if self._start == self._end:
+                self._start = self._end = 0
+            task = asyncio.get_running_loop().create_task(_answer(body, self._dispatch, self._send))
+            self._tasks.add(task)
+            task.add_done_callback(self._finished)
+
+    def eof_received(self) -> bool:
+        self._stop_reading()
+        return True  # keep the transport open for the replies still to come
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._stop_frame_timer()
+        self._done_reading = True
+        self._writable.set()
+        wipe(self._buffer)
+
+    def pause_writing(self) -> None:
+        self._writable.clear()
+
+    def resume_writing(self) -> None:
+        self._writable.set()
+
+    # -- ours -------------------------------------------------------------------------------
+
+    def _time_partial_frame(self) -> None:
+        """A frame begun must be whole within the bound; between frames a client may idle."""
+        if self._done_reading or self._end == self._start:
+            self._stop_frame_timer()
+        elif self._frame_timer is None:
+            self._frame_timer = asyncio.get_running_loop().call_later(
+                self._frame_timeout_s, self._frame_timed_out
+            )
+
+    def _stop_frame_timer(self) -> None:
+        if self._frame_timer is not None:
+            self._frame_timer.cancel()
+            self._frame_timer = None
+
+    def _frame_timed_out(self) -> None:
+        self._frame_timer = None
+        message = f"a frame was not whole within {self._frame_timeout_s:g} seconds"
+        self._write(framing.error_reply(None, "bad_message", message))
+        self._stop_reading()
+
+    def _write(self, message: dict[str, Any]) -> None:
+        if self._transport is not None and not self._transport.is_closing():
+            self._transport.write(framing.encode(message))
+
+    async def _send(self, message: dict[str, Any]) -> None:
+        self._write(message)
+        await self._writable.wait()
+
+    def _stop_reading(self) -> None:
+        """Read no more; close once every request already read has been answered."""
+        self._done_reading = True
+        if self._transport is not None and not self._transport.is_closing():
+            self._transport.pause_reading()
+        self._close_when_answered()
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._close_when_answered()
+
+    def _close_when_answered(self) -> None:
+        if self._done_reading and not self._tasks and self._transport is not None:
+            self._transport.close()  # after what is written has been sent
 
 
 async def _answer(body: bytes, dispatch: Dispatch, send: Notify) -> None:
+    """Answer one request; its frame, which may carry a passphrase, is wiped once read."""
     try:
         request = framing.decode(body)
     except framing.FramingError as exc:
         await send(framing.error_reply(None, "bad_message", str(exc)))
         return
+    finally:
+        wipe(body)
     await send(await dispatch(request, send))
 
 

@@ -17,6 +17,7 @@ import nacl.exceptions
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from vauth.secret import Secret, wipe
 from vauth.vault.errors import ExchangeError, ExportDecryptionError
 from vauth.vault.kdf import KdfParams
 from vauth.webauthn import base64url
@@ -42,13 +43,15 @@ def _associated_data(header: dict[str, Any]) -> bytes:
     return json.dumps(header, sort_keys=True, separators=(",", ":")).encode()
 
 
-def seal(plaintext: bytes, content: str, passphrase: str, kdf: KdfParams) -> bytes:
+def seal(plaintext: bytes, content: str, passphrase: Secret, kdf: KdfParams) -> bytes:
     """The container holding ``plaintext`` (slow on purpose: Argon2id)."""
     header = _header(content, kdf)
     nonce = secrets.token_bytes(NONCE_LENGTH)
-    ciphertext = AESGCM(_derive(kdf, passphrase)).encrypt(
-        nonce, plaintext, _associated_data(header)
-    )
+    key = _derive(kdf, passphrase)
+    try:
+        ciphertext = AESGCM(key).encrypt(nonce, plaintext, _associated_data(header))
+    finally:
+        wipe(key)
     sealed = {
         **header,
         "nonce": base64url.encode(nonce),
@@ -57,7 +60,7 @@ def seal(plaintext: bytes, content: str, passphrase: str, kdf: KdfParams) -> byt
     return json.dumps(sealed, indent=1).encode()
 
 
-def open_sealed(container: dict[str, Any], passphrase: str) -> tuple[str, bytes]:
+def open_sealed(container: dict[str, Any], passphrase: Secret) -> tuple[str, bytes]:
     """(content kind, plaintext), or ExportDecryptionError for a wrong passphrase or any
     alteration, ExchangeError for a header vauth cannot read."""
     version = container.get("version")
@@ -85,10 +88,12 @@ def open_sealed(container: dict[str, Any], passphrase: str) -> tuple[str, bytes]
         plaintext = AESGCM(key).decrypt(nonce, ciphertext, _associated_data(_header(content, kdf)))
     except InvalidTag:
         raise ExportDecryptionError() from None
+    finally:
+        wipe(key)
     return str(content), plaintext
 
 
-def _derive(kdf: KdfParams, passphrase: str) -> bytes:
+def _derive(kdf: KdfParams, passphrase: Secret) -> bytearray:
     try:
         return kdf.derive(passphrase)
     except (nacl.exceptions.CryptoError, ValueError, TypeError) as exc:

@@ -9,6 +9,7 @@ from typing import Any
 
 import sqlcipher3
 
+from vauth.secret import wipe
 from vauth.vault.errors import VaultVersionError, WrongPassphraseError
 from vauth.vault.schema import LATEST, MIGRATIONS
 
@@ -16,7 +17,7 @@ from vauth.vault.schema import LATEST, MIGRATIONS
 class Database:
     """A SQLCipher 4 database. Not thread-safe: the vault gives it a thread of its own."""
 
-    def __init__(self, path: Path, data_key: bytes, migrate_to: int = LATEST) -> None:
+    def __init__(self, path: Path, data_key: bytes | bytearray, migrate_to: int = LATEST) -> None:
         self.path = path
         self._connection = sqlcipher3.connect(
             str(path), isolation_level=None, check_same_thread=False
@@ -28,10 +29,9 @@ class Database:
             self._connection.close()
             raise
 
-    def _setup(self, data_key: bytes) -> None:
+    def _setup(self, data_key: bytes | bytearray) -> None:
         _apply_key(self._connection, data_key)
         execute = self._connection.execute
-        execute("PRAGMA cipher_memory_security = ON")  # wipe freed memory
         try:
             execute("SELECT count(*) FROM sqlite_master").fetchone()
         except sqlcipher3.DatabaseError:
@@ -93,7 +93,7 @@ class Database:
     def integrity_check(self) -> str:
         return str(self._connection.execute("PRAGMA integrity_check").fetchone()[0])
 
-    def backup_to(self, destination: Path, data_key: bytes) -> None:
+    def backup_to(self, destination: Path, data_key: bytes | bytearray) -> None:
         """A consistent copy, encrypted with the same key, while others keep writing."""
         target = sqlcipher3.connect(str(destination), isolation_level=None)
         try:
@@ -108,7 +108,17 @@ class Database:
         self._connection.close()
 
 
-def _apply_key(connection: sqlcipher3.Connection, data_key: bytes) -> None:
-    """Open ``connection`` with the raw data key (SQLCipher's log says nothing of it)."""
+def _apply_key(connection: sqlcipher3.Connection, data_key: bytes | bytearray) -> None:
+    """Open ``connection`` with the raw data key (SQLCipher's log says nothing of it).
+
+    SQLCipher wipes the memory it frees (memory security, on before the key passes through
+    it); the statement is run as a script, which the connection does not cache, and its text,
+    the one Python string holding the key, is wiped once run."""
     connection.execute("PRAGMA cipher_log_level = NONE")
-    connection.execute(f"PRAGMA key = \"x'{data_key.hex()}'\"")
+    connection.execute("PRAGMA cipher_memory_security = ON")
+    key_hex = data_key.hex()
+    statement = "".join(("PRAGMA key = \"x'", key_hex, "'\";"))
+    try:
+        connection.executescript(statement)
+    finally:
+        wipe(key_hex, statement)

@@ -1,5 +1,11 @@
-"""Argon2id key derivation (pynacl) with parameters recorded beside the vault, so they can be
-raised later without breaking older vaults."""
+"""Argon2id key derivation with parameters recorded beside the vault, so they can be raised
+later without breaking older vaults.
+
+The derivation is libsodium's ``crypto_pwhash`` (Argon2id v1.3, ``opslimit`` passes, ``memlimit``
+bytes, one lane), called through PyNaCl's own cffi binding so that it reads the passphrase from,
+and writes the key into, buffers vauth wipes: PyNaCl's ``argon2id.kdf`` takes and returns only
+immutable ``bytes``, and cryptography's Argon2id (OpenSSL) leaves a copy of the passphrase in
+freed memory (tests/security/test_secrets_in_memory.py finds it)."""
 
 from __future__ import annotations
 
@@ -7,6 +13,9 @@ import secrets
 from dataclasses import dataclass
 
 import nacl.pwhash
+from nacl._sodium import ffi, lib  # type: ignore[import-not-found]  # PyNaCl's binding
+
+from vauth.secret import Secret, utf8, wipe
 
 SALT_LENGTH = nacl.pwhash.argon2id.SALTBYTES  # 16
 KEY_LENGTH = 32
@@ -23,13 +32,26 @@ class KdfParams:
         """The default cost with a new random salt."""
         return cls(secrets.token_bytes(SALT_LENGTH))
 
-    def derive(self, passphrase: str) -> bytes:
-        """The 32-byte key-encryption key for ``passphrase`` (slow on purpose)."""
-        return bytes(
-            nacl.pwhash.argon2id.kdf(
-                KEY_LENGTH, passphrase.encode("utf-8"), self.salt, self.opslimit, self.memlimit
-            )
-        )
+    def derive(self, passphrase: Secret) -> bytearray:
+        """The 32-byte key-encryption key for ``passphrase`` (slow on purpose), in a buffer
+        the caller wipes."""
+        argon2id = nacl.pwhash.argon2id
+        if len(self.salt) != SALT_LENGTH:
+            raise ValueError("the key-derivation salt has the wrong length")
+        if not argon2id.OPSLIMIT_MIN <= self.opslimit <= argon2id.OPSLIMIT_MAX:
+            raise ValueError("the key derivation's opslimit is out of range")
+        if not argon2id.MEMLIMIT_MIN <= self.memlimit <= argon2id.MEMLIMIT_MAX:
+            raise ValueError("the key derivation's memlimit is out of range")
+        key = bytearray(KEY_LENGTH)
+        with utf8(passphrase) as secret:
+            status = _argon2id(key, secret, self.salt, self.opslimit, self.memlimit)
+        # libsodium leaves part of the key on this thread's stack: the same code run again, as
+        # cheaply as it goes, overwrites those places.
+        _argon2id(bytearray(KEY_LENGTH), bytearray(8), bytes(SALT_LENGTH), 1, 8 << 10)
+        if status != 0:
+            wipe(key)
+            raise MemoryError("the key derivation could not get its memory")
+        return key
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -52,3 +74,18 @@ class KdfParams:
         ):
             raise ValueError("malformed key derivation parameters")
         return cls(salt, opslimit, memlimit)
+
+
+def _argon2id(out: bytearray, secret: bytearray, salt: bytes, opslimit: int, memlimit: int) -> int:
+    """libsodium's crypto_pwhash in place (cffi lets other threads run meanwhile); 0 if done."""
+    status: int = lib.crypto_pwhash(
+        ffi.from_buffer(out),
+        len(out),
+        ffi.from_buffer(secret),
+        len(secret),
+        salt,
+        opslimit,
+        memlimit,
+        lib.crypto_pwhash_alg_argon2id13(),
+    )
+    return status

@@ -5,6 +5,9 @@ wrapped (AES-256-GCM) under a key-encryption key derived from the passphrase wit
 under one derived from the recovery key. Changing the passphrase rewraps the data key and
 replaces this file atomically (write, fsync, rename); the database is untouched. The file holds
 no rpId, user or credential: only parameters and ciphertext.
+
+Keys (data key, key-encryption keys) live in ``bytearray``s that the callers wipe: the data key
+returned by ``create`` and ``unwrap`` belongs to the caller.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from vauth.secret import Secret, wipe
 from vauth.vault.errors import VaultError, VaultVersionError, WrongPassphraseError
 from vauth.vault.kdf import SALT_LENGTH, KdfParams
 
@@ -55,9 +59,13 @@ class KeyFile:
     # -- creating and opening -------------------------------------------------------------
 
     @classmethod
-    def create(cls, passphrase: str, kdf: KdfParams | None = None) -> tuple[KeyFile, bytes, str]:
+    def create(
+        cls, passphrase: Secret, kdf: KdfParams | None = None
+    ) -> tuple[KeyFile, bytearray, str]:
         """A new key file: (key file, data key, recovery key to show the user once)."""
-        data_key = secrets.token_bytes(KEY_LENGTH)
+        fresh = secrets.token_bytes(KEY_LENGTH)
+        data_key = bytearray(fresh)
+        wipe(fresh)
         recovery = new_recovery_key()
         vault_id = secrets.token_hex(16)
         params = kdf or KdfParams.fresh()
@@ -69,11 +77,11 @@ class KeyFile:
         )
         return keyfile, data_key, recovery
 
-    def unwrap(self, passphrase: str) -> bytes:
+    def unwrap(self, passphrase: Secret) -> bytearray:
         """The data key, or WrongPassphraseError."""
         return _unwrap(self.kdf.derive(passphrase), self.by_passphrase, self.vault_id, "passphrase")
 
-    def unwrap_with_recovery_key(self, recovery: str) -> bytes:
+    def unwrap_with_recovery_key(self, recovery: str) -> bytearray:
         if self.by_recovery is None:
             raise VaultError("this vault has no recovery key")
         try:
@@ -83,14 +91,14 @@ class KeyFile:
         return _unwrap(kek, self.by_recovery, self.vault_id, "recovery", "recovery key")
 
     def with_passphrase(
-        self, data_key: bytes, passphrase: str, kdf: KdfParams | None = None
+        self, data_key: bytearray, passphrase: Secret, kdf: KdfParams | None = None
     ) -> KeyFile:
         """The same data key wrapped under a new passphrase (and fresh Argon2id salt)."""
         params = kdf or replace(self.kdf, salt=secrets.token_bytes(SALT_LENGTH))
         wrapped = _wrap(params.derive(passphrase), data_key, self.vault_id, "passphrase")
         return replace(self, kdf=params, by_passphrase=wrapped)
 
-    def with_new_recovery_key(self, data_key: bytes) -> tuple[KeyFile, str]:
+    def with_new_recovery_key(self, data_key: bytearray) -> tuple[KeyFile, str]:
         """The same data key wrapped under a fresh recovery key, which replaces the old one:
         (key file, recovery key to show the user once)."""
         recovery = new_recovery_key()
@@ -154,18 +162,28 @@ def _aad(vault_id: str, purpose: str) -> bytes:
     return f"{FORMAT}/{VERSION}/{vault_id}/{purpose}".encode()
 
 
-def _wrap(kek: bytes, data_key: bytes, vault_id: str, purpose: str) -> bytes:
+def _wrap(kek: bytearray, data_key: bytearray, vault_id: str, purpose: str) -> bytes:
+    """nonce || AES-GCM(kek, data key); ``kek`` is wiped."""
     nonce = secrets.token_bytes(12)
-    return nonce + AESGCM(kek).encrypt(nonce, data_key, _aad(vault_id, purpose))
+    try:
+        return nonce + AESGCM(kek).encrypt(nonce, data_key, _aad(vault_id, purpose))
+    finally:
+        wipe(kek)
 
 
 def _unwrap(
-    kek: bytes, wrapped: bytes, vault_id: str, purpose: str, what: str = "passphrase"
-) -> bytes:
+    kek: bytearray, wrapped: bytes, vault_id: str, purpose: str, what: str = "passphrase"
+) -> bytearray:
+    """The data key (the caller wipes it); ``kek`` is wiped."""
+    data_key = bytearray(max(len(wrapped) - 28, 0))
     try:
-        return AESGCM(kek).decrypt(wrapped[:12], wrapped[12:], _aad(vault_id, purpose))
+        AESGCM(kek).decrypt_into(wrapped[:12], wrapped[12:], _aad(vault_id, purpose), data_key)
     except (InvalidTag, ValueError):
+        wipe(data_key)
         raise WrongPassphraseError(what) from None
+    finally:
+        wipe(kek)
+    return data_key
 
 
 def new_recovery_key() -> str:
@@ -184,11 +202,13 @@ def _normalise_recovery_key(recovery: str) -> bytes:
     return value.to_bytes(20, "big")
 
 
-def _recovery_kek(recovery: str) -> bytes:
+def _recovery_kek(recovery: str) -> bytearray:
     # The recovery key has 160 bits of entropy: a fast KDF is enough.
-    return HKDF(hashes.SHA256(), KEY_LENGTH, salt=None, info=b"vauth recovery key").derive(
-        _normalise_recovery_key(recovery)
+    kek = bytearray(KEY_LENGTH)
+    HKDF(hashes.SHA256(), KEY_LENGTH, salt=None, info=b"vauth recovery key").derive_into(
+        _normalise_recovery_key(recovery), kek
     )
+    return kek
 
 
 def _fsync_directory(directory: Path) -> None:

@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
+from vauth.secret import Secret, wipe
 from vauth.vault.database import Database
 from vauth.vault.errors import VaultError, VaultLockedError
 from vauth.vault.kdf import KdfParams
@@ -33,20 +34,28 @@ def create_private(path: Path, content: bytes = b"") -> None:
 class Vault:
     """Open with :meth:`open`; ``store`` is the CredentialStore the authenticator uses.
 
-    A locked vault holds no key material: the connection is closed and the data key dropped.
+    A locked vault holds no key material: the connection is closed and the data key wiped.
+    Passphrases may be given as ``bytearray`` (vauth wipes its own once used).
     """
 
     def __init__(
-        self, path: Path, keyfile: KeyFile, data_key: bytes, idle_lock_s: float | None = None
+        self, path: Path, keyfile: KeyFile, data_key: bytearray, idle_lock_s: float | None = None
     ) -> None:
+        """Takes ``data_key``: the vault wipes it when it locks (or now, if the database does
+        not open with it)."""
         self.path = path
         self.keyfile = keyfile
         self.idle_lock_s = idle_lock_s
         self.recovery_key: str | None = None  # set only when this call created the vault
         self.executor = ThreadPoolExecutor(1, thread_name_prefix="vauth-vault")
         self._lock = threading.Lock()
-        self._data_key: bytearray | None = bytearray(data_key)
-        self._database: Database | None = self._call(lambda: Database(path, data_key))
+        self._data_key: bytearray | None = data_key
+        try:
+            self._database: Database | None = self._call(lambda: Database(path, data_key))
+        except BaseException:
+            wipe(data_key)
+            self.executor.shutdown(wait=False)
+            raise
         self._last_use = time.monotonic()
         self.store = VaultStore(self)
         self.with_database_sync(self.store.purge)  # the trash forgets lazily: when opened
@@ -57,7 +66,7 @@ class Vault:
     def open(
         cls,
         path: str | os.PathLike[str],
-        passphrase: str,
+        passphrase: Secret,
         *,
         create: bool = True,
         kdf: KdfParams | None = None,
@@ -91,7 +100,11 @@ class Vault:
 
     @classmethod
     def recover(
-        cls, path: str | Path, recovery_key: str, new_passphrase: str, kdf: KdfParams | None = None
+        cls,
+        path: str | Path,
+        recovery_key: str,
+        new_passphrase: Secret,
+        kdf: KdfParams | None = None,
     ) -> Vault:
         """Open with the recovery key and set a new passphrase. The database is untouched, so
         a daemon that has the vault open keeps working (it reads the key file again to unlock)."""
@@ -100,18 +113,26 @@ class Vault:
             raise VaultError("the new passphrase is empty")
         keyfile = KeyFile.read(keyfile_path(path))
         data_key = keyfile.unwrap_with_recovery_key(recovery_key)
-        updated = keyfile.with_passphrase(data_key, new_passphrase, kdf)
+        try:
+            updated = keyfile.with_passphrase(data_key, new_passphrase, kdf)
+        except BaseException:
+            wipe(data_key)
+            raise
         vault = cls(path, updated, data_key)  # proves the key opens the database first
         updated.write(keyfile_path(path))
         return vault
 
     @staticmethod
-    def issue_recovery_key(path: str | Path, passphrase: str) -> str:
+    def issue_recovery_key(path: str | Path, passphrase: Secret) -> str:
         """A new recovery key for the vault at ``path`` (its passphrase proves the right to
         one); the old recovery key stops working. Works whether or not the vault is open."""
         keys = keyfile_path(Path(path).expanduser().absolute())
         keyfile = KeyFile.read(keys)
-        updated, recovery = keyfile.with_new_recovery_key(keyfile.unwrap(passphrase))
+        data_key = keyfile.unwrap(passphrase)
+        try:
+            updated, recovery = keyfile.with_new_recovery_key(data_key)
+        finally:
+            wipe(data_key)
         updated.write(keys)
         return recovery
 
@@ -123,27 +144,38 @@ class Vault:
         self.keyfile = KeyFile.read(keyfile_path(self.path))
         return self.keyfile
 
-    def change_passphrase(self, old: str, new: str, kdf: KdfParams | None = None) -> None:
+    def change_passphrase(self, old: Secret, new: Secret, kdf: KdfParams | None = None) -> None:
         """Rewrap the data key under ``new``; the key file is replaced atomically."""
-        data_key = self._current_keyfile().unwrap(old)
         if not new:
             raise VaultError("the new passphrase is empty")
-        updated = self.keyfile.with_passphrase(data_key, new, kdf)
+        data_key = self._current_keyfile().unwrap(old)
+        try:
+            updated = self.keyfile.with_passphrase(data_key, new, kdf)
+        finally:
+            wipe(data_key)
         updated.write(keyfile_path(self.path))
         self.keyfile = updated
 
-    def reset_passphrase(self, recovery_key: str, new: str, kdf: KdfParams | None = None) -> None:
+    def reset_passphrase(
+        self, recovery_key: str, new: Secret, kdf: KdfParams | None = None
+    ) -> None:
         """Set a new passphrase with the recovery key (the old passphrase is lost), and unlock."""
         if not new:
             raise VaultError("the new passphrase is empty")
         data_key = self._current_keyfile().unwrap_with_recovery_key(recovery_key)
-        updated = self.keyfile.with_passphrase(data_key, new, kdf)
+        try:
+            updated = self.keyfile.with_passphrase(data_key, new, kdf)
+        except BaseException:
+            wipe(data_key)
+            raise
         if self.locked:
             self._open_with(data_key)  # proves the key opens the database before writing
+        else:
+            wipe(data_key)
         updated.write(keyfile_path(self.path))
         self.keyfile = updated
 
-    def new_recovery_key(self, passphrase: str) -> str:
+    def new_recovery_key(self, passphrase: Secret) -> str:
         """Replace the recovery key (the old one stops working); the new one, to show once."""
         recovery = Vault.issue_recovery_key(self.path, passphrase)
         self._current_keyfile()
@@ -175,8 +207,7 @@ class Vault:
                 database.close()
 
     def _forget_key(self) -> None:
-        if self._data_key is not None:
-            self._data_key[:] = bytes(len(self._data_key))
+        wipe(self._data_key)
         self._data_key = None
         self.store.forget()
 
@@ -185,15 +216,32 @@ class Vault:
         with contextlib.suppress(VaultLockedError):
             self.with_database(self.store.flush)
 
-    def unlock(self, passphrase: str) -> None:
+    def check_passphrase(self, passphrase: Secret) -> None:
+        """WrongPassphraseError unless ``passphrase`` opens this vault's key file (slow on
+        purpose: the same Argon2id as unlocking). Works locked or not."""
+        wipe(self._current_keyfile().unwrap(passphrase))
+
+    def unlock(self, passphrase: Secret) -> None:
         self._open_with(self._current_keyfile().unwrap(passphrase))
 
-    def _open_with(self, data_key: bytes) -> None:
-        database = self._call(lambda: Database(self.path, data_key))
+    def _open_with(self, data_key: bytearray) -> None:
+        """Open the database with ``data_key``, which the vault then owns and wipes on lock
+        (or at once, if the vault was unlocked already: that connection stays)."""
+        try:
+            database = self._call(lambda: Database(self.path, data_key))
+        except BaseException:
+            wipe(data_key)
+            raise
         with self._lock:
-            self._data_key, self._database = bytearray(data_key), database
-            self._last_use = time.monotonic()
-        self.with_database_sync(self.store.purge)  # and when unlocked
+            unused = self._database is not None
+            if not unused:
+                self._data_key, self._database = data_key, database
+                self._last_use = time.monotonic()
+        if unused:
+            wipe(data_key)
+            self._call(database.close)
+            return
+        self.with_database_sync(self.store.purge)  # the trash forgets lazily: when unlocked
 
     def backup(self, destination: str | Path) -> Path:
         """A consistent, encrypted copy (database and key file) while the vault is in use."""
@@ -208,7 +256,7 @@ class Vault:
 
         def work(db: Database) -> None:
             assert self._data_key is not None
-            db.backup_to(partial, bytes(self._data_key))
+            db.backup_to(partial, self._data_key)
 
         self.with_database_sync(work)
         keys = keyfile_path(target)
