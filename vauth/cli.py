@@ -534,7 +534,7 @@ def cmd_name(args: argparse.Namespace) -> int:
     output(
         args,
         {"displayName": args.display_name},
-        f"this authenticator is now called {args.display_name!r}",
+        f'This authenticator is now called "{args.display_name}".',
     )
     return EXIT_OK
 
