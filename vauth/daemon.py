@@ -86,7 +86,7 @@ class StartupError(Exception):
 async def preflight(settings: Settings) -> None:
     """Refuse to start, before a vault is opened or created, if the socket or the HTTP port
     is taken (so nothing is made, and no recovery key shown, for a daemon that cannot run)."""
-    if await _answers(settings.socket):
+    if await unix_socket.answers(settings.socket):
         raise StartupError(
             f"another vauth daemon is already running on {settings.socket}. Use that one "
             "(`vauth status`), or stop it before starting a new one"
@@ -101,16 +101,6 @@ async def preflight(settings: Settings) -> None:
                     probe.bind(address)
         except OSError as exc:
             raise _http_error(host, port, exc) from None
-
-
-async def _answers(path: Path) -> bool:
-    """Whether a daemon accepts connections at ``path`` (a stale file from a crash does not)."""
-    try:
-        _reader, writer = await asyncio.open_unix_connection(str(path))
-    except OSError:
-        return False
-    writer.close()
-    return True
 
 
 def _http_error(host: str, port: int, exc: OSError) -> StartupError:

@@ -89,7 +89,7 @@ async def serve(
     (a client that stalls mid-frame is cut off); between frames a connection may idle."""
     prepare_directory(path.parent)
     if path.exists() or path.is_symlink():
-        if await _answers(path):
+        if await answers(path):
             raise SocketSetupError(f"another vauth daemon is serving {path}")
         path.unlink()
     uid = os.getuid() if allowed_uid is None else allowed_uid
@@ -105,7 +105,8 @@ async def serve(
     return server
 
 
-async def _answers(path: Path) -> bool:
+async def answers(path: Path) -> bool:
+    """Whether a daemon accepts connections at ``path`` (a stale file from a crash does not)."""
     try:
         _reader, writer = await asyncio.open_unix_connection(str(path))
     except OSError:
