@@ -15,9 +15,8 @@ from webauthn.helpers.structs import (
     UserVerificationRequirement,
 )
 
-from vauth import VirtualAuthenticator, WebAuthnError
+from vauth import VirtualAuthenticator, WebAuthnError, base64url
 from vauth.ctap import cbor
-from vauth.webauthn import base64url
 
 RP_ID, ORIGIN = "example.com", "https://example.com"
 
