@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 
 from tests.support import PASSPHRASE, ROOT, Daemon
+from vauth.base64url import encode as b64
 from vauth.transport.unix_socket import Client
-from vauth.webauthn.base64url import encode as b64
 
 
 @pytest.fixture

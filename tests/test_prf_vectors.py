@@ -18,10 +18,10 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from vauth.base64url import decode as b64url_decode
 from vauth.ctap.extensions.hmac_secret import HmacSecretInput, open_salts
 from vauth.ctap.pin_protocol import PinUvAuthProtocol, PinUvAuthProtocolTwo
 from vauth.ctap.status import CtapError, CtapStatus
-from vauth.webauthn.base64url import decode as b64url_decode
 from vauth.webauthn.extensions import HmacSecret, prf_salt
 from vauth.webauthn.options import PrfValues
 from vauth.webauthn.pin import PinSession

@@ -17,10 +17,10 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from vauth import VirtualAuthenticator
+from vauth.base64url import encode as b64url_encode
 from vauth.ctap import cbor
 from vauth.ctap.cose import Algorithm, CoseKey
 from vauth.testing import ScriptedKeySource
-from vauth.webauthn.base64url import encode as b64url_encode
 
 VECTORS = json.loads(
     (Path(__file__).parent.parent / "spec-vectors" / "webauthn-l3-test-vectors.json").read_text()

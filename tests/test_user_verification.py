@@ -15,9 +15,9 @@ from webauthn.helpers.structs import (
     UserVerificationRequirement,
 )
 
-from vauth import VirtualAuthenticator, WebAuthnError
+from vauth import VirtualAuthenticator, WebAuthnError, base64url
 from vauth.ctap import cbor
-from vauth.webauthn import base64url
+from vauth.testing import InMemoryStore
 
 RP_ID, ORIGIN = "example.com", "https://example.com"
 
@@ -89,7 +89,8 @@ def test_non_discoverable_without_uv_on_a_pin_protected_authenticator() -> None:
 
 
 def test_set_pin_then_change_it() -> None:
-    va = VirtualAuthenticator(has_user_verification=False)
+    store = InMemoryStore()
+    va = VirtualAuthenticator(store=store, has_user_verification=False)
     registered, verified = register(va, "discouraged")
     assert not verified  # no PIN, no UV
     va.set_pin("1234")
@@ -97,7 +98,7 @@ def test_set_pin_then_change_it() -> None:
     va.set_pin("98765")
     assert authenticate(va, registered, "required")
     other = VirtualAuthenticator(
-        store=va.authenticator.env.store, has_user_verification=False, pin="1234"
+        store=store, has_user_verification=False, pin="1234"
     )  # a stale PIN for the same authenticator
     with pytest.raises(WebAuthnError) as exc:
         authenticate(other, registered, "required")
@@ -105,9 +106,10 @@ def test_set_pin_then_change_it() -> None:
 
 
 def test_pin_needed_but_not_given() -> None:
-    va = VirtualAuthenticator(has_user_verification=False, pin="1234")
+    store = InMemoryStore()
+    va = VirtualAuthenticator(store=store, has_user_verification=False, pin="1234")
     registered, _ = register(va, "required")
-    stranger = VirtualAuthenticator(store=va.authenticator.env.store, has_user_verification=False)
+    stranger = VirtualAuthenticator(store=store, has_user_verification=False)
     with pytest.raises(WebAuthnError) as exc:
         authenticate(stranger, registered, "required")
     assert exc.value.name == "NotAllowedError" and "PIN" in exc.value.message

@@ -15,7 +15,7 @@ from fido2.ctap2 import Ctap2
 from tests.conftest import RP, cdh, user
 from vauth import VirtualAuthenticator
 from vauth.ctap import cbor
-from vauth.testing import VauthCtapDevice
+from vauth.testing import InMemoryStore, VauthCtapDevice
 
 
 def b64(data: bytes) -> str:
@@ -197,9 +197,10 @@ def test_extensions_can_be_switched_off() -> None:
     assert Ctap2(VauthCtapDevice(va)).info.extensions == []
 
 
-def test_private_keys_stay_out_of_repr(va: VirtualAuthenticator) -> None:
-    va.add_credential(params())
-    credential = va._run(va.authenticator.env.store.all())[0]
+def test_private_keys_stay_out_of_repr() -> None:
+    store = InMemoryStore()
+    VirtualAuthenticator(store=store).add_credential(params())
+    credential = asyncio.run(store.all())[0]
     assert credential.private_key.hex() not in repr(credential)
     assert "privateKey" not in repr(credential)
 

@@ -990,8 +990,8 @@ def cmd_token(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Register and sign in once with an in-memory authenticator, printing both responses."""
+    from vauth.base64url import encode as b64
     from vauth.virtual import VirtualAuthenticator
-    from vauth.webauthn.base64url import encode as b64
     from vauth.webauthn.errors import WebAuthnError
 
     origin = args.origin

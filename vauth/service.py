@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from vauth import base64url
 from vauth.ctap.ports import PresenceRequest, PresenceResponse
 from vauth.presence import AutoPresence, DenyPresence, PromptPresence
 from vauth.vault import (
@@ -32,7 +33,6 @@ from vauth.vault import (
 )
 from vauth.vault.store import TRASH_DAYS, acting_as
 from vauth.virtual import UnsupportedOption, VirtualAuthenticator
-from vauth.webauthn import base64url
 from vauth.webauthn.errors import WebAuthnError
 from vauth.webauthn.origin import parse_origin, resolve_rp_id
 

@@ -24,10 +24,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common
 
 with _common.instrumented("vauth"):
+    from vauth import base64url
     from vauth.store import InMemoryStore
     from vauth.vault import VaultError
     from vauth.vault.exchange import ImportReport, export_credentials, import_credentials
-    from vauth.webauthn import base64url
 
 TARGET = "cxf"
 LARGE_BLOB_LIMIT = 4096  # a VirtualAuthenticator's maxSerializedLargeBlobArray

@@ -288,9 +288,9 @@ def _encode(value: Any) -> bytes:
 
 
 def _pkcs8() -> str:
+    from vauth import base64url
     from vauth.ctap.cose import Algorithm
     from vauth.keys import SeededKeySource
-    from vauth.webauthn import base64url
 
     return base64url.encode(SeededKeySource(2).generate_key(Algorithm.ES256).to_pkcs8())
 
@@ -298,12 +298,12 @@ def _pkcs8() -> str:
 def _write_large_blob(va: Any) -> None:
     """A large blob for alice, so that the export carries one (through the store, as a
     largeBlobs write would leave it)."""
-    from vauth.ctap.commands import large_blobs
-    from vauth.webauthn import large_blob
+    from vauth.ctap import large_blob_array
 
     credentials = [c for c in asyncio.run(va._store.all()) if c.large_blob_key]
-    entries = [large_blob.seal(credentials[0].large_blob_key, b"hello large blob " * 8)]
-    asyncio.run(va._store.set_setting(large_blobs.SETTING, large_blob.serialize(entries)))
+    entries = [large_blob_array.seal(credentials[0].large_blob_key, b"hello large blob " * 8)]
+    array = large_blob_array.serialize(entries)
+    asyncio.run(va._store.set_setting(large_blob_array.SETTING, array))
 
 
 # -- HTTP API -------------------------------------------------------------------------------------

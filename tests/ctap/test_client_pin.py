@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 
 import pytest
@@ -12,7 +13,7 @@ from fido2.ctap2.pin import ClientPin, PinProtocol, PinProtocolV1, PinProtocolV2
 from tests.conftest import RP, cdh, user
 from vauth import VirtualAuthenticator
 from vauth.ctap import cbor
-from vauth.testing import FakeClock, ScriptedPresence, VauthCtapDevice
+from vauth.testing import FakeClock, InMemoryStore, ScriptedPresence, VauthCtapDevice
 
 ERR = CtapError.ERR
 PERM = ClientPin.PERMISSION
@@ -76,9 +77,10 @@ def test_set_pin_then_token_then_uv_ceremonies(protocol: PinProtocol) -> None:
 
 
 def test_pin_is_kept_only_as_a_salted_slow_hash() -> None:
-    va, ctap = device()
+    store = InMemoryStore()
+    _va, ctap = device(store=store)
     ClientPin(ctap).set_pin("correct horse")
-    raw = va._run(va.authenticator.env.store.get_setting("client_pin"))
+    raw = asyncio.run(store.get_setting("client_pin"))
     state = cbor.decode(raw)
     assert b"correct horse" not in raw
     assert hashlib.sha256(b"correct horse").digest()[:16] not in raw
@@ -136,13 +138,14 @@ def test_wrong_pins_then_power_cycle_then_blocked(protocol: PinProtocol) -> None
 
 
 def test_retries_survive_a_restart_of_the_authenticator() -> None:
-    va, ctap = device()
+    store = InMemoryStore()
+    _va, ctap = device(store=store)
     pin = ClientPin(ctap)
     pin.set_pin("1234")
     with pytest.raises(CtapError):
         pin.get_pin_token("0000", PERM.GET_ASSERTION, "example.com")
     # A new authenticator over the same store: what a daemon restart does.
-    again = VirtualAuthenticator(store=va.authenticator.env.store)
+    again = VirtualAuthenticator(store=store)
     assert ClientPin(Ctap2(VauthCtapDevice(again))).get_pin_retries() == (7, False)
 
 

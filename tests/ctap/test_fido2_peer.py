@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from fido2.attestation import NoneAttestation, PackedAttestation
 from fido2.cose import CoseKey
@@ -11,7 +13,7 @@ from fido2.webauthn import AuthenticatorData
 
 from tests.conftest import RP, cdh, user
 from vauth import VirtualAuthenticator
-from vauth.testing import FakeClock, ScriptedPresence, VauthCtapDevice
+from vauth.testing import FakeClock, InMemoryStore, ScriptedPresence, VauthCtapDevice
 
 ES256, EDDSA, ES384, RS256 = -7, -8, -35, -257
 ALL_ALGORITHMS = [ES256, EDDSA, ES384, RS256]
@@ -427,17 +429,15 @@ def test_newest_first_even_within_one_millisecond() -> None:
 
 
 def test_silent_probe_does_not_count_as_a_use() -> None:
-    clock = FakeClock()
-    va = VirtualAuthenticator(clock=clock)
-    ctap = Ctap2(VauthCtapDevice(va))
+    clock, store = FakeClock(), InMemoryStore()
+    ctap = Ctap2(VauthCtapDevice(VirtualAuthenticator(clock=clock, store=store)))
     cred_id = make(ctap).auth_data.credential_data.credential_id
-    store = va.authenticator.env.store
     allow = [{"type": "public-key", "id": cred_id}]
     clock.advance(60)
     ctap.get_assertion("example.com", cdh(), allow, options={"up": False})
-    assert va._run(store.get(cred_id)).last_used is None
+    assert asyncio.run(store.get(cred_id)).last_used is None
     ctap.get_assertion("example.com", cdh(), allow)
-    assert va._run(store.get(cred_id)).last_used == clock.now_ms()
+    assert asyncio.run(store.get(cred_id)).last_used == clock.now_ms()
 
 
 def test_the_user_picks_an_account_on_the_authenticator() -> None:

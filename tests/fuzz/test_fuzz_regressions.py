@@ -13,11 +13,10 @@ from typing import Any
 import pytest
 from fuzz_support import harness
 
-from vauth import VirtualAuthenticator
+from vauth import VirtualAuthenticator, base64url
 from vauth.ctap.cose import Algorithm
 from vauth.keys import SeededKeySource
 from vauth.transport import framing, unix_socket
-from vauth.webauthn import base64url
 
 ID_EC_PUBLIC_KEY = bytes.fromhex("06072a8648ce3d0201")  # OID 1.2.840.10045.2.1
 UNKNOWN_KEY_OID = bytes.fromhex("06072a8648ce3d0209")  # 1.2.840.10045.2.9: no such key type

@@ -16,9 +16,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, x25519
 
 from tests.vault.conftest import PASSPHRASE, fast_kdf
-from vauth import VaultError, VirtualAuthenticator
+from vauth import VaultError, VirtualAuthenticator, base64url
+from vauth.ctap import large_blob_array
 from vauth.ctap.auth_data import AuthenticatorData, Flags
-from vauth.ctap.commands import large_blobs
 from vauth.vault import Vault, exchange
 from vauth.vault.errors import ExchangeError, ExportDecryptionError
 from vauth.vault.exchange import (
@@ -30,7 +30,6 @@ from vauth.vault.exchange import (
     export_credentials,
     import_credentials,
 )
-from vauth.webauthn import base64url
 
 RP_ID = "example.com"
 ORIGIN = "https://login.example.com"
@@ -332,7 +331,7 @@ def test_importing_twice_imports_nothing_the_second_time(
 
 def run_setting(va: VirtualAuthenticator) -> bytes | None:
     async def get() -> bytes | None:
-        return await va.authenticator.env.store.get_setting(large_blobs.SETTING)
+        return await va.authenticator.env.store.get_setting(large_blob_array.SETTING)
 
     return va._run(get())
 
@@ -689,13 +688,11 @@ def test_a_failing_write_leaves_nothing_half_imported(
 def test_a_failing_large_blob_write_rolls_back_the_credentials(
     source: Source, target: VirtualAuthenticator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from vauth.webauthn import large_blob
-
     def broken(entries: list[Any]) -> bytes:
         raise RuntimeError("disk on fire")
 
     exported = source.export()
-    monkeypatch.setattr(large_blob, "serialize", _only_in_transaction(broken))
+    monkeypatch.setattr(large_blob_array, "serialize", _only_in_transaction(broken))
     with pytest.raises(ExchangeError, match="disk on fire"):
         target.import_credentials(exported, passphrase=EXPORT_PASSPHRASE)
     monkeypatch.undo()
@@ -704,12 +701,10 @@ def test_a_failing_large_blob_write_rolls_back_the_credentials(
 
 
 def _only_in_transaction(replacement: Any) -> Any:
-    """``large_blob.serialize`` that fails only when called on the vault's worker thread."""
+    """``large_blob_array.serialize`` that fails only when called on the vault's worker thread."""
     import threading
 
-    from vauth.webauthn import large_blob
-
-    original = large_blob.serialize
+    original = large_blob_array.serialize
 
     def serialize(entries: list[Any]) -> bytes:
         if threading.current_thread().name.startswith("vauth-vault"):

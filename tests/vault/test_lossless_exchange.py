@@ -20,14 +20,13 @@ from fido2.ctap import CtapError
 from fido2.ctap2 import Ctap2
 
 from tests.vault.conftest import PASSPHRASE, fast_kdf
-from vauth import VirtualAuthenticator
-from vauth.ctap.commands import large_blobs
+from vauth import VirtualAuthenticator, base64url
+from vauth.ctap import large_blob_array
 from vauth.ctap.credential import Credential
 from vauth.service import Prompts, Service, VaultOperations
 from vauth.testing import VauthCtapDevice
 from vauth.vault import Vault
 from vauth.vault.cxf import NON_DISCOVERABLE, VENDOR
-from vauth.webauthn import base64url, large_blob
 
 RP_ID, ORIGIN = "example.com", "https://example.com"
 EXPORT_PASSPHRASE = "export passphrase"
@@ -70,10 +69,10 @@ def credentials(va: VirtualAuthenticator) -> dict[bytes, Credential]:
 
 
 def blob_of(va: VirtualAuthenticator, credential: Credential) -> bytes | None:
-    array = va._run(large_blobs.load(va.authenticator.env.store))
+    array = va._run(large_blob_array.load(va.authenticator.env.store))
     if credential.large_blob_key is None:
         return None
-    return large_blob.find(credential.large_blob_key, large_blob.deserialize(array))
+    return large_blob_array.find(credential.large_blob_key, large_blob_array.deserialize(array))
 
 
 @pytest.fixture

@@ -23,12 +23,11 @@ from webauthn.helpers.structs import (
 )
 
 from tests.vault.conftest import PASSPHRASE
-from vauth import VirtualAuthenticator
+from vauth import VirtualAuthenticator, base64url
 from vauth.service import Prompts, Service, VaultOperations
 from vauth.testing import VauthCtapDevice
 from vauth.vault.schema import LATEST
 from vauth.vault.store import TRASH_MS, acting_as
-from vauth.webauthn import base64url
 
 RP_ID, ORIGIN = "example.com", "https://example.com"
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from webauthn_support import Recorder
 
+from vauth import base64url
 from vauth.ctap import cbor
 from vauth.ctap.authenticator import Authenticator
-from vauth.webauthn import base64url
 from vauth.webauthn.client import WebAuthnClient
 from vauth.webauthn.errors import WebAuthnError
 

@@ -34,10 +34,10 @@ from webauthn.helpers.structs import (
 )
 from webauthn_support import AuthenticatorFactory
 
+from vauth import base64url
 from vauth.ctap.attestation import AttestationMode
 from vauth.ctap.authenticator import Authenticator
 from vauth.ctap.config import DEFAULT_AAGUID
-from vauth.webauthn import base64url
 from vauth.webauthn.client import WebAuthnClient
 
 RP_ID = "example.com"

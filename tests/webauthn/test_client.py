@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from webauthn_support import AuthenticatorFactory, Recorder
 
+from vauth import base64url
 from vauth.ctap import cbor
 from vauth.ctap.authenticator import Authenticator
 from vauth.ctap.config import AuthenticatorConfig
@@ -16,7 +17,6 @@ from vauth.ctap.status import CtapStatus
 from vauth.keys import RandomKeySource
 from vauth.presence import AutoPresence
 from vauth.store import InMemoryStore
-from vauth.webauthn import base64url
 from vauth.webauthn.client import WebAuthnClient
 from vauth.webauthn.errors import WebAuthnError
 

@@ -10,7 +10,7 @@ from typing import Any
 import cbor2
 import pytest
 
-from vauth.webauthn import base64url
+from vauth import base64url
 from vauth.webauthn.attestation import AttestationResult
 from vauth.webauthn.client_data import CREATE, GET, client_data_json
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import zlib
 from typing import Any
 
 import pytest
@@ -30,10 +29,9 @@ from fido2.webauthn import (
 )
 from webauthn_support import Recorder, make_authenticator
 
-from vauth import VirtualAuthenticator
+from vauth import VirtualAuthenticator, base64url
 from vauth.ctap import cbor
 from vauth.testing import VauthCtapDevice
-from vauth.webauthn import base64url, large_blob
 from vauth.webauthn.client import WebAuthnClient
 from vauth.webauthn.errors import WebAuthnError
 from vauth.webauthn.extensions import prf_salt
@@ -372,55 +370,6 @@ class TestLargeBlob:
             else:
                 va.get(request(credential, largeBlob=large_blob), ORIGIN)
         assert name_of(error) == "NotSupportedError"
-
-
-class TestLargeBlobArray:
-    """The array encoding against python-fido2's fido2/ctap2/blob.py."""
-
-    def test_entries_open_both_ways(self) -> None:
-        key = os.urandom(32)
-        ours = large_blob.seal(key, b"hello " * 10)
-        compressed, size = fido2_blob._lb_unpack(key, ours)
-        assert fido2_blob._decompress(compressed) == b"hello " * 10 and size == 60
-        assert large_blob.open_entry(key, fido2_blob._lb_pack(key, b"peer blob")) == b"peer blob"
-
-    def test_entry_format(self) -> None:
-        key, nonce = bytes(range(32)), bytes(12)
-        entry = large_blob.seal(key, b"abc", nonce)
-        assert entry[2] == nonce and entry[3] == 3
-        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
-        deflated = AESGCM(key).decrypt(nonce, entry[1], b"blob" + (3).to_bytes(8, "little"))
-        assert zlib.decompress(deflated, wbits=-15) == b"abc"
-
-    def test_wrong_key_or_tampering_does_not_open(self) -> None:
-        key = os.urandom(32)
-        entry = large_blob.seal(key, b"secret")
-        assert large_blob.open_entry(os.urandom(32), entry) is None
-        assert large_blob.open_entry(key, {**entry, 3: 7}) is None  # origSize is authenticated
-        assert large_blob.open_entry(key, {**entry, 2: b"short"}) is None
-        assert large_blob.open_entry(key, "not a map") is None
-
-    def test_serialization_matches_the_peer(self) -> None:
-        key = os.urandom(32)
-        entries = [fido2_blob._lb_pack(key, b"a"), large_blob.seal(key, b"b")]
-        body = cbor.encode(entries)
-        assert large_blob.serialize(entries) == body + hashlib.sha256(body).digest()[:16]
-        assert large_blob.serialize([]) == bytes.fromhex("80 76be8b528d0075f7aae98d6fa57a6d3c")
-        assert large_blob.deserialize(large_blob.serialize(entries)) == entries
-
-    def test_a_bad_hash_is_the_empty_array(self) -> None:
-        serialized = bytearray(large_blob.serialize([large_blob.seal(os.urandom(32), b"x")]))
-        serialized[-1] ^= 1
-        assert large_blob.deserialize(bytes(serialized)) == []
-
-    def test_replace_keeps_other_credentials(self) -> None:
-        mine, theirs = os.urandom(32), os.urandom(32)
-        entries = [large_blob.seal(mine, b"old"), large_blob.seal(theirs, b"kept")]
-        replaced = large_blob.replace(mine, entries, b"new")
-        assert len(replaced) == 2
-        assert large_blob.find(mine, replaced) == b"new"
-        assert large_blob.find(theirs, replaced) == b"kept"
 
 
 # -- credBlob and minPinLength ------------------------------------------------------------------

@@ -10,9 +10,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from webauthn_support import AuthenticatorFactory
 
+from vauth import base64url
 from vauth.ctap.authenticator import Authenticator
 from vauth.ctap.cose import Algorithm
-from vauth.webauthn import base64url
 from vauth.webauthn.client import WebAuthnClient
 
 ORIGIN = "https://example.com"

@@ -7,6 +7,8 @@ from enum import StrEnum
 
 from vauth.ctap.cose import CoseKey
 
+CRED_RANDOM_LENGTH = 32  # each hmac-secret CredRandom (CTAP 2.1 section 12.5)
+
 
 class SignCountPolicy(StrEnum):
     """How a credential's signature counter moves (WebAuthn L3 section 6.1.1)."""

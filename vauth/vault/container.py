@@ -17,10 +17,10 @@ import nacl.exceptions
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from vauth import base64url
 from vauth.secret import Secret, wipe
 from vauth.vault.errors import ExchangeError, ExportDecryptionError
 from vauth.vault.kdf import KdfParams
-from vauth.webauthn import base64url
 
 FORMAT = "vauth-export"
 VERSION = 1

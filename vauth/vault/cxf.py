@@ -34,13 +34,12 @@ import zlib
 from collections.abc import Sequence
 from typing import Any
 
+from vauth import base64url
 from vauth.ctap.config import MAX_CRED_BLOB_LENGTH
-from vauth.ctap.credential import Credential, SignCountPolicy
-from vauth.ctap.extensions.hmac_secret import CRED_RANDOM_LENGTH
+from vauth.ctap.credential import CRED_RANDOM_LENGTH, Credential, SignCountPolicy
 from vauth.vault import portable
 from vauth.vault.errors import ExchangeError
 from vauth.vault.portable import EntryError, Portable
-from vauth.webauthn import base64url
 
 VERSION_MAJOR, VERSION_MINOR = 1, 0
 EXPORTER_RP_ID = "vauth.invalid"  # vauth has no website; a reserved name (RFC 2606) says so

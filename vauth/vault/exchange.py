@@ -20,16 +20,15 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
-from vauth.ctap import cbor
-from vauth.ctap.commands import large_blobs
+from vauth import base64url
+from vauth.ctap import cbor, large_blob_array
 from vauth.ctap.credential import Credential, SignCountPolicy
+from vauth.ctap.large_blob_array import LargeBlobError
 from vauth.ctap.ports import CredentialStore
 from vauth.vault import container, cxf, webdriver
 from vauth.vault.errors import ExchangeError, VaultError
 from vauth.vault.kdf import KdfParams
 from vauth.vault.portable import EntryError, Portable
-from vauth.webauthn import base64url, large_blob
-from vauth.webauthn.large_blob import LargeBlobError
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -128,7 +127,7 @@ async def export_credentials(
             credential = whole
         credentials.append(credential)
     if fmt == "cxf":
-        array = await large_blobs.load(store)
+        array = await large_blob_array.load(store)
         content = await _blocking(lambda: _cxf_export(credentials, array, exporter_name))
     else:
         content = await _blocking(lambda: _json([webdriver.parameters(c) for c in credentials]))
@@ -148,12 +147,12 @@ def _cxf_export(
     credentials: Sequence[Credential], array: bytes, exporter_name: str | None = None
 ) -> bytes:
     try:
-        entries = large_blob.deserialize(array)
+        entries = large_blob_array.deserialize(array)
     except LargeBlobError:
         logger.warning("the large-blob array is damaged: exporting passkeys without large blobs")
         entries = []
     passkeys = [
-        Portable(c, large_blob.find(c.large_blob_key, entries) if c.large_blob_key else None)
+        Portable(c, large_blob_array.find(c.large_blob_key, entries) if c.large_blob_key else None)
         for c in credentials
         if c.user_handle or not c.discoverable
     ]
@@ -408,7 +407,7 @@ async def _large_blob_update(
     if not with_blobs:
         return None
     try:
-        current = large_blob.deserialize(await large_blobs.load(store))
+        current = large_blob_array.deserialize(await large_blob_array.load(store))
     except LargeBlobError:
         for passkey in with_blobs:
             report.warnings.append(
@@ -416,14 +415,14 @@ async def _large_blob_update(
                 "is damaged"
             )
         return None
-    size = len(large_blob.serialize(current)) + 8  # the array's length prefix may grow
+    size = len(large_blob_array.serialize(current)) + 8  # the array's length prefix may grow
     added: list[dict[int, Any]] = []
     for passkey in with_blobs:
         credential, blob = passkey.credential, passkey.large_blob
         assert blob is not None
         if credential.large_blob_key is None:
             credential.large_blob_key = secrets.token_bytes(cxf.LARGE_BLOB_KEY_LENGTH)
-        entry = large_blob.seal(credential.large_blob_key, blob)
+        entry = large_blob_array.seal(credential.large_blob_key, blob)
         entry_size = len(cbor.encode(entry))
         if limit is not None and size + entry_size > limit:
             report.warnings.append(
@@ -437,11 +436,11 @@ async def _large_blob_update(
         return None
 
     def update(value: bytes | None) -> bytes:
-        return large_blob.serialize(
-            [*large_blob.deserialize(value or large_blobs.EMPTY_ARRAY), *added]
+        return large_blob_array.serialize(
+            [*large_blob_array.deserialize(value or large_blob_array.EMPTY_ARRAY), *added]
         )
 
-    return {large_blobs.SETTING: update}
+    return {large_blob_array.SETTING: update}
 
 
 def _id(passkey: Portable) -> str:

@@ -13,10 +13,10 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from publicsuffixlist import PublicSuffixList
 
+from vauth import base64url
 from vauth.ctap.config import MAX_CREDENTIAL_ID_LENGTH, MAX_USER_ID_LENGTH
 from vauth.ctap.cose import CoseKey, algorithm_for_key
 from vauth.ctap.credential import Credential
-from vauth.webauthn import base64url
 
 MAX_TEXT_LENGTH = 1024
 MAX_DOMAIN_LENGTH = 253

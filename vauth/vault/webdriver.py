@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from vauth import base64url
 from vauth.ctap.credential import Credential, SignCountPolicy
 from vauth.vault import portable
 from vauth.vault.portable import EntryError, Portable
-from vauth.webauthn import base64url
 
 MAX_SIGN_COUNT = 0xFFFFFFFF
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-from vauth.webauthn import base64url
+from vauth import base64url
 
 CREATE = "webauthn.create"
 GET = "webauthn.get"

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from vauth import base64url
 from vauth.ctap.extensions.cred_blob import NAME as CRED_BLOB
 from vauth.ctap.extensions.cred_protect import NAME as CRED_PROTECT
 from vauth.ctap.extensions.hmac_secret import MC_NAME as HMAC_SECRET_MC
@@ -25,7 +26,6 @@ from vauth.ctap.extensions.hmac_secret import SALT_LENGTH
 from vauth.ctap.extensions.large_blob_key import KEY_LENGTH as LARGE_BLOB_KEY_LENGTH
 from vauth.ctap.extensions.large_blob_key import NAME as LARGE_BLOB_KEY
 from vauth.ctap.extensions.min_pin_length import NAME as MIN_PIN_LENGTH
-from vauth.webauthn import base64url
 from vauth.webauthn.ctap_messages import AuthenticatorInfo, Channel
 from vauth.webauthn.errors import WebAuthnError
 from vauth.webauthn.large_blob import Authorize, LargeBlobArray, read_blob, write_blob

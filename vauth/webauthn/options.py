@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from vauth.webauthn import base64url
+from vauth import base64url
 from vauth.webauthn.errors import WebAuthnError
 
 T = TypeVar("T")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from vauth.webauthn import base64url
+from vauth import base64url
 from vauth.webauthn.attestation import AttestationResult
 from vauth.webauthn.options import PUBLIC_KEY
 from vauth.webauthn.public_key import spki_der

@@ -13,6 +13,7 @@ import struct
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from vauth.ctap.large_blob_array import EMPTY_ARRAY, HASH_LENGTH, SETTING, load
 from vauth.ctap.parse import optional
 from vauth.ctap.pin_state import LBW
 from vauth.ctap.pin_uv import is_protected, verify_token
@@ -20,12 +21,7 @@ from vauth.ctap.status import CtapError, CtapStatus
 
 if TYPE_CHECKING:
     from vauth.ctap.authenticator import Authenticator
-    from vauth.ctap.ports import CredentialStore
 
-SETTING = "large_blob_array"
-HASH_LENGTH = 16
-# The initial serialized large-blob array: an empty CBOR array and its truncated hash.
-EMPTY_ARRAY = b"\x80" + hashlib.sha256(b"\x80").digest()[:HASH_LENGTH]
 MESSAGE_OVERHEAD = 64  # maxFragmentLength = maxMsgSize - 64
 
 
@@ -83,11 +79,6 @@ def write_message(offset: int, fragment: bytes) -> bytes:
         + struct.pack("<I", offset & 0xFFFFFFFF)
         + hashlib.sha256(fragment).digest()
     )
-
-
-async def load(store: CredentialStore) -> bytes:
-    """The stored serialized large-blob array (the empty one until the first write)."""
-    return await store.get_setting(SETTING) or EMPTY_ARRAY
 
 
 async def clear(authenticator: Authenticator) -> None:

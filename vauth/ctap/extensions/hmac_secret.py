@@ -13,6 +13,7 @@ import hmac
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from vauth.ctap.credential import CRED_RANDOM_LENGTH as CRED_RANDOM_LENGTH
 from vauth.ctap.parse import optional, required
 from vauth.ctap.pin_uv import protocol_for
 from vauth.ctap.status import CtapError, CtapStatus
@@ -24,7 +25,6 @@ if TYPE_CHECKING:
 
 NAME = "hmac-secret"
 MC_NAME = "hmac-secret-mc"
-CRED_RANDOM_LENGTH = 32
 SALT_LENGTH = 32
 
 

@@ -1,4 +1,5 @@
-"""base64url without padding (RFC 4648 section 5), as WebAuthn's JSON forms use it."""
+"""base64url without padding (RFC 4648 section 5), as WebAuthn's JSON forms and the export
+formats use it; a shared leaf: it imports nothing from vauth."""
 
 from __future__ import annotations
 
