@@ -397,8 +397,25 @@ def test_declining_delete_on_a_terminal_says_so(daemon: Daemon) -> None:
     made = ceremony(daemon.socket, "create", creation("alice"))
     credential_id = str(made["result"]["id"])  # type: ignore[index]
     term = Terminal(daemon.env, "delete", credential_id[:8])
+    # Issue 11 item 15: the question names the passkey, not only its ID.
+    term.expect("Move the passkey for Alice (alice) on example.com (ID")
     term.expect("you can restore it for 30 days. [y/N]")
     term.type("n")
     term.expect("nothing was deleted")
     assert term.wait() == 1
     assert len(json.loads(daemon.cli("list", "--json").stdout)) == 1
+
+
+def test_show_rename_and_delete_speak_plainly(daemon: Daemon) -> None:
+    """Issue 11 item 15: no "backup eligible False", no "renamed to ''"; after a delete, what to
+    do on the site, which still lists the passkey."""
+    made = ceremony(daemon.socket, "create", creation("bea"))
+    prefix = str(made["result"]["id"])[:10]  # type: ignore[index]
+    shown = daemon.cli("show", prefix).stdout
+    assert "backup eligible" not in shown and "False" not in shown
+    assert "Copies:    kept on this computer only" in shown
+    assert daemon.cli("rename", prefix, "Home").stdout.strip() == "Renamed it \u201cHome\u201d."
+    assert daemon.cli("rename", prefix, "").stdout.strip() == "Removed its nickname."
+    deleted = daemon.cli("delete", prefix, "--yes").stdout
+    assert "Moved the passkey for Bea (bea) on example.com to the trash" in deleted
+    assert "example.com still lists it" in deleted and "sign in to the site" in deleted

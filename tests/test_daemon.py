@@ -362,6 +362,8 @@ def test_account_choice_through_the_prompt(tmp_path: Path) -> None:
         prompt = await approve_next(selected=1)
         assert prompt["ceremonyId"] == "request-7"
         assert [a["userName"] for a in prompt["accounts"]] == ["bob", "alice"]  # type: ignore[index]
+        # Issue 11 item 15: the chooser can show each account's nickname and last use.
+        assert [(a["nickname"], a["lastUsed"]) for a in prompt["accounts"]] == [(None, None)] * 2  # type: ignore[index]
         reply = await task
         await client.close()
         await front_end.close()

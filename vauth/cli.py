@@ -496,8 +496,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         f"Last used: {_when(detail.get('lastUsed'))}",
         f"Kind:      {_kind(detail)}"
         + ("" if detail.get("discoverable", True) else NOT_DISCOVERABLE_NOTE),
-        f"Synced:    backup eligible {detail['backupEligibility']}, "
-        f"backed up {detail['backupState']}",
+        f"Copies:    {_copies(detail)}",
         "History (uses and changes):",
     ]
     lines += [
@@ -509,13 +508,32 @@ def cmd_show(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _copies(detail: dict[str, Any]) -> str:
+    """The backup flags (BE, BS) in words."""
+    if not detail.get("backupEligibility"):
+        return "kept on this computer only (not synced or backed up by a passkey service)"
+    if detail.get("backupState"):
+        return "may be copied to your other devices, and has been"
+    return "may be copied to your other devices; it has not been yet"
+
+
+def _named(c: dict[str, Any]) -> str:
+    """A passkey as a person knows it: its account and site (the ID only if nothing else)."""
+    user, display = c.get("userName"), c.get("userDisplayName")
+    name = f"{display} ({user})" if user and display and user != display else display or user
+    if c.get("nickname"):
+        name = f"\u201c{c['nickname']}\u201d, {name}" if name else f"\u201c{c['nickname']}\u201d"
+    return f"the passkey for {name} on {_site(c)}" if name else f"the passkey on {_site(c)}"
+
+
 def cmd_rename(args: argparse.Namespace) -> int:
     credential_id = _resolve(args, args.id)
     call(args, "credentials.rename", credentialId=credential_id, nickname=args.nickname, via="cli")
+    nickname = (args.nickname or "").strip()
     output(
         args,
         {"credentialId": credential_id, "nickname": args.nickname},
-        f"renamed to {args.nickname!r}",
+        f"Renamed it \u201c{nickname}\u201d." if nickname else "Removed its nickname.",
     )
     return EXIT_OK
 
@@ -541,12 +559,13 @@ def cmd_name(args: argparse.Namespace) -> int:
 
 def cmd_delete(args: argparse.Namespace) -> int:
     credential_id = _resolve(args, args.id)
+    shown = call(args, "credentials.show", credentialId=credential_id)
     if not args.yes:
         if not sys.stdin.isatty():
             raise CliError("deleting needs --yes when not on a terminal", EXIT_USAGE)
         answer = input(
-            f"Move passkey {credential_id[:12]}… to the trash? It stops working at once; you "
-            f"can restore it for {TRASH_DAYS} days. [y/N] "
+            f"Move {_named(shown)} (ID {credential_id[:12]}…) to the trash? It stops working at "
+            f"once; you can restore it for {TRASH_DAYS} days. [y/N] "
         )
         if answer.strip().lower() not in ("y", "yes"):
             raise CliError("nothing was deleted: you did not confirm")
@@ -554,8 +573,10 @@ def cmd_delete(args: argparse.Namespace) -> int:
     output(
         args,
         {"deleted": credential_id, **(result or {})},
-        f"Moved to the trash. It no longer works; to bring it back within {TRASH_DAYS} days, "
-        f"run: vauth restore {credential_id[:12]}",
+        f"Moved {_named(shown)} to the trash. It no longer works; to bring it back within "
+        f"{TRASH_DAYS} days, run: vauth restore {credential_id[:12]}\n"
+        f"{_site(shown)} still lists it among your passkeys: to remove it there too, sign in to "
+        "the site, open your account's security or passkey settings and delete it.",
     )
     return EXIT_OK
 

@@ -127,7 +127,14 @@ class PendingPrompt:
         return {
             "id": self.id,
             "ceremonyId": self.ceremony,
-            "accounts": [{"userName": n, "userDisplayName": d} for n, d in r.accounts],
+            "accounts": [
+                {"userName": n, "userDisplayName": d, "nickname": nick, "lastUsed": used}
+                for (n, d), (nick, used) in zip(
+                    r.accounts,
+                    r.account_notes or ((None, None),) * len(r.accounts),
+                    strict=True,
+                )
+            ],
             "ceremony": r.ceremony.value,
             "rpId": r.rp_id,
             "userName": r.user_name,

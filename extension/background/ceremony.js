@@ -37,8 +37,8 @@ const randomId = () => {
 export class Ceremony {
   // kind: "create" | "get"; options: L3 JSON; conditional: a `mediation: "conditional"` get;
   // checkedRpId: the rpId as the daemon judged it for this origin (null if not yet asked)
-  constructor(host, { kind, options, origin, topOrigin, rpId = null, conditional = false, tabId, choice }) {
-    Object.assign(this, { host, kind, options, origin, topOrigin, conditional, tabId, choice });
+  constructor(host, { kind, options, origin, topOrigin, rpId = null, conditional = false, tabId, choice, remembered = null }) {
+    Object.assign(this, { host, kind, options, origin, topOrigin, conditional, tabId, choice, remembered });
     this.checkedRpId = rpId;
     this.id = randomId();
     this.state = CEREMONY_STATES.STARTING;
@@ -81,6 +81,7 @@ export class Ceremony {
       userVerification: (this.kind === ACTIONS.CREATE ? selection.userVerification : o.userVerification) ?? "preferred",
       allowCredentials: Array.isArray(o.allowCredentials) ? o.allowCredentials.length : 0,
       choice: this.choice,
+      remembered: this.remembered ? { scope: this.remembered.scope, site: this.remembered.site } : null,
       state: this.state,
       error: this.error,
     };

@@ -8,7 +8,7 @@ import { Ceremony, ceremonies, ceremonyByWindow, daemonStatus } from "./ceremony
 import { VauthError, asJSON, isUnavailable, pageError } from "./errors.js";
 import { NativeHost } from "./native.js";
 import { isContentScript, isExtensionPage, originsOf } from "./sender.js";
-import { choiceFor, loadSettings, saveSettings } from "./settings.js";
+import { choiceFor, loadSettings, rememberedFor, saveSettings } from "./settings.js";
 import { tellUser } from "./notify.js";
 
 const host = new NativeHost();
@@ -40,12 +40,13 @@ async function ceremonyRequest(msg, { origin, topOrigin, payload, sender, port }
   const kind = msg.op === PAGE_OPS.CREATE ? ACTIONS.CREATE : ACTIONS.GET;
   const options = payload.options;
   if (!options || typeof options !== "object") throw new VauthError(DOM_ERRORS.TYPE, "publicKey is required");
-  const choice = await choiceFor(origin);
+  const remembered = await rememberedFor(origin);
+  const choice = remembered.choice;
   if (choice === CHOICES.BROWSER) return { fallback: true };
   const rpId = await checkedRpId(kind, options, origin);
   const conditional = kind === ACTIONS.GET && payload.conditional === true;
   if (conditional && !(await offersPasskeys(options, origin, rpId))) return { fallback: true };
-  const ceremony = new Ceremony(host, { kind, options, origin, topOrigin, rpId, conditional, tabId: sender.tab?.id, choice });
+  const ceremony = new Ceremony(host, { kind, options, origin, topOrigin, rpId, conditional, tabId: sender.tab?.id, choice, remembered });
   pageCeremonies.set(port, ceremony);
   try {
     return await ceremony.run();
@@ -139,9 +140,19 @@ function ceremonyOf(msg) {
   return ceremony;
 }
 
+// The window's "Next time on this site": remember `choice` for the site the window named (the
+// rpId the daemon checked for this origin; the origin's host until the daemon has checked one),
+// or for every site; "ask me again" forgets what had been remembered here.
 async function remember(ceremony, scope, choice) {
-  if (scope === "site") await saveSettings({ sites: { [ceremony.origin]: choice } });
+  const site = ceremony.checkedRpId ?? new URL(ceremony.origin).hostname;
+  if (scope === "site") await saveSettings({ sites: { [site]: choice } });
   else if (scope === "global") await saveSettings({ global: choice });
+  else if (ceremony.remembered?.scope === "site") {
+    await saveSettings({ sites: { [ceremony.remembered.site]: null } });
+    if ((await choiceFor(ceremony.origin)) !== CHOICES.ASK) await saveSettings({ sites: { [site]: CHOICES.ASK } });
+  } else if (ceremony.remembered?.scope === "global") {
+    await saveSettings({ sites: { [site]: CHOICES.ASK } });
+  }
 }
 
 // -- the routing table --------------------------------------------------------------------------

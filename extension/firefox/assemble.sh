@@ -7,7 +7,7 @@ src=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:-"${TMPDIR:-/tmp}/vauth-firefox"}
 rm -rf "$out"
 mkdir -p "$out"
-for dir in background content page shared ui popup options; do
+for dir in background content page shared ui popup options help; do
   cp -R "$src/$dir" "$out/$dir"
 done
 cp "$src/firefox/manifest.json" "$out/manifest.json"

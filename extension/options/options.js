@@ -2,21 +2,28 @@
 // changes, with who made them), export (saying first what cannot travel) and import,
 // the authenticator's name and where passkey requests go (globally and per site).
 import { ACTIONS, ERRORS, MSG } from "../shared/protocol.js";
-import { $, base64ToBytes, bytesToBase64, call, daemon, download, el, showError, when } from "../ui/common.js";
+import { siteName } from "../background/settings.js";
+import { $, base64ToBytes, bytesToBase64, call, daemon, describe, download, el, showError, when } from "../ui/common.js";
 import { account, passkeyDetails } from "../ui/passkeys.js";
 
 let passkeys = [];
 const CHOICE_TEXT = { ask: "ask each time", vauth: "vauth", browser: "the browser's own authenticators" };
+// Errors show beside the section that caused them; #error is for the page as a whole.
 const fail = (error) => showError($("#error"), error);
+const failIn = (section) => (error) => showError($(`#${section}-error`), error);
+const clearErrors = () => document.querySelectorAll(".section-error, #error").forEach((node) => showError(node, null));
+// Sections that show the vault's contents: hidden while it is locked (a note says why).
+const VAULT_SECTIONS = ["#passkeys-tools", "#passkeys", "#trash-section", "#audit-section", "#export-section", "#import-section"];
 
 async function refresh() {
   showError($("#error"), null);
-  await showSettings().catch(fail);
+  await showSettings().catch(failIn("sites"));
   let status;
   try {
     status = await daemon(ACTIONS.STATUS);
   } catch (error) {
     $("#lock-state").textContent = "not running";
+    showVault(false, "vauth is not running, so your passkeys cannot be shown. Start it, then reload this page.");
     return fail(error);
   }
   const locked = Boolean(status.vault?.locked);
@@ -26,40 +33,85 @@ async function refresh() {
   $("#recover-section").hidden = !locked;
   $("#recovery-section").hidden = !status.vault || locked;
   if (document.activeElement !== $("#display-name")) $("#display-name").value = status.displayName ?? "";
+  showVault(!locked, "Your vault is locked. Unlock it above to see your passkeys, the trash and their recent use.");
   if (locked) return;
   try {
     passkeys = await daemon(ACTIONS.CREDENTIALS_LIST);
     showPasskeys();
-    await showTrash();
-    await showExportNotice();
-    await showAudit();
   } catch (error) {
-    fail(error);
+    failIn("passkeys")(error);
   }
+  await showTrash().catch(failIn("trash"));
+  await showExportNotice().catch(failIn("export"));
+  await showAudit().catch(fail);
 }
+
+// Unlocked: the vault's sections; otherwise one sentence in their place.
+function showVault(open, note) {
+  for (const selector of VAULT_SECTIONS) $(selector).hidden = !open;
+  $("#locked-note").hidden = open;
+  $("#locked-note").textContent = note;
+}
+
+const SORTS = {
+  site: (a, b) => a.rpId.localeCompare(b.rpId) || account(a).localeCompare(account(b)),
+  lastUsed: (a, b) => (b.lastUsed ?? 0) - (a.lastUsed ?? 0) || (b.created ?? 0) - (a.created ?? 0),
+  created: (a, b) => (b.created ?? 0) - (a.created ?? 0),
+};
 
 function showPasskeys() {
   const words = $("#search").value.trim().toLowerCase().split(/\s+/).filter(Boolean);
   const shown = passkeys.filter((c) => {
     const text = [c.rpId, c.userName, c.userDisplayName, c.nickname, c.credentialId].join(" ").toLowerCase();
     return words.every((w) => text.includes(w));
-  });
-  $("#passkey-count").textContent = `${shown.length} of ${passkeys.length}`;
-  $("#passkeys").replaceChildren(...shown.map((c) =>
-    el("li", {}, passkeyDetails(c, { onChange: refresh, onError: fail, showSite: true }))));
+  }).sort(SORTS[$("#sort").value] ?? SORTS.site);
+  $("#passkey-count").textContent = shown.length === passkeys.length
+    ? `${passkeys.length} passkey${passkeys.length === 1 ? "" : "s"}`
+    : `${shown.length} of ${passkeys.length} passkeys`;
+  const card = (c) => el("li", {}, passkeyDetails(c, {
+    onChange: refresh, onError: failIn("passkeys"), onNotice: notice, showSite: !$("#group").checked,
+  }));
+  if (!$("#group").checked) return void $("#passkeys").replaceChildren(...shown.map(card));
+  const groups = new Map();
+  for (const c of shown) groups.set(c.rpId, [...(groups.get(c.rpId) ?? []), c]);
+  $("#passkeys").replaceChildren(...[...groups].map(([rpId, list]) =>
+    el("li", { class: "site-group", dataset: { rpId } },
+      el("h3", {}, `${rpId} (${list.length})`),
+      el("ul", {}, list.map(card)))));
 }
+
+function notice(text) {
+  $("#passkeys-result").textContent = text;
+  $("#passkeys-result").hidden = !text;
+}
+
+// The audit log's words, as a person would say them (the protocol's names stay in the log).
+const WHAT = {
+  makeCredential: "Created", getAssertion: "Signed in", delete: "Moved to the trash",
+  restore: "Restored from the trash", purge: "Deleted for good", rename: "Renamed",
+  update: "Changed by the site", import: "Imported", deleteAll: "Deleted every passkey",
+};
+const OUTCOME = {
+  ok: "Done", OPERATION_DENIED: "Refused", NO_CREDENTIALS: "No passkey for this site",
+  CREDENTIAL_EXCLUDED: "Already saved", USER_ACTION_TIMEOUT: "Took too long",
+  NOT_ALLOWED: "Refused", KEEPALIVE_CANCEL: "Cancelled", PIN_INVALID: "Wrong PIN",
+};
 
 async function showAudit() {
   const entries = await daemon(ACTIONS.AUDIT, { limit: 200 });
   const byId = new Map(passkeys.map((c) => [c.credentialId, c]));
   $("#audit tbody").replaceChildren(...entries.map((e) => {
     const c = byId.get(e.credentialId);
-    return el("tr", { class: "audit-entry" },
-      el("td", {}, when(e.at)), el("td", {}, e.ceremony), el("td", {}, e.rpId ?? ""),
-      el("td", {}, c ? c.nickname || account(c) : e.credentialId ? `${e.credentialId.slice(0, 12)}…` : ""),
-      el("td", {}, e.outcome), el("td", { class: "actor" }, e.actor ?? ""), el("td", { class: "detail" }, e.detail ?? ""));
+    return el("tr", { class: "audit-entry", dataset: { ceremony: e.ceremony, outcome: e.outcome } },
+      el("td", {}, when(e.at)), el("td", { class: "what" }, WHAT[e.ceremony] ?? "Changed"), el("td", {}, e.rpId ?? ""),
+      el("td", {}, c ? c.nickname || account(c) : e.credentialId ? "a passkey no longer in vauth" : ""),
+      el("td", { class: "outcome" }, OUTCOME[e.outcome] ?? "Failed"),
+      el("td", { class: "actor" }, plain(e.actor)), el("td", { class: "detail" }, plain(e.detail)));
   }));
 }
+
+// A daemon sentence without the protocol's own names in parentheses, nor `backticks`.
+const plain = (text) => (text ? describe({ message: text }).replace(/ \((signal\w+|[a-z]+[A-Z]\w*)\)/g, "") : "");
 
 async function showTrash() {
   const trashed = await daemon(ACTIONS.TRASH_LIST);
@@ -78,7 +130,7 @@ async function restore(credentialId) {
     await daemon(ACTIONS.TRASH_RESTORE, { credentialId });
     $("#trash-result").textContent = "Restored: it works again.";
   } catch (error) {
-    fail(error);
+    failIn("trash")(error);
   }
   await refresh();
 }
@@ -95,23 +147,26 @@ async function showSettings() {
   $("#sites tbody").replaceChildren(...Object.entries(settings.sites).map(([origin, choice]) =>
     el("tr", { class: "site", dataset: { origin } },
       el("td", {}, origin), el("td", {}, CHOICE_TEXT[choice] ?? choice),
-      el("td", {}, el("button", { type: "button", class: "site-remove", "aria-label": `Forget the choice for ${origin}`,
+      el("td", {}, el("button", { type: "button", class: "site-remove", "aria-label": `Forget the choice for ${origin}, and ask again there`,
         onclick: () => setSettings({ sites: { [origin]: null } }) }, "Forget")))));
 }
 
 async function setSettings(patch) {
-  await call(MSG.SETTINGS_SET, { patch }).catch(fail);
-  await showSettings().catch(fail);
+  await call(MSG.SETTINGS_SET, { patch }).catch(failIn("sites"));
+  await showSettings().catch(failIn("sites"));
 }
 
 $("#search").addEventListener("input", showPasskeys);
+$("#sort").addEventListener("change", showPasskeys);
+$("#group").addEventListener("change", showPasskeys);
 $("#unlock-form").addEventListener("submit", async (event) => {
   event.preventDefault();
+  showError($("#unlock-error"), null);
   try {
     await daemon(ACTIONS.UNLOCK, { passphrase: $("#passphrase").value });
     $("#passphrase").value = "";
   } catch (error) {
-    return fail(error);
+    return failIn("unlock")(error);
   }
   await refresh();
 });
@@ -119,13 +174,14 @@ $("#recover-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const recoveryKey = $("#recovery-key").value.trim();
   const passphrase = $("#recover-passphrase").value;
-  if (passphrase !== $("#recover-again").value) return fail({ message: "The two passphrases differ. Type the new one again." });
+  showError($("#recover-error"), null);
+  if (passphrase !== $("#recover-again").value) return failIn("recover")({ message: "The two passphrases differ. Type the new one again." });
   $("#recover-result").textContent = "Setting the new passphrase…";
   try {
     await daemon(ACTIONS.RECOVER, { recoveryKey, new: passphrase });
   } catch (error) {
     $("#recover-result").textContent = "";
-    return fail(error.code === ERRORS.WRONG_PASSPHRASE
+    return failIn("recover")(error.code === ERRORS.WRONG_PASSPHRASE
       ? { message: "That recovery key does not open this vault, so nothing was changed. Check it for typing mistakes, and that it is the newest key you were given." }
       : error);
   }
@@ -141,8 +197,9 @@ $("#recovery-form").addEventListener("submit", async (event) => {
     $("#recovery-passphrase").value = "";
     $("#new-key").textContent = recoveryKey;
     $("#recovery-key-shown").hidden = false;
+    showError($("#recovery-error"), null);
   } catch (error) {
-    fail(error);
+    failIn("recovery")(error);
   }
 });
 $("#saved-key").addEventListener("click", () => {
@@ -150,13 +207,17 @@ $("#saved-key").addEventListener("click", () => {
   $("#recovery-key-shown").hidden = true;
 });
 $("#lock").addEventListener("click", async () => {
+  clearErrors();
   await daemon(ACTIONS.LOCK).catch(fail);
   passkeys = [];
   showPasskeys();
   await refresh();
 });
 
-$("#export-format").addEventListener("change", () => showExportNotice().catch(fail));
+$("#export-format").addEventListener("change", () => showExportNotice().catch(failIn("export")));
+$("#export-plaintext").addEventListener("change", () => {
+  for (const id of ["#export-passphrase", "#export-passphrase-again"]) $(id).disabled = $("#export-plaintext").checked;
+});
 $("#empty-trash").addEventListener("click", () => {
   $("#empty-trash-confirm").hidden = false;
   $("#empty-trash-confirm").focus();
@@ -166,7 +227,7 @@ $("#empty-trash-confirm").addEventListener("click", async () => {
     const { deleted } = await daemon(ACTIONS.TRASH_EMPTY);
     $("#trash-result").textContent = `Deleted ${deleted} passkey${deleted === 1 ? "" : "s"} for good.`;
   } catch (error) {
-    fail(error);
+    failIn("trash")(error);
   }
   await refresh();
 });
@@ -180,6 +241,14 @@ $("#export-form").addEventListener("submit", async (event) => {
   const plaintext = $("#export-plaintext").checked;
   const passphrase = $("#export-passphrase").value || undefined;
   const vaultPassphrase = $("#export-vault-passphrase").value;
+  showError($("#export-error"), null);
+  if (!plaintext && !passphrase) {
+    return failIn("export")({ message: "Choose a passphrase for the file, or tick Unencrypted." });
+  }
+  if (!plaintext && passphrase !== $("#export-passphrase-again").value) {
+    $("#export-passphrase-again").focus();
+    return failIn("export")({ message: "The two passphrases for the file differ. Type the same one in both fields." });
+  }
   if (plaintext && !confirm(PLAINTEXT_WARNING)) {
     $("#export-result").textContent = "Nothing was exported.";
     return;
@@ -196,7 +265,7 @@ $("#export-form").addEventListener("submit", async (event) => {
     $("#export-result").textContent = `Exported (${exported.encrypted ? "encrypted" : "not encrypted"}).`;
   } catch (error) {
     $("#export-result").textContent = "";
-    fail(error);
+    failIn("export")(error);
   }
 });
 
@@ -205,16 +274,27 @@ $("#import-form").addEventListener("submit", async (event) => {
   const file = $("#import-file").files[0];
   if (!file) return;
   const passphrase = $("#import-passphrase").value || undefined;
-  $("#import-result").textContent = "Importing…";
+  showError($("#import-error"), null);
+  // The worker answers once, so the progress cannot count: it shows that work goes on, and the
+  // counts come with the answer.
+  $("#import-progress").hidden = false;
+  $("#import").disabled = true;
+  $("#import-result").textContent = `Importing ${file.name}… This can take a minute for a large file.`;
   try {
     const data = bytesToBase64(new Uint8Array(await file.arrayBuffer()));
     const report = await daemon(ACTIONS.IMPORT, { data, ...(passphrase ? { passphrase } : {}) });
     const skipped = report.skipped.map((s) => s.sentence).join("; ");
-    $("#import-result").textContent = `Imported ${report.imported.length}, skipped ${report.skipped.length}${skipped ? ` (${skipped})` : ""}.${report.warnings?.length ? ` ${report.warnings.join(" ")}` : ""}`;
+    const count = (n) => `${n} passkey${n === 1 ? "" : "s"}`;
+    $("#import-result").textContent = `Imported ${count(report.imported.length)}.`
+      + (report.skipped.length ? ` Skipped ${count(report.skipped.length)}: ${skipped}.` : "")
+      + (report.warnings?.length ? ` ${report.warnings.join(" ")}` : "");
     await refresh();
   } catch (error) {
     $("#import-result").textContent = "";
-    fail(error);
+    failIn("import")(error);
+  } finally {
+    $("#import-progress").hidden = true;
+    $("#import").disabled = false;
   }
 });
 
@@ -223,21 +303,19 @@ $("#name-form").addEventListener("submit", async (event) => {
   try {
     await daemon(ACTIONS.AUTHENTICATOR_NAME, { displayName: $("#display-name").value.trim() });
     $("#name-result").textContent = "Saved.";
+    showError($("#name-error"), null);
   } catch (error) {
-    fail(error);
+    failIn("name")(error);
   }
 });
 
 $("#global-choice").addEventListener("change", () => setSettings({ global: $("#global-choice").value }));
 $("#site-form").addEventListener("submit", async (event) => {
   event.preventDefault();
-  let origin;
-  try {
-    origin = new URL($("#site-origin").value.trim()).origin;
-  } catch {
-    return fail({ message: "Give the site as an address, such as https://example.com" });
-  }
-  await setSettings({ sites: { [origin]: $("#site-choice").value } });
+  const site = siteName($("#site-origin").value);
+  if (!site) return failIn("sites")({ message: "Give the site by its name, such as example.com." });
+  showError($("#sites-error"), null);
+  await setSettings({ sites: { [site]: $("#site-choice").value } });
   $("#site-origin").value = "";
 });
 

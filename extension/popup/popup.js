@@ -2,6 +2,7 @@
 import { ACTIONS, MSG } from "../shared/protocol.js";
 import { $, call, daemon, el, rpIdMatches, showError } from "../ui/common.js";
 import { passkeyDetails } from "../ui/passkeys.js";
+import { siteFor } from "../background/settings.js";
 
 let site = null; // {origin, host} of the current tab, when it is a web page
 
@@ -42,9 +43,16 @@ async function showPasskeys() {
   const all = await daemon(ACTIONS.CREDENTIALS_LIST);
   const mine = all.filter((c) => rpIdMatches(c.rpId, site.host));
   $("#no-passkeys").hidden = mine.length > 0;
-  $("#passkeys").replaceChildren(...mine.map((c) => el("li", {}, passkeyDetails(c, { onChange: refresh, onError: (e) => showError($("#error"), e) }))));
+  $("#passkeys").replaceChildren(...mine.map((c) => el("li", {}, passkeyDetails(c, {
+    onChange: refresh, onError: (e) => showError($("#error"), e), onNotice: notice }))));
   const settings = await call(MSG.SETTINGS_GET);
-  $("#site-choice").value = settings.sites[site.origin] ?? "";
+  const remembered = siteFor(settings.sites, site.host);
+  $("#site-choice").value = remembered ? settings.sites[remembered] : "";
+}
+
+function notice(text) {
+  $("#notice").textContent = text;
+  $("#notice").hidden = !text;
 }
 
 $("#unlock-form").addEventListener("submit", async (event) => {
@@ -63,7 +71,8 @@ $("#lock").addEventListener("click", async () => {
 });
 $("#site-choice").addEventListener("change", async () => {
   const choice = $("#site-choice").value || null;
-  await call(MSG.SETTINGS_SET, { patch: { sites: { [site.origin]: choice } } });
+  const settings = await call(MSG.SETTINGS_GET);
+  await call(MSG.SETTINGS_SET, { patch: { sites: { [siteFor(settings.sites, site.host) ?? site.host]: choice } } });
 });
 $("#open-options").addEventListener("click", () => chrome.runtime.openOptionsPage());
 

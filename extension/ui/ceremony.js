@@ -1,13 +1,14 @@
 // The ceremony window: shows what a site asks for, polls the daemon for this ceremony's presence
 // prompt and answers it (approve, use another authenticator, cancel); unlocks the vault in place.
 import { ACTIONS, CEREMONY_STATES as STATES, MSG, PORTS } from "../shared/protocol.js";
-import { $, call, daemon, describe, el, showError } from "./common.js";
+import { $, call, daemon, describe, el, showError, when } from "./common.js";
 
 const ceremonyId = new URLSearchParams(location.search).get("id");
 let info = null;
 let prompt = null;
 let polling = false;
 let busy = false;
+let rememberShown = false; // the remembered choice is preselected once, then left to the person
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const isCreate = () => info?.kind === ACTIONS.CREATE;
@@ -51,11 +52,10 @@ function render(ceremony) {
   row("top-origin", Boolean(ceremony.topOrigin && ceremony.topOrigin !== ceremony.origin));
   setText("#top-origin", ceremony.topOrigin);
   setText("#purpose", create
-    ? (isDiscoverable()
-      ? `If you save it, vauth makes a new key pair for this account, keeps the private key in your encrypted vault and gives ${ceremony.rpId} only the public key. Later you sign in there with it instead of a password.`
-      : `If you save it, vauth makes a new key pair for this account and gives ${ceremony.rpId} the public key and an ID that holds the private key, locked so that only your vauth can open it. Your vault keeps a note of it (site, account, dates) so you can see and delete it. Later you sign in there with it instead of a password.`)
-    : `If you sign in, vauth signs ${ceremony.rpId}'s challenge with your passkey: the site learns it is you, and nothing else.`);
+    ? `If you save it, you sign in to ${ceremony.rpId} with vauth from now on instead of a password. The site gets no secret it could leak.`
+    : `If you sign in, vauth proves to ${ceremony.rpId} that it is you. The site learns nothing else.`);
   renderDetails();
+  renderRemembered(ceremony);
 
   const locked = ceremony.state === STATES.LOCKED;
   const unavailable = ceremony.state === STATES.UNAVAILABLE;
@@ -67,9 +67,39 @@ function render(ceremony) {
   if (unavailable) setText("#unavailable-message", describe(ceremony.error));
   $("#waiting").hidden = locked || unavailable || none || Boolean(prompt);
   $("#approve").disabled = !(ceremony.state === STATES.WAITING && prompt) || busy;
+  const why = approveWhy(ceremony.state, create);
+  $("#approve-why").hidden = !why;
+  setText("#approve-why", why);
   if (locked && document.activeElement !== $("#passphrase")) $("#passphrase").focus();
   if (unavailable) $("#retry").focus();
   if (ceremony.state === STATES.WAITING) poll();
+}
+
+// Why the approve button is disabled, in a sentence (null when it is not, or the window says so).
+function approveWhy(state, create) {
+  const action = create ? "save the passkey" : "sign in";
+  if (state === STATES.UNAVAILABLE) return `vauth is not running, so it cannot ${action} now. Start it and choose Try again, or use another authenticator.`;
+  if (state === STATES.LOCKED) return `Unlock your vault above to ${action} with vauth.`;
+  if (state === STATES.NO_PASSKEYS) return "vauth has no passkey to sign in with here.";
+  return null;
+}
+
+// What was remembered for this site: preselected (once), and said in a sentence.
+function renderRemembered(ceremony) {
+  setText("#remember-site-text", `Remember my choice for ${ceremony.rpId}`);
+  setText("#remember-legend", `Next time on ${ceremony.rpId}`);
+  const remembered = ceremony.remembered;
+  const chosen = remembered?.scope && ceremony.choice === "vauth";
+  $("#remembered").hidden = !chosen;
+  if (chosen) {
+    setText("#remembered", remembered.scope === "site"
+      ? `You chose vauth for ${remembered.site}, so vauth only asks for your OK here.`
+      : "You chose vauth for all sites, so vauth only asks for your OK here.");
+  }
+  if (rememberShown) return;
+  rememberShown = true;
+  if (remembered?.scope === "site") $("#remember-site").checked = true;
+  else if (remembered?.scope === "global") $("#remember-global").checked = true;
 }
 
 function isDiscoverable() {
@@ -82,16 +112,16 @@ function renderDetails() {
     const user = prompt ? { name: prompt.userName, displayName: prompt.userDisplayName } : info.user;
     setText("#account", accountText(user?.name, user?.displayName));
     setText("#storage", isDiscoverable()
-      ? "In your vauth vault, as a discoverable passkey: the site can offer it to you without asking for your user name."
-      : "Not discoverable: to sign in, you first give the site your account name, and the site tells vauth which passkey to use. vauth lists it with your other passkeys; deleting it there stops it working.");
-    const asked = info.attestation && info.attestation !== "none" ? `The site asks for "${info.attestation}" attestation.` : "The site asks for no attestation.";
+      ? "In your encrypted vauth vault. The site can offer it to you without asking for your account name."
+      : "The site keeps it, locked so that only your vauth can use it; you type your account name first when you sign in. vauth lists it with your other passkeys, and deleting it there stops it working.");
+    const asked = info.attestation && info.attestation !== "none";
     const sent = prompt?.attestation ?? "none";
-    setText("#attestation", `${asked} vauth will send ${sent === "none" ? "none (no statement about the authenticator)" : `a "${sent}" attestation statement`}.`);
+    setText("#attestation", (asked ? "The site asked which kind of authenticator you use. " : "The site did not ask which kind of authenticator you use. ")
+      + (sent === "none" ? "vauth tells it nothing about that." : "vauth tells it that the passkey was made by vauth."));
   }
   row("account", create || !prompt?.accounts?.length);
-  if (!create) setText("#account", prompt?.accounts?.length ? "" : info.allowCredentials ? "One the site names" : "Any of yours for this site");
-  row("storage", create);
-  row("attestation", create);
+  if (!create) setText("#account", prompt?.accounts?.length ? "" : info.allowCredentials ? "The account you gave the site" : "Any of your accounts on this site");
+  $("#more").hidden = !create;
   $("#excluded").hidden = !(create && prompt?.excluded);
   renderAccounts();
 }
@@ -104,9 +134,18 @@ function renderAccounts() {
   list.replaceChildren(...accounts.map((account, index) =>
     el("label", { for: `account-${index}` },
       el("input", { type: "radio", name: "account", id: `account-${index}`, value: String(index), checked: index === 0 }),
-      el("span", { class: "display" }, account.userDisplayName || account.userName || "(no name)"),
-      account.userName && account.userDisplayName !== account.userName ? el("span", { class: "name" }, account.userName) : null,
+      el("span", { class: "who" },
+        el("span", { class: "display" }, account.nickname || account.userDisplayName || account.userName || "(no name)"),
+        el("span", { class: "name" }, accountLine(account)),
+        el("span", { class: "last-used" }, account.lastUsed ? `Last used ${when(account.lastUsed)}` : "Never used yet")),
     )));
+}
+
+// The account under its nickname: the names the site gave it (those not already in the title).
+function accountLine(account) {
+  const names = [account.userDisplayName, account.userName].filter(Boolean);
+  const title = account.nickname || account.userDisplayName || account.userName;
+  return [...new Set(names)].filter((n) => n !== title).join(", ");
 }
 
 // Long-poll the daemon for this ceremony's prompt (others' prompts are left alone).

@@ -43,14 +43,17 @@ export function when(ms) {
 }
 
 const MESSAGES = {
-  daemon_unavailable: "vauth is not running (start it with `vauth serve`).",
-  host_unavailable: "vauth's native host is not installed (run `vauth native-host install`).",
-  vault_locked: "The vault is locked.",
+  daemon_unavailable: "vauth is not running. Start it (the command is: vauth serve), then try again.",
+  host_unavailable: "vauth is not set up in this browser yet. Run this command once: vauth native-host install",
+  vault_locked: "Your vault is locked. Unlock it first.",
   wrong_passphrase: "That passphrase is not right.",
-  "no vault": "This vauth daemon runs without a vault (--ephemeral).",
+  "no vault": "This vauth keeps no vault: it was started for testing, and forgets every passkey when it stops.",
 };
 
-export const describe = (error) => MESSAGES[error?.code] ?? error?.message ?? String(error);
+// A sentence for a person: the known codes in plain words; a daemon's message without the
+// `backticks` it uses for commands (they would show literally).
+export const describe = (error) =>
+  MESSAGES[error?.code] ?? String(error?.message ?? error).replace(/`([^`]*)`/g, "$1");
 
 export function showError(node, error) {
   node.textContent = error ? describe(error) : "";

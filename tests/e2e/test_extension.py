@@ -365,8 +365,8 @@ def test_options_recover_a_lost_passphrase_and_renew_the_recovery_key(
     options.fill("#recover-passphrase", "a brand new passphrase")
     options.fill("#recover-again", "a brand new passphrase")
     options.click("#recover")
-    options.wait_for_selector("#error:visible")
-    assert "recovery key does not open this vault" in options.inner_text("#error")
+    options.wait_for_selector("#recover-error:visible")  # beside the form, not at the top
+    assert "recovery key does not open this vault" in options.inner_text("#recover-error")
     options.fill("#recovery-key", key.lower())
     options.click("#recover")
     options.wait_for_selector("#recovery-section:not([hidden])", timeout=30_000)

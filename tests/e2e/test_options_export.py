@@ -36,9 +36,10 @@ def test_export_form_needs_the_vault_passphrase(browser: Any, start_daemon: Any)
 
     options.fill("#export-vault-passphrase", "a wrong guess")
     options.fill("#export-passphrase", "file secret")
+    options.fill("#export-passphrase-again", "file secret")
     options.click("#export")
-    options.wait_for_selector("#error:not([hidden])")
-    assert "passphrase is not right" in options.inner_text("#error")
+    options.wait_for_selector("#export-error:not([hidden])")  # beside the form, not at the top
+    assert "passphrase is not right" in options.inner_text("#export-error")
     assert options.inner_text("#export-result") == ""
 
     options.fill("#export-vault-passphrase", PASSPHRASE)

@@ -107,6 +107,8 @@ class PresenceRequest:
     # Discovery with several accounts: (user name, display name) of each, most recent first;
     # a front end that shows them answers with the index of the one chosen.
     accounts: tuple[tuple[str | None, str | None], ...] = ()
+    # Beside each of `accounts`, what helps the user tell them apart: (nickname, last used ms).
+    account_notes: tuple[tuple[str | None, int | None], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

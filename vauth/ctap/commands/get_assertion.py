@@ -143,6 +143,9 @@ async def handle(authenticator: Authenticator, params: dict[Any, Any]) -> dict[i
                 accounts=tuple((c.user_name, c.user_display_name) for c in credentials)
                 if discovery
                 else (),
+                account_notes=tuple((c.nickname, c.last_used) for c in credentials)
+                if discovery
+                else (),
             )
         )
         if not response.present or (verification.builtin_uv and not response.verified):
