@@ -36,6 +36,13 @@ def encode(value: Any) -> bytes:
     return cbor2.dumps(value)
 
 
+def encode_ordered(value: dict[int, Any]) -> bytes:
+    """Encode a response map that its message type built in canonical order (integer keys
+    ascending, nested maps ordered), skipping the check :func:`encode` makes. The message tests
+    hold each type to ``encode_ordered(m) == encode(m)``."""
+    return cbor2.dumps(value)
+
+
 def decode(data: bytes) -> Any:
     """Decode one CTAP2 canonical CBOR item that makes up all of ``data``.
 
@@ -127,7 +134,7 @@ def _keys_size(mapping: dict[Any, Any]) -> int:
     total = 0
     previous: Any = None
     kinds = {type(k) for k in mapping}
-    if kinds == {int}:
+    if kinds == {int} or all(issubclass(k, int) and k is not bool for k in kinds):  # IntEnums
         for key in mapping:
             if key >= 0:
                 rank, magnitude = key, key

@@ -42,6 +42,14 @@ def options(params: dict[Any, Any], key: Any) -> dict[str, bool]:
     return raw
 
 
+def extension_map(params: dict[Any, Any], key: Any) -> dict[str, Any]:
+    """The extensions map: text identifiers; their inputs are each extension's to parse."""
+    raw: dict[str, Any] = optional(params, key, dict, "extensions") or {}
+    for name in raw:
+        _typed(name, str, "extension identifier")
+    return raw
+
+
 def descriptor(value: Any, what: str) -> tuple[str, bytes]:
     """A PublicKeyCredentialDescriptor: (type, id); transports are checked and dropped."""
     entry = _typed(value, dict, what)
