@@ -14,6 +14,8 @@ T = TypeVar("T")
 
 
 def _typed(value: Any, kind: type[T] | tuple[type, ...], what: str) -> T:
+    if type(value) is kind:  # the common case, decided without isinstance
+        return value
     if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
         raise CtapError(CtapStatus.CBOR_UNEXPECTED_TYPE, f"{what} has the wrong type")
     return value  # type: ignore[return-value]
