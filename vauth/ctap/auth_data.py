@@ -76,6 +76,15 @@ class AuthenticatorData:
     def sign_count(self) -> int:
         return int(struct.unpack(">I", self.raw[33:37])[0])
 
+    @property
+    def credential_id(self) -> bytes | None:
+        """The credential ID of the attested credential data (None without AT), read without
+        decoding the public key: aaguid(16) || credentialIdLength(2) || credentialId."""
+        if not self.raw[32] & AT:
+            return None
+        (length,) = struct.unpack_from(">H", self.raw, 37 + 16)
+        return self.raw[37 + 18 : 37 + 18 + length]
+
     def attested_credential_data(self) -> tuple[AttestedCredentialData | None, dict[str, Any]]:
         """The attested credential data (if AT) and the extension outputs (if ED)."""
         rest = self.raw[37:]

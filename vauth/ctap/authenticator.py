@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from enum import IntEnum
 from typing import TYPE_CHECKING, Any
 
 from vauth.ctap import cbor
@@ -20,6 +19,21 @@ from vauth.ctap.attestation.certificates import (
     issue_attestation_certificate,
     make_ca,
 )
+from vauth.ctap.auth_data import AuthenticatorData
+from vauth.ctap.commands import (
+    client_pin,
+    credential_management,
+    get_assertion,
+    get_info,
+    get_next_assertion,
+    large_blobs,
+    make_credential,
+    reset,
+    selection,
+)
+from vauth.ctap.commands import (
+    config as config_command,
+)
 from vauth.ctap.commands.credential_management import (
     ENUMERATE_CREDENTIALS_GET_NEXT_CREDENTIAL,
     ENUMERATE_RPS_GET_NEXT_RP,
@@ -27,6 +41,9 @@ from vauth.ctap.commands.credential_management import (
 from vauth.ctap.config import AuthenticatorConfig
 from vauth.ctap.cose import Algorithm, CoseKey
 from vauth.ctap.credential_id import CredentialIdWrapper
+from vauth.ctap.messages.command import Command
+from vauth.ctap.messages.get_assertion import GetAssertionRequest, GetAssertionResponse
+from vauth.ctap.messages.make_credential import MakeCredentialRequest, MakeCredentialResponse
 from vauth.ctap.pin_protocol import PinUvAuthProtocol, PinUvAuthProtocolTwo
 from vauth.ctap.pin_state import PinState, TokenState
 from vauth.ctap.ports import AuditRecord, Environment, PortError
@@ -38,23 +55,11 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+__all__ = ["Authenticator", "Command"]
+
 Params = dict[Any, Any]
-Handler = Callable[["Authenticator", Params], Awaitable[Params | None]]
-
-
-class Command(IntEnum):
-    MAKE_CREDENTIAL = 0x01
-    GET_ASSERTION = 0x02
-    GET_INFO = 0x04
-    CLIENT_PIN = 0x06
-    RESET = 0x07
-    GET_NEXT_ASSERTION = 0x08
-    BIO_ENROLLMENT = 0x09
-    CREDENTIAL_MANAGEMENT = 0x0A
-    SELECTION = 0x0B
-    LARGE_BLOBS = 0x0C
-    CONFIG = 0x0D
-    CREDENTIAL_MANAGEMENT_PREVIEW = 0x41
+Response = Params | MakeCredentialResponse | GetAssertionResponse
+Handler = Callable[["Authenticator", Any], Awaitable[Response | None]]
 
 
 # Commands whose request has no parameters at all.
@@ -179,7 +184,9 @@ class Authenticator:
             return bytes([CtapStatus.OTHER])
         if response is None:
             return b"\x00"
-        return b"\x00" + cbor.encode(response)
+        if isinstance(response, dict):
+            return b"\x00" + cbor.encode(response)
+        return b"\x00" + cbor.encode_ordered(response.to_cbor())
 
     def _parse(self, message: bytes) -> tuple[Command, Params]:
         if not message:
@@ -210,51 +217,53 @@ class Authenticator:
         except ValueError:
             raise CtapError(CtapStatus.INVALID_COMMAND, f"command 0x{command:02x}") from None
         try:
-            return await self.handle(typed, params or {}) or {}
+            response = await self.handle(typed, params or {})
         except (CtapError, PortError):
             raise
         except Exception:
             logger.exception("unexpected error while handling a CTAP request")
             raise CtapError(CtapStatus.OTHER) from None
+        if response is None:
+            return {}
+        return response if isinstance(response, dict) else response.to_cbor()
 
     # -- the typed core -----------------------------------------------------------------------
 
-    async def handle(self, command: Command, params: Params) -> Params | None:
-        handler = _handlers().get(command)
-        if handler is None or (command in _CTAP21_ONLY and self.config.protocol != "ctap2_1"):
+    async def handle(self, command: Command, params: Params) -> Response | None:
+        """Check the command is offered, clear the state it does not continue, parse its
+        request strictly, then run its handler (CTAP 2.1 section 6: parse first)."""
+        handler = _HANDLERS.get(command)
+        if handler is None or (command in _CTAP21_ONLY and not self.config.ctap21):
             raise CtapError(CtapStatus.INVALID_COMMAND, f"{command.name} is not supported")
         self.state.clear(keep=_continuation(command, params))
         self.state.last_command = command
+        parser = _PARSERS.get(command)
+        request = parser(params) if parser is not None else params
         if command not in _AUDITED:
-            return await handler(self, params)
+            return await handler(self, request)
         try:
-            result = await handler(self, params)
+            result = await handler(self, request)
         except CtapError as exc:
-            await self._audit(command, params, None, exc.status.name)
+            await self._audit(command, request, None, exc.status.name)
             raise
-        await self._audit(command, params, result, "ok")
+        await self._audit(command, request, result, "ok")
         return result
 
     async def _audit(
-        self, command: Command, params: Params, result: Params | None, outcome: str
+        self, command: Command, request: Any, result: Response | None, outcome: str
     ) -> None:
         """Log a ceremony: its RP, the credential used, the outcome. Silent probes (up=false)
         and malformed requests are not ceremonies."""
-        options = params.get(0x07 if command is Command.MAKE_CREDENTIAL else 0x05)
-        if isinstance(options, dict) and options.get("up") is False:
-            return
-        rp = params.get(0x02) if command is Command.MAKE_CREDENTIAL else params.get(0x01)
-        rp_id = rp.get("id") if isinstance(rp, dict) else rp
-        if command is Command.GET_NEXT_ASSERTION or not isinstance(rp_id, str):
-            rp_id = None
+        rp_id = None
+        if isinstance(request, MakeCredentialRequest | GetAssertionRequest):
+            if request.options.get("up") is False:
+                return
+            rp_id = request.rp_id
         credential_id = None
-        if result is not None:
-            if command is Command.MAKE_CREDENTIAL:
-                auth_data = result[0x02]
-                length = int.from_bytes(auth_data[53:55], "big")
-                credential_id = auth_data[55 : 55 + length]
-            else:
-                credential_id = result[0x01]["id"]
+        if isinstance(result, MakeCredentialResponse):
+            credential_id = AuthenticatorData(result.auth_data).credential_id
+        elif isinstance(result, GetAssertionResponse):
+            credential_id = result.credential_id
         elif outcome in _NOT_CEREMONIES:
             return
         await self.record_use(_AUDITED[command], rp_id, credential_id, outcome)
@@ -334,37 +343,22 @@ class Authenticator:
         await self.env.store.set_setting("attestation_ca_certificate", ca_certificate)
 
 
-_HANDLERS: dict[Command, Handler] | None = None
-
-
-def _handlers() -> dict[Command, Handler]:
-    """The dispatch table (built on first use: command modules import this one for types)."""
-    global _HANDLERS
-    if _HANDLERS is None:
-        from vauth.ctap.commands import (
-            client_pin,
-            config,
-            credential_management,
-            get_assertion,
-            get_info,
-            get_next_assertion,
-            large_blobs,
-            make_credential,
-            reset,
-            selection,
-        )
-
-        _HANDLERS = {
-            Command.MAKE_CREDENTIAL: make_credential.handle,
-            Command.GET_ASSERTION: get_assertion.handle,
-            Command.GET_INFO: get_info.handle,
-            Command.CLIENT_PIN: client_pin.handle,
-            Command.RESET: reset.handle,
-            Command.GET_NEXT_ASSERTION: get_next_assertion.handle,
-            Command.SELECTION: selection.handle,
-            Command.CREDENTIAL_MANAGEMENT: credential_management.handle,
-            Command.CREDENTIAL_MANAGEMENT_PREVIEW: credential_management.handle,
-            Command.LARGE_BLOBS: large_blobs.handle,
-            Command.CONFIG: config.handle,
-        }
-    return _HANDLERS
+# The dispatch table: a command's request parser (raw parameters pass through where a command
+# has no typed request yet) and its handler.
+_PARSERS: dict[Command, Callable[[Params], Any]] = {
+    Command.MAKE_CREDENTIAL: MakeCredentialRequest.from_cbor,
+    Command.GET_ASSERTION: GetAssertionRequest.from_cbor,
+}
+_HANDLERS: dict[Command, Handler] = {
+    Command.MAKE_CREDENTIAL: make_credential.handle,
+    Command.GET_ASSERTION: get_assertion.handle,
+    Command.GET_INFO: get_info.handle,
+    Command.CLIENT_PIN: client_pin.handle,
+    Command.RESET: reset.handle,
+    Command.GET_NEXT_ASSERTION: get_next_assertion.handle,
+    Command.SELECTION: selection.handle,
+    Command.CREDENTIAL_MANAGEMENT: credential_management.handle,
+    Command.CREDENTIAL_MANAGEMENT_PREVIEW: credential_management.handle,
+    Command.LARGE_BLOBS: large_blobs.handle,
+    Command.CONFIG: config_command.handle,
+}

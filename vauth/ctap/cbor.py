@@ -36,6 +36,13 @@ def encode(value: Any) -> bytes:
     return cbor2.dumps(value)
 
 
+def encode_ordered(value: dict[int, Any]) -> bytes:
+    """Encode a response map that its message type built in canonical order (integer keys
+    ascending, nested maps ordered), skipping the check :func:`encode` makes. The message tests
+    hold each type to ``encode_ordered(m) == encode(m)``."""
+    return cbor2.dumps(value)
+
+
 def decode(data: bytes) -> Any:
     """Decode one CTAP2 canonical CBOR item that makes up all of ``data``.
 
@@ -121,13 +128,31 @@ def _leaf_size(value: Any) -> int:
     raise CtapError(CtapStatus.INVALID_CBOR, f"CBOR type {kind.__name__} not allowed")
 
 
+# Key sets already found canonical, with their encoded size, keyed by the keys and their exact
+# types (so that True or 1.0 never passes for 1). Messages repeat a handful of key sets
+# ({"id", "name"}, {1, 2, 3, 4, 7}, ...); the cache is bounded.
+_CANONICAL_KEYS: dict[tuple[tuple[Any, ...], tuple[type, ...]], int] = {}
+_CANONICAL_KEYS_MAX = 512
+
+
 def _keys_size(mapping: dict[Any, Any]) -> int:
     """The encoded size of the keys; raises _Unordered unless they are strictly increasing in
     CTAP2 canonical order."""
+    keys = tuple(mapping)
+    signature = (keys, tuple(map(type, keys)))
+    size = _CANONICAL_KEYS.get(signature)
+    if size is None:
+        size = _checked_keys_size(mapping)
+        if len(_CANONICAL_KEYS) < _CANONICAL_KEYS_MAX and len(keys) <= 16:
+            _CANONICAL_KEYS[signature] = size
+    return size
+
+
+def _checked_keys_size(mapping: dict[Any, Any]) -> int:
     total = 0
     previous: Any = None
     kinds = {type(k) for k in mapping}
-    if kinds == {int}:
+    if kinds == {int} or all(issubclass(k, int) and k is not bool for k in kinds):  # IntEnums
         for key in mapping:
             if key >= 0:
                 rank, magnitude = key, key

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from vauth.ctap.attestation import AttestationMode
 from vauth.ctap.cose import SUPPORTED_ALGORITHMS, Algorithm
 from vauth.ctap.credential import SignCountPolicy
+from vauth.ctap.messages.command import ProtocolVersion
 
 # The AAGUID vauth reports unless configured otherwise (attestation "none" zeroes it on the
 # client side when the RP did not ask for attestation).
@@ -24,7 +25,7 @@ MAX_CRED_BLOB_LENGTH = 32  # maxCredBlobLength: the least the specification allo
 
 @dataclass(slots=True)
 class AuthenticatorConfig:
-    protocol: str = "ctap2_1"
+    protocol: ProtocolVersion | str = ProtocolVersion.CTAP2_1  # a ProtocolVersion once made
     transport: str = "usb"
     has_resident_key: bool = True
     has_user_verification: bool = True
@@ -45,9 +46,18 @@ class AuthenticatorConfig:
     max_serialized_large_blob_array: int = 4096
 
     def __post_init__(self) -> None:
-        if self.protocol not in ("ctap2", "ctap2_1"):
-            raise ValueError(f"protocol must be 'ctap2' or 'ctap2_1', not {self.protocol!r}")
+        try:
+            self.protocol = ProtocolVersion(self.protocol)
+        except ValueError:
+            raise ValueError(
+                f"protocol must be 'ctap2' or 'ctap2_1', not {self.protocol!r}"
+            ) from None
         if len(self.aaguid) != 16:
             raise ValueError("aaguid must be 16 bytes")
         if self.max_serialized_large_blob_array < 1024:
             raise ValueError("max_serialized_large_blob_array must be at least 1024")
+
+    @property
+    def ctap21(self) -> bool:
+        """Whether this authenticator speaks CTAP 2.1 (else CTAP 2.0)."""
+        return self.protocol is ProtocolVersion.CTAP2_1

@@ -157,14 +157,16 @@ _ORDERS = {
 def _cose_public(algorithm: Algorithm, key: PrivateKeyTypes) -> dict[int, Any]:
     if isinstance(key, ec.EllipticCurvePrivateKey):
         curve_id = _CURVES[algorithm][1]
-        size = (key.curve.key_size + 7) // 8
-        pub = key.public_key().public_numbers()
+        point = key.public_key().public_bytes(
+            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+        )
+        size = (len(point) - 1) // 2  # 0x04 || x || y
         return {
             1: 2,
             3: int(algorithm),
             -1: curve_id,
-            -2: pub.x.to_bytes(size, "big"),
-            -3: pub.y.to_bytes(size, "big"),
+            -2: point[1 : 1 + size],
+            -3: point[1 + size :],
         }
     if isinstance(key, ed25519.Ed25519PrivateKey):
         raw = key.public_key().public_bytes_raw()

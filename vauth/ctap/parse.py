@@ -14,6 +14,8 @@ T = TypeVar("T")
 
 
 def _typed(value: Any, kind: type[T] | tuple[type, ...], what: str) -> T:
+    if type(value) is kind:  # the common case, decided without isinstance
+        return value
     if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
         raise CtapError(CtapStatus.CBOR_UNEXPECTED_TYPE, f"{what} has the wrong type")
     return value  # type: ignore[return-value]
@@ -39,6 +41,14 @@ def options(params: dict[Any, Any], key: Any) -> dict[str, bool]:
     for name, value in raw.items():
         _typed(name, str, "option name")
         _typed(value, bool, f"option {name!r}")
+    return raw
+
+
+def extension_map(params: dict[Any, Any], key: Any) -> dict[str, Any]:
+    """The extensions map: text identifiers; their inputs are each extension's to parse."""
+    raw: dict[str, Any] = optional(params, key, dict, "extensions") or {}
+    for name in raw:
+        _typed(name, str, "extension identifier")
     return raw
 
 

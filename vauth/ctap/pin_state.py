@@ -6,14 +6,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import nacl.pwhash
 
 from vauth.ctap import cbor
-
-if TYPE_CHECKING:
-    from vauth.ctap.ports import CredentialStore, PinHasher
+from vauth.ctap.messages.client_pin import Permission
+from vauth.ctap.ports import CredentialStore, PinHasher
 
 SETTING = "client_pin"
 MAX_PIN_RETRIES = 8
@@ -23,7 +22,14 @@ DEFAULT_MIN_PIN_LENGTH = 4
 MAX_PIN_BYTES = 63
 
 # Permissions (CTAP 2.1 section 6.5.5.7).
-MC, GA, CM, BE, LBW, ACFG = 0x01, 0x02, 0x04, 0x08, 0x10, 0x20
+MC, GA, CM, BE, LBW, ACFG = (
+    Permission.MC,
+    Permission.GA,
+    Permission.CM,
+    Permission.BE,
+    Permission.LBW,
+    Permission.ACFG,
+)
 SUPPORTED_PERMISSIONS = MC | GA | CM | LBW | ACFG  # no bio enrollment (be)
 
 INITIAL_USAGE_TIME_LIMIT_S = 30.0  # a token nobody uses within 30 s expires

@@ -92,7 +92,7 @@ async def settle(
         uv_option = False  # the token stands for UV; the uv option is ignored
     # 5. Built-in UV must exist to be asked for.
     if uv_option and not config.has_user_verification:
-        ctap20 = config.protocol == "ctap2"
+        ctap20 = not config.ctap21
         status = CtapStatus.UNSUPPORTED_OPTION if ctap20 else CtapStatus.INVALID_OPTION
         raise CtapError(status, "no built-in user verification")
     # 6-7. alwaysUv, and UV for what the request needs it (makeCredUvNotRqd: only

@@ -26,8 +26,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from vauth.ctap.auth_data import AuthenticatorData
-from vauth.ctap.authenticator import Command
-from vauth.ctap.pin_state import GA, LBW, MC
+from vauth.ctap.messages.client_pin import Permission
+from vauth.ctap.messages.command import Command
+from vauth.ctap.messages.get_assertion import GetAssertionRequest
+from vauth.ctap.messages.get_assertion import ResponseKey as AssertionKey
+from vauth.ctap.messages.make_credential import MakeCredentialRequest, MakeCredentialResponse
 from vauth.ctap.status import CtapStatus
 from vauth.webauthn import client_data
 from vauth.webauthn.attestation import AttestationResult, convey
@@ -37,10 +40,8 @@ from vauth.webauthn.ctap_messages import (
     Process,
     call,
     channel_for,
-    descriptors,
     options_map,
     status_of,
-    without_none,
 )
 from vauth.webauthn.errors import WebAuthnError
 from vauth.webauthn.extensions import (
@@ -152,35 +153,31 @@ class WebAuthnClient:
             selection.user_verification,
             info,
             rp_id,
-            MC | (GA if opts.exclude_credentials else 0),
+            Permission.MC | (Permission.GA if opts.exclude_credentials else 0),
             rk=rk,
         )
         exclude = _usable(opts.exclude_credentials, info)
         exclude = await self._fit(rp_id, client_data_hash, exclude, info) or ()
         plan = await creation_plan(opts.extensions, info, self._channel, rk)
 
-        params = without_none(
-            {
-                0x01: client_data_hash,
-                0x02: {"id": rp_id, "name": opts.rp.name},
-                0x03: {
-                    "id": opts.user.id,
-                    "name": opts.user.name,
-                    "displayName": opts.user.display_name,
-                },
-                0x04: [{"alg": alg, "type": kind} for kind, alg in algorithms],
-                0x05: descriptors(exclude) or None,
-                0x06: plan.inputs or None,
-                0x07: options_map(rk=rk, uv=verification.uv_option),
-                **verification.params(client_data_hash),
-            }
+        request = MakeCredentialRequest(
+            client_data_hash=client_data_hash,
+            rp_id=rp_id,
+            rp_name=opts.rp.name,
+            user_id=opts.user.id,
+            user_name=opts.user.name,
+            user_display_name=opts.user.display_name,
+            pub_key_cred_params=tuple(algorithms),
+            exclude_list=tuple((c.type, c.id) for c in exclude),
+            extensions=plan.inputs or {},
+            options=options_map(rk=rk, uv=verification.uv_option) or {},
+            **verification.params(client_data_hash),
         )
-        response = await call(self._channel, Command.MAKE_CREDENTIAL, params, "create")
-        fmt, auth_data, att_stmt = response.get(0x01), response.get(0x02), response.get(0x03)
-        if not (
-            isinstance(fmt, str) and isinstance(auth_data, bytes) and isinstance(att_stmt, dict)
-        ):
+        response = await call(self._channel, Command.MAKE_CREDENTIAL, request.to_cbor(), "create")
+        made = MakeCredentialResponse.from_cbor(response)
+        if made is None:
             raise WebAuthnError("UnknownError", "create: malformed makeCredential response")
+        fmt, auth_data, att_stmt = made.fmt, made.auth_data, made.att_stmt
         try:
             attested, outputs = AuthenticatorData(auth_data).attested_credential_data()
         except Exception:  # a malformed authenticator response, whatever the parser raised
@@ -229,7 +226,11 @@ class WebAuthnClient:
         info = await self.info()
         lbw = needs_large_blob_write_token(opts.extensions, info)
         verification = await self._verification(
-            opts.user_verification, info, rp_id, GA | (LBW if lbw else 0), token_needed=lbw
+            opts.user_verification,
+            info,
+            rp_id,
+            Permission.GA | (Permission.LBW if lbw else 0),
+            token_needed=lbw,
         )
         allow = _usable(opts.allow_credentials, info)
         if opts.allow_credentials and not allow:
@@ -240,22 +241,21 @@ class WebAuthnClient:
             allow = await self._probe(rp_id, client_data_hash, _batches(allow, 1)) or allow
         plan = await request_plan(opts.extensions, info, self._channel, allow)
 
-        params = without_none(
-            {
-                0x01: rp_id,
-                0x02: client_data_hash,
-                0x03: descriptors(allow) or None,
-                0x04: plan.inputs or None,
-                0x05: options_map(uv=verification.uv_option),
-                **verification.params(client_data_hash, key=0x06),
-            }
+        request = GetAssertionRequest(
+            rp_id=rp_id,
+            client_data_hash=client_data_hash,
+            allow_list=tuple((c.type, c.id) for c in allow),
+            extensions=plan.inputs or {},
+            options=options_map(uv=verification.uv_option) or {},
+            **verification.params(client_data_hash),
         )
-        response = await call(self._channel, Command.GET_ASSERTION, params, "get")
+        response = await call(self._channel, Command.GET_ASSERTION, request.to_cbor(), "get")
         credential_id = _assertion_credential_id(response, allow)
-        auth_data, signature = response.get(0x02), response.get(0x03)
+        auth_data = response.get(AssertionKey.AUTH_DATA)
+        signature = response.get(AssertionKey.SIGNATURE)
         if not (isinstance(auth_data, bytes) and isinstance(signature, bytes)):
             raise WebAuthnError("UnknownError", "get: malformed getAssertion response")
-        user = response.get(0x04)
+        user = response.get(AssertionKey.USER)
         user_handle = user.get("id") if isinstance(user, dict) else None
         if not isinstance(user_handle, bytes) or not user_handle:
             user_handle = None
@@ -375,12 +375,12 @@ class WebAuthnClient:
             status = await status_of(
                 self._channel,
                 Command.GET_ASSERTION,
-                {
-                    0x01: rp_id,
-                    0x02: client_data_hash,
-                    0x03: descriptors(batch),
-                    0x05: {"up": False},
-                },
+                GetAssertionRequest(
+                    rp_id=rp_id,
+                    client_data_hash=client_data_hash,
+                    allow_list=tuple((c.type, c.id) for c in batch),
+                    options={"up": False},
+                ).to_cbor(),
             )
             if status is CtapStatus.OK:
                 return batch
@@ -393,13 +393,16 @@ class _Verification:
     session: PinSession | None = None  # or a pinUvAuthToken obtained with the PIN
     token: bytes | None = None
 
-    def params(self, client_data_hash: bytes, key: int = 0x08) -> dict[int, Any]:
-        """pinUvAuthParam and pinUvAuthProtocol (keys 0x08/0x09, or 0x06/0x07 in getAssertion)."""
+    def params(self, client_data_hash: bytes) -> dict[str, Any]:
+        """pinUvAuthParam and pinUvAuthProtocol, as request fields (none without a token)."""
         authorized = self.authorize(client_data_hash)
         if authorized is None:
             return {}
         pin_uv_auth_param, pin_uv_auth_protocol = authorized
-        return {key: pin_uv_auth_param, key + 1: pin_uv_auth_protocol}
+        return {
+            "pin_uv_auth_param": pin_uv_auth_param,
+            "pin_uv_auth_protocol": pin_uv_auth_protocol,
+        }
 
     def authorize(self, message: bytes) -> tuple[bytes, int] | None:
         """pinUvAuthParam and pinUvAuthProtocol for a command other than the ceremony's own
@@ -445,7 +448,7 @@ def _assertion_credential_id(
     response: dict[int, Any], allow: Sequence[CredentialDescriptor]
 ) -> bytes:
     """The credential of an assertion; CTAP may leave it out when the allowList had one entry."""
-    credential = response.get(0x01)
+    credential = response.get(AssertionKey.CREDENTIAL)
     credential_id = credential.get("id") if isinstance(credential, dict) else None
     if credential_id is None and len(allow) == 1:
         credential_id = allow[0].id

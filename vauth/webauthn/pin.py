@@ -8,15 +8,8 @@ import hashlib
 import os
 from typing import Any
 
-from vauth.ctap.authenticator import Command
-from vauth.ctap.commands.client_pin import (
-    CHANGE_PIN,
-    GET_KEY_AGREEMENT,
-    GET_PIN_TOKEN,
-    GET_TOKEN_USING_PIN,
-    GET_TOKEN_USING_UV,
-    SET_PIN,
-)
+from vauth.ctap.messages.client_pin import Key, ResponseKey, Subcommand
+from vauth.ctap.messages.command import Command
 from vauth.ctap.pin_protocol import PinUvAuthProtocol, PinUvAuthProtocolTwo
 from vauth.ctap.pin_state import MAX_PIN_BYTES
 from vauth.webauthn.ctap_messages import Channel, call
@@ -43,32 +36,27 @@ class PinSession:
         self._channel = channel
         self.protocol = _PROTOCOLS[version](os.urandom)
 
-    async def _call(self, sub_command: int, **params: Any) -> dict[Any, Any]:
-        request = {0x01: self.protocol.version, 0x02: sub_command}
-        keys = {
-            "key_agreement": 0x03,
-            "pin_uv_auth_param": 0x04,
-            "new_pin_enc": 0x05,
-            "pin_hash_enc": 0x06,
-            "permissions": 0x09,
-            "rp_id": 0x0A,
+    async def _call(self, sub_command: Subcommand, **params: Any) -> dict[Any, Any]:
+        request: dict[int, Any] = {
+            Key.PIN_UV_AUTH_PROTOCOL: self.protocol.version,
+            Key.SUB_COMMAND: sub_command,
         }
-        request.update({keys[k]: v for k, v in params.items() if v is not None})
+        request.update({Key[k.upper()]: v for k, v in params.items() if v is not None})
         return await call(self._channel, Command.CLIENT_PIN, request, "clientPIN")
 
     async def shared_secret(self) -> tuple[dict[int, Any], bytes]:
         """A fresh key agreement: our ephemeral public key and the shared secret (also what
         hmac-secret encrypts its salts under, CTAP 2.1 section 12.5)."""
         self.protocol.regenerate()
-        response = await self._call(GET_KEY_AGREEMENT)
-        shared = self.protocol.decapsulate(response.get(0x01))
+        response = await self._call(Subcommand.GET_KEY_AGREEMENT)
+        shared = self.protocol.decapsulate(response.get(ResponseKey.KEY_AGREEMENT))
         return self.protocol.get_public_key(), shared
 
     async def set_pin(self, pin: str) -> None:
         key_agreement, shared = await self.shared_secret()
         new_pin_enc = self.protocol.encrypt(shared, _pad(pin))
         await self._call(
-            SET_PIN,
+            Subcommand.SET_PIN,
             key_agreement=key_agreement,
             new_pin_enc=new_pin_enc,
             pin_uv_auth_param=self.protocol.authenticate(shared, new_pin_enc),
@@ -79,7 +67,7 @@ class PinSession:
         new_pin_enc = self.protocol.encrypt(shared, _pad(new_pin))
         pin_hash_enc = self.protocol.encrypt(shared, _pin_hash(old_pin))
         await self._call(
-            CHANGE_PIN,
+            Subcommand.CHANGE_PIN,
             key_agreement=key_agreement,
             new_pin_enc=new_pin_enc,
             pin_hash_enc=pin_hash_enc,
@@ -92,11 +80,11 @@ class PinSession:
         pin_hash_enc = self.protocol.encrypt(shared, _pin_hash(pin))
         if permissions is None:
             response = await self._call(
-                GET_PIN_TOKEN, key_agreement=key_agreement, pin_hash_enc=pin_hash_enc
+                Subcommand.GET_PIN_TOKEN, key_agreement=key_agreement, pin_hash_enc=pin_hash_enc
             )
         else:
             response = await self._call(
-                GET_TOKEN_USING_PIN,
+                Subcommand.GET_PIN_UV_AUTH_TOKEN_USING_PIN_WITH_PERMISSIONS,
                 key_agreement=key_agreement,
                 pin_hash_enc=pin_hash_enc,
                 permissions=permissions,
@@ -109,12 +97,15 @@ class PinSession:
         (getPinUvAuthTokenUsingUvWithPermissions, section 6.5.5.7.3)."""
         key_agreement, shared = await self.shared_secret()
         response = await self._call(
-            GET_TOKEN_USING_UV, key_agreement=key_agreement, permissions=permissions, rp_id=rp_id
+            Subcommand.GET_PIN_UV_AUTH_TOKEN_USING_UV_WITH_PERMISSIONS,
+            key_agreement=key_agreement,
+            permissions=permissions,
+            rp_id=rp_id,
         )
         return self._token(shared, response)
 
     def _token(self, shared: bytes, response: dict[Any, Any]) -> bytes:
-        token_enc = response.get(0x02)
+        token_enc = response.get(ResponseKey.PIN_UV_AUTH_TOKEN)
         token = self.protocol.decrypt(shared, token_enc) if isinstance(token_enc, bytes) else None
         if token is None or len(token) not in (16, 32):
             raise WebAuthnError("UnknownError", "the authenticator sent a malformed token")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from vauth.ctap.messages.client_pin import Subcommand
 from vauth.ctap.parse import optional, required
 from vauth.ctap.pin_protocol import PinUvAuthProtocol
 from vauth.ctap.pin_state import (
@@ -24,14 +26,14 @@ from vauth.ctap.status import CtapError, CtapStatus
 if TYPE_CHECKING:
     from vauth.ctap.authenticator import Authenticator
 
-GET_PIN_RETRIES = 0x01
-GET_KEY_AGREEMENT = 0x02
-SET_PIN = 0x03
-CHANGE_PIN = 0x04
-GET_PIN_TOKEN = 0x05
-GET_TOKEN_USING_UV = 0x06
-GET_UV_RETRIES = 0x07
-GET_TOKEN_USING_PIN = 0x09
+GET_PIN_RETRIES = Subcommand.GET_PIN_RETRIES
+GET_KEY_AGREEMENT = Subcommand.GET_KEY_AGREEMENT
+SET_PIN = Subcommand.SET_PIN
+CHANGE_PIN = Subcommand.CHANGE_PIN
+GET_PIN_TOKEN = Subcommand.GET_PIN_TOKEN
+GET_TOKEN_USING_UV = Subcommand.GET_PIN_UV_AUTH_TOKEN_USING_UV_WITH_PERMISSIONS
+GET_UV_RETRIES = Subcommand.GET_UV_RETRIES
+GET_TOKEN_USING_PIN = Subcommand.GET_PIN_UV_AUTH_TOKEN_USING_PIN_WITH_PERMISSIONS
 
 
 async def handle(authenticator: Authenticator, params: dict[Any, Any]) -> dict[int, Any] | None:
@@ -267,7 +269,7 @@ def _new_pin(
     return new_pin
 
 
-_SUBCOMMANDS = {
+_SUBCOMMANDS: dict[int, Callable[..., Awaitable[dict[int, Any] | None]]] = {
     GET_KEY_AGREEMENT: _get_key_agreement,
     SET_PIN: _set_pin,
     CHANGE_PIN: _change_pin,

@@ -10,8 +10,8 @@ from vauth.ctap import auth_data, pin_uv
 from vauth.ctap.credential import Credential
 from vauth.ctap.extensions import cred_blob, cred_protect, enabled, hmac_secret, large_blob_key
 from vauth.ctap.extensions.hmac_secret import HmacSecretInput, Salts
-from vauth.ctap.lookup import PUBLIC_KEY, find_listed, next_sign_count
-from vauth.ctap.parse import descriptor_list, optional, options, required
+from vauth.ctap.lookup import find_listed, next_sign_count
+from vauth.ctap.messages.get_assertion import GetAssertionRequest, GetAssertionResponse
 from vauth.ctap.ports import Ceremony, PresenceRequest
 from vauth.ctap.state import PendingAssertions
 from vauth.ctap.status import CtapError, CtapStatus
@@ -43,37 +43,9 @@ class AssertionExtensions:
         return outputs
 
 
-@dataclass(frozen=True, slots=True)
-class GetAssertionRequest:
-    rp_id: str
-    client_data_hash: bytes
-    allow_list: tuple[tuple[str, bytes], ...] | None
-    extensions: dict[str, Any]
-    options: dict[str, bool]
-    pin_uv_auth_param: bytes | None
-    pin_uv_auth_protocol: int | None
-
-    @classmethod
-    def from_cbor(cls, params: dict[Any, Any]) -> GetAssertionRequest:
-        rp_id = required(params, 0x01, str, "rpId")
-        client_data_hash = required(params, 0x02, bytes, "clientDataHash")
-        allow_list = descriptor_list(params, 0x03, "allowList")
-        extensions = optional(params, 0x04, dict, "extensions") or {}
-        for name in extensions:
-            required({0: name}, 0, str, "extension identifier")
-        return cls(
-            rp_id=rp_id,
-            client_data_hash=client_data_hash,
-            allow_list=tuple(allow_list) if allow_list is not None else None,
-            extensions=extensions,
-            options=options(params, 0x05),
-            pin_uv_auth_param=optional(params, 0x06, bytes, "pinUvAuthParam"),
-            pin_uv_auth_protocol=optional(params, 0x07, int, "pinUvAuthProtocol"),
-        )
-
-
-async def handle(authenticator: Authenticator, params: dict[Any, Any]) -> dict[int, Any]:
-    request = GetAssertionRequest.from_cbor(params)
+async def handle(
+    authenticator: Authenticator, request: GetAssertionRequest
+) -> GetAssertionResponse:
     env = authenticator.env
 
     # 5. Options: rk is not an option of getAssertion; up defaults to true.
@@ -179,7 +151,7 @@ async def handle(authenticator: Authenticator, params: dict[Any, Any]) -> dict[i
             expires_at=env.clock.monotonic() + NEXT_ASSERTION_TIMEOUT_S,
             extensions=extensions,
         )
-    result = await assert_credential(
+    return await assert_credential(
         authenticator,
         credentials[0],
         rp_id_hash,
@@ -187,12 +159,9 @@ async def handle(authenticator: Authenticator, params: dict[Any, Any]) -> dict[i
         flags,
         identify_user,
         extensions,
+        number_of_credentials=len(credentials) if several else None,
+        user_selected=True if user_selected else None,  # the platform need not ask again
     )
-    if several:
-        result[0x05] = len(credentials)
-    if user_selected:
-        result[0x06] = True  # userSelected: the platform need not ask again
-    return result
 
 
 async def assert_credential(
@@ -203,7 +172,9 @@ async def assert_credential(
     flags: int,
     identify_user: bool,
     extensions: AssertionExtensions,
-) -> dict[int, Any]:
+    number_of_credentials: int | None = None,
+    user_selected: bool | None = None,
+) -> GetAssertionResponse:
     """Sign one assertion with ``credential`` (getAssertion steps 11-13)."""
     if credential.backup_eligible:
         flags |= auth_data.BE
@@ -216,19 +187,24 @@ async def assert_credential(
     if (credential.stored or credential.sealed) and flags & auth_data.UP:  # a probe is no use
         credential.last_used = authenticator.env.clock.now_ms()
         await authenticator.env.store.touch(credential.credential_id, credential.last_used)
-    result: dict[int, Any] = {
-        0x01: {"id": credential.credential_id, "type": PUBLIC_KEY},
-        0x02: data,
-        0x03: signature,
-    }
+    user: dict[str, Any] | None = None
     if credential.discoverable and credential.user_handle is not None:
-        user: dict[str, Any] = {"id": credential.user_handle}
+        user = {"id": credential.user_handle}
         if identify_user:
             if credential.user_name is not None:
                 user["name"] = credential.user_name
             if credential.user_display_name is not None:
                 user["displayName"] = credential.user_display_name
-        result[0x04] = user
-    if extensions.large_blob_key and credential.large_blob_key:
-        result[0x07] = credential.large_blob_key
-    return result
+    return GetAssertionResponse(
+        credential_id=credential.credential_id,
+        auth_data=data,
+        signature=signature,
+        user=user,
+        number_of_credentials=number_of_credentials,
+        user_selected=user_selected,
+        large_blob_key=(
+            credential.large_blob_key
+            if extensions.large_blob_key and credential.large_blob_key
+            else None
+        ),
+    )

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 async def handle(authenticator: Authenticator, params: dict[Any, Any]) -> dict[int, Any]:
     config = authenticator.config
     pin = await authenticator.pin_state()
-    ctap21 = config.protocol == "ctap2_1"
+    ctap21 = config.ctap21
     # U2F_V2: CTAP1/U2F messages (vauth.ctap.ctap1) share the sealed credential IDs.
     versions = ["U2F_V2", "FIDO_2_0"] + (["FIDO_2_1"] if ctap21 else [])
     options: dict[str, bool] = {

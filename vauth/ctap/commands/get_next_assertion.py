@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from vauth.ctap.commands.get_assertion import assert_credential
+from vauth.ctap.messages.get_assertion import GetAssertionResponse
 from vauth.ctap.status import CtapError, CtapStatus
 
 if TYPE_CHECKING:
     from vauth.ctap.authenticator import Authenticator
 
 
-async def handle(authenticator: Authenticator, params: dict[Any, Any]) -> dict[int, Any]:
+async def handle(authenticator: Authenticator, params: dict[Any, Any]) -> GetAssertionResponse:
     pending = authenticator.state.assertions
     # 1-3. Only straight after getAssertion (or getNextAssertion), within its timer.
     if pending is None or not pending.credentials:

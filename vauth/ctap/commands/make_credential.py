@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from vauth.ctap import auth_data, pin_uv
 from vauth.ctap.attestation import AttestationMode, none, packed
-from vauth.ctap.config import MAX_CRED_BLOB_LENGTH, MAX_USER_ID_LENGTH
+from vauth.ctap.config import MAX_CRED_BLOB_LENGTH
 from vauth.ctap.cose import Algorithm
 from vauth.ctap.credential import Credential, SignCountPolicy
 from vauth.ctap.credential_id import NONCE_LENGTH
@@ -22,65 +22,13 @@ from vauth.ctap.extensions import (
 )
 from vauth.ctap.extensions.hmac_secret import HmacSecretInput
 from vauth.ctap.lookup import PUBLIC_KEY, find_listed, next_sign_count, sealed_record
-from vauth.ctap.parse import descriptor_list, optional, options, required
+from vauth.ctap.messages.make_credential import MakeCredentialRequest, MakeCredentialResponse
 from vauth.ctap.ports import Ceremony, PresenceRequest
 from vauth.ctap.status import CtapError, CtapStatus
 
 if TYPE_CHECKING:
     from vauth.ctap.authenticator import Authenticator
     from vauth.ctap.config import AuthenticatorConfig
-
-
-@dataclass(frozen=True, slots=True)
-class MakeCredentialRequest:
-    client_data_hash: bytes
-    rp_id: str
-    rp_name: str | None
-    user_id: bytes
-    user_name: str | None
-    user_display_name: str | None
-    pub_key_cred_params: tuple[tuple[str, int], ...]
-    exclude_list: tuple[tuple[str, bytes], ...]
-    extensions: dict[str, Any]
-    options: dict[str, bool]
-    pin_uv_auth_param: bytes | None
-    pin_uv_auth_protocol: int | None
-    enterprise_attestation: int | None
-
-    @classmethod
-    def from_cbor(cls, params: dict[Any, Any]) -> MakeCredentialRequest:
-        client_data_hash = required(params, 0x01, bytes, "clientDataHash")
-        rp = required(params, 0x02, dict, "rp")
-        user = required(params, 0x03, dict, "user")
-        cred_params = required(params, 0x04, list, "pubKeyCredParams")
-        rp_id = required(rp, "id", str, "rp.id")
-        user_id = required(user, "id", bytes, "user.id")
-        if len(user_id) > MAX_USER_ID_LENGTH:
-            raise CtapError(CtapStatus.INVALID_LENGTH, "user.id is longer than 64 bytes")
-        algorithms = []
-        for i, entry in enumerate(cred_params):
-            entry = required({0: entry}, 0, dict, f"pubKeyCredParams[{i}]")
-            alg = required(entry, "alg", int, f"pubKeyCredParams[{i}].alg")
-            kind = required(entry, "type", str, f"pubKeyCredParams[{i}].type")
-            algorithms.append((kind, alg))
-        extensions = optional(params, 0x06, dict, "extensions") or {}
-        for name in extensions:
-            required({0: name}, 0, str, "extension identifier")
-        return cls(
-            client_data_hash=client_data_hash,
-            rp_id=rp_id,
-            rp_name=optional(rp, "name", str, "rp.name"),
-            user_id=user_id,
-            user_name=optional(user, "name", str, "user.name"),
-            user_display_name=optional(user, "displayName", str, "user.displayName"),
-            pub_key_cred_params=tuple(algorithms),
-            exclude_list=tuple(descriptor_list(params, 0x05, "excludeList") or ()),
-            extensions=extensions,
-            options=options(params, 0x07),
-            pin_uv_auth_param=optional(params, 0x08, bytes, "pinUvAuthParam"),
-            pin_uv_auth_protocol=optional(params, 0x09, int, "pinUvAuthProtocol"),
-            enterprise_attestation=optional(params, 0x0A, int, "enterpriseAttestation"),
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,8 +58,9 @@ class ExtensionInputs:
         return cls(hmac, mc, blob, key, pin_length)
 
 
-async def handle(authenticator: Authenticator, params: dict[Any, Any]) -> dict[int, Any]:
-    request = MakeCredentialRequest.from_cbor(params)
+async def handle(
+    authenticator: Authenticator, request: MakeCredentialRequest
+) -> MakeCredentialResponse:
     config, env = authenticator.config, authenticator.env
 
     # 3. The first supported algorithm of pubKeyCredParams wins.
@@ -126,7 +75,7 @@ async def handle(authenticator: Authenticator, params: dict[Any, Any]) -> dict[i
     extension_inputs = ExtensionInputs.parse(config, request.extensions, rk)
 
     # 1-2, 5-7 and 11. PIN/UV: the pinUvAuthParam, alwaysUv, makeCredUvNotRqd.
-    requires_uv = rk if config.protocol == "ctap2_1" else (await authenticator.pin_state()).is_set
+    requires_uv = rk if config.ctap21 else (await authenticator.pin_state()).is_set
     verification = await pin_uv.settle(
         authenticator,
         Ceremony.MAKE_CREDENTIAL,
@@ -272,10 +221,7 @@ async def handle(authenticator: Authenticator, params: dict[Any, Any]) -> dict[i
         extension_outputs,
     )
     fmt, statement = await _attest(authenticator, data, request.client_data_hash, credential)
-    result: dict[int, Any] = {0x01: fmt, 0x02: data, 0x03: statement}
-    if credential.large_blob_key is not None:
-        result[0x05] = credential.large_blob_key
-    return result
+    return MakeCredentialResponse(fmt, data, statement, credential.large_blob_key)
 
 
 def _choose_algorithm(

@@ -10,6 +10,4 @@ _CTAP20_EXTENSIONS = frozenset({"credProtect", "hmac-secret"})
 
 def enabled(config: AuthenticatorConfig, name: str) -> bool:
     """Whether this authenticator processes extension ``name`` (else it ignores the input)."""
-    return name in config.extensions and (
-        config.protocol == "ctap2_1" or name in _CTAP20_EXTENSIONS
-    )
+    return name in config.extensions and (config.ctap21 or name in _CTAP20_EXTENSIONS)
