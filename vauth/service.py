@@ -21,7 +21,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from vauth.ctap.credential import Credential
 from vauth.ctap.ports import PresenceRequest, PresenceResponse
+from vauth.device import Device, UnsupportedOption, configured_device
 from vauth.presence import AutoPresence, DenyPresence, PromptPresence
 from vauth.vault import (
     ExportDecryptionError,
@@ -30,8 +32,7 @@ from vauth.vault import (
     VaultLockedError,
     WrongPassphraseError,
 )
-from vauth.vault.store import TRASH_DAYS, acting_as
-from vauth.virtual import UnsupportedOption, VirtualAuthenticator
+from vauth.vault.store import TRASH_DAYS, VaultStore, acting_as
 from vauth.webauthn import base64url
 from vauth.webauthn.errors import WebAuthnError
 from vauth.webauthn.origin import parse_origin, resolve_rp_id
@@ -205,32 +206,21 @@ def _b64decode(value: object, what: str) -> bytes:
         raise ServiceError("invalid argument", f"{what} is not base64") from None
 
 
-# VirtualAuthenticator.acreate or .aget: (authenticator, options, origin, top origin) -> JSON
-Ceremony = Callable[
-    [VirtualAuthenticator, dict[str, Any], str, str | None], Awaitable[dict[str, Any]]
-]
-
-_CONFIG_KEYS = {
-    "protocol": "protocol", "transport": "transport", "hasResidentKey": "has_resident_key",
-    "hasUserVerification": "has_user_verification", "isUserConsenting": "is_user_consenting",
-    "isUserVerified": "is_user_verified", "extensions": "extensions",
-    "defaultBackupEligibility": "default_backup_eligibility",
-    "defaultBackupState": "default_backup_state", "attestation": "attestation",
-    "aaguid": "aaguid", "seed": "seed",
-}  # fmt: skip
+# Device.create or .get: (device, options, origin, top origin) -> JSON
+Ceremony = Callable[[Device, dict[str, Any], str, str | None], Awaitable[dict[str, Any]]]
 
 
 class Service:
     def __init__(
         self,
-        vault_authenticator: VirtualAuthenticator | None,
+        vault_device: Device | None,
         prompts: Prompts,
         presence_policy: str = "auto",
     ) -> None:
         self.presence_policy = presence_policy
-        self.authenticators: dict[str, VirtualAuthenticator] = {}
-        if vault_authenticator is not None:
-            self.authenticators[VAULT_ID] = vault_authenticator
+        self.authenticators: dict[str, Device] = {}
+        if vault_device is not None:
+            self.authenticators[VAULT_ID] = vault_device
         self.prompts = prompts
         self.in_flight = 0
         self._idle = asyncio.Event()
@@ -258,7 +248,7 @@ class Service:
             authenticator.close()
         self.authenticators.clear()
 
-    def _authenticator(self, authenticator_id: str) -> VirtualAuthenticator:
+    def device(self, authenticator_id: str) -> Device:
         try:
             return self.authenticators[authenticator_id]
         except KeyError:
@@ -266,68 +256,66 @@ class Service:
                 "no such authenticator", f"no authenticator with id {authenticator_id}", 404
             ) from None
 
+    def vault_device(self) -> tuple[Device, Vault]:
+        """The device on the vault, and its vault; ServiceError("no vault") without one."""
+        device = self.authenticators.get(VAULT_ID)
+        if device is None or device.vault is None:
+            raise ServiceError("no vault", "this daemon runs without a vault (--ephemeral)", 404)
+        return device, device.vault
+
     @property
     def vault(self) -> Vault:
-        authenticator = self.authenticators.get(VAULT_ID)
-        if authenticator is None or authenticator.vault is None:
-            raise ServiceError("no vault", "this daemon runs without a vault (--ephemeral)", 404)
-        return authenticator.vault
+        return self.vault_device()[1]
 
     # -- WebDriver-shaped commands -----------------------------------------------------------
 
     async def add_authenticator(self, config: dict[str, Any]) -> dict[str, str]:
-        if not isinstance(config, dict):
-            raise ServiceError("invalid argument", "the configuration must be an object")
-        unknown = set(config) - set(_CONFIG_KEYS)
-        if unknown:
-            raise ServiceError(
-                "invalid argument", f"unknown settings: {', '.join(sorted(unknown))}"
-            )
+        """WebDriver "Add Virtual Authenticator": ``config`` has been checked at the edge against
+        the one declared configuration (vauth.device.CONFIGURATION)."""
         if config.get("protocol") == "ctap1/u2f":
             raise ServiceError("unsupported operation", "ctap1/u2f authenticators are not offered")
-        kwargs = {_CONFIG_KEYS[k]: v for k, v in config.items()}
         with _mapped():
-            authenticator = VirtualAuthenticator(**kwargs)
+            device = configured_device(config)
         authenticator_id = secrets.token_hex(8)
-        self.authenticators[authenticator_id] = authenticator
+        self.authenticators[authenticator_id] = device
         return {"authenticatorId": authenticator_id}
 
     async def remove_authenticator(self, authenticator_id: str) -> None:
         if authenticator_id == VAULT_ID:
             raise ServiceError("invalid argument", "the vault authenticator cannot be removed")
-        self._authenticator(authenticator_id).close()
+        self.device(authenticator_id).close()
         del self.authenticators[authenticator_id]
 
     async def add_credential(self, authenticator_id: str, params: dict[str, Any]) -> None:
         async with self.operation():
-            await self._authenticator(authenticator_id).aadd_credential(params)
+            await self.device(authenticator_id).add_credential(params)
 
     async def get_credentials(self, authenticator_id: str) -> list[dict[str, Any]]:
         async with self.operation():
-            return await self._authenticator(authenticator_id).aget_credentials()
+            return await self.device(authenticator_id).credentials()
 
     async def remove_credential(self, authenticator_id: str, credential_id: str) -> None:
         async with self.operation():
             with acting_as(HTTP_API):
-                await self._authenticator(authenticator_id).aremove_credential(credential_id)
+                await self.device(authenticator_id).remove_credential(credential_id)
 
     async def remove_all_credentials(self, authenticator_id: str) -> None:
         async with self.operation():
             with acting_as(HTTP_API):
-                await self._authenticator(authenticator_id).aremove_all_credentials()
+                await self.device(authenticator_id).remove_all_credentials()
 
     async def set_user_verified(self, authenticator_id: str, value: object) -> None:
         if not isinstance(value, bool):
             raise ServiceError("invalid argument", "isUserVerified must be a boolean")
-        authenticator = self._authenticator(authenticator_id)
+        device = self.device(authenticator_id)
         with _mapped():
-            authenticator.set_user_verified(value)
+            device.set_user_verified(value)
 
     # -- ceremonies --------------------------------------------------------------------------
 
     async def ctap(self, authenticator_id: str, message: bytes) -> bytes:
         async with self.operation():
-            return await self._authenticator(authenticator_id).aprocess(message)
+            return await self.device(authenticator_id).process(message)
 
     async def create(
         self,
@@ -338,7 +326,7 @@ class Service:
         ceremony_id: object = None,
     ) -> dict[str, Any]:
         return await self._ceremony(
-            VirtualAuthenticator.acreate, authenticator_id, origin, options, top_origin, ceremony_id
+            Device.create, authenticator_id, origin, options, top_origin, ceremony_id
         )
 
     async def get(
@@ -350,7 +338,7 @@ class Service:
         ceremony_id: object = None,
     ) -> dict[str, Any]:
         return await self._ceremony(
-            VirtualAuthenticator.aget, authenticator_id, origin, options, top_origin, ceremony_id
+            Device.get, authenticator_id, origin, options, top_origin, ceremony_id
         )
 
     async def _ceremony(
@@ -367,7 +355,7 @@ class Service:
         DEADLINE.set(asyncio.get_running_loop().time() + adjusted_timeout(opts))
         async with self.operation():
             with acting_as(f"the site {page_origin}"):  # e.g. a new passkey replacing one
-                return await run(self._authenticator(authenticator_id), opts, page_origin, top)
+                return await run(self.device(authenticator_id), opts, page_origin, top)
 
 
 def _ceremony_arguments(
@@ -415,7 +403,7 @@ def actor(via: object) -> str:
     return VIA[via]
 
 
-def credential_summary(credential: Any) -> dict[str, Any]:
+def credential_summary(credential: Credential) -> dict[str, Any]:
     """What a person sees of a stored passkey: never its private key. ``kind`` is
     "discoverable" or "non-discoverable"; ``sealed``: its key is sealed in its ID, not kept
     in the vault."""
@@ -445,20 +433,19 @@ class VaultOperations:
         self._service = service
 
     @property
-    def _authenticator(self) -> VirtualAuthenticator:
-        """The vault's authenticator; ServiceError("no vault") when the daemon has none."""
-        self._service.vault  # noqa: B018 - raises when there is no vault
-        return self._service._authenticator(VAULT_ID)
+    def _device(self) -> Device:
+        """The vault's device; ServiceError("no vault") when the daemon has none."""
+        return self._service.vault_device()[0]
 
-    def _store(self) -> Any:
-        return self._authenticator.authenticator.env.store
+    def _store(self) -> VaultStore:
+        return self._service.vault.store
 
     async def status(self) -> dict[str, Any]:
-        authenticator = self._service.authenticators.get(VAULT_ID)
-        vault = authenticator.vault if authenticator is not None else None
+        device = self._service.authenticators.get(VAULT_ID)
+        vault = device.vault if device is not None else None
         return {
             "vault": None if vault is None else {"path": str(vault.path), "locked": vault.locked},
-            "displayName": None if authenticator is None else authenticator.display_name,
+            "displayName": None if device is None else device.display_name,
             "authenticators": sorted(self._service.authenticators),
             "pendingPrompts": len(self._service.prompts.pending),
             "presence": self._service.presence_policy,
@@ -475,7 +462,7 @@ class VaultOperations:
         vault = self._service.vault
         with _mapped():
             await asyncio.to_thread(vault.lock)
-        self._authenticator.authenticator.forget_secrets()
+        self._device.forget_secrets()
 
     async def list_credentials(
         self, rp_id: object = None, origin: object = None
@@ -491,12 +478,12 @@ class VaultOperations:
             elif isinstance(rp_id, str):
                 # surrogatepass: an rpId that is not UTF-8 matches nothing, as before the index
                 rp_id_hash = hashlib.sha256(rp_id.encode("utf-8", "surrogatepass")).digest()
-                credentials = await self._store().find(rp_id_hash)
+                credentials = list(await self._store().find(rp_id_hash))
             else:
                 credentials = []
         return [credential_summary(c) for c in credentials]
 
-    async def _credential(self, credential_id: object) -> Any:
+    async def _credential(self, credential_id: object) -> Credential:
         raw = _b64decode(credential_id, "credentialId")
         credential = await self._store().get(raw)
         if credential is None:
@@ -563,7 +550,7 @@ class VaultOperations:
         if not isinstance(display_name, str) or len(display_name) > 64:
             raise ServiceError("invalid argument", "the name must be a string of 64 at most")
         async with self._service.operation():
-            await self._authenticator.aset_display_name(display_name)
+            await self._device.set_display_name(display_name)
 
     async def audit(
         self, credential_id: object = None, limit: object = 100
@@ -704,7 +691,7 @@ class VaultOperations:
                 "wrong_passphrase", "wrong vault passphrase: nothing was exported", 403
             ) from None
         async with self._service.operation():
-            data = await self._authenticator.aexport_credentials(
+            data = await self._device.export_credentials(
                 format, passphrase=passphrase, plaintext=plaintext
             )
         return {
@@ -740,7 +727,7 @@ class VaultOperations:
             raise ServiceError("invalid argument", "passphrase must be a string")
         async with self._service.operation():
             with acting_as(actor(via)):
-                report = await self._authenticator.aimport_credentials(
+                report = await self._device.import_credentials(
                     raw, passphrase=passphrase, progress=progress
                 )
         return {

@@ -27,7 +27,7 @@ def vault_service(tmp_path: Path) -> Iterator[Service]:
     path = tmp_path / "vault.db"
     kdf = KdfParams(os.urandom(16), opslimit=1, memlimit=8 << 20)
     Vault.open(path, PASSPHRASE, kdf=kdf).close()
-    service = Service(VirtualAuthenticator(vault=path, passphrase=PASSPHRASE), Prompts())
+    service = Service(VirtualAuthenticator(vault=path, passphrase=PASSPHRASE).device, Prompts())
     yield service
     service.close()
 

@@ -43,7 +43,7 @@ def va(vault_path: Path) -> Iterator[VirtualAuthenticator]:
 
 
 def operations(va: VirtualAuthenticator) -> VaultOperations:
-    service = Service(va, Prompts())
+    service = Service(va.device, Prompts())
     return VaultOperations(service)
 
 
