@@ -19,6 +19,7 @@ import os
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from vauth.ctap.credential import Credential
@@ -71,22 +72,61 @@ VIA = {
 LOCAL_PROGRAM = "a program on this computer"
 
 
+class ErrorCode(StrEnum):
+    """Every code a daemon reply carries (``error.code`` on the socket, ``error`` over HTTP):
+    W3C WebDriver's error codes, vauth's own, and the DOMException names WebAuthn specifies.
+    extension/shared/protocol.js mirrors them (a test keeps the two in step)."""
+
+    INVALID_ARGUMENT = "invalid argument"
+    NO_SUCH_AUTHENTICATOR = "no such authenticator"
+    NO_SUCH_CREDENTIAL = "no such credential"
+    NO_SUCH_PROMPT = "no such prompt"
+    UNSUPPORTED_OPERATION = "unsupported operation"
+    NO_VAULT = "no vault"
+    VAULT_LOCKED = "vault_locked"
+    WRONG_PASSPHRASE = "wrong_passphrase"  # noqa: S105 - a code, not a secret
+    VAULT_ERROR = "vault_error"
+    UNKNOWN_ACTION = "unknown_action"
+    INTERNAL = "internal"
+    NOT_ALLOWED_ERROR = "NotAllowedError"
+    INVALID_STATE_ERROR = "InvalidStateError"
+    SECURITY_ERROR = "SecurityError"
+    NOT_SUPPORTED_ERROR = "NotSupportedError"
+    TYPE_ERROR = "TypeError"
+    CONSTRAINT_ERROR = "ConstraintError"
+    ABORT_ERROR = "AbortError"
+    UNKNOWN_ERROR = "UnknownError"
+    ENCODING_ERROR = "EncodingError"
+    SYNTAX_ERROR = "SyntaxError"
+
+    @property
+    def http_status(self) -> int:
+        return _HTTP_STATUS.get(self, 400)
+
+
+_HTTP_STATUS = {
+    ErrorCode.NO_SUCH_AUTHENTICATOR: 404,
+    ErrorCode.NO_SUCH_CREDENTIAL: 404,
+    ErrorCode.NO_SUCH_PROMPT: 404,
+    ErrorCode.NO_VAULT: 404,
+    ErrorCode.VAULT_LOCKED: 423,
+    ErrorCode.WRONG_PASSPHRASE: 403,
+    ErrorCode.VAULT_ERROR: 409,
+    ErrorCode.INTERNAL: 500,
+    ErrorCode.SECURITY_ERROR: 403,
+    ErrorCode.NOT_ALLOWED_ERROR: 403,
+    ErrorCode.INVALID_STATE_ERROR: 409,
+}
+
+
 class ServiceError(Exception):
-    """``code``: a WebDriver-like error code or a DOMException name; ``status``: for HTTP."""
+    """A failure a front end can act on (``code``) with a sentence a person can read;
+    ``status``: for HTTP, the code's unless given."""
 
-    def __init__(self, code: str, message: str, status: int = 400) -> None:
+    def __init__(self, code: ErrorCode, message: str, status: int | None = None) -> None:
         super().__init__(message)
-        self.code, self.message, self.status = code, message, status
-
-
-def _webauthn_status(name: str) -> int:
-    return {
-        "SecurityError": 403,
-        "NotAllowedError": 403,
-        "InvalidStateError": 409,
-        "NotSupportedError": 400,
-        "ConstraintError": 400,
-    }.get(name, 400)
+        self.code, self.message = code, message
+        self.status = code.http_status if status is None else status
 
 
 @contextlib.contextmanager
@@ -97,21 +137,21 @@ def _mapped() -> Any:
     except ServiceError:
         raise
     except WebAuthnError as exc:
-        raise ServiceError(exc.name, exc.message, _webauthn_status(exc.name)) from None
+        raise ServiceError(ErrorCode(exc.name), exc.message) from None
     except VaultLockedError as exc:
-        raise ServiceError("vault_locked", str(exc), 423) from None
+        raise ServiceError(ErrorCode.VAULT_LOCKED, str(exc), 423) from None
     except (WrongPassphraseError, ExportDecryptionError) as exc:
-        raise ServiceError("wrong_passphrase", str(exc), 403) from None
+        raise ServiceError(ErrorCode.WRONG_PASSPHRASE, str(exc), 403) from None
     except VaultError as exc:
-        raise ServiceError("vault_error", str(exc), 409) from None
+        raise ServiceError(ErrorCode.VAULT_ERROR, str(exc), 409) from None
     except UnsupportedOption as exc:
-        raise ServiceError("unsupported operation", str(exc)) from None
+        raise ServiceError(ErrorCode.UNSUPPORTED_OPERATION, str(exc)) from None
     except KeyError as exc:
         raise ServiceError(
-            "no such credential", str(exc.args[0] if exc.args else exc), 404
+            ErrorCode.NO_SUCH_CREDENTIAL, str(exc.args[0] if exc.args else exc), 404
         ) from None
     except (ValueError, TypeError) as exc:
-        raise ServiceError("invalid argument", str(exc), 400) from None
+        raise ServiceError(ErrorCode.INVALID_ARGUMENT, str(exc), 400) from None
 
 
 @dataclass(slots=True)
@@ -174,7 +214,7 @@ class Prompts:
         prompt = self.pending.get(prompt_id)
         logger.debug("prompt %s answered: approve=%s selected=%s", prompt_id, approve, selected)
         if prompt is None:
-            raise ServiceError("no such prompt", f"no pending prompt {prompt_id}", 404)
+            raise ServiceError(ErrorCode.NO_SUCH_PROMPT, f"no pending prompt {prompt_id}", 404)
         if not prompt.answer.done():
             prompt.answer.set_result(
                 PresenceResponse(present=approve, verified=approve and verified, selected=selected)
@@ -199,11 +239,11 @@ class Prompts:
 
 def _b64decode(value: object, what: str) -> bytes:
     if not isinstance(value, str):
-        raise ServiceError("invalid argument", f"{what} must be a base64 string")
+        raise ServiceError(ErrorCode.INVALID_ARGUMENT, f"{what} must be a base64 string")
     try:
         return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
     except (binascii.Error, ValueError):
-        raise ServiceError("invalid argument", f"{what} is not base64") from None
+        raise ServiceError(ErrorCode.INVALID_ARGUMENT, f"{what} is not base64") from None
 
 
 # Device.create or .get: (device, options, origin, top origin) -> JSON
@@ -253,14 +293,16 @@ class Service:
             return self.authenticators[authenticator_id]
         except KeyError:
             raise ServiceError(
-                "no such authenticator", f"no authenticator with id {authenticator_id}", 404
+                ErrorCode.NO_SUCH_AUTHENTICATOR, f"no authenticator with id {authenticator_id}", 404
             ) from None
 
     def vault_device(self) -> tuple[Device, Vault]:
-        """The device on the vault, and its vault; ServiceError("no vault") without one."""
+        """The device on the vault, and its vault; ServiceError(ErrorCode.NO_VAULT) without one."""
         device = self.authenticators.get(VAULT_ID)
         if device is None or device.vault is None:
-            raise ServiceError("no vault", "this daemon runs without a vault (--ephemeral)", 404)
+            raise ServiceError(
+                ErrorCode.NO_VAULT, "this daemon runs without a vault (--ephemeral)", 404
+            )
         return device, device.vault
 
     @property
@@ -273,7 +315,9 @@ class Service:
         """WebDriver "Add Virtual Authenticator": ``config`` has been checked at the edge against
         the one declared configuration (vauth.device.CONFIGURATION)."""
         if config.get("protocol") == "ctap1/u2f":
-            raise ServiceError("unsupported operation", "ctap1/u2f authenticators are not offered")
+            raise ServiceError(
+                ErrorCode.UNSUPPORTED_OPERATION, "ctap1/u2f authenticators are not offered"
+            )
         with _mapped():
             device = configured_device(config)
         authenticator_id = secrets.token_hex(8)
@@ -282,7 +326,9 @@ class Service:
 
     async def remove_authenticator(self, authenticator_id: str) -> None:
         if authenticator_id == VAULT_ID:
-            raise ServiceError("invalid argument", "the vault authenticator cannot be removed")
+            raise ServiceError(
+                ErrorCode.INVALID_ARGUMENT, "the vault authenticator cannot be removed"
+            )
         self.device(authenticator_id).close()
         del self.authenticators[authenticator_id]
 
@@ -306,7 +352,7 @@ class Service:
 
     async def set_user_verified(self, authenticator_id: str, value: object) -> None:
         if not isinstance(value, bool):
-            raise ServiceError("invalid argument", "isUserVerified must be a boolean")
+            raise ServiceError(ErrorCode.INVALID_ARGUMENT, "isUserVerified must be a boolean")
         device = self.device(authenticator_id)
         with _mapped():
             device.set_user_verified(value)
@@ -362,11 +408,11 @@ def _ceremony_arguments(
     origin: object, options: object, top_origin: object = None
 ) -> tuple[str, dict[str, Any], str | None]:
     if not isinstance(origin, str):
-        raise ServiceError("TypeError", "origin must be a string")
+        raise ServiceError(ErrorCode.TYPE_ERROR, "origin must be a string")
     if not isinstance(options, dict):
-        raise ServiceError("TypeError", "options must be an object")
+        raise ServiceError(ErrorCode.TYPE_ERROR, "options must be an object")
     if top_origin is not None and not isinstance(top_origin, str):
-        raise ServiceError("TypeError", "topOrigin must be a string")
+        raise ServiceError(ErrorCode.TYPE_ERROR, "topOrigin must be a string")
     return origin, options, None if top_origin == origin else top_origin
 
 
@@ -377,9 +423,9 @@ def site_rp_id(origin: object, rp_id: object = None) -> str:
     applies. SecurityError otherwise. Every request a page starts is judged by it before anything
     looks at the vault, so a refusal says nothing about the passkeys held."""
     if not isinstance(origin, str):
-        raise ServiceError("TypeError", "origin must be a string")
+        raise ServiceError(ErrorCode.TYPE_ERROR, "origin must be a string")
     if rp_id is not None and not isinstance(rp_id, str):
-        raise ServiceError("TypeError", "rpId must be a string")
+        raise ServiceError(ErrorCode.TYPE_ERROR, "rpId must be a string")
     with _mapped():
         return resolve_rp_id(rp_id, parse_origin(origin))
 
@@ -399,7 +445,9 @@ def actor(via: object) -> str:
     if via is None:
         return LOCAL_PROGRAM
     if not isinstance(via, str) or via not in VIA:
-        raise ServiceError("invalid argument", f"via must be one of {', '.join(sorted(VIA))}")
+        raise ServiceError(
+            ErrorCode.INVALID_ARGUMENT, f"via must be one of {', '.join(sorted(VIA))}"
+        )
     return VIA[via]
 
 
@@ -434,7 +482,7 @@ class VaultOperations:
 
     @property
     def _device(self) -> Device:
-        """The vault's device; ServiceError("no vault") when the daemon has none."""
+        """The vault's device; ServiceError(ErrorCode.NO_VAULT) when the daemon has none."""
         return self._service.vault_device()[0]
 
     def _store(self) -> VaultStore:
@@ -453,7 +501,7 @@ class VaultOperations:
 
     async def unlock(self, passphrase: object) -> None:
         if not isinstance(passphrase, str):
-            raise ServiceError("invalid argument", "passphrase must be a string")
+            raise ServiceError(ErrorCode.INVALID_ARGUMENT, "passphrase must be a string")
         vault = self._service.vault
         with _mapped():
             await asyncio.to_thread(vault.unlock, passphrase)
@@ -487,7 +535,9 @@ class VaultOperations:
         raw = _b64decode(credential_id, "credentialId")
         credential = await self._store().get(raw)
         if credential is None:
-            raise ServiceError("no such credential", f"no passkey with id {credential_id}", 404)
+            raise ServiceError(
+                ErrorCode.NO_SUCH_CREDENTIAL, f"no passkey with id {credential_id}", 404
+            )
         return credential
 
     async def show(self, credential_id: object) -> dict[str, Any]:
@@ -498,7 +548,9 @@ class VaultOperations:
 
     async def rename(self, credential_id: object, nickname: object, via: object = None) -> None:
         if not isinstance(nickname, str) or len(nickname) > 200:
-            raise ServiceError("invalid argument", "nickname must be a string of 200 at most")
+            raise ServiceError(
+                ErrorCode.INVALID_ARGUMENT, "nickname must be a string of 200 at most"
+            )
         async with self._service.operation():
             credential = await self._credential(credential_id)
             credential.nickname = nickname or None
@@ -537,7 +589,9 @@ class VaultOperations:
                 credential = await self._store().restore(raw)
         if credential is None:
             raise ServiceError(
-                "no such credential", f"no passkey with id {credential_id} is in the trash", 404
+                ErrorCode.NO_SUCH_CREDENTIAL,
+                f"no passkey with id {credential_id} is in the trash",
+                404,
             )
         return credential_summary(credential)
 
@@ -548,7 +602,9 @@ class VaultOperations:
 
     async def name(self, display_name: object) -> None:
         if not isinstance(display_name, str) or len(display_name) > 64:
-            raise ServiceError("invalid argument", "the name must be a string of 64 at most")
+            raise ServiceError(
+                ErrorCode.INVALID_ARGUMENT, "the name must be a string of 64 at most"
+            )
         async with self._service.operation():
             await self._device.set_display_name(display_name)
 
@@ -556,7 +612,7 @@ class VaultOperations:
         self, credential_id: object = None, limit: object = 100
     ) -> list[dict[str, Any]]:
         if not isinstance(limit, int) or not 1 <= limit <= 100_000:
-            raise ServiceError("invalid argument", "limit must be between 1 and 100000")
+            raise ServiceError(ErrorCode.INVALID_ARGUMENT, "limit must be between 1 and 100000")
         raw = None if credential_id is None else _b64decode(credential_id, "credentialId")
         async with self._service.operation():
             entries = await self._store().audit(raw, limit=limit)
@@ -570,7 +626,7 @@ class VaultOperations:
     ) -> dict[str, Any]:
         """The RP no longer knows this credential: remove it (the user is told)."""
         if not isinstance(rp_id, str):
-            raise ServiceError("TypeError", "rpId must be a string")
+            raise ServiceError(ErrorCode.TYPE_ERROR, "rpId must be a string")
         rp_id = site_rp_id(origin, rp_id)
         raw = _b64decode(credential_id, "credentialId")
         async with self._service.operation():
@@ -586,7 +642,7 @@ class VaultOperations:
     ) -> dict[str, Any]:
         """Of this user's passkeys at this RP, remove those the RP no longer accepts."""
         if not isinstance(rp_id, str) or not isinstance(accepted, list):
-            raise ServiceError("TypeError", "rpId and allAcceptedCredentialIds are needed")
+            raise ServiceError(ErrorCode.TYPE_ERROR, "rpId and allAcceptedCredentialIds are needed")
         rp_id = site_rp_id(origin, rp_id)
         user = _b64decode(user_id, "userId")
         keep = {_b64decode(i, "allAcceptedCredentialIds[]") for i in accepted}
@@ -609,7 +665,7 @@ class VaultOperations:
             or not isinstance(name, str)
             or not isinstance(display_name, str)
         ):
-            raise ServiceError("TypeError", "rpId, name and displayName must be strings")
+            raise ServiceError(ErrorCode.TYPE_ERROR, "rpId, name and displayName must be strings")
         rp_id = site_rp_id(origin, rp_id)
         user = _b64decode(user_id, "userId")
         updated = []
@@ -628,10 +684,11 @@ class VaultOperations:
     async def backup(self, destination: object) -> dict[str, str]:
         """A consistent encrypted copy of the vault while it serves."""
         if not isinstance(destination, str) or not destination:
-            raise ServiceError("invalid argument", "destination must be a path")
+            raise ServiceError(ErrorCode.INVALID_ARGUMENT, "destination must be a path")
         if not os.path.isabs(destination):  # the daemon's working directory is not the caller's
             raise ServiceError(
-                "invalid argument", f"destination must be an absolute path, not {destination!r}"
+                ErrorCode.INVALID_ARGUMENT,
+                f"destination must be an absolute path, not {destination!r}",
             )
         vault = self._service.vault
         with _mapped():
@@ -640,7 +697,7 @@ class VaultOperations:
 
     async def passphrase(self, old: object, new: object) -> None:
         if not isinstance(old, str) or not isinstance(new, str) or not new:
-            raise ServiceError("invalid argument", "old and new passphrases are needed")
+            raise ServiceError(ErrorCode.INVALID_ARGUMENT, "old and new passphrases are needed")
         vault = self._service.vault
         with _mapped():
             await asyncio.to_thread(vault.change_passphrase, old, new)
@@ -649,7 +706,7 @@ class VaultOperations:
         """A new passphrase from the recovery key (the old passphrase is lost); unlocks."""
         if not isinstance(recovery_key, str) or not isinstance(new, str) or not new:
             raise ServiceError(
-                "invalid argument", "the recovery key and a new passphrase are needed"
+                ErrorCode.INVALID_ARGUMENT, "the recovery key and a new passphrase are needed"
             )
         vault = self._service.vault
         with _mapped():
@@ -658,7 +715,7 @@ class VaultOperations:
     async def new_recovery_key(self, passphrase: object) -> dict[str, str]:
         """Replace the recovery key (the old one stops working); the new one is shown once."""
         if not isinstance(passphrase, str):
-            raise ServiceError("invalid argument", "passphrase must be a string")
+            raise ServiceError(ErrorCode.INVALID_ARGUMENT, "passphrase must be a string")
         vault = self._service.vault
         with _mapped():
             return {"recoveryKey": await asyncio.to_thread(vault.new_recovery_key, passphrase)}
@@ -674,12 +731,14 @@ class VaultOperations:
         (``vault_passphrase``, checked as unlocking does), whatever the presence policy.
         ``passphrase`` encrypts the export."""
         if not isinstance(format, str) or not isinstance(plaintext, bool):
-            raise ServiceError("invalid argument", "format must be a string, plaintext a boolean")
+            raise ServiceError(
+                ErrorCode.INVALID_ARGUMENT, "format must be a string, plaintext a boolean"
+            )
         if passphrase is not None and not isinstance(passphrase, str):
-            raise ServiceError("invalid argument", "passphrase must be a string")
+            raise ServiceError(ErrorCode.INVALID_ARGUMENT, "passphrase must be a string")
         if not isinstance(vault_passphrase, str) or not vault_passphrase:
             raise ServiceError(
-                "invalid argument",
+                ErrorCode.INVALID_ARGUMENT,
                 "vaultPassphrase is needed: an export carries every private key, so it takes "
                 "the vault passphrase",
             )
@@ -688,7 +747,7 @@ class VaultOperations:
             await asyncio.to_thread(vault.check_passphrase, vault_passphrase)
         except WrongPassphraseError:
             raise ServiceError(
-                "wrong_passphrase", "wrong vault passphrase: nothing was exported", 403
+                ErrorCode.WRONG_PASSPHRASE, "wrong vault passphrase: nothing was exported", 403
             ) from None
         async with self._service.operation():
             data = await self._device.export_credentials(
@@ -704,7 +763,7 @@ class VaultOperations:
         """What an export in ``format`` would hold, and what cannot travel in it (sentences a
         front end shows before the person confirms)."""
         if not isinstance(format, str):
-            raise ServiceError("invalid argument", "format must be a string")
+            raise ServiceError(ErrorCode.INVALID_ARGUMENT, "format must be a string")
         from vauth.vault.exchange import export_notice
 
         async with self._service.operation():
@@ -718,13 +777,13 @@ class VaultOperations:
         via: object = None,
     ) -> dict[str, Any]:
         if not isinstance(data, str):
-            raise ServiceError("invalid argument", "data must be base64 text")
+            raise ServiceError(ErrorCode.INVALID_ARGUMENT, "data must be base64 text")
         try:
             raw = base64.b64decode(data, validate=True)
         except (binascii.Error, ValueError):
-            raise ServiceError("invalid argument", "data is not base64") from None
+            raise ServiceError(ErrorCode.INVALID_ARGUMENT, "data is not base64") from None
         if passphrase is not None and not isinstance(passphrase, str):
-            raise ServiceError("invalid argument", "passphrase must be a string")
+            raise ServiceError(ErrorCode.INVALID_ARGUMENT, "passphrase must be a string")
         async with self._service.operation():
             with acting_as(actor(via)):
                 report = await self._device.import_credentials(

@@ -28,7 +28,14 @@ from vauth.inputs import (
     check,
 )
 from vauth.secret import wipe
-from vauth.service import VAULT_ID, Service, ServiceError, VaultOperations, site_rp_id
+from vauth.service import (
+    VAULT_ID,
+    ErrorCode,
+    Service,
+    ServiceError,
+    VaultOperations,
+    site_rp_id,
+)
 from vauth.transport.framing import error_reply
 from vauth.transport.unix_socket import Dispatch, Notify
 
@@ -75,7 +82,7 @@ async def _ctap(service: Service, _v: VaultOperations, p: dict[str, Any]) -> dic
     try:
         message = base64.b64decode(p["message"], validate=True)
     except (binascii.Error, ValueError):
-        raise ServiceError("invalid argument", "message must be base64") from None
+        raise ServiceError(ErrorCode.INVALID_ARGUMENT, "message must be base64") from None
     response = await service.ctap(_id(p), message)
     return {"response": base64.b64encode(response).decode("ascii")}
 
@@ -224,14 +231,14 @@ def dispatcher(service: Service) -> Dispatch:
         action, params = request.get("action"), request.get("params", {})
         handler = ACTIONS.get(action) if isinstance(action, str) else None
         if handler is None:
-            return error_reply(request_id, "unknown_action", f"no action {action!r}")
+            return error_reply(request_id, ErrorCode.UNKNOWN_ACTION, f"no action {action!r}")
         if not isinstance(params, dict):
-            return error_reply(request_id, "invalid argument", "params must be an object")
+            return error_reply(request_id, ErrorCode.INVALID_ARGUMENT, "params must be an object")
         params = {k: v for k, v in params.items() if not k.startswith("_")}
         try:
             check(params, handler.fields)
         except InvalidInput as exc:
-            return error_reply(request_id, "invalid argument", exc.message)
+            return error_reply(request_id, ErrorCode.INVALID_ARGUMENT, exc.message)
         if notify is not None and params.get("progress") is True:
             loop = asyncio.get_running_loop()
 
@@ -247,7 +254,7 @@ def dispatcher(service: Service) -> Dispatch:
             return error_reply(request_id, exc.code, exc.message)
         except Exception:
             logger.exception("action %s failed", action)
-            return error_reply(request_id, "internal", "the daemon failed; see its log")
+            return error_reply(request_id, ErrorCode.INTERNAL, "the daemon failed; see its log")
         finally:
             wipe(*(params.get(name) for name in SECRET_PARAMS.get(str(action), ())))
         return {"id": request_id, "ok": True, "result": result}
