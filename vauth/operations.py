@@ -33,11 +33,11 @@ from vauth.vault.store import TRASH_DAYS, VaultStore, acting_as
 from vauth.webauthn import base64url
 
 
-def actor(via: object) -> str:
+def actor(via: str | None) -> str:
     """Who sent a socket request, for the audit log (``via``: "cli", "options", "popup")."""
     if via is None:
         return LOCAL_PROGRAM
-    if not isinstance(via, str) or via not in VIA:
+    if via not in VIA:
         raise ServiceError(
             ErrorCode.INVALID_ARGUMENT, f"via must be one of {', '.join(sorted(VIA))}"
         )
@@ -98,9 +98,7 @@ class VaultAdmin(_OnTheVault):
             "presence": self._service.presence_policy,
         }
 
-    async def unlock(self, passphrase: object) -> None:
-        if not isinstance(passphrase, str):
-            raise ServiceError(ErrorCode.INVALID_ARGUMENT, "passphrase must be a string")
+    async def unlock(self, passphrase: str) -> None:
         vault = self._service.vault
         with mapped():
             await asyncio.to_thread(vault.unlock, passphrase)
@@ -111,17 +109,17 @@ class VaultAdmin(_OnTheVault):
             await asyncio.to_thread(vault.lock)
         self._device.forget_secrets()
 
-    async def name(self, display_name: object) -> None:
-        if not isinstance(display_name, str) or len(display_name) > 64:
+    async def name(self, display_name: str) -> None:
+        if len(display_name) > 64:
             raise ServiceError(
                 ErrorCode.INVALID_ARGUMENT, "the name must be a string of 64 at most"
             )
         async with self._service.operation():
             await self._device.set_display_name(display_name)
 
-    async def backup(self, destination: object) -> dict[str, str]:
+    async def backup(self, destination: str) -> dict[str, str]:
         """A consistent encrypted copy of the vault while it serves."""
-        if not isinstance(destination, str) or not destination:
+        if not destination:
             raise ServiceError(ErrorCode.INVALID_ARGUMENT, "destination must be a path")
         if not os.path.isabs(destination):  # the daemon's working directory is not the caller's
             raise ServiceError(
@@ -133,16 +131,16 @@ class VaultAdmin(_OnTheVault):
             path = await asyncio.to_thread(vault.backup, destination)
         return {"backup": str(path)}
 
-    async def passphrase(self, old: object, new: object) -> None:
-        if not isinstance(old, str) or not isinstance(new, str) or not new:
+    async def passphrase(self, old: str, new: str) -> None:
+        if not new:
             raise ServiceError(ErrorCode.INVALID_ARGUMENT, "old and new passphrases are needed")
         vault = self._service.vault
         with mapped():
             await asyncio.to_thread(vault.change_passphrase, old, new)
 
-    async def recover(self, recovery_key: object, new: object) -> None:
+    async def recover(self, recovery_key: str, new: str) -> None:
         """A new passphrase from the recovery key (the old passphrase is lost); unlocks."""
-        if not isinstance(recovery_key, str) or not isinstance(new, str) or not new:
+        if not new:
             raise ServiceError(
                 ErrorCode.INVALID_ARGUMENT, "the recovery key and a new passphrase are needed"
             )
@@ -150,10 +148,8 @@ class VaultAdmin(_OnTheVault):
         with mapped():
             await asyncio.to_thread(vault.reset_passphrase, recovery_key, new)
 
-    async def new_recovery_key(self, passphrase: object) -> dict[str, str]:
+    async def new_recovery_key(self, passphrase: str) -> dict[str, str]:
         """Replace the recovery key (the old one stops working); the new one is shown once."""
-        if not isinstance(passphrase, str):
-            raise ServiceError(ErrorCode.INVALID_ARGUMENT, "passphrase must be a string")
         vault = self._service.vault
         with mapped():
             return {"recoveryKey": await asyncio.to_thread(vault.new_recovery_key, passphrase)}
@@ -164,9 +160,9 @@ class Passkeys(_OnTheVault):
     exported and imported."""
 
     async def list_credentials(
-        self, rp_id: object = None, origin: object = None
+        self, rp_id: str | None = None, origin: str | None = None
     ) -> list[dict[str, Any]]:
-        """Every passkey, or one site's (an rpId that is not a string matches none), oldest
+        """Every passkey, or one site's, oldest
         first: the store's rpId index orders by creation, so all of them are put in that order.
         With ``origin`` (a page's request), the rpId is first checked against it."""
         if origin is not None:
@@ -174,15 +170,13 @@ class Passkeys(_OnTheVault):
         async with self._service.operation():
             if rp_id is None:
                 credentials = sorted(await self._store().all(), key=lambda c: c.created)
-            elif isinstance(rp_id, str):
+            else:
                 # surrogatepass: an rpId that is not UTF-8 matches nothing, as before the index
                 rp_id_hash = hashlib.sha256(rp_id.encode("utf-8", "surrogatepass")).digest()
                 credentials = list(await self._store().find(rp_id_hash))
-            else:
-                credentials = []
         return [credential_summary(c) for c in credentials]
 
-    async def _credential(self, credential_id: object) -> Credential:
+    async def _credential(self, credential_id: str) -> Credential:
         raw = b64decode(credential_id, "credentialId")
         credential = await self._store().get(raw)
         if credential is None:
@@ -191,14 +185,14 @@ class Passkeys(_OnTheVault):
             )
         return credential
 
-    async def show(self, credential_id: object) -> dict[str, Any]:
+    async def show(self, credential_id: str) -> dict[str, Any]:
         async with self._service.operation():
             credential = await self._credential(credential_id)
             audit = await self._store().audit(credential.credential_id, limit=50)
         return {**credential_summary(credential), "uses": [_audit_json(e) for e in audit]}
 
-    async def rename(self, credential_id: object, nickname: object, via: object = None) -> None:
-        if not isinstance(nickname, str) or len(nickname) > 200:
+    async def rename(self, credential_id: str, nickname: str, via: str | None = None) -> None:
+        if len(nickname) > 200:
             raise ServiceError(
                 ErrorCode.INVALID_ARGUMENT, "nickname must be a string of 200 at most"
             )
@@ -208,7 +202,7 @@ class Passkeys(_OnTheVault):
             with acting_as(actor(via)):
                 await self._store().update(credential)
 
-    async def delete(self, credential_id: object, via: object = None) -> dict[str, Any]:
+    async def delete(self, credential_id: str, via: str | None = None) -> dict[str, Any]:
         """Move a passkey to the trash: it stops working at once, and can be restored for
         TRASH_DAYS days."""
         async with self._service.operation():
@@ -231,7 +225,7 @@ class Passkeys(_OnTheVault):
             for t in trashed
         ]
 
-    async def restore(self, credential_id: object, via: object = None) -> dict[str, Any]:
+    async def restore(self, credential_id: str, via: str | None = None) -> dict[str, Any]:
         raw = b64decode(credential_id, "credentialId")
         async with self._service.operation():
             with acting_as(actor(via)):
@@ -244,28 +238,22 @@ class Passkeys(_OnTheVault):
             )
         return credential_summary(credential)
 
-    async def empty_trash(self, via: object = None) -> dict[str, int]:
+    async def empty_trash(self, via: str | None = None) -> dict[str, int]:
         async with self._service.operation():
             with acting_as(actor(via)):
                 return {"deleted": await self._store().empty_trash()}
 
     async def export(
         self,
-        format: object = "cxf",
-        passphrase: object = None,
-        plaintext: object = False,
-        vault_passphrase: object = None,
+        format: str = "cxf",
+        passphrase: str | None = None,
+        plaintext: bool = False,
+        vault_passphrase: str | None = None,
     ) -> dict[str, Any]:
         """Every passkey with its private key: only for whoever knows the vault passphrase
         (``vault_passphrase``, checked as unlocking does), whatever the presence policy.
         ``passphrase`` encrypts the export."""
-        if not isinstance(format, str) or not isinstance(plaintext, bool):
-            raise ServiceError(
-                ErrorCode.INVALID_ARGUMENT, "format must be a string, plaintext a boolean"
-            )
-        if passphrase is not None and not isinstance(passphrase, str):
-            raise ServiceError(ErrorCode.INVALID_ARGUMENT, "passphrase must be a string")
-        if not isinstance(vault_passphrase, str) or not vault_passphrase:
+        if not vault_passphrase:
             raise ServiceError(
                 ErrorCode.INVALID_ARGUMENT,
                 "vaultPassphrase is needed: an export carries every private key, so it takes "
@@ -288,11 +276,9 @@ class Passkeys(_OnTheVault):
             "encrypted": not plaintext,
         }
 
-    async def export_notice(self, format: object = "cxf") -> dict[str, Any]:
+    async def export_notice(self, format: str = "cxf") -> dict[str, Any]:
         """What an export in ``format`` would hold, and what cannot travel in it (sentences a
         front end shows before the person confirms)."""
-        if not isinstance(format, str):
-            raise ServiceError(ErrorCode.INVALID_ARGUMENT, "format must be a string")
         from vauth.vault.exchange import export_notice
 
         async with self._service.operation():
@@ -300,19 +286,15 @@ class Passkeys(_OnTheVault):
 
     async def import_(
         self,
-        data: object,
-        passphrase: object = None,
+        data: str,
+        passphrase: str | None = None,
         progress: Callable[[int, int], None] | None = None,
-        via: object = None,
+        via: str | None = None,
     ) -> dict[str, Any]:
-        if not isinstance(data, str):
-            raise ServiceError(ErrorCode.INVALID_ARGUMENT, "data must be base64 text")
         try:
             raw = base64.b64decode(data, validate=True)
         except (binascii.Error, ValueError):
             raise ServiceError(ErrorCode.INVALID_ARGUMENT, "data is not base64") from None
-        if passphrase is not None and not isinstance(passphrase, str):
-            raise ServiceError(ErrorCode.INVALID_ARGUMENT, "passphrase must be a string")
         async with self._service.operation():
             with acting_as(actor(via)):
                 report = await self._device.import_credentials(
@@ -339,9 +321,9 @@ class AuditLog(_OnTheVault):
     """What was done with the vault, and by whom."""
 
     async def audit(
-        self, credential_id: object = None, limit: object = 100
+        self, credential_id: str | None = None, limit: int = 100
     ) -> list[dict[str, Any]]:
-        if not isinstance(limit, int) or not 1 <= limit <= 100_000:
+        if not 1 <= limit <= 100_000:
             raise ServiceError(ErrorCode.INVALID_ARGUMENT, "limit must be between 1 and 100000")
         raw = None if credential_id is None else b64decode(credential_id, "credentialId")
         async with self._service.operation():
@@ -356,11 +338,9 @@ class Signals(_OnTheVault):
     ``origin`` is the calling page's (from the browser); the rpId must be one it may claim."""
 
     async def signal_unknown_credential(
-        self, origin: object, rp_id: object, credential_id: object
+        self, origin: str | None, rp_id: str, credential_id: str
     ) -> dict[str, Any]:
         """The RP no longer knows this credential: remove it (the user is told)."""
-        if not isinstance(rp_id, str):
-            raise ServiceError(ErrorCode.TYPE_ERROR, "rpId must be a string")
         rp_id = site_rp_id(origin, rp_id)
         raw = b64decode(credential_id, "credentialId")
         async with self._service.operation():
@@ -372,11 +352,9 @@ class Signals(_OnTheVault):
         return {"removed": [credential_summary(credential)]}
 
     async def signal_all_accepted_credentials(
-        self, origin: object, rp_id: object, user_id: object, accepted: object
+        self, origin: str | None, rp_id: str, user_id: str, accepted: list[str]
     ) -> dict[str, Any]:
         """Of this user's passkeys at this RP, remove those the RP no longer accepts."""
-        if not isinstance(rp_id, str) or not isinstance(accepted, list):
-            raise ServiceError(ErrorCode.TYPE_ERROR, "rpId and allAcceptedCredentialIds are needed")
         rp_id = site_rp_id(origin, rp_id)
         user = b64decode(user_id, "userId")
         keep = {b64decode(i, "allAcceptedCredentialIds[]") for i in accepted}
@@ -391,15 +369,14 @@ class Signals(_OnTheVault):
         return {"removed": removed}
 
     async def signal_current_user_details(
-        self, origin: object, rp_id: object, user_id: object, name: object, display_name: object
+        self,
+        origin: str | None,
+        rp_id: str,
+        user_id: str,
+        name: str,
+        display_name: str,
     ) -> dict[str, Any]:
         """The RP's current name for this user: update every passkey of theirs there."""
-        if (
-            not isinstance(rp_id, str)
-            or not isinstance(name, str)
-            or not isinstance(display_name, str)
-        ):
-            raise ServiceError(ErrorCode.TYPE_ERROR, "rpId, name and displayName must be strings")
         rp_id = site_rp_id(origin, rp_id)
         user = b64decode(user_id, "userId")
         updated = []

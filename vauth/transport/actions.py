@@ -31,6 +31,7 @@ from vauth.operations import Operations
 from vauth.secret import wipe
 from vauth.service import (
     VAULT_ID,
+    VIA,
     ErrorCode,
     Service,
     ServiceError,
@@ -64,7 +65,7 @@ _CREDENTIAL = Field("credentialId", STRING, required=True)
 _RP_ID = Field("rpId", STRING, required=True)
 _USER_ID = Field("userId", STRING, required=True)
 _PASSPHRASE = Field("passphrase", STRING, nullable=True)
-_VIA = Field("via", STRING, nullable=True)  # who asks for a change, for the audit log
+_VIA = Field("via", STRING, nullable=True, choices=tuple(VIA))  # who asks, for the audit log
 _ORIGIN = Field("origin", STRING, nullable=True)  # the page's, from the browser's `sender`
 MAX_WAIT_S = 600.0
 
