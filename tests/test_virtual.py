@@ -127,7 +127,7 @@ def test_bad_credential_parameters_name_the_field(
 def test_missing_credential_parameter(va: VirtualAuthenticator) -> None:
     incomplete = params()
     del incomplete["rpId"]
-    with pytest.raises(ValueError, match="rpId is required"):
+    with pytest.raises(ValueError, match="rpId is missing"):
         va.add_credential(incomplete)
 
 
@@ -216,3 +216,31 @@ def test_pytest_plugin_fixture(pytester: pytest.Pytester) -> None:
     )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "reason"),
+    [
+        ({"rpId": "co.uk"}, "public suffix"),  # WebAuthn L3 5.1.3 step 7: no RP can claim it
+        ({"rpId": "127.0.0.1"}, "IP address"),
+        ({"signCount": 2**40}, "32 bits"),  # WebAuthn L3 6.1: signCount is a 32-bit integer
+    ],
+)
+def test_add_credential_refuses_what_an_export_would_refuse(
+    va: VirtualAuthenticator, overrides: dict[str, object], reason: str
+) -> None:
+    """W3C WebDriver 11.3 Credential Parameters have one parser (vault/webdriver.py), for "Add
+    Credential" and for imports alike: what one takes, the export of it carries."""
+    with pytest.raises(ValueError, match=reason):
+        va.add_credential(params(**overrides))
+    assert va.get_credentials() == []
+
+
+def test_added_credentials_round_trip_through_a_webdriver_export(
+    va: VirtualAuthenticator,
+) -> None:
+    va.add_credential(params(signCount=2**32 - 1))
+    exported = va.export_credentials("webdriver", plaintext=True)
+    with VirtualAuthenticator() as other:
+        assert other.import_credentials(exported).skipped == []
+        assert other.get_credentials()[0]["signCount"] == 2**32 - 1

@@ -19,11 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from vauth.api import ApiServer, create_app
+from vauth.device import Device, authenticator_config
 from vauth.secret import wipe
 from vauth.service import Prompts, Service, presence_for
 from vauth.transport import actions, unix_socket
 from vauth.transport.ctaphid import TrackingPresence
-from vauth.virtual import VirtualAuthenticator
+from vauth.vault.pin_hash import ThreadedPinHasher
 
 logger = logging.getLogger("vauth.daemon")
 SHUTDOWN_GRACE_S = 10.0
@@ -127,28 +128,23 @@ async def _serve(settings: Settings, ready: asyncio.Event | None) -> int:
     prompts = Prompts()
     presence = TrackingPresence(presence_for(settings.presence, prompts))
     if settings.vault is None:
-        authenticator = VirtualAuthenticator(presence=presence)
+        device = Device.ephemeral(authenticator_config(), presence, pin_hasher=ThreadedPinHasher())
         logger.info("ephemeral authenticator: nothing will be kept")
     else:
         if settings.passphrase is None:
             raise SystemExit("vauth: the vault needs its passphrase")
         created = not settings.vault.exists()
         try:
-            authenticator = await asyncio.to_thread(
-                VirtualAuthenticator,
-                vault=settings.vault,
-                passphrase=settings.passphrase,
-                presence=presence,
-            )
+            device = await Device.open_vault(settings.vault, settings.passphrase, presence)
         finally:
             wipe(settings.passphrase)
-        assert authenticator.vault is not None
-        authenticator.vault.idle_lock_s = settings.idle_lock_s
-        if created and authenticator.vault.recovery_key:
+        assert device.vault is not None
+        device.vault.idle_lock_s = settings.idle_lock_s
+        if created and device.vault.recovery_key:
             if sys.stderr.isatty():  # a person is there; a log file or journal must not get it
                 print(
                     "A new vault was created. Its recovery key, shown this once, can set a new "
-                    f"passphrase if you forget yours:\n\n    {authenticator.vault.recovery_key}\n",
+                    f"passphrase if you forget yours:\n\n    {device.vault.recovery_key}\n",
                     file=sys.stderr,
                 )
             else:
@@ -158,7 +154,7 @@ async def _serve(settings: Settings, ready: asyncio.Event | None) -> int:
                     "--new` on a terminal: it asks for the passphrase and shows a new key"
                 )
         logger.info("vault open: %s", settings.vault)
-    service = Service(authenticator, prompts, settings.presence)
+    service = Service(device, prompts, settings.presence)
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -193,8 +189,8 @@ async def _serve(settings: Settings, ready: asyncio.Event | None) -> int:
 
             uhid = asyncio.create_task(
                 serve_uhid(
-                    authenticator.aprocess,
-                    authenticator.aprocess_apdu,
+                    device.process,
+                    device.process_apdu,
                     up_needed=presence.waiting,
                 )
             )

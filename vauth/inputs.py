@@ -56,10 +56,12 @@ def _deeper_than(value: Any, limit: int) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Kind:
-    """A JSON type a member may have: ``accepts`` tells, ``described`` says it in words."""
+    """A JSON type a member may have: ``accepts`` tells, ``described`` says it in words,
+    ``schema`` in JSON Schema (for /openapi.json)."""
 
     described: str
     accepts: Callable[[Any], bool]
+    schema: Mapping[str, Any]
 
 
 def _is_int(value: Any) -> bool:
@@ -70,15 +72,24 @@ def _is_number(value: Any) -> bool:
     return (_is_int(value) or isinstance(value, float)) and math.isfinite(value)
 
 
-STRING = Kind("a string", lambda v: isinstance(v, str))
-BOOLEAN = Kind("a boolean", lambda v: isinstance(v, bool))
-INTEGER = Kind("an integer", _is_int)
-NUMBER = Kind("a finite number", _is_number)
-OBJECT = Kind("an object", lambda v: isinstance(v, dict))
+STRING = Kind("a string", lambda v: isinstance(v, str), {"type": "string"})
+BOOLEAN = Kind("a boolean", lambda v: isinstance(v, bool), {"type": "boolean"})
+INTEGER = Kind("an integer", _is_int, {"type": "integer"})
+NUMBER = Kind("a finite number", _is_number, {"type": "number"})
+OBJECT = Kind("an object", lambda v: isinstance(v, dict), {"type": "object"})
 STRINGS = Kind("an array of strings", lambda v: isinstance(v, list) and all(
     isinstance(i, str) for i in v
-))  # fmt: skip
-INTEGER_OR_STRING = Kind("an integer or a string", lambda v: _is_int(v) or isinstance(v, str))
+), {"type": "array", "items": {"type": "string"}})  # fmt: skip
+INTEGER_OR_STRING = Kind(
+    "an integer or a string",
+    lambda v: _is_int(v) or isinstance(v, str),
+    {"type": ["integer", "string"]},
+)
+B64URL = Kind(
+    "a base64url string",
+    lambda v: isinstance(v, str),
+    {"type": "string", "contentEncoding": "base64url", "pattern": "^[A-Za-z0-9_-]*$"},
+)  # the decoding, with its own error naming the member, is the consumer's
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,12 +103,33 @@ class Field:
     nullable: bool = False
     minimum: float | None = None
     maximum: float | None = None
+    choices: tuple[str, ...] | None = None  # the only values a string member may have
+    description: str | None = None
 
     def check(self, value: Any) -> None:
         if value is None and self.nullable:
             return
         if not self.kind.accepts(value) or not self._in_range(value):
             raise InvalidInput(self.name, f"{self.name} must be {self._described()}")
+        if self.choices is not None and value not in self.choices:
+            raise InvalidInput(
+                self.name, f"{self.name} must be one of {', '.join(self.choices)}, not {value!r}"
+            )
+
+    def schema(self) -> dict[str, Any]:
+        """This member in JSON Schema (OpenAPI 3.1), from the same declaration ``check`` uses."""
+        schema: dict[str, Any] = dict(self.kind.schema)
+        if self.choices is not None:
+            schema["enum"] = list(self.choices)
+        if self.minimum is not None:
+            schema["minimum"] = self.minimum
+        if self.maximum is not None:
+            schema["maximum"] = self.maximum
+        if self.nullable:
+            schema = {"oneOf": [schema, {"type": "null"}]}
+        if self.description is not None:
+            schema["description"] = self.description
+        return schema
 
     def _in_range(self, value: Any) -> bool:
         low = self.minimum if self.minimum is not None else -math.inf
@@ -114,10 +146,31 @@ class Field:
 
 
 def check(members: Mapping[str, Any], fields: Sequence[Field]) -> None:
-    """InvalidInput naming the first of ``fields`` that is missing or of the wrong kind; members
-    not among ``fields`` are left to the caller."""
+    """InvalidInput naming the first of ``fields`` given with the wrong kind, else the first
+    that is missing; members not among ``fields`` are left to the caller."""
     for field in fields:
         if field.name in members:
             field.check(members[field.name])
-        elif field.required:
+    for field in fields:
+        if field.required and field.name not in members:
             raise InvalidInput(field.name, f"{field.name} is required")
+
+
+def object_schema(fields: Sequence[Field], closed: bool = False) -> dict[str, Any]:
+    """A JSON object of ``fields`` in JSON Schema; ``closed``: no other members."""
+    schema: dict[str, Any] = {"type": "object"}
+    required = [f.name for f in fields if f.required]
+    if required:
+        schema["required"] = required
+    if closed:
+        schema["additionalProperties"] = False
+    schema["properties"] = {f.name: f.schema() for f in fields}
+    return schema
+
+
+def check_closed(members: Mapping[str, Any], fields: Sequence[Field]) -> None:
+    """``check``, and InvalidInput naming any member that ``fields`` do not declare."""
+    unknown = sorted(set(members) - {f.name for f in fields})
+    if unknown:
+        raise InvalidInput(unknown[0], f"unknown members: {', '.join(unknown)}")
+    check(members, fields)

@@ -41,7 +41,7 @@ CONTENT_TYPES = ("application/json", "application/cbor", None, "text/plain")
 STATUSES = frozenset(int(s) for s in CtapStatus)
 _errors = _common.LoggedErrors("vauth", "aiohttp")
 _loop = asyncio.new_event_loop()
-_service = Service(VirtualAuthenticator(seed=1), Prompts())
+_service = Service(VirtualAuthenticator(seed=1).device, Prompts())
 
 
 async def _start() -> TestClient[Any, Any]:
@@ -68,8 +68,8 @@ def fresh_state() -> None:
     for authenticator in _service.authenticators.values():
         authenticator.close()
     _service.authenticators = {
-        VAULT_ID: VirtualAuthenticator(seed=1),
-        TESTER_ID: VirtualAuthenticator(seed=2),
+        VAULT_ID: VirtualAuthenticator(seed=1).device,
+        TESTER_ID: VirtualAuthenticator(seed=2).device,
     }
 
 

@@ -66,7 +66,8 @@ async def test_create_and_get_verified_by_py_webauthn(api: Api, service: Service
         "POST", BASE, json={"attestation": "packed", "aaguid": AAGUID, "seed": 7}
     )
     path = f"{BASE}/{created['authenticatorId']}"
-    roots = [service.authenticators[created["authenticatorId"]].attestation_ca_pem().encode()]
+    device = service.authenticators[created["authenticatorId"]]
+    roots = [(await device.attestation_ca_pem()).encode()]
 
     options = creation_options(attestation=AttestationConveyancePreference.DIRECT)
     response = await api.ok(

@@ -79,3 +79,57 @@ async def test_served_document_needs_the_token_and_is_the_same(api: Api) -> None
     assert document["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
     async with api.session.get(api.base + "/openapi.json") as response:
         assert response.status == 401
+
+
+WRONG = {  # a value of another JSON type than the documented one
+    "string": 5,
+    "boolean": "no",
+    "integer": "7",
+    "number": "7",
+    "object": [],
+    "array": "usb",
+}
+
+
+def _request_bodies() -> list[tuple[str, str, dict[str, Any]]]:
+    bodies = []
+    for path, item in OPENAPI["paths"].items():
+        for method, operation in item.items():
+            content = operation.get("requestBody", {}).get("content", {})
+            if "application/json" not in content:
+                continue
+            ref = content["application/json"]["schema"]["$ref"].removeprefix("#/")
+            node: Any = OPENAPI
+            for part in ref.split("/"):
+                node = node[part]
+            bodies.append((method, path, node))
+    return bodies
+
+
+def _wrong(schema: dict[str, Any]) -> Any:
+    if "enum" in schema:
+        return "not-one-of-them"
+    kind = schema.get("type") or schema["oneOf"][0]["type"]
+    if kind == ["integer", "string"]:
+        return []
+    return WRONG[kind]
+
+
+async def test_every_documented_member_is_checked_as_documented(api: Api) -> None:
+    """Rule 16: /openapi.json is generated from the declarations the handlers check, so every
+    documented member is refused, by name, when it has another type than documented or is not
+    among the documented values (WebDriver 11.1: {"hasResidentKey": "no"} is not true), and a
+    closed body refuses a member it does not document."""
+    bodies = _request_bodies()
+    assert {path for _m, path, _s in bodies} >= {"/webauthn/authenticator"}
+    authenticator = (await api.ok("POST", "/webauthn/authenticator", json={}))["authenticatorId"]
+    for method, template, schema in bodies:
+        path = template.replace("{authenticatorId}", authenticator)
+        for member, member_schema in schema["properties"].items():
+            body = {member: _wrong(member_schema)}
+            status, answer = await api.call(method.upper(), path, json=body)
+            assert status == 400, (path, member, answer)
+            assert answer["message"].startswith(f"{member} must be"), (path, member, answer)
+        if schema.get("additionalProperties") is False:
+            status, answer = await api.call(method.upper(), path, json={"undocumented": 1})
+            assert status == 400 and "undocumented" in answer["message"], (path, answer)

@@ -14,7 +14,8 @@ from api_support import ORIGIN, RP_ID, Api, serve
 from webauthn.helpers.structs import AuthenticatorSelectionCriteria, ResidentKeyRequirement
 
 from vauth import VirtualAuthenticator
-from vauth.service import Prompts, Service, VaultOperations
+from vauth.operations import VaultAdmin
+from vauth.service import Prompts, Service
 from vauth.vault import Vault
 from vauth.vault.kdf import KdfParams
 
@@ -27,7 +28,7 @@ def vault_service(tmp_path: Path) -> Iterator[Service]:
     path = tmp_path / "vault.db"
     kdf = KdfParams(os.urandom(16), opslimit=1, memlimit=8 << 20)
     Vault.open(path, PASSPHRASE, kdf=kdf).close()
-    service = Service(VirtualAuthenticator(vault=path, passphrase=PASSPHRASE), Prompts())
+    service = Service(VirtualAuthenticator(vault=path, passphrase=PASSPHRASE).device, Prompts())
     yield service
     service.close()
 
@@ -67,8 +68,8 @@ async def test_vault_authenticator_cannot_be_removed(
 
 
 async def test_locked_vault_is_423(vault_api: Api, vault_service: Service) -> None:
-    await VaultOperations(vault_service).lock()
+    await VaultAdmin(vault_service).lock()
     status, body = await vault_api.call("GET", f"{BASE}/credentials")
     assert (status, body["error"]) == (423, "vault_locked")
-    await VaultOperations(vault_service).unlock(PASSPHRASE)
+    await VaultAdmin(vault_service).unlock(PASSPHRASE)
     assert await vault_api.ok("GET", f"{BASE}/credentials") == []

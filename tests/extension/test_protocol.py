@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from vauth.service import ErrorCode
 from vauth.transport.actions import ACTIONS
 from vauth.webauthn.errors import DOM_EXCEPTION_NAMES
 
@@ -71,12 +72,11 @@ def test_actions_are_the_daemons_and_the_hosts(protocol: str) -> None:
 
 
 def _python_error_codes() -> set[str]:
-    codes: set[str] = set()
-    sources = [ROOT / "vauth" / "service.py", *sorted((ROOT / "vauth" / "transport").glob("*.py"))]
-    for path in sources:
-        text = path.read_text()
-        codes |= set(re.findall(r'ServiceError\(\s*"([^"]+)"', text))
-        codes |= set(re.findall(r'_error\(\s*[^,]+,\s*"([^"]+)"', text))
+    """vauth.service.ErrorCode (every code a daemon reply carries), and the codes the
+    transports' framing answers with (a malformed frame, before any action runs)."""
+    codes: set[str] = {code.value for code in ErrorCode}
+    for path in sorted((ROOT / "vauth" / "transport").glob("*.py")):
+        codes |= set(re.findall(r'_error\(\s*[^,]+,\s*"([^"]+)"', path.read_text()))
     return codes
 
 
@@ -267,3 +267,8 @@ def test_firefox_assembly_copies_every_source_directory() -> None:
     copied = set(re.search(r"for dir in ([a-z ]+); do", script).group(1).split())  # type: ignore[union-attr]
     sources = {p.name for p in EXTENSION.iterdir() if p.is_dir() and p.name != "firefox"}
     assert copied == sources
+
+
+def test_every_dom_exception_name_is_an_error_code() -> None:
+    """WebAuthn's DOMException names reach a front end as ErrorCodes, as they are."""
+    assert {code.value for code in ErrorCode} >= DOM_EXCEPTION_NAMES

@@ -189,7 +189,7 @@ def _vault_with_big_credentials(base: Path, count: int = 3) -> None:
                 serialization.PrivateFormat.PKCS8,
                 serialization.NoEncryption(),
             )
-            va.add_credential(
+            credential = va.device.credential_from_parameters(
                 {
                     "credentialId": b64(bytes([i]) * 16),
                     "isResidentCredential": True,
@@ -198,10 +198,12 @@ def _vault_with_big_credentials(base: Path, count: int = 3) -> None:
                     "userHandle": b64(f"user{i}".encode()),
                     "signCount": 0,
                     "userName": f"user{i}",
-                    "userDisplayName": NASTY * 60_000 + str(i),
                     "largeBlob": b64(bytes([i]) * 400_000),
                 }
             )
+            # Longer than Credential Parameters allow (1024 characters), as a site may send.
+            credential.user_display_name = NASTY * 60_000 + str(i)
+            asyncio.run(va.device.store.put(credential))
 
 
 def _collect(host: Host, count: int) -> dict[object, list[dict[str, Any]]]:

@@ -23,7 +23,8 @@ from tests.vault.conftest import PASSPHRASE, fast_kdf
 from vauth import VirtualAuthenticator, base64url
 from vauth.ctap import large_blob_array
 from vauth.ctap.credential import Credential
-from vauth.service import Prompts, Service, VaultOperations
+from vauth.operations import Passkeys
+from vauth.service import Prompts, Service
 from vauth.testing import VauthCtapDevice
 from vauth.vault import Vault
 from vauth.vault.cxf import NON_DISCOVERABLE, VENDOR
@@ -200,7 +201,7 @@ def test_cxf_carries_the_standard_fields_and_vauth_keeps_its_own_apart(
 
 
 def test_what_cannot_travel_is_said_before_the_export(source: VirtualAuthenticator) -> None:
-    vault = VaultOperations(Service(source, Prompts()))
+    vault = Passkeys(Service(source.device, Prompts()))
     webdriver = source._run(vault.export_notice("webdriver"))
     assert webdriver["count"] == 3
     notice = webdriver["notice"]
@@ -226,7 +227,7 @@ def test_skipped_entries_are_named_by_site_and_account(
     item["credentials"][0]["key"] = b64(b"not a key")
     target = new_vault(tmp_path / "target.db")
     try:
-        vault = VaultOperations(Service(target, Prompts()))
+        vault = Passkeys(Service(target.device, Prompts()))
         data = base64.b64encode(json.dumps(document).encode()).decode()
         report = target._run(vault.import_(data, via="options"))
     except Exception:

@@ -13,6 +13,7 @@ from aiohttp import web
 from vauth import inputs
 from vauth.api.errors import ApiError
 from vauth.api.openapi import OPENAPI
+from vauth.api.schemas import CEREMONY, CONFIGURATION, CREDENTIAL_PARAMETERS, USER_VERIFIED
 from vauth.api.server import LIMITS
 from vauth.service import Service
 
@@ -48,47 +49,11 @@ async def read_object(
     value = await read_json(request)
     if not isinstance(value, dict):
         raise ApiError("invalid argument", "the body must be a JSON object")
-    if closed and not set(value) <= {f.name for f in fields}:
-        unknown = ", ".join(sorted(set(value) - {f.name for f in fields}))
-        raise ApiError("invalid argument", f"unknown members: {unknown}")
-    inputs.check(value, fields)
+    if closed:
+        inputs.check_closed(value, fields)
+    else:
+        inputs.check(value, fields)
     return value
-
-
-# The members each body may have (WebDriver 11.1 Authenticator Configuration, 11.3 Credential
-# Parameters, 11.7 Set User Verified; vauth's ceremonies); openapi.py describes the same.
-AUTHENTICATOR_CONFIGURATION = (
-    inputs.Field("protocol", inputs.STRING),
-    inputs.Field("transport", inputs.STRING),
-    inputs.Field("hasResidentKey", inputs.BOOLEAN),
-    inputs.Field("hasUserVerification", inputs.BOOLEAN),
-    inputs.Field("isUserConsenting", inputs.BOOLEAN),
-    inputs.Field("isUserVerified", inputs.BOOLEAN),
-    inputs.Field("extensions", inputs.STRINGS),
-    inputs.Field("defaultBackupEligibility", inputs.BOOLEAN),
-    inputs.Field("defaultBackupState", inputs.BOOLEAN),
-    inputs.Field("attestation", inputs.STRING),
-    inputs.Field("aaguid", inputs.STRING),
-    inputs.Field("seed", inputs.INTEGER_OR_STRING),
-)
-CREDENTIAL_PARAMETERS = (  # required members: Service.add_credential, after the authenticator
-    inputs.Field("credentialId", inputs.STRING),
-    inputs.Field("isResidentCredential", inputs.BOOLEAN),
-    inputs.Field("rpId", inputs.STRING),
-    inputs.Field("privateKey", inputs.STRING),
-    inputs.Field("userHandle", inputs.STRING, nullable=True),
-    inputs.Field("signCount", inputs.INTEGER, minimum=0),
-    inputs.Field("largeBlob", inputs.STRING),
-    inputs.Field("backupEligibility", inputs.BOOLEAN),
-    inputs.Field("backupState", inputs.BOOLEAN),
-    inputs.Field("userName", inputs.STRING),
-    inputs.Field("userDisplayName", inputs.STRING),
-)
-USER_VERIFIED = (inputs.Field("isUserVerified", inputs.BOOLEAN, required=True),)
-CEREMONY = (
-    inputs.Field("origin", inputs.STRING, required=True),
-    inputs.Field("options", inputs.OBJECT, required=True),
-)
 
 
 def ok(value: Any = None) -> web.Response:
@@ -104,7 +69,7 @@ def _id(request: web.Request) -> str:
 
 
 async def add_authenticator(request: web.Request) -> web.Response:
-    config = await read_object(request, AUTHENTICATOR_CONFIGURATION)
+    config = await read_object(request, CONFIGURATION, closed=True)
     return ok(await _service(request).add_authenticator(config))
 
 
@@ -114,6 +79,7 @@ async def remove_authenticator(request: web.Request) -> web.Response:
 
 
 async def add_credential(request: web.Request) -> web.Response:
+    _service(request).device(_id(request))  # WebDriver 11.3: no such authenticator comes first
     params = await read_object(request, CREDENTIAL_PARAMETERS)
     await _service(request).add_credential(_id(request), params)
     return ok()

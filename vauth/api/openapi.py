@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from vauth import paths
+from vauth.api.schemas import CEREMONY, CONFIGURATION, CREDENTIAL_PARAMETERS, USER_VERIFIED
+from vauth.inputs import object_schema
 
 _JSON = "application/json"
 _CBOR = "application/cbor"
@@ -115,7 +117,7 @@ _PATHS: dict[str, Any] = {
             "Get Credentials (WebDriver 11.4); a vault's privateKey is left out",
             {
                 "description": "every stored credential",
-                **_json({"type": "array", "items": _ref("CredentialParameters")}),
+                **_json({"type": "array", "items": _ref("StoredCredential")}),
             },
         ),
         "delete": _operation(
@@ -188,19 +190,6 @@ _PATHS: dict[str, Any] = {
 _B64URL = {"type": "string", "pattern": "^[A-Za-z0-9_-]*$", "description": "base64url, unpadded"}
 
 
-def _ceremony_request(options: str) -> dict[str, Any]:
-    """The body of /create or /get: an origin and that ceremony's options."""
-    return {
-        "type": "object",
-        "required": ["origin", "options"],
-        "additionalProperties": False,
-        "properties": {
-            "origin": {"type": "string", "examples": ["https://example.com"]},
-            "options": {"type": "object", "description": f"{options} (WebAuthn L3)"},
-        },
-    }
-
-
 def _ceremony_response(name: str, required: list[str], response: dict[str, Any]) -> dict[str, Any]:
     """A PublicKeyCredential as JSON: ``name``'s fields around its own ``response``."""
     return {
@@ -218,6 +207,7 @@ def _ceremony_response(name: str, required: list[str], response: dict[str, Any])
     }
 
 
+_KEY = next(f for f in CREDENTIAL_PARAMETERS if f.name == "privateKey")  # kept in a vault
 _SCHEMAS: dict[str, Any] = {
     "Error": {
         "type": "object",
@@ -238,55 +228,17 @@ _SCHEMAS: dict[str, Any] = {
         "required": ["authenticatorId"],
         "properties": {"authenticatorId": {"type": "string"}},
     },
-    "AuthenticatorConfiguration": {
-        "type": "object",
-        "additionalProperties": False,
-        "properties": {
-            "protocol": {"enum": ["ctap2", "ctap2_1", "ctap1/u2f"]},
-            "transport": {"enum": ["usb", "nfc", "ble", "hybrid", "internal"]},
-            "hasResidentKey": {"type": "boolean"},
-            "hasUserVerification": {"type": "boolean"},
-            "isUserConsenting": {"type": "boolean"},
-            "isUserVerified": {"type": "boolean"},
-            "extensions": {"type": "array", "items": {"type": "string"}},
-            "defaultBackupEligibility": {"type": "boolean"},
-            "defaultBackupState": {"type": "boolean"},
-            "attestation": {
-                "type": "string",
-                "description": "vauth: none, packed-self or packed",
-            },
-            "aaguid": {"type": "string", "format": "uuid", "description": "vauth"},
-            "seed": {
-                "type": ["integer", "string"],
-                "description": "vauth: deterministic keys, for reproducible tests",
-            },
-        },
+    # Generated from the declarations the handlers check requests against.
+    "AuthenticatorConfiguration": object_schema(CONFIGURATION, closed=True),
+    "CredentialParameters": object_schema(CREDENTIAL_PARAMETERS),
+    "StoredCredential": {
+        **object_schema(CREDENTIAL_PARAMETERS),
+        "required": [f.name for f in CREDENTIAL_PARAMETERS if f.required and f is not _KEY],
+        "description": "Credential Parameters; a vault's privateKey is left out",
     },
-    "CredentialParameters": {
-        "type": "object",
-        "required": ["credentialId", "isResidentCredential", "rpId", "signCount"],
-        "properties": {
-            "credentialId": _B64URL,
-            "isResidentCredential": {"type": "boolean"},
-            "rpId": {"type": "string"},
-            "privateKey": {**_B64URL, "description": "base64url PKCS#8; required to add"},
-            "userHandle": {"oneOf": [_B64URL, {"type": "null"}]},
-            "signCount": {"type": "integer", "minimum": 0},
-            "largeBlob": _B64URL,
-            "backupEligibility": {"type": "boolean"},
-            "backupState": {"type": "boolean"},
-            "userName": {"type": "string"},
-            "userDisplayName": {"type": "string"},
-        },
-    },
-    "UserVerified": {
-        "type": "object",
-        "required": ["isUserVerified"],
-        "additionalProperties": False,
-        "properties": {"isUserVerified": {"type": "boolean"}},
-    },
-    "CreationRequest": _ceremony_request("PublicKeyCredentialCreationOptionsJSON"),
-    "RequestRequest": _ceremony_request("PublicKeyCredentialRequestOptionsJSON"),
+    "UserVerified": object_schema(USER_VERIFIED, closed=True),
+    "CreationRequest": object_schema(CEREMONY, closed=True),
+    "RequestRequest": object_schema(CEREMONY, closed=True),
     "RegistrationResponse": _ceremony_response(
         "RegistrationResponseJSON",
         ["clientDataJSON", "attestationObject"],

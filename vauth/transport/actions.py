@@ -27,14 +27,22 @@ from vauth.inputs import (
     InvalidInput,
     check,
 )
+from vauth.operations import Operations
 from vauth.secret import wipe
-from vauth.service import VAULT_ID, Service, ServiceError, VaultOperations, site_rp_id
+from vauth.service import (
+    VAULT_ID,
+    VIA,
+    ErrorCode,
+    Service,
+    ServiceError,
+    site_rp_id,
+)
 from vauth.transport.framing import error_reply
 from vauth.transport.unix_socket import Dispatch, Notify
 
 logger = logging.getLogger(__name__)
 
-Handler = Callable[[Service, VaultOperations, dict[str, Any]], Awaitable[Any]]
+Handler = Callable[[Service, Operations, dict[str, Any]], Awaitable[Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +65,7 @@ _CREDENTIAL = Field("credentialId", STRING, required=True)
 _RP_ID = Field("rpId", STRING, required=True)
 _USER_ID = Field("userId", STRING, required=True)
 _PASSPHRASE = Field("passphrase", STRING, nullable=True)
-_VIA = Field("via", STRING, nullable=True)  # who asks for a change, for the audit log
+_VIA = Field("via", STRING, nullable=True, choices=tuple(VIA))  # who asks, for the audit log
 _ORIGIN = Field("origin", STRING, nullable=True)  # the page's, from the browser's `sender`
 MAX_WAIT_S = 600.0
 
@@ -71,32 +79,33 @@ def _ceremony(params: dict[str, Any]) -> tuple[object, ...]:
     return tuple(params.get(k) for k in ("origin", "options", "topOrigin", "ceremonyId"))
 
 
-async def _ctap(service: Service, _v: VaultOperations, p: dict[str, Any]) -> dict[str, str]:
+async def _ctap(service: Service, _o: Operations, p: dict[str, Any]) -> dict[str, str]:
     try:
         message = base64.b64decode(p["message"], validate=True)
     except (binascii.Error, ValueError):
-        raise ServiceError("invalid argument", "message must be base64") from None
+        raise ServiceError(ErrorCode.INVALID_ARGUMENT, "message must be base64") from None
     response = await service.ctap(_id(p), message)
     return {"response": base64.b64encode(response).decode("ascii")}
 
 
-async def _answer(service: Service, _v: VaultOperations, p: dict[str, Any]) -> None:
+async def _answer(service: Service, _o: Operations, p: dict[str, Any]) -> None:
     approve = p["approve"]
     service.prompts.answer(p["id"], approve, p.get("verified", approve), p.get("selected"))
 
 
 ACTIONS: dict[str, Action] = {
-    "status": Action((), lambda s, v, p: v.status()),
+    "status": Action((), lambda s, o, p: o.vault.status()),
     "unlock": Action(
-        (Field("passphrase", STRING, required=True),), lambda s, v, p: v.unlock(p["passphrase"])
+        (Field("passphrase", STRING, required=True),),
+        lambda s, o, p: o.vault.unlock(p["passphrase"]),
     ),
-    "lock": Action((), lambda s, v, p: v.lock()),
-    "create": Action(_CEREMONY, lambda s, v, p: s.create(_id(p), *_ceremony(p))),
-    "get": Action(_CEREMONY, lambda s, v, p: s.get(_id(p), *_ceremony(p))),
+    "lock": Action((), lambda s, o, p: o.vault.lock()),
+    "create": Action(_CEREMONY, lambda s, o, p: s.create(_id(p), *_ceremony(p))),
+    "get": Action(_CEREMONY, lambda s, o, p: s.get(_id(p), *_ceremony(p))),
     "ctap": Action((_AUTHENTICATOR, Field("message", STRING, required=True)), _ctap),
     "prompts.wait": Action(
         (Field("timeout", NUMBER, minimum=0, maximum=MAX_WAIT_S),),
-        lambda s, v, p: s.prompts.wait(float(p.get("timeout", 25))),
+        lambda s, o, p: s.prompts.wait(float(p.get("timeout", 25))),
     ),
     "prompts.answer": Action(
         (
@@ -109,34 +118,35 @@ ACTIONS: dict[str, Action] = {
     ),
     "rpId.check": Action(
         (_ORIGIN, Field("rpId", STRING, nullable=True)),
-        lambda s, v, p: _rp_id_check(p),
+        lambda s, o, p: _rp_id_check(p),
     ),
     "credentials.list": Action(
         (Field("rpId", STRING, nullable=True), _ORIGIN),
-        lambda s, v, p: v.list_credentials(p.get("rpId"), p.get("origin")),
+        lambda s, o, p: o.passkeys.list_credentials(p.get("rpId"), p.get("origin")),
     ),
-    "credentials.show": Action((_CREDENTIAL,), lambda s, v, p: v.show(p["credentialId"])),
+    "credentials.show": Action((_CREDENTIAL,), lambda s, o, p: o.passkeys.show(p["credentialId"])),
     "credentials.rename": Action(
         (_CREDENTIAL, Field("nickname", STRING, required=True), _VIA),
-        lambda s, v, p: v.rename(p["credentialId"], p["nickname"], p.get("via")),
+        lambda s, o, p: o.passkeys.rename(p["credentialId"], p["nickname"], p.get("via")),
     ),
     "credentials.delete": Action(
-        (_CREDENTIAL, _VIA), lambda s, v, p: v.delete(p["credentialId"], p.get("via"))
+        (_CREDENTIAL, _VIA), lambda s, o, p: o.passkeys.delete(p["credentialId"], p.get("via"))
     ),
-    "trash.list": Action((), lambda s, v, p: v.trash()),
+    "trash.list": Action((), lambda s, o, p: o.passkeys.trash()),
     "trash.restore": Action(
-        (_CREDENTIAL, _VIA), lambda s, v, p: v.restore(p["credentialId"], p.get("via"))
+        (_CREDENTIAL, _VIA), lambda s, o, p: o.passkeys.restore(p["credentialId"], p.get("via"))
     ),
-    "trash.empty": Action((_VIA,), lambda s, v, p: v.empty_trash(p.get("via"))),
+    "trash.empty": Action((_VIA,), lambda s, o, p: o.passkeys.empty_trash(p.get("via"))),
     "authenticator.name": Action(
-        (Field("displayName", STRING, required=True),), lambda s, v, p: v.name(p["displayName"])
+        (Field("displayName", STRING, required=True),),
+        lambda s, o, p: o.vault.name(p["displayName"]),
     ),
     "audit": Action(
         (
             Field("credentialId", STRING, nullable=True),
             Field("limit", INTEGER, minimum=1, maximum=100_000),
         ),
-        lambda s, v, p: v.audit(p.get("credentialId"), p.get("limit", 100)),
+        lambda s, o, p: o.audit.audit(p.get("credentialId"), p.get("limit", 100)),
     ),
     "export": Action(
         (
@@ -145,7 +155,7 @@ ACTIONS: dict[str, Action] = {
             _PASSPHRASE,
             Field("plaintext", BOOLEAN),
         ),
-        lambda s, v, p: v.export(
+        lambda s, o, p: o.passkeys.export(
             p.get("format", "cxf"),
             p.get("passphrase"),
             p.get("plaintext", False),
@@ -153,35 +163,39 @@ ACTIONS: dict[str, Action] = {
         ),
     ),
     "export.notice": Action(
-        (Field("format", STRING),), lambda s, v, p: v.export_notice(p.get("format", "cxf"))
+        (Field("format", STRING),), lambda s, o, p: o.passkeys.export_notice(p.get("format", "cxf"))
     ),
     "import": Action(
         (Field("data", STRING, required=True), _PASSPHRASE, Field("progress", BOOLEAN), _VIA),
-        lambda s, v, p: v.import_(p["data"], p.get("passphrase"), p.get("_progress"), p.get("via")),
+        lambda s, o, p: o.passkeys.import_(
+            p["data"], p.get("passphrase"), p.get("_progress"), p.get("via")
+        ),
     ),
     "passphrase": Action(
         (Field("old", STRING, required=True), Field("new", STRING, required=True)),
-        lambda s, v, p: v.passphrase(p["old"], p["new"]),
+        lambda s, o, p: o.vault.passphrase(p["old"], p["new"]),
     ),
     "recover": Action(
         (Field("recoveryKey", STRING, required=True), Field("new", STRING, required=True)),
-        lambda s, v, p: v.recover(p["recoveryKey"], p["new"]),
+        lambda s, o, p: o.vault.recover(p["recoveryKey"], p["new"]),
     ),
     "recoveryKey.new": Action(
         (Field("passphrase", STRING, required=True),),
-        lambda s, v, p: v.new_recovery_key(p["passphrase"]),
+        lambda s, o, p: o.vault.new_recovery_key(p["passphrase"]),
     ),
     "backup": Action(
         (Field("destination", STRING, required=True),),
-        lambda s, v, p: v.backup(p["destination"]),
+        lambda s, o, p: o.vault.backup(p["destination"]),
     ),
     "signal.unknownCredential": Action(
         (_ORIGIN, _RP_ID, _CREDENTIAL),
-        lambda s, v, p: v.signal_unknown_credential(p.get("origin"), p["rpId"], p["credentialId"]),
+        lambda s, o, p: o.signals.signal_unknown_credential(
+            p.get("origin"), p["rpId"], p["credentialId"]
+        ),
     ),
     "signal.allAcceptedCredentials": Action(
         (_ORIGIN, _RP_ID, _USER_ID, Field("allAcceptedCredentialIds", STRINGS, required=True)),
-        lambda s, v, p: v.signal_all_accepted_credentials(
+        lambda s, o, p: o.signals.signal_all_accepted_credentials(
             p.get("origin"), p["rpId"], p["userId"], p["allAcceptedCredentialIds"]
         ),
     ),
@@ -193,7 +207,7 @@ ACTIONS: dict[str, Action] = {
             Field("name", STRING, required=True),
             Field("displayName", STRING, required=True),
         ),
-        lambda s, v, p: v.signal_current_user_details(
+        lambda s, o, p: o.signals.signal_current_user_details(
             p.get("origin"), p["rpId"], p["userId"], p["name"], p["displayName"]
         ),
     ),
@@ -217,21 +231,21 @@ SECRET_PARAMS: dict[str, tuple[str, ...]] = {
 
 
 def dispatcher(service: Service) -> Dispatch:
-    vault = VaultOperations(service)
+    operations = Operations.of(service)
 
     async def dispatch(request: dict[str, Any], notify: Notify | None = None) -> dict[str, Any]:
         request_id = request.get("id")
         action, params = request.get("action"), request.get("params", {})
         handler = ACTIONS.get(action) if isinstance(action, str) else None
         if handler is None:
-            return error_reply(request_id, "unknown_action", f"no action {action!r}")
+            return error_reply(request_id, ErrorCode.UNKNOWN_ACTION, f"no action {action!r}")
         if not isinstance(params, dict):
-            return error_reply(request_id, "invalid argument", "params must be an object")
+            return error_reply(request_id, ErrorCode.INVALID_ARGUMENT, "params must be an object")
         params = {k: v for k, v in params.items() if not k.startswith("_")}
         try:
             check(params, handler.fields)
         except InvalidInput as exc:
-            return error_reply(request_id, "invalid argument", exc.message)
+            return error_reply(request_id, ErrorCode.INVALID_ARGUMENT, exc.message)
         if notify is not None and params.get("progress") is True:
             loop = asyncio.get_running_loop()
 
@@ -242,12 +256,12 @@ def dispatcher(service: Service) -> Dispatch:
             params["_progress"] = progress
         logger.debug("action %s", action)
         try:
-            result = await handler.run(service, vault, params)
+            result = await handler.run(service, operations, params)
         except ServiceError as exc:
             return error_reply(request_id, exc.code, exc.message)
         except Exception:
             logger.exception("action %s failed", action)
-            return error_reply(request_id, "internal", "the daemon failed; see its log")
+            return error_reply(request_id, ErrorCode.INTERNAL, "the daemon failed; see its log")
         finally:
             wipe(*(params.get(name) for name in SECRET_PARAMS.get(str(action), ())))
         return {"id": request_id, "ok": True, "result": result}

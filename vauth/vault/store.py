@@ -93,6 +93,7 @@ class VaultStore:
         self._reserving: dict[bytes | None, asyncio.Future[None]] = {}
         # credential ID (None: the authenticator-wide counter) -> [last value used, reserved]
         self._counters: dict[bytes | None, list[int]] = {}
+        self._ahead: set[asyncio.Task[None]] = set()  # reservations made ahead, running
         # Recently used credentials, so a ceremony need not wait for the database; bounded,
         # and dropped when the vault locks (it holds private keys).
         self._cache: OrderedDict[bytes, Credential] = OrderedDict()
@@ -410,6 +411,8 @@ class VaultStore:
             state = self._counters.get(credential_id)
             if state is not None and state[0] < state[1]:
                 state[0] += 1
+                if state[1] - state[0] == COUNTER_RESERVATION // 2:
+                    self._reserve_ahead(credential_id, state, loop)
                 return state[0]
             pending = self._reserving.get(credential_id)
             if pending is not None and pending.get_loop() is loop:
@@ -423,6 +426,33 @@ class VaultStore:
             finally:
                 self._reserving.pop(credential_id, None)
                 done.set_result(None)
+
+    def _reserve_ahead(
+        self, credential_id: bytes | None, state: list[int], loop: asyncio.AbstractEventLoop
+    ) -> None:
+        """Half a block used: reserve the next one now, in the background, so that ceremonies
+        do not all stop for a durable write when the block runs out (which set the daemon's
+        p99). The new block follows on from this one; if this one was dropped meanwhile (a
+        write, the lock), the disk has merely moved on and values are skipped, never reused."""
+        if credential_id in self._reserving:
+            return
+        done: asyncio.Future[None] = loop.create_future()
+        self._reserving[credential_id] = done
+
+        async def reserve() -> None:
+            try:
+                reserved = await self._run(self._reserve(credential_id))
+                if self._counters.get(credential_id) is state and state[1] == reserved:
+                    state[1] = reserved + COUNTER_RESERVATION
+            except Exception:  # locked, deleted, a full disk: the next use reserves (and says)
+                logger.debug("reserving signature counters ahead failed", exc_info=True)
+            finally:
+                self._reserving.pop(credential_id, None)
+                done.set_result(None)
+
+        task = loop.create_task(reserve())
+        self._ahead.add(task)
+        task.add_done_callback(self._ahead.discard)
 
     @staticmethod
     def _reserve(credential_id: bytes | None) -> Callable[[Database], int]:

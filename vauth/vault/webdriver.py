@@ -40,8 +40,18 @@ def parameters(credential: Credential) -> dict[str, Any]:
     return params
 
 
-def parse(params: Any, now_ms: int) -> Portable:
-    """One Credential Parameters object, or EntryError saying why it cannot be imported."""
+def parse(
+    params: Any,
+    now_ms: int,
+    *,
+    backup_policy: SignCountPolicy = SignCountPolicy.ZERO,
+    default_backup_eligibility: bool = False,
+    default_backup_state: bool = False,
+) -> Portable:
+    """One Credential Parameters object, or EntryError saying why it cannot be used: the one
+    parser of W3C WebDriver 11.3 Credential Parameters, for an import and for "Add Credential"
+    alike. ``backup_policy``: how a backup-eligible credential counts; the defaults are those
+    of the authenticator the credential goes to (WebDriver 11.1)."""
     if not isinstance(params, dict):
         raise EntryError("not a Credential Parameters object")
     for name in ("credentialId", "isResidentCredential", "rpId", "privateKey", "signCount"):
@@ -63,7 +73,7 @@ def parse(params: Any, now_ms: int) -> Portable:
         raise EntryError("signCount is not a non-negative integer")
     if sign_count > MAX_SIGN_COUNT:
         raise EntryError("signCount does not fit the 32 bits of authenticator data")
-    eligible = _flag(params, "backupEligibility")
+    eligible = _flag(params, "backupEligibility", default_backup_eligibility)
     credential = portable.new_credential(
         raw_id,
         domain,
@@ -73,17 +83,17 @@ def parse(params: Any, now_ms: int) -> Portable:
         user_name=portable.text_field(params.get("userName"), "userName"),
         user_display_name=portable.text_field(params.get("userDisplayName"), "userDisplayName"),
         sign_count=sign_count,
-        sign_count_policy=SignCountPolicy.ZERO if eligible else SignCountPolicy.COUNTER,
+        sign_count_policy=backup_policy if eligible else SignCountPolicy.COUNTER,
         backup_eligible=eligible,
-        backup_state=_flag(params, "backupState"),
+        backup_state=_flag(params, "backupState", default_backup_state),
         created=now_ms,
         large_blob=portable.optional_b64url(params, "largeBlob"),
     )
     return Portable(credential)
 
 
-def _flag(params: dict[str, Any], name: str) -> bool:
-    value = params.get(name, False)
+def _flag(params: dict[str, Any], name: str, default: bool = False) -> bool:
+    value = params.get(name, default)
     if not isinstance(value, bool):
         raise EntryError(f"{name} is not a boolean")
     return value

@@ -1,0 +1,420 @@
+"""``Device``: one authenticator as production runs it, async only.
+
+A device is the CTAP authenticator, the WebAuthn client in front of it, the store behind it
+(an in-memory one, or an open vault) and the settings its user gave it. The daemon, its HID
+transport and the native host (through the daemon) use devices; ``VirtualAuthenticator`` is a
+thin synchronous wrapper around one for scripts and tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import os
+import uuid
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from vauth.clock import SystemClock
+from vauth.ctap.attestation import AttestationMode
+from vauth.ctap.authenticator import Authenticator, Command
+from vauth.ctap.config import DEFAULT_AAGUID, AuthenticatorConfig
+from vauth.ctap.credential import Credential, SignCountPolicy
+from vauth.ctap.ctap1 import process_apdu
+from vauth.ctap.lookup import unsealed
+from vauth.ctap.pin_state import InlinePinHasher
+from vauth.ctap.ports import Clock, CredentialStore, Environment, KeySource, PinHasher, UserPresence
+from vauth.inputs import B64URL, BOOLEAN, INTEGER, INTEGER_OR_STRING, STRING, STRINGS, Field
+from vauth.keys import RandomKeySource, SeededKeySource
+from vauth.presence import AutoPresence
+from vauth.store import InMemoryStore
+from vauth.vault import Vault, webdriver
+from vauth.vault.portable import EntryError, b64url_field
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from vauth.vault.exchange import ImportReport
+    from vauth.vault.kdf import KdfParams
+    from vauth.webauthn.client import WebAuthnClient
+
+# WebAuthn extension identifiers (WebDriver's "extensions") and the CTAP ones behind them;
+# CTAP names are accepted too. credProps lives in the client alone.
+_CTAP_FOR_EXTENSION: dict[str, frozenset[str]] = {
+    "credProtect": frozenset({"credProtect"}),
+    "credProps": frozenset(),
+    "prf": frozenset({"hmac-secret", "hmac-secret-mc"}),
+    "hmac-secret": frozenset({"hmac-secret", "hmac-secret-mc"}),
+    "hmac-secret-mc": frozenset({"hmac-secret-mc"}),
+    "largeBlob": frozenset({"largeBlobKey"}),
+    "largeBlobKey": frozenset({"largeBlobKey"}),
+    "credBlob": frozenset({"credBlob"}),
+    "minPinLength": frozenset({"minPinLength"}),
+}
+SUPPORTED_EXTENSIONS = frozenset(_CTAP_FOR_EXTENSION)
+TRANSPORTS = frozenset({"usb", "nfc", "ble", "internal", "hybrid"})
+# Commands that may change what getInfo says (the PIN, the configuration).
+_STATE_CHANGING = frozenset((Command.CLIENT_PIN, Command.RESET, Command.CONFIG))
+DISPLAY_NAME_SETTING = "display_name"
+
+
+# W3C WebDriver 11.1 Authenticator Configuration (and vauth's own settings): the one
+# declaration that checks "Add Virtual Authenticator" and documents it in /openapi.json.
+CONFIGURATION = (
+    Field("protocol", STRING, choices=("ctap2", "ctap2_1", "ctap1/u2f")),
+    Field("transport", STRING, choices=tuple(sorted(TRANSPORTS))),
+    Field("hasResidentKey", BOOLEAN),
+    Field("hasUserVerification", BOOLEAN),
+    Field("isUserConsenting", BOOLEAN),
+    Field("isUserVerified", BOOLEAN),
+    Field("extensions", STRINGS),
+    Field("defaultBackupEligibility", BOOLEAN),
+    Field("defaultBackupState", BOOLEAN),
+    Field("attestation", STRING, description="vauth: none, packed-self or packed"),
+    Field("aaguid", STRING, description="vauth: a UUID"),
+    Field(
+        "seed", INTEGER_OR_STRING, description="vauth: deterministic keys, for reproducible tests"
+    ),
+)
+# W3C WebDriver 11.3 Credential Parameters, as "Add Credential" takes them (its members' values
+# are then parsed by vault/webdriver.py, the one parser, which an import uses too).
+CREDENTIAL_PARAMETERS = (
+    Field("credentialId", B64URL, required=True),
+    Field("isResidentCredential", BOOLEAN, required=True),
+    Field("rpId", STRING, required=True),
+    Field("privateKey", B64URL, required=True, description="PKCS#8"),
+    Field("userHandle", B64URL, nullable=True),
+    Field("signCount", INTEGER, required=True, minimum=0, maximum=0xFFFFFFFF),
+    Field("largeBlob", B64URL),
+    Field("backupEligibility", BOOLEAN),
+    Field("backupState", BOOLEAN),
+    Field("userName", STRING),
+    Field("userDisplayName", STRING),
+)
+
+
+def _snake(name: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)
+
+
+class UnsupportedOption(ValueError):
+    """A well-formed setting that vauth does not offer (WebDriver's "unsupported operation")."""
+
+
+def parse_aaguid(value: str | bytes | uuid.UUID | None) -> bytes:
+    if value is None:
+        return DEFAULT_AAGUID
+    if isinstance(value, uuid.UUID):
+        return value.bytes
+    if isinstance(value, bytes):
+        if len(value) != 16:
+            raise ValueError("aaguid must be 16 bytes")
+        return value
+    try:
+        return uuid.UUID(value).bytes
+    except ValueError:
+        raise ValueError(f"aaguid {value!r} is not a UUID") from None
+
+
+def _identifiers(extensions: Iterable[str]) -> frozenset[str]:
+    if isinstance(extensions, str | bytes) or not isinstance(extensions, Iterable):
+        raise TypeError("extensions must be a list of extension identifiers")
+    names = tuple(extensions)
+    if not all(isinstance(name, str) for name in names):
+        raise TypeError("extensions must be a list of extension identifiers")
+    return frozenset(names)
+
+
+def authenticator_config(
+    protocol: str = "ctap2_1",
+    transport: str = "usb",
+    has_resident_key: bool = True,
+    has_user_verification: bool = True,
+    extensions: Iterable[str] | None = None,
+    default_backup_eligibility: bool = False,
+    default_backup_state: bool = False,
+    attestation: str = "none",
+    aaguid: str | bytes | uuid.UUID | None = None,
+    backup_sign_count_policy: str = "zero",
+    reset_window_s: float | None = 10.0,
+) -> AuthenticatorConfig:
+    """W3C WebDriver 11.1 Authenticator Configuration (and vauth's own settings), as the core
+    takes it; ValueError (UnsupportedOption) for what cannot be offered."""
+    if transport not in TRANSPORTS:
+        raise ValueError(f"transport must be one of {sorted(TRANSPORTS)}, not {transport!r}")
+    enabled = SUPPORTED_EXTENSIONS if extensions is None else _identifiers(extensions)
+    unknown = enabled - SUPPORTED_EXTENSIONS
+    if unknown:
+        raise UnsupportedOption(f"unsupported extensions: {', '.join(sorted(unknown))}")
+    return AuthenticatorConfig(
+        protocol=protocol,
+        transport=transport,
+        has_resident_key=has_resident_key,
+        has_user_verification=has_user_verification,
+        attestation=AttestationMode.parse(attestation),
+        aaguid=parse_aaguid(aaguid),
+        default_backup_eligibility=default_backup_eligibility,
+        default_backup_state=default_backup_state,
+        backup_sign_count_policy=SignCountPolicy(backup_sign_count_policy),
+        reset_window_s=reset_window_s,
+        extensions=frozenset().union(*(_CTAP_FOR_EXTENSION[name] for name in enabled)),
+    )
+
+
+def configured_device(config: dict[str, Any]) -> Device:
+    """An ephemeral device from an Authenticator Configuration already checked against
+    ``CONFIGURATION`` (its members, in snake_case, are ``authenticator_config``'s arguments)."""
+    settings = {_snake(name): value for name, value in config.items()}
+    presence = AutoPresence(
+        settings.pop("is_user_consenting", True), settings.pop("is_user_verified", True)
+    )
+    seed = settings.pop("seed", None)
+    return Device.ephemeral(authenticator_config(**settings), presence, seed)
+
+
+class Device:
+    """An authenticator with its client, store and settings; every operation is async."""
+
+    def __init__(
+        self,
+        config: AuthenticatorConfig,
+        store: CredentialStore,
+        presence: UserPresence,
+        *,
+        vault: Vault | None = None,
+        clock: Clock | None = None,
+        key_source: KeySource | None = None,
+        pin_hasher: PinHasher | None = None,
+        pin: str | None = None,
+    ) -> None:
+        self.vault = vault
+        self.store = store
+        self.presence = presence
+        env = Environment(
+            store,
+            presence,
+            clock or SystemClock(),
+            key_source or RandomKeySource(),
+            pin_hasher or InlinePinHasher(),
+        )
+        self.authenticator = Authenticator(env, config)
+        self._pin = pin
+        self._client: WebAuthnClient | None = None
+
+    @classmethod
+    def ephemeral(
+        cls,
+        config: AuthenticatorConfig,
+        presence: UserPresence,
+        seed: int | str | bytes | None = None,
+        pin_hasher: PinHasher | None = None,
+    ) -> Device:
+        """A device that keeps nothing: an in-memory store, keys from ``seed`` if given."""
+        keys = SeededKeySource(seed) if seed is not None else RandomKeySource()
+        return cls(config, InMemoryStore(), presence, key_source=keys, pin_hasher=pin_hasher)
+
+    @classmethod
+    async def open_vault(
+        cls,
+        path: str | os.PathLike[str],
+        passphrase: str | bytes | bytearray,
+        presence: UserPresence,
+        config: AuthenticatorConfig | None = None,
+    ) -> Device:
+        """A device on the vault at ``path`` (made if missing), opened on a thread; the PIN's
+        Argon2id runs on one too."""
+        from vauth.vault.pin_hash import ThreadedPinHasher
+
+        vault = await asyncio.to_thread(Vault.open, path, passphrase)
+        device = cls(
+            config or authenticator_config(),
+            vault.store,
+            presence,
+            vault=vault,
+            pin_hasher=ThreadedPinHasher(),
+        )
+        await device.load_settings()
+        return device
+
+    async def load_settings(self) -> None:
+        """What its user set, kept in its store: the name (credProps, exports)."""
+        stored = await self.store.get_setting(DISPLAY_NAME_SETTING)
+        self.client.display_name = stored.decode("utf-8", "replace") if stored else None
+
+    # -- CTAP and WebAuthn ----------------------------------------------------------------
+
+    @property
+    def client(self) -> WebAuthnClient:
+        """The WebAuthn client in front of the authenticator, as a browser would be."""
+        if self._client is None:
+            from vauth.webauthn.client import WebAuthnClient
+
+            # rk and uv come from getInfo, which reports the configuration.
+            self._client = WebAuthnClient(
+                self.authenticator, transport=self.authenticator.config.transport, pin=self._pin
+            )
+        return self._client
+
+    @property
+    def display_name(self) -> str | None:
+        """The name its user gave this authenticator (credProps' authenticatorDisplayName)."""
+        return self.client.display_name
+
+    async def set_display_name(self, name: str) -> None:
+        """Name this authenticator (an empty name: none), kept in its store."""
+        await self.store.set_setting(DISPLAY_NAME_SETTING, name.encode())
+        self.client.display_name = name or None
+
+    async def process(self, request: bytes) -> bytes:
+        """One CTAP2 message (command byte || CBOR) -> status byte || CBOR."""
+        if request[:1] and request[0] in _STATE_CHANGING and self._client is not None:
+            self._client.forget_info()  # the PIN or configuration may change under the client
+        return await self.authenticator.process(bytes(request))
+
+    async def process_apdu(self, apdu: bytes) -> bytes:
+        """One CTAP1/U2F request APDU -> response data || status word."""
+        return await process_apdu(self.authenticator, apdu)
+
+    async def create(
+        self, options: dict[str, Any] | str, origin: str, top_origin: str | None = None
+    ) -> dict[str, Any]:
+        """PublicKeyCredentialCreationOptionsJSON -> RegistrationResponseJSON."""
+        return await self.client.create(options, origin, top_origin=top_origin)
+
+    async def get(
+        self, options: dict[str, Any] | str, origin: str, top_origin: str | None = None
+    ) -> dict[str, Any]:
+        """PublicKeyCredentialRequestOptionsJSON -> AuthenticationResponseJSON."""
+        return await self.client.get(options, origin, top_origin=top_origin)
+
+    async def set_pin(self, pin: str) -> None:
+        await self.client.set_pin(pin)
+
+    async def ensure_pin(self, pin: str) -> None:
+        """Set ``pin`` unless the authenticator has one, as a browser's PIN setup would."""
+        if not (await self.client.info()).options.get("clientPin"):
+            await self.client.set_pin(pin)
+
+    # -- WebDriver credential commands ----------------------------------------------------
+
+    def credential_from_parameters(self, params: Any) -> Credential:
+        """W3C WebDriver 11.3 Credential Parameters, parsed by the one parser exports use
+        (``vault/webdriver.py``): ValueError naming what is wrong."""
+        config = self.authenticator.config
+        try:
+            return webdriver.parse(
+                params,
+                self.authenticator.env.clock.now_ms(),
+                backup_policy=config.backup_sign_count_policy,
+                default_backup_eligibility=config.default_backup_eligibility,
+                default_backup_state=config.default_backup_state,
+            ).credential
+        except EntryError as exc:
+            raise ValueError(f"Credential Parameters: {exc}") from None
+
+    async def add_credential(self, params: Any) -> None:
+        """WebDriver "Add Credential"."""
+        await self.store.put(self.credential_from_parameters(params))
+
+    async def credentials(self) -> list[dict[str, Any]]:
+        """WebDriver "Get Credentials". A vault's private keys stay in it: ``privateKey`` is
+        left out (use an export)."""
+        with_keys = self.vault is None
+        return [credential_parameters(c, with_keys) for c in await self.store.all()]
+
+    async def remove_credential(self, credential_id: str) -> None:
+        if not await self.store.delete(b64url_field(credential_id, "credentialId")):
+            raise KeyError(f"no credential with id {credential_id}")
+
+    async def remove_all_credentials(self) -> None:
+        await self.store.clear()
+
+    async def set_credential_properties(
+        self,
+        credential_id: str,
+        backup_eligibility: bool | None = None,
+        backup_state: bool | None = None,
+    ) -> None:
+        """WebDriver "Set Credential Properties" (backup eligibility and state)."""
+        credential = await self.store.get(b64url_field(credential_id, "credentialId"))
+        if credential is None:
+            raise KeyError(f"no credential with id {credential_id}")
+        if backup_eligibility is not None:
+            credential.backup_eligible = backup_eligibility
+        if backup_state is not None:
+            credential.backup_state = backup_state
+        await self.store.update(credential)
+
+    def set_user_verified(self, value: bool) -> None:
+        """WebDriver "Set User Verified"."""
+        self.auto_presence().verified = bool(value)
+
+    def set_user_consenting(self, value: bool) -> None:
+        self.auto_presence().consenting = bool(value)
+
+    def auto_presence(self) -> AutoPresence:
+        if not isinstance(self.presence, AutoPresence):
+            raise TypeError("user consent and verification are scripted by the presence port")
+        return self.presence
+
+    # -- exports and imports --------------------------------------------------------------
+
+    async def export_credentials(
+        self,
+        format: str = "cxf",
+        *,
+        passphrase: str | None = None,
+        plaintext: bool = False,
+        kdf: KdfParams | None = None,
+    ) -> bytes:
+        from vauth.vault.exchange import export_credentials
+
+        return await export_credentials(
+            self.store,
+            format,
+            passphrase=passphrase,
+            plaintext=plaintext,
+            kdf=kdf,
+            unseal=functools.partial(unsealed, self.authenticator),
+            exporter_name=self.display_name,
+        )
+
+    async def import_credentials(
+        self,
+        data: bytes,
+        *,
+        passphrase: str | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> ImportReport:
+        from vauth.vault.exchange import import_credentials
+
+        return await import_credentials(
+            self.store,
+            data,
+            passphrase=passphrase,
+            progress=progress,
+            large_blob_limit=self.authenticator.config.max_serialized_large_blob_array,
+        )
+
+    async def attestation_ca_pem(self) -> str:
+        """The per-installation attestation CA certificate, for an RP's trust store."""
+        return (await self.authenticator.attestation_identity()).ca_pem()
+
+    # -- the vault ------------------------------------------------------------------------
+
+    def forget_secrets(self) -> None:
+        """The vault locked: drop what the authenticator holds in memory (the wrapping key
+        and its cache of opened sealed keys, the attestation key, PIN state)."""
+        self.authenticator.forget_secrets()
+
+    def close(self) -> None:
+        if self.vault is not None:
+            self.vault.close()
+
+
+def credential_parameters(credential: Credential, with_private_key: bool = True) -> dict[str, Any]:
+    """A credential as W3C WebDriver Credential Parameters (privateKey: base64url PKCS#8)."""
+    params = webdriver.parameters(credential)
+    if not with_private_key:
+        del params["privateKey"]
+    return params
