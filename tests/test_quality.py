@@ -127,14 +127,23 @@ def test_import_contracts_kept() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-# The production "device" unit's interface: what transport/ and api/ may use once they stand on
-# it alone (issue 12). Until then they also reach vauth.ctap for status codes and configuration.
-DEVICE_INTERFACE = ("vauth.service", "vauth.inputs", "vauth.secret", "vauth.paths")
-
-
-@pytest.mark.skip(
-    reason="waits for the production device unit: transport/ and api/ still use ctap/"
+# What transport/ and api/ may use (issue 12): the production "device" unit and the service over
+# it, the shared leaves, and the core's shared protocol types (status codes, ports, CTAP limits),
+# never the core's commands, the vault or the WebAuthn client.
+DEVICE_INTERFACE = (
+    "vauth.ctap.status",
+    "vauth.ctap.ports",
+    "vauth.ctap.config",
+    "vauth.service",
+    "vauth.device",
+    "vauth.operations",
+    "vauth.inputs",
+    "vauth.secret",
+    "vauth.paths",
+    "vauth.base64url",
 )
+
+
 @pytest.mark.parametrize(
     "path",
     sorted(
