@@ -7,6 +7,7 @@ vectors is RFC 6979 deterministic, as vauth's signatures are.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from pathlib import Path
@@ -59,7 +60,7 @@ def register(name: str, attestation: str) -> tuple[VirtualAuthenticator, dict[st
     if attestation == "packed":
         statement = cbor.decode(bytes.fromhex(reg["attestationObject"]))["attStmt"]
         ca = bytes.fromhex(VECTORS["attestation-root-cert"]["registration"]["attestation_ca_cert"])
-        va._run(
+        asyncio.run(
             va.authenticator.set_attestation_identity(
                 es256_key(reg["attestation_private_key"]), tuple(statement["x5c"]), ca
             )
@@ -148,7 +149,7 @@ def test_ctap_make_credential_examples(example: dict[str, Any]) -> None:
     expected = bytes.fromhex(example["response"])
     if "attestation_private_key" in inject:
         x5c = tuple(cbor.decode(expected[1:])[3]["x5c"])
-        va._run(
+        asyncio.run(
             va.authenticator.set_attestation_identity(
                 es256_key(inject["attestation_private_key"]), x5c, x5c[0]
             )

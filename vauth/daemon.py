@@ -18,11 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from vauth import actions
 from vauth.api import ApiServer, create_app
 from vauth.device import Device, authenticator_config
 from vauth.secret import wipe
 from vauth.service import Prompts, Service, presence_for
-from vauth.transport import actions, unix_socket
+from vauth.transport import unix_socket
 from vauth.transport.ctaphid import TrackingPresence
 from vauth.vault.pin_hash import ThreadedPinHasher
 

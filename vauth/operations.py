@@ -2,7 +2,7 @@
 one thing (the vault itself, its passkeys, its audit log, the Signal API's corrections).
 
 Every operation takes values the socket's declared fields have already checked
-(vauth/transport/actions.py) and answers JSON-shaped results; failures are ``ServiceError``s."""
+(vauth/actions.py) and answers JSON-shaped results; failures are ``ServiceError``s."""
 
 from __future__ import annotations
 

@@ -138,10 +138,6 @@ class VirtualAuthenticator:
     def vault(self) -> Vault | None:
         return self.device.vault
 
-    @property
-    def _store(self) -> CredentialStore:
-        return self.device.store
-
     # -- CTAP and WebAuthn ----------------------------------------------------------------
 
     @property

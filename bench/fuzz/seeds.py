@@ -300,10 +300,10 @@ def _write_large_blob(va: Any) -> None:
     largeBlobs write would leave it)."""
     from vauth.ctap import large_blob_array
 
-    credentials = [c for c in asyncio.run(va._store.all()) if c.large_blob_key]
+    credentials = [c for c in asyncio.run(va.device.store.all()) if c.large_blob_key]
     entries = [large_blob_array.seal(credentials[0].large_blob_key, b"hello large blob " * 8)]
     array = large_blob_array.serialize(entries)
-    asyncio.run(va._store.set_setting(large_blob_array.SETTING, array))
+    asyncio.run(va.device.store.set_setting(large_blob_array.SETTING, array))
 
 
 # -- HTTP API -------------------------------------------------------------------------------------

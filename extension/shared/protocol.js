@@ -5,7 +5,7 @@
 
 export const HOST_NAME = "dev.vauth.host";
 
-// vauth.transport.actions.ACTIONS, plus the native host's own action.
+// vauth.actions.ACTIONS, plus the native host's own action.
 export const ACTIONS = Object.freeze({
   STATUS: "status",
   UNLOCK: "unlock",

@@ -107,7 +107,7 @@ def add_stored(ctap: Ctap2, rp_id: str, credential_id: bytes, resident: bool) ->
             "signCount": 0,
         }
     )
-    stored = asyncio.run(va.authenticator.env.store.get(credential_id))
+    stored = asyncio.run(va.device.store.get(credential_id))
     assert stored is not None and stored.discoverable is resident
     return stored
 

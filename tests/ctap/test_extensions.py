@@ -28,9 +28,10 @@ from fido2.webauthn import (
 )
 
 from vauth import VirtualAuthenticator
+from vauth.ctap import large_blob_array
 from vauth.ctap.config import CTAP_EXTENSIONS, MAX_CRED_BLOB_LENGTH
 from vauth.ctap.credential import Credential
-from vauth.testing import VauthCtapDevice
+from vauth.testing import InMemoryStore, VauthCtapDevice
 
 ERR = CtapError.ERR
 RP_ID = "example.com"
@@ -59,8 +60,8 @@ def code(exc: pytest.ExceptionInfo[CtapError]) -> int:
     return int(exc.value.code)
 
 
-def stored(va: VirtualAuthenticator) -> list[Credential]:
-    return list(asyncio.run(va.authenticator.env.store.all()))
+def stored(store: InMemoryStore) -> list[Credential]:
+    return list(asyncio.run(store.all()))
 
 
 def prf_salt(value: bytes) -> bytes:
@@ -114,14 +115,15 @@ def prf_first(outputs: Any) -> bytes:
 
 
 def test_prf_outputs_are_hmacs_of_the_stored_cred_random() -> None:
-    va = make_va()
+    store = InMemoryStore()
+    va = make_va(store=store)
     client = client_for(va)
     a, b = b"first input", b"another input"
     made = register(client, b"alice", {"prf": {"eval": {"first": a}}})
     assert dict(made.client_extension_results)["prf"]["enabled"] is True
     at_creation = prf_first(made.client_extension_results)  # hmac-secret-mc
 
-    (credential,) = stored(va)
+    (credential,) = stored(store)
     assert credential.cred_random_with_uv is not None
     assert credential.cred_random_without_uv is not None
     assert credential.cred_random_with_uv != credential.cred_random_without_uv
@@ -149,10 +151,11 @@ def test_prf_outputs_are_hmacs_of_the_stored_cred_random() -> None:
 
 
 def test_prf_of_a_non_discoverable_credential_is_derived_not_stored() -> None:
-    va = make_va()
+    store = InMemoryStore()
+    va = make_va(store=store)
     client = client_for(va)
     made = register(client, b"carol", {"prf": {"eval": {"first": b"x"}}}, rk=False)
-    assert stored(va) == []  # nothing kept: not the key, not CredRandom
+    assert stored(store) == []  # nothing kept: not the key, not CredRandom
     wrapper = asyncio.run(va.authenticator.wrapper())
     expected = hmac256(wrapper.cred_random(made.raw_id, True), prf_salt(b"x"))
     assert prf_first(made.client_extension_results) == expected
@@ -243,16 +246,17 @@ PROTOCOLS = [PinProtocolV1(), PinProtocolV2()]
 @pytest.mark.parametrize("protocol", PROTOCOLS, ids=["protocol1", "protocol2"])
 @pytest.mark.parametrize("rk", [True, False], ids=["discoverable", "non-discoverable"])
 def test_hmac_secret_with_and_without_uv(protocol: PinProtocol, rk: bool) -> None:
-    va = make_va()
+    store = InMemoryStore()
+    va = make_va(store=store)
     ctap = ctap_for(va)
     made = make(ctap, protocol, {"hmac-secret": True}, rk=rk)
     assert extensions_of(made.auth_data)["hmac-secret"] is True
     credential_id = made.auth_data.credential_data.credential_id
     if rk:
-        (credential,) = stored(va)
+        (credential,) = stored(store)
         with_uv, without_uv = credential.cred_random_with_uv, credential.cred_random_without_uv
     else:
-        assert stored(va) == []
+        assert stored(store) == []
         wrapper = asyncio.run(va.authenticator.wrapper())
         with_uv = wrapper.cred_random(credential_id, True)
         without_uv = wrapper.cred_random(credential_id, False)
@@ -288,7 +292,8 @@ def test_hmac_secret_key_agreement_fetched_before_the_token(protocol: PinProtoco
 
 def test_hmac_secret_mc_gives_the_with_uv_output_at_creation() -> None:
     protocol = PinProtocolV2()
-    va = make_va()
+    store = InMemoryStore()
+    va = make_va(store=store)
     ctap = ctap_for(va)
     salt = os.urandom(32)
     token = uv_token(ctap, protocol, PERM.MAKE_CREDENTIAL)
@@ -305,7 +310,7 @@ def test_hmac_secret_mc_gives_the_with_uv_output_at_creation() -> None:
         pin_uv_protocol=protocol.VERSION,
     )
     at_creation = protocol.decrypt(shared, extensions_of(made.auth_data)["hmac-secret-mc"])
-    (credential,) = stored(va)
+    (credential,) = stored(store)
     assert at_creation == hmac256(credential.cred_random_with_uv, salt)
     credential_id = made.auth_data.credential_data.credential_id
     assert hmac_output(ctap, protocol, credential_id, salt, uv=True)[0] == at_creation
@@ -367,12 +372,13 @@ def test_cred_blob_round_trip() -> None:
     """CTAP 2.1 section 12.2: getAssertion's input is "credBlob": true (the same identifier as
     makeCredential's), the output is the blob under "credBlob" in the authenticator data."""
     protocol = PinProtocolV2()
-    va = make_va()
+    store = InMemoryStore()
+    va = make_va(store=store)
     ctap = ctap_for(va)
     blob = os.urandom(MAX_CRED_BLOB_LENGTH)
     made = make(ctap, protocol, {"credBlob": blob})
     assert extensions_of(made.auth_data)["credBlob"] is True
-    (credential,) = stored(va)
+    (credential,) = stored(store)
     assert credential.cred_blob == blob
     credential_id = made.auth_data.credential_data.credential_id
     response = assertion(ctap, protocol, credential_id, {"credBlob": True}, uv=False)
@@ -436,13 +442,14 @@ def test_cred_blob_of_the_wrong_type() -> None:
 
 def test_large_blob_key_at_creation_and_assertion() -> None:
     protocol = PinProtocolV2()
-    va = make_va()
+    store = InMemoryStore()
+    va = make_va(store=store)
     ctap = ctap_for(va)
     made = make(ctap, protocol, {"largeBlobKey": True})
     key = made.large_blob_key
     assert key is not None and len(key) == 32
     assert "largeBlobKey" not in extensions_of(made.auth_data)  # a response member, not authData
-    (credential,) = stored(va)
+    (credential,) = stored(store)
     assert credential.large_blob_key == key
     credential_id = made.auth_data.credential_data.credential_id
     response = assertion(ctap, protocol, credential_id, {"largeBlobKey": True}, uv=False)
@@ -502,7 +509,8 @@ def test_disabled_extensions_are_ignored() -> None:
 
 def test_get_next_assertion_carries_the_extension_outputs() -> None:
     protocol = PinProtocolV2()
-    va = make_va()
+    store = InMemoryStore()
+    va = make_va(store=store)
     ctap = ctap_for(va)
     blobs = [b"blob-one", b"blob-two"]
     for i, blob in enumerate(blobs):
@@ -528,7 +536,7 @@ def test_get_next_assertion_carries_the_extension_outputs() -> None:
             protocol.decrypt(shared, outputs["hmac-secret"]),
         )
     assert {blob for blob, _ in by_user.values()} == set(blobs)
-    credentials = {c.user_handle: c for c in stored(va)}
+    credentials = {c.user_handle: c for c in stored(store)}
     for user_id, (_, output) in by_user.items():
         assert output == hmac256(credentials[user_id].cred_random_with_uv, salt)
 
@@ -542,8 +550,8 @@ def lbw_blobs(va: VirtualAuthenticator, protocol: PinProtocol | None = None) -> 
     return LargeBlobs(ctap, protocol, uv_token(ctap, protocol, PERM.LARGE_BLOB_WRITE))
 
 
-def stored_array(va: VirtualAuthenticator) -> bytes | None:
-    return asyncio.run(va.authenticator.env.store.get_setting("large_blob_array"))
+def stored_array(store: InMemoryStore) -> bytes | None:
+    return asyncio.run(store.get_setting(large_blob_array.SETTING))
 
 
 def test_large_blob_through_the_webauthn_extension() -> None:
@@ -564,7 +572,8 @@ def test_large_blob_through_the_webauthn_extension() -> None:
 
 @pytest.mark.parametrize("protocol", PROTOCOLS, ids=["protocol1", "protocol2"])
 def test_large_blob_array_written_and_read_in_fragments(protocol: PinProtocol) -> None:
-    va = make_va()
+    store = InMemoryStore()
+    va = make_va(store=store)
     va.authenticator.config.max_msg_size = 1024  # maxFragmentLength 960
     blobs = lbw_blobs(va, protocol)
     assert blobs.max_fragment_length == 960
@@ -572,7 +581,7 @@ def test_large_blob_array_written_and_read_in_fragments(protocol: PinProtocol) -
     array = [{1: os.urandom(1000), 2: os.urandom(12), 3: 1000}, {1: os.urandom(900)}]
     blobs.write_blob_array(array)
     assert blobs.read_blob_array() == array
-    serialized = stored_array(va)
+    serialized = stored_array(store)
     assert serialized is not None and len(serialized) > 2 * 960
     body = fido2_cbor.encode(array)
     assert serialized == body + hashlib.sha256(body).digest()[:16]
@@ -624,7 +633,8 @@ def set_fragment(
 
 def test_large_blob_set_errors() -> None:
     protocol = PinProtocolV2()
-    va = make_va()
+    store = InMemoryStore()
+    va = make_va(store=store)
     ctap = ctap_for(va)
     token = uv_token(ctap, protocol, PERM.LARGE_BLOB_WRITE)
     good = serialized(fido2_cbor.encode([{1: b"k", 2: b"n", 3: 1}]))
@@ -651,12 +661,13 @@ def test_large_blob_set_errors() -> None:
         ctap.large_blobs(10, set=good[10:], pin_uv_param=wrong_param, pin_uv_protocol=2)
     assert code(exc) == ERR.PIN_AUTH_INVALID
     set_fragment(ctap, protocol, token, 10, good[10:])  # the write in progress is still there
-    assert stored_array(va) == good
+    assert stored_array(store) == good
 
 
 def test_large_blob_integrity_failure_keeps_the_old_array() -> None:
     protocol = PinProtocolV2()
-    va = make_va()
+    store = InMemoryStore()
+    va = make_va(store=store)
     ctap = ctap_for(va)
     token = uv_token(ctap, protocol, PERM.LARGE_BLOB_WRITE)
     good = serialized(fido2_cbor.encode([{1: b"old"}]))
@@ -664,11 +675,11 @@ def test_large_blob_integrity_failure_keeps_the_old_array() -> None:
     corrupted = bytearray(serialized(fido2_cbor.encode([{1: b"new"}])))
     corrupted[3] ^= 0x01
     set_fragment(ctap, protocol, token, 0, bytes(corrupted[:8]), len(corrupted))
-    assert stored_array(va) == good  # nothing is committed before the last fragment
+    assert stored_array(store) == good  # nothing is committed before the last fragment
     with pytest.raises(CtapError) as exc:
         set_fragment(ctap, protocol, token, 8, bytes(corrupted[8:]))
     assert code(exc) == ERR.INTEGRITY_FAILURE
-    assert stored_array(va) == good
+    assert stored_array(store) == good
     assert ctap.large_blobs(0, get=100)[1] == good
     with pytest.raises(CtapError) as exc:  # the failed write is over
         set_fragment(ctap, protocol, token, 8, bytes(corrupted[8:]))
@@ -676,11 +687,12 @@ def test_large_blob_integrity_failure_keeps_the_old_array() -> None:
 
 
 def test_large_blob_write_on_an_unprotected_authenticator_needs_no_token() -> None:
-    va = make_va(has_user_verification=False)
+    store = InMemoryStore()
+    va = make_va(store=store, has_user_verification=False)
     ctap = ctap_for(va)
     data = serialized(fido2_cbor.encode([{1: b"free"}]))
     ctap.large_blobs(0, set=data, length=len(data))
-    assert stored_array(va) == data
+    assert stored_array(store) == data
 
 
 def test_large_blob_write_lost_on_power_cycle() -> None:
@@ -698,11 +710,12 @@ def test_large_blob_write_lost_on_power_cycle() -> None:
 
 
 def test_reset_wipes_the_large_blob_array() -> None:
-    va = make_va(reset_window_s=None)
+    store = InMemoryStore()
+    va = make_va(store=store, reset_window_s=None)
     blobs = lbw_blobs(va)
     blobs.write_blob_array([{1: b"secret"}])
-    assert stored_array(va) != EMPTY_LARGE_BLOB_ARRAY
+    assert stored_array(store) != EMPTY_LARGE_BLOB_ARRAY
     ctap = ctap_for(va)
     ctap.reset()
-    assert stored_array(va) == EMPTY_LARGE_BLOB_ARRAY
+    assert stored_array(store) == EMPTY_LARGE_BLOB_ARRAY
     assert ctap.large_blobs(0, get=100)[1] == EMPTY_LARGE_BLOB_ARRAY

@@ -39,7 +39,7 @@ from vauth import VirtualAuthenticator
 from vauth.ctap import cbor
 from vauth.ctap.config import MAX_CREDENTIAL_COUNT_IN_LIST, MAX_CREDENTIAL_ID_LENGTH
 from vauth.ctap.credential import Credential
-from vauth.testing import VauthCtapDevice
+from vauth.testing import InMemoryStore, VauthCtapDevice
 
 ERR = CtapError.ERR
 PERM = ClientPin.PERMISSION
@@ -102,16 +102,22 @@ def made_extensions(registration: Any) -> dict[str, Any]:
     return dict(registration.response.attestation_object.auth_data.extensions or {})
 
 
-def stored(va: VirtualAuthenticator) -> list[Credential]:
-    return list(asyncio.run(va.authenticator.env.store.all()))
+def stored(store: InMemoryStore) -> list[Credential]:
+    return list(asyncio.run(store.all()))
+
+
+@pytest.fixture
+def store() -> InMemoryStore:
+    """The authenticator's credential store, made here so that a test reads it directly."""
+    return InMemoryStore()
 
 
 @pytest.fixture(params=["built-in-uv", "pin"])
-def va(request: pytest.FixtureRequest) -> VirtualAuthenticator:
+def va(request: pytest.FixtureRequest, store: InMemoryStore) -> VirtualAuthenticator:
     """Fido2Client gets its pinUvAuthToken by built-in UV (clientPIN 0x06) or by PIN (0x09)."""
     if request.param == "built-in-uv":
-        return VirtualAuthenticator()
-    authenticator = VirtualAuthenticator(has_user_verification=False)
+        return VirtualAuthenticator(store=store)
+    authenticator = VirtualAuthenticator(has_user_verification=False, store=store)
     ClientPin(Ctap2(VauthCtapDevice(authenticator))).set_pin(PIN)
     return authenticator
 
@@ -127,7 +133,9 @@ def va(request: pytest.FixtureRequest) -> VirtualAuthenticator:
         ("userVerificationRequired", 3),
     ],
 )
-def test_cred_protect(va: VirtualAuthenticator, policy: str, level: int) -> None:
+def test_cred_protect(
+    va: VirtualAuthenticator, store: InMemoryStore, policy: str, level: int
+) -> None:
     """CTAP 2.1 section 12.1: CredProtectExtension sends credProtect: <1..3>; the authenticator
     data says the level it kept, and the credential keeps it."""
     client = client_for(va, extensions=[CredProtectExtension()])
@@ -137,7 +145,7 @@ def test_cred_protect(va: VirtualAuthenticator, policy: str, level: int) -> None
         {"credentialProtectionPolicy": policy, "enforceCredentialProtectionPolicy": True},
     )
     assert made_extensions(made) == {"credProtect": level}
-    (credential,) = stored(va)
+    (credential,) = stored(store)
     assert credential.cred_protect == level
     response = authenticate(client, made.raw_id, {}).get_response(0)
     assert response.raw_id == made.raw_id
@@ -164,7 +172,8 @@ def test_hmac_secret_as_hmac_create_and_get_secret(version: int) -> None:
     """CTAP 2.1 section 12.5 (and 2.2 section 12.7, hmac-secret-mc) through python-fido2's
     HmacSecretExtension with the legacy hmacCreateSecret/hmacGetSecret inputs, under each
     PIN/UV auth protocol: the outputs are HMAC-SHA-256(CredRandomWithUV, salt)."""
-    va = VirtualAuthenticator()
+    store = InMemoryStore()
+    va = VirtualAuthenticator(store=store)
     for other in [v for v in list(va.authenticator.pin_protocols) if v != version]:
         del va.authenticator.pin_protocols[other]  # getInfo offers only ``version``
     client = client_for(va, extensions=[HmacSecretExtension(allow_hmac_secret=True)])
@@ -172,7 +181,7 @@ def test_hmac_secret_as_hmac_create_and_get_secret(version: int) -> None:
     made = register(client, "alice", {"hmacCreateSecret": True, "hmacGetSecret": {"salt1": salt1}})
     results = dict(made.client_extension_results)
     assert results["hmacCreateSecret"] is True
-    (credential,) = stored(va)
+    (credential,) = stored(store)
     key = credential.cred_random_with_uv
     assert key is not None
     assert websafe_decode(results["hmacGetSecret"]["output1"]) == hmac.digest(key, salt1, "sha256")

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
+from vauth.actions import ACTIONS
 from vauth.service import ErrorCode
-from vauth.transport.actions import ACTIONS
 from vauth.webauthn.errors import DOM_EXCEPTION_NAMES
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -3,6 +3,7 @@ the recovery key or the HTTP API token, whatever goes wrong."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import logging
@@ -33,7 +34,7 @@ def b64(data: bytes) -> str:
 
 def secrets_of(va: VirtualAuthenticator) -> list[str]:
     found = [PASSPHRASE, PIN, EXPORT_PASSPHRASE, hashlib.sha256(PIN.encode()).hexdigest()[:32]]
-    for credential in va._run(va.authenticator.env.store.all()):
+    for credential in asyncio.run(va.device.store.all()):
         key = credential.private_key_der()
         found += [key.hex(), base64.b64encode(key).decode(), b64(key), key[-32:].hex()]
     for protocol in va.authenticator.pin_protocols.values():

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from vauth.transport import framing
-from vauth.transport.unix_socket import Client, Notify, serve
+from vauth.transport.framing import Notify
+from vauth.transport.unix_socket import Client, serve
 
 
 @contextlib.asynccontextmanager

@@ -187,7 +187,7 @@ def private_parameters(va: VirtualAuthenticator) -> list[dict[str, object]]:
     """Credential Parameters with private keys, read from the store behind the API."""
     from vauth.virtual import credential_parameters
 
-    return [credential_parameters(c) for c in va._run(va.authenticator.env.store.all())]
+    return [credential_parameters(c) for c in asyncio.run(va.device.store.all())]
 
 
 # -- round trips ----------------------------------------------------------------------------------
@@ -330,10 +330,7 @@ def test_importing_twice_imports_nothing_the_second_time(
 
 
 def run_setting(va: VirtualAuthenticator) -> bytes | None:
-    async def get() -> bytes | None:
-        return await va.authenticator.env.store.get_setting(large_blob_array.SETTING)
-
-    return va._run(get())
+    return asyncio.run(va.device.store.get_setting(large_blob_array.SETTING))
 
 
 def test_duplicates_and_conflicts_inside_one_file(
@@ -587,9 +584,7 @@ def test_foreign_rp_ids_are_stored_as_clients_hash_them(
     assert report.imported == [entry["credentialId"]]
     [credential] = target.get_credentials()
     assert credential["rpId"] == stored
-    found = target._run(
-        target.authenticator.env.store.find(hashlib.sha256(stored.encode()).digest())
-    )
+    found = asyncio.run(target.device.store.find(hashlib.sha256(stored.encode()).digest()))
     assert [c.credential_id for c in found] == [base64url.decode(entry["credentialId"])]
 
 
@@ -721,14 +716,14 @@ def test_in_memory_store_batch_is_all_or_nothing() -> None:
     va = VirtualAuthenticator(store=store)
     entries = [valid_params(b"one"), valid_params(b"two")]
     va.import_credentials(json.dumps(entries[:1]).encode(), passphrase=None)
-    credentials = [c for c in va._run(store.all())]
+    credentials = [c for c in asyncio.run(store.all())]
 
     async def put_again() -> None:
         await store.put_many(credentials, {"x": lambda old: b"changed"})
 
     with pytest.raises(ValueError, match="stored already"):
-        va._run(put_again())
-    assert va._run(store.get_setting("x")) is None
+        asyncio.run(put_again())
+    assert asyncio.run(store.get_setting("x")) is None
     assert len(va.get_credentials()) == 1
 
 

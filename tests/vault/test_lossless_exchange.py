@@ -4,6 +4,7 @@ is said in a sentence before the export; skipped entries are named by site and a
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import dataclasses
 import hashlib
@@ -65,12 +66,12 @@ def new_vault(path: Path) -> VirtualAuthenticator:
 
 
 def credentials(va: VirtualAuthenticator) -> dict[bytes, Credential]:
-    found = va._run(va.authenticator.env.store.all())
+    found = asyncio.run(va.device.store.all())
     return {c.credential_id: c for c in found}
 
 
 def blob_of(va: VirtualAuthenticator, credential: Credential) -> bytes | None:
-    array = va._run(large_blob_array.load(va.authenticator.env.store))
+    array = asyncio.run(large_blob_array.load(va.device.store))
     if credential.large_blob_key is None:
         return None
     return large_blob_array.find(credential.large_blob_key, large_blob_array.deserialize(array))
@@ -93,10 +94,10 @@ def source(tmp_path: Path) -> Iterator[VirtualAuthenticator]:
     )
     va.get(get(full["id"], largeBlob={"write": b64(BLOB)}), ORIGIN)
     va.set_credential_properties(full["id"], backup_eligibility=True, backup_state=False)
-    store = va.authenticator.env.store
-    alice = va._run(store.get(base64url.decode(full["id"])))
+    store = va.device.store
+    alice = asyncio.run(store.get(base64url.decode(full["id"])))
     alice.nickname = "work laptop"
-    va._run(store.update(alice))
+    asyncio.run(store.update(alice))
     sealed = va.create(creation(b"bob", "discouraged", prf={}), ORIGIN)
     va.get(get(sealed["id"]), ORIGIN)  # a last use for it too
     key = ec.generate_private_key(ec.SECP256R1()).private_bytes(
@@ -113,7 +114,7 @@ def source(tmp_path: Path) -> Iterator[VirtualAuthenticator]:
         }
     )
     trashed = va.create(creation(b"carol"), ORIGIN)
-    va._run(store.delete(base64url.decode(trashed["id"])))
+    asyncio.run(store.delete(base64url.decode(trashed["id"])))
     yield va
     va.close()
 
@@ -177,7 +178,7 @@ def test_vauth_to_vauth_keeps_every_field(source: VirtualAuthenticator, tmp_path
 def _key(va: VirtualAuthenticator, credential: Credential) -> Any:
     if not credential.sealed:
         return credential.key
-    wrapped = va._run(va.authenticator.wrapper()).unwrap(
+    wrapped = asyncio.run(va.authenticator.wrapper()).unwrap(
         credential.rp_id_hash, credential.credential_id
     )
     return wrapped.key
@@ -202,7 +203,7 @@ def test_cxf_carries_the_standard_fields_and_vauth_keeps_its_own_apart(
 
 def test_what_cannot_travel_is_said_before_the_export(source: VirtualAuthenticator) -> None:
     vault = Passkeys(Service(source.device, Prompts()))
-    webdriver = source._run(vault.export_notice("webdriver"))
+    webdriver = asyncio.run(vault.export_notice("webdriver"))
     assert webdriver["count"] == 3
     notice = webdriver["notice"]
     assert "1 passkey in the trash is not exported." in notice
@@ -214,7 +215,7 @@ def test_what_cannot_travel_is_said_before_the_export(source: VirtualAuthenticat
         "the small data sites stored of 1 passkey",
     ):
         assert lost in notice, (lost, notice)
-    cxf = source._run(vault.export_notice("cxf"))["notice"]
+    cxf = asyncio.run(vault.export_notice("cxf"))["notice"]
     assert "Another vauth gets everything." in cxf
     assert "nicknames" in cxf and "the 2 passkeys that sites must name" in cxf
 
@@ -229,7 +230,7 @@ def test_skipped_entries_are_named_by_site_and_account(
     try:
         vault = Passkeys(Service(target.device, Prompts()))
         data = base64.b64encode(json.dumps(document).encode()).decode()
-        report = target._run(vault.import_(data, via="options"))
+        report = asyncio.run(vault.import_(data, via="options"))
     except Exception:
         target.close()
         raise

@@ -4,6 +4,7 @@ and 6); a vault made by the previous schema opens and migrates."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import os
@@ -45,10 +46,6 @@ def va(vault_path: Path) -> Iterator[VirtualAuthenticator]:
 def operations(va: VirtualAuthenticator) -> Operations:
     service = Service(va.device, Prompts())
     return Operations.of(service)
-
-
-def run(va: VirtualAuthenticator, coro: Any) -> Any:
-    return va._run(coro)
 
 
 def register(va: VirtualAuthenticator, resident_key: str = "discouraged") -> Any:
@@ -113,29 +110,29 @@ def test_a_non_discoverable_credential_is_listed_shown_and_its_deletion_stops_it
     credential_id = base64url.encode(registered.credential_id)
     vault = operations(va)
 
-    [listed] = run(va, vault.passkeys.list_credentials())
+    [listed] = asyncio.run(vault.passkeys.list_credentials())
     assert listed["credentialId"] == credential_id
     assert listed["kind"] == "non-discoverable" and listed["sealed"] is True
     assert listed["rpId"] == RP_ID and listed["userName"] == "bob"
     assert listed["created"] > 0 and listed["lastUsed"] is not None
-    shown = run(va, vault.passkeys.show(credential_id))
+    shown = asyncio.run(vault.passkeys.show(credential_id))
     assert [u["ceremony"] for u in shown["uses"]] == ["getAssertion", "makeCredential"]
-    stored = run(va, va.authenticator.env.store.get(registered.credential_id))
+    stored = asyncio.run(va.device.store.get(registered.credential_id))
     assert stored.private_key == b""  # the key stays in the ID alone
 
     before = ctap_assertion(va, registered.credential_id)
     assert before.credential["id"] == registered.credential_id
-    run(va, vault.passkeys.delete(credential_id, "cli"))
+    asyncio.run(vault.passkeys.delete(credential_id, "cli"))
     with pytest.raises(CtapError) as refused:
         ctap_assertion(va, registered.credential_id)
     assert refused.value.code == CtapError.ERR.NO_CREDENTIALS
-    assert run(va, vault.passkeys.list_credentials()) == []
+    assert asyncio.run(vault.passkeys.list_credentials()) == []
 
-    run(va, vault.passkeys.restore(credential_id, "options"))
+    asyncio.run(vault.passkeys.restore(credential_id, "options"))
     sign_in(va, registered)  # restored: it works again
 
-    run(va, vault.passkeys.delete(credential_id, "cli"))
-    assert run(va, vault.passkeys.empty_trash("cli")) == {"deleted": 1}
+    asyncio.run(vault.passkeys.delete(credential_id, "cli"))
+    assert asyncio.run(vault.passkeys.empty_trash("cli")) == {"deleted": 1}
     with pytest.raises(CtapError) as gone:  # gone for good, its ID still holds the key
         ctap_assertion(va, registered.credential_id)
     assert gone.value.code == CtapError.ERR.NO_CREDENTIALS
@@ -161,8 +158,8 @@ def test_trash_keeps_a_passkey_30_days_and_records_who_did_what(
     credential_id = base64url.encode(registered.credential_id)
     vault, store = operations(va), va.vault.store  # type: ignore[union-attr]
     with acting_as("the site example.com, which said it no longer knows this passkey"):
-        assert run(va, store.delete(registered.credential_id))
-    [trashed] = run(va, vault.passkeys.trash())
+        assert asyncio.run(store.delete(registered.credential_id))
+    [trashed] = asyncio.run(vault.passkeys.trash())
     assert trashed["credentialId"] == credential_id
     assert trashed["purgeAt"] - trashed["deletedAt"] == 30 * DAY_MS
     assert trashed["deletedBy"].startswith("the site example.com")
@@ -172,12 +169,12 @@ def test_trash_keeps_a_passkey_30_days_and_records_who_did_what(
 
     now = store.now_ms()
     store.now_ms = lambda: now + 29 * DAY_MS
-    assert len(run(va, vault.passkeys.trash())) == 1  # still there on day 29
+    assert len(asyncio.run(vault.passkeys.trash())) == 1  # still there on day 29
     store.now_ms = lambda: now + TRASH_MS + 1
     va.vault.lock()  # type: ignore[union-attr]
     va.vault.unlock(PASSPHRASE)  # type: ignore[union-attr]  # purges what expired
-    assert run(va, vault.passkeys.trash()) == []
-    audit = run(va, vault.audit.audit())
+    assert asyncio.run(vault.passkeys.trash()) == []
+    audit = asyncio.run(vault.audit.audit())
     changes = [(e["ceremony"], e["actor"]) for e in audit if e["actor"]]
     assert changes[:2] == [
         ("purge", "vauth, after 30 days in the trash"),
@@ -189,10 +186,10 @@ def test_renames_and_restores_are_audited_with_their_actor(va: VirtualAuthentica
     registered = register(va, "required")
     credential_id = base64url.encode(registered.credential_id)
     vault = operations(va)
-    run(va, vault.passkeys.rename(credential_id, "work", "options"))
-    run(va, vault.passkeys.delete(credential_id, "cli"))
-    run(va, vault.passkeys.restore(credential_id, "cli"))
-    entries = run(va, vault.audit.audit(credential_id))
+    asyncio.run(vault.passkeys.rename(credential_id, "work", "options"))
+    asyncio.run(vault.passkeys.delete(credential_id, "cli"))
+    asyncio.run(vault.passkeys.restore(credential_id, "cli"))
+    entries = asyncio.run(vault.audit.audit(credential_id))
     assert [(e["ceremony"], e["actor"]) for e in entries[:3]] == [
         ("restore", "the vauth command"),
         ("delete", "the vauth command"),
@@ -200,7 +197,7 @@ def test_renames_and_restores_are_audited_with_their_actor(va: VirtualAuthentica
     ]
     assert entries[2]["detail"] == "Changed the nickname from nothing to \u201cwork\u201d."
     with pytest.raises(Exception, match="via must be one of"):
-        run(va, vault.passkeys.rename(credential_id, "x", "somebody"))
+        asyncio.run(vault.passkeys.rename(credential_id, "x", "somebody"))
 
 
 # -- a vault made by the previous schema -----------------------------------------------------------
@@ -219,18 +216,20 @@ def test_a_schema_2_vault_opens_migrates_and_lists_its_old_credentials(tmp_path:
         assert va.vault is not None
         assert va.vault.with_database_sync(lambda db: db.user_version()) == LATEST
         vault = operations(va)
-        [old] = run(va, vault.passkeys.list_credentials())
+        [old] = asyncio.run(vault.passkeys.list_credentials())
         assert old["credentialId"] == base64url.encode(alice) and old["nickname"] == "work"
-        assert len(run(va, vault.audit.audit())) >= 4  # the old log reads, without actors
+        assert len(asyncio.run(vault.audit.audit())) >= 4  # the old log reads, without actors
         # bob's key was sealed in its ID before vauth kept records: it still signs, and from
         # its first use on it is listed too, so it can be deleted.
         assert ctap_assertion(va, bob).credential["id"] == bob
-        kinds = {c["credentialId"]: c["kind"] for c in run(va, vault.passkeys.list_credentials())}
+        kinds = {
+            c["credentialId"]: c["kind"] for c in asyncio.run(vault.passkeys.list_credentials())
+        }
         assert kinds == {
             base64url.encode(alice): "discoverable",
             base64url.encode(bob): "non-discoverable",
         }
-        run(va, vault.passkeys.delete(base64url.encode(bob)))
+        asyncio.run(vault.passkeys.delete(base64url.encode(bob)))
         with pytest.raises(CtapError) as refused:
             ctap_assertion(va, bob)
         assert refused.value.code == CtapError.ERR.NO_CREDENTIALS
@@ -242,5 +241,5 @@ def test_deleting_an_unknown_id_is_a_clear_error(va: VirtualAuthenticator) -> No
     from vauth.service import ServiceError
 
     with pytest.raises(ServiceError) as error:
-        run(va, operations(va).passkeys.restore(base64url.encode(b"nothing"), "cli"))
+        asyncio.run(operations(va).passkeys.restore(base64url.encode(b"nothing"), "cli"))
     assert error.value.code == "no such credential" and "trash" in error.value.message

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import os
@@ -69,7 +70,7 @@ def test_credentials_persist_and_nothing_is_readable_at_rest(vault_path: Path) -
     registered = register(va)
     sign_in(va)
     assert "privateKey" not in va.get_credentials()[0]  # a vault shows no private key
-    private_key = va._run(va.authenticator.env.store.all())[0].private_key_der()
+    private_key = asyncio.run(va.device.store.all())[0].private_key_der()
     # While the vault is open (the WAL holds the latest pages) and after it closed:
     for moment in ("open", "closed"):
         blob = b"".join(files_of(vault_path).values())
@@ -218,7 +219,7 @@ def test_audit_log_tells_which_passkey_was_used_where(vault_path: Path) -> None:
     with pytest.raises(WebAuthnError):
         sign_in(va)
     assert va.vault is not None
-    log = va._run(va.vault.store.audit())
+    log = asyncio.run(va.vault.store.audit())
     raw_id = base64.urlsafe_b64decode(str(registered["id"]) + "==")
     assert [(e.ceremony, e.rp_id, e.credential_id, e.outcome) for e in log] == [
         ("getAssertion", "secret-site.example", None, "OPERATION_DENIED"),

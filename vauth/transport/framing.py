@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import json
 import struct
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from vauth import inputs
 from vauth.secret import wipe
 
 MAX_MESSAGE = 64 * 1024 * 1024  # what a browser may send a native host
+
+# A request's answerer (the daemon's actions), given the request and a way to send notes
+# (progress) before the reply; the socket serves whatever answerer it is handed.
+Notify = Callable[[dict[str, Any]], Awaitable[None]]
+Dispatch = Callable[[dict[str, Any], Notify | None], Awaitable[dict[str, Any]]]
 
 
 class FramingError(Exception):

@@ -16,17 +16,16 @@ import os
 import socket
 import stat
 import struct
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from vauth.secret import wipe
 from vauth.transport import framing
+from vauth.transport.framing import Dispatch, Notify
 
 logger = logging.getLogger(__name__)
 
-Notify = Callable[[dict[str, Any]], Awaitable[None]]
-Dispatch = Callable[[dict[str, Any], Notify | None], Awaitable[dict[str, Any]]]
 OnMessage = Callable[[dict[str, Any]], None]
 
 

@@ -37,8 +37,7 @@ from vauth.service import (
     ServiceError,
     site_rp_id,
 )
-from vauth.transport.framing import error_reply
-from vauth.transport.unix_socket import Dispatch, Notify
+from vauth.transport.framing import Dispatch, Notify, error_reply
 
 logger = logging.getLogger(__name__)
 
