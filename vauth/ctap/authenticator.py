@@ -43,6 +43,7 @@ from vauth.ctap.cose import Algorithm, CoseKey
 from vauth.ctap.credential_id import CredentialIdWrapper
 from vauth.ctap.messages.command import Command
 from vauth.ctap.messages.get_assertion import GetAssertionRequest, GetAssertionResponse
+from vauth.ctap.messages.get_info import GetInfoResponse
 from vauth.ctap.messages.make_credential import MakeCredentialRequest, MakeCredentialResponse
 from vauth.ctap.pin_protocol import PinUvAuthProtocol, PinUvAuthProtocolTwo
 from vauth.ctap.pin_state import PinState, TokenState
@@ -58,7 +59,7 @@ logger = logging.getLogger(__name__)
 __all__ = ["Authenticator", "Command"]
 
 Params = dict[Any, Any]
-Response = Params | MakeCredentialResponse | GetAssertionResponse
+Response = Params | MakeCredentialResponse | GetAssertionResponse | GetInfoResponse
 Handler = Callable[["Authenticator", Any], Awaitable[Response | None]]
 
 
