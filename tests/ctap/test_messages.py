@@ -4,15 +4,25 @@ CTAP 2.1 section 6.1 (makeCredential), 6.2 (getAssertion), 8 (canonical CBOR).""
 
 from __future__ import annotations
 
-from fido2.ctap2 import Info
+import pytest
+from fido2.ctap2 import CredentialManagement, Info
 from fido2.webauthn import Aaguid
 
 from vauth.ctap import cbor
 from vauth.ctap.auth_data import AttestedCredentialData, AuthenticatorData, build
+from vauth.ctap.cose import Algorithm
 from vauth.ctap.messages.client_pin import Permission
+from vauth.ctap.messages.credential_management import (
+    CredentialManagementRequest,
+    CredentialManagementResponse,
+)
+from vauth.ctap.messages.credential_management import ParamKey as CmParamKey
+from vauth.ctap.messages.credential_management import ResponseKey as CmResponseKey
+from vauth.ctap.messages.credential_management import Subcommand as CmSubcommand
 from vauth.ctap.messages.get_assertion import GetAssertionRequest, GetAssertionResponse
 from vauth.ctap.messages.get_info import GetInfoResponse
 from vauth.ctap.messages.make_credential import MakeCredentialRequest, MakeCredentialResponse
+from vauth.testing import ScriptedKeySource
 from vauth.webauthn.ctap_messages import AuthenticatorInfo
 
 CDH = bytes(range(32))
@@ -151,3 +161,62 @@ def test_client_reads_a_foreign_get_info_leniently() -> None:
     assert info.max_msg_size == 1024
     assert info.pin_uv_auth_protocols == (2,)
     assert info.max_credential_count_in_list == 1
+
+
+# -- credentialManagement (CTAP 2.1 section 6.8) ---------------------------------------------
+
+
+def test_credential_management_keys_match_python_fido2() -> None:
+    """A peer's numbering of the same schema: subcommands, subCommandParams, response keys."""
+    assert {s.name: int(s) for s in CmSubcommand} == {
+        "GET_CREDS_METADATA": CredentialManagement.CMD.GET_CREDS_METADATA,
+        "ENUMERATE_RPS_BEGIN": CredentialManagement.CMD.ENUMERATE_RPS_BEGIN,
+        "ENUMERATE_RPS_GET_NEXT_RP": CredentialManagement.CMD.ENUMERATE_RPS_NEXT,
+        "ENUMERATE_CREDENTIALS_BEGIN": CredentialManagement.CMD.ENUMERATE_CREDS_BEGIN,
+        "ENUMERATE_CREDENTIALS_GET_NEXT_CREDENTIAL": CredentialManagement.CMD.ENUMERATE_CREDS_NEXT,
+        "DELETE_CREDENTIAL": CredentialManagement.CMD.DELETE_CREDENTIAL,
+        "UPDATE_USER_INFORMATION": CredentialManagement.CMD.UPDATE_USER_INFO,
+    }
+    assert [int(k) for k in CmParamKey] == [int(p) for p in CredentialManagement.PARAM]
+    peer = [int(r) for r in CredentialManagement.RESULT if r.name != "THIRD_PARTY_PAYMENT"]
+    assert [int(k) for k in CmResponseKey] == peer
+
+
+def test_credential_management_request_round_trips() -> None:
+    request = CredentialManagementRequest(
+        sub_command=CmSubcommand.DELETE_CREDENTIAL,
+        sub_command_params={CmParamKey.CREDENTIAL_ID: {"id": b"c" * 16, "type": "public-key"}},
+        pin_uv_auth_protocol=2,
+        pin_uv_auth_param=b"p" * 32,
+    )
+    decoded = CredentialManagementRequest.from_cbor(cbor.decode(cbor.encode(request.to_cbor())))
+    assert decoded == request
+    # pinUvAuthParam authenticates subCommand || subCommandParams (section 6.8.5).
+    assert request.auth_message() == b"\x06" + cbor.encode(request.sub_command_params)
+
+
+@pytest.mark.parametrize("algorithm", list(Algorithm))
+def test_credential_management_responses_are_canonical_by_construction(
+    algorithm: Algorithm,
+) -> None:
+    key = ScriptedKeySource().generate_key(algorithm)
+    responses = [
+        CredentialManagementResponse(
+            existing_resident_credentials_count=3,
+            max_possible_remaining_resident_credentials_count=97,
+        ),
+        CredentialManagementResponse(
+            rp={"id": "example.com", "name": "Example"}, rp_id_hash=b"h" * 32, total_rps=2
+        ),
+        CredentialManagementResponse(
+            user={"id": b"u", "name": "alice", "displayName": "Alice"},
+            credential_id=b"c" * 16,
+            public_key=key.cose_public_key(),
+            total_credentials=2,
+            cred_protect=1,
+            large_blob_key=b"k" * 32,
+        ),
+    ]
+    for response in responses:
+        body = response.to_cbor()
+        assert cbor.encode_ordered(body) == cbor.encode(body)
