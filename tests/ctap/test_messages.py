@@ -21,6 +21,7 @@ from vauth.ctap.messages.credential_management import ResponseKey as CmResponseK
 from vauth.ctap.messages.credential_management import Subcommand as CmSubcommand
 from vauth.ctap.messages.get_assertion import GetAssertionRequest, GetAssertionResponse
 from vauth.ctap.messages.get_info import GetInfoResponse
+from vauth.ctap.messages.large_blobs import LargeBlobsRequest, LargeBlobsResponse
 from vauth.ctap.messages.make_credential import MakeCredentialRequest, MakeCredentialResponse
 from vauth.testing import ScriptedKeySource
 from vauth.webauthn.ctap_messages import AuthenticatorInfo
@@ -220,3 +221,24 @@ def test_credential_management_responses_are_canonical_by_construction(
     for response in responses:
         body = response.to_cbor()
         assert cbor.encode_ordered(body) == cbor.encode(body)
+
+
+# -- largeBlobs (CTAP 2.1 section 6.10) ------------------------------------------------------
+
+
+def test_large_blobs_requests_round_trip() -> None:
+    for request in (
+        LargeBlobsRequest(offset=0, get=960),
+        LargeBlobsRequest(
+            offset=0, set=b"f" * 17, length=17, pin_uv_auth_param=b"p" * 32, pin_uv_auth_protocol=2
+        ),
+        LargeBlobsRequest(offset=960, set=b"g"),
+    ):
+        assert LargeBlobsRequest.from_cbor(cbor.decode(cbor.encode(request.to_cbor()))) == request
+
+
+def test_large_blobs_response_is_canonical_and_read_back() -> None:
+    body = LargeBlobsResponse(b"\x80" + b"h" * 16).to_cbor()
+    assert cbor.encode_ordered(body) == cbor.encode(body)
+    assert LargeBlobsResponse.from_cbor(body) == LargeBlobsResponse(b"\x80" + b"h" * 16)
+    assert LargeBlobsResponse.from_cbor({0x01: "not bytes"}) is None

@@ -46,6 +46,7 @@ from vauth.ctap.messages.credential_management import (
 from vauth.ctap.messages.credential_management import Key as CredentialManagementKey
 from vauth.ctap.messages.get_assertion import GetAssertionRequest, GetAssertionResponse
 from vauth.ctap.messages.get_info import GetInfoResponse
+from vauth.ctap.messages.large_blobs import LargeBlobsRequest, LargeBlobsResponse
 from vauth.ctap.messages.make_credential import MakeCredentialRequest, MakeCredentialResponse
 from vauth.ctap.pin_protocol import PinUvAuthProtocol, PinUvAuthProtocolTwo
 from vauth.ctap.pin_state import PinState, TokenState
@@ -67,6 +68,7 @@ Response = (
     | GetAssertionResponse
     | GetInfoResponse
     | CredentialManagementResponse
+    | LargeBlobsResponse
 )
 Handler = Callable[["Authenticator", Any], Awaitable[Response | None]]
 
@@ -359,6 +361,7 @@ _PARSERS: dict[Command, Callable[[Params], Any]] = {
     Command.GET_ASSERTION: GetAssertionRequest.from_cbor,
     Command.CREDENTIAL_MANAGEMENT: CredentialManagementRequest.from_cbor,
     Command.CREDENTIAL_MANAGEMENT_PREVIEW: CredentialManagementRequest.from_cbor,
+    Command.LARGE_BLOBS: LargeBlobsRequest.from_cbor,
 }
 _HANDLERS: dict[Command, Handler] = {
     Command.MAKE_CREDENTIAL: make_credential.handle,
