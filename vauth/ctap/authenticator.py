@@ -34,15 +34,19 @@ from vauth.ctap.commands import (
 from vauth.ctap.commands import (
     config as config_command,
 )
-from vauth.ctap.commands.credential_management import (
-    ENUMERATE_CREDENTIALS_GET_NEXT_CREDENTIAL,
-    ENUMERATE_RPS_GET_NEXT_RP,
-)
 from vauth.ctap.config import AuthenticatorConfig
 from vauth.ctap.cose import Algorithm, CoseKey
 from vauth.ctap.credential_id import CredentialIdWrapper
 from vauth.ctap.messages.command import Command
+from vauth.ctap.messages.credential_management import (
+    CredentialManagementRequest,
+    CredentialManagementResponse,
+    Subcommand,
+)
+from vauth.ctap.messages.credential_management import Key as CredentialManagementKey
 from vauth.ctap.messages.get_assertion import GetAssertionRequest, GetAssertionResponse
+from vauth.ctap.messages.get_info import GetInfoResponse
+from vauth.ctap.messages.large_blobs import LargeBlobsRequest, LargeBlobsResponse
 from vauth.ctap.messages.make_credential import MakeCredentialRequest, MakeCredentialResponse
 from vauth.ctap.pin_protocol import PinUvAuthProtocol, PinUvAuthProtocolTwo
 from vauth.ctap.pin_state import PinState, TokenState
@@ -58,7 +62,14 @@ logger = logging.getLogger(__name__)
 __all__ = ["Authenticator", "Command"]
 
 Params = dict[Any, Any]
-Response = Params | MakeCredentialResponse | GetAssertionResponse
+Response = (
+    Params
+    | MakeCredentialResponse
+    | GetAssertionResponse
+    | GetInfoResponse
+    | CredentialManagementResponse
+    | LargeBlobsResponse
+)
 Handler = Callable[["Authenticator", Any], Awaitable[Response | None]]
 
 
@@ -85,9 +96,9 @@ _NOT_CEREMONIES = {
     CtapStatus.NOT_ALLOWED.name,
 }
 # credentialManagement subcommands that continue an enumeration (CTAP 2.1 section 6.8).
-_CREDENTIAL_MANAGEMENT_CONTINUATIONS = {
-    ENUMERATE_RPS_GET_NEXT_RP: Continuation.RPS,
-    ENUMERATE_CREDENTIALS_GET_NEXT_CREDENTIAL: Continuation.CREDENTIALS,
+_CREDENTIAL_MANAGEMENT_CONTINUATIONS: dict[int, Continuation] = {
+    Subcommand.ENUMERATE_RPS_GET_NEXT_RP: Continuation.RPS,
+    Subcommand.ENUMERATE_CREDENTIALS_GET_NEXT_CREDENTIAL: Continuation.CREDENTIALS,
 }
 
 
@@ -96,7 +107,7 @@ def _continuation(command: Command, params: Params) -> Continuation | None:
     if command is Command.GET_NEXT_ASSERTION:
         return Continuation.ASSERTIONS
     if command in (Command.CREDENTIAL_MANAGEMENT, Command.CREDENTIAL_MANAGEMENT_PREVIEW):
-        sub_command = params.get(0x01)
+        sub_command = params.get(CredentialManagementKey.SUB_COMMAND)
         if isinstance(sub_command, int):
             return _CREDENTIAL_MANAGEMENT_CONTINUATIONS.get(sub_command)
     return None
@@ -348,6 +359,9 @@ class Authenticator:
 _PARSERS: dict[Command, Callable[[Params], Any]] = {
     Command.MAKE_CREDENTIAL: MakeCredentialRequest.from_cbor,
     Command.GET_ASSERTION: GetAssertionRequest.from_cbor,
+    Command.CREDENTIAL_MANAGEMENT: CredentialManagementRequest.from_cbor,
+    Command.CREDENTIAL_MANAGEMENT_PREVIEW: CredentialManagementRequest.from_cbor,
+    Command.LARGE_BLOBS: LargeBlobsRequest.from_cbor,
 }
 _HANDLERS: dict[Command, Handler] = {
     Command.MAKE_CREDENTIAL: make_credential.handle,

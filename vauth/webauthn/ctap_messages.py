@@ -9,6 +9,7 @@ from typing import Any, Protocol, TypeGuard, runtime_checkable
 
 from vauth.ctap import cbor
 from vauth.ctap.authenticator import Command
+from vauth.ctap.messages.get_info import GetInfoResponse
 from vauth.ctap.status import CtapError, CtapStatus
 from vauth.webauthn.errors import WebAuthnError, from_status
 from vauth.webauthn.options import CredentialDescriptor
@@ -29,23 +30,22 @@ class AuthenticatorInfo:
     max_serialized_large_blob_array: int | None = None
 
     @classmethod
-    def from_cbor(cls, info: dict[Any, Any]) -> AuthenticatorInfo:
-        count = info.get(0x07)
-        id_length = info.get(0x08)
-        options = info.get(0x04)
-        msg_size = info.get(0x05)
-        large_blob_array = info.get(0x0B)
+    def from_cbor(cls, body: dict[Any, Any]) -> AuthenticatorInfo:
+        """Read through the shared getInfo type; absent or mistyped members take the spec's
+        defaults."""
+        info = GetInfoResponse.from_cbor(body)
+        count = info.max_credential_count_in_list
         return cls(
-            extensions=frozenset(e for e in info.get(0x02, ()) if isinstance(e, str)),
-            options=dict(options) if isinstance(options, dict) else {},
-            max_credential_count_in_list=count if isinstance(count, int) and count > 0 else 1,
-            max_credential_id_length=id_length if isinstance(id_length, int) else None,
-            pin_uv_auth_protocols=tuple(
-                v for v in info.get(0x06, ()) if isinstance(v, int) and not isinstance(v, bool)
-            ),
-            max_msg_size=msg_size if _positive(msg_size) else 1024,
+            extensions=frozenset(info.extensions),
+            options=dict(info.options),
+            max_credential_count_in_list=count if _positive(count) else 1,
+            max_credential_id_length=info.max_credential_id_length,
+            pin_uv_auth_protocols=info.pin_uv_auth_protocols,
+            max_msg_size=info.max_msg_size if _positive(info.max_msg_size) else 1024,
             max_serialized_large_blob_array=(
-                large_blob_array if _positive(large_blob_array) else None
+                info.max_serialized_large_blob_array
+                if _positive(info.max_serialized_large_blob_array)
+                else None
             ),
         )
 

@@ -9,8 +9,13 @@ from collections.abc import Callable
 from typing import Any
 
 from vauth.ctap.authenticator import Command
-from vauth.ctap.commands.large_blobs import MESSAGE_OVERHEAD, write_message
 from vauth.ctap.large_blob_array import LargeBlobError, deserialize, find, replace, serialize
+from vauth.ctap.messages.large_blobs import (
+    MESSAGE_OVERHEAD,
+    LargeBlobsRequest,
+    LargeBlobsResponse,
+    write_message,
+)
 from vauth.ctap.status import CtapError
 from vauth.webauthn.ctap_messages import Channel
 
@@ -27,9 +32,9 @@ class LargeBlobArray:
         if self.max_fragment_length <= 0:
             raise LargeBlobError("maxMsgSize leaves no room for a fragment")
 
-    async def _request(self, params: dict[int, Any]) -> dict[Any, Any]:
+    async def _request(self, request: LargeBlobsRequest) -> dict[Any, Any]:
         try:
-            return await self._channel.request(Command.LARGE_BLOBS, params)
+            return await self._channel.request(Command.LARGE_BLOBS, request.to_cbor())
         except CtapError as exc:
             raise LargeBlobError(f"largeBlobs failed: {exc.status.name}") from None
 
@@ -37,10 +42,13 @@ class LargeBlobArray:
         """The whole serialized array."""
         serialized = b""
         while True:
-            response = await self._request({0x01: self.max_fragment_length, 0x03: len(serialized)})
-            fragment = response.get(0x01)
-            if not isinstance(fragment, bytes) or len(fragment) > self.max_fragment_length:
+            body = await self._request(
+                LargeBlobsRequest(offset=len(serialized), get=self.max_fragment_length)
+            )
+            response = LargeBlobsResponse.from_cbor(body)
+            if response is None or len(response.config) > self.max_fragment_length:
                 raise LargeBlobError("malformed largeBlobs response")
+            fragment = response.config
             serialized += fragment
             if len(fragment) < self.max_fragment_length:
                 return serialized
@@ -50,12 +58,15 @@ class LargeBlobArray:
         for offset in range(0, len(serialized), self.max_fragment_length):
             fragment = serialized[offset : offset + self.max_fragment_length]
             auth = authorize(write_message(offset, fragment))
-            params: dict[int, Any] = {0x02: fragment, 0x03: offset}
-            if offset == 0:
-                params[0x04] = len(serialized)
-            if auth is not None:
-                params[0x05], params[0x06] = auth
-            await self._request(params)
+            await self._request(
+                LargeBlobsRequest(
+                    offset=offset,
+                    set=fragment,
+                    length=len(serialized) if offset == 0 else None,
+                    pin_uv_auth_param=auth[0] if auth is not None else None,
+                    pin_uv_auth_protocol=auth[1] if auth is not None else None,
+                )
+            )
 
 
 async def read_blob(array: LargeBlobArray, key: bytes) -> bytes | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING, Any
 
 from vauth.ctap.config import (
@@ -10,12 +11,13 @@ from vauth.ctap.config import (
     MAX_CREDENTIAL_ID_LENGTH,
 )
 from vauth.ctap.extensions import enabled
+from vauth.ctap.messages.get_info import GetInfoResponse
 
 if TYPE_CHECKING:
     from vauth.ctap.authenticator import Authenticator
 
 
-async def handle(authenticator: Authenticator, params: dict[Any, Any]) -> dict[int, Any]:
+async def handle(authenticator: Authenticator, params: dict[Any, Any]) -> GetInfoResponse:
     config = authenticator.config
     pin = await authenticator.pin_state()
     ctap21 = config.ctap21
@@ -39,29 +41,30 @@ async def handle(authenticator: Authenticator, params: dict[Any, Any]) -> dict[i
             credMgmt=True,
             largeBlobs=enabled(config, "largeBlobKey"),
         )
-    info: dict[int, Any] = {
-        0x01: versions,
-        0x03: config.aaguid,
-        0x04: options,
-        0x05: config.max_msg_size,
-        0x07: MAX_CREDENTIAL_COUNT_IN_LIST,
-        0x08: MAX_CREDENTIAL_ID_LENGTH,
-        0x09: [config.transport],
-        0x0A: [{"alg": int(alg), "type": "public-key"} for alg in config.algorithms],
-        0x06: sorted(authenticator.pin_protocols, reverse=True),
-        0x0E: config.firmware_version,
-    }
-    extensions = sorted(name for name in config.extensions if enabled(config, name))
-    if extensions:
-        info[0x02] = extensions
-    if ctap21:
-        stored = await authenticator.env.store.count()
-        info[0x0C] = pin.force_pin_change
-        info[0x0D] = pin.min_pin_length
-        info[0x10] = config.max_rp_ids_for_set_min_pin_length
-        if enabled(config, "largeBlobKey"):
-            info[0x0B] = config.max_serialized_large_blob_array
-        if enabled(config, "credBlob"):
-            info[0x0F] = MAX_CRED_BLOB_LENGTH
-        info[0x14] = max(0, config.max_discoverable_credentials - stored)
-    return info
+    info = GetInfoResponse(
+        versions=tuple(versions),
+        extensions=tuple(sorted(name for name in config.extensions if enabled(config, name))),
+        aaguid=config.aaguid,
+        options=options,
+        max_msg_size=config.max_msg_size,
+        pin_uv_auth_protocols=tuple(sorted(authenticator.pin_protocols, reverse=True)),
+        max_credential_count_in_list=MAX_CREDENTIAL_COUNT_IN_LIST,
+        max_credential_id_length=MAX_CREDENTIAL_ID_LENGTH,
+        transports=(config.transport,),
+        algorithms=tuple(int(alg) for alg in config.algorithms),
+        firmware_version=config.firmware_version,
+    )
+    if not ctap21:
+        return info
+    stored = await authenticator.env.store.count()
+    return dataclasses.replace(
+        info,
+        force_pin_change=pin.force_pin_change,
+        min_pin_length=pin.min_pin_length,
+        max_rp_ids_for_set_min_pin_length=config.max_rp_ids_for_set_min_pin_length,
+        max_serialized_large_blob_array=(
+            config.max_serialized_large_blob_array if enabled(config, "largeBlobKey") else None
+        ),
+        max_cred_blob_length=MAX_CRED_BLOB_LENGTH if enabled(config, "credBlob") else None,
+        remaining_discoverable_credentials=max(0, config.max_discoverable_credentials - stored),
+    )

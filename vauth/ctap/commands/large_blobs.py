@@ -9,51 +9,22 @@ length has arrived and its trailing hash checks; until then the old array stays.
 from __future__ import annotations
 
 import hashlib
-import struct
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from vauth.ctap.large_blob_array import EMPTY_ARRAY, HASH_LENGTH, SETTING, load
-from vauth.ctap.parse import optional
+from vauth.ctap.messages.large_blobs import (
+    MESSAGE_OVERHEAD,
+    LargeBlobsRequest,
+    LargeBlobsResponse,
+    write_message,
+)
 from vauth.ctap.pin_state import LBW
 from vauth.ctap.pin_uv import is_protected, verify_token
 from vauth.ctap.status import CtapError, CtapStatus
 
 if TYPE_CHECKING:
     from vauth.ctap.authenticator import Authenticator
-
-MESSAGE_OVERHEAD = 64  # maxFragmentLength = maxMsgSize - 64
-
-
-@dataclass(frozen=True, slots=True)
-class LargeBlobsRequest:
-    get: int | None
-    set: bytes | None
-    offset: int
-    length: int | None
-    pin_uv_auth_param: bytes | None
-    pin_uv_auth_protocol: int | None
-
-    @classmethod
-    def from_cbor(cls, params: dict[Any, Any]) -> LargeBlobsRequest:
-        get = optional(params, 0x01, int, "get")
-        set_ = optional(params, 0x02, bytes, "set")
-        offset = optional(params, 0x03, int, "offset")
-        length = optional(params, 0x04, int, "length")
-        if offset is None:
-            raise CtapError(CtapStatus.INVALID_PARAMETER, "offset is missing")
-        if (get is None) == (set_ is None):
-            raise CtapError(CtapStatus.INVALID_PARAMETER, "exactly one of get and set")
-        if offset < 0 or (get is not None and get < 0) or (length is not None and length < 0):
-            raise CtapError(CtapStatus.INVALID_PARAMETER, "negative get, offset or length")
-        return cls(
-            get=get,
-            set=set_,
-            offset=offset,
-            length=length,
-            pin_uv_auth_param=optional(params, 0x05, bytes, "pinUvAuthParam"),
-            pin_uv_auth_protocol=optional(params, 0x06, int, "pinUvAuthProtocol"),
-        )
 
 
 @dataclass(slots=True)
@@ -70,17 +41,6 @@ class PendingWrite:
         return len(self.buffer)
 
 
-def write_message(offset: int, fragment: bytes) -> bytes:
-    """What a largeBlobs set's pinUvAuthParam authenticates (section 6.10.2):
-    ``32 x 0xff || h'0c00' || uint32LE(offset) || SHA-256(set)``."""
-    return (
-        b"\xff" * 32
-        + b"\x0c\x00"
-        + struct.pack("<I", offset & 0xFFFFFFFF)
-        + hashlib.sha256(fragment).digest()
-    )
-
-
 async def clear(authenticator: Authenticator) -> None:
     """authenticatorReset: back to the empty array, and no write in progress."""
     authenticator.large_blob_write = None
@@ -91,8 +51,10 @@ def max_fragment_length(authenticator: Authenticator) -> int:
     return authenticator.config.max_msg_size - MESSAGE_OVERHEAD
 
 
-async def handle(authenticator: Authenticator, params: dict[Any, Any]) -> dict[int, Any] | None:
-    request = LargeBlobsRequest.from_cbor(params)
+async def handle(
+    authenticator: Authenticator, request: LargeBlobsRequest
+) -> LargeBlobsResponse | None:
+    """authenticatorLargeBlobs, CTAP 2.1 section 6.10 (the request parsed first)."""
     if request.get is not None:
         return await _get(authenticator, request, request.get)
     assert request.set is not None
@@ -102,7 +64,7 @@ async def handle(authenticator: Authenticator, params: dict[Any, Any]) -> dict[i
 
 async def _get(
     authenticator: Authenticator, request: LargeBlobsRequest, get: int
-) -> dict[int, Any]:
+) -> LargeBlobsResponse:
     """Steps for get: a slice of the stored array."""
     if request.length is not None:
         raise CtapError(CtapStatus.INVALID_PARAMETER, "length is not a get parameter")
@@ -111,7 +73,7 @@ async def _get(
     array = await load(authenticator.env.store)
     if request.offset > len(array):
         raise CtapError(CtapStatus.INVALID_PARAMETER, "offset is beyond the array")
-    return {0x01: array[request.offset : request.offset + get]}
+    return LargeBlobsResponse(array[request.offset : request.offset + get])
 
 
 async def _set(authenticator: Authenticator, request: LargeBlobsRequest, fragment: bytes) -> None:

@@ -1,0 +1,169 @@
+"""authenticatorCredentialManagement (0x0A, and the 0x41 preview alias): subcommands, request,
+subCommandParams and response keys, CTAP 2.1 section 6.8."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any
+
+from vauth.ctap import cbor
+from vauth.ctap.parse import optional, required
+from vauth.ctap.status import CtapError, CtapStatus
+
+PUBLIC_KEY = "public-key"
+
+
+class Subcommand(IntEnum):
+    GET_CREDS_METADATA = 0x01
+    ENUMERATE_RPS_BEGIN = 0x02
+    ENUMERATE_RPS_GET_NEXT_RP = 0x03
+    ENUMERATE_CREDENTIALS_BEGIN = 0x04
+    ENUMERATE_CREDENTIALS_GET_NEXT_CREDENTIAL = 0x05
+    DELETE_CREDENTIAL = 0x06
+    UPDATE_USER_INFORMATION = 0x07
+
+
+class Key(IntEnum):
+    """Request parameters (section 6.8)."""
+
+    SUB_COMMAND = 0x01
+    SUB_COMMAND_PARAMS = 0x02
+    PIN_UV_AUTH_PROTOCOL = 0x03
+    PIN_UV_AUTH_PARAM = 0x04
+
+
+class ParamKey(IntEnum):
+    """subCommandParams members (section 6.8)."""
+
+    RP_ID_HASH = 0x01
+    CREDENTIAL_ID = 0x02
+    USER = 0x03
+
+
+class ResponseKey(IntEnum):
+    """Response members (section 6.8, "authenticatorCredentialManagement response structure")."""
+
+    EXISTING_RESIDENT_CREDENTIALS_COUNT = 0x01
+    MAX_POSSIBLE_REMAINING_RESIDENT_CREDENTIALS_COUNT = 0x02
+    RP = 0x03
+    RP_ID_HASH = 0x04
+    TOTAL_RPS = 0x05
+    USER = 0x06
+    CREDENTIAL_ID = 0x07
+    PUBLIC_KEY = 0x08
+    TOTAL_CREDENTIALS = 0x09
+    CRED_PROTECT = 0x0A
+    LARGE_BLOB_KEY = 0x0B
+
+
+@dataclass(frozen=True, slots=True)
+class UserEntity:
+    """The PublicKeyCredentialUserEntity of updateUserInformation."""
+
+    id: bytes
+    name: str | None
+    display_name: str | None
+
+    @classmethod
+    def from_cbor(cls, value: Any) -> UserEntity:
+        entity = required({0: value}, 0, dict, "user")
+        return cls(
+            id=required(entity, "id", bytes, "user.id"),
+            name=optional(entity, "name", str, "user.name"),
+            display_name=optional(entity, "displayName", str, "user.displayName"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CredentialManagementRequest:
+    """The subcommand stays an int: an unknown one is INVALID_SUBCOMMAND, found by the
+    handler after the request parsed (section 6.8)."""
+
+    sub_command: int
+    sub_command_params: dict[Any, Any] | None = None
+    pin_uv_auth_protocol: int | None = None
+    pin_uv_auth_param: bytes | None = None
+
+    @classmethod
+    def from_cbor(cls, params: dict[Any, Any]) -> CredentialManagementRequest:
+        """Parse strictly, in the order that decides which error a malformed request gets."""
+        return cls(
+            sub_command=required(params, Key.SUB_COMMAND, int, "subCommand"),
+            sub_command_params=optional(params, Key.SUB_COMMAND_PARAMS, dict, "subCommandParams"),
+            pin_uv_auth_protocol=optional(
+                params, Key.PIN_UV_AUTH_PROTOCOL, int, "pinUvAuthProtocol"
+            ),
+            pin_uv_auth_param=optional(params, Key.PIN_UV_AUTH_PARAM, bytes, "pinUvAuthParam"),
+        )
+
+    def to_cbor(self) -> dict[int, Any]:
+        """The request map a client sends (absent members left out)."""
+        params: dict[int, Any] = {Key.SUB_COMMAND: self.sub_command}
+        if self.sub_command_params is not None:
+            params[Key.SUB_COMMAND_PARAMS] = self.sub_command_params
+        if self.pin_uv_auth_protocol is not None:
+            params[Key.PIN_UV_AUTH_PROTOCOL] = self.pin_uv_auth_protocol
+        if self.pin_uv_auth_param is not None:
+            params[Key.PIN_UV_AUTH_PARAM] = self.pin_uv_auth_param
+        return params
+
+    def auth_message(self) -> bytes:
+        """What pinUvAuthParam authenticates: subCommand || subCommandParams (section 6.8)."""
+        message = bytes([self.sub_command])
+        if self.sub_command_params is not None:
+            message += cbor.encode(self.sub_command_params)
+        return message
+
+    def param(self, key: ParamKey, what: str) -> Any:
+        """A subCommandParams member the subcommand requires: MISSING_PARAMETER if absent."""
+        if self.sub_command_params is None:
+            raise CtapError(CtapStatus.MISSING_PARAMETER, "subCommandParams is missing")
+        if key not in self.sub_command_params:
+            raise CtapError(CtapStatus.MISSING_PARAMETER, f"{what} is missing")
+        return self.sub_command_params[key]
+
+
+@dataclass(frozen=True, slots=True)
+class CredentialManagementResponse:
+    """Every subcommand's response members; each subcommand fills its own (section 6.8)."""
+
+    existing_resident_credentials_count: int | None = None
+    max_possible_remaining_resident_credentials_count: int | None = None
+    rp: dict[str, Any] | None = None  # PublicKeyCredentialRpEntity: id, name
+    rp_id_hash: bytes | None = None
+    total_rps: int | None = None
+    user: dict[str, Any] | None = None  # PublicKeyCredentialUserEntity: id, name, displayName
+    credential_id: bytes | None = None
+    public_key: dict[int, Any] | None = None  # COSE_Key
+    total_credentials: int | None = None
+    cred_protect: int | None = None
+    large_blob_key: bytes | None = None
+
+    def to_cbor(self) -> dict[int, Any]:
+        """The response map, keys in canonical order."""
+        members: tuple[tuple[ResponseKey, Any], ...] = (
+            (
+                ResponseKey.EXISTING_RESIDENT_CREDENTIALS_COUNT,
+                self.existing_resident_credentials_count,
+            ),
+            (
+                ResponseKey.MAX_POSSIBLE_REMAINING_RESIDENT_CREDENTIALS_COUNT,
+                self.max_possible_remaining_resident_credentials_count,
+            ),
+            (ResponseKey.RP, self.rp),
+            (ResponseKey.RP_ID_HASH, self.rp_id_hash),
+            (ResponseKey.TOTAL_RPS, self.total_rps),
+            (ResponseKey.USER, self.user),
+            (
+                ResponseKey.CREDENTIAL_ID,
+                None
+                if self.credential_id is None
+                else {"id": self.credential_id, "type": PUBLIC_KEY},
+            ),
+            (ResponseKey.PUBLIC_KEY, self.public_key),
+            (ResponseKey.TOTAL_CREDENTIALS, self.total_credentials),
+            (ResponseKey.CRED_PROTECT, self.cred_protect),
+            (ResponseKey.LARGE_BLOB_KEY, self.large_blob_key),
+        )
+        return {key: value for key, value in members if value is not None}

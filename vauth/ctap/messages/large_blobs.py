@@ -1,0 +1,105 @@
+"""authenticatorLargeBlobs (0x0C): request and response keys, the request, the response and
+the message a set's pinUvAuthParam authenticates, CTAP 2.1 section 6.10."""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any
+
+from vauth.ctap.parse import optional
+from vauth.ctap.status import CtapError, CtapStatus
+
+MESSAGE_OVERHEAD = 64  # maxFragmentLength = maxMsgSize - 64
+
+
+class Key(IntEnum):
+    """Request parameters (section 6.10)."""
+
+    GET = 0x01
+    SET = 0x02
+    OFFSET = 0x03
+    LENGTH = 0x04
+    PIN_UV_AUTH_PARAM = 0x05
+    PIN_UV_AUTH_PROTOCOL = 0x06
+
+
+class ResponseKey(IntEnum):
+    """Response members (section 6.10)."""
+
+    CONFIG = 0x01
+
+
+def write_message(offset: int, fragment: bytes) -> bytes:
+    """What a largeBlobs set's pinUvAuthParam authenticates (section 6.10.2):
+    ``32 x 0xff || h'0c00' || uint32LE(offset) || SHA-256(set)``."""
+    return (
+        b"\xff" * 32
+        + b"\x0c\x00"
+        + struct.pack("<I", offset & 0xFFFFFFFF)
+        + hashlib.sha256(fragment).digest()
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class LargeBlobsRequest:
+    offset: int
+    get: int | None = None
+    set: bytes | None = None
+    length: int | None = None
+    pin_uv_auth_param: bytes | None = None
+    pin_uv_auth_protocol: int | None = None
+
+    @classmethod
+    def from_cbor(cls, params: dict[Any, Any]) -> LargeBlobsRequest:
+        """Parse strictly, in the order that decides which error a malformed request gets."""
+        get = optional(params, Key.GET, int, "get")
+        set_ = optional(params, Key.SET, bytes, "set")
+        offset = optional(params, Key.OFFSET, int, "offset")
+        length = optional(params, Key.LENGTH, int, "length")
+        if offset is None:
+            raise CtapError(CtapStatus.INVALID_PARAMETER, "offset is missing")
+        if (get is None) == (set_ is None):
+            raise CtapError(CtapStatus.INVALID_PARAMETER, "exactly one of get and set")
+        if offset < 0 or (get is not None and get < 0) or (length is not None and length < 0):
+            raise CtapError(CtapStatus.INVALID_PARAMETER, "negative get, offset or length")
+        return cls(
+            get=get,
+            set=set_,
+            offset=offset,
+            length=length,
+            pin_uv_auth_param=optional(params, Key.PIN_UV_AUTH_PARAM, bytes, "pinUvAuthParam"),
+            pin_uv_auth_protocol=optional(
+                params, Key.PIN_UV_AUTH_PROTOCOL, int, "pinUvAuthProtocol"
+            ),
+        )
+
+    def to_cbor(self) -> dict[int, Any]:
+        """The request map a client sends (absent members left out)."""
+        members = (
+            (Key.GET, self.get),
+            (Key.SET, self.set),
+            (Key.OFFSET, self.offset),
+            (Key.LENGTH, self.length),
+            (Key.PIN_UV_AUTH_PARAM, self.pin_uv_auth_param),
+            (Key.PIN_UV_AUTH_PROTOCOL, self.pin_uv_auth_protocol),
+        )
+        return {key: value for key, value in members if value is not None}
+
+
+@dataclass(frozen=True, slots=True)
+class LargeBlobsResponse:
+    """A get's answer: a slice of the serialized large-blob array."""
+
+    config: bytes
+
+    def to_cbor(self) -> dict[int, Any]:
+        return {ResponseKey.CONFIG: self.config}
+
+    @classmethod
+    def from_cbor(cls, body: dict[Any, Any]) -> LargeBlobsResponse | None:
+        """The response as a client reads it; None if the member is absent or not bytes."""
+        config = body.get(ResponseKey.CONFIG)
+        return cls(config) if isinstance(config, bytes) else None
