@@ -62,6 +62,8 @@ logger = logging.getLogger(__name__)
 __all__ = ["Authenticator", "Command"]
 
 Params = dict[Any, Any]
+# A request as a client in this process may hand it over: a map, or one of the typed requests.
+Request = Params | MakeCredentialRequest | GetAssertionRequest
 Response = (
     Params
     | MakeCredentialResponse
@@ -102,10 +104,12 @@ _CREDENTIAL_MANAGEMENT_CONTINUATIONS: dict[int, Continuation] = {
 }
 
 
-def _continuation(command: Command, params: Params) -> Continuation | None:
+def _continuation(command: Command, params: Request) -> Continuation | None:
     """The state ``command`` continues; every other command clears all of it."""
     if command is Command.GET_NEXT_ASSERTION:
         return Continuation.ASSERTIONS
+    if not isinstance(params, dict):
+        return None
     if command in (Command.CREDENTIAL_MANAGEMENT, Command.CREDENTIAL_MANAGEMENT_PREVIEW):
         sub_command = params.get(CredentialManagementKey.SUB_COMMAND)
         if isinstance(sub_command, int):
@@ -220,9 +224,10 @@ class Authenticator:
             raise CtapError(CtapStatus.CBOR_UNEXPECTED_TYPE, "parameters must be a map")
         return command, params
 
-    async def request(self, command: int, params: Params | None = None) -> Params:
+    async def request(self, command: int, params: Request | None = None) -> Params:
         """The typed twin of :meth:`process` for clients in this process: the same requests as
-        maps, no CBOR; a failure is raised as CtapError, never as anything else."""
+        maps or typed requests, no CBOR; a failure is raised as CtapError, never as anything
+        else."""
         try:
             typed = Command(command)
         except ValueError:
@@ -240,7 +245,7 @@ class Authenticator:
 
     # -- the typed core -----------------------------------------------------------------------
 
-    async def handle(self, command: Command, params: Params) -> Response | None:
+    async def handle(self, command: Command, params: Request) -> Response | None:
         """Check the command is offered, clear the state it does not continue, parse its
         request strictly, then run its handler (CTAP 2.1 section 6: parse first)."""
         handler = _HANDLERS.get(command)
@@ -249,7 +254,10 @@ class Authenticator:
         self.state.clear(keep=_continuation(command, params))
         self.state.last_command = command
         parser = _PARSERS.get(command)
-        request = parser(params) if parser is not None else params
+        if parser is None or isinstance(params, _TYPED_REQUESTS):
+            request = params  # raw, or typed already by a client in this process
+        else:
+            request = parser(params)
         if command not in _AUDITED:
             return await handler(self, request)
         try:
@@ -356,6 +364,9 @@ class Authenticator:
 
 # The dispatch table: a command's request parser (raw parameters pass through where a command
 # has no typed request yet) and its handler.
+# What a client in this process may hand over typed (``request``): built from these types, it
+# skips the map and its parse; over bytes it is parsed like anyone's.
+_TYPED_REQUESTS = (MakeCredentialRequest, GetAssertionRequest)
 _PARSERS: dict[Command, Callable[[Params], Any]] = {
     Command.MAKE_CREDENTIAL: MakeCredentialRequest.from_cbor,
     Command.GET_ASSERTION: GetAssertionRequest.from_cbor,

@@ -173,7 +173,7 @@ class WebAuthnClient:
             options=options_map(rk=rk, uv=verification.uv_option) or {},
             **verification.params(client_data_hash),
         )
-        response = await call(self._channel, Command.MAKE_CREDENTIAL, request.to_cbor(), "create")
+        response = await call(self._channel, Command.MAKE_CREDENTIAL, request, "create")
         made = MakeCredentialResponse.from_cbor(response)
         if made is None:
             raise WebAuthnError("UnknownError", "create: malformed makeCredential response")
@@ -249,7 +249,7 @@ class WebAuthnClient:
             options=options_map(uv=verification.uv_option) or {},
             **verification.params(client_data_hash),
         )
-        response = await call(self._channel, Command.GET_ASSERTION, request.to_cbor(), "get")
+        response = await call(self._channel, Command.GET_ASSERTION, request, "get")
         credential_id = _assertion_credential_id(response, allow)
         auth_data = response.get(AssertionKey.AUTH_DATA)
         signature = response.get(AssertionKey.SIGNATURE)
@@ -380,7 +380,7 @@ class WebAuthnClient:
                     client_data_hash=client_data_hash,
                     allow_list=tuple((c.type, c.id) for c in batch),
                     options={"up": False},
-                ).to_cbor(),
+                ),
             )
             if status is CtapStatus.OK:
                 return batch

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeGuard, runtime_checkable
 
 from vauth.ctap import cbor
-from vauth.ctap.authenticator import Command
+from vauth.ctap.authenticator import Command, Request
 from vauth.ctap.messages.get_info import GetInfoResponse
 from vauth.ctap.status import CtapError, CtapStatus
 from vauth.webauthn.errors import WebAuthnError, from_status
@@ -58,8 +58,9 @@ def _positive(value: Any) -> TypeGuard[int]:
 class Channel(Protocol):
     """How the client reaches an authenticator: one CTAP2 command at a time."""
 
-    async def request(self, command: int, params: dict[int, Any] | None) -> dict[Any, Any]:
-        """Run one command; a status other than OK is raised as CtapError."""
+    async def request(self, command: int, params: Request | None) -> dict[Any, Any]:
+        """Run one command (its request as a map or a typed request); a status other than OK
+        is raised as CtapError."""
         ...
 
 
@@ -73,7 +74,9 @@ class ByteChannel:
     def __init__(self, process: Process) -> None:
         self._process = process
 
-    async def request(self, command: int, params: dict[int, Any] | None) -> dict[Any, Any]:
+    async def request(self, command: int, params: Request | None) -> dict[Any, Any]:
+        if params is not None and not isinstance(params, dict):
+            params = params.to_cbor()
         message = bytes([command]) + (cbor.encode(params) if params is not None else b"")
         response = await self._process(message)
         if not response:
@@ -103,7 +106,7 @@ def channel_for(authenticator: Process | Channel) -> Channel:
 
 
 async def call(
-    channel: Channel, command: Command, params: dict[int, Any] | None, operation: str
+    channel: Channel, command: Command, params: Request | None, operation: str
 ) -> dict[Any, Any]:
     """Send one command; a non-zero status becomes the WebAuthnError the page would see."""
     try:
@@ -114,7 +117,7 @@ async def call(
         raise from_status(exc.status, operation) from None
 
 
-async def status_of(channel: Channel, command: Command, params: dict[int, Any]) -> CtapStatus:
+async def status_of(channel: Channel, command: Command, params: Request) -> CtapStatus:
     """Send one command and return only its status (for silent probes)."""
     try:
         await channel.request(command, params)
