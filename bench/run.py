@@ -297,13 +297,13 @@ class Ratio:
 
 
 RATIOS = (
-    Ratio("vauth get / soft-webauthn get", ("vauth.get",), ("soft-webauthn.get",), 1.0),
-    Ratio("vauth CTAP getAssertion / ES256 sign", ("vauth.ctap_ga",), ("floor.es256_sign",), 3.0),
+    Ratio("vauth get / soft-webauthn get", ("vauth.get",), ("soft-webauthn.get",), 1.5),
+    Ratio("vauth CTAP getAssertion / ES256 sign", ("vauth.ctap_ga",), ("floor.es256_sign",), 2.5),
     Ratio(
         "vauth CTAP makeCredential / soft-fido2 create",
         ("vauth.ctap_mc",),
         ("soft-fido2.create",),
-        0.5,
+        0.7,
     ),
     Ratio("vauth get / ES256 sign", ("vauth.get",), ("floor.es256_sign",)),
     Ratio("vauth CTAP makeCredential / P-256 keygen", ("vauth.ctap_mc",), ("floor.p256_keygen",)),
