@@ -116,22 +116,28 @@ def browser(environment: Environment) -> Iterator[Any]:
     """A persistent Chromium context with the extension and the native host installed."""
     from playwright.sync_api import sync_playwright
 
-    user_data = environment.base / "chromium"
-    environment.cli(
-        "native-host", "install", "--browser", "chromium", "--user-data-dir", str(user_data)
-    )
     with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(user_data),
-            executable_path=CHROMIUM,
-            headless=False,
-            env=environment.env,
-            args=[*CHROMIUM_ARGS, *EXTENSION_ARGS],
-        )
+        context = launch_with_extension(playwright, environment)
         try:
             yield context
         finally:
             context.close()
+
+
+def launch_with_extension(playwright: Any, environment: Environment) -> Any:
+    """Chromium (a persistent profile under the environment) with the extension loaded and
+    the native host installed for it."""
+    user_data = environment.base / "chromium"
+    environment.cli(
+        "native-host", "install", "--browser", "chromium", "--user-data-dir", str(user_data)
+    )
+    return playwright.chromium.launch_persistent_context(
+        str(user_data),
+        executable_path=CHROMIUM,
+        headless=False,
+        env=environment.env,
+        args=[*CHROMIUM_ARGS, *EXTENSION_ARGS],
+    )
 
 
 def virtual_platform_authenticator(browser: Any, page: Any) -> Any:

@@ -26,10 +26,10 @@ from tests import support
 from tests.e2e.conftest import (
     CHROMIUM,
     CHROMIUM_ARGS,
-    EXTENSION_ARGS,
     PASSPHRASE,
     Daemon,
     Environment,
+    launch_with_extension,
     serve_rp,
     virtual_platform_authenticator,
 )
@@ -180,17 +180,7 @@ def vauth_run(
     base = tmp_path_factory.mktemp("webidl")
     environment = Environment(base, support.environment(base, PASSPHRASE))
     daemon = Daemon(environment, "--presence", "auto")
-    user_data = base / "chromium"
-    environment.cli(
-        "native-host", "install", "--browser", "chromium", "--user-data-dir", str(user_data)
-    )
-    context = playwright.chromium.launch_persistent_context(
-        str(user_data),
-        executable_path=CHROMIUM,
-        headless=False,
-        env=environment.env,
-        args=[*CHROMIUM_ARGS, *EXTENSION_ARGS],
-    )
+    context = launch_with_extension(playwright, environment)
     try:
         page = context.new_page()
         page.goto(origin)
