@@ -130,15 +130,14 @@ def wrong_values(kind: str) -> list[Any]:
     return [v for v in WRONG[kind.rstrip("?")] if not (nullable and v is None)]
 
 
-def socket_cases() -> list[Any]:
-    return list(_socket_cases())
-
-
-def _socket_cases() -> Iterator[Any]:
-    for action, (members, _valid) in SOCKET.items():
-        for member, kind in members.items():
-            for value in wrong_values(kind):
-                yield pytest.param(action, member, value, id=f"{action}-{member}-{value!r}")
+def cases(table: dict[str, tuple[dict[str, str], dict[str, Any]]]) -> list[Any]:
+    """(action or route, member, a wrong value) for every member of every entry of ``table``."""
+    return [
+        pytest.param(name, member, value, id=f"{name}-{member}-{value!r}")
+        for name, (members, _valid) in table.items()
+        for member, kind in members.items()
+        for value in wrong_values(kind)
+    ]
 
 
 BASE = "/webauthn/authenticator"
@@ -181,17 +180,6 @@ HTTP: dict[str, tuple[dict[str, str], dict[str, Any]]] = {
 NOT_JSON = {BASE + "/{authenticatorId}/ctap"}  # application/cbor
 
 
-def http_cases() -> list[Any]:
-    return list(_http_cases())
-
-
-def _http_cases() -> Iterator[Any]:
-    for route, (members, _valid) in HTTP.items():
-        for member, kind in members.items():
-            for value in wrong_values(kind):
-                yield pytest.param(route, member, value, id=f"{route}-{member}-{value!r}")
-
-
 @pytest.fixture(scope="module")
 def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
     base: Path = tmp_path_factory.mktemp("malformed")
@@ -211,7 +199,7 @@ def test_the_tables_cover_every_action_and_route() -> None:
     assert set(HTTP) == json_routes
 
 
-@pytest.mark.parametrize(("action", "member", "value"), socket_cases())
+@pytest.mark.parametrize(("action", "member", "value"), cases(SOCKET))
 async def test_socket_names_the_wrong_member(
     daemon: Daemon, action: str, member: str, value: Any
 ) -> None:
@@ -226,7 +214,7 @@ async def test_socket_names_the_wrong_member(
     assert reply["error"]["message"].startswith(f"{member} must be"), reply
 
 
-@pytest.mark.parametrize(("route", "member", "value"), http_cases())
+@pytest.mark.parametrize(("route", "member", "value"), cases(HTTP))
 async def test_http_names_the_wrong_member(
     daemon: Daemon, route: str, member: str, value: Any
 ) -> None:
