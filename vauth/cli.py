@@ -55,7 +55,11 @@ def read_passphrase(
 ) -> str:
     """From --passphrase-file, VAUTH_PASSPHRASE, or a prompt on the terminal (as text, for a
     request to the daemon)."""
-    file = getattr(args, "passphrase_file", None)
+    return _passphrase_text(getattr(args, "passphrase_file", None), prompt, confirm)
+
+
+def _passphrase_text(file: str | None, prompt: str, confirm: bool = False) -> str:
+    """From ``file``, VAUTH_PASSPHRASE or the terminal, as text; the buffer read is wiped."""
     secret = _read_secret(file, prompt, confirm, os.environ.get("VAUTH_PASSPHRASE"))
     try:
         return secret.decode("utf-8", "surrogateescape")
@@ -662,11 +666,7 @@ def _vault_passphrase(args: argparse.Namespace) -> str:
             "--vault-passphrase-file, set VAUTH_PASSPHRASE, or run on a terminal",
             EXIT_USAGE,
         )
-    secret = _read_secret(file, "Vault passphrase: ", False, os.environ.get("VAUTH_PASSPHRASE"))
-    try:
-        return secret.decode("utf-8", "surrogateescape")
-    finally:
-        wipe(secret)
+    return _passphrase_text(file, "Vault passphrase: ")
 
 
 def cmd_export(args: argparse.Namespace) -> int:
