@@ -20,12 +20,13 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from vauth.ctap import cbor
+from vauth.ctap.settings import Setting
 from vauth.ctap.status import CtapError
 
 if TYPE_CHECKING:
     from vauth.ctap.ports import CredentialStore
 
-SETTING = "large_blob_array"  # the CredentialStore setting that holds the array
+SETTING = Setting.LARGE_BLOB_ARRAY  # the CredentialStore setting that holds the array
 HASH_LENGTH = 16
 # The initial serialized large-blob array: an empty CBOR array and its truncated hash.
 EMPTY_ARRAY = b"\x80" + hashlib.sha256(b"\x80").digest()[:HASH_LENGTH]

@@ -33,6 +33,13 @@ def optional(params: dict[Any, Any], key: Any, kind: type[T], what: str) -> T | 
     return _typed(params[key], kind, what)
 
 
+def present(value: T | None, what: str) -> T:
+    """A parsed optional member that this step requires: MISSING_PARAMETER if it is absent."""
+    if value is None:
+        raise CtapError(CtapStatus.MISSING_PARAMETER, f"{what} is missing")
+    return value
+
+
 def options(params: dict[Any, Any], key: Any) -> dict[str, bool]:
     """The options map: text keys with boolean values (unknown options are kept, then ignored)."""
     raw = optional(params, key, dict, "options")
