@@ -20,7 +20,7 @@ from vauth.ctap.messages.credential_management import (
     Subcommand,
     UserEntity,
 )
-from vauth.ctap.parse import descriptor, required
+from vauth.ctap.parse import descriptor, typed
 from vauth.ctap.pin_state import CM
 from vauth.ctap.pin_uv import PinUvAuth
 from vauth.ctap.ports import CredentialStore
@@ -136,7 +136,7 @@ async def _enumerate_credentials_begin(
 ) -> Response:
     """enumerateCredentialsBegin, section 6.8.4."""
     # 1-2. subCommandParams and its rpIDHash.
-    rp_id_hash = required({0: request.param(ParamKey.RP_ID_HASH, "rpIDHash")}, 0, bytes, "rpIDHash")
+    rp_id_hash = typed(request.param(ParamKey.RP_ID_HASH, "rpIDHash"), bytes, "rpIDHash")
     # 3-6. pinUvAuthParam, protocol, verify, the cm permission.
     _authorize(ctx, request)
     # 7. A token with a permissions RP ID must name this RP.

@@ -15,7 +15,7 @@ from enum import IntEnum
 from typing import TYPE_CHECKING, Any
 
 from vauth.ctap.credential import CRED_RANDOM_LENGTH as CRED_RANDOM_LENGTH
-from vauth.ctap.parse import optional, required
+from vauth.ctap.parse import optional, required, typed
 from vauth.ctap.status import CtapError, CtapStatus
 
 if TYPE_CHECKING:
@@ -48,7 +48,7 @@ class HmacSecretInput:
 
     @classmethod
     def from_cbor(cls, value: Any, what: str) -> HmacSecretInput:
-        params = required({0: value}, 0, dict, what)
+        params = typed(value, dict, what)
         key_agreement = required(params, Key.KEY_AGREEMENT, dict, f"{what}.keyAgreement")
         salt_enc = required(params, Key.SALT_ENC, bytes, f"{what}.saltEnc")
         salt_auth = required(params, Key.SALT_AUTH, bytes, f"{what}.saltAuth")

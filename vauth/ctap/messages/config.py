@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
-from vauth.ctap.parse import optional, required
+from vauth.ctap.parse import optional, required, typed
 
 
 class Subcommand(IntEnum):
@@ -82,5 +82,5 @@ class SetMinPinLengthParams:
         force = optional(params, SetMinPinLengthKey.FORCE_CHANGE_PIN, bool, "forceChangePin")
         if rp_ids is not None:
             for rp_id in rp_ids:
-                required({0: rp_id}, 0, str, "minPinLengthRPIDs[]")
+                typed(rp_id, str, "minPinLengthRPIDs[]")
         return cls(new_length, tuple(rp_ids) if rp_ids is not None else None, force or False)
