@@ -100,7 +100,7 @@ class Authenticator:
         self.secrets = Secrets(env.store, env.keys, self.config)
         self.pin_uv = PinUvAuth(env.store, env.clock, env.keys, self.config)
         self.power.powered_at = env.clock.monotonic()
-        components = {
+        components: dict[str, Any] = {
             "config": self.config,
             "store": env.store,
             "presence": env.presence,
@@ -113,12 +113,17 @@ class Authenticator:
             "secrets": self.secrets,
             "pin_uv": self.pin_uv,
         }
+        self.components = components
         self._contexts = {
             command: route.context(
                 **{f.name: components[f.name] for f in dataclasses.fields(route.context)}
             )
             for command, route in ROUTES.items()
         }
+
+    def context(self, command: Command) -> Any:
+        """The narrow view ``command``'s handler gets: only the components it declares."""
+        return self._contexts[command]
 
     def power_cycle(self) -> None:
         """What unplugging and replugging does: volatile state goes, the reset window opens,
