@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import IntEnum
-from typing import Any
+from typing import Any, Final
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
@@ -21,25 +21,27 @@ class Algorithm(IntEnum):
     RS256 = -257
 
 
-class Label(IntEnum):
+class Label:
     """COSE_Key map labels (RFC 9052 section 7.1; RFC 9053 sections 7.1-7.2; RFC 8230 for RSA).
-    The key-type parameters share negative labels: N and E are RSA's names for -1 and -2."""
+    The key-type parameters share negative labels: N and E are RSA's names for -1 and -2.
+    Plain ints, not an IntEnum: COSE keys are encoded on every makeCredential, and the codec
+    takes its fast path only for plain ints."""
 
-    KTY = 1
-    ALG = 3
-    CRV = -1  # EC2, OKP
-    X = -2  # EC2, OKP
-    Y = -3  # EC2
-    N = -1  # RSA
-    E = -2  # RSA
+    KTY: Final = 1
+    ALG: Final = 3
+    CRV: Final = -1  # EC2, OKP
+    X: Final = -2  # EC2, OKP
+    Y: Final = -3  # EC2
+    N: Final = -1  # RSA
+    E: Final = -2  # RSA
 
 
-class KeyType(IntEnum):
-    """COSE key types (RFC 9053 section 7)."""
+class KeyType:
+    """COSE key types (RFC 9053 section 7); plain ints, like :class:`Label`."""
 
-    OKP = 1
-    EC2 = 2
-    RSA = 3
+    OKP: Final = 1
+    EC2: Final = 2
+    RSA: Final = 3
 
 
 OKP_ED25519 = 6  # the Ed25519 curve of an OKP key (RFC 9053 section 7.1)

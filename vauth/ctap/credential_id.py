@@ -15,7 +15,7 @@ from __future__ import annotations
 import hmac
 from collections import OrderedDict
 from dataclasses import dataclass
-from enum import IntEnum
+from typing import Final
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -29,14 +29,15 @@ NONCE_LENGTH = 12
 _OVERHEAD = 1 + NONCE_LENGTH + 16
 
 
-class Field(IntEnum):
-    """The sealed payload's map keys (vauth's own format, version 1)."""
+class Field:
+    """The sealed payload's map keys (vauth's own format, version 1); plain ints, so the
+    codec's fast path encodes them."""
 
-    ALGORITHM = 1
-    KEY = 2
-    CRED_PROTECT = 3
-    BACKUP_ELIGIBLE = 4
-    HMAC_SECRET = 5  # present (true) only for a credential made with hmac-secret
+    ALGORITHM: Final = 1
+    KEY: Final = 2
+    CRED_PROTECT: Final = 3
+    BACKUP_ELIGIBLE: Final = 4
+    HMAC_SECRET: Final = 5  # present (true) only for a credential made with hmac-secret
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,8 +14,7 @@ import hashlib
 import secrets
 import struct
 import zlib
-from enum import IntEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -34,12 +33,13 @@ EMPTY_ARRAY = b"\x80" + hashlib.sha256(b"\x80").digest()[:HASH_LENGTH]
 NONCE_LENGTH = 12
 
 
-class EntryKey(IntEnum):
-    """A large-blob map's keys (CTAP 2.1 section 6.10.3)."""
+class EntryKey:
+    """A large-blob map's keys (CTAP 2.1 section 6.10.3); plain ints, so the codec's fast
+    path encodes them."""
 
-    CIPHERTEXT = 0x01
-    NONCE = 0x02
-    ORIG_SIZE = 0x03
+    CIPHERTEXT: Final = 0x01
+    NONCE: Final = 0x02
+    ORIG_SIZE: Final = 0x03
 
 
 Entry = dict[int, Any]

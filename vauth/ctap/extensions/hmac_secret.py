@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
-from enum import IntEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from vauth.ctap.credential import CRED_RANDOM_LENGTH as CRED_RANDOM_LENGTH
 from vauth.ctap.parse import optional, required, typed
@@ -28,13 +27,14 @@ MC_NAME = "hmac-secret-mc"
 SALT_LENGTH = 32
 
 
-class Key(IntEnum):
-    """The hmac-secret (and hmac-secret-mc) input map's keys (CTAP 2.1 section 12.5)."""
+class Key:
+    """The hmac-secret (and hmac-secret-mc) input map's keys (CTAP 2.1 section 12.5); plain
+    ints, so the codec's fast path encodes the client's input map."""
 
-    KEY_AGREEMENT = 0x01
-    SALT_ENC = 0x02
-    SALT_AUTH = 0x03
-    PIN_UV_AUTH_PROTOCOL = 0x04
+    KEY_AGREEMENT: Final = 0x01
+    SALT_ENC: Final = 0x02
+    SALT_AUTH: Final = 0x03
+    PIN_UV_AUTH_PROTOCOL: Final = 0x04
 
 
 @dataclass(frozen=True, slots=True)
