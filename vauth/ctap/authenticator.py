@@ -41,8 +41,8 @@ Request = Any
 Response = Any  # a typed response (with to_cbor) or, from no handler today, a map
 
 
-# Commands whose request has no parameters at all.
-_NO_PARAMETERS = {Command.GET_INFO, Command.RESET, Command.GET_NEXT_ASSERTION, Command.SELECTION}
+# Commands whose request has no parameters at all (no typed request in the dispatch table).
+_NO_PARAMETERS = {command for command, route in ROUTES.items() if route.request is None}
 _CTAP21_ONLY = {
     Command.SELECTION,
     Command.CREDENTIAL_MANAGEMENT,

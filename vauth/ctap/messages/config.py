@@ -1,5 +1,4 @@
-"""authenticatorConfig (0x0D): subcommands, parameter keys, the request and setMinPINLength's
-parameters (CTAP 2.1 section 6.11)."""
+"""authenticatorConfig (0x0D): its subcommands, keys and typed request (CTAP 2.1 section 6.11)."""
 
 from __future__ import annotations
 
