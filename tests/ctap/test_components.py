@@ -5,6 +5,7 @@ parses first, driven by python-fido2."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 from typing import Any
 
@@ -16,6 +17,7 @@ from vauth import VirtualAuthenticator
 from vauth.ctap import cbor
 from vauth.ctap.authenticator import Authenticator
 from vauth.ctap.commands import reset
+from vauth.ctap.commands.get_assertion import AssertionExtensions
 from vauth.ctap.config import AuthenticatorConfig
 from vauth.ctap.cose import Algorithm
 from vauth.ctap.dispatch import ROUTES
@@ -23,12 +25,14 @@ from vauth.ctap.large_blob_array import EMPTY_ARRAY
 from vauth.ctap.messages.client_pin import ClientPinRequest, ClientPinResponse, Subcommand
 from vauth.ctap.messages.command import Command
 from vauth.ctap.messages.config import ConfigRequest, SetMinPinLengthParams
+from vauth.ctap.messages.credential_management import CredentialManagementRequest
+from vauth.ctap.messages.credential_management import Subcommand as CmSubcommand
 from vauth.ctap.pin_state import GA, MC, PinState
 from vauth.ctap.pin_uv import PinUvAuth
 from vauth.ctap.ports import Environment
 from vauth.ctap.secrets import Secrets
 from vauth.ctap.settings import Setting
-from vauth.ctap.state import LargeBlobWrite, PendingWrite, Power
+from vauth.ctap.state import CommandState, LargeBlobWrite, PendingAssertions, PendingWrite, Power
 from vauth.ctap.status import CtapError, CtapStatus
 from vauth.testing import (
     FakeClock,
@@ -216,3 +220,49 @@ def test_setting_names_on_disk_never_change() -> None:
         "ATTESTATION_CERTIFICATE": "attestation_certificate",
         "LARGE_BLOB_ARRAY": "large_blob_array",
     }
+
+
+# -- the command state: one rule, "clear on anything else" ------------------------------------
+
+
+def _fill(state: CommandState) -> None:
+    state.assertions = PendingAssertions(b"", b"", [], 0, False, 0.0, AssertionExtensions())
+    state.rps = [({"id": "a.example"}, bytes(32)), ({"id": "b.example"}, bytes(32))]
+    state.credentials = []
+
+
+def _held(state: CommandState) -> set[str]:
+    return {n for n in ("assertions", "rps", "credentials") if getattr(state, n) is not None}
+
+
+@pytest.mark.parametrize(
+    ("command", "request_", "kept"),
+    [
+        (Command.GET_INFO, {}, set()),
+        (Command.CLIENT_PIN, {0x02: Subcommand.GET_PIN_RETRIES}, set()),
+        (Command.GET_NEXT_ASSERTION, {}, {"assertions"}),
+        (Command.CREDENTIAL_MANAGEMENT, {0x01: CmSubcommand.ENUMERATE_RPS_GET_NEXT_RP}, {"rps"}),
+        (
+            Command.CREDENTIAL_MANAGEMENT,
+            CredentialManagementRequest(CmSubcommand.ENUMERATE_RPS_GET_NEXT_RP),
+            {"rps"},
+        ),
+        (
+            Command.CREDENTIAL_MANAGEMENT,
+            CredentialManagementRequest(CmSubcommand.GET_CREDS_METADATA),
+            set(),
+        ),
+    ],
+    ids=["getInfo", "clientPIN", "getNextAssertion", "getNextRP", "getNextRP-typed", "metadata"],
+)
+def test_any_command_but_a_continuation_clears_the_command_state(
+    command: Command, request_: Any, kept: set[str]
+) -> None:
+    """CTAP 2.1 sections 6.3 and 6.8.3: getNextAssertion and the enumerations' GetNext only
+    straight after what they continue; any other command ends them (held in one object). A
+    typed request from a client in this process continues an enumeration like its map does."""
+    authenticator = core()
+    _fill(authenticator.state)
+    with contextlib.suppress(CtapError):  # whether the command succeeds is not the point
+        run(authenticator.handle(command, request_))
+    assert _held(authenticator.state) == kept

@@ -234,7 +234,6 @@ class Authenticator:
         if route is None or (command in _CTAP21_ONLY and not self.config.ctap21):
             raise CtapError(CtapStatus.INVALID_COMMAND, f"{command.name} is not supported")
         self.state.clear(keep=_continuation(command, params))
-        self.state.last_command = command
         kind = route.request
         if kind is None or isinstance(params, kind):
             request = params  # no parameters, or typed already by a client in this process

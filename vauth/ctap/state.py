@@ -41,7 +41,6 @@ class CommandState:
     assertions: PendingAssertions | None = None
     rps: list[tuple[dict[str, Any], bytes]] | None = None  # (rp entity, rpIdHash) still to return
     credentials: list[Credential] | None = None  # credentials of one RP still to return
-    last_command: int | None = None
 
     def clear(self, keep: Continuation | None = None) -> None:
         if keep is not Continuation.ASSERTIONS:
