@@ -24,7 +24,7 @@ from vauth.ctap.messages.credential_management import Key as CredentialManagemen
 from vauth.ctap.messages.get_assertion import GetAssertionRequest, GetAssertionResponse
 from vauth.ctap.messages.make_credential import MakeCredentialRequest, MakeCredentialResponse
 from vauth.ctap.pin_protocol import PinUvAuthProtocol
-from vauth.ctap.pin_state import PinState, TokenState
+from vauth.ctap.pin_state import PinState
 from vauth.ctap.pin_uv import PinUvAuth
 from vauth.ctap.ports import AuditRecord, Clock, CredentialStore, Environment, PortError
 from vauth.ctap.secrets import Secrets
@@ -95,11 +95,10 @@ class Authenticator:
         self.config = config or AuthenticatorConfig()
         # The state components: the only state the handlers see, each through its context.
         self.state = CommandState()
-        self.power = Power()
+        self.power = Power(env.clock.monotonic())
         self.large_blob_write = LargeBlobWrite()
         self.secrets = Secrets(env.store, env.keys, self.config)
         self.pin_uv = PinUvAuth(env.store, env.clock, env.keys, self.config)
-        self.power.powered_at = env.clock.monotonic()
         components: dict[str, Any] = {
             "config": self.config,
             "store": env.store,
@@ -146,10 +145,6 @@ class Authenticator:
     @property
     def pin_protocols(self) -> dict[int, PinUvAuthProtocol]:
         return self.pin_uv.protocols
-
-    @property
-    def token(self) -> TokenState:
-        return self.pin_uv.token
 
     async def pin_state(self) -> PinState:
         return await self.pin_uv.pin_state()
