@@ -12,16 +12,18 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from vauth.base64url import decode as b64url_decode
+from vauth.ctap.config import AuthenticatorConfig
 from vauth.ctap.extensions.hmac_secret import HmacSecretInput, open_salts
 from vauth.ctap.pin_protocol import PinUvAuthProtocol, PinUvAuthProtocolTwo
+from vauth.ctap.pin_uv import PinUvAuth
 from vauth.ctap.status import CtapError, CtapStatus
+from vauth.testing import FakeClock, InMemoryStore, ScriptedKeySource
 from vauth.webauthn.extensions import HmacSecret, prf_salt
 from vauth.webauthn.options import PrfValues
 from vauth.webauthn.pin import PinSession
@@ -108,7 +110,7 @@ def test_prf_hmac_secret_vector(name: str) -> None:
 
     # Authenticator opens the salts (checking saltAuth) and computes the encrypted outputs.
     salts = open_salts(
-        SimpleNamespace(pin_protocols={version: authenticator_protocol}),  # type: ignore[arg-type]
+        pin_uv_with(version, authenticator_protocol),
         HmacSecretInput.from_cbor(extension_input, "hmac-secret"),
     )
     assert salts.shared_secret == shared_secret
@@ -131,6 +133,13 @@ def test_prf_hmac_secret_vector(name: str) -> None:
         assert "second" not in results
 
 
+def pin_uv_with(version: int, protocol: PinUvAuthProtocol) -> PinUvAuth:
+    """The authenticator's PIN/UV auth component on fakes, offering only ``protocol``."""
+    pin_uv = PinUvAuth(InMemoryStore(), FakeClock(), ScriptedKeySource(), AuthenticatorConfig())
+    pin_uv.protocols = {version: protocol}
+    return pin_uv
+
+
 def test_tampered_salt_auth_is_refused() -> None:
     """The same vector with one bit of saltAuth flipped: PIN_AUTH_INVALID, no output."""
     vector = DATA["vectors"]["single-input-pin-protocol-2"]
@@ -143,7 +152,7 @@ def test_tampered_salt_auth_is_refused() -> None:
     extension_input[3] = bytes([extension_input[3][0] ^ 1]) + extension_input[3][1:]
     with pytest.raises(CtapError) as raised:
         open_salts(
-            SimpleNamespace(pin_protocols={2: authenticator_protocol}),  # type: ignore[arg-type]
+            pin_uv_with(2, authenticator_protocol),
             HmacSecretInput.from_cbor(extension_input, "hmac-secret"),
         )
     assert raised.value.status == CtapStatus.PIN_AUTH_INVALID

@@ -187,3 +187,108 @@ def test_ruff_clean() -> None:
 def test_mypy_clean() -> None:
     result = _tool("mypy")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# -- issue 12 item 2: handlers see state components through narrow contexts ---------------------
+
+# Modules a handler is made of: they get components, never the whole Authenticator.
+HANDLER_MODULES = sorted(
+    [
+        *(CORE / "commands").glob("*.py"),
+        *(CORE / "extensions").glob("*.py"),
+        *(CORE / name for name in ("dispatch.py", "lookup.py", "pin_uv.py", "secrets.py")),
+        CORE / "state.py",
+    ]
+)
+
+
+@pytest.mark.parametrize("path", HANDLER_MODULES, ids=lambda p: str(p.relative_to(CORE)))
+def test_no_handler_imports_or_receives_the_authenticator(path: Path) -> None:
+    tree = ast.parse(path.read_text(), str(path))
+    assert "vauth.ctap.authenticator" not in _imports(path)
+    names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    names |= {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant)}
+    assert "Authenticator" not in names, f"{path.name} names the whole Authenticator"
+
+
+def _context_fields(tree: ast.Module) -> set[str]:
+    """The fields of the module's ``class Context`` (annotated names in its body)."""
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef) and node.name == "Context":
+            return {
+                s.target.id
+                for s in node.body
+                if isinstance(s, ast.AnnAssign) and isinstance(s.target, ast.Name)
+            }
+    return set()
+
+
+@pytest.mark.parametrize("path", sorted((CORE / "commands").glob("[!_]*.py")), ids=lambda p: p.stem)
+def test_each_handler_uses_only_what_its_context_declares(path: Path) -> None:
+    """Every command module declares a Context; ``ctx.<name>`` reads only its fields."""
+    tree = ast.parse(path.read_text(), str(path))
+    fields = _context_fields(tree)
+    assert fields, f"{path.name} declares no Context"
+    used = {
+        n.attr
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == "ctx"
+    }
+    assert used <= fields, f"{path.name} reaches {used - fields} outside its Context"
+
+
+def test_the_core_names_its_settings_once() -> None:
+    """get_setting/set_setting take a ``Setting`` from settings.py, never a string literal."""
+    literal = []
+    for path in sorted(CORE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in ("get_setting", "set_setting")
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+            ):
+                literal.append(f"{path.name}:{node.lineno}")
+    assert not literal, f"setting names as literals: {literal}"
+
+
+def _int_constant(node: ast.AST | None) -> bool:
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        node = node.operand
+    return isinstance(node, ast.Constant) and type(node.value) is int
+
+
+# Maps keyed by a number that is a value on the wire, not a map key: protocol versions, curves.
+INT_KEYED_MAPS_ALLOWED = {"pin_uv.py", "pin.py", "public_key.py"}
+
+
+@pytest.mark.parametrize("package", ["ctap", "webauthn"])
+def test_no_hex_key_literals_outside_the_message_types(package: str) -> None:
+    """A CBOR map key is a name defined once (messages/, cose.Label, hmac_secret.Key, ...):
+    no ``m.get(0x05)``, ``required(params, 0x02, ...)`` or ``{1: ...}`` elsewhere."""
+    found = []
+    for path in sorted((ROOT / "vauth" / package).rglob("*.py")):
+        if "messages" in path.parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            call = isinstance(node, ast.Call)
+            if call and isinstance(node.func, ast.Attribute) and node.func.attr == "get":
+                hit = bool(node.args) and _int_constant(node.args[0])
+            elif (
+                call
+                and isinstance(node.func, ast.Name)
+                and node.func.id
+                in (
+                    "required",
+                    "optional",
+                )
+            ):
+                hit = len(node.args) > 1 and _int_constant(node.args[1])
+            elif isinstance(node, ast.Dict) and path.name not in INT_KEYED_MAPS_ALLOWED:
+                hit = any(_int_constant(key) for key in node.keys)
+            else:
+                hit = False
+            if hit:
+                found.append(f"{path.relative_to(ROOT)}:{getattr(node, 'lineno', 0)}")
+    assert not found, f"hex-key literals: {found}"

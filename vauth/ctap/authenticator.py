@@ -7,76 +7,42 @@ the process that hosts the core.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from vauth.ctap import cbor
-from vauth.ctap.attestation.certificates import (
-    AttestationIdentity,
-    certificate_aaguid,
-    issue_attestation_certificate,
-    make_ca,
-)
+from vauth.ctap.attestation.certificates import AttestationIdentity
 from vauth.ctap.auth_data import AuthenticatorData
-from vauth.ctap.commands import (
-    client_pin,
-    credential_management,
-    get_assertion,
-    get_info,
-    get_next_assertion,
-    large_blobs,
-    make_credential,
-    reset,
-    selection,
-)
-from vauth.ctap.commands import (
-    config as config_command,
-)
 from vauth.ctap.config import AuthenticatorConfig
-from vauth.ctap.cose import Algorithm, CoseKey
+from vauth.ctap.cose import CoseKey
 from vauth.ctap.credential_id import CredentialIdWrapper
+from vauth.ctap.dispatch import ROUTES
 from vauth.ctap.messages.command import Command
-from vauth.ctap.messages.credential_management import (
-    CredentialManagementRequest,
-    CredentialManagementResponse,
-    Subcommand,
-)
+from vauth.ctap.messages.credential_management import CredentialManagementRequest, Subcommand
 from vauth.ctap.messages.credential_management import Key as CredentialManagementKey
 from vauth.ctap.messages.get_assertion import GetAssertionRequest, GetAssertionResponse
-from vauth.ctap.messages.get_info import GetInfoResponse
-from vauth.ctap.messages.large_blobs import LargeBlobsRequest, LargeBlobsResponse
 from vauth.ctap.messages.make_credential import MakeCredentialRequest, MakeCredentialResponse
-from vauth.ctap.pin_protocol import PinUvAuthProtocol, PinUvAuthProtocolTwo
-from vauth.ctap.pin_state import PinState, TokenState
-from vauth.ctap.ports import AuditRecord, Environment, PortError
-from vauth.ctap.state import CommandState, Continuation
+from vauth.ctap.pin_protocol import PinUvAuthProtocol
+from vauth.ctap.pin_state import PinState
+from vauth.ctap.pin_uv import PinUvAuth
+from vauth.ctap.ports import AuditRecord, Clock, CredentialStore, Environment, PortError
+from vauth.ctap.secrets import Secrets
+from vauth.ctap.state import CommandState, Continuation, LargeBlobWrite, Power
 from vauth.ctap.status import CtapError, CtapStatus
-
-if TYPE_CHECKING:
-    from vauth.ctap.commands.large_blobs import PendingWrite
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["Authenticator", "Command"]
 
 Params = dict[Any, Any]
-# A request as a client in this process may hand it over: a map, or one of the typed requests.
-Request = Params | MakeCredentialRequest | GetAssertionRequest
-Response = (
-    Params
-    | MakeCredentialResponse
-    | GetAssertionResponse
-    | GetInfoResponse
-    | CredentialManagementResponse
-    | LargeBlobsResponse
-)
-Handler = Callable[["Authenticator", Any], Awaitable[Response | None]]
+# A request as a client in this process may hand it over: a map, or the command's typed request.
+Request = Any
+Response = Any  # a typed response (with to_cbor) or, from no handler today, a map
 
 
-# Commands whose request has no parameters at all.
-_NO_PARAMETERS = {Command.GET_INFO, Command.RESET, Command.GET_NEXT_ASSERTION, Command.SELECTION}
+# Commands whose request has no parameters at all (no typed request in the dispatch table).
+_NO_PARAMETERS = {command for command, route in ROUTES.items() if route.request is None}
 _CTAP21_ONLY = {
     Command.SELECTION,
     Command.CREDENTIAL_MANAGEMENT,
@@ -108,77 +74,87 @@ def _continuation(command: Command, params: Request) -> Continuation | None:
     """The state ``command`` continues; every other command clears all of it."""
     if command is Command.GET_NEXT_ASSERTION:
         return Continuation.ASSERTIONS
-    if not isinstance(params, dict):
-        return None
     if command in (Command.CREDENTIAL_MANAGEMENT, Command.CREDENTIAL_MANAGEMENT_PREVIEW):
-        sub_command = params.get(CredentialManagementKey.SUB_COMMAND)
+        sub_command: Any
+        if isinstance(params, CredentialManagementRequest):
+            sub_command = params.sub_command
+        elif isinstance(params, dict):
+            sub_command = params.get(CredentialManagementKey.SUB_COMMAND)
+        else:
+            return None
         if isinstance(sub_command, int):
             return _CREDENTIAL_MANAGEMENT_CONTINUATIONS.get(sub_command)
     return None
 
 
-@dataclass(slots=True)
-class _Secrets:
-    wrapper: CredentialIdWrapper
-    attestation: AttestationIdentity | None = field(default=None)
-
-
-WRAP_KEY_SETTING = "credential_wrap_key"
-
-
 class Authenticator:
+    """The core: state components, each handler given a narrow context over them."""
+
     def __init__(self, env: Environment, config: AuthenticatorConfig | None = None) -> None:
         self.env = env
         self.config = config or AuthenticatorConfig()
+        # The state components: the only state the handlers see, each through its context.
         self.state = CommandState()
-        self._secrets: _Secrets | None = None
-        self._pin: PinState | None = None
-        self.powered_at = 0.0
-        self.power_cycle()
+        self.power = Power(env.clock.monotonic())
+        self.large_blob_write = LargeBlobWrite()
+        self.secrets = Secrets(env.store, env.keys, self.config)
+        self.pin_uv = PinUvAuth(env.store, env.clock, env.keys, self.config)
+        components: dict[str, Any] = {
+            "config": self.config,
+            "store": env.store,
+            "presence": env.presence,
+            "clock": env.clock,
+            "keys": env.keys,
+            "pin_hasher": env.pin_hasher,
+            "state": self.state,
+            "power": self.power,
+            "large_blob_write": self.large_blob_write,
+            "secrets": self.secrets,
+            "pin_uv": self.pin_uv,
+        }
+        self.components = components
+        self._contexts = {
+            command: route.context(
+                **{f.name: components[f.name] for f in dataclasses.fields(route.context)}
+            )
+            for command, route in ROUTES.items()
+        }
+
+    def context(self, command: Command) -> Any:
+        """The narrow view ``command``'s handler gets: only the components it declares."""
+        return self._contexts[command]
 
     def power_cycle(self) -> None:
         """What unplugging and replugging does: volatile state goes, the reset window opens,
         new key-agreement keys and tokens are made and the consecutive PIN failures forgotten."""
-        self.state = CommandState()
-        self.powered_at = self.env.clock.monotonic()
-        random_bytes = self.env.keys.random_bytes
-        self.pin_protocols: dict[int, PinUvAuthProtocol] = {
-            2: PinUvAuthProtocolTwo(random_bytes),
-            1: PinUvAuthProtocol(random_bytes),
-        }
-        self.token = TokenState()
-        self.consecutive_pin_failures = 0
-        self.large_blob_write: PendingWrite | None = None
+        self.state.clear()
+        self.power.powered_at = self.env.clock.monotonic()
+        self.pin_uv.power_cycle()
+        self.large_blob_write.pending = None
 
-    # -- PIN state ------------------------------------------------------------------------------
+    # -- what the composition and the U2F front reach ---------------------------------------
+
+    @property
+    def store(self) -> CredentialStore:
+        return self.env.store
+
+    @property
+    def clock(self) -> Clock:
+        return self.env.clock
+
+    @property
+    def pin_protocols(self) -> dict[int, PinUvAuthProtocol]:
+        return self.pin_uv.protocols
 
     async def pin_state(self) -> PinState:
-        if self._pin is None:
-            self._pin = await PinState.load(self.env.store)
-        return self._pin
-
-    async def save_pin_state(self) -> None:
-        await (await self.pin_state()).save(self.env.store)
-
-    async def forget_pin(self) -> None:
-        """authenticatorReset: no PIN, default policy, fresh retries."""
-        self._pin = PinState()
-        await self._pin.save(self.env.store)
-        self.reset_tokens()
+        return await self.pin_uv.pin_state()
 
     def forget_secrets(self) -> None:
         """Drop every secret held in memory (the store locked): the credential-wrapping key and
         its cache, the attestation key, PIN state, tokens and half-done command state."""
-        self._secrets = None
-        self._pin = None
-        self.state = CommandState()
-        self.reset_tokens()
-
-    def reset_tokens(self) -> None:
-        """resetPinUvAuthToken for every protocol: each outstanding token becomes useless."""
-        for protocol in self.pin_protocols.values():
-            protocol.reset_token()
-        self.token.stop()
+        self.secrets.forget()
+        self.pin_uv.forget()
+        self.state.clear()
 
     # -- the byte-level wrapper ---------------------------------------------------------------
 
@@ -247,21 +223,24 @@ class Authenticator:
 
     async def handle(self, command: Command, params: Request) -> Response | None:
         """Check the command is offered, clear the state it does not continue, parse its
-        request strictly, then run its handler (CTAP 2.1 section 6: parse first)."""
-        handler = _HANDLERS.get(command)
-        if handler is None or (command in _CTAP21_ONLY and not self.config.ctap21):
+        request strictly, then run its handler on its context (CTAP 2.1 section 6: parse
+        first)."""
+        route = ROUTES.get(command)
+        if route is None or (command in _CTAP21_ONLY and not self.config.ctap21):
             raise CtapError(CtapStatus.INVALID_COMMAND, f"{command.name} is not supported")
         self.state.clear(keep=_continuation(command, params))
-        self.state.last_command = command
-        parser = _PARSERS.get(command)
-        if parser is None or isinstance(params, _TYPED_REQUESTS):
-            request = params  # raw, or typed already by a client in this process
+        kind = route.request
+        if kind is None or isinstance(params, kind):
+            request = params  # no parameters, or typed already by a client in this process
+        elif isinstance(params, dict):
+            request = kind.from_cbor(params)
         else:
-            request = parser(params)
+            raise CtapError(CtapStatus.INVALID_PARAMETER, f"not a {command.name} request")
+        context = self._contexts[command]
         if command not in _AUDITED:
-            return await handler(self, request)
+            return await route.handle(context, request)
         try:
-            result = await handler(self, request)
+            result = await route.handle(context, request)
         except CtapError as exc:
             await self._audit(command, request, None, exc.status.name)
             raise
@@ -298,92 +277,13 @@ class Authenticator:
     # -- secrets, created on first use and kept through the store ----------------------------
 
     async def wrapper(self) -> CredentialIdWrapper:
-        return (await self._load_secrets()).wrapper
-
-    async def _load_secrets(self) -> _Secrets:
-        if self._secrets is None:
-            store = self.env.store
-            wrap_key = await store.get_setting(WRAP_KEY_SETTING)
-            if wrap_key is None:
-                wrap_key = self.env.keys.random_bytes(32)
-                await store.set_setting(WRAP_KEY_SETTING, wrap_key)
-            self._secrets = _Secrets(CredentialIdWrapper(wrap_key))
-        return self._secrets
-
-    async def rotate_wrap_key(self) -> None:
-        """authenticatorReset: every non-discoverable credential ID becomes unusable."""
-        await self.env.store.set_setting(WRAP_KEY_SETTING, self.env.keys.random_bytes(32))
-        self._secrets = None
+        return await self.secrets.wrapper()
 
     async def attestation_identity(self) -> AttestationIdentity:
-        secrets = await self._load_secrets()
-        if secrets.attestation is None or self._stale(secrets.attestation.chain[0]):
-            secrets.attestation = await self._attestation_identity()
-        return secrets.attestation
-
-    def _stale(self, certificate: bytes) -> bool:
-        """An attestation certificate naming another AAGUID must be re-issued."""
-        aaguid = certificate_aaguid(certificate)
-        return aaguid is not None and aaguid != self.config.aaguid
-
-    async def _attestation_identity(self) -> AttestationIdentity:
-        store, keys = self.env.store, self.env.keys
-        ca_key_der = await store.get_setting("attestation_ca_key")
-        ca_cert = await store.get_setting("attestation_ca_certificate")
-        if ca_key_der is None or ca_cert is None:
-            ca_key = keys.generate_key(Algorithm.ES256)
-            ca_cert = make_ca(ca_key, keys.random_bytes(16), keys.random_bytes(4).hex())
-            await store.set_setting("attestation_ca_key", ca_key.to_pkcs8())
-            await store.set_setting("attestation_ca_certificate", ca_cert)
-        else:
-            ca_key = CoseKey.from_pkcs8(ca_key_der)
-        att_key_der = await store.get_setting("attestation_key")
-        att_cert = await store.get_setting("attestation_certificate")
-        if att_key_der is None:
-            att_key = keys.generate_key(Algorithm.ES256)
-            await store.set_setting("attestation_key", att_key.to_pkcs8())
-        else:
-            att_key = CoseKey.from_pkcs8(att_key_der)
-        if att_cert is None or self._stale(att_cert):
-            att_cert = issue_attestation_certificate(
-                ca_key, ca_cert, att_key, self.config.aaguid, keys.random_bytes(16)
-            )
-            await store.set_setting("attestation_certificate", att_cert)
-        return AttestationIdentity(att_key, (att_cert,), ca_cert)
+        return await self.secrets.attestation_identity()
 
     async def set_attestation_identity(
         self, key: CoseKey, chain: tuple[bytes, ...], ca_certificate: bytes
     ) -> None:
         """Use an attestation key and chain from elsewhere (spec vectors, an enterprise CA)."""
-        secrets = await self._load_secrets()
-        secrets.attestation = AttestationIdentity(key, chain, ca_certificate)
-        await self.env.store.set_setting("attestation_key", key.to_pkcs8())
-        await self.env.store.set_setting("attestation_certificate", chain[0])
-        await self.env.store.set_setting("attestation_ca_certificate", ca_certificate)
-
-
-# The dispatch table: a command's request parser (raw parameters pass through where a command
-# has no typed request yet) and its handler.
-# What a client in this process may hand over typed (``request``): built from these types, it
-# skips the map and its parse; over bytes it is parsed like anyone's.
-_TYPED_REQUESTS = (MakeCredentialRequest, GetAssertionRequest)
-_PARSERS: dict[Command, Callable[[Params], Any]] = {
-    Command.MAKE_CREDENTIAL: MakeCredentialRequest.from_cbor,
-    Command.GET_ASSERTION: GetAssertionRequest.from_cbor,
-    Command.CREDENTIAL_MANAGEMENT: CredentialManagementRequest.from_cbor,
-    Command.CREDENTIAL_MANAGEMENT_PREVIEW: CredentialManagementRequest.from_cbor,
-    Command.LARGE_BLOBS: LargeBlobsRequest.from_cbor,
-}
-_HANDLERS: dict[Command, Handler] = {
-    Command.MAKE_CREDENTIAL: make_credential.handle,
-    Command.GET_ASSERTION: get_assertion.handle,
-    Command.GET_INFO: get_info.handle,
-    Command.CLIENT_PIN: client_pin.handle,
-    Command.RESET: reset.handle,
-    Command.GET_NEXT_ASSERTION: get_next_assertion.handle,
-    Command.SELECTION: selection.handle,
-    Command.CREDENTIAL_MANAGEMENT: credential_management.handle,
-    Command.CREDENTIAL_MANAGEMENT_PREVIEW: credential_management.handle,
-    Command.LARGE_BLOBS: large_blobs.handle,
-    Command.CONFIG: config_command.handle,
-}
+        await self.secrets.set_attestation_identity(key, chain, ca_certificate)

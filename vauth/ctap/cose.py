@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import IntEnum
-from typing import Any
+from typing import Any, Final
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
@@ -20,6 +20,31 @@ class Algorithm(IntEnum):
     ES384 = -35
     RS256 = -257
 
+
+class Label:
+    """COSE_Key map labels (RFC 9052 section 7.1; RFC 9053 sections 7.1-7.2; RFC 8230 for RSA).
+    The key-type parameters share negative labels: N and E are RSA's names for -1 and -2.
+    Plain ints, not an IntEnum: COSE keys are encoded on every makeCredential, and the codec
+    takes its fast path only for plain ints."""
+
+    KTY: Final = 1
+    ALG: Final = 3
+    CRV: Final = -1  # EC2, OKP
+    X: Final = -2  # EC2, OKP
+    Y: Final = -3  # EC2
+    N: Final = -1  # RSA
+    E: Final = -2  # RSA
+
+
+class KeyType:
+    """COSE key types (RFC 9053 section 7); plain ints, like :class:`Label`."""
+
+    OKP: Final = 1
+    EC2: Final = 2
+    RSA: Final = 3
+
+
+OKP_ED25519 = 6  # the Ed25519 curve of an OKP key (RFC 9053 section 7.1)
 
 SUPPORTED_ALGORITHMS: tuple[Algorithm, ...] = (
     Algorithm.ES256,
@@ -162,16 +187,21 @@ def _cose_public(algorithm: Algorithm, key: PrivateKeyTypes) -> dict[int, Any]:
         )
         size = (len(point) - 1) // 2  # 0x04 || x || y
         return {
-            1: 2,
-            3: int(algorithm),
-            -1: curve_id,
-            -2: point[1 : 1 + size],
-            -3: point[1 + size :],
+            Label.KTY: KeyType.EC2,
+            Label.ALG: int(algorithm),
+            Label.CRV: curve_id,
+            Label.X: point[1 : 1 + size],
+            Label.Y: point[1 + size :],
         }
     if isinstance(key, ed25519.Ed25519PrivateKey):
         raw = key.public_key().public_bytes_raw()
-        return {1: 1, 3: int(algorithm), -1: 6, -2: raw}
+        return {
+            Label.KTY: KeyType.OKP,
+            Label.ALG: int(algorithm),
+            Label.CRV: OKP_ED25519,
+            Label.X: raw,
+        }
     numbers = key.public_key().public_numbers()
     n_bytes = numbers.n.to_bytes((numbers.n.bit_length() + 7) // 8, "big")
     e_bytes = numbers.e.to_bytes((numbers.e.bit_length() + 7) // 8, "big")
-    return {1: 3, 3: int(algorithm), -1: n_bytes, -2: e_bytes}
+    return {Label.KTY: KeyType.RSA, Label.ALG: int(algorithm), Label.N: n_bytes, Label.E: e_bytes}

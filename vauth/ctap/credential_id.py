@@ -15,6 +15,7 @@ from __future__ import annotations
 import hmac
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import Final
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -26,6 +27,17 @@ from vauth.ctap.status import CtapError
 VERSION = 1
 NONCE_LENGTH = 12
 _OVERHEAD = 1 + NONCE_LENGTH + 16
+
+
+class Field:
+    """The sealed payload's map keys (vauth's own format, version 1); plain ints, so the
+    codec's fast path encodes them."""
+
+    ALGORITHM: Final = 1
+    KEY: Final = 2
+    CRED_PROTECT: Final = 3
+    BACKUP_ELIGIBLE: Final = 4
+    HMAC_SECRET: Final = 5  # present (true) only for a credential made with hmac-secret
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,9 +70,14 @@ class CredentialIdWrapper:
         nonce: bytes,
         hmac_secret: bool = False,
     ) -> bytes:
-        fields = {1: int(key.algorithm), 2: key.to_raw(), 3: cred_protect, 4: backup_eligible}
+        fields = {
+            Field.ALGORITHM: int(key.algorithm),
+            Field.KEY: key.to_raw(),
+            Field.CRED_PROTECT: cred_protect,
+            Field.BACKUP_ELIGIBLE: backup_eligible,
+        }
         if hmac_secret:
-            fields[5] = True
+            fields[Field.HMAC_SECRET] = True
         payload = cbor.encode(fields)
         return bytes([VERSION]) + nonce + self._aead.encrypt(nonce, payload, rp_id_hash)
 
@@ -95,7 +112,12 @@ class CredentialIdWrapper:
         try:
             payload = self._aead.decrypt(nonce, credential_id[1 + NONCE_LENGTH :], rp_id_hash)
             fields = cbor.decode(payload)
-            key = CoseKey.from_raw(Algorithm(fields[1]), fields[2])
-            return WrappedKey(key, int(fields[3]), bool(fields[4]), bool(fields.get(5, False)))
+            key = CoseKey.from_raw(Algorithm(fields[Field.ALGORITHM]), fields[Field.KEY])
+            return WrappedKey(
+                key,
+                int(fields[Field.CRED_PROTECT]),
+                bool(fields[Field.BACKUP_ELIGIBLE]),
+                bool(fields.get(Field.HMAC_SECRET, False)),
+            )
         except (InvalidTag, CtapError, KeyError, ValueError, TypeError):
             return None

@@ -264,7 +264,7 @@ async def authenticate(authenticator: Authenticator, request: AuthenticateReques
             )
             raise ApduError(StatusWord.CONDITIONS_NOT_SATISFIED, "user declined")
         user_presence = USER_PRESENT
-    counter = await next_sign_count(authenticator, credential) & 0xFFFFFFFF
+    counter = await next_sign_count(authenticator.store, credential) & 0xFFFFFFFF
     signed = bytes([user_presence]) + counter.to_bytes(4, "big")
     signature = credential.key.sign(app_param + signed + request.challenge_parameter)
     if (credential.stored or credential.sealed) and user_presence:

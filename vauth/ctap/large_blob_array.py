@@ -14,22 +14,33 @@ import hashlib
 import secrets
 import struct
 import zlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from vauth.ctap import cbor
+from vauth.ctap.settings import Setting
 from vauth.ctap.status import CtapError
 
 if TYPE_CHECKING:
     from vauth.ctap.ports import CredentialStore
 
-SETTING = "large_blob_array"  # the CredentialStore setting that holds the array
+SETTING = Setting.LARGE_BLOB_ARRAY  # the CredentialStore setting that holds the array
 HASH_LENGTH = 16
 # The initial serialized large-blob array: an empty CBOR array and its truncated hash.
 EMPTY_ARRAY = b"\x80" + hashlib.sha256(b"\x80").digest()[:HASH_LENGTH]
 NONCE_LENGTH = 12
+
+
+class EntryKey:
+    """A large-blob map's keys (CTAP 2.1 section 6.10.3); plain ints, so the codec's fast
+    path encodes them."""
+
+    CIPHERTEXT: Final = 0x01
+    NONCE: Final = 0x02
+    ORIG_SIZE: Final = 0x03
+
 
 Entry = dict[int, Any]
 
@@ -61,14 +72,15 @@ def seal(key: bytes, blob: bytes, nonce: bytes | None = None) -> Entry:
     """A large-blob map holding ``blob`` for the credential whose largeBlobKey is ``key``."""
     nonce = secrets.token_bytes(NONCE_LENGTH) if nonce is None else nonce
     ciphertext = AESGCM(key).encrypt(nonce, _deflate(blob), _associated_data(len(blob)))
-    return {1: ciphertext, 2: nonce, 3: len(blob)}
+    return {EntryKey.CIPHERTEXT: ciphertext, EntryKey.NONCE: nonce, EntryKey.ORIG_SIZE: len(blob)}
 
 
 def open_entry(key: bytes, entry: Any) -> bytes | None:
     """The blob in ``entry`` if it was sealed under ``key`` (and inflates to origSize)."""
     if not isinstance(entry, dict):
         return None
-    ciphertext, nonce, orig_size = entry.get(1), entry.get(2), entry.get(3)
+    ciphertext = entry.get(EntryKey.CIPHERTEXT)
+    nonce, orig_size = entry.get(EntryKey.NONCE), entry.get(EntryKey.ORIG_SIZE)
     if not (
         isinstance(ciphertext, bytes)
         and isinstance(nonce, bytes)

@@ -4,32 +4,45 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import Protocol
 
+from vauth.ctap.config import AuthenticatorConfig
 from vauth.ctap.credential import Credential, SignCountPolicy
 from vauth.ctap.extensions import cred_protect
-
-if TYPE_CHECKING:
-    from vauth.ctap.authenticator import Authenticator
+from vauth.ctap.ports import Clock, CredentialStore
+from vauth.ctap.secrets import Secrets
 
 PUBLIC_KEY = "public-key"
 
 
+class Lookup(Protocol):
+    """What finding a credential needs: any handler context (or the U2F front) that has these."""
+
+    @property
+    def config(self) -> AuthenticatorConfig: ...
+    @property
+    def store(self) -> CredentialStore: ...
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def secrets(self) -> Secrets: ...
+
+
 async def find_credential(
-    authenticator: Authenticator, rp_id: str, rp_id_hash: bytes, credential_id: bytes
+    ctx: Lookup, rp_id: str, rp_id_hash: bytes, credential_id: bytes
 ) -> Credential | None:
     """The credential with ``credential_id`` bound to this RP on this authenticator, or None.
 
     A key sealed in the ID is used only if the store has its record, or has never heard of it
     (one made before records were kept, recorded now): a deleted one stays refused although
     its ID still opens."""
-    store = authenticator.env.store
+    store = ctx.store
     stored = await store.get(credential_id)
     if stored is not None and not stored.sealed:
         return stored if stored.rp_id_hash == rp_id_hash else None
     if stored is not None and stored.rp_id_hash != rp_id_hash:
         return None
-    wrapper = await authenticator.wrapper()
+    wrapper = await ctx.secrets.wrapper()
     wrapped = wrapper.unwrap(rp_id_hash, credential_id)
     if wrapped is None:
         return None
@@ -44,14 +57,14 @@ async def find_credential(
         algorithm=int(wrapped.key.algorithm),
         discoverable=False,
         sign_count_policy=(
-            authenticator.config.backup_sign_count_policy
+            ctx.config.backup_sign_count_policy
             if wrapped.backup_eligible
             else SignCountPolicy.COUNTER
         ),
         backup_eligible=wrapped.backup_eligible,
-        backup_state=wrapped.backup_eligible and authenticator.config.default_backup_state,
+        backup_state=wrapped.backup_eligible and ctx.config.default_backup_state,
         cred_protect=wrapped.cred_protect,
-        created=authenticator.env.clock.now_ms() if stored is None else stored.created,
+        created=ctx.clock.now_ms() if stored is None else stored.created,
         last_used=None if stored is None else stored.last_used,
         sealed=True,
         stored=False,
@@ -91,11 +104,11 @@ def sealed_record(credential: Credential) -> Credential:
     )
 
 
-async def unsealed(authenticator: Authenticator, record: Credential) -> Credential | None:
+async def unsealed(ctx: Lookup, record: Credential) -> Credential | None:
     """A sealed credential's record with its key opened from its ID and its counter at the
     authenticator-wide value, for an export to another vault, where it is stored whole (that
     vault cannot open this one's IDs). None if the ID does not open here."""
-    wrapper = await authenticator.wrapper()
+    wrapper = await ctx.secrets.wrapper()
     wrapped = wrapper.unwrap(record.rp_id_hash, record.credential_id)
     if wrapped is None:
         return None
@@ -106,12 +119,12 @@ async def unsealed(authenticator: Authenticator, record: Credential) -> Credenti
         whole.cred_random_with_uv, whole.cred_random_without_uv = wrapper.cred_randoms(
             record.credential_id
         )
-    whole.sign_count = await authenticator.env.store.next_sign_count(None)
+    whole.sign_count = await ctx.store.next_sign_count(None)
     return whole
 
 
 async def find_listed(
-    authenticator: Authenticator,
+    ctx: Lookup,
     rp_id: str,
     rp_id_hash: bytes,
     descriptors: Iterable[tuple[str, bytes]],
@@ -122,16 +135,15 @@ async def find_listed(
     for kind, credential_id in descriptors:
         if kind != PUBLIC_KEY:
             continue
-        found = await find_credential(authenticator, rp_id, rp_id_hash, credential_id)
+        found = await find_credential(ctx, rp_id, rp_id_hash, credential_id)
         if found is not None and cred_protect.usable(found.cred_protect, user_verified, True):
             return found
     return None
 
 
-async def next_sign_count(authenticator: Authenticator, credential: Credential) -> int:
+async def next_sign_count(store: CredentialStore, credential: Credential) -> int:
     """The signCount for this use: 0 under the zero policy, else a strictly larger value (the
     authenticator-wide counter for credentials that are stored nowhere)."""
     if credential.sign_count_policy is SignCountPolicy.ZERO:
         return 0
-    store = authenticator.env.store
     return await store.next_sign_count(credential.credential_id if credential.stored else None)

@@ -21,6 +21,11 @@ def _typed(value: Any, kind: type[T] | tuple[type, ...], what: str) -> T:
     return value  # type: ignore[return-value]
 
 
+def typed(value: Any, kind: type[T], what: str) -> T:
+    """A value that is not a map member (a list item, an extension input) of the type ``kind``."""
+    return _typed(value, kind, what)
+
+
 def required(params: dict[Any, Any], key: Any, kind: type[T], what: str) -> T:
     if key not in params:
         raise CtapError(CtapStatus.MISSING_PARAMETER, f"{what} is missing")
@@ -31,6 +36,13 @@ def optional(params: dict[Any, Any], key: Any, kind: type[T], what: str) -> T | 
     if key not in params:
         return None
     return _typed(params[key], kind, what)
+
+
+def present(value: T | None, what: str) -> T:
+    """A parsed optional member that this step requires: MISSING_PARAMETER if it is absent."""
+    if value is None:
+        raise CtapError(CtapStatus.MISSING_PARAMETER, f"{what} is missing")
+    return value
 
 
 def options(params: dict[Any, Any], key: Any) -> dict[str, bool]:

@@ -17,11 +17,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from vauth.ctap.cose import KeyType, Label
 from vauth.ctap.status import CtapError, CtapStatus
 
 RandomBytes = Callable[[int], bytes]
 TOKEN_LENGTH = 32
 _ECDH_ES_HKDF_256 = -25
+_P256 = 1  # the COSE curve identifier of P-256 (RFC 9053 section 7.1)
 
 
 class PinUvAuthProtocol:
@@ -51,19 +53,19 @@ class PinUvAuthProtocol:
     def get_public_key(self) -> dict[int, Any]:
         numbers = self._key_agreement.public_key().public_numbers()
         return {
-            1: 2,
-            3: _ECDH_ES_HKDF_256,
-            -1: 1,
-            -2: numbers.x.to_bytes(32, "big"),
-            -3: numbers.y.to_bytes(32, "big"),
+            Label.KTY: KeyType.EC2,
+            Label.ALG: _ECDH_ES_HKDF_256,
+            Label.CRV: _P256,
+            Label.X: numbers.x.to_bytes(32, "big"),
+            Label.Y: numbers.y.to_bytes(32, "big"),
         }
 
     def decapsulate(self, peer: Any) -> bytes:
         """The shared secret with the platform's COSE key (INVALID_PARAMETER if it is unusable)."""
         try:
-            if peer.get(1) != 2 or peer.get(-1) != 1:
+            if peer.get(Label.KTY) != KeyType.EC2 or peer.get(Label.CRV) != _P256:
                 raise ValueError("not a P-256 EC2 key")
-            x, y = peer[-2], peer[-3]
+            x, y = peer[Label.X], peer[Label.Y]
             if not (isinstance(x, bytes) and isinstance(y, bytes) and len(x) == len(y) == 32):
                 raise ValueError("bad coordinates")
             public = ec.EllipticCurvePublicNumbers(

@@ -13,8 +13,9 @@ import nacl.pwhash
 from vauth.ctap import cbor
 from vauth.ctap.messages.client_pin import Permission
 from vauth.ctap.ports import CredentialStore, PinHasher
+from vauth.ctap.settings import Setting
 
-SETTING = "client_pin"
+SETTING = Setting.CLIENT_PIN
 MAX_PIN_RETRIES = 8
 MAX_UV_RETRIES = 8
 CONSECUTIVE_PIN_FAILURES = 3  # then PIN_AUTH_BLOCKED until a power cycle

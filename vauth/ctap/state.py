@@ -1,4 +1,5 @@
-"""State that spans commands, kept in one object that any unrelated command clears."""
+"""Volatile state components: what spans commands (one object any unrelated command clears),
+a large-blob write in progress, and the power-on time."""
 
 from __future__ import annotations
 
@@ -40,7 +41,6 @@ class CommandState:
     assertions: PendingAssertions | None = None
     rps: list[tuple[dict[str, Any], bytes]] | None = None  # (rp entity, rpIdHash) still to return
     credentials: list[Credential] | None = None  # credentials of one RP still to return
-    last_command: int | None = None
 
     def clear(self, keep: Continuation | None = None) -> None:
         if keep is not Continuation.ASSERTIONS:
@@ -49,3 +49,30 @@ class CommandState:
             self.rps = None
         if keep is not Continuation.CREDENTIALS:
             self.credentials = None
+
+
+@dataclass(slots=True)
+class PendingWrite:
+    """A large-blob write in progress: what has arrived and how much is expected."""
+
+    expected_length: int
+    buffer: bytearray
+
+    @property
+    def expected_next_offset(self) -> int:
+        return len(self.buffer)
+
+
+@dataclass(slots=True)
+class LargeBlobWrite:
+    """The authenticatorLargeBlobs write in progress, if any. Other commands leave it alone (the
+    specification ties it to nothing else); a power cycle or a reset loses it."""
+
+    pending: PendingWrite | None = None
+
+
+@dataclass(slots=True)
+class Power:
+    """When the authenticator was last powered up (the reset window counts from it)."""
+
+    powered_at: float = 0.0

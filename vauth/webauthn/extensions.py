@@ -23,9 +23,12 @@ from vauth.ctap.extensions.cred_protect import NAME as CRED_PROTECT
 from vauth.ctap.extensions.hmac_secret import MC_NAME as HMAC_SECRET_MC
 from vauth.ctap.extensions.hmac_secret import NAME as HMAC_SECRET
 from vauth.ctap.extensions.hmac_secret import SALT_LENGTH
+from vauth.ctap.extensions.hmac_secret import Key as HmacSecretKey
 from vauth.ctap.extensions.large_blob_key import KEY_LENGTH as LARGE_BLOB_KEY_LENGTH
 from vauth.ctap.extensions.large_blob_key import NAME as LARGE_BLOB_KEY
 from vauth.ctap.extensions.min_pin_length import NAME as MIN_PIN_LENGTH
+from vauth.ctap.messages.get_assertion import ResponseKey as GetAssertionKey
+from vauth.ctap.messages.make_credential import ResponseKey as MakeCredentialKey
 from vauth.webauthn.ctap_messages import AuthenticatorInfo, Channel
 from vauth.webauthn.errors import WebAuthnError
 from vauth.webauthn.large_blob import Authorize, LargeBlobArray, read_blob, write_blob
@@ -72,16 +75,16 @@ class HmacSecret:
         return cls(session, key_agreement, shared_secret)
 
     def input(self, values: PrfValues) -> dict[int, Any]:
-        """{1: keyAgreement, 2: saltEnc, 3: saltAuth, 4: pinUvAuthProtocol}."""
+        """The hmac-secret input map: keyAgreement, saltEnc, saltAuth, pinUvAuthProtocol."""
         salts = prf_salt(values.first)
         if values.second is not None:
             salts += prf_salt(values.second)
         salt_enc = self._protocol.encrypt(self._shared_secret, salts)
         return {
-            1: self._key_agreement,
-            2: salt_enc,
-            3: self._protocol.authenticate(self._shared_secret, salt_enc),
-            4: self._protocol.version,
+            HmacSecretKey.KEY_AGREEMENT: self._key_agreement,
+            HmacSecretKey.SALT_ENC: salt_enc,
+            HmacSecretKey.SALT_AUTH: self._protocol.authenticate(self._shared_secret, salt_enc),
+            HmacSecretKey.PIN_UV_AUTH_PROTOCOL: self._protocol.version,
         }
 
     def results(self, output: Any, values: PrfValues) -> dict[str, str] | None:
@@ -126,7 +129,7 @@ class CreationPlan:
         self, extension_outputs: dict[str, Any], response: dict[int, Any]
     ) -> dict[str, Any]:
         """clientExtensionResults from the authenticator data's extension outputs and the
-        makeCredential response (largeBlobKey is its member 0x05)."""
+        makeCredential response (its member largeBlobKey)."""
         requested = self.requested
         results: dict[str, Any] = {}
         if requested.prf is not None:
@@ -139,7 +142,7 @@ class CreationPlan:
                     prf["results"] = values
             results["prf"] = prf
         if requested.large_blob is not None:
-            key = response.get(0x05)
+            key = response.get(MakeCredentialKey.LARGE_BLOB_KEY)
             supported = LARGE_BLOB_KEY in self.inputs and _is_large_blob_key(key)
             results["largeBlob"] = {"supported": supported}
         if requested.cred_blob is not None:
@@ -275,7 +278,7 @@ class RequestPlan:
         self, extension_outputs: dict[str, Any], response: dict[int, Any], authorize: Authorize
     ) -> dict[str, Any]:
         """clientExtensionResults from the authenticator data's extension outputs and the
-        getAssertion response (largeBlobKey is its member 0x07); a largeBlob read or write
+        getAssertion response (its member largeBlobKey); a largeBlob read or write
         happens here, after the assertion."""
         requested = self.requested
         results: dict[str, Any] = {}
@@ -290,7 +293,9 @@ class RequestPlan:
             results["prf"] = prf
         large_blob = requested.large_blob
         if large_blob is not None and (large_blob.read or large_blob.write is not None):
-            results["largeBlob"] = await self._large_blob(response.get(0x07), authorize)
+            results["largeBlob"] = await self._large_blob(
+                response.get(GetAssertionKey.LARGE_BLOB_KEY), authorize
+            )
         blob = extension_outputs.get(CRED_BLOB)
         if requested.get_cred_blob and CRED_BLOB in self.inputs and isinstance(blob, bytes):
             results["getCredBlob"] = base64url.encode(blob)

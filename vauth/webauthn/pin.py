@@ -8,7 +8,7 @@ import hashlib
 import os
 from typing import Any
 
-from vauth.ctap.messages.client_pin import Key, ResponseKey, Subcommand
+from vauth.ctap.messages.client_pin import ClientPinRequest, ResponseKey, Subcommand
 from vauth.ctap.messages.command import Command
 from vauth.ctap.pin_protocol import PinUvAuthProtocol, PinUvAuthProtocolTwo
 from vauth.ctap.pin_state import MAX_PIN_BYTES
@@ -37,12 +37,10 @@ class PinSession:
         self.protocol = _PROTOCOLS[version](os.urandom)
 
     async def _call(self, sub_command: Subcommand, **params: Any) -> dict[Any, Any]:
-        request: dict[int, Any] = {
-            Key.PIN_UV_AUTH_PROTOCOL: self.protocol.version,
-            Key.SUB_COMMAND: sub_command,
-        }
-        request.update({Key[k.upper()]: v for k, v in params.items() if v is not None})
-        return await call(self._channel, Command.CLIENT_PIN, request, "clientPIN")
+        request = ClientPinRequest(
+            sub_command=sub_command, pin_uv_auth_protocol=self.protocol.version, **params
+        )
+        return await call(self._channel, Command.CLIENT_PIN, request.to_cbor(), "clientPIN")
 
     async def shared_secret(self) -> tuple[dict[int, Any], bytes]:
         """A fresh key agreement: our ephemeral public key and the shared secret (also what

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from vauth import base64url
+from vauth.ctap.cose import Label
 from vauth.webauthn.attestation import AttestationResult
 from vauth.webauthn.options import PUBLIC_KEY
 from vauth.webauthn.public_key import spki_der
@@ -34,7 +35,7 @@ def registration_response_json(
     public_key = spki_der(credential_public_key)
     if public_key is not None:
         response["publicKey"] = base64url.encode(public_key)
-    response["publicKeyAlgorithm"] = credential_public_key[3]
+    response["publicKeyAlgorithm"] = credential_public_key[Label.ALG]
     response["transports"] = sorted(transports)
     return _credential(credential_id, response, authenticator_attachment, client_extension_results)
 

@@ -1,1 +1,1 @@
-"""One module per CTAP command; each exposes ``async def handle(authenticator, params)``."""
+"""One module per CTAP command: a ``Context`` naming the components it uses, and ``handle``."""

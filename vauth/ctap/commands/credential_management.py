@@ -1,6 +1,6 @@
 """authenticatorCredentialManagement (0x0A and the 0x41 preview alias), CTAP 2.1 section 6.8.
 
-Enumeration state (the RPs or credentials still to return) lives in ``authenticator.state``;
+Enumeration state (the RPs or credentials still to return) lives in the command state;
 the dispatcher keeps it only for the GetNext subcommand that continues it.
 """
 
@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
-from vauth.ctap import pin_uv
+from vauth.ctap.config import AuthenticatorConfig
 from vauth.ctap.credential import Credential
 from vauth.ctap.messages.credential_management import (
     CredentialManagementRequest,
@@ -19,38 +20,46 @@ from vauth.ctap.messages.credential_management import (
     Subcommand,
     UserEntity,
 )
-from vauth.ctap.parse import descriptor, required
+from vauth.ctap.parse import descriptor, typed
 from vauth.ctap.pin_state import CM
+from vauth.ctap.pin_uv import PinUvAuth
+from vauth.ctap.ports import CredentialStore
+from vauth.ctap.state import CommandState
 from vauth.ctap.status import CtapError, CtapStatus
 
-if TYPE_CHECKING:
-    from vauth.ctap.authenticator import Authenticator
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What authenticatorCredentialManagement uses."""
+
+    config: AuthenticatorConfig
+    store: CredentialStore
+    pin_uv: PinUvAuth
+    state: CommandState
+
 
 Response = CredentialManagementResponse
-SubCommand = Callable[["Authenticator", CredentialManagementRequest], Awaitable[Response | None]]
+SubCommand = Callable[[Context, CredentialManagementRequest], Awaitable[Response | None]]
 
 
-async def handle(
-    authenticator: Authenticator, request: CredentialManagementRequest
-) -> Response | None:
+async def handle(ctx: Context, request: CredentialManagementRequest) -> Response | None:
     """authenticatorCredentialManagement, CTAP 2.1 section 6.8 (the request parsed first)."""
     sub_command = _SUBCOMMANDS.get(request.sub_command)
     if sub_command is None:
         raise CtapError(CtapStatus.INVALID_SUBCOMMAND, f"subCommand {request.sub_command}")
-    return await sub_command(authenticator, request)
+    return await sub_command(ctx, request)
 
 
 # -- authorisation ----------------------------------------------------------------------------
 
 
-def _authorize(authenticator: Authenticator, request: CredentialManagementRequest) -> None:
+def _authorize(ctx: Context, request: CredentialManagementRequest) -> None:
     """The shared steps: pinUvAuthParam present (else PUAT_REQUIRED), protocol supported,
     verify(pinUvAuthToken, subCommand || subCommandParams, pinUvAuthParam), and the cm
     permission; each failure of the last two is PIN_AUTH_INVALID."""
     if request.pin_uv_auth_param is None:
         raise CtapError(CtapStatus.PUAT_REQUIRED, "credentialManagement needs a pinUvAuthToken")
-    pin_uv.verify_token(
-        authenticator,
+    ctx.pin_uv.verify_token(
         request.pin_uv_auth_protocol,
         request.auth_message(),
         request.pin_uv_auth_param,
@@ -58,15 +67,15 @@ def _authorize(authenticator: Authenticator, request: CredentialManagementReques
     )
 
 
-def _require_unbound_token(authenticator: Authenticator) -> None:
+def _require_unbound_token(ctx: Context) -> None:
     """getCredsMetadata and enumerateRPsBegin: a token with a permissions RP ID won't do."""
-    if authenticator.token.rp_id is not None:
+    if ctx.pin_uv.token.rp_id is not None:
         raise CtapError(CtapStatus.PIN_AUTH_INVALID, "the token is bound to an RP")
 
 
-def _require_token_for(authenticator: Authenticator, rp_id_hash: bytes) -> None:
+def _require_token_for(ctx: Context, rp_id_hash: bytes) -> None:
     """A token with a permissions RP ID may manage that RP's credentials only."""
-    rp_id = authenticator.token.rp_id
+    rp_id = ctx.pin_uv.token.rp_id
     if rp_id is not None and hashlib.sha256(rp_id.encode()).digest() != rp_id_hash:
         raise CtapError(CtapStatus.PIN_AUTH_INVALID, "the token is bound to another RP")
 
@@ -74,52 +83,48 @@ def _require_token_for(authenticator: Authenticator, rp_id_hash: bytes) -> None:
 # -- the subcommands --------------------------------------------------------------------------
 
 
-async def _get_creds_metadata(
-    authenticator: Authenticator, request: CredentialManagementRequest
-) -> Response:
+async def _get_creds_metadata(ctx: Context, request: CredentialManagementRequest) -> Response:
     """getCredsMetadata, section 6.8.2."""
     # 1-4. pinUvAuthParam, protocol, verify, the cm permission.
-    _authorize(authenticator, request)
+    _authorize(ctx, request)
     # 5. No permissions RP ID.
-    _require_unbound_token(authenticator)
+    _require_unbound_token(ctx)
     # 6. The counts.
-    count = len(await _discoverable(authenticator))
-    remaining = max(0, authenticator.config.max_discoverable_credentials - count)
+    count = len(await _discoverable(ctx))
+    remaining = max(0, ctx.config.max_discoverable_credentials - count)
     return Response(
         existing_resident_credentials_count=count,
         max_possible_remaining_resident_credentials_count=remaining,
     )
 
 
-async def _enumerate_rps_begin(
-    authenticator: Authenticator, request: CredentialManagementRequest
-) -> Response:
+async def _enumerate_rps_begin(ctx: Context, request: CredentialManagementRequest) -> Response:
     """enumerateRPsBegin, section 6.8.3."""
     # 1-4. pinUvAuthParam, protocol, verify, the cm permission.
-    _authorize(authenticator, request)
+    _authorize(ctx, request)
     # 5. No permissions RP ID.
-    _require_unbound_token(authenticator)
+    _require_unbound_token(ctx)
     # 6. No discoverable credentials: NO_CREDENTIALS.
     rps: dict[bytes, dict[str, Any]] = {}
-    for credential in await _discoverable(authenticator):
+    for credential in await _discoverable(ctx):
         rps.setdefault(credential.rp_id_hash, _rp_entity(credential))
     if not rps:
         raise CtapError(CtapStatus.NO_CREDENTIALS)
     # 7. The first RP and the total; the rest wait for enumerateRPsGetNextRP.
     entries = [(entity, rp_id_hash) for rp_id_hash, entity in rps.items()]
-    authenticator.state.rps = entries[1:]
+    ctx.state.rps = entries[1:]
     entity, rp_id_hash = entries[0]
     return Response(rp=entity, rp_id_hash=rp_id_hash, total_rps=len(entries))
 
 
 async def _enumerate_rps_get_next_rp(
-    authenticator: Authenticator, request: CredentialManagementRequest
+    ctx: Context, request: CredentialManagementRequest
 ) -> Response:
     """enumerateRPsGetNextRP, section 6.8.3."""
     # 1-2. Only straight after enumerateRPsBegin or GetNextRP, while RPs remain.
-    remaining = authenticator.state.rps
+    remaining = ctx.state.rps
     if not remaining:
-        authenticator.state.rps = None
+        ctx.state.rps = None
         raise CtapError(CtapStatus.NOT_ALLOWED, "no RP enumeration in progress")
     # 3. The next RP.
     entity, rp_id_hash = remaining.pop(0)
@@ -127,58 +132,54 @@ async def _enumerate_rps_get_next_rp(
 
 
 async def _enumerate_credentials_begin(
-    authenticator: Authenticator, request: CredentialManagementRequest
+    ctx: Context, request: CredentialManagementRequest
 ) -> Response:
     """enumerateCredentialsBegin, section 6.8.4."""
     # 1-2. subCommandParams and its rpIDHash.
-    rp_id_hash = required({0: request.param(ParamKey.RP_ID_HASH, "rpIDHash")}, 0, bytes, "rpIDHash")
+    rp_id_hash = typed(request.param(ParamKey.RP_ID_HASH, "rpIDHash"), bytes, "rpIDHash")
     # 3-6. pinUvAuthParam, protocol, verify, the cm permission.
-    _authorize(authenticator, request)
+    _authorize(ctx, request)
     # 7. A token with a permissions RP ID must name this RP.
-    _require_token_for(authenticator, rp_id_hash)
+    _require_token_for(ctx, rp_id_hash)
     # 8. No discoverable credentials for this RP: NO_CREDENTIALS.
-    credentials = [c for c in await authenticator.env.store.find(rp_id_hash) if c.discoverable]
+    credentials = [c for c in await ctx.store.find(rp_id_hash) if c.discoverable]
     if not credentials:
         raise CtapError(CtapStatus.NO_CREDENTIALS)
     # 9. The first credential and the total; the rest wait for GetNextCredential.
-    authenticator.state.credentials = credentials[1:]
+    ctx.state.credentials = credentials[1:]
     return _credential_response(credentials[0], total=len(credentials))
 
 
 async def _enumerate_credentials_get_next_credential(
-    authenticator: Authenticator, request: CredentialManagementRequest
+    ctx: Context, request: CredentialManagementRequest
 ) -> Response:
     """enumerateCredentialsGetNextCredential, section 6.8.4."""
     # 1-2. Only straight after enumerateCredentialsBegin or GetNextCredential, while any remain.
-    remaining = authenticator.state.credentials
+    remaining = ctx.state.credentials
     if not remaining:
-        authenticator.state.credentials = None
+        ctx.state.credentials = None
         raise CtapError(CtapStatus.NOT_ALLOWED, "no credential enumeration in progress")
     # 3. The next credential.
     return _credential_response(remaining.pop(0))
 
 
-async def _delete_credential(
-    authenticator: Authenticator, request: CredentialManagementRequest
-) -> None:
+async def _delete_credential(ctx: Context, request: CredentialManagementRequest) -> None:
     """deleteCredential, section 6.8.5."""
     # 1-2. subCommandParams and its credentialID.
     _kind, credential_id = descriptor(
         request.param(ParamKey.CREDENTIAL_ID, "credentialID"), "credentialID"
     )
     # 3-6. pinUvAuthParam, protocol, verify, the cm permission.
-    _authorize(authenticator, request)
+    _authorize(ctx, request)
     # 7. Locate the credential: NO_CREDENTIALS if there is none.
-    credential = await _stored(authenticator, credential_id)
+    credential = await _stored(ctx, credential_id)
     # 8. A token with a permissions RP ID must name the credential's RP.
-    _require_token_for(authenticator, credential.rp_id_hash)
+    _require_token_for(ctx, credential.rp_id_hash)
     # 9-10. Delete it.
-    await authenticator.env.store.delete(credential.credential_id)
+    await ctx.store.delete(credential.credential_id)
 
 
-async def _update_user_information(
-    authenticator: Authenticator, request: CredentialManagementRequest
-) -> None:
+async def _update_user_information(ctx: Context, request: CredentialManagementRequest) -> None:
     """updateUserInformation, section 6.8.6."""
     # 1-3. subCommandParams, its credentialID and user.
     _kind, credential_id = descriptor(
@@ -186,29 +187,29 @@ async def _update_user_information(
     )
     user = UserEntity.from_cbor(request.param(ParamKey.USER, "user"))
     # 4-7. pinUvAuthParam, protocol, verify, the cm permission.
-    _authorize(authenticator, request)
+    _authorize(ctx, request)
     # 8. Locate the credential: NO_CREDENTIALS if there is none.
-    credential = await _stored(authenticator, credential_id)
+    credential = await _stored(ctx, credential_id)
     # 9. A token with a permissions RP ID must name the credential's RP.
-    _require_token_for(authenticator, credential.rp_id_hash)
+    _require_token_for(ctx, credential.rp_id_hash)
     # 10. The user handle cannot change.
     if user.id != credential.user_handle:
         raise CtapError(CtapStatus.INVALID_PARAMETER, "user.id is not the credential's")
     # 11. Replace name and displayName; absent (or empty) ones are removed.
     credential.user_name = user.name or None
     credential.user_display_name = user.display_name or None
-    await authenticator.env.store.update(credential)
+    await ctx.store.update(credential)
 
 
 # -- helpers ----------------------------------------------------------------------------------
 
 
-async def _discoverable(authenticator: Authenticator) -> list[Credential]:
-    return [c for c in await authenticator.env.store.all() if c.discoverable]
+async def _discoverable(ctx: Context) -> list[Credential]:
+    return [c for c in await ctx.store.all() if c.discoverable]
 
 
-async def _stored(authenticator: Authenticator, credential_id: bytes) -> Credential:
-    credential = await authenticator.env.store.get(credential_id)
+async def _stored(ctx: Context, credential_id: bytes) -> Credential:
+    credential = await ctx.store.get(credential_id)
     if credential is None or not credential.discoverable:
         raise CtapError(CtapStatus.NO_CREDENTIALS, "no such discoverable credential")
     return credential

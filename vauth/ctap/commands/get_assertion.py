@@ -4,22 +4,44 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from vauth.ctap import auth_data, pin_uv
+from vauth.ctap.config import AuthenticatorConfig
 from vauth.ctap.credential import Credential
 from vauth.ctap.extensions import cred_blob, cred_protect, enabled, hmac_secret, large_blob_key
 from vauth.ctap.extensions.hmac_secret import HmacSecretInput, Salts
 from vauth.ctap.lookup import find_listed, next_sign_count
 from vauth.ctap.messages.get_assertion import GetAssertionRequest, GetAssertionResponse
-from vauth.ctap.ports import Ceremony, PresenceRequest
-from vauth.ctap.state import PendingAssertions
+from vauth.ctap.pin_uv import PinUvAuth
+from vauth.ctap.ports import Ceremony, Clock, CredentialStore, PresenceRequest, UserPresence
+from vauth.ctap.secrets import Secrets
+from vauth.ctap.state import CommandState, PendingAssertions
 from vauth.ctap.status import CtapError, CtapStatus
 
-if TYPE_CHECKING:
-    from vauth.ctap.authenticator import Authenticator
-
 NEXT_ASSERTION_TIMEOUT_S = 30.0  # CTAP 2.1 section 6.3: the getNextAssertion timer
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What authenticatorGetAssertion uses."""
+
+    config: AuthenticatorConfig
+    store: CredentialStore
+    presence: UserPresence
+    clock: Clock
+    pin_uv: PinUvAuth
+    secrets: Secrets
+    state: CommandState
+
+
+class Signer(Protocol):
+    """What signing one assertion needs (getAssertion's and getNextAssertion's contexts)."""
+
+    @property
+    def store(self) -> CredentialStore: ...
+    @property
+    def clock(self) -> Clock: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,10 +65,7 @@ class AssertionExtensions:
         return outputs
 
 
-async def handle(
-    authenticator: Authenticator, request: GetAssertionRequest
-) -> GetAssertionResponse:
-    env = authenticator.env
+async def handle(ctx: Context, request: GetAssertionRequest) -> GetAssertionResponse:
 
     # 5. Options: rk is not an option of getAssertion; up defaults to true.
     if "rk" in request.options:
@@ -54,7 +73,7 @@ async def handle(
     up = request.options.get("up", True)
 
     # 4. Extensions: parse the supported ones now (unsupported ones are ignored).
-    config = authenticator.config
+    config = ctx.config
     hmac_input = None
     if enabled(config, hmac_secret.NAME) and hmac_secret.NAME in request.extensions:
         hmac_input = HmacSecretInput.from_cbor(
@@ -69,7 +88,8 @@ async def handle(
 
     # 1-2, 5-6 and 11. PIN/UV: the pinUvAuthParam, alwaysUv.
     verification = await pin_uv.settle(
-        authenticator,
+        ctx.pin_uv,
+        ctx.presence,
         Ceremony.GET_ASSERTION,
         request.rp_id,
         request.client_data_hash,
@@ -83,10 +103,10 @@ async def handle(
     # 7. Locate the applicable credentials, scoped to this rpId.
     rp_id_hash = hashlib.sha256(request.rp_id.encode()).digest()
     if request.allow_list is not None and request.allow_list:
-        found = await find_listed(authenticator, request.rp_id, rp_id_hash, request.allow_list, uv)
+        found = await find_listed(ctx, request.rp_id, rp_id_hash, request.allow_list, uv)
         credentials = [found] if found is not None else []  # any one will do (step 10)
     else:
-        stored = await env.store.find(rp_id_hash)
+        stored = await ctx.store.find(rp_id_hash)
         # Most recent first; the store lists oldest first, so among equal creation times the
         # one stored last comes first too (sorting is stable).
         credentials = sorted(
@@ -106,7 +126,7 @@ async def handle(
     discovery = request.allow_list is None or not request.allow_list
     user_selected = False
     if (up and not verification.up_done) or verification.builtin_uv:
-        response = await env.presence.confirm(
+        response = await ctx.presence.confirm(
             PresenceRequest(
                 Ceremony.GET_ASSERTION,
                 rp_id=request.rp_id,
@@ -129,10 +149,10 @@ async def handle(
             user_selected = True
     user_present, user_verified = up, uv
     if verification.uv_by_token and up:
-        authenticator.token.clear_after_use()
+        ctx.pin_uv.token.clear_after_use()
     flags = (auth_data.UP if user_present else 0) | (auth_data.UV if user_verified else 0)
     extensions = AssertionExtensions(
-        salts=hmac_secret.open_salts(authenticator, hmac_input) if hmac_input else None,
+        salts=hmac_secret.open_salts(ctx.pin_uv, hmac_input) if hmac_input else None,
         get_cred_blob=get_cred_blob,
         large_blob_key=want_large_blob_key,
     )
@@ -142,17 +162,17 @@ async def handle(
     several = discovery and len(credentials) > 1
     identify_user = several and user_verified
     if several:
-        authenticator.state.assertions = PendingAssertions(
+        ctx.state.assertions = PendingAssertions(
             rp_id_hash=rp_id_hash,
             client_data_hash=request.client_data_hash,
             credentials=credentials[1:],
             flags=flags,
             identify_user=identify_user,
-            expires_at=env.clock.monotonic() + NEXT_ASSERTION_TIMEOUT_S,
+            expires_at=ctx.clock.monotonic() + NEXT_ASSERTION_TIMEOUT_S,
             extensions=extensions,
         )
     return await assert_credential(
-        authenticator,
+        ctx,
         credentials[0],
         rp_id_hash,
         request.client_data_hash,
@@ -165,7 +185,7 @@ async def handle(
 
 
 async def assert_credential(
-    authenticator: Authenticator,
+    ctx: Signer,
     credential: Credential,
     rp_id_hash: bytes,
     client_data_hash: bytes,
@@ -181,12 +201,12 @@ async def assert_credential(
     if credential.backup_state:
         flags |= auth_data.BS
     outputs = extensions.outputs(credential, bool(flags & auth_data.UV))
-    sign_count = await next_sign_count(authenticator, credential)
+    sign_count = await next_sign_count(ctx.store, credential)
     data = auth_data.build(rp_id_hash, flags, sign_count, None, outputs)
     signature = credential.key.sign(data + client_data_hash)
     if (credential.stored or credential.sealed) and flags & auth_data.UP:  # a probe is no use
-        credential.last_used = authenticator.env.clock.now_ms()
-        await authenticator.env.store.touch(credential.credential_id, credential.last_used)
+        credential.last_used = ctx.clock.now_ms()
+        await ctx.store.touch(credential.credential_id, credential.last_used)
     user: dict[str, Any] | None = None
     if credential.discoverable and credential.user_handle is not None:
         user = {"id": credential.user_handle}

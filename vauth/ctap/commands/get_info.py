@@ -3,23 +3,33 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
 from vauth.ctap.config import (
     MAX_CRED_BLOB_LENGTH,
     MAX_CREDENTIAL_COUNT_IN_LIST,
     MAX_CREDENTIAL_ID_LENGTH,
+    AuthenticatorConfig,
 )
 from vauth.ctap.extensions import enabled
 from vauth.ctap.messages.get_info import GetInfoResponse
+from vauth.ctap.pin_uv import PinUvAuth
+from vauth.ctap.ports import CredentialStore
 
-if TYPE_CHECKING:
-    from vauth.ctap.authenticator import Authenticator
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What authenticatorGetInfo uses."""
+
+    config: AuthenticatorConfig
+    store: CredentialStore
+    pin_uv: PinUvAuth
 
 
-async def handle(authenticator: Authenticator, params: dict[Any, Any]) -> GetInfoResponse:
-    config = authenticator.config
-    pin = await authenticator.pin_state()
+async def handle(ctx: Context, params: dict[Any, Any]) -> GetInfoResponse:
+    config = ctx.config
+    pin = await ctx.pin_uv.pin_state()
     ctap21 = config.ctap21
     # U2F_V2: CTAP1/U2F messages (vauth.ctap.ctap1) share the sealed credential IDs.
     versions = ["U2F_V2", "FIDO_2_0"] + (["FIDO_2_1"] if ctap21 else [])
@@ -47,7 +57,7 @@ async def handle(authenticator: Authenticator, params: dict[Any, Any]) -> GetInf
         aaguid=config.aaguid,
         options=options,
         max_msg_size=config.max_msg_size,
-        pin_uv_auth_protocols=tuple(sorted(authenticator.pin_protocols, reverse=True)),
+        pin_uv_auth_protocols=tuple(sorted(ctx.pin_uv.protocols, reverse=True)),
         max_credential_count_in_list=MAX_CREDENTIAL_COUNT_IN_LIST,
         max_credential_id_length=MAX_CREDENTIAL_ID_LENGTH,
         transports=(config.transport,),
@@ -56,7 +66,7 @@ async def handle(authenticator: Authenticator, params: dict[Any, Any]) -> GetInf
     )
     if not ctap21:
         return info
-    stored = await authenticator.env.store.count()
+    stored = await ctx.store.count()
     return dataclasses.replace(
         info,
         force_pin_change=pin.force_pin_change,

@@ -2,27 +2,36 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
 from vauth.ctap.commands.get_assertion import assert_credential
 from vauth.ctap.messages.get_assertion import GetAssertionResponse
+from vauth.ctap.ports import Clock, CredentialStore
+from vauth.ctap.state import CommandState
 from vauth.ctap.status import CtapError, CtapStatus
 
-if TYPE_CHECKING:
-    from vauth.ctap.authenticator import Authenticator
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What authenticatorGetNextAssertion uses: the getAssertion it continues, and signing."""
+
+    store: CredentialStore
+    clock: Clock
+    state: CommandState
 
 
-async def handle(authenticator: Authenticator, params: dict[Any, Any]) -> GetAssertionResponse:
-    pending = authenticator.state.assertions
+async def handle(ctx: Context, params: dict[Any, Any]) -> GetAssertionResponse:
+    pending = ctx.state.assertions
     # 1-3. Only straight after getAssertion (or getNextAssertion), within its timer.
     if pending is None or not pending.credentials:
         raise CtapError(CtapStatus.NOT_ALLOWED, "no pending assertions")
-    if authenticator.env.clock.monotonic() > pending.expires_at:
-        authenticator.state.clear()
+    if ctx.clock.monotonic() > pending.expires_at:
+        ctx.state.clear()
         raise CtapError(CtapStatus.NOT_ALLOWED, "getNextAssertion timer expired")
     credential = pending.credentials.pop(0)
     return await assert_credential(
-        authenticator,
+        ctx,
         credential,
         pending.rp_id_hash,
         pending.client_data_hash,

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from vauth.ctap import auth_data, pin_uv
 from vauth.ctap.attestation import AttestationMode, none, packed
-from vauth.ctap.config import MAX_CRED_BLOB_LENGTH
+from vauth.ctap.config import MAX_CRED_BLOB_LENGTH, AuthenticatorConfig
 from vauth.ctap.cose import Algorithm
 from vauth.ctap.credential import Credential, SignCountPolicy
 from vauth.ctap.credential_id import NONCE_LENGTH
@@ -23,12 +23,30 @@ from vauth.ctap.extensions import (
 from vauth.ctap.extensions.hmac_secret import HmacSecretInput
 from vauth.ctap.lookup import PUBLIC_KEY, find_listed, next_sign_count, sealed_record
 from vauth.ctap.messages.make_credential import MakeCredentialRequest, MakeCredentialResponse
-from vauth.ctap.ports import Ceremony, PresenceRequest
+from vauth.ctap.pin_uv import PinUvAuth
+from vauth.ctap.ports import (
+    Ceremony,
+    Clock,
+    CredentialStore,
+    KeySource,
+    PresenceRequest,
+    UserPresence,
+)
+from vauth.ctap.secrets import Secrets
 from vauth.ctap.status import CtapError, CtapStatus
 
-if TYPE_CHECKING:
-    from vauth.ctap.authenticator import Authenticator
-    from vauth.ctap.config import AuthenticatorConfig
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What authenticatorMakeCredential uses."""
+
+    config: AuthenticatorConfig
+    store: CredentialStore
+    presence: UserPresence
+    clock: Clock
+    keys: KeySource
+    pin_uv: PinUvAuth
+    secrets: Secrets
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,10 +76,8 @@ class ExtensionInputs:
         return cls(hmac, mc, blob, key, pin_length)
 
 
-async def handle(
-    authenticator: Authenticator, request: MakeCredentialRequest
-) -> MakeCredentialResponse:
-    config, env = authenticator.config, authenticator.env
+async def handle(ctx: Context, request: MakeCredentialRequest) -> MakeCredentialResponse:
+    config = ctx.config
 
     # 3. The first supported algorithm of pubKeyCredParams wins.
     algorithm = _choose_algorithm(request.pub_key_cred_params, config.algorithms)
@@ -75,9 +91,10 @@ async def handle(
     extension_inputs = ExtensionInputs.parse(config, request.extensions, rk)
 
     # 1-2, 5-7 and 11. PIN/UV: the pinUvAuthParam, alwaysUv, makeCredUvNotRqd.
-    requires_uv = rk if config.ctap21 else (await authenticator.pin_state()).is_set
+    requires_uv = rk if config.ctap21 else (await ctx.pin_uv.pin_state()).is_set
     verification = await pin_uv.settle(
-        authenticator,
+        ctx.pin_uv,
+        ctx.presence,
         Ceremony.MAKE_CREDENTIAL,
         request.rp_id,
         request.client_data_hash,
@@ -97,10 +114,10 @@ async def handle(
 
     # 12. excludeList: a credential of ours for this RP means CREDENTIAL_EXCLUDED, after the
     #     user has shown presence (so a page cannot probe without a touch).
-    excluded = await find_listed(authenticator, request.rp_id, rp_id_hash, request.exclude_list, uv)
+    excluded = await find_listed(ctx, request.rp_id, rp_id_hash, request.exclude_list, uv)
     if excluded is not None:
         if not verification.up_done:
-            response = await env.presence.confirm(
+            response = await ctx.presence.confirm(
                 PresenceRequest(Ceremony.MAKE_CREDENTIAL, rp_id=request.rp_id, excluded=True)
             )
             if not response.present:
@@ -109,7 +126,7 @@ async def handle(
 
     # 13-14. User presence (unless the token carries it) and built-in UV (when it is due).
     if not verification.up_done or verification.builtin_uv:
-        response = await env.presence.confirm(
+        response = await ctx.presence.confirm(
             PresenceRequest(
                 Ceremony.MAKE_CREDENTIAL,
                 rp_id=request.rp_id,
@@ -123,16 +140,16 @@ async def handle(
         if not response.present or (verification.builtin_uv and not response.verified):
             raise CtapError(CtapStatus.OPERATION_DENIED, "user declined")
     if verification.uv_by_token:
-        authenticator.token.clear_after_use()
+        ctx.pin_uv.token.clear_after_use()
     # hmac-secret-mc: the salts are opened only once the user has consented.
     salts = None
     if extension_inputs.hmac_secret_mc is not None:
-        salts = hmac_secret.open_salts(authenticator, extension_inputs.hmac_secret_mc)
+        salts = hmac_secret.open_salts(ctx.pin_uv, extension_inputs.hmac_secret_mc)
 
     # 15. The new credential.
-    if rk and await env.store.count() >= config.max_discoverable_credentials:
+    if rk and await ctx.store.count() >= config.max_discoverable_credentials:
         raise CtapError(CtapStatus.KEY_STORE_FULL)
-    key = env.keys.generate_key(algorithm)
+    key = ctx.keys.generate_key(algorithm)
     backup_eligible = config.default_backup_eligibility
     credential = Credential(
         credential_id=b"",
@@ -151,11 +168,11 @@ async def handle(
         backup_eligible=backup_eligible,
         backup_state=backup_eligible and config.default_backup_state,
         cred_protect=int(level or cred_protect.CredProtect.UV_OPTIONAL),
-        created=env.clock.now_ms(),
+        created=ctx.clock.now_ms(),
         stored=rk,
     )
     credential._key = key
-    random_bytes = env.keys.random_bytes
+    random_bytes = ctx.keys.random_bytes
     if extension_inputs.hmac_secret and rk:
         credential.cred_random_with_uv = random_bytes(hmac_secret.CRED_RANDOM_LENGTH)
         credential.cred_random_without_uv = random_bytes(hmac_secret.CRED_RANDOM_LENGTH)
@@ -166,19 +183,19 @@ async def handle(
     if extension_inputs.large_blob_key:
         credential.large_blob_key = random_bytes(large_blob_key.KEY_LENGTH)
     if rk:
-        credential.credential_id = env.keys.new_credential_id()
-        for existing in await env.store.find(rp_id_hash):
+        credential.credential_id = ctx.keys.new_credential_id()
+        for existing in await ctx.store.find(rp_id_hash):
             if existing.discoverable and existing.user_handle == request.user_id:
-                await env.store.delete(existing.credential_id)
-        await env.store.put(credential)
+                await ctx.store.delete(existing.credential_id)
+        await ctx.store.put(credential)
     else:
-        wrapper = await authenticator.wrapper()
+        wrapper = await ctx.secrets.wrapper()
         credential.credential_id = wrapper.wrap(
             rp_id_hash,
             key,
             credential.cred_protect,
             backup_eligible,
-            env.keys.random_bytes(NONCE_LENGTH),
+            ctx.keys.random_bytes(NONCE_LENGTH),
             hmac_secret=extension_inputs.hmac_secret,
         )
         if extension_inputs.hmac_secret:  # derived from the ID on every use, kept nowhere
@@ -187,7 +204,7 @@ async def handle(
             )
         # Its key lives in its ID; the store keeps what a person needs to see and delete it.
         credential.sealed = True
-        await env.store.note_sealed(sealed_record(credential))
+        await ctx.store.note_sealed(sealed_record(credential))
 
     # 16-17. Authenticator data and the attestation statement.
     flags = auth_data.UP
@@ -208,19 +225,19 @@ async def handle(
     if blob is not None:
         extension_outputs[cred_blob.NAME] = blob_kept
     if extension_inputs.min_pin_length:
-        pin_length = min_pin_length.output(await authenticator.pin_state(), request.rp_id)
+        pin_length = min_pin_length.output(await ctx.pin_uv.pin_state(), request.rp_id)
         if pin_length is not None:
             extension_outputs[min_pin_length.NAME] = pin_length
     data = auth_data.build(
         rp_id_hash,
         flags,
-        await next_sign_count(authenticator, credential),
+        await next_sign_count(ctx.store, credential),
         auth_data.AttestedCredentialData(
             config.aaguid, credential.credential_id, key.cose_public_key()
         ),
         extension_outputs,
     )
-    fmt, statement = await _attest(authenticator, data, request.client_data_hash, credential)
+    fmt, statement = await _attest(ctx, data, request.client_data_hash, credential)
     return MakeCredentialResponse(fmt, data, statement, credential.large_blob_key)
 
 
@@ -234,12 +251,12 @@ def _choose_algorithm(
 
 
 async def _attest(
-    authenticator: Authenticator, data: bytes, client_data_hash: bytes, credential: Credential
+    ctx: Context, data: bytes, client_data_hash: bytes, credential: Credential
 ) -> tuple[str, dict[str, Any]]:
-    mode = authenticator.config.attestation
+    mode = ctx.config.attestation
     if mode is AttestationMode.PACKED_SELF:
         return packed.self_statement(data, client_data_hash, credential.key)
     if mode is AttestationMode.PACKED:
-        identity = await authenticator.attestation_identity()
+        identity = await ctx.secrets.attestation_identity()
         return packed.x5c_statement(data, client_data_hash, identity)
     return none.statement()

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
-from vauth.ctap.ports import Ceremony, PresenceRequest
+from vauth.ctap.ports import Ceremony, PresenceRequest, UserPresence
 from vauth.ctap.status import CtapError, CtapStatus
 
-if TYPE_CHECKING:
-    from vauth.ctap.authenticator import Authenticator
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What authenticatorSelection uses: a touch."""
+
+    presence: UserPresence
 
 
-async def handle(authenticator: Authenticator, params: dict[Any, Any]) -> None:
-    response = await authenticator.env.presence.confirm(PresenceRequest(Ceremony.SELECTION))
+async def handle(ctx: Context, params: dict[Any, Any]) -> None:
+    response = await ctx.presence.confirm(PresenceRequest(Ceremony.SELECTION))
     if not response.present:
         raise CtapError(CtapStatus.OPERATION_DENIED, "user declined selection")

@@ -11,21 +11,30 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from vauth.ctap.credential import CRED_RANDOM_LENGTH as CRED_RANDOM_LENGTH
-from vauth.ctap.parse import optional, required
-from vauth.ctap.pin_uv import protocol_for
+from vauth.ctap.parse import optional, required, typed
 from vauth.ctap.status import CtapError, CtapStatus
 
 if TYPE_CHECKING:
-    from vauth.ctap.authenticator import Authenticator
     from vauth.ctap.credential import Credential
     from vauth.ctap.pin_protocol import PinUvAuthProtocol
+    from vauth.ctap.pin_uv import PinUvAuth
 
 NAME = "hmac-secret"
 MC_NAME = "hmac-secret-mc"
 SALT_LENGTH = 32
+
+
+class Key:
+    """The hmac-secret (and hmac-secret-mc) input map's keys (CTAP 2.1 section 12.5); plain
+    ints, so the codec's fast path encodes the client's input map."""
+
+    KEY_AGREEMENT: Final = 0x01
+    SALT_ENC: Final = 0x02
+    SALT_AUTH: Final = 0x03
+    PIN_UV_AUTH_PROTOCOL: Final = 0x04
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,12 +48,12 @@ class HmacSecretInput:
 
     @classmethod
     def from_cbor(cls, value: Any, what: str) -> HmacSecretInput:
-        params = required({0: value}, 0, dict, what)
-        key_agreement = required(params, 0x01, dict, f"{what}.keyAgreement")
-        salt_enc = required(params, 0x02, bytes, f"{what}.saltEnc")
-        salt_auth = required(params, 0x03, bytes, f"{what}.saltAuth")
+        params = typed(value, dict, what)
+        key_agreement = required(params, Key.KEY_AGREEMENT, dict, f"{what}.keyAgreement")
+        salt_enc = required(params, Key.SALT_ENC, bytes, f"{what}.saltEnc")
+        salt_auth = required(params, Key.SALT_AUTH, bytes, f"{what}.saltAuth")
         # Absent: protocol 1 (the only one CTAP 2.0 platforms know).
-        protocol = optional(params, 0x04, int, f"{what}.pinUvAuthProtocol")
+        protocol = optional(params, Key.PIN_UV_AUTH_PROTOCOL, int, f"{what}.pinUvAuthProtocol")
         return cls(key_agreement, salt_enc, salt_auth, 1 if protocol is None else protocol)
 
 
@@ -69,9 +78,9 @@ def requested(extensions: dict[str, Any]) -> bool:
     return required(extensions, NAME, bool, NAME)
 
 
-def open_salts(authenticator: Authenticator, request: HmacSecretInput) -> Salts:
+def open_salts(pin_uv: PinUvAuth, request: HmacSecretInput) -> Salts:
     """Steps of section 12.5: the shared secret, saltAuth, then the salts themselves."""
-    protocol = protocol_for(authenticator, request.pin_uv_auth_protocol)
+    protocol = pin_uv.protocol_for(request.pin_uv_auth_protocol)
     shared_secret = protocol.decapsulate(request.key_agreement)
     if not protocol.verify(shared_secret, request.salt_enc, request.salt_auth):
         raise CtapError(CtapStatus.PIN_AUTH_INVALID, "saltAuth does not verify")
