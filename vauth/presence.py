@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 
@@ -9,13 +10,33 @@ from vauth.ctap.ports import PresenceRequest, PresenceResponse
 
 
 class AutoPresence:
-    """Approves at once, like WebDriver's isUserConsenting / isUserVerified; both can change."""
+    """Approves at once, like WebDriver's isUserConsenting / isUserVerified; both can change.
 
-    def __init__(self, consenting: bool = True, verified: bool = True) -> None:
+    ``automatic`` is CDP's automaticPresenceSimulation: when it is off, a request waits (until
+    its ceremony's timeout) for it to be turned on again, as for a touch that never comes."""
+
+    def __init__(
+        self, consenting: bool = True, verified: bool = True, automatic: bool = True
+    ) -> None:
         self.consenting = consenting
         self.verified = verified
+        self._automatic = asyncio.Event()
+        self.automatic = automatic
+
+    @property
+    def automatic(self) -> bool:
+        return self._automatic.is_set()
+
+    @automatic.setter
+    def automatic(self, value: bool) -> None:
+        if value:
+            self._automatic.set()
+        else:
+            self._automatic.clear()
 
     async def confirm(self, request: PresenceRequest) -> PresenceResponse:
+        if not self._automatic.is_set():
+            await self._automatic.wait()
         return PresenceResponse(present=self.consenting, verified=self.consenting and self.verified)
 
 

@@ -47,6 +47,9 @@ async def handle(
     authenticator: Authenticator, request: GetAssertionRequest
 ) -> GetAssertionResponse:
     env = authenticator.env
+    told = env.responses.failure(Ceremony.GET_ASSERTION)  # a tester's chosen failure
+    if told is not None:
+        raise CtapError(CtapStatus(told), "the failure a tester asked for")
 
     # 5. Options: rk is not an option of getAssertion; up defaults to true.
     if "rk" in request.options:
@@ -182,11 +185,13 @@ async def assert_credential(
         flags |= auth_data.BS
     outputs = extensions.outputs(credential, bool(flags & auth_data.UV))
     sign_count = await next_sign_count(authenticator, credential)
-    data = auth_data.build(rp_id_hash, flags, sign_count, None, outputs)
-    signature = credential.key.sign(data + client_data_hash)
+    responses = authenticator.env.responses
+    data = auth_data.build(rp_id_hash, responses.flags(flags), sign_count, None, outputs)
+    signature = responses.signature(credential.key.sign(data + client_data_hash))
     if (credential.stored or credential.sealed) and flags & auth_data.UP:  # a probe is no use
         credential.last_used = authenticator.env.clock.now_ms()
         await authenticator.env.store.touch(credential.credential_id, credential.last_used)
+    responses.signed(Ceremony.GET_ASSERTION, credential)
     user: dict[str, Any] | None = None
     if credential.discoverable and credential.user_handle is not None:
         user = {"id": credential.user_handle}

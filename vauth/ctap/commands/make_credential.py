@@ -62,6 +62,9 @@ async def handle(
     authenticator: Authenticator, request: MakeCredentialRequest
 ) -> MakeCredentialResponse:
     config, env = authenticator.config, authenticator.env
+    told = env.responses.failure(Ceremony.MAKE_CREDENTIAL)  # a tester's chosen failure
+    if told is not None:
+        raise CtapError(CtapStatus(told), "the failure a tester asked for")
 
     # 3. The first supported algorithm of pubKeyCredParams wins.
     algorithm = _choose_algorithm(request.pub_key_cred_params, config.algorithms)
@@ -213,7 +216,7 @@ async def handle(
             extension_outputs[min_pin_length.NAME] = pin_length
     data = auth_data.build(
         rp_id_hash,
-        flags,
+        env.responses.flags(flags),
         await next_sign_count(authenticator, credential),
         auth_data.AttestedCredentialData(
             config.aaguid, credential.credential_id, key.cose_public_key()
@@ -221,6 +224,9 @@ async def handle(
         extension_outputs,
     )
     fmt, statement = await _attest(authenticator, data, request.client_data_hash, credential)
+    if "sig" in statement:
+        statement = {**statement, "sig": env.responses.signature(statement["sig"])}
+    env.responses.signed(Ceremony.MAKE_CREDENTIAL, credential)
     return MakeCredentialResponse(fmt, data, statement, credential.large_blob_key)
 
 
