@@ -179,7 +179,10 @@ def test_events_reach_python_callbacks(va: VirtualAuthenticator, ctap: Ctap2) ->
     assert seen[2][0] == "credentialUpdated"
     assert seen[2][1]["credential"]["userName"] == "alice2"
     assert va.signal_unknown_credential(RP["id"], credential_id)
-    assert seen[3] == ("credentialDeleted", {"authenticatorId": None, "credentialId": credential_id})
+    assert seen[3] == (
+        "credentialDeleted",
+        {"authenticatorId": None, "credentialId": credential_id},
+    )
     assert va.get_credentials() == []
     unsubscribe()
     make(ctap, "bob")
