@@ -54,15 +54,17 @@ _CTAP_FOR_EXTENSION: dict[str, frozenset[str]] = {
     "minPinLength": frozenset({"minPinLength"}),
 }
 SUPPORTED_EXTENSIONS = frozenset(_CTAP_FOR_EXTENSION)
-# CDP WebAuthn.VirtualAuthenticatorOptions' extension switches and the CTAP extensions each one
-# turns on (true) or off (false); left out, the authenticator keeps its ``extensions``.
-CAPABILITIES: dict[str, frozenset[str]] = {
-    "hasLargeBlob": frozenset({"largeBlobKey"}),
-    "hasCredBlob": frozenset({"credBlob"}),
-    "hasMinPinLength": frozenset({"minPinLength"}),
-    "hasPrf": frozenset({"hmac-secret", "hmac-secret-mc"}),
-    "hasHmacSecret": frozenset({"hmac-secret", "hmac-secret-mc"}),
-    "hasHmacSecretMc": frozenset({"hmac-secret-mc"}),
+_HMAC = frozenset({"hmac-secret", "hmac-secret-mc"})
+# CDP WebAuthn.VirtualAuthenticatorOptions' extension switches: the CTAP extensions each one
+# turns on (true) and those it turns off (false); left out, the authenticator keeps its
+# ``extensions``. As in Chromium, hasHmacSecret alone gives no PRF results at creation.
+CAPABILITIES: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    "hasLargeBlob": (frozenset({"largeBlobKey"}), frozenset({"largeBlobKey"})),
+    "hasCredBlob": (frozenset({"credBlob"}), frozenset({"credBlob"})),
+    "hasMinPinLength": (frozenset({"minPinLength"}), frozenset({"minPinLength"})),
+    "hasPrf": (_HMAC, _HMAC),
+    "hasHmacSecret": (frozenset({"hmac-secret"}), _HMAC),
+    "hasHmacSecretMc": (frozenset({"hmac-secret-mc"}), frozenset({"hmac-secret-mc"})),
 }
 CTAP2_VERSIONS = {"ctap2_0": "ctap2", "ctap2_1": "ctap2_1"}  # CDP's ctap2Version: vauth's protocol
 TRANSPORTS = frozenset({"usb", "nfc", "ble", "internal", "hybrid"})
@@ -205,10 +207,10 @@ def _switched(ctap: frozenset[str], capabilities: dict[str, bool] | None) -> fro
         raise ValueError(f"unknown capabilities: {', '.join(sorted(unknown))}")
     for name, on in switches.items():
         if not on:
-            ctap -= CAPABILITIES[name]
+            ctap -= CAPABILITIES[name][1]
     for name, on in switches.items():
         if on:
-            ctap |= CAPABILITIES[name]
+            ctap |= CAPABILITIES[name][0]
     return ctap
 
 

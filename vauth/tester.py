@@ -27,6 +27,7 @@ CREDENTIAL_ADDED = "credentialAdded"
 CREDENTIAL_ASSERTED = "credentialAsserted"
 CREDENTIAL_DELETED = "credentialDeleted"
 CREDENTIAL_UPDATED = "credentialUpdated"
+BOGUS_SIGNATURE = b"\x00"
 EVENT_NAMES = (CREDENTIAL_ADDED, CREDENTIAL_ASSERTED, CREDENTIAL_DELETED, CREDENTIAL_UPDATED)
 
 # A listener gets the event's CDP name and its parameters (authenticatorId, credential or
@@ -121,8 +122,55 @@ class TesterResponses:
         return flags
 
     def signature(self, signature: bytes) -> bytes:
-        return bytes(len(signature)) if self.bits.is_bogus_signature else signature
+        # Chromium's virtual authenticator sends one zero byte (a DER signature cannot be it).
+        return BOGUS_SIGNATURE if self.bits.is_bogus_signature else signature
 
     def signed(self, ceremony: Ceremony, credential: Credential) -> None:
         name = CREDENTIAL_ADDED if ceremony is Ceremony.MAKE_CREDENTIAL else CREDENTIAL_ASSERTED
         self.events.credential(name, credential, self.with_private_keys)
+
+
+# CDP WebAuthn.VirtualAuthenticatorOptions -> VirtualAuthenticator's arguments. CDP's defaults
+# differ from WebDriver's: no resident keys, no UV, no extension unless switched on.
+_CDP_FLAGS = {
+    "hasResidentKey": "has_resident_key",
+    "hasUserVerification": "has_user_verification",
+    "isUserConsenting": "is_user_consenting",
+    "isUserVerified": "is_user_verified",
+    "defaultBackupEligibility": "default_backup_eligibility",
+    "defaultBackupState": "default_backup_state",
+    "automaticPresenceSimulation": "automatic_presence_simulation",
+    "hasLargeBlob": "has_large_blob",
+    "hasCredBlob": "has_cred_blob",
+    "hasMinPinLength": "has_min_pin_length",
+    "hasPrf": "has_prf",
+    "hasHmacSecret": "has_hmac_secret",
+    "hasHmacSecretMc": "has_hmac_secret_mc",
+}
+_CDP_DEFAULTS: dict[str, Any] = {
+    "has_resident_key": False,
+    "has_user_verification": False,
+    "is_user_verified": False,
+    "extensions": ["credProps", "credProtect"],  # what a client and CTAP 2.1 always have
+    "backup_sign_count_policy": "counter",  # Chromium counts for backup-eligible ones too
+}
+
+
+def cdp_arguments(options: dict[str, Any]) -> dict[str, Any]:
+    """VirtualAuthenticator's keyword arguments for CDP's ``options`` (ValueError naming an
+    option vauth does not know, UnsupportedOption-worthy ones are left to the constructor)."""
+    arguments = dict(_CDP_DEFAULTS)
+    for name, value in options.items():
+        if name in _CDP_FLAGS:
+            arguments[_CDP_FLAGS[name]] = value
+        elif name == "protocol":
+            arguments["protocol"] = value  # "u2f" is refused by the constructor
+        elif name == "ctap2Version":
+            arguments["ctap2_version"] = value
+        elif name == "transport":
+            arguments["transport"] = value
+        else:
+            raise ValueError(f"{name} is not a CDP VirtualAuthenticatorOptions member")
+    if arguments.get("protocol") == "ctap2" and "ctap2_version" not in arguments:
+        arguments["ctap2_version"] = "ctap2_0"  # CDP: ctap2Version defaults to ctap2_0
+    return arguments

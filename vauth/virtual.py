@@ -30,7 +30,7 @@ from vauth.device import (
 from vauth.keys import RandomKeySource, SeededKeySource
 from vauth.presence import AutoPresence, DenyPresence, ScriptedPresence
 from vauth.store import InMemoryStore
-from vauth.tester import Listener
+from vauth.tester import Listener, cdp_arguments
 from vauth.vault import Vault
 from vauth.vault.pin_hash import ThreadedPinHasher
 from vauth.vault.portable import b64url_field
@@ -154,6 +154,13 @@ class VirtualAuthenticator:
             self._run(self.device.load_settings())
         if pin is not None:
             self._run(self.device.ensure_pin(pin))
+
+    @classmethod
+    def from_cdp(cls, options: dict[str, Any], **more: Any) -> VirtualAuthenticator:
+        """An authenticator as CDP's WebAuthn.addVirtualAuthenticator would make it from the
+        same VirtualAuthenticatorOptions (CDP's defaults included); ``more``: vauth's own
+        arguments (seed, vault, ...)."""
+        return cls(**cdp_arguments(options), **more)
 
     @property
     def authenticator(self) -> Authenticator:
@@ -333,7 +340,7 @@ class VirtualAuthenticator:
     def set_response_override_bits(
         self, is_bogus_signature: bool = False, is_bad_uv: bool = False, is_bad_up: bool = False
     ) -> None:
-        """CDP WebAuthn.setResponseOverrideBits: until set again, signatures are zeros (a
+        """CDP WebAuthn.setResponseOverrideBits: until set again, signatures are one zero byte (a
         relying party must reject them), or the UV or UP flag is cleared."""
         self.device.set_response_override_bits(is_bogus_signature, is_bad_uv, is_bad_up)
 

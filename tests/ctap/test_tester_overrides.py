@@ -44,7 +44,7 @@ def test_bogus_signature_is_zeros_and_does_not_verify(
     va.set_response_override_bits(is_bogus_signature=True)
     hash_ = cdh()
     bogus = assertion(ctap, hash_)
-    assert bogus.signature == bytes(len(bogus.signature))
+    assert bogus.signature == b"\x00"  # as Chromium's virtual authenticator sends it
     with pytest.raises(InvalidSignature):
         public_key.verify(bytes(bogus.auth_data) + hash_, bogus.signature)
     va.set_response_override_bits()  # CDP: the bits left out are reset to false
@@ -71,7 +71,7 @@ def test_bogus_signature_also_spoils_a_packed_attestation() -> None:
     ctap = Ctap2(VauthCtapDevice(va))
     va.set_response_override_bits(is_bogus_signature=True)
     made = make(ctap)
-    assert made.att_stmt["sig"] == bytes(len(made.att_stmt["sig"]))
+    assert made.att_stmt["sig"] == b"\x00"
 
 
 def test_fail_next_fails_the_next_operation_once_with_the_chosen_status(
@@ -215,3 +215,21 @@ async def test_presence_simulation_off_waits_until_it_is_on_again() -> None:
     response = await asyncio.wait_for(waiting, 5)
     assert response["type"] == "public-key"
     va.close()
+
+
+def test_hmac_secret_alone_does_not_turn_on_hmac_secret_mc() -> None:
+    """As Chromium: hasHmacSecret without hasHmacSecretMc gives no PRF result at creation."""
+    va = VirtualAuthenticator(extensions=[], has_hmac_secret=True)
+    assert Ctap2(VauthCtapDevice(va)).info.extensions == ["hmac-secret"]
+
+
+def test_from_cdp_takes_cdp_defaults_and_refuses_unknown_options() -> None:
+    va = VirtualAuthenticator.from_cdp({"protocol": "ctap2", "transport": "usb"})
+    info = Ctap2(VauthCtapDevice(va)).info
+    assert info.versions == ["U2F_V2", "FIDO_2_0"]  # CDP: ctap2Version defaults to ctap2_0
+    assert info.options["rk"] is False and "uv" not in info.options
+    assert info.extensions == ["credProtect"]
+    with pytest.raises(ValueError, match="hasTeleport"):
+        VirtualAuthenticator.from_cdp({"hasTeleport": True})
+    with pytest.raises(ValueError, match="U2F"):
+        VirtualAuthenticator.from_cdp({"protocol": "u2f"})

@@ -160,8 +160,8 @@ _PATHS: dict[str, Any] = {
     "/webauthn/authenticator/{authenticatorId}/response-override-bits": {
         "post": _operation(
             "setResponseOverrideBits",
-            "CDP WebAuthn.setResponseOverrideBits: the next responses carry a zero signature, "
-            "or no UV or UP flag, until set again (a member left out is false)",
+            "CDP WebAuthn.setResponseOverrideBits: the next responses carry a one-byte zero "
+            "signature, or no UV or UP flag, until set again (a member left out is false)",
             _NULL,
             body=_json(_ref("ResponseOverrideBits")),
         )

@@ -30,7 +30,7 @@ CEREMONY = (  # /create and /get
 )
 # CDP WebAuthn.setResponseOverrideBits: each member left out is reset to false.
 OVERRIDE_BITS = (
-    Field("isBogusSignature", BOOLEAN, description="the signatures sent are zeros"),
+    Field("isBogusSignature", BOOLEAN, description="the signatures sent are one zero byte"),
     Field("isBadUV", BOOLEAN, description="the UV flag is cleared"),
     Field("isBadUP", BOOLEAN, description="the UP flag is cleared"),
 )
