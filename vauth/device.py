@@ -217,6 +217,15 @@ def _switched(ctap: frozenset[str], capabilities: dict[str, bool] | None) -> fro
 def configured_device(config: dict[str, Any]) -> Device:
     """An ephemeral device from an Authenticator Configuration already checked against
     ``CONFIGURATION`` (its members, in snake_case, are ``authenticator_config``'s arguments)."""
+    authenticator, presence, seed = configuration_parts(config)
+    return Device.ephemeral(authenticator, presence, seed)
+
+
+def configuration_parts(
+    config: dict[str, Any],
+) -> tuple[AuthenticatorConfig, AutoPresence, int | str | None]:
+    """An Authenticator Configuration checked against ``CONFIGURATION``, as the core's
+    configuration, the automatic presence it asks for, and its key seed."""
     capabilities = {name: config[name] for name in CAPABILITIES if name in config}
     settings = {_snake(n): v for n, v in config.items() if n not in CAPABILITIES}
     presence = AutoPresence(
@@ -226,9 +235,7 @@ def configured_device(config: dict[str, Any]) -> Device:
     )
     seed = settings.pop("seed", None)
     settings["ctap2_version"] = settings.pop("ctap2_version", None)
-    return Device.ephemeral(
-        authenticator_config(**settings, capabilities=capabilities), presence, seed
-    )
+    return authenticator_config(**settings, capabilities=capabilities), presence, seed
 
 
 class Device:
@@ -504,9 +511,10 @@ class Device:
         self.auto_presence().consenting = bool(value)
 
     def auto_presence(self) -> AutoPresence:
-        if not isinstance(self.presence, AutoPresence):
+        presence = getattr(self.presence, "inner", self.presence)  # a daemon tracks it
+        if not isinstance(presence, AutoPresence):
             raise TypeError("user consent and verification are scripted by the presence port")
-        return self.presence
+        return presence
 
     # -- exports and imports --------------------------------------------------------------
 
