@@ -114,6 +114,16 @@ class VauthDaemon:
     def set_user_verified(self, value: bool, authenticator: str = VAULT) -> None:
         self.request("POST", f"{BASE}/{authenticator}/uv", {"isUserVerified": value})
 
+    def install_native_host(self, user_data_dir: Path, browser: str = "chromium") -> None:
+        """Register vauth's native host with this browser profile, for this daemon's socket."""
+        command = [sys.executable, "-m", "vauth.cli", "native-host", "install"]
+        command += ["--browser", browser, "--user-data-dir", str(user_data_dir)]
+        done = subprocess.run(  # noqa: S603 - this Python, vauth's own CLI
+            command, env=self.env, capture_output=True, text=True, timeout=60
+        )
+        if done.returncode != 0:
+            raise HarnessError(f"the native host was not installed: {done.stderr.strip()}")
+
     # -- its end ------------------------------------------------------------------------------
 
     def stop(self) -> int:

@@ -21,8 +21,6 @@ it, to run the same test in another one.
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -125,14 +123,7 @@ def _launch(playwright: Any, browser_name: str, daemon: VauthDaemon) -> Any:
     if not (EXTENSION / "manifest.json").exists():
         pytest.skip("vauth_page needs vauth's extension/ (a source checkout)")
     user_data = Path(daemon.env["HOME"]) / "chromium"
-    install = ["native-host", "install", "--browser", "chromium", "--user-data-dir"]
-    subprocess.run(  # noqa: S603 - its native host, for this profile only
-        [sys.executable, "-m", "vauth.cli", *install, str(user_data)],
-        env=daemon.env,
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
+    daemon.install_native_host(user_data)
     return playwright.chromium.launch_persistent_context(
         str(user_data),
         executable_path=executable,
