@@ -88,7 +88,7 @@ def vauth_daemon(
 
 @pytest.fixture
 def vauth_browser_name() -> str:
-    """The browser of ``vauth_page``: "chromium" (Firefox: see ``_launch``)."""
+    """The browser of ``vauth_page``: "chromium" (Firefox: see ``launch_browser``)."""
     return "chromium"
 
 
@@ -98,7 +98,7 @@ def vauth_browser(vauth_daemon: VauthDaemon, vauth_browser_name: str) -> Iterato
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        context = _launch(playwright, vauth_browser_name, vauth_daemon)
+        context = launch_browser(playwright, vauth_browser_name, vauth_daemon)
         try:
             yield context
         finally:
@@ -111,7 +111,7 @@ def vauth_page(vauth_browser: Any) -> Any:
     return vauth_browser.new_page()
 
 
-def _launch(playwright: Any, browser_name: str, daemon: VauthDaemon) -> Any:
+def launch_browser(playwright: Any, browser_name: str, daemon: VauthDaemon) -> Any:
     """The one place a browser is chosen. Firefox (WebDriver BiDi, vauth's add-on) plugs in
     here, with its native-messaging manifest installed by `vauth native-host install
     --browser firefox`."""
