@@ -12,14 +12,20 @@ from vauth.ctap.ports import PresenceRequest, PresenceResponse
 class AutoPresence:
     """Approves at once, like WebDriver's isUserConsenting / isUserVerified; both can change.
 
-    ``automatic`` is CDP's automaticPresenceSimulation: when it is off, a request waits (until
-    its ceremony's timeout) for it to be turned on again, as for a touch that never comes."""
+    ``automatic`` is CDP's automaticPresenceSimulation: when it is off, a request waits for it
+    to be turned on again, as for a touch that may never come; after ``wait_s`` (WebAuthn's
+    longest recommended ceremony timeout by default) the user is taken not to be there."""
 
     def __init__(
-        self, consenting: bool = True, verified: bool = True, automatic: bool = True
+        self,
+        consenting: bool = True,
+        verified: bool = True,
+        automatic: bool = True,
+        wait_s: float = 600.0,
     ) -> None:
         self.consenting = consenting
         self.verified = verified
+        self.wait_s = wait_s
         self._automatic = asyncio.Event()
         self.automatic = automatic
 
@@ -36,7 +42,11 @@ class AutoPresence:
 
     async def confirm(self, request: PresenceRequest) -> PresenceResponse:
         if not self._automatic.is_set():
-            await self._automatic.wait()
+            try:
+                async with asyncio.timeout(self.wait_s):
+                    await self._automatic.wait()
+            except TimeoutError:
+                return PresenceResponse(present=False)
         return PresenceResponse(present=self.consenting, verified=self.consenting and self.verified)
 
 

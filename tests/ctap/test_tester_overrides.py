@@ -233,3 +233,18 @@ def test_from_cdp_takes_cdp_defaults_and_refuses_unknown_options() -> None:
         VirtualAuthenticator.from_cdp({"hasTeleport": True})
     with pytest.raises(ValueError, match="U2F"):
         VirtualAuthenticator.from_cdp({"protocol": "u2f"})
+
+
+async def test_presence_simulation_off_gives_up_after_its_wait() -> None:
+    va = VirtualAuthenticator(automatic_presence_simulation=False)
+    va.device.auto_presence().wait_s = 0.1
+    options = {
+        "challenge": encode(b"c" * 16),
+        "rp": {"id": "example.com", "name": "Example"},
+        "user": {"id": encode(b"u"), "name": "a", "displayName": "a"},
+        "pubKeyCredParams": [{"type": "public-key", "alg": -7}],
+    }
+    with pytest.raises(Exception) as refused:
+        await va.acreate(options, "https://example.com")
+    assert getattr(refused.value, "name", None) == "NotAllowedError"
+    va.close()

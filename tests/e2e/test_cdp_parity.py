@@ -330,3 +330,20 @@ def test_events_and_get_credential_match_through_the_signal_api(
     finally:
         cdp.close()
         vauth.close()
+
+
+def test_presence_simulation_off_gives_the_same_refusal(chromium: tuple[Any, str]) -> None:
+    """automaticPresenceSimulation false: no user answers. Chromium's ceremony ends at its
+    timeout; vauth's presence gives up after its wait (made short here): NotAllowedError."""
+    cdp, vauth = both(chromium, {**BASE_OPTIONS, "automaticPresenceSimulation": False})
+    presence = vauth.authenticator.device.auto_presence()
+    presence.wait_s = 0.5
+    try:
+        options = {**creation({}), "timeout": 1000}
+        refused = cdp.create(options)
+        assert refused == {"error": "NotAllowedError"}
+        assert vauth.create(options) == refused
+        assert cdp.events == vauth.events == []
+    finally:
+        cdp.close()
+        vauth.close()
