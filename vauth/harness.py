@@ -10,6 +10,7 @@ configured with W3C WebDriver / CDP options, and driven over its HTTP API.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -18,6 +19,7 @@ import sys
 import threading
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -124,6 +126,23 @@ class VauthDaemon:
         if done.returncode != 0:
             raise HarnessError(f"the native host was not installed: {done.stderr.strip()}")
 
+    @contextlib.contextmanager
+    def events(self, authenticator: str = VAULT) -> Iterator[EventReader]:
+        """The authenticator's CDP events (GET .../events), from the moment this returns."""
+        request = urllib.request.Request(  # noqa: S310 - loopback, as in request()
+            f"{self.url}{BASE}/{authenticator}/events",
+            headers={"Authorization": f"Bearer {self.token}"},
+        )
+        response = urllib.request.urlopen(request, timeout=60)  # noqa: S310
+        reader = EventReader(response)
+        try:
+            name, _ = reader.next()
+            if name != "ready":
+                raise HarnessError(f"the event stream began with {name}, not ready")
+            yield reader
+        finally:
+            response.close()
+
     # -- its end ------------------------------------------------------------------------------
 
     def stop(self) -> int:
@@ -140,3 +159,22 @@ class VauthDaemon:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class EventReader:
+    """Server-sent events read off a response: ``next()`` gives (CDP name, parameters)."""
+
+    def __init__(self, response: Any) -> None:
+        self._response = response
+
+    def next(self) -> tuple[str, Any]:
+        name, data = "", ""
+        for raw in self._response:
+            line = raw.decode().rstrip("\r\n")
+            if line.startswith("event:"):
+                name = line.removeprefix("event:").strip()
+            elif line.startswith("data:"):
+                data += line.removeprefix("data:").strip()
+            elif not line and name:
+                return name, json.loads(data) if data else None
+        raise HarnessError("the event stream ended")

@@ -337,6 +337,12 @@ class Signals(_OnTheVault):
     """The WebAuthn Signal API (L3 5.1.10): relying parties correct stale passkeys.
     ``origin`` is the calling page's (from the browser); the rpId must be one it may claim."""
 
+    @property
+    def _device(self) -> Device:
+        """The daemon's own authenticator, on a vault or ephemeral (tester mode), where the
+        corrections also fire CDP's credentialDeleted / credentialUpdated events."""
+        return self._service.device(VAULT_ID)
+
     async def signal_unknown_credential(
         self, origin: str | None, rp_id: str, credential_id: str
     ) -> dict[str, Any]:
