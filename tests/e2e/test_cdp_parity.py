@@ -347,3 +347,30 @@ def test_presence_simulation_off_gives_the_same_refusal(chromium: tuple[Any, str
     finally:
         cdp.close()
         vauth.close()
+
+
+def test_sign_count_minus_one_gives_the_same_counter(chromium: tuple[Any, str]) -> None:
+    """setCredentialProperties signCount -1: the credential has no counter; assertions say 0.
+    (Chromium's getCredential then shows -1, vauth's 0: the credential's counter is 0.)"""
+    cdp, vauth = both(chromium, BASE_OPTIONS)
+    try:
+        for side in (cdp, vauth):
+            side.create(creation({}))
+        cdp_id = cdp.events[0][1]["credentialId"]
+        cdp.cdp.send(
+            "WebAuthn.setCredentialProperties",
+            {
+                "authenticatorId": cdp.id,
+                "credentialId": base64.b64encode(cdp_id).decode(),
+                "signCount": -1,
+            },
+        )
+        vauth.authenticator.set_credential_properties(
+            encode(vauth.events[0][1]["credentialId"]), sign_count=-1
+        )
+        got = cdp.get(request({}))
+        assert got["signCount"] == 0
+        assert vauth.get(request({})) == got
+    finally:
+        cdp.close()
+        vauth.close()
