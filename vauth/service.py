@@ -383,20 +383,32 @@ class Service:
                     properties.get("userDisplayName"),
                 )
 
+    def tester_device(self, authenticator_id: str) -> Device:
+        """A device a tester may tamper with (override bits, failures, presence): not one on
+        a vault, whose passkeys are a person's own."""
+        device = self.device(authenticator_id)
+        if device.vault is not None:
+            raise ServiceError(
+                ErrorCode.UNSUPPORTED_OPERATION,
+                "a vault's authenticator does not take a tester's overrides; use an "
+                "ephemeral one (vauth serve --ephemeral, or Add Virtual Authenticator)",
+            )
+        return device
+
     async def set_response_override_bits(self, authenticator_id: str, bits: dict[str, Any]) -> None:
-        self.device(authenticator_id).set_response_override_bits(
+        self.tester_device(authenticator_id).set_response_override_bits(
             bits.get("isBogusSignature", False),
             bits.get("isBadUV", False),
             bits.get("isBadUP", False),
         )
 
     async def fail_next(self, authenticator_id: str, status: int | str | None) -> None:
-        device = self.device(authenticator_id)
+        device = self.tester_device(authenticator_id)
         with mapped():
             device.fail_next(status)
 
     async def set_automatic_presence_simulation(self, authenticator_id: str, enabled: bool) -> None:
-        device = self.device(authenticator_id)
+        device = self.tester_device(authenticator_id)
         with mapped():
             device.set_automatic_presence_simulation(enabled)
 
