@@ -36,7 +36,7 @@ def assertion(ctap: Ctap2, client_data_hash: bytes, uv: bool = True) -> Any:
     return ctap.get_assertion(RP["id"], client_data_hash, options={"uv": uv})
 
 
-def test_bogus_signature_is_zeros_and_does_not_verify(
+def test_bogus_signature_is_one_zero_byte_and_does_not_verify(
     va: VirtualAuthenticator, ctap: Ctap2
 ) -> None:
     made = make(ctap)
