@@ -22,6 +22,10 @@ def b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
+def unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
 def environment(base: Path, passphrase: str = PASSPHRASE) -> dict[str, str]:
     """The environment of a daemon (and its CLI, host and browser) living under ``base``."""
     (base / "run").mkdir(exist_ok=True)

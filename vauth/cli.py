@@ -357,6 +357,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.uhid and not os.access("/dev/uhid", os.R_OK | os.W_OK):
         raise CliError("--uhid needs read and write access to /dev/uhid (root, or a udev rule)")
     settings = daemon.Settings(
+        authenticator=_authenticator_options(args),
         vault=None if args.ephemeral else _vault_path(args),
         passphrase=None,
         socket=_socket(args),
@@ -394,6 +395,32 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return EXIT_OK
     finally:
         wipe(passphrase)
+
+
+def _authenticator_options(args: argparse.Namespace) -> dict[str, Any] | None:
+    """--authenticator: a W3C WebDriver / CDP Authenticator Configuration, as JSON, for the
+    ephemeral authenticator (--ephemeral)."""
+    if args.authenticator is None:
+        return None
+    if not args.ephemeral:
+        raise CliError("--authenticator configures an --ephemeral authenticator only", EXIT_USAGE)
+    from vauth.device import CONFIGURATION
+    from vauth.inputs import InvalidInput, check_closed, loads
+
+    try:
+        options = loads(args.authenticator)
+        if not isinstance(options, dict):
+            raise InvalidInput("", "not a JSON object")
+        check_closed(options, CONFIGURATION)
+    except InvalidInput as exc:
+        raise CliError(f"--authenticator: {exc.message}", EXIT_USAGE) from None
+    from vauth.device import UnsupportedOption, configuration_parts
+
+    try:
+        configuration_parts(options)
+    except (UnsupportedOption, ValueError, TypeError) as exc:
+        raise CliError(f"--authenticator: {exc}", EXIT_USAGE) from None
+    return options
 
 
 def _host_port(value: str) -> tuple[str, int]:
@@ -1109,6 +1136,12 @@ def parser() -> argparse.ArgumentParser:
         help=f"loopback HOST:PORT of the HTTP API (default 127.0.0.1:{paths.DEFAULT_HTTP_PORT})",
     )
     p.add_argument("--no-http", action="store_true", help="serve the Unix socket only")
+    p.add_argument(
+        "--authenticator",
+        metavar="JSON",
+        help="with --ephemeral: its W3C WebDriver or CDP options, e.g. "
+        '\'{"hasPrf": true, "defaultBackupEligibility": true}\'',
+    )
     p.add_argument(
         "--idle-lock",
         type=float,

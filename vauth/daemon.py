@@ -20,7 +20,7 @@ from typing import Any
 
 from vauth import actions
 from vauth.api import ApiServer, create_app
-from vauth.device import Device, authenticator_config
+from vauth.device import Device, configuration_parts
 from vauth.secret import wipe
 from vauth.service import Prompts, Service, presence_for
 from vauth.transport import unix_socket
@@ -41,6 +41,9 @@ class Settings:
     presence: str = "prompt"
     idle_lock_s: float | None = None
     uhid: bool = False  # also appear as a USB security key (Linux uhid)
+    # --ephemeral: W3C WebDriver / CDP Authenticator Configuration, checked against
+    # device.CONFIGURATION (with --presence auto, its isUserVerified & co. apply too)
+    authenticator: dict[str, Any] | None = None
 
 
 class JsonFormatter(logging.Formatter):
@@ -68,17 +71,30 @@ def configure_logging(level: str = "info") -> None:
 
 
 def ensure_token(path: Path) -> str:
-    """The HTTP API's bearer token, made on first use, kept in a 0600 file."""
+    """The HTTP API's bearer token, made on first use, kept in a 0600 file. Daemons started
+    side by side share it: the file appears whole (written aside, then linked), and the
+    first daemon to link it wins."""
     if path.exists():
         token = path.read_text().strip()
         if token:
             return token
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     token = secrets.token_urlsafe(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as out:
-        out.write(token + "\n")
-    return token
+    aside = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as out:
+            out.write(token + "\n")
+        try:
+            os.link(aside, path)
+        except FileExistsError:  # another daemon linked its token first: use that one
+            existing = path.read_text().strip()
+            if existing:
+                return existing
+            os.replace(aside, path)  # an empty file left by a crash: replace it
+        return token
+    finally:
+        aside.unlink(missing_ok=True)
 
 
 class StartupError(Exception):
@@ -129,7 +145,10 @@ async def _serve(settings: Settings, ready: asyncio.Event | None) -> int:
     prompts = Prompts()
     presence = TrackingPresence(presence_for(settings.presence, prompts))
     if settings.vault is None:
-        device = Device.ephemeral(authenticator_config(), presence, pin_hasher=ThreadedPinHasher())
+        config, automatic, seed = configuration_parts(settings.authenticator or {})
+        if settings.presence == "auto":
+            presence = TrackingPresence(automatic)
+        device = Device.ephemeral(config, presence, seed, pin_hasher=ThreadedPinHasher())
         logger.info("ephemeral authenticator: nothing will be kept")
     else:
         if settings.passphrase is None:
@@ -199,6 +218,19 @@ async def _serve(settings: Settings, ready: asyncio.Event | None) -> int:
             logger.info("uhid: vauth appears as a USB security key")
         if ready is not None:
             ready.set()
+        # One machine-readable line on stdout, for the program that started this daemon
+        # (several side by side, each on its own socket and a port the system chose).
+        print(
+            json.dumps(
+                {
+                    "socket": str(settings.socket),
+                    "http": None if api is None else f"http://{host}:{api.port}",
+                    "port": None if api is None else api.port,
+                    "tokenFile": None if api is None else str(settings.token_file),
+                }
+            ),
+            flush=True,
+        )
         print("vauth: ready", file=sys.stderr, flush=True)
         await stop.wait()
         logger.info("stopping: finishing %d request(s) in flight", service.in_flight)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
 import os
 import uuid
 from collections.abc import Iterable
@@ -28,6 +29,7 @@ from vauth.inputs import B64URL, BOOLEAN, INTEGER, INTEGER_OR_STRING, STRING, ST
 from vauth.keys import RandomKeySource, SeededKeySource
 from vauth.presence import AutoPresence
 from vauth.store import InMemoryStore
+from vauth.tester import CREDENTIAL_UPDATED, Events, OverrideBits, TesterResponses
 from vauth.vault import Vault, webdriver
 from vauth.vault.portable import EntryError, b64url_field
 
@@ -52,6 +54,19 @@ _CTAP_FOR_EXTENSION: dict[str, frozenset[str]] = {
     "minPinLength": frozenset({"minPinLength"}),
 }
 SUPPORTED_EXTENSIONS = frozenset(_CTAP_FOR_EXTENSION)
+_HMAC = frozenset({"hmac-secret", "hmac-secret-mc"})
+# CDP WebAuthn.VirtualAuthenticatorOptions' extension switches: the CTAP extensions each one
+# turns on (true) and those it turns off (false); left out, the authenticator keeps its
+# ``extensions``. As in Chromium, hasHmacSecret alone gives no PRF results at creation.
+CAPABILITIES: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    "hasLargeBlob": (frozenset({"largeBlobKey"}), frozenset({"largeBlobKey"})),
+    "hasCredBlob": (frozenset({"credBlob"}), frozenset({"credBlob"})),
+    "hasMinPinLength": (frozenset({"minPinLength"}), frozenset({"minPinLength"})),
+    "hasPrf": (_HMAC, _HMAC),
+    "hasHmacSecret": (frozenset({"hmac-secret"}), _HMAC),
+    "hasHmacSecretMc": (frozenset({"hmac-secret-mc"}), frozenset({"hmac-secret-mc"})),
+}
+CTAP2_VERSIONS = {"ctap2_0": "ctap2", "ctap2_1": "ctap2_1"}  # CDP's ctap2Version: vauth's protocol
 TRANSPORTS = frozenset({"usb", "nfc", "ble", "internal", "hybrid"})
 # Commands that may change what getInfo says (the PIN, the configuration).
 _STATE_CHANGING = frozenset((Command.CLIENT_PIN, Command.RESET, Command.CONFIG))
@@ -61,7 +76,8 @@ DISPLAY_NAME_SETTING = "display_name"
 # W3C WebDriver 11.1 Authenticator Configuration (and vauth's own settings): the one
 # declaration that checks "Add Virtual Authenticator" and documents it in /openapi.json.
 CONFIGURATION = (
-    Field("protocol", STRING, choices=("ctap2", "ctap2_1", "ctap1/u2f")),
+    Field("protocol", STRING, choices=("ctap2", "ctap2_1", "ctap1/u2f", "u2f")),
+    Field("ctap2Version", STRING, choices=tuple(CTAP2_VERSIONS), description="CDP"),
     Field("transport", STRING, choices=tuple(sorted(TRANSPORTS))),
     Field("hasResidentKey", BOOLEAN),
     Field("hasUserVerification", BOOLEAN),
@@ -70,6 +86,8 @@ CONFIGURATION = (
     Field("extensions", STRINGS),
     Field("defaultBackupEligibility", BOOLEAN),
     Field("defaultBackupState", BOOLEAN),
+    *(Field(name, BOOLEAN, description="CDP") for name in CAPABILITIES),
+    Field("automaticPresenceSimulation", BOOLEAN, description="CDP; true if left out"),
     Field("attestation", STRING, description="vauth: none, packed-self or packed"),
     Field("aaguid", STRING, description="vauth: a UUID"),
     Field(
@@ -88,6 +106,15 @@ CREDENTIAL_PARAMETERS = (
     Field("largeBlob", B64URL),
     Field("backupEligibility", BOOLEAN),
     Field("backupState", BOOLEAN),
+    Field("userName", STRING),
+    Field("userDisplayName", STRING),
+)
+# CDP WebAuthn.setCredentialProperties (W3C WebDriver's backup flags, and CDP's others):
+# signCount -1 means the credential keeps no counter and reports 0.
+CREDENTIAL_PROPERTIES = (
+    Field("backupEligibility", BOOLEAN),
+    Field("backupState", BOOLEAN),
+    Field("signCount", INTEGER, minimum=-1, maximum=0xFFFFFFFF),
     Field("userName", STRING),
     Field("userDisplayName", STRING),
 )
@@ -137,9 +164,18 @@ def authenticator_config(
     aaguid: str | bytes | uuid.UUID | None = None,
     backup_sign_count_policy: str = "zero",
     reset_window_s: float | None = 10.0,
+    capabilities: dict[str, bool] | None = None,
+    ctap2_version: str | None = None,
 ) -> AuthenticatorConfig:
     """W3C WebDriver 11.1 Authenticator Configuration (and vauth's own settings), as the core
-    takes it; ValueError (UnsupportedOption) for what cannot be offered."""
+    takes it; ValueError (UnsupportedOption) for what cannot be offered. ``capabilities``: CDP's
+    extension switches (``CAPABILITIES``' names); ``ctap2_version``: CDP's ``ctap2Version``."""
+    if protocol in ("u2f", "ctap1/u2f"):
+        raise UnsupportedOption("U2F-only (ctap1/u2f) authenticators are not offered")
+    if ctap2_version is not None:
+        if ctap2_version not in CTAP2_VERSIONS:
+            raise ValueError(f"ctap2Version must be ctap2_0 or ctap2_1, not {ctap2_version!r}")
+        protocol = CTAP2_VERSIONS[ctap2_version]
     if transport not in TRANSPORTS:
         raise ValueError(f"transport must be one of {sorted(TRANSPORTS)}, not {transport!r}")
     enabled = SUPPORTED_EXTENSIONS if extensions is None else _identifiers(extensions)
@@ -157,19 +193,49 @@ def authenticator_config(
         default_backup_state=default_backup_state,
         backup_sign_count_policy=SignCountPolicy(backup_sign_count_policy),
         reset_window_s=reset_window_s,
-        extensions=frozenset().union(*(_CTAP_FOR_EXTENSION[name] for name in enabled)),
+        extensions=_switched(
+            frozenset().union(*(_CTAP_FOR_EXTENSION[name] for name in enabled)), capabilities
+        ),
     )
+
+
+def _switched(ctap: frozenset[str], capabilities: dict[str, bool] | None) -> frozenset[str]:
+    """``ctap`` with CDP's extension switches applied: those off first, then those on."""
+    switches = capabilities or {}
+    unknown = set(switches) - set(CAPABILITIES)
+    if unknown:
+        raise ValueError(f"unknown capabilities: {', '.join(sorted(unknown))}")
+    for name, on in switches.items():
+        if not on:
+            ctap -= CAPABILITIES[name][1]
+    for name, on in switches.items():
+        if on:
+            ctap |= CAPABILITIES[name][0]
+    return ctap
 
 
 def configured_device(config: dict[str, Any]) -> Device:
     """An ephemeral device from an Authenticator Configuration already checked against
     ``CONFIGURATION`` (its members, in snake_case, are ``authenticator_config``'s arguments)."""
-    settings = {_snake(name): value for name, value in config.items()}
+    authenticator, presence, seed = configuration_parts(config)
+    return Device.ephemeral(authenticator, presence, seed)
+
+
+def configuration_parts(
+    config: dict[str, Any],
+) -> tuple[AuthenticatorConfig, AutoPresence, int | str | None]:
+    """An Authenticator Configuration checked against ``CONFIGURATION``, as the core's
+    configuration, the automatic presence it asks for, and its key seed."""
+    capabilities = {name: config[name] for name in CAPABILITIES if name in config}
+    settings = {_snake(n): v for n, v in config.items() if n not in CAPABILITIES}
     presence = AutoPresence(
-        settings.pop("is_user_consenting", True), settings.pop("is_user_verified", True)
+        settings.pop("is_user_consenting", True),
+        settings.pop("is_user_verified", True),
+        settings.pop("automatic_presence_simulation", True),
     )
     seed = settings.pop("seed", None)
-    return Device.ephemeral(authenticator_config(**settings), presence, seed)
+    settings["ctap2_version"] = settings.pop("ctap2_version", None)
+    return authenticator_config(**settings, capabilities=capabilities), presence, seed
 
 
 class Device:
@@ -190,12 +256,16 @@ class Device:
         self.vault = vault
         self.store = store
         self.presence = presence
+        self.events = Events()
+        # A vault's private keys never leave it, not even in an event.
+        self.responses = TesterResponses(self.events, with_private_keys=vault is None)
         env = Environment(
             store,
             presence,
             clock or SystemClock(),
             key_source or RandomKeySource(),
             pin_hasher or InlinePinHasher(),
+            self.responses,
         )
         self.authenticator = Authenticator(env, config)
         self._pin = pin
@@ -329,21 +399,109 @@ class Device:
     async def remove_all_credentials(self) -> None:
         await self.store.clear()
 
+    async def credential(self, credential_id: str) -> dict[str, Any]:
+        """CDP WebAuthn.getCredential: one stored credential as Credential Parameters."""
+        found = await self._stored(credential_id)
+        return credential_parameters(found, self.vault is None)
+
+    async def _stored(self, credential_id: str) -> Credential:
+        credential = await self.store.get(b64url_field(credential_id, "credentialId"))
+        if credential is None or credential.sealed:  # a sealed record keeps no key to show
+            raise KeyError(f"no credential with id {credential_id}")
+        return credential
+
     async def set_credential_properties(
         self,
         credential_id: str,
         backup_eligibility: bool | None = None,
         backup_state: bool | None = None,
+        sign_count: int | None = None,
+        user_name: str | None = None,
+        user_display_name: str | None = None,
     ) -> None:
-        """WebDriver "Set Credential Properties" (backup eligibility and state)."""
-        credential = await self.store.get(b64url_field(credential_id, "credentialId"))
-        if credential is None:
-            raise KeyError(f"no credential with id {credential_id}")
+        """WebDriver "Set Credential Properties" (backup eligibility and state) and CDP's
+        setCredentialProperties: ``sign_count`` -1 means no counter (it reports 0)."""
+        if sign_count is not None and not -1 <= sign_count <= 0xFFFFFFFF:
+            raise ValueError("signCount must be -1 (no counter) or from 0 to 4294967295")
+        credential = await self._stored(credential_id)
         if backup_eligibility is not None:
             credential.backup_eligible = backup_eligibility
         if backup_state is not None:
             credential.backup_state = backup_state
+        if sign_count == -1:
+            credential.sign_count_policy, credential.sign_count = SignCountPolicy.ZERO, 0
+        elif sign_count is not None:
+            credential.sign_count_policy, credential.sign_count = (
+                SignCountPolicy.COUNTER,
+                sign_count,
+            )
+        if user_name is not None:
+            credential.user_name = user_name
+        if user_display_name is not None:
+            credential.user_display_name = user_display_name
         await self.store.update(credential)
+
+    # -- CDP's controls: response overrides, presence simulation, the Signal API -----------
+
+    def set_response_override_bits(
+        self,
+        is_bogus_signature: bool = False,
+        is_bad_uv: bool = False,
+        is_bad_up: bool = False,
+    ) -> None:
+        """CDP WebAuthn.setResponseOverrideBits: each bit left out is reset to false."""
+        self.responses.bits = OverrideBits(is_bogus_signature, is_bad_uv, is_bad_up)
+
+    def fail_next(self, status: int | str | None) -> None:
+        """The next makeCredential or getAssertion fails with CTAP ``status`` (by number or
+        name); None: it does not. ValueError for what is not a CTAP error status."""
+        self.responses.fail_next(status)
+
+    def set_automatic_presence_simulation(self, enabled: bool) -> None:
+        """CDP WebAuthn.setAutomaticPresenceSimulation."""
+        self.auto_presence().automatic = bool(enabled)
+
+    async def signal_unknown_credential(
+        self, rp_id: str, credential_id: bytes
+    ) -> Credential | None:
+        """WebAuthn L3 signalUnknownCredential: remove it (credentialDeleted), if it is this
+        RP's; the one removed, or None."""
+        credential = await self.store.get(credential_id)
+        if credential is None or credential.rp_id != rp_id:
+            return None
+        await self.store.delete(credential_id)
+        self.events.deleted(credential_id)
+        return credential
+
+    async def signal_all_accepted_credentials(
+        self, rp_id: str, user_handle: bytes, accepted: set[bytes]
+    ) -> list[Credential]:
+        """WebAuthn L3 signalAllAcceptedCredentials: remove this user's others at this RP."""
+        removed = []
+        for credential in await self.store.find(_rp_id_hash(rp_id)):
+            if credential.user_handle == user_handle and credential.credential_id not in accepted:
+                await self.store.delete(credential.credential_id)
+                self.events.deleted(credential.credential_id)
+                removed.append(credential)
+        return removed
+
+    async def signal_current_user_details(
+        self, rp_id: str, user_handle: bytes, name: str, display_name: str
+    ) -> list[Credential]:
+        """WebAuthn L3 signalCurrentUserDetails: rename this user's passkeys at this RP
+        (credentialUpdated for each one changed)."""
+        updated = []
+        for credential in await self.store.find(_rp_id_hash(rp_id)):
+            if credential.user_handle == user_handle and (
+                credential.user_name != name or credential.user_display_name != display_name
+            ):
+                credential.user_name, credential.user_display_name = name, display_name
+                await self.store.update(credential)
+                self.events.credential(
+                    CREDENTIAL_UPDATED, credential, self.responses.with_private_keys
+                )
+                updated.append(credential)
+        return updated
 
     def set_user_verified(self, value: bool) -> None:
         """WebDriver "Set User Verified"."""
@@ -353,9 +511,10 @@ class Device:
         self.auto_presence().consenting = bool(value)
 
     def auto_presence(self) -> AutoPresence:
-        if not isinstance(self.presence, AutoPresence):
+        presence = getattr(self.presence, "inner", self.presence)  # a daemon tracks it
+        if not isinstance(presence, AutoPresence):
             raise TypeError("user consent and verification are scripted by the presence port")
-        return self.presence
+        return presence
 
     # -- exports and imports --------------------------------------------------------------
 
@@ -410,6 +569,10 @@ class Device:
     def close(self) -> None:
         if self.vault is not None:
             self.vault.close()
+
+
+def _rp_id_hash(rp_id: str) -> bytes:
+    return hashlib.sha256(rp_id.encode("utf-8", "surrogatepass")).digest()
 
 
 def credential_parameters(credential: Credential, with_private_key: bool = True) -> dict[str, Any]:

@@ -337,6 +337,12 @@ class Signals(_OnTheVault):
     """The WebAuthn Signal API (L3 5.1.10): relying parties correct stale passkeys.
     ``origin`` is the calling page's (from the browser); the rpId must be one it may claim."""
 
+    @property
+    def _device(self) -> Device:
+        """The daemon's own authenticator, on a vault or ephemeral (tester mode), where the
+        corrections also fire CDP's credentialDeleted / credentialUpdated events."""
+        return self._service.device(VAULT_ID)
+
     async def signal_unknown_credential(
         self, origin: str | None, rp_id: str, credential_id: str
     ) -> dict[str, Any]:
@@ -344,12 +350,9 @@ class Signals(_OnTheVault):
         rp_id = site_rp_id(origin, rp_id)
         raw = b64decode(credential_id, "credentialId")
         async with self._service.operation():
-            credential = await self._store().get(raw)
-            if credential is None or credential.rp_id != rp_id:
-                return {"removed": []}
             with acting_as(_signal_actor(rp_id, "signalUnknownCredential")):
-                await self._store().delete(raw)
-        return {"removed": [credential_summary(credential)]}
+                credential = await self._device.signal_unknown_credential(rp_id, raw)
+        return {"removed": [] if credential is None else [credential_summary(credential)]}
 
     async def signal_all_accepted_credentials(
         self, origin: str | None, rp_id: str, user_id: str, accepted: list[str]
@@ -358,15 +361,10 @@ class Signals(_OnTheVault):
         rp_id = site_rp_id(origin, rp_id)
         user = b64decode(user_id, "userId")
         keep = {b64decode(i, "allAcceptedCredentialIds[]") for i in accepted}
-        removed = []
         async with self._service.operation():
-            rp_hash = hashlib.sha256(rp_id.encode()).digest()
             with acting_as(_signal_actor(rp_id, "signalAllAcceptedCredentials")):
-                for credential in await self._store().find(rp_hash):
-                    if credential.user_handle == user and credential.credential_id not in keep:
-                        await self._store().delete(credential.credential_id)
-                        removed.append(credential_summary(credential))
-        return {"removed": removed}
+                removed = await self._device.signal_all_accepted_credentials(rp_id, user, keep)
+        return {"removed": [credential_summary(c) for c in removed]}
 
     async def signal_current_user_details(
         self,
@@ -379,18 +377,12 @@ class Signals(_OnTheVault):
         """The RP's current name for this user: update every passkey of theirs there."""
         rp_id = site_rp_id(origin, rp_id)
         user = b64decode(user_id, "userId")
-        updated = []
         async with self._service.operation():
-            rp_hash = hashlib.sha256(rp_id.encode()).digest()
             with acting_as(_signal_actor(rp_id, "signalCurrentUserDetails")):
-                for credential in await self._store().find(rp_hash):
-                    if credential.user_handle == user and (
-                        credential.user_name != name or credential.user_display_name != display_name
-                    ):
-                        credential.user_name, credential.user_display_name = name, display_name
-                        await self._store().update(credential)
-                        updated.append(credential_summary(credential))
-        return {"updated": updated}
+                updated = await self._device.signal_current_user_details(
+                    rp_id, user, name, display_name
+                )
+        return {"updated": [credential_summary(c) for c in updated]}
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 
@@ -9,13 +10,43 @@ from vauth.ctap.ports import PresenceRequest, PresenceResponse
 
 
 class AutoPresence:
-    """Approves at once, like WebDriver's isUserConsenting / isUserVerified; both can change."""
+    """Approves at once, like WebDriver's isUserConsenting / isUserVerified; both can change.
 
-    def __init__(self, consenting: bool = True, verified: bool = True) -> None:
+    ``automatic`` is CDP's automaticPresenceSimulation: when it is off, a request waits for it
+    to be turned on again, as for a touch that may never come; after ``wait_s`` (WebAuthn's
+    longest recommended ceremony timeout by default) the user is taken not to be there."""
+
+    def __init__(
+        self,
+        consenting: bool = True,
+        verified: bool = True,
+        automatic: bool = True,
+        wait_s: float = 600.0,
+    ) -> None:
         self.consenting = consenting
         self.verified = verified
+        self.wait_s = wait_s
+        self._automatic = asyncio.Event()
+        self.automatic = automatic
+
+    @property
+    def automatic(self) -> bool:
+        return self._automatic.is_set()
+
+    @automatic.setter
+    def automatic(self, value: bool) -> None:
+        if value:
+            self._automatic.set()
+        else:
+            self._automatic.clear()
 
     async def confirm(self, request: PresenceRequest) -> PresenceResponse:
+        if not self._automatic.is_set():
+            try:
+                async with asyncio.timeout(self.wait_s):
+                    await self._automatic.wait()
+            except TimeoutError:
+                return PresenceResponse(present=False)
         return PresenceResponse(present=self.consenting, verified=self.consenting and self.verified)
 
 

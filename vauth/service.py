@@ -264,6 +264,7 @@ class Service:
         self.authenticators: dict[str, Device] = {}
         if vault_device is not None:
             self.authenticators[VAULT_ID] = vault_device
+            vault_device.events.authenticator_id = VAULT_ID
         self.prompts = prompts
         self.in_flight = 0
         self._idle = asyncio.Event()
@@ -324,6 +325,7 @@ class Service:
         with mapped():
             device = configured_device(config)
         authenticator_id = secrets.token_hex(8)
+        device.events.authenticator_id = authenticator_id
         self.authenticators[authenticator_id] = device
         return {"authenticatorId": authenticator_id}
 
@@ -359,6 +361,56 @@ class Service:
         device = self.device(authenticator_id)
         with mapped():
             device.set_user_verified(value)
+
+    # -- CDP WebAuthn's commands beyond WebDriver's -----------------------------------------
+
+    async def get_credential(self, authenticator_id: str, credential_id: str) -> dict[str, Any]:
+        async with self.operation():
+            return await self.device(authenticator_id).credential(credential_id)
+
+    async def set_credential_properties(
+        self, authenticator_id: str, credential_id: str, properties: dict[str, Any]
+    ) -> None:
+        """``properties``: checked at the edge against device.CREDENTIAL_PROPERTIES."""
+        async with self.operation():
+            with acting_as(HTTP_API):
+                await self.device(authenticator_id).set_credential_properties(
+                    credential_id,
+                    properties.get("backupEligibility"),
+                    properties.get("backupState"),
+                    properties.get("signCount"),
+                    properties.get("userName"),
+                    properties.get("userDisplayName"),
+                )
+
+    def tester_device(self, authenticator_id: str) -> Device:
+        """A device a tester may tamper with (override bits, failures, presence): not one on
+        a vault, whose passkeys are a person's own."""
+        device = self.device(authenticator_id)
+        if device.vault is not None:
+            raise ServiceError(
+                ErrorCode.UNSUPPORTED_OPERATION,
+                "a vault's authenticator does not take a tester's overrides; use an "
+                "ephemeral one (vauth serve --ephemeral, or Add Virtual Authenticator)",
+            )
+        return device
+
+    async def set_response_override_bits(self, authenticator_id: str, bits: dict[str, Any]) -> None:
+        self.tester_device(authenticator_id).set_response_override_bits(
+            bits.get("isBogusSignature", False),
+            bits.get("isBadUV", False),
+            bits.get("isBadUP", False),
+        )
+
+    async def fail_next(self, authenticator_id: str, status: int | str | None) -> None:
+        device = self.tester_device(authenticator_id)
+        with mapped():
+            device.fail_next(status)
+
+    async def set_automatic_presence_simulation(self, authenticator_id: str, enabled: bool) -> None:
+        device = self.tester_device(authenticator_id)
+        with mapped():
+            device.set_automatic_presence_simulation(enabled)
 
     # -- ceremonies --------------------------------------------------------------------------
 

@@ -30,8 +30,10 @@ from vauth.device import (
 from vauth.keys import RandomKeySource, SeededKeySource
 from vauth.presence import AutoPresence, DenyPresence, ScriptedPresence
 from vauth.store import InMemoryStore
+from vauth.tester import Listener, cdp_arguments
 from vauth.vault import Vault
 from vauth.vault.pin_hash import ThreadedPinHasher
+from vauth.vault.portable import b64url_field
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -80,7 +82,26 @@ class VirtualAuthenticator:
         key_source: KeySource | None = None,
         backup_sign_count_policy: str = "zero",
         reset_window_s: float | None = 10.0,
+        has_large_blob: bool | None = None,
+        has_cred_blob: bool | None = None,
+        has_min_pin_length: bool | None = None,
+        has_prf: bool | None = None,
+        has_hmac_secret: bool | None = None,
+        has_hmac_secret_mc: bool | None = None,
+        automatic_presence_simulation: bool = True,
+        ctap2_version: str | None = None,
     ) -> None:
+        """W3C WebDriver's Authenticator Configuration, and CDP's VirtualAuthenticatorOptions:
+        ``has_prf`` & co. turn an extension on (True) or off (False) over ``extensions``;
+        ``ctap2_version`` ("ctap2_0", "ctap2_1") chooses the protocol."""
+        switches = {
+            "hasLargeBlob": has_large_blob,
+            "hasCredBlob": has_cred_blob,
+            "hasMinPinLength": has_min_pin_length,
+            "hasPrf": has_prf,
+            "hasHmacSecret": has_hmac_secret,
+            "hasHmacSecretMc": has_hmac_secret_mc,
+        }
         config = authenticator_config(
             protocol=protocol,
             transport=transport,
@@ -93,9 +114,13 @@ class VirtualAuthenticator:
             aaguid=aaguid,
             backup_sign_count_policy=backup_sign_count_policy,
             reset_window_s=reset_window_s,
+            capabilities={name: on for name, on in switches.items() if on is not None},
+            ctap2_version=ctap2_version,
         )
         self.extensions = SUPPORTED_EXTENSIONS if extensions is None else frozenset(extensions)
-        presence = presence or AutoPresence(is_user_consenting, is_user_verified)
+        presence = presence or AutoPresence(
+            is_user_consenting, is_user_verified, automatic_presence_simulation
+        )
         opened: Vault | None = None
         if vault is not None:
             if store is not None:
@@ -129,6 +154,13 @@ class VirtualAuthenticator:
             self._run(self.device.load_settings())
         if pin is not None:
             self._run(self.device.ensure_pin(pin))
+
+    @classmethod
+    def from_cdp(cls, options: dict[str, Any], **more: Any) -> VirtualAuthenticator:
+        """An authenticator as CDP's WebAuthn.addVirtualAuthenticator would make it from the
+        same VirtualAuthenticatorOptions (CDP's defaults included); ``more``: vauth's own
+        arguments (seed, vault, ...)."""
+        return cls(**cdp_arguments(options), **more)
 
     @property
     def authenticator(self) -> Authenticator:
@@ -281,10 +313,66 @@ class VirtualAuthenticator:
         credential_id: str,
         backup_eligibility: bool | None = None,
         backup_state: bool | None = None,
+        *,
+        sign_count: int | None = None,
+        user_name: str | None = None,
+        user_display_name: str | None = None,
     ) -> None:
-        """WebDriver "Set Credential Properties" (backup eligibility and state)."""
+        """WebDriver "Set Credential Properties" (backup eligibility and state), and CDP's
+        others: ``sign_count`` -1 means the credential keeps no counter and reports 0."""
         self._run(
-            self.device.set_credential_properties(credential_id, backup_eligibility, backup_state)
+            self.device.set_credential_properties(
+                credential_id,
+                backup_eligibility,
+                backup_state,
+                sign_count,
+                user_name,
+                user_display_name,
+            )
+        )
+
+    # -- CDP WebAuthn's commands and events beyond WebDriver's --------------------------------
+
+    def get_credential(self, credential_id: str) -> dict[str, Any]:
+        """CDP WebAuthn.getCredential: one stored credential as Credential Parameters."""
+        return self._run(self.device.credential(credential_id))
+
+    def set_response_override_bits(
+        self, is_bogus_signature: bool = False, is_bad_uv: bool = False, is_bad_up: bool = False
+    ) -> None:
+        """CDP WebAuthn.setResponseOverrideBits: until set again, signatures are one zero byte (a
+        relying party must reject them), or the UV or UP flag is cleared."""
+        self.device.set_response_override_bits(is_bogus_signature, is_bad_uv, is_bad_up)
+
+    def fail_next(self, status: int | str | None) -> None:
+        """The next makeCredential or getAssertion fails with this CTAP status (a number or a
+        name such as "NO_CREDENTIALS"); None: it does not."""
+        self.device.fail_next(status)
+
+    def set_automatic_presence_simulation(self, enabled: bool) -> None:
+        """CDP WebAuthn.setAutomaticPresenceSimulation. Off, a ceremony waits for it to be
+        turned on (or for its timeout): drive it with the async methods then."""
+        self.device.set_automatic_presence_simulation(enabled)
+
+    def on(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener(name, params)`` for each CDP WebAuthn event (credentialAdded,
+        credentialAsserted, credentialDeleted, credentialUpdated); returns the unsubscriber."""
+        return self.device.events.subscribe(listener)
+
+    def signal_unknown_credential(self, rp_id: str, credential_id: str) -> bool:
+        """PublicKeyCredential.signalUnknownCredential (WebAuthn L3 5.1.10.1) as a browser
+        passes it on: the credential is removed (credentialDeleted). Whether it was."""
+        raw = b64url_field(credential_id, "credentialId")
+        return self._run(self.device.signal_unknown_credential(rp_id, raw)) is not None
+
+    def signal_current_user_details(
+        self, rp_id: str, user_id: str, name: str, display_name: str
+    ) -> int:
+        """PublicKeyCredential.signalCurrentUserDetails (WebAuthn L3 5.1.10.3): this user's
+        passkeys are renamed (credentialUpdated for each). How many were."""
+        user = b64url_field(user_id, "userId")
+        return len(
+            self._run(self.device.signal_current_user_details(rp_id, user, name, display_name))
         )
 
     def attestation_ca_pem(self) -> str:
@@ -312,11 +400,15 @@ class VirtualAuthenticator:
 
     # -- internals ------------------------------------------------------------------------
 
+    def _presence_is_automatic(self) -> bool:
+        presence = self.device.presence
+        return not isinstance(presence, AutoPresence) or presence.automatic
+
     def _run(self, coro: Coroutine[Any, Any, T]) -> T:
         if self._closed:
             coro.close()
             raise RuntimeError("this VirtualAuthenticator is closed")
-        if self._inline:
+        if self._inline and self._presence_is_automatic():
             try:
                 coro.send(None)
             except StopIteration as done:

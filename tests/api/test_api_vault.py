@@ -14,6 +14,7 @@ from api_support import ORIGIN, RP_ID, Api, serve
 from webauthn.helpers.structs import AuthenticatorSelectionCriteria, ResidentKeyRequirement
 
 from vauth import VirtualAuthenticator
+from vauth.ctap.ports import Ceremony
 from vauth.operations import VaultAdmin
 from vauth.service import Prompts, Service
 from vauth.vault import Vault
@@ -73,3 +74,49 @@ async def test_locked_vault_is_423(vault_api: Api, vault_service: Service) -> No
     assert (status, body["error"]) == (423, "vault_locked")
     await VaultAdmin(vault_service).unlock(PASSPHRASE)
     assert await vault_api.ok("GET", f"{BASE}/credentials") == []
+
+
+async def test_a_vaults_events_and_credential_never_carry_its_private_keys(
+    vault_api: Api, vault_service: Service
+) -> None:
+    """CDP's events carry privateKey; a vault's keys never leave it, not even in one."""
+    seen: list[tuple[str, dict[str, object]]] = []
+    vault_service.device("vault").events.subscribe(lambda name, p: seen.append((name, p)))
+    options = webauthn.generate_registration_options(
+        rp_id=RP_ID,
+        rp_name="Example",
+        user_name="alice",
+        authenticator_selection=AuthenticatorSelectionCriteria(
+            resident_key=ResidentKeyRequirement.REQUIRED
+        ),
+    )
+    response = await vault_api.ok(
+        "POST",
+        f"{BASE}/create",
+        json={"origin": ORIGIN, "options": json.loads(webauthn.options_to_json(options))},
+    )
+    ((name, params),) = seen
+    assert name == "credentialAdded" and params["authenticatorId"] == "vault"
+    credential = params["credential"]
+    assert isinstance(credential, dict) and "privateKey" not in credential
+    one = await vault_api.ok("GET", f"{BASE}/credentials/{response['rawId']}")
+    assert one["credentialId"] == response["rawId"] and "privateKey" not in one
+
+
+@pytest.mark.parametrize(
+    ("route", "body"),
+    [
+        ("/response-override-bits", {"isBogusSignature": True}),
+        ("/fail-next", {"status": "NO_CREDENTIALS"}),
+        ("/presence-simulation", {"enabled": False}),
+    ],
+)
+async def test_a_vault_refuses_a_testers_overrides(
+    vault_api: Api, vault_service: Service, route: str, body: dict[str, object]
+) -> None:
+    status, answer = await vault_api.call("POST", BASE + route, json=body)
+    assert (status, answer["error"]) == (400, "unsupported operation")
+    assert "ephemeral" in answer["message"]
+    device = vault_service.device("vault")
+    assert device.responses.bits.is_bogus_signature is False
+    assert device.responses.failure(Ceremony.GET_ASSERTION) is None

@@ -122,6 +122,7 @@ WRONG: dict[str, list[Any]] = {
     "object": ["x", [], 5, None],
     "strings": ["x", [1], {}, None],
     "integer-or-string": [1.5, True, [], {}, None],
+    "sign-count": ["1", 1.5, True, [], None, -2],  # -1 is CDP's "no counter"
 }
 
 
@@ -154,6 +155,14 @@ CONFIGURATION = {
     "attestation": "string",
     "aaguid": "string",
     "seed": "integer-or-string",
+    "ctap2Version": "string",
+    "hasLargeBlob": "boolean",
+    "hasCredBlob": "boolean",
+    "hasMinPinLength": "boolean",
+    "hasPrf": "boolean",
+    "hasHmacSecret": "boolean",
+    "hasHmacSecretMc": "boolean",
+    "automaticPresenceSimulation": "boolean",
 }
 CREDENTIAL = {
     "credentialId": "string",
@@ -176,6 +185,22 @@ HTTP: dict[str, tuple[dict[str, str], dict[str, Any]]] = {
     BASE + "/{authenticatorId}/uv": ({"isUserVerified": "boolean"}, {"isUserVerified": True}),
     BASE + "/{authenticatorId}/create": (CEREMONY, {"origin": ORIGIN, "options": {}}),
     BASE + "/{authenticatorId}/get": (CEREMONY, {"origin": ORIGIN, "options": {}}),
+    BASE + "/{authenticatorId}/credentials/{credentialId}/props": (
+        {
+            "backupEligibility": "boolean",
+            "backupState": "boolean",
+            "signCount": "sign-count",
+            "userName": "string",
+            "userDisplayName": "string",
+        },
+        {},
+    ),
+    BASE + "/{authenticatorId}/response-override-bits": (
+        {"isBogusSignature": "boolean", "isBadUV": "boolean", "isBadUP": "boolean"},
+        {},
+    ),
+    BASE + "/{authenticatorId}/fail-next": ({"status": "integer-or-string?"}, {"status": None}),
+    BASE + "/{authenticatorId}/presence-simulation": ({"enabled": "boolean"}, {"enabled": True}),
 }
 NOT_JSON = {BASE + "/{authenticatorId}/ctap"}  # application/cbor
 
@@ -219,7 +244,9 @@ async def test_http_names_the_wrong_member(
     daemon: Daemon, route: str, member: str, value: Any
 ) -> None:
     body = {**HTTP[route][1], member: value}
-    status, answer = await post(daemon, route.replace("{authenticatorId}", "vault"), body)
+    status, answer = await post(
+        daemon, route.replace("{authenticatorId}", "vault").replace("{credentialId}", "AA"), body
+    )
     assert (status, answer["error"]) == (400, "invalid argument"), answer
     assert answer["message"].startswith(f"{member} must be"), answer
 
@@ -245,7 +272,7 @@ async def test_aaguid_of_the_wrong_type_is_not_a_500(daemon: Daemon) -> None:
 @pytest.mark.parametrize("depth", [MAX_DEPTH + 1, 100_000])
 @pytest.mark.parametrize("route", sorted(HTTP))
 async def test_http_answers_deeply_nested_json(daemon: Daemon, route: str, depth: int) -> None:
-    path = route.replace("{authenticatorId}", "vault")
+    path = route.replace("{authenticatorId}", "vault").replace("{credentialId}", "AA")
     status, answer = await post(daemon, path, nested(depth).encode())
     assert (status, answer["error"]) == (400, "invalid argument"), answer
     assert "nested deeper" in answer["message"]

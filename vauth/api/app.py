@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
@@ -13,7 +15,7 @@ from vauth.api.middlewares import (
     loopback_host,
     no_origin,
 )
-from vauth.api.server import IN_FLIGHT, LIMITS, Limits, in_flight
+from vauth.api.server import CLOSING, IN_FLIGHT, LIMITS, Limits, in_flight
 from vauth.service import Service
 
 MAX_BODY_BYTES = 1 << 20
@@ -28,7 +30,13 @@ ROUTES: tuple[tuple[str, str, Handler], ...] = (
     ("GET", AUTHENTICATOR + "/credentials", h.get_credentials),
     ("DELETE", AUTHENTICATOR + "/credentials/{credentialId}", h.remove_credential),
     ("DELETE", AUTHENTICATOR + "/credentials", h.remove_all_credentials),
+    ("GET", AUTHENTICATOR + "/credentials/{credentialId}", h.get_credential),
+    ("POST", AUTHENTICATOR + "/credentials/{credentialId}/props", h.set_credential_properties),
     ("POST", AUTHENTICATOR + "/uv", h.set_user_verified),
+    ("POST", AUTHENTICATOR + "/response-override-bits", h.set_response_override_bits),
+    ("POST", AUTHENTICATOR + "/fail-next", h.fail_next),
+    ("POST", AUTHENTICATOR + "/presence-simulation", h.set_automatic_presence_simulation),
+    ("GET", AUTHENTICATOR + "/events", h.events),
     ("POST", AUTHENTICATOR + "/ctap", h.ctap),
     ("POST", AUTHENTICATOR + "/create", h.create),
     ("POST", AUTHENTICATOR + "/get", h.get),
@@ -48,6 +56,7 @@ def create_app(service: Service, token: str, limits: Limits | None = None) -> we
     app[h.SERVICE] = service
     app[LIMITS] = limits or Limits()
     app[IN_FLIGHT] = set()
+    app[CLOSING] = asyncio.Event()
     for method, path, handler in ROUTES:
         app.router.add_route(method, path, handler)
     app.on_response_prepare.append(harden_headers)

@@ -6,15 +6,26 @@ The service is async and sends blocking work to threads itself; nothing here blo
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 from aiohttp import web
+from aiohttp_sse import sse_response
 
 from vauth import inputs
 from vauth.api.errors import ApiError
 from vauth.api.openapi import OPENAPI
-from vauth.api.schemas import CEREMONY, CONFIGURATION, CREDENTIAL_PARAMETERS, USER_VERIFIED
-from vauth.api.server import LIMITS
+from vauth.api.schemas import (
+    CEREMONY,
+    CONFIGURATION,
+    CREDENTIAL_PARAMETERS,
+    CREDENTIAL_PROPERTIES,
+    FAILURE,
+    OVERRIDE_BITS,
+    PRESENCE_SIMULATION,
+    USER_VERIFIED,
+)
+from vauth.api.server import CLOSING, LIMITS
 from vauth.service import Service
 
 SERVICE: web.AppKey[Service] = web.AppKey("service", Service)
@@ -104,6 +115,71 @@ async def set_user_verified(request: web.Request) -> web.Response:
     body = await read_object(request, USER_VERIFIED, closed=True)
     await _service(request).set_user_verified(_id(request), body.get("isUserVerified"))
     return ok()
+
+
+async def get_credential(request: web.Request) -> web.Response:
+    """CDP WebAuthn.getCredential."""
+    credential_id = request.match_info["credentialId"]
+    return ok(await _service(request).get_credential(_id(request), credential_id))
+
+
+async def set_credential_properties(request: web.Request) -> web.Response:
+    """WebDriver "Set Credential Properties", with CDP's signCount, userName, userDisplayName."""
+    _service(request).device(_id(request))
+    body = await read_object(request, CREDENTIAL_PROPERTIES, closed=True)
+    credential_id = request.match_info["credentialId"]
+    await _service(request).set_credential_properties(_id(request), credential_id, body)
+    return ok()
+
+
+async def set_response_override_bits(request: web.Request) -> web.Response:
+    """CDP WebAuthn.setResponseOverrideBits."""
+    _service(request).device(_id(request))
+    body = await read_object(request, OVERRIDE_BITS, closed=True)
+    await _service(request).set_response_override_bits(_id(request), body)
+    return ok()
+
+
+async def fail_next(request: web.Request) -> web.Response:
+    """vauth: the next makeCredential or getAssertion fails with a chosen CTAP status."""
+    _service(request).device(_id(request))
+    body = await read_object(request, FAILURE, closed=True)
+    await _service(request).fail_next(_id(request), body["status"])
+    return ok()
+
+
+async def set_automatic_presence_simulation(request: web.Request) -> web.Response:
+    """CDP WebAuthn.setAutomaticPresenceSimulation."""
+    _service(request).device(_id(request))
+    body = await read_object(request, PRESENCE_SIMULATION, closed=True)
+    await _service(request).set_automatic_presence_simulation(_id(request), body["enabled"])
+    return ok()
+
+
+async def events(request: web.Request) -> web.StreamResponse:
+    """CDP WebAuthn's credential events as server-sent events (``event:`` the CDP name,
+    ``data:`` its parameters as JSON), until the client or the server goes away."""
+    device = _service(request).device(_id(request))
+    queue: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
+    closing = request.app[CLOSING]
+    unsubscribe = device.events.subscribe(lambda name, params: queue.put_nowait((name, params)))
+    try:
+        async with sse_response(request) as stream:
+            await stream.send("", event="ready")  # subscribed: events from now on reach it
+            while stream.is_connected() and not closing.is_set():
+                waiters = (
+                    asyncio.ensure_future(queue.get()),
+                    asyncio.ensure_future(closing.wait()),
+                )
+                done, pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+                for waiter in pending:
+                    waiter.cancel()
+                if waiters[0] in done:
+                    name, params = waiters[0].result()
+                    await stream.send(json.dumps(params), event=name)
+        return stream
+    finally:
+        unsubscribe()
 
 
 async def ctap(request: web.Request) -> web.Response:

@@ -6,7 +6,16 @@ from __future__ import annotations
 from typing import Any
 
 from vauth import paths
-from vauth.api.schemas import CEREMONY, CONFIGURATION, CREDENTIAL_PARAMETERS, USER_VERIFIED
+from vauth.api.schemas import (
+    CEREMONY,
+    CONFIGURATION,
+    CREDENTIAL_PARAMETERS,
+    CREDENTIAL_PROPERTIES,
+    FAILURE,
+    OVERRIDE_BITS,
+    PRESENCE_SIMULATION,
+    USER_VERIFIED,
+)
 from vauth.inputs import object_schema
 
 _JSON = "application/json"
@@ -130,6 +139,59 @@ _PATHS: dict[str, Any] = {
             "Remove Credential (WebDriver 11.5)",
             _NULL,
             path_parameters=(_AUTHENTICATOR_ID, _CREDENTIAL_ID),
+        ),
+        "get": _operation(
+            "getCredential",
+            "CDP WebAuthn.getCredential: one stored credential",
+            {"description": "the credential", **_json(_ref("StoredCredential"))},
+            path_parameters=(_AUTHENTICATOR_ID, _CREDENTIAL_ID),
+        ),
+    },
+    "/webauthn/authenticator/{authenticatorId}/credentials/{credentialId}/props": {
+        "post": _operation(
+            "setCredentialProperties",
+            "Set Credential Properties (WebDriver), with CDP's signCount (-1: no counter, it "
+            "reports 0), userName and userDisplayName",
+            _NULL,
+            body=_json(_ref("CredentialProperties")),
+            path_parameters=(_AUTHENTICATOR_ID, _CREDENTIAL_ID),
+        )
+    },
+    "/webauthn/authenticator/{authenticatorId}/response-override-bits": {
+        "post": _operation(
+            "setResponseOverrideBits",
+            "CDP WebAuthn.setResponseOverrideBits: the next responses carry a one-byte zero "
+            "signature, or no UV or UP flag, until set again (a member left out is false)",
+            _NULL,
+            body=_json(_ref("ResponseOverrideBits")),
+        )
+    },
+    "/webauthn/authenticator/{authenticatorId}/fail-next": {
+        "post": _operation(
+            "failNext",
+            "vauth: the next makeCredential or getAssertion fails with this CTAP status",
+            _NULL,
+            body=_json(_ref("Failure")),
+        )
+    },
+    "/webauthn/authenticator/{authenticatorId}/presence-simulation": {
+        "post": _operation(
+            "setAutomaticPresenceSimulation",
+            "CDP WebAuthn.setAutomaticPresenceSimulation: off, requests wait for it",
+            _NULL,
+            body=_json(_ref("PresenceSimulation")),
+        )
+    },
+    "/webauthn/authenticator/{authenticatorId}/events": {
+        "get": _operation(
+            "events",
+            "CDP WebAuthn's events as server-sent events: event is credentialAdded, "
+            "credentialAsserted, credentialDeleted or credentialUpdated (after one `ready`), "
+            "data their parameters as JSON",
+            {
+                "description": "an event stream",
+                "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            },
         )
     },
     "/webauthn/authenticator/{authenticatorId}/uv": {
@@ -237,6 +299,10 @@ _SCHEMAS: dict[str, Any] = {
         "description": "Credential Parameters; a vault's privateKey is left out",
     },
     "UserVerified": object_schema(USER_VERIFIED, closed=True),
+    "CredentialProperties": object_schema(CREDENTIAL_PROPERTIES, closed=True),
+    "ResponseOverrideBits": object_schema(OVERRIDE_BITS, closed=True),
+    "Failure": object_schema(FAILURE, closed=True),
+    "PresenceSimulation": object_schema(PRESENCE_SIMULATION, closed=True),
     "CreationRequest": object_schema(CEREMONY, closed=True),
     "RequestRequest": object_schema(CEREMONY, closed=True),
     "RegistrationResponse": _ceremony_response(

@@ -35,6 +35,8 @@ class Limits:
 
 
 LIMITS: web.AppKey[Limits] = web.AppKey("limits", Limits)
+# Set when the server stops taking connections: long-lived responses (event streams) end.
+CLOSING: web.AppKey[asyncio.Event] = web.AppKey("closing", asyncio.Event)
 # The connections (aiohttp's RequestHandler protocols) with a request in the middlewares.
 IN_FLIGHT: web.AppKey[set[object]] = web.AppKey("in_flight", set)
 
@@ -78,6 +80,7 @@ class ApiServer:
     ) -> None:
         self.limits = app[LIMITS]
         self._busy = app[IN_FLIGHT]
+        self._closing = app[CLOSING]
         self._host, self._requested_port = host, port
         self._runner = web.AppRunner(
             app,
@@ -116,6 +119,7 @@ class ApiServer:
         return server()
 
     async def stop(self) -> None:
+        self._closing.set()
         if self._listener is not None:
             self._listener.close()
 

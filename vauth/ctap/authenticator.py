@@ -111,6 +111,7 @@ class Authenticator:
             "large_blob_write": self.large_blob_write,
             "secrets": self.secrets,
             "pin_uv": self.pin_uv,
+            "responses": env.responses,
         }
         self.components = components
         self._contexts = {

@@ -145,6 +145,40 @@ class PinHasher(Protocol):
         purpose, so the daemon's hasher runs it off the event loop."""
 
 
+class ResponsePort(Protocol):
+    """Where makeCredential and getAssertion meet a tester, at the point their responses are
+    signed: Chromium's CDP WebAuthn.setResponseOverrideBits (a bogus signature, UV or UP bits
+    cleared), a chosen failure, and the credentialAdded / credentialAsserted events."""
+
+    def failure(self, ceremony: Ceremony) -> int | None:
+        """A CTAP status that this makeCredential / getAssertion must fail with, or None."""
+
+    def flags(self, flags: int) -> int:
+        """The authenticator data flags to send for ``flags`` (the true ones)."""
+
+    def signature(self, signature: bytes) -> bytes:
+        """The signature to send for ``signature`` (the true one)."""
+
+    def signed(self, ceremony: Ceremony, credential: Credential) -> None:
+        """``credential`` was just made (makeCredential) or used (getAssertion)."""
+
+
+class TruthfulResponses:
+    """The ``ResponsePort`` of an authenticator no tester overrides: the truth, no events."""
+
+    def failure(self, ceremony: Ceremony) -> int | None:
+        return None
+
+    def flags(self, flags: int) -> int:
+        return flags
+
+    def signature(self, signature: bytes) -> bytes:
+        return signature
+
+    def signed(self, ceremony: Ceremony, credential: Credential) -> None:
+        return None
+
+
 def _inline_pin_hasher() -> PinHasher:
     from vauth.ctap.pin_state import InlinePinHasher
 
@@ -160,3 +194,4 @@ class Environment:
     clock: Clock
     keys: KeySource
     pin_hasher: PinHasher = field(default_factory=_inline_pin_hasher)  # where Argon2id runs
+    responses: ResponsePort = field(default_factory=TruthfulResponses)  # a tester's overrides

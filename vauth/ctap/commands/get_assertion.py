@@ -14,7 +14,14 @@ from vauth.ctap.extensions.hmac_secret import HmacSecretInput, Salts
 from vauth.ctap.lookup import find_listed, next_sign_count
 from vauth.ctap.messages.get_assertion import GetAssertionRequest, GetAssertionResponse
 from vauth.ctap.pin_uv import PinUvAuth
-from vauth.ctap.ports import Ceremony, Clock, CredentialStore, PresenceRequest, UserPresence
+from vauth.ctap.ports import (
+    Ceremony,
+    Clock,
+    CredentialStore,
+    PresenceRequest,
+    ResponsePort,
+    UserPresence,
+)
 from vauth.ctap.secrets import Secrets
 from vauth.ctap.state import CommandState, PendingAssertions
 from vauth.ctap.status import CtapError, CtapStatus
@@ -33,6 +40,7 @@ class Context:
     pin_uv: PinUvAuth
     secrets: Secrets
     state: CommandState
+    responses: ResponsePort  # a tester's overrides, applied where the response is signed
 
 
 class Signer(Protocol):
@@ -42,6 +50,8 @@ class Signer(Protocol):
     def store(self) -> CredentialStore: ...
     @property
     def clock(self) -> Clock: ...
+    @property
+    def responses(self) -> ResponsePort: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +76,9 @@ class AssertionExtensions:
 
 
 async def handle(ctx: Context, request: GetAssertionRequest) -> GetAssertionResponse:
+    told = ctx.responses.failure(Ceremony.GET_ASSERTION)  # a tester's chosen failure
+    if told is not None:
+        raise CtapError(CtapStatus(told), "the failure a tester asked for")
 
     # 5. Options: rk is not an option of getAssertion; up defaults to true.
     if "rk" in request.options:
@@ -202,11 +215,13 @@ async def assert_credential(
         flags |= auth_data.BS
     outputs = extensions.outputs(credential, bool(flags & auth_data.UV))
     sign_count = await next_sign_count(ctx.store, credential)
-    data = auth_data.build(rp_id_hash, flags, sign_count, None, outputs)
-    signature = credential.key.sign(data + client_data_hash)
+    responses = ctx.responses
+    data = auth_data.build(rp_id_hash, responses.flags(flags), sign_count, None, outputs)
+    signature = responses.signature(credential.key.sign(data + client_data_hash))
     if (credential.stored or credential.sealed) and flags & auth_data.UP:  # a probe is no use
         credential.last_used = ctx.clock.now_ms()
         await ctx.store.touch(credential.credential_id, credential.last_used)
+    responses.signed(Ceremony.GET_ASSERTION, credential)
     user: dict[str, Any] | None = None
     if credential.discoverable and credential.user_handle is not None:
         user = {"id": credential.user_handle}

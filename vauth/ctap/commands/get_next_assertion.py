@@ -7,7 +7,7 @@ from typing import Any
 
 from vauth.ctap.commands.get_assertion import assert_credential
 from vauth.ctap.messages.get_assertion import GetAssertionResponse
-from vauth.ctap.ports import Clock, CredentialStore
+from vauth.ctap.ports import Clock, CredentialStore, ResponsePort
 from vauth.ctap.state import CommandState
 from vauth.ctap.status import CtapError, CtapStatus
 
@@ -19,6 +19,7 @@ class Context:
     store: CredentialStore
     clock: Clock
     state: CommandState
+    responses: ResponsePort
 
 
 async def handle(ctx: Context, params: dict[Any, Any]) -> GetAssertionResponse:

@@ -30,6 +30,7 @@ from vauth.ctap.ports import (
     CredentialStore,
     KeySource,
     PresenceRequest,
+    ResponsePort,
     UserPresence,
 )
 from vauth.ctap.secrets import Secrets
@@ -47,6 +48,7 @@ class Context:
     keys: KeySource
     pin_uv: PinUvAuth
     secrets: Secrets
+    responses: ResponsePort  # a tester's overrides, applied where the response is signed
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +80,9 @@ class ExtensionInputs:
 
 async def handle(ctx: Context, request: MakeCredentialRequest) -> MakeCredentialResponse:
     config = ctx.config
+    told = ctx.responses.failure(Ceremony.MAKE_CREDENTIAL)  # a tester's chosen failure
+    if told is not None:
+        raise CtapError(CtapStatus(told), "the failure a tester asked for")
 
     # 3. The first supported algorithm of pubKeyCredParams wins.
     algorithm = _choose_algorithm(request.pub_key_cred_params, config.algorithms)
@@ -230,7 +235,7 @@ async def handle(ctx: Context, request: MakeCredentialRequest) -> MakeCredential
             extension_outputs[min_pin_length.NAME] = pin_length
     data = auth_data.build(
         rp_id_hash,
-        flags,
+        ctx.responses.flags(flags),
         await next_sign_count(ctx.store, credential),
         auth_data.AttestedCredentialData(
             config.aaguid, credential.credential_id, key.cose_public_key()
@@ -238,6 +243,9 @@ async def handle(ctx: Context, request: MakeCredentialRequest) -> MakeCredential
         extension_outputs,
     )
     fmt, statement = await _attest(ctx, data, request.client_data_hash, credential)
+    if "sig" in statement:
+        statement = {**statement, "sig": ctx.responses.signature(statement["sig"])}
+    ctx.responses.signed(Ceremony.MAKE_CREDENTIAL, credential)
     return MakeCredentialResponse(fmt, data, statement, credential.large_blob_key)
 
 
