@@ -73,17 +73,26 @@ def install_driver() -> None:
 class Firefox:
     """firefox-esr behind driver.mjs: one JSON line per request, one per reply."""
 
-    def __init__(self, environment: Environment) -> None:
+    def __init__(self, environment: Environment, with_addon: bool = True) -> None:
+        """Firefox with vauth's add-on (or, ``with_addon=False``, Firefox alone: the
+        reference), and Firefox's own virtual authenticator either way."""
         install_driver()
         addon = environment.base / "addon"
-        subprocess.run(
-            ["sh", str(ROOT / "extension" / "firefox" / "assemble.sh"), str(addon)],
-            check=True,
-            capture_output=True,
-        )
+        if with_addon:
+            subprocess.run(
+                ["sh", str(ROOT / "extension" / "firefox" / "assemble.sh"), str(addon)],
+                check=True,
+                capture_output=True,
+            )
         assert NODE is not None
         self.process = subprocess.Popen(
-            [NODE, str(HERE / "driver.mjs"), FIREFOX, str(addon), str(environment.base / "ff")],
+            [
+                NODE,
+                str(HERE / "driver.mjs"),
+                FIREFOX,
+                str(addon) if with_addon else "-",
+                str(environment.base / "ff"),
+            ],
             env=environment.env,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -93,6 +102,15 @@ class Firefox:
         ready = self._line()
         assert ready.get("ready"), ready
         self.version: str = ready["version"]
+        self.authenticator: str = ready["authenticator"]  # Firefox's own virtual authenticator
+
+    def own_credentials(self) -> str:
+        """The rpIds of the credentials in Firefox's own virtual authenticator (JSON)."""
+        return self.chrome(  # type: ignore[no-any-return]
+            'JSON.stringify(Cc["@mozilla.org/webauthn/service;1"]'
+            ".getService(Ci.nsIWebAuthnService)"
+            f'.getCredentials("{self.authenticator}").map(c => c.rpId))'
+        )
 
     def _line(self) -> dict[str, Any]:
         assert self.process.stdout is not None
@@ -111,6 +129,10 @@ class Firefox:
         if "error" in reply:
             raise AssertionError(f"Firefox driver: {reply['error']}")
         return reply["result"]
+
+    def chrome(self, expression: str) -> Any:
+        """``expression`` evaluated in Firefox's privileged chrome window."""
+        return self.request("chrome", expression=expression)
 
     def open(self, url: str) -> Page:
         return Page(self, self.request("open", url=url))

@@ -1,14 +1,19 @@
 // Drives Debian's firefox-esr over WebDriver BiDi for vauth's end-to-end tests (tests/e2e/firefox/).
 //
-//   node driver.mjs FIREFOX ADDON_DIR PROFILE_DIR
+//   node driver.mjs FIREFOX ADDON_DIR|- PROFILE_DIR
 //
 // launches Firefox headless (with the environment it was given: the test's HOME, where the native
-// host's manifest is), installs ADDON_DIR as a temporary add-on (BiDi webExtension.install), prints
-// {"ready": true, "version": ...} and then answers JSON lines on stdin, one reply line each:
+// host's manifest is), installs ADDON_DIR as a temporary add-on (BiDi webExtension.install; "-"
+// for none), gives Firefox its own virtual authenticator (the reference, as Chromium's CDP one is
+// in the Chromium tests: internal, discoverable credentials, user verified; reached through the
+// remote agent's system access, as Marionette's WebAuthn commands do), prints
+// {"ready": true, "version": ..., "authenticator": ITS_ID} and then answers JSON lines on stdin, one reply line each:
 //   {"id": 1, "op": "open", "url": URL}                    -> {"id": 1, "result": PAGE}
 //   {"id": 2, "op": "evaluate", "page": PAGE, "expression": JS, "frame": NAME?}
 //                                                            -> {"id": 2, "result": VALUE}
 //   {"id": 3, "op": "close", "page": PAGE}                  -> {"id": 3, "result": null}
+//   {"id": 4, "op": "chrome", "expression": JS}             -> {"id": 4, "result": VALUE}
+//     (JS evaluated in the browser's privileged chrome window, its promise awaited)
 // A failure is {"id": N, "error": MESSAGE}. End of stdin closes Firefox and exits.
 import { createInterface } from "node:readline";
 import puppeteer from "puppeteer-core";
@@ -46,6 +51,18 @@ const OPS = {
     const value = await (await frameOf(pageOf(page), frame)).evaluate(expression);
     return value === undefined ? null : value;
   },
+  async chrome({ expression }) {
+    const tree = await browser.connection.send("browsingContext.getTree", { "moz:scope": "chrome" });
+    const context = tree.result.contexts[0].context;
+    const answer = await browser.connection.send("script.evaluate", {
+      expression,
+      target: { context },
+      awaitPromise: true,
+      resultOwnership: "none",
+    });
+    if (answer.result.type === "exception") throw new Error(answer.result.exceptionDetails.text);
+    return answer.result.result.value ?? null;
+  },
   async close({ page }) {
     await pageOf(page).close();
     pages.delete(page);
@@ -59,7 +76,11 @@ const browser = await puppeteer.launch({
   protocol: "webDriverBiDi",
   headless: true,
   userDataDir: profile,
+  args: ["--remote-allow-system-access"],
   extraPrefsFirefox: {
+    // Firefox's own authenticator is its virtual one (no USB tokens: nothing waits for a touch).
+    "security.webauth.webauthn_enable_softtoken": true,
+    "security.webauth.webauthn_enable_usbtoken": false,
     // No updates, studies or remote settings: the tests have no network but 127.0.0.1.
     "app.update.enabled": false,
     "extensions.update.enabled": false,
@@ -67,8 +88,12 @@ const browser = await puppeteer.launch({
     "browser.shell.checkDefaultBrowser": false,
   },
 });
-await browser.installExtension(addon);
-send({ ready: true, version: await browser.version() });
+if (addon !== "-") await browser.installExtension(addon);
+const authenticator = await OPS.chrome({
+  expression: `Cc["@mozilla.org/webauthn/service;1"].getService(Ci.nsIWebAuthnService)
+    .addVirtualAuthenticator("ctap2", "internal", true, true, true, true)`,
+});
+send({ ready: true, version: await browser.version(), authenticator });
 
 const lines = createInterface({ input: process.stdin });
 lines.on("line", async (line) => {

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import Environment
+from tests import support
+from tests.e2e.conftest import PASSPHRASE, Environment
 from tests.e2e.firefox.conftest import Firefox, Page
 from tests.e2e.rp_server import RelyingParty
 
@@ -267,31 +268,98 @@ def test_page_cannot_spoof_its_origin(
     page.close()
 
 
-def test_opaque_origins_are_refused(
-    firefox: Firefox, rp: RelyingParty, start_daemon: Any, environment: Environment
+# (path, frame name or None for the top-level document): documents with an opaque origin (a
+# CSP-sandboxed page, a sandboxed same-origin iframe, a data: frame) and a srcdoc frame (it
+# inherits its parent's origin).
+DOCUMENTS = [("/sandboxed", None), ("/framed", "sandboxed"), ("/framed", "data")]
+SRCDOC = ("/framed", "srcdoc")
+
+
+def probes(firefox: Firefox, origin: str, where: tuple[str, str | None]) -> dict[str, Any]:
+    path, frame = where
+    page = firefox.open(origin + path)
+    wait(lambda: page.evaluate("typeof window.probe === 'function'", frame), where)
+    answers = {kind: page.evaluate(f"probe('{kind}')", frame) for kind in ("create", "get")}
+    answers["vauth"] = page.evaluate("vauthLoaded()", frame)
+    page.close()
+    return answers
+
+
+@pytest.fixture(scope="module")
+def firefox_alone_answers(
+    rp: RelyingParty, tmp_path_factory: pytest.TempPathFactory
+) -> dict[Any, Any]:
+    """What Firefox itself (no vauth; its own virtual authenticator) answers each document."""
+    base = tmp_path_factory.mktemp("firefox-alone")
+    alone = Firefox(Environment(base, support.environment(base, PASSPHRASE)), with_addon=False)
+    try:
+        return {where: probes(alone, rp.origin, where) for where in [*DOCUMENTS, SRCDOC]}
+    finally:
+        alone.close()
+
+
+def test_opaque_origins_answer_as_firefox_itself(
+    firefox_alone_answers: dict[Any, Any],
+    firefox: Firefox,
+    rp: RelyingParty,
+    start_daemon: Any,
+    environment: Environment,
 ) -> None:
-    """WebAuthn L3 5.1.3 step 5 / 5.1.4.1 step 5 ("If callerOrigin is an opaque origin, throw a
-    NotAllowedError"): a CSP-sandboxed page and a sandboxed same-origin iframe get
-    NotAllowedError (with Chromium's message, as the page script gives everywhere), not the
-    passkeys of the site their URL names. A srcdoc frame inherits its parent's origin."""
+    """WebAuthn L3 5.1.3 step 5 / 5.1.4.1 step 5 (an opaque callerOrigin is refused): Firefox
+    refuses these documents its own way (SecurityError, "The operation is insecure."), not as
+    Chromium does, so in Firefox the page script hands them to Firefox and the page gets
+    exactly Firefox's answer; vauth sees nothing. A srcdoc frame inherits its parent's origin
+    and is served by vauth, as by Firefox's own authenticator."""
     start_daemon("--presence", "auto")
-    for path, frame in [("/sandboxed", None), ("/framed", "sandboxed")]:
-        page = firefox.open(rp.origin + path)
-        wait(lambda: page.evaluate("typeof window.probe === 'function'", frame), path)  # noqa: B023
-        assert page.evaluate("vauthLoaded()", frame), (path, frame)
-        for kind in ("create", "get"):
-            answer = page.evaluate(f"probe('{kind}')", frame)
-            assert answer == {"ok": False, "name": "NotAllowedError", "message": OPAQUE}, (
-                path,
-                frame,
-                kind,
-            )
-        page.close()
+    for where in DOCUMENTS:
+        with_vauth = probes(firefox, rp.origin, where)
+        alone = firefox_alone_answers[where]
+        assert {**with_vauth, "vauth": None} == {**alone, "vauth": None}, where
+        assert with_vauth["create"]["ok"] is False, where
+    for where in DOCUMENTS[:2]:  # the page script is in the sandboxed documents
+        assert firefox_alone_answers[where]["create"]["name"] == "SecurityError"
+        assert probes(firefox, rp.origin, where)["vauth"] is True, where
     assert listed(environment) == []
     assert json.loads(environment.cli("audit", "--json").stdout) == []
-    page = firefox.open(rp.origin + "/framed")
-    wait(lambda: page.evaluate("typeof window.probe === 'function'", "srcdoc"), "srcdoc")
+    served = probes(firefox, rp.origin, SRCDOC)
     expected = {"ok": True, "origin": rp.origin, "crossOrigin": False}
-    assert page.evaluate("probe('create')", "srcdoc") == expected
-    assert page.evaluate("probe('get')", "srcdoc") == expected
-    page.close()
+    assert served == {"create": expected, "get": expected, "vauth": True}
+    assert {**firefox_alone_answers[SRCDOC], "vauth": True} == served
+
+
+# -- use another authenticator ------------------------------------------------------------------
+
+# The add-on's per-site choice, written to its storage.local from Firefox's chrome (the options
+# page and the ceremony window, where a person makes this choice, are out of BiDi's reach).
+SET_SITE_CHOICE = """(async () => {
+    const { ExtensionStorageIDB } = ChromeUtils.importESModule(
+        "resource://gre/modules/ExtensionStorageIDB.sys.mjs");
+    const extension = WebExtensionPolicy.getByID("vauth@vauth.dev").extension;
+    const db = await ExtensionStorageIDB.open(ExtensionStorageIDB.getStoragePrincipal(extension));
+    await db.set({settings: {global: "ask", sites: CHOICE}});
+    return true;
+})()"""
+
+
+def test_use_another_authenticator_reaches_firefox(
+    firefox: Firefox, rp: RelyingParty, start_daemon: Any, environment: Environment
+) -> None:
+    """ "Use another authenticator", remembered for the site: the page script hands the very
+    call to Firefox's own WebAuthn (here its virtual authenticator), the RP verifies what
+    Firefox made (py_webauthn), and nothing reaches vauth."""
+    start_daemon("--presence", "prompt")
+    before = json.loads(firefox.own_credentials())
+    assert firefox.chrome(SET_SITE_CHOICE.replace("CHOICE", '{"localhost": "browser"}'))
+    try:
+        page = open_site(firefox, rp)
+        registered = page.evaluate("register('frank')")
+        assert registered["ok"], registered
+        assert json.loads(firefox.own_credentials()) == [*before, "localhost"]  # Firefox's
+        signed_in = page.evaluate("login()")
+        assert signed_in == {**signed_in, "ok": True, "user": "frank"}
+        page.close()
+    finally:
+        firefox.chrome(SET_SITE_CHOICE.replace("CHOICE", "{}"))
+    assert listed(environment) == []
+    assert prompts(environment) == []
+    assert json.loads(environment.cli("audit", "--json").stdout) == []
