@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import shutil
 import subprocess
 import threading
@@ -28,6 +29,7 @@ ROOT = HERE.parents[2]
 FIREFOX = shutil.which("firefox-esr") or "/usr/bin/firefox-esr"
 NODE = shutil.which("node")
 NPM = shutil.which("npm")
+REPLY_TIMEOUT_S = 90
 collect_ignore = ["node_modules"]
 
 
@@ -99,6 +101,9 @@ class Firefox:
             text=True,
         )
         self.next_id = 0
+        # Replies are read on a thread, so that a Firefox that hangs fails the test in time.
+        self.replies: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
         ready = self._line()
         assert ready.get("ready"), ready
         self.version: str = ready["version"]
@@ -112,9 +117,17 @@ class Firefox:
             f'.getCredentials("{self.authenticator}").map(c => c.rpId))'
         )
 
-    def _line(self) -> dict[str, Any]:
+    def _read(self) -> None:
         assert self.process.stdout is not None
-        line = self.process.stdout.readline()
+        for line in self.process.stdout:
+            self.replies.put(line)
+        self.replies.put("")
+
+    def _line(self) -> dict[str, Any]:
+        try:
+            line = self.replies.get(timeout=REPLY_TIMEOUT_S)
+        except queue.Empty:
+            raise AssertionError(f"Firefox did not answer in {REPLY_TIMEOUT_S} s") from None
         if not line:
             raise AssertionError(f"the Firefox driver stopped (exit {self.process.wait(10)})")
         return json.loads(line)  # type: ignore[no-any-return]
