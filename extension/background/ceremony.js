@@ -6,6 +6,7 @@ import * as keepalive from "./keepalive.js";
 
 const CEREMONY_TIMEOUT_MS = 300_000;
 const RECHECK_MS = 1_000;
+const FIREFOX = chrome.runtime.getURL("").startsWith("moz-extension:");
 const DOM_NAMES = new Set(Object.values(DOM_ERRORS));
 const WINDOW = { width: 520, height: 680 };
 
@@ -264,7 +265,20 @@ export class Ceremony {
   }
 
   fallback() {
-    this.settle({ fallback: true });
+    if (!FIREFOX) return this.settle({ fallback: true });
+    this.focusThePage().finally(() => this.settle({ fallback: true }));
+  }
+
+  // Firefox refuses a WebAuthn call from a page whose window is not the focused one
+  // ("CredentialsContainer request is not allowed."): before the page hands its call to Firefox,
+  // close this ceremony's window and give the page's window the focus back.
+  async focusThePage() {
+    await this.windowOpening?.catch(() => {});
+    const windowId = this.windowId;
+    this.windowId = null;
+    if (windowId !== null) await chrome.windows.remove(windowId).catch(() => {});
+    const tab = this.tabId == null ? null : await chrome.tabs.get(this.tabId).catch(() => null);
+    if (tab) await chrome.windows.update(tab.windowId, { focused: true }).catch(() => {});
   }
 
   cancel(message = "The user cancelled the request.") {

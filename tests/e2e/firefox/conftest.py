@@ -3,8 +3,9 @@ driver (driver.mjs, puppeteer-core), with the Firefox add-on (extension/firefox/
 temporary add-on and the native host installed where Firefox reads it: ~/.mozilla/ under the
 test's HOME. One Firefox per module; each test gets its own daemon and a fresh vault.
 
-Firefox's remote agent does not expose extension pages, so the ceremony window cannot be clicked
-here: prompts are answered over the daemon's socket (`vauth prompts`), as a person can."""
+Firefox's remote agent does not expose extension pages: the ceremony window is reached with a
+frame script from Firefox's chrome (the remote agent's system access), and prompts are also
+answered over the daemon's socket (`vauth prompts`), as a person can."""
 
 from __future__ import annotations
 
@@ -146,6 +147,11 @@ class Firefox:
     def chrome(self, expression: str) -> Any:
         """``expression`` evaluated in Firefox's privileged chrome window."""
         return self.request("chrome", expression=expression)
+
+    def window(self, expression: str) -> Any:
+        """``expression`` evaluated in vauth's ceremony window (``document`` is its document);
+        None when no ceremony window is open."""
+        return self.request("window", expression=expression)
 
     def open(self, url: str) -> Page:
         return Page(self, self.request("open", url=url))

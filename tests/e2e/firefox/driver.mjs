@@ -14,6 +14,8 @@
 //   {"id": 3, "op": "close", "page": PAGE}                  -> {"id": 3, "result": null}
 //   {"id": 4, "op": "chrome", "expression": JS}             -> {"id": 4, "result": VALUE}
 //     (JS evaluated in the browser's privileged chrome window, its promise awaited)
+//   {"id": 5, "op": "window", "expression": JS}             -> {"id": 5, "result": VALUE}
+//     (JS evaluated in vauth's ceremony window; null when none is open)
 // A failure is {"id": N, "error": MESSAGE}. End of stdin closes Firefox and exits.
 import { createInterface } from "node:readline";
 import puppeteer from "puppeteer-core";
@@ -62,6 +64,43 @@ const OPS = {
     });
     if (answer.result.type === "exception") throw new Error(answer.result.exceptionDetails.text);
     return answer.result.result.value ?? null;
+  },
+  // vauth's ceremony window: BiDi does not reach extension pages, so a frame script, loaded from
+  // the chrome window into the window's <browser>, evaluates EXPRESSION there (with `document`
+  // the window's); null when no ceremony window is open.
+  async window({ expression }) {
+    const script = `(async () => {
+      let answer;
+      try {
+        const document = content.document;
+        answer = { value: await (async () => (${expression}))() };
+      } catch (error) {
+        answer = { error: String(error) };
+      }
+      sendAsyncMessage("vauth-e2e", JSON.stringify(answer));
+    })()`;
+    const reply = await OPS.chrome({
+      expression: `new Promise((resolve) => {
+        let found = null;
+        for (const win of Services.wm.getEnumerator(null)) {
+          for (const b of win.gBrowser?.browsers ?? []) {
+            if (b.currentURI.spec.includes("/ui/ceremony.html")) found = b;
+          }
+        }
+        if (!found) return resolve(null);
+        const mm = found.messageManager;
+        const listener = (message) => {
+          mm.removeMessageListener("vauth-e2e", listener);
+          resolve(message.data);
+        };
+        mm.addMessageListener("vauth-e2e", listener);
+        mm.loadFrameScript("data:," + encodeURIComponent(${JSON.stringify(script)}), false);
+      })`,
+    });
+    if (reply === null) return null;
+    const answer = JSON.parse(reply);
+    if ("error" in answer) throw new Error(`in the ceremony window: ${answer.error}`);
+    return answer.value ?? null;
   },
   async close({ page }) {
     await pageOf(page).close();
