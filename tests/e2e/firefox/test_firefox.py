@@ -192,8 +192,8 @@ def test_daemon_down_waits_and_goes_on_when_it_starts(
 def test_abort_ends_the_ceremony_and_its_prompt(
     firefox: Firefox, rp: RelyingParty, start_daemon: Any, environment: Environment
 ) -> None:
-    """WebAuthn L3 5.1.3 step 21 (the AbortSignal): the page gets AbortError and the daemon's
-    prompt for that ceremony is withdrawn."""
+    """WebAuthn L3 5.1.3 step 21 (the AbortSignal): the page gets AbortError, the daemon's
+    prompt for that ceremony is withdrawn and the ceremony window closes."""
     start_daemon("--presence", "prompt")
     page = open_site(firefox, rp)
     start(
@@ -210,9 +210,11 @@ def test_abort_ends_the_ceremony_and_its_prompt(
         })()""",
     )
     the_prompt(environment)
+    assert firefox.window("true") is True  # the ceremony window is open
     page.evaluate("window.__controller.abort(); null")
     assert result(page) == {"ok": False, "name": "AbortError"}
     wait(lambda: prompts(environment) == [], "the prompt to be withdrawn")
+    wait(lambda: firefox.window("true") is None, "the window to close")
     assert listed(environment) == []
     page.close()
 
