@@ -44,7 +44,16 @@ class Installed:
         }
 
 
+FIREFOX_ONLY_HOME = (
+    "Firefox does not read native-messaging hosts from a profile: on Linux it reads only "
+    "~/.mozilla/native-messaging-hosts (and the system directory), so leave out "
+    "--user-data-dir (to install for a Firefox run with another HOME, run this with that HOME)"
+)
+
+
 def manifest_directory(browser: str, user_data_dir: Path | None = None) -> Path:
+    if user_data_dir is not None and browser == "firefox":
+        raise InstallError(FIREFOX_ONLY_HOME)
     if user_data_dir is not None:
         return user_data_dir.expanduser().absolute() / "NativeMessagingHosts"
     home = Path.home()

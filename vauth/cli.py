@@ -1231,7 +1231,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--browser", required=True, choices=["chromium", "chrome", "firefox"])
     p.add_argument(
         "--user-data-dir",
-        help="the browser's user data directory: write DIR/NativeMessagingHosts/ instead",
+        help="the browser's user data directory: write DIR/NativeMessagingHosts/ instead "
+        "(Chromium and Chrome only: Firefox reads ~/.mozilla/native-messaging-hosts)",
     )
     p.add_argument(
         "--extension-id",

@@ -5,6 +5,8 @@ import { VauthError, isUnavailable } from "./errors.js";
 import * as keepalive from "./keepalive.js";
 
 const CEREMONY_TIMEOUT_MS = 300_000;
+const RECHECK_MS = 1_000;
+const FIREFOX = chrome.runtime.getURL("").startsWith("moz-extension:");
 const DOM_NAMES = new Set(Object.values(DOM_ERRORS));
 const WINDOW = { width: 520, height: 680 };
 
@@ -50,6 +52,7 @@ export class Ceremony {
     this.settled = false;
     this.retry = deferred();
     this.daemonBusy = false;
+    this.rechecking = false;
   }
 
   get timeoutMs() {
@@ -160,12 +163,40 @@ export class Ceremony {
     return list.some((c) => c.discoverable);
   }
 
-  // Show the window in `state` and wait until it asks to retry (after an unlock, say).
+  // Show the window in `state` and wait until it asks to retry (after an unlock, say). A locked
+  // or unreachable daemon is also looked at again every RECHECK_MS: a vault unlocked elsewhere
+  // (`vauth unlock`, the popup, another window) or a daemon started meanwhile lets the ceremony
+  // go on by itself. (In Firefox this is also how a test gets past the window, which its remote
+  // agent cannot reach.)
   async waitFor(state, error) {
-    this.retry = deferred();
+    const retry = (this.retry = deferred());
     this.setState(state, error);
     await this.openWindow();
-    await this.retry.promise;
+    const recheck = state === CEREMONY_STATES.LOCKED || state === CEREMONY_STATES.UNAVAILABLE;
+    const timer = recheck ? setInterval(() => this.recheck(state, retry), RECHECK_MS) : null;
+    try {
+      await retry.promise;
+    } finally {
+      clearInterval(timer);
+    }
+  }
+
+  async recheck(state, retry) {
+    if (this.rechecking || this.settled) return;
+    this.rechecking = true;
+    try {
+      recentStatus = null;
+      const status = await daemonStatus(this.host);
+      if (this.settled || this.retry !== retry) return; // answered meanwhile
+      if (state === CEREMONY_STATES.UNAVAILABLE || !status.vault?.locked) {
+        this.setState(CEREMONY_STATES.STARTING);
+        retry.resolve();
+      }
+    } catch {
+      // still unreachable: keep waiting
+    } finally {
+      this.rechecking = false;
+    }
   }
 
   setState(state, error = null) {
@@ -234,7 +265,20 @@ export class Ceremony {
   }
 
   fallback() {
-    this.settle({ fallback: true });
+    if (!FIREFOX) return this.settle({ fallback: true });
+    this.focusThePage().finally(() => this.settle({ fallback: true }));
+  }
+
+  // Firefox refuses a WebAuthn call from a page whose window is not the focused one
+  // ("CredentialsContainer request is not allowed."): before the page hands its call to Firefox,
+  // close this ceremony's window and give the page's window the focus back.
+  async focusThePage() {
+    await this.windowOpening?.catch(() => {});
+    const windowId = this.windowId;
+    this.windowId = null;
+    if (windowId !== null) await chrome.windows.remove(windowId).catch(() => {});
+    const tab = this.tabId == null ? null : await chrome.tabs.get(this.tabId).catch(() => null);
+    if (tab) await chrome.windows.update(tab.windowId, { focused: true }).catch(() => {});
   }
 
   cancel(message = "The user cancelled the request.") {

@@ -101,6 +101,9 @@
   // WebAuthn refuses a document with an opaque origin (a sandboxed page or frame, a data:
   // document) as Chromium does; read before any page script runs. The service worker refuses too.
   const opaqueOrigin = globalThis.origin === "null";
+  // Firefox refuses such a document its own way (SecurityError): there, a ceremony from an opaque
+  // origin goes to Firefox itself, which answers as it always does, and vauth never sees it.
+  const firefox = / Firefox\/\d/.test(navigator.userAgent);
   const opaqueOriginError = () => new SafeDOMException(
     "The current origin is an opaque origin and hence not allowed to access 'PublicKeyCredential' objects.",
     "NotAllowedError");
@@ -575,7 +578,7 @@
     return new SafePromise((resolve, reject) => {
       const signal = request.signal;
       if (signal != null && signalAborted(signal)) return reject(abortError(signal));
-      if (opaqueOrigin) return reject(opaqueOriginError());
+      if (opaqueOrigin) return firefox ? resolve(fallback()) : reject(opaqueOriginError());
       const publicKey = request.publicKey;
       const refusal = kind === PAGE_OPS.CREATE ? refusedCreation(publicKey) : refusedRequest(publicKey);
       if (refusal) return reject(refusal);

@@ -134,3 +134,16 @@ def test_bad_arguments(tmp_path: Path, args: tuple[str, ...]) -> None:
     result = install(tmp_path, *args, check=False)
     assert result.returncode == 2
     assert not (tmp_path / "home").exists() or not any((tmp_path / "home").rglob("*.json"))
+
+
+def test_firefox_refuses_a_user_data_dir(tmp_path: Path) -> None:
+    """Issue 14: Firefox on Linux reads host manifests only from ~/.mozilla/native-messaging-hosts
+    and the system directory (MDN, "Native manifests", Linux), never from a profile: writing
+    DIR/NativeMessagingHosts/ and exiting 0 left a Firefox that could not reach vauth."""
+    profile = tmp_path / "profile"
+    result = install(tmp_path, "--browser", "firefox", "--user-data-dir", str(profile), check=False)
+    assert result.returncode == 2
+    assert "~/.mozilla/native-messaging-hosts" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not profile.exists()
+    assert not (tmp_path / "home").exists() or not any((tmp_path / "home").rglob("*.json"))
