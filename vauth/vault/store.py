@@ -126,10 +126,25 @@ class VaultStore:
         self._flush_scheduled = False
         if not self._bookkeeping:
             return
+        # Taken whole, then written as a few batches in one transaction: a busy daemon queues
+        # thousands of statements a second, most of them touching the same few credentials.
+        # Only the last use of each credential matters (nothing reads last_used in between);
+        # the other statements (the audit log) keep their order.
+        last_used: dict[bytes, tuple[Any, ...]] = {}
+        batches: list[tuple[str, list[tuple[Any, ...]]]] = []
+        while self._bookkeeping:
+            sql, params = self._bookkeeping.popleft()
+            if sql == TOUCH:
+                last_used[params[1]] = params  # the latest use wins
+            elif batches and batches[-1][0] == sql:
+                batches[-1][1].append(params)
+            else:
+                batches.append((sql, [params]))
         with db.transaction(durable=False) as connection:
-            while self._bookkeeping:
-                sql, params = self._bookkeeping.popleft()
-                connection.execute(sql, params)
+            if last_used:
+                connection.executemany(TOUCH, list(last_used.values()))
+            for sql, many in batches:
+                connection.executemany(sql, many)
 
     def _queue(self, sql: str, params: tuple[Any, ...]) -> None:
         self._bookkeeping.append((sql, params))
