@@ -1,5 +1,7 @@
 """Sustained getAssertion against a running `vauth serve`, over the Unix socket and over HTTP,
-with 1, 8 and 64 concurrent clients: operations per second, p50 and p99.
+with 1, 8 and 64 concurrent clients: operations per second, p50, p99 and the daemon's CPU time
+per operation (user + system, all its threads, from /proc: steadier than latency on a shared
+machine).
 
     python bench/daemon_load.py [--seconds 5] [--ephemeral]
 
@@ -123,12 +125,22 @@ async def http_load(bearer: str, credential_id: bytes, clients: int, seconds: fl
     return latencies
 
 
-def report(label: str, latencies: list[float], seconds: float) -> tuple[float, float]:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` so far, all threads (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def report(label: str, latencies: list[float], seconds: float, cpu_s: float) -> tuple[float, float]:
     latencies.sort()
     ops = len(latencies) / seconds
     p50 = statistics.median(latencies) * 1000
     p99 = latencies[int(len(latencies) * 0.99)] * 1000
-    print(f"{label:28} {ops:9.0f} ops/s   p50 {p50:6.2f} ms   p99 {p99:6.2f} ms")
+    cpu_us = cpu_s / len(latencies) * 1e6
+    print(
+        f"{label:28} {ops:9.0f} ops/s   p50 {p50:6.2f} ms   p99 {p99:6.2f} ms"
+        f"   daemon CPU {cpu_us:5.0f} us/op"
+    )
     return ops, p99
 
 
@@ -145,16 +157,21 @@ def main() -> None:
             store = "in-memory store" if args.ephemeral else "vault"
             print(f"getAssertion against `vauth serve` ({store}), {args.seconds:.0f} s each\n")
             results = {}
+            pid = daemon.process.pid
             for clients in (1, 8, 64):
+                cpu = cpu_seconds(pid)
                 lat = asyncio.run(socket_load(socket, credential_id, clients, args.seconds))
                 results[("socket", clients)] = report(
-                    f"socket, {clients} clients", lat, args.seconds
+                    f"socket, {clients} clients", lat, args.seconds, cpu_seconds(pid) - cpu
                 )
             for clients in (1, 8, 64):
+                cpu = cpu_seconds(pid)
                 lat = asyncio.run(
                     http_load(token(daemon.env), credential_id, clients, args.seconds)
                 )
-                results[("http", clients)] = report(f"http, {clients} clients", lat, args.seconds)
+                results[("http", clients)] = report(
+                    f"http, {clients} clients", lat, args.seconds, cpu_seconds(pid) - cpu
+                )
         finally:
             daemon.stop()
     best_socket = max(results[("socket", c)][0] for c in (1, 8, 64))

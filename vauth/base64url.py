@@ -4,13 +4,16 @@ formats use it; a shared leaf: it imports nothing from vauth."""
 from __future__ import annotations
 
 import base64
+import binascii
 import re
 
 _ALPHABET = re.compile(r"[A-Za-z0-9_-]*={0,2}")
+_TO_URL = bytes.maketrans(b"+/", b"-_")
 
 
 def encode(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+    # binascii directly: base64.urlsafe_b64encode checks and converts its argument first.
+    return binascii.b2a_base64(data, newline=False).translate(_TO_URL).rstrip(b"=").decode("ascii")
 
 
 def decode(text: str) -> bytes:

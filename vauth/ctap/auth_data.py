@@ -21,6 +21,7 @@ class Flags(IntFlag):
 
 # Plain ints of the same flags, for the hot path (IntFlag arithmetic costs microseconds).
 UP, UV, BE, BS, AT, ED = (int(f) for f in Flags)
+_HEAD = struct.Struct(">BI")  # flags, signCount
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +51,7 @@ def build(
         flags |= AT
     if extensions:
         flags |= ED
-    data = rp_id_hash + struct.pack(">BI", flags, sign_count & 0xFFFFFFFF)
+    data = rp_id_hash + _HEAD.pack(flags, sign_count & 0xFFFFFFFF)
     if attested is not None:
         data += attested.to_bytes()
     if extensions:
@@ -87,16 +88,17 @@ class AuthenticatorData:
 
     def attested_credential_data(self) -> tuple[AttestedCredentialData | None, dict[str, Any]]:
         """The attested credential data (if AT) and the extension outputs (if ED)."""
+        flags = self.raw[32]  # an int: no Flags(...) on the hot path
         rest = self.raw[37:]
         attested = None
-        if self.flags & Flags.AT:
+        if flags & AT:
             aaguid, (length,) = rest[:16], struct.unpack(">H", rest[16:18])
             credential_id = rest[18 : 18 + length]
             rest = rest[18 + length :]
             public_key, rest = _decode_prefix(rest)
             attested = AttestedCredentialData(aaguid, credential_id, public_key)
         extensions: dict[str, Any] = {}
-        if self.flags & Flags.ED:
+        if flags & ED:
             extensions, rest = _decode_prefix(rest)
         if rest:
             raise ValueError("trailing bytes in authenticator data")

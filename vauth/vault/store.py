@@ -66,7 +66,16 @@ class Trashed:
         return self.deleted_at + TRASH_MS
 
 
-COUNTER_RESERVATION = 128  # signature counter values reserved on disk per write
+COUNTER_RESERVATION = 128  # signature counter values reserved on disk per write, at first
+# A credential whose block lasted less than BUSY_BLOCK_S gets one twice as big next time (up to
+# COUNTER_RESERVATION_MAX); one that lasted more than IDLE_BLOCK_S, one half as big. A daemon
+# signing thousands of times a second then writes a block every second or so, and the block
+# made ahead has time to reach the disk before the one in use runs out (a block is worth
+# COUNTER_RESERVATION / 2 uses of slack at first: 13 ms at 5000 ceremonies a second, less
+# than a durable commit may take). A crash skips at most the rest of one block.
+COUNTER_RESERVATION_MAX = 8192
+BUSY_BLOCK_S = 1.0
+IDLE_BLOCK_S = 10.0
 FLUSH_DELAY_S = 0.05  # bookkeeping waits this long to be written with what follows it
 CACHE_SIZE = 4096  # credentials kept decoded in memory, most recently used first
 
@@ -93,12 +102,15 @@ class VaultStore:
         self._reserving: dict[bytes | None, asyncio.Future[None]] = {}
         # credential ID (None: the authenticator-wide counter) -> [last value used, reserved]
         self._counters: dict[bytes | None, list[int]] = {}
+        # credential ID -> (size of the block reserved last, when: time.monotonic())
+        self._blocks: dict[bytes | None, tuple[int, float]] = {}
         self._ahead: set[asyncio.Task[None]] = set()  # reservations made ahead, running
         # Recently used credentials, so a ceremony need not wait for the database; bounded,
         # and dropped when the vault locks (it holds private keys).
         self._cache: OrderedDict[bytes, Credential] = OrderedDict()
         self._generation = 0  # moves on whenever the cache is dropped from (see _drop)
         self.now_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000  # tests move it
+        self.monotonic: Callable[[], float] = time.monotonic  # for block sizes; tests move it
 
     async def _run(self, work: Callable[[Database], T]) -> T:
         loop = asyncio.get_running_loop()
@@ -126,10 +138,25 @@ class VaultStore:
         self._flush_scheduled = False
         if not self._bookkeeping:
             return
+        # Taken whole, then written as a few batches in one transaction: a busy daemon queues
+        # thousands of statements a second, most of them touching the same few credentials.
+        # Only the last use of each credential matters (nothing reads last_used in between);
+        # the other statements (the audit log) keep their order.
+        last_used: dict[bytes, tuple[Any, ...]] = {}
+        batches: list[tuple[str, list[tuple[Any, ...]]]] = []
+        while self._bookkeeping:
+            sql, params = self._bookkeeping.popleft()
+            if sql == TOUCH:
+                last_used[params[1]] = params  # the latest use wins
+            elif batches and batches[-1][0] == sql:
+                batches[-1][1].append(params)
+            else:
+                batches.append((sql, [params]))
         with db.transaction(durable=False) as connection:
-            while self._bookkeeping:
-                sql, params = self._bookkeeping.popleft()
-                connection.execute(sql, params)
+            if last_used:
+                connection.executemany(TOUCH, list(last_used.values()))
+            for sql, many in batches:
+                connection.executemany(sql, many)
 
     def _queue(self, sql: str, params: tuple[Any, ...]) -> None:
         self._bookkeeping.append((sql, params))
@@ -411,7 +438,7 @@ class VaultStore:
             state = self._counters.get(credential_id)
             if state is not None and state[0] < state[1]:
                 state[0] += 1
-                if state[1] - state[0] == COUNTER_RESERVATION // 2:
+                if state[1] - state[0] == self._blocks[credential_id][0] // 2:
                     self._reserve_ahead(credential_id, state, loop)
                 return state[0]
             pending = self._reserving.get(credential_id)
@@ -421,8 +448,9 @@ class VaultStore:
             done: asyncio.Future[None] = loop.create_future()
             self._reserving[credential_id] = done
             try:
-                reserved = await self._run(self._reserve(credential_id))
-                self._counters[credential_id] = [reserved, reserved + COUNTER_RESERVATION]
+                size = self._next_block(credential_id)
+                reserved = await self._run(self._reserve(credential_id, size))
+                self._counters[credential_id] = [reserved, reserved + size]
             finally:
                 self._reserving.pop(credential_id, None)
                 done.set_result(None)
@@ -441,9 +469,10 @@ class VaultStore:
 
         async def reserve() -> None:
             try:
-                reserved = await self._run(self._reserve(credential_id))
+                size = self._next_block(credential_id)
+                reserved = await self._run(self._reserve(credential_id, size))
                 if self._counters.get(credential_id) is state and state[1] == reserved:
-                    state[1] = reserved + COUNTER_RESERVATION
+                    state[1] = reserved + size
             except Exception:  # locked, deleted, a full disk: the next use reserves (and says)
                 logger.debug("reserving signature counters ahead failed", exc_info=True)
             finally:
@@ -454,26 +483,41 @@ class VaultStore:
         self._ahead.add(task)
         task.add_done_callback(self._ahead.discard)
 
+    def _next_block(self, credential_id: bytes | None) -> int:
+        """The size of the block to reserve now, from how long the last one lasted."""
+        now = self.monotonic()
+        last = self._blocks.get(credential_id)
+        if last is None:
+            size = COUNTER_RESERVATION
+        elif now - last[1] < BUSY_BLOCK_S:
+            size = min(2 * last[0], COUNTER_RESERVATION_MAX)
+        elif now - last[1] > IDLE_BLOCK_S:
+            size = max(last[0] // 2, COUNTER_RESERVATION)
+        else:
+            size = last[0]
+        self._blocks[credential_id] = (size, now)
+        return size
+
     @staticmethod
-    def _reserve(credential_id: bytes | None) -> Callable[[Database], int]:
-        """The work that moves the on-disk reservation on by a block; returns its start."""
+    def _reserve(credential_id: bytes | None, size: int) -> Callable[[Database], int]:
+        """The work that moves the on-disk reservation on by ``size``; returns its start."""
 
         def reserve(db: Database) -> int:
             with db.transaction() as connection:
                 if credential_id is None:
                     value = _read_setting(connection, GLOBAL_COUNTER)
                     reserved = 0 if value is None else int.from_bytes(value, "big")
-                    end = reserved + COUNTER_RESERVATION
+                    end = reserved + size
                     _write_setting(connection, GLOBAL_COUNTER, end.to_bytes(8, "big"))
                     return reserved
                 row = connection.execute(
                     "UPDATE credentials SET sign_count = sign_count + ? "
                     "WHERE credential_id = ? RETURNING sign_count",
-                    (COUNTER_RESERVATION, credential_id),
+                    (size, credential_id),
                 ).fetchone()
                 if row is None:
                     raise KeyError("no such credential")
-                return int(row[0]) - COUNTER_RESERVATION
+                return int(row[0]) - size
 
         return reserve
 

@@ -153,7 +153,7 @@ class WebAuthnClient:
             selection.user_verification,
             info,
             rp_id,
-            Permission.MC | (Permission.GA if opts.exclude_credentials else 0),
+            _MC_GA if opts.exclude_credentials else _MC,
             rk=rk,
         )
         exclude = _usable(opts.exclude_credentials, info)
@@ -229,7 +229,7 @@ class WebAuthnClient:
             opts.user_verification,
             info,
             rp_id,
-            Permission.GA | (Permission.LBW if lbw else 0),
+            _GA_LBW if lbw else _GA,
             token_needed=lbw,
         )
         allow = _usable(opts.allow_credentials, info)
@@ -331,9 +331,9 @@ class WebAuthnClient:
             or (rk is not None and configured and (rk or not options.get("makeCredUvNotRqd")))
         )
         if not needed:
-            return _Verification()
+            return _NO_VERIFICATION
         if builtin and not token_needed:
-            return _Verification(uv_option=True)
+            return _BUILTIN_UV
         if builtin:
             session = PinSession(self._channel, info.pin_uv_auth_protocols)
             token = await session.uv_token(permissions, rp_id)
@@ -410,6 +410,13 @@ class _Verification:
         if self.session is None or self.token is None:
             return None
         return self.session.authenticate(self.token, message), self.session.protocol.version
+
+
+_NO_VERIFICATION = _Verification()
+_BUILTIN_UV = _Verification(uv_option=True)
+# The permissions a ceremony asks for, computed once (IntFlag arithmetic is slow).
+_MC, _MC_GA = Permission.MC, Permission.MC | Permission.GA
+_GA, _GA_LBW = Permission.GA, Permission.GA | Permission.LBW
 
 
 def _credential_parameters(params: tuple[CredentialParameters, ...]) -> list[tuple[str, int]]:

@@ -196,7 +196,9 @@ def _optional_bytes(obj: dict[str, Any], key: str, path: str) -> bytes | None:
 
 
 def _strings(obj: dict[str, Any], key: str, path: str) -> tuple[str, ...]:
-    items = _optional(obj, key, list, path) or []
+    items = _optional(obj, key, list, path)
+    if not items:
+        return ()
     return tuple(_check(item, str, f"{path}.{key}[{i}]") for i, item in enumerate(items))
 
 
@@ -380,9 +382,14 @@ def parse_creation_options(options: dict[str, Any] | str | CreationOptions) -> C
 # -- request -------------------------------------------------------------------------------------
 
 
+_NO_REQUEST_EXTENSIONS = RequestExtensions()
+
+
 def _request_extensions(options: dict[str, Any]) -> RequestExtensions:
     path = "options.extensions"
-    extensions = _optional(options, "extensions", dict, "options") or {}
+    extensions = _optional(options, "extensions", dict, "options")
+    if not extensions:  # absent or {}: the common case, parsed once
+        return _NO_REQUEST_EXTENSIONS
     return RequestExtensions(
         prf=_prf(extensions, path),
         large_blob=_large_blob(extensions, path),
