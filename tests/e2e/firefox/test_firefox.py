@@ -210,7 +210,8 @@ def test_abort_ends_the_ceremony_and_its_prompt(
         })()""",
     )
     the_prompt(environment)
-    assert firefox.window("true") is True  # the ceremony window is open
+    # The daemon announces the prompt before the window has loaded: wait for the window.
+    wait(lambda: firefox.window("true") is True, "the ceremony window to open")
     page.evaluate("window.__controller.abort(); null")
     assert result(page) == {"ok": False, "name": "AbortError"}
     wait(lambda: prompts(environment) == [], "the prompt to be withdrawn")
