@@ -45,6 +45,10 @@ class Credential:
     # The private key is sealed in the credential ID (a non-discoverable credential): a store
     # keeps only what a person needs to see and delete it, never the key (private_key is b"").
     sealed: bool = False
+    # Kept on every device of the person's sync group (vauth/sync/), fixed at creation: it is
+    # backup eligible for life, counts nothing (sign count 0) and is backed up once another
+    # device holds it. False: this device only.
+    synced: bool = False
     # False: its key is sealed in its ID and it counts with the authenticator-wide counter
     stored: bool = field(default=True, compare=False)
     _key: CoseKey | None = field(default=None, repr=False, compare=False)
