@@ -53,6 +53,15 @@ class Credential:
     stored: bool = field(default=True, compare=False)
     _key: CoseKey | None = field(default=None, repr=False, compare=False)
 
+    def make_synced(self, devices: int) -> None:
+        """Fix a new credential as synced (vauth/sync/): backup eligible for life, backed up
+        once a second device holds it, and no counter (WebAuthn L3 section 6.1.3: BE and BS;
+        CTAP 2.1: a credential without a counter reports 0)."""
+        self.synced = True
+        self.backup_eligible = True
+        self.backup_state = devices >= 2
+        self.sign_count_policy = SignCountPolicy.ZERO
+
     def __repr__(self) -> str:  # the private key never reaches a log through repr()
         return (
             f"Credential(id={self.credential_id.hex()[:16]}..., rp_id={self.rp_id!r}, "

@@ -8,11 +8,15 @@ was made: the merge rule (vauth/sync/merge.py) orders concurrent changes by it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Mapping
+from typing import Any
 
+import cbor2
 import sqlcipher3
 
 HLC_SETTING = "sync.hlc"
+STATE_SETTING = "sync.state"  # this device's sync identity and group (vauth/sync/); absent: none
+DEFAULT_SETTING = "sync.default"  # b"synced" (the default) or b"device": for new passkeys
 COUNTER_BITS = 16  # an HLC value is (wall-clock milliseconds << 16) | a logical counter
 
 # The fields a synced credential carries to the other devices. The rest are this device's own:
@@ -34,6 +38,14 @@ UPDATE = "update"
 SETTING = "setting"
 MEMBER = "member"
 QUEUE = "INSERT INTO sync_outbox (kind, credential_id, fields, hlc, data) VALUES (?, ?, ?, ?, ?)"
+SETTINGS_ID = b""  # the clock key of a synced setting: (b"", its name)
+# The last writer wins, by (hybrid logical clock, device ID): the same answer on every device.
+CLOCK = (
+    "INSERT INTO sync_clock (credential_id, field, hlc, device_id, value) VALUES (?, ?, ?, ?, ?) "
+    "ON CONFLICT (credential_id, field) DO UPDATE SET hlc = excluded.hlc, "
+    "device_id = excluded.device_id, value = excluded.value "
+    "WHERE (excluded.hlc, excluded.device_id) > (sync_clock.hlc, sync_clock.device_id)"
+)
 
 
 def tick(connection: sqlcipher3.Connection, now_ms: int) -> int:
@@ -55,11 +67,41 @@ def queue(
     kind: str,
     now_ms: int,
     credential_id: bytes | None = None,
-    fields: Iterable[str] = (),
+    values: Mapping[str, Any] | None = None,
     data: bytes | None = None,
-) -> None:
-    names = ",".join(fields)
-    connection.execute(QUEUE, (kind, credential_id, names, tick(connection, now_ms), data))
+) -> int:
+    """Queue a change made on this device; its fields' clocks move to it (a local change is
+    newer than everything this device has seen). Returns its clock value."""
+    hlc = tick(connection, now_ms)
+    values = dict(values or {})
+    if values:
+        me = this_device(connection)
+        key = SETTINGS_ID if credential_id is None else credential_id
+        for name, value in values.items():
+            write_clock(connection, key, name, hlc, me, value)
+        if kind != CREATE:
+            data = cbor2.dumps(values)
+    connection.execute(QUEUE, (kind, credential_id, ",".join(values), hlc, data))
+    return hlc
+
+
+def write_clock(
+    connection: sqlcipher3.Connection,
+    key: bytes,
+    field: str,
+    hlc: int,
+    device_id: str,
+    value: Any,
+) -> bool:
+    """Record ``value`` as the field's if (hlc, device_id) is later than the recorded writer's;
+    whether it won."""
+    cursor = connection.execute(CLOCK, (key, field, hlc, device_id, cbor2.dumps(value)))
+    return bool(cursor.rowcount)
+
+
+def this_device(connection: sqlcipher3.Connection) -> str:
+    found = connection.execute("SELECT device_id FROM sync_devices WHERE this_device").fetchone()
+    return "" if found is None else str(found[0])
 
 
 def sync_set_up(connection: sqlcipher3.Connection) -> bool:

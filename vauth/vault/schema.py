@@ -105,6 +105,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             field TEXT NOT NULL,
             hlc INTEGER NOT NULL,
             device_id TEXT NOT NULL,
+            value BLOB,
             PRIMARY KEY (credential_id, field)
         ) WITHOUT ROWID""",
         """CREATE TABLE sync_refused (

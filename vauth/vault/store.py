@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import sqlcipher3
 
 from vauth.ctap.credential import Credential
-from vauth.ctap.ports import AuditRecord
+from vauth.ctap.ports import AuditRecord, SyncOffer
 from vauth.ctap.status import CtapError, CtapStatus
 from vauth.vault import outbox, rows
 
@@ -212,7 +212,7 @@ class VaultStore:
             with db.transaction() as connection:
                 connection.execute(rows.UPSERT, row)
                 if credential.synced:  # the other devices get it with the next segment
-                    outbox.queue(connection, outbox.CREATE, at, credential.credential_id)
+                    _queue_creation(connection, at, credential)
 
         await self._run(work)
 
@@ -239,7 +239,7 @@ class VaultStore:
                     )
                     connection.execute(rows.INSERT, row)
                     if credential.synced:
-                        outbox.queue(connection, outbox.CREATE, at, credential.credential_id)
+                        _queue_creation(connection, at, credential)
                     _audit(connection, at, "import", credential, actor, "Imported from a file.")
                 for name, update in updates.items():
                     _write_setting(connection, name, update(_read_setting(connection, name)))
@@ -297,7 +297,7 @@ class VaultStore:
                 )
                 credential = rows.from_row(found)
                 if credential.synced:
-                    outbox.queue(connection, outbox.UPDATE, at, credential_id, (outbox.DELETED,))
+                    outbox.queue(connection, outbox.UPDATE, at, credential_id, {outbox.DELETED: at})
                 detail = f"Moved to the trash; it can be restored for {TRASH_DAYS} days."
                 _audit(connection, at, "delete", credential, actor, detail)
                 return True
@@ -337,7 +337,9 @@ class VaultStore:
                 )
                 credential = rows.from_row(found[: len(rows.COLUMNS)])
                 if credential.synced:
-                    outbox.queue(connection, outbox.UPDATE, at, credential_id, (outbox.DELETED,))
+                    outbox.queue(
+                        connection, outbox.UPDATE, at, credential_id, {outbox.DELETED: None}
+                    )
                 _audit(connection, at, "restore", credential, actor, "Restored from the trash.")
                 return credential
 
@@ -510,9 +512,22 @@ class VaultStore:
             with db.transaction() as connection:
                 connection.execute(WRITE_SETTING, (name, value))
                 if name in outbox.SYNCED_SETTINGS and outbox.sync_set_up(connection):
-                    outbox.queue(connection, outbox.SETTING, at, fields=(name,))
+                    outbox.queue(connection, outbox.SETTING, at, values={name: value})
 
         await self._run(work)
+
+    async def offer(self) -> SyncOffer | None:
+        """The SyncChoice port: new passkeys may sync once sync is set up on this vault."""
+
+        def work(db: Database) -> SyncOffer | None:
+            if not db.query(READ_SETTING, (outbox.STATE_SETTING,)):
+                return None
+            default = db.query(READ_SETTING, (outbox.DEFAULT_SETTING,))
+            members = db.query("SELECT count(*) FROM sync_devices WHERE removed_epoch IS NULL")
+            synced = not default or bytes(default[0][0]) != b"device"
+            return SyncOffer(default=synced, devices=int(members[0][0]))
+
+        return await self._run(work)
 
     def changed_elsewhere(self, credential_ids: Sequence[bytes]) -> None:
         """Credentials that a merge from another device changed: read them again."""
@@ -592,9 +607,19 @@ def _changes(before: Mapping[str, Any], after: Credential) -> tuple[str, str]:
 def _queue_changes(
     connection: sqlcipher3.Connection, at: int, before: Mapping[str, Any], after: Credential
 ) -> None:
-    changed = [name for name in outbox.MUTABLE_FIELDS if before[name] != getattr(after, name)]
+    changed = {
+        name: getattr(after, name)
+        for name in outbox.MUTABLE_FIELDS
+        if before[name] != getattr(after, name)
+    }
     if changed:
         outbox.queue(connection, outbox.UPDATE, at, after.credential_id, changed)
+
+
+def _queue_creation(connection: sqlcipher3.Connection, at: int, credential: Credential) -> None:
+    values = {name: getattr(credential, name) for name in outbox.MUTABLE_FIELDS}
+    values[outbox.DELETED] = None
+    outbox.queue(connection, outbox.CREATE, at, credential.credential_id, values)
 
 
 def _quoted(value: object) -> str:
