@@ -3,63 +3,10 @@ py_webauthn (the relying party) with the public key the first computer registere
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 from typing import Any
 
-import webauthn
-from webauthn.helpers.structs import (
-    AuthenticatorSelectionCriteria,
-    PublicKeyCredentialDescriptor,
-    ResidentKeyRequirement,
-)
-
-from tests.sync.conftest import Device, pair
-from vauth import base64url
-
-RP_ID, ORIGIN = "example.com", "https://example.com"
-BE, BS = 0x08, 0x10  # WebAuthn L3 section 6.1 (authenticator data flags)
-
-
-def register(device: Device, user: str = "alice") -> Any:
-    options = webauthn.generate_registration_options(
-        rp_id=RP_ID,
-        rp_name="Example",
-        user_name=user,
-        challenge=os.urandom(32),
-        authenticator_selection=AuthenticatorSelectionCriteria(
-            resident_key=ResidentKeyRequirement.REQUIRED
-        ),
-    )
-    response = device.va.create(json.loads(webauthn.options_to_json(options)), ORIGIN)
-    verified = webauthn.verify_registration_response(
-        credential=response,
-        expected_challenge=options.challenge,
-        expected_rp_id=RP_ID,
-        expected_origin=ORIGIN,
-    )
-    return verified
-
-
-def sign_in(device: Device, registered: Any) -> tuple[int, int]:
-    """(flags, signCount) of an assertion that py_webauthn verified with the registered key."""
-    options = webauthn.generate_authentication_options(
-        rp_id=RP_ID,
-        challenge=os.urandom(32),
-        allow_credentials=[PublicKeyCredentialDescriptor(id=registered.credential_id)],
-    )
-    response = device.va.get(json.loads(webauthn.options_to_json(options)), ORIGIN)
-    verified = webauthn.verify_authentication_response(
-        credential=response,
-        expected_challenge=options.challenge,
-        expected_rp_id=RP_ID,
-        expected_origin=ORIGIN,
-        credential_public_key=registered.credential_public_key,
-        credential_current_sign_count=0,
-    )
-    flags = base64url.decode(response["response"]["authenticatorData"])[32]
-    return flags, verified.new_sign_count
+from tests.sync.conftest import BE, BS, pair, register, sign_in
 
 
 def test_created_on_a_signs_in_on_b(make_device: Any, folder: Path) -> None:
