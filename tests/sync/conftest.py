@@ -19,6 +19,7 @@ from webauthn.helpers.structs import (
 )
 
 from vauth import base64url
+from vauth.ctap.ports import UserPresence
 from vauth.sync import Sync
 from vauth.vault import Vault
 from vauth.vault.kdf import KdfParams
@@ -38,10 +39,12 @@ def new_vault(path: Path) -> Path:
 class Device:
     """One computer: its vault, opened by a VirtualAuthenticator, and its Sync."""
 
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, presence: UserPresence | None = None) -> None:
         home.mkdir(parents=True, exist_ok=True)
         self.home = home
-        self.va = VirtualAuthenticator(vault=new_vault(home / "vault.db"), passphrase=PASSPHRASE)
+        self.va = VirtualAuthenticator(
+            vault=new_vault(home / "vault.db"), passphrase=PASSPHRASE, presence=presence
+        )
         assert self.va.vault is not None
         self.vault: Vault = self.va.vault
         self.sync = Sync(self.vault)
@@ -54,8 +57,8 @@ class Device:
 def make_device(tmp_path: Path) -> Iterator[object]:
     made: list[Device] = []
 
-    def make(name: str) -> Device:
-        device = Device(tmp_path / name)
+    def make(name: str, presence: UserPresence | None = None) -> Device:
+        device = Device(tmp_path / name, presence)
         made.append(device)
         return device
 

@@ -213,6 +213,7 @@ class Sync:
                 return membership.keys(connection), membership.roster(connection, state["group"])
 
             keys, roster = self._db(work)
+            self._vault.store.changed_elsewhere(None)  # BS of every synced passkey may change
             epoch = max(keys)
             sealed = envelope.seal_keys(
                 state["group"], epoch, doc.device_id, doc.box_key, identity.device_id,
@@ -291,6 +292,7 @@ class Sync:
                 )
 
             epoch, keys, roster, remaining = self._db(work)
+            self._vault.store.changed_elsewhere(None)
             for member in remaining:
                 sealed = envelope.seal_keys(
                     state["group"], epoch, member.device_id, member.box_key, identity.device_id,
@@ -317,6 +319,7 @@ class Sync:
                 merge.refresh_backup_state(connection)
 
             self._db(work)
+            self._vault.store.changed_elsewhere(None)
             self._state = None
 
     def status(self) -> SyncStatus:
@@ -421,25 +424,24 @@ class Sync:
             if not state["joined"] and not self._complete_join():
                 return MergeReport(0)
             self._take_new_keys()
-            applied, refused, changed = 0, [], set()
+            applied, changed = 0, set[bytes]()
             progress = True
             while progress:  # a membership entry may make another device's segments valid
                 progress = False
                 for device_id in self._files().device_ids():
                     if device_id == state["identity"]["device_id"]:
                         continue
-                    count, refusal, ids = self._merge_device(device_id)
+                    count, ids = self._merge_device(device_id)
                     applied += count
                     changed.update(ids)
-                    progress = progress or count > 0 or bool(ids)
-                    if refusal is not None and not progress:
-                        refused.append(refusal)
+                    progress = progress or count > 0
+            # What stays refused, from this merge or before it (each is tried again every time).
             refused = self.status().refused
-            if changed:
-                self._vault.store.changed_elsewhere(sorted(changed))
+            if changed or applied:  # entries may have changed the group's size (BS) too
+                self._vault.store.changed_elsewhere(None)
             return MergeReport(applied, refused, sorted(changed))
 
-    def _merge_device(self, device_id: str) -> tuple[int, Refusal | None, set[bytes]]:
+    def _merge_device(self, device_id: str) -> tuple[int, set[bytes]]:
         files = self._files()
         segments = files.segments(device_id)
         applied, changed = 0, set[bytes]()
@@ -448,14 +450,14 @@ class Sync:
             seq = (member.last_seq if member else 0) + 1
             path = segments.get(seq)
             if path is None:
-                return applied, None, changed  # nothing new (or the next has not arrived yet)
+                return applied, changed  # nothing new (or the next has not arrived yet)
             try:
                 count, ids = self._apply_segment(path, device_id, seq, member)
             except SegmentRefused as exc:
                 refusal = Refusal(exc.path, exc.reason, int(self._now()))
                 self._db(functools.partial(_refuse, refusal=refusal))
                 logger.warning("sync: refused %s: %s", refusal.path, refusal.reason)
-                return applied, refusal, changed
+                return applied, changed
             applied += count
             changed.update(ids)
 

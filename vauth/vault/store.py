@@ -529,9 +529,12 @@ class VaultStore:
 
         return await self._run(work)
 
-    def changed_elsewhere(self, credential_ids: Sequence[bytes]) -> None:
-        """Credentials that a merge from another device changed: read them again."""
-        for credential_id in credential_ids:
+    def changed_elsewhere(self, credential_ids: Sequence[bytes] | None = None) -> None:
+        """Credentials that sync changed (a merge, or the group's size for every synced one:
+        None): read them again."""
+        if credential_ids is None:
+            self._drop(None)
+        for credential_id in credential_ids or ():
             self._drop(credential_id)
 
     # -- the audit log ----------------------------------------------------------------------
