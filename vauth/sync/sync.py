@@ -35,7 +35,9 @@ from vauth.vault.vault import Vault
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 STATE = outbox.STATE_SETTING
-ACTOR = "sync:{}"  # who the audit log says made a merged change
+ACTOR = "sync:{}"
+# Entries per segment, at most: what a merge holds in memory at once (issue 13: under 100 MiB).
+SEGMENT_ENTRIES = 1000  # who the audit log says made a merged change
 
 
 class Sync:
@@ -347,51 +349,54 @@ class Sync:
     # -- the journal -------------------------------------------------------------------------
 
     def publish(self) -> int:
-        """Write this device's unpublished changes as one new segment; how many entries."""
+        """Write this device's unpublished changes as new complete segments (one, unless
+        there are more than SEGMENT_ENTRIES); how many entries."""
         with self._lock:
-            state = self._need()
-            files = self._files()
-            identity = self._identity()
-            me = identity.device_id
-            self._adopt_written(files, identity)
+            written = 0
+            while True:
+                count, more = self._publish_one()
+                written += count
+                if not more:
+                    return written
 
-            def read(
-                connection: sqlcipher3.Connection,
-            ) -> tuple[list[dict[str, Any]], int, Member, dict[int, bytes]]:
-                rows = connection.execute(
-                    "SELECT seq, kind, credential_id, hlc, data FROM sync_outbox ORDER BY seq"
-                ).fetchall()
-                entries = [
-                    e for e in (_entry(connection, *row[1:]) for row in rows) if e is not None
-                ]
-                last = rows[-1][0] if rows else 0
-                return (
-                    entries,
-                    last,
-                    membership.members(connection)[me],
-                    membership.keys(connection),
-                )
+    def _publish_one(self) -> tuple[int, bool]:
+        state = self._need()
+        files = self._files()
+        identity = self._identity()
+        me = identity.device_id
+        self._adopt_written(files, identity)
 
-            entries, last_row, member, keys = self._db(read)
-            if member.removed:
-                raise SyncError(
-                    "This device was removed from the sync group; its changes are no longer shared."
-                )
-            if last_row == 0:
-                return 0
-            epoch = max(keys)
-            header = Header(
-                state["group"], me, member.last_seq + 1, epoch, member.last_hash or GENESIS,
-                max((e["hlc"] for e in entries), default=0), last_row,
-            )  # fmt: skip
-            data = envelope.seal_segment(header, entries, keys[epoch], identity.signing)
-            files.write(files.segment(me, header.seq), data)
-            self._db(
-                lambda c: _published(
-                    c, me, header, envelope.file_hash(data), int(self._now() * 1000)
-                )
+        def read(
+            connection: sqlcipher3.Connection,
+        ) -> tuple[list[dict[str, Any]], list[Any], Member, dict[int, bytes]]:
+            rows = connection.execute(
+                "SELECT seq, kind, credential_id, hlc, data FROM sync_outbox ORDER BY seq LIMIT ?",
+                (SEGMENT_ENTRIES + 1,),
+            ).fetchall()
+            entries = [
+                e for e in (_entry(connection, *row[1:]) for row in rows[:SEGMENT_ENTRIES]) if e
+            ]
+            member = membership.members(connection)[me]
+            return entries, rows, member, membership.keys(connection)
+
+        entries, rows, member, keys = self._db(read)
+        if member.removed:
+            raise SyncError(
+                "This device was removed from the sync group; its changes are no longer shared."
             )
-            return len(entries)
+        if not rows:
+            return 0, False
+        last_row = rows[min(len(rows), SEGMENT_ENTRIES) - 1][0]
+        epoch = max(keys)
+        header = Header(
+            state["group"], me, member.last_seq + 1, epoch, member.last_hash or GENESIS,
+            max((e["hlc"] for e in entries), default=0), last_row,
+        )  # fmt: skip
+        data = envelope.seal_segment(header, entries, keys[epoch], identity.signing)
+        files.write(files.segment(me, header.seq), data)
+        digest, now = envelope.file_hash(data), int(self._now() * 1000)
+        self._db(lambda c: _published(c, me, header, digest, now))
+        return len(entries), len(rows) > SEGMENT_ENTRIES
 
     def _adopt_written(self, files: Folder, identity: Identity) -> None:
         """A segment written but not recorded (the process stopped in between) is ours: count
@@ -508,18 +513,22 @@ class Sync:
 
         def work(connection: sqlcipher3.Connection) -> set[bytes]:
             changed = set()
+            backed_up = merge.shared(connection)
             for entry in entries:
                 kind = entry.get("k")
                 if kind in (outbox.CREATE, outbox.UPDATE):
-                    changed.add(merge.apply_credential(connection, entry, device_id, actor, now))
+                    changed.add(
+                        merge.apply_credential(connection, entry, device_id, actor, now, backed_up)
+                    )
                 elif kind == outbox.SETTING:
                     merge.apply_setting(connection, entry, device_id)
                 elif kind == outbox.MEMBER:
                     membership.apply_entry(connection, entry)
+                    backed_up = merge.shared(connection)
+                    merge.refresh_backup_state(connection)
                 else:
                     raise merge.BadEntry("an entry is of an unknown kind")
-                if isinstance(entry.get("hlc"), int):
-                    outbox.observe(connection, entry["hlc"])
+            outbox.observe(connection, header.hlc)
             _published(connection, device_id, header, envelope.file_hash(data), now)
             connection.execute("DELETE FROM sync_refused WHERE path = ?", (str(path),))
             return changed
