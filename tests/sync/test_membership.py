@@ -145,7 +145,11 @@ def test_a_device_only_passkey_never_enters_the_folder(make_device: Any, folder:
     pair(a, b, folder)
     chosen = register(a, "the person chose this computer only")
     assert choose.offers[-1].default and choose.offers[-1].devices == 2
-    run(a, a.vault.store.set_setting("sync.default", b"device"))
+    assert a.sync.default == "synced"
+    with pytest.raises(SyncError, match="must be"):
+        a.sync.set_default("cloud")
+    a.sync.set_default("device")
+    assert a.sync.default == "device"
     by_default = run(a, a.vault.store.offer())
     assert by_default is not None and not by_default.default
     for registered in (before_sync, chosen):

@@ -60,6 +60,27 @@ class Sync:
     def folder(self) -> Path | None:
         return None if self._state is None else Path(self._state["folder"])
 
+    @property
+    def default(self) -> str:
+        """What new passkeys are unless the person chooses: "synced" or "device" (the vault
+        setting sync.default; "synced" when unset)."""
+        found = self._db(
+            lambda c: c.execute(
+                "SELECT value FROM settings WHERE name = ?", (outbox.DEFAULT_SETTING,)
+            ).fetchone()
+        )
+        return "device" if found is not None and bytes(found[0]) == b"device" else "synced"
+
+    def set_default(self, value: str) -> None:
+        if value not in ("synced", "device"):
+            raise SyncError('The default for new passkeys must be "synced" or "device".')
+        self._db(
+            lambda c: c.execute(
+                "INSERT OR REPLACE INTO settings (name, value) VALUES (?, ?)",
+                (outbox.DEFAULT_SETTING, value.encode()),
+            )
+        )
+
     def _db(self, work: Callable[[sqlcipher3.Connection], T]) -> T:
         """``work`` in one transaction on the vault's thread: all of it or none."""
 
