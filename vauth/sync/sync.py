@@ -15,10 +15,10 @@ from typing import Any, TypeVar
 import cbor2
 import sqlcipher3
 
-from vauth.sync import envelope, membership, merge
+from vauth.sync import envelope, membership, merge, snapshot
 from vauth.sync.envelope import GENESIS, Header, Malformed
 from vauth.sync.identity import DeviceDoc, Identity, fingerprint, sign, verified
-from vauth.sync.journal import Folder, read_json
+from vauth.sync.journal import SNAPSHOT, Folder, read_json
 from vauth.sync.membership import Member
 from vauth.sync.types import (
     DeviceInfo,
@@ -242,8 +242,9 @@ class Sync:
                 state["group"], epoch, doc.device_id, doc.box_key, identity.device_id,
                 identity.signing, {"keys": keys, "members": roster},
             )  # fmt: skip
-            files.write_json(files.key_envelope(epoch, doc.device_id), sealed)
             self.publish()
+            self.snapshot()  # the new device starts from it rather than from every segment
+            files.write_json(files.key_envelope(epoch, doc.device_id), sealed)
             return self._info(doc.device_id)
 
     def devices(self) -> list[DeviceInfo]:
@@ -419,6 +420,81 @@ class Sync:
         self._db(lambda c: _published(c, me, header, digest, now))
         return len(entries), len(rows) > SEGMENT_ENTRIES
 
+    def snapshot(self) -> Path:
+        """Write this device's view of the group as its latest snapshot (after publishing
+        what it has not); older snapshots of this device go."""
+        with self._lock:
+            state = self._need()
+            self.publish()
+            files = self._files()
+            identity = self._identity()
+            me = identity.device_id
+
+            def take(connection: sqlcipher3.Connection) -> tuple[Any, Member, dict[int, bytes]]:
+                view = snapshot.take(connection, state["group"])
+                return view, membership.members(connection)[me], membership.keys(connection)
+
+            view, member, keys = self._db(take)
+            epoch = max(keys)
+            header = Header(
+                state["group"], me, member.last_seq, epoch, member.last_hash or GENESIS, 0, 0
+            )
+            data = envelope.seal_segment(
+                header, [view], keys[epoch], identity.signing, envelope.SNAPSHOT_MAGIC
+            )
+            path = files.snapshot(me, member.last_seq)
+            files.write(path, data, replace=True)
+            for seq, old in files.segments(me, SNAPSHOT).items():
+                if seq < member.last_seq:
+                    old.unlink(missing_ok=True)
+            return path
+
+    def _start_from_snapshot(self) -> int:
+        """On a device that has applied nothing yet: the most complete snapshot a member left
+        (checked like a segment), applied in one transaction; how many credentials it brought."""
+        state = self._need()
+        files = self._files()
+        me = state["identity"]["device_id"]
+        members = self._db(membership.members)
+        if any(m.last_seq for m in members.values() if not m.this_device):
+            return 0
+        keys = self._db(membership.keys)
+        best: tuple[int, dict[str, Any], Member] | None = None
+        for member in members.values():
+            if member.this_device or member.removed:
+                continue
+            found = files.segments(member.device_id, SNAPSHOT)
+            if not found:
+                continue
+            path = found[max(found)]
+            try:
+                data = path.read_bytes()
+                header = envelope.read_header(data, envelope.SNAPSHOT_MAGIC)
+                if header.group_id != state["group"] or header.device_id != member.device_id:
+                    raise Malformed("it belongs to another group or device")
+                envelope.check_signature(data, member.sign_key)
+                key = keys.get(header.epoch)
+                if key is None:
+                    raise Malformed("it is encrypted with a group key this device lacks")
+                [view] = envelope.open_entries(data, key)
+            except (Malformed, ValueError, OSError) as exc:
+                logger.warning("sync: ignored the snapshot %s: %s", path, exc)
+                continue
+            markers = view.get("markers")
+            covered = sum(m[0] for m in markers.values()) if isinstance(markers, dict) else 0
+            if best is None or covered > best[0]:
+                best = (covered, view, member)
+        if best is None:
+            return 0
+        _, view, member = best
+        actor, now = ACTOR.format(member.name), int(self._now() * 1000)
+        try:
+            brought = self._db(lambda c: snapshot.apply(c, view, me, actor, now))
+        except (merge.BadEntry, TypeError, ValueError, KeyError) as exc:
+            logger.warning("sync: ignored the snapshot of %s: %s", member.name, exc)
+            return 0
+        return len(brought)
+
     def _adopt_written(self, files: Folder, identity: Identity) -> None:
         """A segment written but not recorded (the process stopped in between) is ours: count
         it as published rather than write its number again."""
@@ -450,7 +526,7 @@ class Sync:
             if not state["joined"] and not self._complete_join():
                 return MergeReport(0)
             self._take_new_keys()
-            applied, changed = 0, set[bytes]()
+            applied, changed = self._start_from_snapshot(), set[bytes]()
             progress = True
             while progress:  # a membership entry may make another device's segments valid
                 progress = False
