@@ -114,7 +114,7 @@ def apply_credential(
     returns the credential's ID."""
     credential_id = entry.get("id")
     hlc = entry.get("hlc")
-    if not isinstance(credential_id, bytes) or not isinstance(hlc, int):
+    if not isinstance(credential_id, bytes) or not isinstance(hlc, int) or hlc < 0:
         raise BadEntry("an entry has no credential ID or clock value")
     create = entry.get("k") == outbox.CREATE
     fields = checked(entry.get("f"), (*outbox.SYNCED_FIELDS, outbox.DELETED))

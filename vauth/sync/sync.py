@@ -36,6 +36,7 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 STATE = outbox.STATE_SETTING
 ACTOR = "sync:{}"
+MAX_HLC = 1 << 62  # a clock value beyond this (year 2248 and more) is refused
 # Entries per segment, at most: what a merge holds in memory at once (issue 13: under 100 MiB).
 SEGMENT_ENTRIES = 1000  # who the audit log says made a merged change
 
@@ -557,8 +558,8 @@ class Sync:
                 count, ids = self._apply_segment(path, device_id, seq, member)
             except SegmentRefused as exc:
                 refusal = Refusal(exc.path, exc.reason, int(self._now()))
-                self._db(functools.partial(_refuse, refusal=refusal))
-                logger.warning("sync: refused %s: %s", refusal.path, refusal.reason)
+                if self._db(functools.partial(_refuse, refusal=refusal)):
+                    logger.warning("sync: refused %s: %s", refusal.path, refusal.reason)
                 return applied, changed
             applied += count
             changed.update(ids)
@@ -595,6 +596,8 @@ class Sync:
                     "it does not follow the previous segment of its device "
                     "(a replayed, reordered or altered segment)"
                 )
+            if not 0 <= header.hlc < MAX_HLC:
+                raise Malformed("its clock is out of range")
             if member.removed_epoch is not None and header.epoch >= member.removed_epoch:
                 raise Malformed(
                     f"it was written after the device {member.name} was removed from the group"
@@ -634,6 +637,11 @@ class Sync:
             return len(entries), self._db(work)
         except merge.BadEntry as exc:
             raise SegmentRefused(path, f"{exc} (the segment was not applied)") from None
+        except (TypeError, ValueError, KeyError, OverflowError, AttributeError):
+            # signed by a member, yet not what this vauth understands: refused, never half-applied
+            raise SegmentRefused(
+                path, "its entries are not in a form this version of vauth understands"
+            ) from None
 
     def _complete_join(self) -> bool:
         """On a device that asked to join: take the key envelope an approver left for it."""
@@ -725,11 +733,18 @@ def _founder(group: object) -> bytes | None:
     return founder if verified(group, founder) else None
 
 
-def _refuse(connection: sqlcipher3.Connection, refusal: Refusal) -> None:
+def _refuse(connection: sqlcipher3.Connection, refusal: Refusal) -> bool:
+    """Record a refusal; whether it is new (each is tried again at every merge)."""
+    known = connection.execute(
+        "SELECT 1 FROM sync_refused WHERE path = ? AND reason = ?", (refusal.path, refusal.reason)
+    ).fetchone()
+    if known is not None:
+        return False
     connection.execute(
         "INSERT OR REPLACE INTO sync_refused (path, reason, at) VALUES (?, ?, ?)",
         (refusal.path, refusal.reason, refusal.at),
     )
+    return True
 
 
 def _digits(code: str) -> str:
