@@ -10,6 +10,7 @@ import pytest
 
 from tests.sync.conftest import BE, BS, contents, pair, register, rename, run, sign_in
 from vauth import WebAuthnError
+from vauth.ctap.ports import SyncOffer
 
 
 def test_created_on_a_signs_in_on_b(make_device: Any, folder: Path) -> None:
@@ -94,3 +95,22 @@ def test_blobs_and_secrets_travel(make_device: Any, folder: Path) -> None:
     for name in ("private_key", "cred_blob", "large_blob", "cred_random_with_uv", "user_handle"):
         assert getattr(there, name) == getattr(here, name), name
     assert run(b, b.vault.store.get_setting("large_blob_array")) == b"\x80" + b"\x00" * 16
+
+
+def test_the_offer_follows_the_group_and_the_default(make_device: Any, folder: Path) -> None:
+    """What makeCredential is offered (kept in memory) changes as soon as sync changes it."""
+    a, b = make_device("a"), make_device("b")
+    assert run(a, a.vault.store.offer()) is None  # no sync: device only
+    a.sync.init(folder, "laptop")
+    assert run(a, a.vault.store.offer()) == SyncOffer(default=True, devices=1)
+    request = b.sync.request_join(folder, "desktop")
+    a.sync.approve(request.device_id, request.fingerprint)
+    assert run(a, a.vault.store.offer()) == SyncOffer(default=True, devices=2)
+    assert run(b, b.vault.store.offer()) == SyncOffer(default=True, devices=1)
+    b.sync.merge()
+    assert run(b, b.vault.store.offer()) == SyncOffer(default=True, devices=2)
+    b.sync.set_default("device")
+    assert run(b, b.vault.store.offer()) == SyncOffer(default=False, devices=2)
+    assert register(b, "bob").credential_device_type == "single_device"
+    a.sync.remove(request.device_id)
+    assert run(a, a.vault.store.offer()) == SyncOffer(default=True, devices=1)

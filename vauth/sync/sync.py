@@ -81,6 +81,7 @@ class Sync:
                 (outbox.DEFAULT_SETTING, value.encode()),
             )
         )
+        self._vault.store.changed_elsewhere(None)
 
     def _db(self, work: Callable[[sqlcipher3.Connection], T]) -> T:
         """``work`` in one transaction on the vault's thread: all of it or none."""
@@ -146,6 +147,7 @@ class Sync:
 
             self._db(work)
             self._state = state
+            self._vault.store.changed_elsewhere(None)  # new passkeys may sync from now on
             self.publish()
             return self._info(identity.device_id)
 
@@ -173,6 +175,7 @@ class Sync:
 
             self._db(work)
             self._state = state
+            self._vault.store.changed_elsewhere(None)
             return JoinRequest(
                 identity.device_id, device_name, self._fingerprint(_doc(identity, group_id))
             )
@@ -663,6 +666,7 @@ class Sync:
             joined = {**state, "joined": True}
             self._db(functools.partial(self._take_envelope, payload=payload, state=joined))
             self._state = joined
+            self._vault.store.changed_elsewhere(None)
             files.write_json(
                 files.device_doc(identity.device_id), identity.document(state["group"])
             )
