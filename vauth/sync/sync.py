@@ -229,13 +229,16 @@ class Sync:
                 )
             identity = self._identity()
 
+            cert = membership.certify(identity.signing, identity.device_id, doc)
+
             def work(connection: sqlcipher3.Connection) -> tuple[dict[int, bytes], list[Any]]:
                 membership.add(connection, doc)
+                membership.keep_certificate(connection, doc.device_id, cert)
                 outbox.queue(
                     connection,
                     outbox.MEMBER,
                     int(self._now() * 1000),
-                    data=cbor2.dumps({"op": membership.ADD, "doc": raw}),
+                    data=cbor2.dumps({"op": membership.ADD, "doc": raw, "cert": cert}),
                 )
                 return membership.keys(connection), membership.roster(connection, state["group"])
 
@@ -660,8 +663,22 @@ class Sync:
                 continue
             try:
                 payload = envelope.open_keys(raw, approver.sign_key, identity.box)
-            except Malformed as exc:
+                docs = membership.roster_docs(payload.get("members"))
+                certs = membership.roster_certificates(payload.get("members"))
+            except (Malformed, merge.BadEntry) as exc:
                 logger.warning("sync: ignored a key envelope for this device: %s", exc)
+                continue
+            listed = docs.get(approver.device_id)
+            if (
+                listed is None
+                or listed.sign_key != approver.sign_key
+                or not membership.vouched(docs, certs, approver.device_id, state["founder"])
+            ):
+                logger.warning(
+                    "sync: ignored a key envelope from %s: no chain of approvals leads from the "
+                    "group's first device to it",
+                    approver.name,
+                )
                 continue
             joined = {**state, "joined": True}
             self._db(functools.partial(self._take_envelope, payload=payload, state=joined))
