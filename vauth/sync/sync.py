@@ -107,7 +107,13 @@ class Sync:
 
     def _files(self) -> Folder:
         state = self._need(joined=False)
-        return Folder(Path(state["folder"]), self._vault.path.parent)
+        folder = Path(state["folder"])
+        if not folder.is_dir():  # unmounted, or moved: never write a new one in its place
+            raise SyncError(
+                f"The sync folder {folder} is missing: check that its disk is there and that "
+                "the sync program still shares it."
+            )
+        return Folder(folder, self._vault.path.parent)
 
     def _identity(self) -> Identity:
         return Identity.from_secrets(self._need(joined=False)["identity"])
@@ -422,7 +428,13 @@ class Sync:
             max((e["hlc"] for e in entries), default=0), last_row,
         )  # fmt: skip
         data = envelope.seal_segment(header, entries, keys[epoch], identity.signing)
-        files.write(files.segment(me, header.seq), data)
+        try:
+            files.write(files.segment(me, header.seq), data)
+        except OSError as exc:
+            raise SyncError(
+                f"vauth could not write to the sync folder {files.path}: "
+                f"{exc.strerror or exc}. Nothing was lost; it will try again."
+            ) from None
         digest, now = envelope.file_hash(data), int(self._now() * 1000)
         self._db(lambda c: _published(c, me, header, digest, now))
         return len(entries), len(rows) > SEGMENT_ENTRIES
@@ -510,7 +522,13 @@ class Sync:
         path = files.segment(me, member.last_seq + 1)
         if not path.exists():
             return
-        data = path.read_bytes()
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise SyncError(
+                f"vauth could not read the sync folder's {path}: {exc.strerror or exc}. "
+                "Nothing was lost; it will try again."
+            ) from None
         try:
             envelope.check_signature(data, identity.sign_key)
             header = envelope.read_header(data)
@@ -582,7 +600,10 @@ class Sync:
             raise SegmentRefused(
                 path, f"it comes from the device {member.name}, which was removed from the group"
             )
-        data = path.read_bytes()
+        try:
+            data = path.read_bytes()
+        except OSError as exc:  # removed or unreadable meanwhile: refused, tried again next time
+            raise SegmentRefused(path, f"it cannot be read ({exc.strerror or exc})") from None
         try:
             header = envelope.read_header(data)
             if header.group_id != state["group"]:
