@@ -240,3 +240,31 @@ def test_a_stranger_with_access_to_the_folder_cannot_hand_out_a_fake_group_key(
     joiner.sync.merge()
     assert joiner.sync.status().joined
     assert {d.device_id for d in joiner.sync.devices()} == {real.device_id, request.device_id}
+
+
+def test_status_and_leave(make_device: Any, folder: Path) -> None:
+    a, b = make_device("a"), make_device("b")
+    a.sync.init(folder, "laptop")
+    request = b.sync.request_join(folder, "desktop")
+    waiting = b.sync.status()
+    assert not waiting.joined and waiting.device_id == request.device_id
+    with pytest.raises(SyncError, match="not approved yet"):
+        b.sync.publish()
+    status = a.sync.status()
+    assert status.joined and status.pending == [request] and status.folder == str(folder)
+    a.sync.approve(request.device_id, request.fingerprint)
+    b.sync.merge()
+    registered = register(a, "alice")
+    assert a.sync.status().unpublished == 1
+    a.sync.publish()
+    b.sync.merge()
+    [laptop] = [d for d in b.sync.devices() if d.name == "laptop"]
+    assert laptop.last_seq >= 2 and laptop.last_seen is not None and not laptop.this_device
+
+    b.sync.leave()  # the passkeys stay; synced ones are no longer backed up
+    assert not b.sync.configured
+    assert run(b, b.vault.store.offer()) is None
+    kept = run(b, b.vault.store.get(registered.credential_id))
+    assert kept is not None and kept.synced and not kept.backup_state
+    with pytest.raises(SyncError, match="not set up"):
+        b.sync.status()
