@@ -268,3 +268,21 @@ def test_status_and_leave(make_device: Any, folder: Path) -> None:
     assert kept is not None and kept.synced and not kept.backup_state
     with pytest.raises(SyncError, match="not set up"):
         b.sync.status()
+
+
+def test_membership_mistakes_are_sentences(make_device: Any, folder: Path) -> None:
+    a, b = make_device("a"), make_device("b")
+    with pytest.raises(SyncError, match="needs a name"):
+        a.sync.init(folder, "  ")
+    pair(a, b, folder)
+    me = a.sync.status().device_id
+    other = b.sync.status().device_id
+    with pytest.raises(SyncError, match="has asked to join"):
+        a.sync.approve("0" * 20, "123 456 789 012")
+    with pytest.raises(SyncError, match="device you are using"):
+        a.sync.remove(me)
+    with pytest.raises(SyncError, match="No device with the ID"):
+        a.sync.remove("0" * 20)
+    a.sync.remove(other)
+    with pytest.raises(SyncError, match="removed already"):
+        a.sync.remove(other)
