@@ -67,6 +67,8 @@ _PASSPHRASE = Field("passphrase", STRING, nullable=True)
 _VIA = Field("via", STRING, nullable=True, choices=tuple(VIA))  # who asks, for the audit log
 _ORIGIN = Field("origin", STRING, nullable=True)  # the page's, from the browser's `sender`
 MAX_WAIT_S = 600.0
+_SYNC_SETUP = (Field("folder", STRING, required=True), Field("deviceName", STRING, required=True))
+_DEVICE_ID = Field("deviceId", STRING, required=True)
 
 
 def _id(params: dict[str, Any]) -> str:
@@ -186,6 +188,16 @@ ACTIONS: dict[str, Action] = {
         (Field("destination", STRING, required=True),),
         lambda s, o, p: o.vault.backup(p["destination"]),
     ),
+    "sync.status": Action((), lambda s, o, p: o.sync.status()),
+    "sync.init": Action(_SYNC_SETUP, lambda s, o, p: o.sync.init(p["folder"], p["deviceName"])),
+    "sync.join": Action(_SYNC_SETUP, lambda s, o, p: o.sync.join(p["folder"], p["deviceName"])),
+    "sync.pending": Action((), lambda s, o, p: o.sync.pending()),
+    "sync.approve": Action(
+        (_DEVICE_ID, Field("fingerprint", STRING, required=True)),
+        lambda s, o, p: o.sync.approve(p["deviceId"], p["fingerprint"]),
+    ),
+    "sync.devices": Action((), lambda s, o, p: o.sync.devices()),
+    "sync.remove": Action((_DEVICE_ID,), lambda s, o, p: o.sync.remove(p["deviceId"])),
     "signal.unknownCredential": Action(
         (_ORIGIN, _RP_ID, _CREDENTIAL),
         lambda s, o, p: o.signals.signal_unknown_credential(

@@ -18,7 +18,7 @@ import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vauth.ctap.ports import PresenceRequest, PresenceResponse
 from vauth.device import Device, UnsupportedOption, configured_device
@@ -33,6 +33,9 @@ from vauth.vault import (
 from vauth.vault.store import acting_as
 from vauth.webauthn.errors import WebAuthnError
 from vauth.webauthn.origin import parse_origin, resolve_rp_id
+
+if TYPE_CHECKING:
+    from vauth.syncing import SyncRunner
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +85,7 @@ class ErrorCode(StrEnum):
     VAULT_LOCKED = "vault_locked"
     WRONG_PASSPHRASE = "wrong_passphrase"  # noqa: S105 - a code, not a secret
     VAULT_ERROR = "vault_error"
+    SYNC_ERROR = "sync_error"  # sync refused or failed; the message says why
     UNKNOWN_ACTION = "unknown_action"
     INTERNAL = "internal"
     NOT_ALLOWED_ERROR = "NotAllowedError"
@@ -108,6 +112,7 @@ _HTTP_STATUS = {
     ErrorCode.VAULT_LOCKED: 423,
     ErrorCode.WRONG_PASSPHRASE: 403,
     ErrorCode.VAULT_ERROR: 409,
+    ErrorCode.SYNC_ERROR: 409,
     ErrorCode.INTERNAL: 500,
     ErrorCode.SECURITY_ERROR: 403,
     ErrorCode.NOT_ALLOWED_ERROR: 403,
@@ -268,6 +273,7 @@ class Service:
         self.in_flight = 0
         self._idle = asyncio.Event()
         self._idle.set()
+        self.sync: SyncRunner | None = None  # the daemon's, when it has a vault
 
     # -- bookkeeping for graceful shutdown ---------------------------------------------------
 
@@ -282,6 +288,8 @@ class Service:
             self.in_flight -= 1
             if not self.in_flight:
                 self._idle.set()
+            if self.sync is not None:  # the operation may have changed a synced passkey
+                self.sync.changed_locally()
 
     async def drained(self) -> None:
         await self._idle.wait()

@@ -121,13 +121,15 @@ class SyncRunner:
             try:
                 return await asyncio.to_thread(work, engine)
             finally:
-                self.changed_locally()
-                self._folder_change = True
+                self._local_change = self._folder_change = True
+                self._wake.set()
 
     def changed_locally(self) -> None:
-        """A local operation may have changed a synced passkey: publish soon."""
-        self._local_change = True
-        self._wake.set()
+        """A local operation may have changed a synced passkey: publish soon (nothing to do
+        while sync is not set up)."""
+        if self._folder_watched is not None:
+            self._local_change = True
+            self._wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Until ``stop``: watch the folder, merge on its changes, publish local changes."""
