@@ -91,7 +91,9 @@ async def _ctap(service: Service, _o: Operations, p: dict[str, Any]) -> dict[str
 
 async def _answer(service: Service, _o: Operations, p: dict[str, Any]) -> None:
     approve = p["approve"]
-    service.prompts.answer(p["id"], approve, p.get("verified", approve), p.get("selected"))
+    service.prompts.answer(
+        p["id"], approve, p.get("verified", approve), p.get("selected"), p.get("synced")
+    )
 
 
 ACTIONS: dict[str, Action] = {
@@ -114,6 +116,7 @@ ACTIONS: dict[str, Action] = {
             Field("approve", BOOLEAN, required=True),
             Field("verified", BOOLEAN),
             Field("selected", INTEGER, nullable=True, minimum=0),
+            Field("synced", BOOLEAN, nullable=True),  # makeCredential: synced or this device
         ),
         _answer,
     ),

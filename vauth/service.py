@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from vauth.ctap.ports import Ceremony as CtapCeremony
 from vauth.ctap.ports import PresenceRequest, PresenceResponse
 from vauth.device import Device, UnsupportedOption, configured_device
 from vauth.presence import AutoPresence, DenyPresence, PromptPresence
@@ -194,6 +195,9 @@ class Prompts:
     """The ``prompt`` presence policy: requests wait here until a front end answers."""
 
     timeout_s: float = PRESENCE_TIMEOUT_S
+    # What a create prompt offers about sync: {"devices": n, "default": "synced" | "device"},
+    # or None when this computer does not sync (the daemon's SyncRunner.offer).
+    sync_offer: Callable[[], dict[str, Any] | None] = field(default_factory=lambda: _no_offer)
     pending: dict[str, PendingPrompt] = field(default_factory=dict)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     closed: bool = False
@@ -217,7 +221,12 @@ class Prompts:
             self.changed.set()
 
     def answer(
-        self, prompt_id: str, approve: bool, verified: bool, selected: int | None = None
+        self,
+        prompt_id: str,
+        approve: bool,
+        verified: bool,
+        selected: int | None = None,
+        synced: bool | None = None,
     ) -> None:
         prompt = self.pending.get(prompt_id)
         logger.debug("prompt %s answered: approve=%s selected=%s", prompt_id, approve, selected)
@@ -225,7 +234,9 @@ class Prompts:
             raise ServiceError(ErrorCode.NO_SUCH_PROMPT, f"no pending prompt {prompt_id}", 404)
         if not prompt.answer.done():
             prompt.answer.set_result(
-                PresenceResponse(present=approve, verified=approve and verified, selected=selected)
+                PresenceResponse(
+                    present=approve, verified=approve and verified, selected=selected, synced=synced
+                )
             )
 
     def close(self) -> None:
@@ -242,7 +253,16 @@ class Prompts:
             self.changed.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.changed.wait(), timeout_s)
-        return [p.to_json() for p in self.pending.values()]
+        offer = self.sync_offer()
+        creating = CtapCeremony.MAKE_CREDENTIAL
+        return [
+            {**p.to_json(), "sync": offer if p.request.ceremony is creating else None}
+            for p in self.pending.values()
+        ]
+
+
+def _no_offer() -> dict[str, Any] | None:
+    return None
 
 
 def b64decode(value: object, what: str) -> bytes:

@@ -106,6 +106,25 @@ class SyncRunner:
         self.merges = 0
         self.publishes = 0
         self.last_error: str | None = None
+        self._offer: dict[str, Any] | None = None
+
+    def offer(self) -> dict[str, Any] | None:
+        """What the ceremony window offers for a new passkey: ``{"devices": n, "default":
+        "synced" | "device"}`` (n: the group's members, this computer included), or None when
+        this computer does not sync. As of the last merge or sync command."""
+        return self._offer
+
+    @staticmethod
+    def _read_offer(engine: SyncEngine) -> dict[str, Any] | None:
+        """(In the worker thread.)"""
+        if not engine.configured:
+            return None
+        status = engine.status()
+        if not getattr(status, "joined", True):
+            return None
+        members = [d for d in getattr(status, "devices", []) if not d.removed]
+        default = getattr(engine, "default", "synced")
+        return {"devices": max(len(members), 1), "default": default}
 
     @property
     def engine(self) -> SyncEngine:
@@ -118,8 +137,15 @@ class SyncRunner:
         (a command such as ``init`` or ``approve`` may change what to watch or to publish)."""
         async with self.lock:
             engine = self.engine
+
+            def work_then_offer() -> T:
+                try:
+                    return work(engine)
+                finally:
+                    self._offer = self._read_offer(engine)
+
             try:
-                return await asyncio.to_thread(work, engine)
+                return await asyncio.to_thread(work_then_offer)
             finally:
                 self._local_change = self._folder_change = True
                 self._wake.set()
@@ -193,7 +219,13 @@ class SyncRunner:
         try:
             async with self.lock:
                 engine = self.engine
-                report = await asyncio.to_thread(engine.merge)
+
+                def merge() -> Any:
+                    report = engine.merge()
+                    self._offer = self._read_offer(engine)
+                    return report
+
+                report = await asyncio.to_thread(merge)
         except Exception as exc:
             self._failed("merging other devices' changes failed", exc)
             return

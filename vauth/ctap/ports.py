@@ -116,6 +116,9 @@ class PresenceResponse:
     present: bool
     verified: bool = False
     selected: int | None = None  # which of several accounts the user picked, if the UI asked
+    # makeCredential: the person chose a synced passkey (True) or one for this device only
+    # (False) in the ceremony window; None: the vault's default (setting sync.default).
+    synced: bool | None = None
 
 
 class UserPresence(Protocol):
