@@ -229,7 +229,13 @@ class Prompts:
         synced: bool | None = None,
     ) -> None:
         prompt = self.pending.get(prompt_id)
-        logger.debug("prompt %s answered: approve=%s selected=%s", prompt_id, approve, selected)
+        logger.debug(
+            "prompt %s answered: approve=%s selected=%s synced=%s",
+            prompt_id,
+            approve,
+            selected,
+            synced,
+        )
         if prompt is None:
             raise ServiceError(ErrorCode.NO_SUCH_PROMPT, f"no pending prompt {prompt_id}", 404)
         if not prompt.answer.done():
