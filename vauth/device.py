@@ -23,7 +23,15 @@ from vauth.ctap.credential import Credential, SignCountPolicy
 from vauth.ctap.ctap1 import process_apdu
 from vauth.ctap.lookup import unsealed
 from vauth.ctap.pin_state import InlinePinHasher
-from vauth.ctap.ports import Clock, CredentialStore, Environment, KeySource, PinHasher, UserPresence
+from vauth.ctap.ports import (
+    Clock,
+    CredentialStore,
+    DeviceOnly,
+    Environment,
+    KeySource,
+    PinHasher,
+    UserPresence,
+)
 from vauth.inputs import B64URL, BOOLEAN, INTEGER, INTEGER_OR_STRING, STRING, STRINGS, Field
 from vauth.keys import RandomKeySource, SeededKeySource
 from vauth.presence import AutoPresence
@@ -196,6 +204,7 @@ class Device:
             clock or SystemClock(),
             key_source or RandomKeySource(),
             pin_hasher or InlinePinHasher(),
+            sync=vault.store if vault is not None else DeviceOnly(),
         )
         self.authenticator = Authenticator(env, config)
         self._pin = pin

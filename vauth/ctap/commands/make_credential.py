@@ -108,6 +108,8 @@ async def handle(
         raise CtapError(CtapStatus.CREDENTIAL_EXCLUDED)
 
     # 13-14. User presence (unless the token carries it) and built-in UV (when it is due).
+    sync_offer = await env.sync.offer() if rk else None  # only discoverable passkeys sync
+    synced = sync_offer is not None and sync_offer.default
     if not verification.up_done or verification.builtin_uv:
         response = await env.presence.confirm(
             PresenceRequest(
@@ -118,10 +120,13 @@ async def handle(
                 discoverable=rk,
                 attestation=config.attestation.value,
                 user_verification=verification.builtin_uv,
+                sync_offer=sync_offer,
             )
         )
         if not response.present or (verification.builtin_uv and not response.verified):
             raise CtapError(CtapStatus.OPERATION_DENIED, "user declined")
+        if sync_offer is not None and response.synced is not None:
+            synced = response.synced
     if verification.uv_by_token:
         authenticator.token.clear_after_use()
     # hmac-secret-mc: the salts are opened only once the user has consented.
@@ -155,6 +160,8 @@ async def handle(
         stored=rk,
     )
     credential._key = key
+    if synced and sync_offer is not None:
+        credential.make_synced(sync_offer.devices)
     random_bytes = env.keys.random_bytes
     if extension_inputs.hmac_secret and rk:
         credential.cred_random_with_uv = random_bytes(hmac_secret.CRED_RANDOM_LENGTH)

@@ -1,0 +1,158 @@
+"""Joining after comparing a code, removing a lost computer (the group key moves on and the
+removed device cannot read what follows), a device that joins late, and what never syncs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.sync.conftest import Device, contents, pair, register, run
+from vauth.ctap.ports import PresenceRequest, PresenceResponse
+from vauth.sync import SyncError, envelope
+
+
+def segments_of(device: Device, folder: Path) -> list[Path]:
+    me = device.sync.status().device_id
+    return sorted((folder / "vauth" / "devices" / me).glob("seg-*.vseg"))
+
+
+def test_both_devices_show_the_same_code(make_device: Any, folder: Path) -> None:
+    a, b = make_device("a"), make_device("b")
+    a.sync.init(folder, "laptop")
+    request = b.sync.request_join(folder, "desktop")
+    [pending] = a.sync.pending()
+    assert pending == request  # the same device, name and 12-digit code on both screens
+    assert len(request.fingerprint.replace(" ", "")) == 12
+
+
+def test_a_wrong_code_is_refused_and_nothing_changes(make_device: Any, folder: Path) -> None:
+    a, b = make_device("a"), make_device("b")
+    a.sync.init(folder, "laptop")
+    request = b.sync.request_join(folder, "desktop")
+    wrong = "000 000 000 000" if request.fingerprint != "000 000 000 000" else "111 111 111 111"
+    with pytest.raises(SyncError, match="does not match"):
+        a.sync.approve(request.device_id, wrong)
+    assert [d.device_id for d in a.sync.devices()] == [a.sync.status().device_id]
+    assert a.sync.pending() == [request]
+    assert not list((folder / "vauth").glob("keys/*/*.vkey"))
+    assert b.sync.merge().applied == 0 and not b.sync.status().joined
+
+
+def test_setting_up_twice_or_in_a_missing_folder_says_why(make_device: Any, folder: Path) -> None:
+    a, b = make_device("a"), make_device("b")
+    with pytest.raises(SyncError, match="does not exist"):
+        a.sync.init(folder / "nowhere", "laptop")
+    with pytest.raises(SyncError, match="holds no vauth sync group"):
+        b.sync.request_join(folder, "desktop")
+    a.sync.init(folder, "laptop")
+    with pytest.raises(SyncError, match="already set up"):
+        a.sync.init(folder, "laptop")
+    with pytest.raises(SyncError, match="already holds a vauth sync group"):
+        b.sync.init(folder, "desktop")
+    assert not b.sync.configured
+
+
+def test_removing_a_device_rotates_the_key(make_device: Any, folder: Path) -> None:
+    a, b, c = make_device("a"), make_device("b"), make_device("c")
+    pair(a, b, folder)
+    request = c.sync.request_join(folder, "old phone")
+    a.sync.approve(request.device_id, request.fingerprint)
+    for device in (b, c):
+        device.sync.merge()
+    register(a, "before")
+    a.sync.publish()
+    assert c.sync.merge().applied == 1  # c is a member: it reads this one
+
+    a.sync.remove(request.device_id)
+    after = register(a, "after").credential_id
+    a.sync.publish()
+
+    # b gets the new key and everything; c was given no key for the new epoch.
+    b.sync.merge()
+    assert contents(b.vault) == contents(a.vault)
+    assert run(b, b.vault.store.get(after)) is not None
+    report = c.sync.merge()
+    assert run(c, c.vault.store.get(after)) is None
+    assert any("group key this device has not been given" in r.reason for r in report.refused)
+    [new_epoch] = {int(p.parent.name) for p in (folder / "vauth" / "keys").glob("*/*.vkey")} - {1}
+    assert not (folder / "vauth" / "keys" / str(new_epoch) / f"{request.device_id}.vkey").exists()
+    held = c.vault.with_database_sync(lambda db: db.query("SELECT key FROM sync_keys"))
+    last = segments_of(a, folder)[-1].read_bytes()
+    assert envelope.read_header(last).epoch == new_epoch
+    for (key,) in held:  # not one key c holds opens what was written after
+        with pytest.raises(envelope.Malformed):
+            envelope.open_entries(last, bytes(key))
+
+    # What c writes from now on is refused by the others.
+    register(c, "from the removed device")
+    c.sync.publish()
+    before = contents(b.vault)
+    report = b.sync.merge()
+    assert contents(b.vault) == before
+    assert any("removed from the group" in r.reason for r in report.refused)
+    assert [d.removed for d in b.sync.devices() if d.device_id == request.device_id] == [True]
+
+
+def test_a_device_that_joins_late_gets_everything(make_device: Any, folder: Path) -> None:
+    a, b, late = make_device("a"), make_device("b"), make_device("late")
+    pair(a, b, folder)
+    for user in ("one", "two", "three"):
+        register(a, user)
+        a.sync.publish()
+    register(b, "four")
+    b.sync.publish()
+    a.sync.merge()
+    request = late.sync.request_join(folder, "new laptop")
+    b.sync.approve(request.device_id, request.fingerprint)  # any member may approve
+    late.sync.merge()
+    a.sync.merge()
+    assert contents(late.vault) == contents(a.vault)
+    assert len(late.sync.devices()) == 3
+
+
+def test_backup_state_follows_the_group(make_device: Any, folder: Path) -> None:
+    """BS (WebAuthn L3 section 6.1.3) is 1 while another device holds the synced passkey."""
+    a, b = make_device("a"), make_device("b")
+    a.sync.init(folder, "laptop")
+    alone = register(a, "alone")
+    assert not alone.credential_backed_up
+    request = b.sync.request_join(folder, "desktop")
+    a.sync.approve(request.device_id, request.fingerprint)
+    stored = run(a, a.vault.store.get(alone.credential_id))
+    assert stored.backup_eligible and stored.backup_state
+    a.sync.remove(request.device_id)
+    stored = run(a, a.vault.store.get(alone.credential_id))
+    assert stored.backup_eligible and not stored.backup_state
+
+
+class Choose:
+    """The ceremony window's answer: keep the new passkey on this device only."""
+
+    def __init__(self) -> None:
+        self.offers: list[Any] = []
+
+    async def confirm(self, request: PresenceRequest) -> PresenceResponse:
+        self.offers.append(request.sync_offer)
+        return PresenceResponse(present=True, verified=True, synced=False)
+
+
+def test_a_device_only_passkey_never_enters_the_folder(make_device: Any, folder: Path) -> None:
+    choose = Choose()
+    a, b = make_device("a", presence=choose), make_device("b")
+    before_sync = register(a, "made before sync was set up")
+    pair(a, b, folder)
+    chosen = register(a, "the person chose this computer only")
+    assert choose.offers[-1].default and choose.offers[-1].devices == 2
+    run(a, a.vault.store.set_setting("sync.default", b"device"))
+    by_default = run(a, a.vault.store.offer())
+    assert by_default is not None and not by_default.default
+    for registered in (before_sync, chosen):
+        assert registered.credential_device_type == "single_device"  # BE=0 for life
+    assert a.sync.publish() == 0
+    assert b.sync.merge().applied == 0
+    files = b"".join(p.read_bytes() for p in folder.rglob("*") if p.is_file())
+    for registered in (before_sync, chosen):
+        assert registered.credential_id not in files
+        assert registered.credential_public_key[-32:] not in files
