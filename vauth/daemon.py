@@ -189,7 +189,6 @@ async def _serve(settings: Settings, ready: asyncio.Event | None) -> int:
         runner = _sync_runner(device)
         if runner is not None:
             service.sync = runner
-            prompts.sync_offer = runner.offer
             sync_task = asyncio.create_task(runner.run(stop))
             stack.push_async_callback(_cancel, sync_task)
         if settings.uhid:

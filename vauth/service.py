@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from vauth.ctap.ports import Ceremony as CtapCeremony
 from vauth.ctap.ports import PresenceRequest, PresenceResponse
 from vauth.device import Device, UnsupportedOption, configured_device
 from vauth.presence import AutoPresence, DenyPresence, PromptPresence
@@ -187,6 +186,14 @@ class PendingPrompt:
             "userVerification": r.user_verification,
             "credentialCount": r.credential_count,
             "excluded": r.excluded,
+            # makeCredential once sync is set up: "Saved to your N devices" or "Only on this
+            # computer", the default preselected; the answer's `synced` is the person's choice
+            "sync": None
+            if r.sync_offer is None
+            else {
+                "devices": r.sync_offer.devices,
+                "default": "synced" if r.sync_offer.default else "device",
+            },
         }
 
 
@@ -195,9 +202,6 @@ class Prompts:
     """The ``prompt`` presence policy: requests wait here until a front end answers."""
 
     timeout_s: float = PRESENCE_TIMEOUT_S
-    # What a create prompt offers about sync: {"devices": n, "default": "synced" | "device"},
-    # or None when this computer does not sync (the daemon's SyncRunner.offer).
-    sync_offer: Callable[[], dict[str, Any] | None] = field(default_factory=lambda: _no_offer)
     pending: dict[str, PendingPrompt] = field(default_factory=dict)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     closed: bool = False
@@ -259,16 +263,7 @@ class Prompts:
             self.changed.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.changed.wait(), timeout_s)
-        offer = self.sync_offer()
-        creating = CtapCeremony.MAKE_CREDENTIAL
-        return [
-            {**p.to_json(), "sync": offer if p.request.ceremony is creating else None}
-            for p in self.pending.values()
-        ]
-
-
-def _no_offer() -> dict[str, Any] | None:
-    return None
+        return [p.to_json() for p in self.pending.values()]
 
 
 def b64decode(value: object, what: str) -> bytes:

@@ -27,6 +27,8 @@ from typing import Any, Protocol, TypeVar, cast
 
 import watchfiles
 
+from vauth.vault import VaultLockedError
+
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
@@ -106,46 +108,20 @@ class SyncRunner:
         self.merges = 0
         self.publishes = 0
         self.last_error: str | None = None
-        self._offer: dict[str, Any] | None = None
 
-    def offer(self) -> dict[str, Any] | None:
-        """What the ceremony window offers for a new passkey: ``{"devices": n, "default":
-        "synced" | "device"}`` (n: the group's members, this computer included), or None when
-        this computer does not sync. As of the last merge or sync command."""
-        return self._offer
-
-    @staticmethod
-    def _read_offer(engine: SyncEngine) -> dict[str, Any] | None:
-        """(In the worker thread.)"""
-        if not engine.configured:
-            return None
-        status = engine.status()
-        if not getattr(status, "joined", True):
-            return None
-        members = [d for d in getattr(status, "devices", []) if not d.removed]
-        default = getattr(engine, "default", "synced")
-        return {"devices": max(len(members), 1), "default": default}
-
-    @property
-    def engine(self) -> SyncEngine:
+    async def engine(self) -> SyncEngine:
+        """The engine, made on first use in a worker thread (it reads the vault); hold lock."""
         if self._engine is None:
-            self._engine = self._make_engine()
+            self._engine = await asyncio.to_thread(self._make_engine)
         return self._engine
 
     async def call(self, work: Callable[[SyncEngine], T]) -> T:
         """``work(engine)`` in a worker thread, alone on the engine; wakes the loop afterwards
         (a command such as ``init`` or ``approve`` may change what to watch or to publish)."""
         async with self.lock:
-            engine = self.engine
-
-            def work_then_offer() -> T:
-                try:
-                    return work(engine)
-                finally:
-                    self._offer = self._read_offer(engine)
-
+            engine = await self.engine()
             try:
-                return await asyncio.to_thread(work_then_offer)
+                return await asyncio.to_thread(work, engine)
             finally:
                 self._local_change = self._folder_change = True
                 self._wake.set()
@@ -181,7 +157,7 @@ class SyncRunner:
     async def _folder(self) -> Path | None:
         try:
             async with self.lock:
-                engine = self.engine
+                engine = await self.engine()
                 configured = await asyncio.to_thread(lambda: engine.configured)
                 return engine.folder if configured else None
         except Exception as exc:
@@ -218,14 +194,8 @@ class SyncRunner:
     async def _merge(self) -> None:
         try:
             async with self.lock:
-                engine = self.engine
-
-                def merge() -> Any:
-                    report = engine.merge()
-                    self._offer = self._read_offer(engine)
-                    return report
-
-                report = await asyncio.to_thread(merge)
+                engine = await self.engine()
+                report = await asyncio.to_thread(engine.merge)
         except Exception as exc:
             self._failed("merging other devices' changes failed", exc)
             return
@@ -248,7 +218,7 @@ class SyncRunner:
     async def _publish(self) -> None:
         try:
             async with self.lock:
-                engine = self.engine
+                engine = await self.engine()
                 written = await asyncio.to_thread(engine.publish)
         except Exception as exc:
             self._failed("publishing this device's changes failed", exc)
@@ -281,7 +251,9 @@ class SyncRunner:
             )
 
     def _failed(self, what: str, exc: Exception) -> None:
-        if is_sync_error(exc):
+        if isinstance(exc, VaultLockedError):  # unlocking resumes sync; nothing to report
+            logger.debug("sync: %s: the vault is locked", what)
+        elif is_sync_error(exc):
             self.last_error = str(exc)
             logger.warning("sync: %s: %s", what, exc)
         else:

@@ -2,13 +2,12 @@
 page's Devices section (status, a join request's fingerprint, approving) and the ceremony
 window's "Saved to your N devices" / "Only on this computer" choice.
 
-The daemon's sync library is the stand-in of tests/sync/standin_library.py (installed through
-PYTHONPATH): these tests are about the screens and what they send."""
+The choice is checked where it lands: the new passkey's backup eligibility (BE, WebAuthn L3
+6.1), 0 for "Only on this computer"."""
 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -17,23 +16,17 @@ import pytest
 from tests.e2e.conftest import EXTENSION_ID, Environment, screenshot
 from tests.e2e.rp_server import RelyingParty
 from tests.e2e.test_extension import ceremony_window, open_site, result
-from tests.support import ROOT, cli
-from tests.sync.test_sync_cli import STANDIN, standin_environment
+from tests.support import cli
+from tests.support import environment as computer_environment
 
 pytestmark = pytest.mark.e2e
-
-
-def with_standin(environment: Environment) -> None:
-    """The daemon (and the CLI) this test starts load the stand-in sync library."""
-    parts = [str(STANDIN), str(ROOT), environment.env.get("PYTHONPATH", "")]
-    environment.env["PYTHONPATH"] = os.pathsep.join(parts)
 
 
 def join_request(tmp_path: Path, folder: Path) -> dict[str, Any]:
     """Another computer (its own vault, no daemon) asks to join through ``folder``."""
     other = tmp_path / "other"
     other.mkdir()
-    env = standin_environment(other)
+    env = computer_environment(other)
     cli(env, "init")
     return json.loads(cli(env, "sync", "join", str(folder), "--name", "desktop", "--json").stdout)  # type: ignore[no-any-return]
 
@@ -41,7 +34,6 @@ def join_request(tmp_path: Path, folder: Path) -> dict[str, Any]:
 def test_options_page_shows_devices_and_approves_after_the_fingerprint(
     browser: Any, environment: Environment, start_daemon: Any, tmp_path: Path
 ) -> None:
-    with_standin(environment)
     start_daemon("--presence", "auto")
     options = browser.new_page()
     options.goto(f"chrome-extension://{EXTENSION_ID}/options/options.html")
@@ -71,8 +63,7 @@ def test_options_page_shows_devices_and_approves_after_the_fingerprint(
 def test_ceremony_window_offers_synced_or_this_computer(
     browser: Any, environment: Environment, start_daemon: Any, rp: RelyingParty, tmp_path: Path
 ) -> None:
-    with_standin(environment)
-    daemon = start_daemon("--presence", "prompt", "--log-level", "debug")
+    start_daemon("--presence", "prompt")
     folder = tmp_path / "Sync"
     folder.mkdir()
     environment.cli("sync", "init", str(folder), "--name", "laptop")
@@ -91,5 +82,5 @@ def test_ceremony_window_offers_synced_or_this_computer(
     window.click("#approve", no_wait_after=True)
     page.wait_for_function("window.__result !== undefined")
     assert result(page)["ok"], result(page)
-    answered = [line for line in daemon.log if "answered: approve=True" in line]
-    assert answered and "synced=False" in answered[-1], answered
+    passkeys = json.loads(environment.cli("list", "--json").stdout)
+    assert [p["backupEligibility"] for p in passkeys if p["userName"] == "erin"] == [False]

@@ -1,6 +1,7 @@
 """The ceremony window's "Saved to your N devices" / "Only on this computer" choice (issue 13):
-what the daemon offers with a create prompt, and the answer that carries the choice back to
-makeCredential (PresenceResponse.synced)."""
+what a create prompt offers, and the answer's `synced` reaching makeCredential -- seen in the
+new passkey's backup eligibility (WebAuthn L3 6.1: BE is fixed at creation; synced passkeys are
+BE=1, device-only BE=0)."""
 
 from __future__ import annotations
 
@@ -8,71 +9,73 @@ import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.support import Daemon, creation
-from tests.sync.test_sync_cli import standin_environment
-from vauth.ctap.ports import Ceremony, PresenceRequest
+from tests.support import creation
+from tests.sync.computers import Computer
+from vauth.ctap.ports import Ceremony, PresenceRequest, SyncOffer
 from vauth.service import Prompts
 from vauth.transport.unix_socket import Client
 
 
 @pytest.mark.parametrize("synced", [True, False, None])
-async def test_the_answer_carries_the_choice_to_the_core(synced: bool | None) -> None:
-    prompts = Prompts(sync_offer=lambda: {"devices": 3, "default": "synced"})
-    asking = asyncio.ensure_future(prompts.ask(PresenceRequest(Ceremony.MAKE_CREDENTIAL, "a.com")))
+async def test_the_answer_carries_the_choice(synced: bool | None) -> None:
+    prompts = Prompts()
+    offer = SyncOffer(default=False, devices=3)
+    request = PresenceRequest(Ceremony.MAKE_CREDENTIAL, "a.com", sync_offer=offer)
+    asking = asyncio.ensure_future(prompts.ask(request))
     shown = await prompts.wait(5)
-    assert shown[0]["sync"] == {"devices": 3, "default": "synced"}
+    assert shown[0]["sync"] == {"devices": 3, "default": "device"}
     prompts.answer(shown[0]["id"], True, True, None, synced)
     response = await asking
     assert response.present and response.synced is synced
 
 
-async def test_a_sign_in_offers_no_choice() -> None:
-    prompts = Prompts(sync_offer=lambda: {"devices": 3, "default": "synced"})
-    asking = asyncio.ensure_future(prompts.ask(PresenceRequest(Ceremony.GET_ASSERTION, "a.com")))
-    shown = await prompts.wait(5)
-    assert shown[0]["sync"] is None
-    prompts.answer(shown[0]["id"], False, False)
-    await asking
-
-
 @pytest.fixture
-def daemon(tmp_path: Path) -> Iterator[Daemon]:
-    running = Daemon(tmp_path, "--presence", "prompt", env=standin_environment(tmp_path))
-    yield running
-    if running.process.poll() is None:
-        running.stop()
+def laptop(tmp_path: Path) -> Iterator[Computer]:
+    computer = Computer(tmp_path, "laptop", "--presence", "prompt").start()
+    yield computer
+    computer.stop()
 
 
-async def _prompt_while_creating(daemon: Daemon) -> tuple[dict[str, object], dict[str, object]]:
-    """A create's prompt as prompts.wait shows it, and prompts.answer's reply to synced=false."""
-    creator = await Client.connect(daemon.socket)
-    ui = await Client.connect(daemon.socket)
+async def _create(laptop: Computer, user: str, **answer: Any) -> tuple[dict[str, Any], Any]:
+    """A create's prompt as prompts.wait shows it, and the new passkey once answered."""
+    assert laptop.daemon is not None
+    creator = await Client.connect(laptop.daemon.socket)
+    ui = await Client.connect(laptop.daemon.socket)
     try:
         create = asyncio.ensure_future(
-            creator.call("create", origin="https://example.com", options=creation("bob"))
+            creator.call("create", origin="https://example.com", options=creation(user))
         )
-        reply = await ui.call("prompts.wait", timeout=10)
-        prompt = reply["result"][0]  # type: ignore[index]
+        prompt = (await ui.call("prompts.wait", timeout=10))["result"][0]
         bad = await ui.call("prompts.answer", id=prompt["id"], approve=True, synced="yes")
         assert bad["ok"] is False and "synced" in json.dumps(bad["error"])
-        answered = await ui.call("prompts.answer", id=prompt["id"], approve=True, synced=False)
+        answered = await ui.call("prompts.answer", id=prompt["id"], approve=True, **answer)
         assert answered["ok"], answered
         created = await create
         assert created["ok"], created
-        return prompt, created
+        return prompt, created["result"]
     finally:
         await creator.close()
         await ui.close()
 
 
-def test_the_daemon_offers_the_choice_once_sync_is_set_up(daemon: Daemon, tmp_path: Path) -> None:
-    before, _ = asyncio.run(_prompt_while_creating(daemon))
+def be(laptop: Computer, user: str) -> bool:
+    (passkey,) = [c for c in laptop.call("credentials.list") if c["userName"] == user]
+    return bool(passkey["backupEligibility"])
+
+
+def test_the_choice_reaches_the_new_passkey(laptop: Computer, tmp_path: Path) -> None:
+    before, _ = asyncio.run(_create(laptop, "ann"))
     assert before["sync"] is None  # this computer does not sync: the window shows no choice
+    assert not be(laptop, "ann")
     folder = tmp_path / "Sync"
     folder.mkdir()
-    daemon.cli("sync", "init", str(folder))
-    after, _ = asyncio.run(_prompt_while_creating(daemon))
-    assert after["sync"] == {"devices": 1, "default": "synced"}
+    laptop.cli("sync", "init", str(folder))
+    offered, _ = asyncio.run(_create(laptop, "bob"))  # no choice sent: the vault's default
+    assert offered["sync"] == {"devices": 1, "default": "synced"}
+    assert be(laptop, "bob")
+    asyncio.run(_create(laptop, "cyd", synced=False))  # "Only on this computer"
+    assert not be(laptop, "cyd")
