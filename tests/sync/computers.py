@@ -72,3 +72,92 @@ def eventually(condition: Callable[[], Any], timeout: float, what: str) -> float
             raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
         time.sleep(0.05)
     return time.monotonic() - start
+
+
+# -- WebAuthn ceremonies, answered as a person would in the ceremony window ------------------------
+
+RP_ID, ORIGIN = "example.com", "https://example.com"
+
+
+async def _ceremony(computer: Computer, action: str, options: Any, **answer: Any) -> Any:
+    """``action`` ("create"/"get") with ``options``; any presence prompt it raises is approved
+    with ``answer`` (e.g. synced=False). Returns the daemon's whole reply."""
+    assert computer.daemon is not None
+    caller = await Client.connect(computer.daemon.socket)
+    ui = await Client.connect(computer.daemon.socket)
+    try:
+        ceremony = asyncio.ensure_future(caller.call(action, origin=ORIGIN, options=options))
+        while not ceremony.done():
+            waiting = asyncio.ensure_future(ui.call("prompts.wait", timeout=1))
+            await asyncio.wait({ceremony, waiting}, return_when=asyncio.FIRST_COMPLETED)
+            prompts = (await waiting)["result"]
+            for prompt in prompts:
+                await ui.call("prompts.answer", id=prompt["id"], approve=True, **answer)
+        return ceremony.result()
+    finally:
+        await caller.close()
+        await ui.close()
+
+
+def register(computer: Computer, user: str, **answer: Any) -> Any:
+    """A discoverable passkey made on ``computer``, verified by py_webauthn (its public key)."""
+    import webauthn
+    from webauthn.helpers.structs import (
+        AuthenticatorSelectionCriteria,
+        ResidentKeyRequirement,
+    )
+
+    options = webauthn.generate_registration_options(
+        rp_id=RP_ID,
+        rp_name="Example",
+        user_name=user,
+        authenticator_selection=AuthenticatorSelectionCriteria(
+            resident_key=ResidentKeyRequirement.REQUIRED
+        ),
+    )
+    reply = asyncio.run(
+        _ceremony(computer, "create", json.loads(webauthn.options_to_json(options)), **answer)
+    )
+    assert reply["ok"], reply
+    return webauthn.verify_registration_response(
+        credential=reply["result"],
+        expected_challenge=options.challenge,
+        expected_rp_id=RP_ID,
+        expected_origin=ORIGIN,
+    )
+
+
+def sign_in(computer: Computer, registered: Any) -> Any:
+    """An assertion from ``computer`` for ``registered``, verified by py_webauthn with the public
+    key it was registered with (on whichever computer); the daemon's error reply otherwise."""
+    import webauthn
+    from webauthn.helpers.structs import PublicKeyCredentialDescriptor
+
+    options = webauthn.generate_authentication_options(
+        rp_id=RP_ID,
+        allow_credentials=[PublicKeyCredentialDescriptor(id=registered.credential_id)],
+    )
+    reply = asyncio.run(_ceremony(computer, "get", json.loads(webauthn.options_to_json(options))))
+    if not reply["ok"]:
+        return reply
+    return webauthn.verify_authentication_response(
+        credential=reply["result"],
+        expected_challenge=options.challenge,
+        expected_rp_id=RP_ID,
+        expected_origin=ORIGIN,
+        credential_public_key=registered.credential_public_key,
+        credential_current_sign_count=0,
+    )
+
+
+def b64url(data: bytes) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def passkey(computer: Computer, registered: Any) -> dict[str, Any] | None:
+    """``registered`` as ``computer`` lists it, or None."""
+    wanted = b64url(registered.credential_id)
+    found = [c for c in computer.call("credentials.list") if c["credentialId"] == wanted]
+    return found[0] if found else None
