@@ -105,13 +105,13 @@ async def test_a_burst_of_local_changes_is_published_once(
 ) -> None:
     engine = RecordingEngine(tmp_path)
     runner = running(engine, poll_s=60, debounce_s=0.3)
-    await until(lambda: len(engine.merges) == 1 and len(engine.publishes) == 0)
+    await until(lambda: len(engine.merges) == 1 and len(engine.publishes) == 1)  # catch-up
     for _ in range(5):
         runner.changed_locally()
         await asyncio.sleep(0.02)
-    await until(lambda: len(engine.publishes) >= 1)
+    await until(lambda: len(engine.publishes) >= 2)
     await asyncio.sleep(0.6)
-    assert len(engine.publishes) == 1
+    assert len(engine.publishes) == 2
 
 
 async def test_without_the_watcher_the_poll_still_merges(
@@ -150,3 +150,29 @@ async def test_nothing_runs_until_sync_is_set_up(
     engine.folder = tmp_path  # what `vauth sync init` does
     runner.changed_locally()
     await until(lambda: engine.merges and engine.publishes)
+
+
+async def test_a_merge_does_not_wait_for_a_pending_publish(
+    tmp_path: Path, running: Callable[..., SyncRunner]
+) -> None:
+    engine = RecordingEngine(tmp_path)
+    runner = running(engine, poll_s=60, debounce_s=3.0)
+    await until(lambda: len(engine.merges) == 1)
+    await asyncio.sleep(0.3)
+    runner.changed_locally()  # a publish is now due in 3 s
+    (tmp_path / "seg-0000000001.vseg").write_bytes(b"x")
+    took = await until(lambda: len(engine.merges) == 2, timeout=5)
+    assert took < 1.5 and len(engine.publishes) == 1  # only the catch-up one
+
+
+async def test_a_stream_of_operations_does_not_postpone_publishing(
+    tmp_path: Path, running: Callable[..., SyncRunner]
+) -> None:
+    engine = RecordingEngine(tmp_path)
+    runner = running(engine, poll_s=60, debounce_s=0.3)
+    await until(lambda: len(engine.merges) == 1)
+    published = len(engine.publishes)
+    for _ in range(30):  # an operation every 50 ms for 1.5 s: say, a UI polling
+        runner.changed_locally()
+        await asyncio.sleep(0.05)
+    assert len(engine.publishes) - published >= 3

@@ -6,8 +6,9 @@ The journal, its crypto and the merge are the library's (``vauth.sync``, the con
 
 - a change in the folder (another device's segment arriving through Syncthing, a join request,
   a key envelope) is noticed through ``watchfiles`` (inotify on Linux) and merged at once;
-- local changes (a new passkey, a rename, a delete) are published DEBOUNCE_S after the last
-  operation that may have made one, so a burst of edits goes out as one segment;
+- local changes (a new passkey, a rename, a delete) are published DEBOUNCE_S after the first
+  operation that may have made one, so a burst of edits goes out as one segment, and a merge
+  never waits for a pending publish;
 - every POLL_S seconds the folder is merged and the outbox published anyway: the fallback when
   the watcher cannot run (no inotify, a network file system) or missed an event.
 
@@ -21,6 +22,7 @@ import asyncio
 import contextlib
 import importlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, Protocol, TypeVar, cast
@@ -33,7 +35,7 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 POLL_S = 30.0  # merge and publish at least this often, watcher or not
-DEBOUNCE_S = 0.5  # local changes this close together go out as one segment
+DEBOUNCE_S = 0.2  # local changes within this window after the first go out as one segment
 WATCH_DEBOUNCE_MS = 200  # folder events this close together make one merge
 
 
@@ -102,7 +104,7 @@ class SyncRunner:
         self.on_merged = on_merged
         self.lock = asyncio.Lock()  # one publish, merge or command on the engine at a time
         self._wake = asyncio.Event()
-        self._local_change = False
+        self._local_since: float | None = None  # when the first unpublished local change came
         self._folder_change = False
         self._folder_watched: Path | None = None
         self.merges = 0
@@ -123,14 +125,15 @@ class SyncRunner:
             try:
                 return await asyncio.to_thread(work, engine)
             finally:
-                self._local_change = self._folder_change = True
+                self._folder_change = True
+                self._local_since = time.monotonic() - self.debounce_s  # publish at once
                 self._wake.set()
 
     def changed_locally(self) -> None:
-        """A local operation may have changed a synced passkey: publish soon (nothing to do
-        while sync is not set up)."""
-        if self._folder_watched is not None:
-            self._local_change = True
+        """A local operation may have changed a synced passkey: publish within DEBOUNCE_S, with
+        whatever else changes meanwhile (nothing to do while sync is not set up)."""
+        if self._folder_watched is not None and self._local_since is None:
+            self._local_since = time.monotonic()
             self._wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -146,7 +149,9 @@ class SyncRunner:
                     self._folder_watched = folder
                     if folder is not None:
                         watcher = asyncio.create_task(self._watch(folder, stop))
-                        self._folder_change = True  # catch up on what came while we were away
+                        # catch up on what came, and publish what was left, while we were away
+                        self._folder_change = True
+                        self._local_since = time.monotonic() - self.debounce_s
                 if folder is not None:
                     await self._step()
                 await self._sleep(stop)
@@ -165,30 +170,34 @@ class SyncRunner:
             return None
 
     async def _sleep(self, stop: asyncio.Event) -> None:
-        if self._wake.is_set():
-            self._wake.clear()
-            if self._local_change and not self._folder_change:
-                await asyncio.sleep(self.debounce_s)  # let a burst of edits finish
+        """Until the folder changes, a pending publish is due, or the poll comes round."""
+        if self._folder_change or self._publish_due():
             return
+        self._wake.clear()
+        timeout = self.poll_s
+        if self._local_since is not None:
+            timeout = max(self._local_since + self.debounce_s - time.monotonic(), 0.0)
         waits = {asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())}
         done, pending = await asyncio.wait(
-            waits, timeout=self.poll_s, return_when=asyncio.FIRST_COMPLETED
+            waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
         )
         for task in pending:
             task.cancel()
-        if not done:  # the poll: merge and publish whatever the watcher may have missed
-            self._folder_change = self._local_change = True
-            return
-        self._wake.clear()
-        if self._local_change and not self._folder_change and not stop.is_set():
-            await asyncio.sleep(self.debounce_s)
+        if not done and self._local_since is None:
+            # the poll: merge and publish whatever the watcher may have missed
+            self._folder_change = True
+            self._local_since = time.monotonic() - self.debounce_s
+
+    def _publish_due(self) -> bool:
+        since = self._local_since
+        return since is not None and time.monotonic() - since >= self.debounce_s
 
     async def _step(self) -> None:
-        if self._folder_change:
+        if self._folder_change:  # another computer's change: merge at once
             self._folder_change = False
             await self._merge()
-        if self._local_change:
-            self._local_change = False
+        if self._publish_due():
+            self._local_since = None
             await self._publish()
 
     async def _merge(self) -> None:

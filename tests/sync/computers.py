@@ -90,10 +90,12 @@ async def _ceremony(computer: Computer, action: str, options: Any, **answer: Any
         while not ceremony.done():
             waiting = asyncio.ensure_future(ui.call("prompts.wait", timeout=1))
             await asyncio.wait({ceremony, waiting}, return_when=asyncio.FIRST_COMPLETED)
-            prompts = (await waiting)["result"]
-            for prompt in prompts:
+            if not waiting.done():  # the ceremony is over (no prompt, or answered)
+                waiting.cancel()
+                break
+            for prompt in waiting.result()["result"]:
                 await ui.call("prompts.answer", id=prompt["id"], approve=True, **answer)
-        return ceremony.result()
+        return await ceremony
     finally:
         await caller.close()
         await ui.close()
