@@ -126,7 +126,7 @@ RP_ID, ORIGIN = "example.com", "https://example.com"
 BE, BS = 0x08, 0x10  # WebAuthn L3 section 6.1 (authenticator data flags)
 
 
-def register(device: Device, user: str = "alice") -> Any:
+def register(device: Device, user: str = "alice", extensions: dict[str, Any] | None = None) -> Any:
     options = webauthn.generate_registration_options(
         rp_id=RP_ID,
         rp_name="Example",
@@ -136,7 +136,10 @@ def register(device: Device, user: str = "alice") -> Any:
             resident_key=ResidentKeyRequirement.REQUIRED
         ),
     )
-    response = device.va.create(json.loads(webauthn.options_to_json(options)), ORIGIN)
+    public_key = json.loads(webauthn.options_to_json(options))
+    if extensions:
+        public_key["extensions"] = extensions
+    response = device.va.create(public_key, ORIGIN)
     verified = webauthn.verify_registration_response(
         credential=response,
         expected_challenge=options.challenge,

@@ -145,7 +145,11 @@ def test_a_device_only_passkey_never_enters_the_folder(make_device: Any, folder:
     pair(a, b, folder)
     chosen = register(a, "the person chose this computer only")
     assert choose.offers[-1].default and choose.offers[-1].devices == 2
-    run(a, a.vault.store.set_setting("sync.default", b"device"))
+    assert a.sync.default == "synced"
+    with pytest.raises(SyncError, match="must be"):
+        a.sync.set_default("cloud")
+    a.sync.set_default("device")
+    assert a.sync.default == "device"
     by_default = run(a, a.vault.store.offer())
     assert by_default is not None and not by_default.default
     for registered in (before_sync, chosen):
@@ -156,3 +160,44 @@ def test_a_device_only_passkey_never_enters_the_folder(make_device: Any, folder:
     for registered in (before_sync, chosen):
         assert registered.credential_id not in files
         assert registered.credential_public_key[-32:] not in files
+
+
+def test_a_late_joiner_starts_from_the_approvers_snapshot(make_device: Any, folder: Path) -> None:
+    """With the old segments gone from the folder, the snapshot alone brings everything."""
+    a, b, late = make_device("a"), make_device("b"), make_device("late")
+    pair(a, b, folder)
+    for user in ("one", "two"):
+        register(a, user)
+        a.sync.publish()
+    register(b, "three")
+    b.sync.publish()
+    a.sync.merge()
+    request = late.sync.request_join(folder, "new laptop")
+    a.sync.approve(request.device_id, request.fingerprint)
+    [snap] = folder.rglob("snap-*.vsnap")
+    for old in folder.rglob("seg-*.vseg"):
+        old.unlink()  # as if long gone: only the snapshot can bring them
+    late.sync.merge()
+    assert contents(late.vault) == contents(a.vault)
+    assert len(contents(late.vault)) == 3
+    # and from there the journal goes on as usual
+    register(b, "four")
+    b.sync.publish()
+    assert late.sync.merge().applied == 1
+    assert late.sync.status().refused == []
+    assert snap.exists()
+
+
+def test_a_forged_snapshot_is_ignored(make_device: Any, folder: Path) -> None:
+    a, b, late = make_device("a"), make_device("b"), make_device("late")
+    pair(a, b, folder)
+    register(a, "one")
+    a.sync.publish()
+    request = late.sync.request_join(folder, "new laptop")
+    a.sync.approve(request.device_id, request.fingerprint)
+    [snap] = folder.rglob("snap-*.vsnap")
+    data = bytearray(snap.read_bytes())
+    data[len(data) // 2] ^= 1
+    snap.write_bytes(bytes(data))
+    late.sync.merge()  # falls back on the segments, which are all there
+    assert contents(late.vault) == contents(a.vault)

@@ -179,3 +179,45 @@ def test_a_segment_from_a_device_nobody_approved_is_refused(make_device: Any, fo
     assert [r.path for r in report.refused] == [str(path)]
     assert "no member of this sync group has approved" in report.refused[0].reason
     assert stranger.device_id not in {d.device_id for d in b.sync.devices()}
+
+
+@pytest.mark.parametrize(
+    "entries",
+    [
+        [{"k": "create", "id": b"x" * 32, "hlc": 5, "f": {"rp_id": 5}}],
+        [{"k": "launch missiles", "hlc": 5}],
+        [{"k": "update", "id": b"x" * 32, "hlc": 5, "f": []}],
+        [{"k": "member", "hlc": 5, "op": "add", "doc": {"type": "vauth-sync-device"}}],
+        [{"k": "setting", "hlc": 5, "f": {"pin": b"1234"}}],
+    ],
+    ids=["wrong type", "unknown kind", "fields not a map", "unsigned member", "unsynced setting"],
+)
+def test_a_signed_segment_with_bad_entries_is_refused_whole(
+    entries: list[dict[str, Any]], make_device: Any, folder: Path
+) -> None:
+    """Even a member's own signed segment applies all of its entries or none."""
+    a, b = make_device("a"), make_device("b")
+    pair(a, b, folder)
+    register(a, "alice")
+    a.sync.publish()
+    me = a.sync.status().device_id
+    last = sorted((folder / "vauth" / "devices" / me).glob("seg-*.vseg"))[-1]
+    header = envelope.read_header(last.read_bytes())
+    _, key = group_key(a)
+    good = {"k": "update", "id": b"y" * 32, "hlc": 4, "f": {"nickname": "first"}}
+    bad = envelope.seal_segment(
+        dataclasses.replace(header, prev=envelope.file_hash(last.read_bytes()), seq=header.seq + 1),
+        [good, *entries],
+        key,
+        a.sync._identity().signing,
+    )
+    b.sync.merge()
+    before = contents(b.vault)
+    count_clocks = "SELECT count(*) FROM sync_clock"
+    clocks = b.vault.with_database_sync(lambda db: db.query(count_clocks))
+    path = last.with_name(f"seg-{header.seq + 1:010d}.vseg")
+    path.write_bytes(bad)
+    report = b.sync.merge()
+    assert report.applied == 0 and [r.path for r in report.refused] == [str(path)]
+    assert contents(b.vault) == before
+    assert b.vault.with_database_sync(lambda db: db.query(count_clocks)) == clocks

@@ -32,6 +32,7 @@ from nacl.signing import SigningKey, VerifyKey
 from vauth.sync.identity import sign, verified
 
 MAGIC = b"VSEG\x01"
+SNAPSHOT_MAGIC = b"VSNP\x01"  # a snapshot: the same envelope, never mistaken for a segment
 NONCE = 24
 SIGNATURE = 64
 KEY_BYTES = 32
@@ -60,7 +61,11 @@ GENESIS = bytes(32)
 
 
 def seal_segment(
-    header: Header, entries: list[dict[str, Any]], key: bytes, signing: SigningKey
+    header: Header,
+    entries: list[dict[str, Any]],
+    key: bytes,
+    signing: SigningKey,
+    magic: bytes = MAGIC,
 ) -> bytes:
     head = cbor2.dumps(
         {
@@ -74,15 +79,15 @@ def seal_segment(
         }
     )
     nonce = os.urandom(NONCE)
-    aad = MAGIC + len(head).to_bytes(4, "big") + head + nonce
+    aad = magic + len(head).to_bytes(4, "big") + head + nonce
     ciphertext = crypto_aead_xchacha20poly1305_ietf_encrypt(cbor2.dumps(entries), aad, nonce, key)
     body = aad + ciphertext
     return body + signing.sign(body).signature
 
 
-def read_header(data: bytes) -> Header:
+def read_header(data: bytes, magic: bytes = MAGIC) -> Header:
     """The header, unverified (to learn who signed it); Malformed if it is not a segment."""
-    if len(data) < len(MAGIC) + 4 + NONCE + SIGNATURE or not data.startswith(MAGIC):
+    if len(data) < len(MAGIC) + 4 + NONCE + SIGNATURE or not data.startswith(magic):
         raise Malformed("it is not a complete vauth segment (truncated or another file)")
     length = int.from_bytes(data[len(MAGIC) : len(MAGIC) + 4], "big")
     start = len(MAGIC) + 4

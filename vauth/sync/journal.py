@@ -3,6 +3,8 @@
     FOLDER/vauth/group.json                          the group, signed by its first device
     FOLDER/vauth/devices/<device>/device.json        a member's public identity, self-signed
     FOLDER/vauth/devices/<device>/seg-<seq>.vseg     its journal segments (immutable)
+    FOLDER/vauth/devices/<device>/snap-<seq>.vsnap   its latest snapshot: the group's passkeys
+                                                     as it held them after its segment <seq>
     FOLDER/vauth/join/<device>.json                  a request to join
     FOLDER/vauth/keys/<epoch>/<device>.vkey          the group keys sealed to a member
 
@@ -27,6 +29,7 @@ from typing import Any
 
 ROOT = "vauth"
 SEGMENT = re.compile(r"seg-(\d{10})\.vseg")
+SNAPSHOT = re.compile(r"snap-(\d{10})\.vsnap")
 
 
 class Folder:
@@ -46,6 +49,9 @@ class Folder:
 
     def segment(self, device_id: str, seq: int) -> Path:
         return self.device_dir(device_id) / f"seg-{seq:010d}.vseg"
+
+    def snapshot(self, device_id: str, seq: int) -> Path:
+        return self.device_dir(device_id) / f"snap-{seq:010d}.vsnap"
 
     def join_request(self, device_id: str) -> Path:
         return self.root / "join" / f"{device_id}.json"
@@ -67,13 +73,13 @@ class Folder:
             return []
         return sorted(int(p.name) for p in keys.iterdir() if p.is_dir() and p.name.isdigit())
 
-    def segments(self, device_id: str) -> dict[int, Path]:
+    def segments(self, device_id: str, pattern: re.Pattern[str] = SEGMENT) -> dict[int, Path]:
         directory = self.device_dir(device_id)
         if not directory.is_dir():
             return {}
         found = {}
         for path in directory.iterdir():
-            match = SEGMENT.fullmatch(path.name)
+            match = pattern.fullmatch(path.name)
             if match:
                 found[int(match.group(1))] = path
         return found

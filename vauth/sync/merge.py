@@ -27,7 +27,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import cbor2
 import sqlcipher3
 
 from vauth.ctap.credential import SignCountPolicy
@@ -57,9 +56,9 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "deleted_at": (int, type(None)),
 }
 _INSERT = (
-    f"INSERT INTO credentials ({', '.join(FIXED_FIELDS)}, sign_count, sign_count_policy, "  # noqa: S608
-    "backup_eligible, backup_state, synced, sealed) "
-    f"VALUES ({', '.join('?' for _ in FIXED_FIELDS)}, 0, ?, 1, ?, 1, 0)"
+    f"INSERT INTO credentials ({', '.join((*FIXED_FIELDS, *REGISTERS))}, deleted_by, "  # noqa: S608
+    "sign_count_policy, backup_state, sign_count, backup_eligible, synced, sealed) "
+    f"VALUES ({', '.join('?' for _ in (*FIXED_FIELDS, *REGISTERS))}, ?, ?, ?, 0, 1, 1, 0)"
 )
 RECORD = (
     "INSERT INTO audit (at, ceremony, rp_id, credential_id, outcome, actor, detail) "
@@ -109,61 +108,50 @@ def apply_credential(
     device_id: str,
     actor: str,
     at: int,
+    backed_up: bool,
 ) -> bytes:
-    """Apply a create or update entry; returns the credential's ID."""
+    """Apply a create or update entry (``backed_up``: the BS of a new synced credential);
+    returns the credential's ID."""
     credential_id = entry.get("id")
     hlc = entry.get("hlc")
-    if not isinstance(credential_id, bytes) or not isinstance(hlc, int):
+    if not isinstance(credential_id, bytes) or not isinstance(hlc, int) or hlc < 0:
         raise BadEntry("an entry has no credential ID or clock value")
     create = entry.get("k") == outbox.CREATE
     fields = checked(entry.get("f"), (*outbox.SYNCED_FIELDS, outbox.DELETED))
     existing = connection.execute(
         "SELECT rp_id, synced FROM credentials WHERE credential_id = ?", (credential_id,)
     ).fetchone()
+    if existing is not None and not existing[1]:
+        raise BadEntry("an entry names a credential that is kept on this device only")
+    clocks = outbox.read_clocks(connection, credential_id)
+    writes = {name: (hlc, device_id, fields[name]) for name in REGISTERS if name in fields}
+    changed = outbox.last_writer_wins(clocks, writes)
+    if changed:
+        outbox.write_clocks(connection, credential_id, clocks)
+    values = {name: clock[2] for name, clock in clocks.items() if name in REGISTERS}
     if create and existing is None:
-        fixed = [fields.get(name) for name in FIXED_FIELDS]
         if any(fields.get(n) is None for n in ("rp_id", "rp_id_hash", "private_key", "algorithm")):
             raise BadEntry("a new credential lacks its key or relying party")
-        fixed[FIXED_FIELDS.index("credential_id")] = credential_id
-        connection.execute(_INSERT, (*fixed, SignCountPolicy.ZERO.value, shared(connection)))
-        _audit(
-            connection, at, "create", fields.get("rp_id"), credential_id, actor, "Brought by sync."
+        row = {**{name: fields.get(name) for name in FIXED_FIELDS}, "credential_id": credential_id}
+        registers = [values.get(name) for name in REGISTERS]
+        deleted_by = None if values.get(outbox.DELETED) is None else actor
+        policy = SignCountPolicy.ZERO.value
+        connection.execute(_INSERT, (*row.values(), *registers, deleted_by, policy, backed_up))
+        _audit(connection, at, "create", row["rp_id"], credential_id, actor, "Brought by sync.")
+    elif existing is not None and changed:
+        assignments = [f"{name} = ?" for name in changed]
+        params = [values[name] for name in changed]
+        if outbox.DELETED in changed:
+            assignments.append("deleted_by = ?")
+            params.append(None if values[outbox.DELETED] is None else actor)
+        connection.execute(
+            f"UPDATE credentials SET {', '.join(assignments)} WHERE credential_id = ?",  # noqa: S608
+            (*params, credential_id),
         )
-    elif existing is not None and not existing[1]:
-        raise BadEntry("an entry names a credential that is kept on this device only")
-    changed = []
-    for name in REGISTERS:
-        if name in fields and outbox.write_clock(
-            connection, credential_id, name, hlc, device_id, fields[name]
-        ):
-            changed.append(name)
-    _settle(connection, credential_id, actor)
-    if changed and not create:
-        rp_id = existing[0] if existing is not None else None
-        change, detail = _describe(changed, fields)
-        _audit(connection, at, change, rp_id, credential_id, actor, detail)
+        if not create:
+            change, detail = _describe(changed, fields)
+            _audit(connection, at, change, existing[0], credential_id, actor, detail)
     return credential_id
-
-
-def _settle(connection: sqlcipher3.Connection, credential_id: bytes, actor: str) -> None:
-    """Make the row hold each register's winning value (it may have arrived before the row)."""
-    for name, value in connection.execute(
-        "SELECT field, value FROM sync_clock WHERE credential_id = ?", (credential_id,)
-    ).fetchall():
-        if name not in REGISTERS:
-            continue
-        decoded = cbor2.loads(value)
-        if name == outbox.DELETED:
-            connection.execute(
-                "UPDATE credentials SET deleted_at = ?, deleted_by = ? WHERE credential_id = ? "
-                "AND deleted_at IS NOT ?",
-                (decoded, None if decoded is None else actor, credential_id, decoded),
-            )
-        else:
-            connection.execute(
-                f"UPDATE credentials SET {name} = ? WHERE credential_id = ?",  # noqa: S608
-                (decoded, credential_id),
-            )
 
 
 def _describe(changed: list[str], fields: Mapping[str, Any]) -> tuple[str, str]:
@@ -196,7 +184,9 @@ def apply_setting(
     for name, value in fields.items():
         if name not in outbox.SYNCED_SETTINGS or not isinstance(value, bytes):
             raise BadEntry("a setting entry names a setting that is not synced")
-        if outbox.write_clock(connection, outbox.SETTINGS_ID, name, hlc, device_id, value):
+        clocks = outbox.read_clocks(connection, outbox.SETTINGS_ID)
+        if outbox.last_writer_wins(clocks, {name: (hlc, device_id, value)}):
+            outbox.write_clocks(connection, outbox.SETTINGS_ID, clocks)
             connection.execute(
                 "INSERT OR REPLACE INTO settings (name, value) VALUES (?, ?)", (name, value)
             )

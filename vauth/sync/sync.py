@@ -15,10 +15,10 @@ from typing import Any, TypeVar
 import cbor2
 import sqlcipher3
 
-from vauth.sync import envelope, membership, merge
+from vauth.sync import envelope, membership, merge, snapshot
 from vauth.sync.envelope import GENESIS, Header, Malformed
 from vauth.sync.identity import DeviceDoc, Identity, fingerprint, sign, verified
-from vauth.sync.journal import Folder, read_json
+from vauth.sync.journal import SNAPSHOT, Folder, read_json
 from vauth.sync.membership import Member
 from vauth.sync.types import (
     DeviceInfo,
@@ -35,7 +35,10 @@ from vauth.vault.vault import Vault
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 STATE = outbox.STATE_SETTING
-ACTOR = "sync:{}"  # who the audit log says made a merged change
+ACTOR = "sync:{}"
+MAX_HLC = 1 << 62  # a clock value beyond this (year 2248 and more) is refused
+# Entries per segment, at most: what a merge holds in memory at once (issue 13: under 100 MiB).
+SEGMENT_ENTRIES = 1000  # who the audit log says made a merged change
 
 
 class Sync:
@@ -57,6 +60,28 @@ class Sync:
     @property
     def folder(self) -> Path | None:
         return None if self._state is None else Path(self._state["folder"])
+
+    @property
+    def default(self) -> str:
+        """What new passkeys are unless the person chooses: "synced" or "device" (the vault
+        setting sync.default; "synced" when unset)."""
+        found = self._db(
+            lambda c: c.execute(
+                "SELECT value FROM settings WHERE name = ?", (outbox.DEFAULT_SETTING,)
+            ).fetchone()
+        )
+        return "device" if found is not None and bytes(found[0]) == b"device" else "synced"
+
+    def set_default(self, value: str) -> None:
+        if value not in ("synced", "device"):
+            raise SyncError('The default for new passkeys must be "synced" or "device".')
+        self._db(
+            lambda c: c.execute(
+                "INSERT OR REPLACE INTO settings (name, value) VALUES (?, ?)",
+                (outbox.DEFAULT_SETTING, value.encode()),
+            )
+        )
+        self._vault.store.changed_elsewhere(None)
 
     def _db(self, work: Callable[[sqlcipher3.Connection], T]) -> T:
         """``work`` in one transaction on the vault's thread: all of it or none."""
@@ -122,6 +147,7 @@ class Sync:
 
             self._db(work)
             self._state = state
+            self._vault.store.changed_elsewhere(None)  # new passkeys may sync from now on
             self.publish()
             return self._info(identity.device_id)
 
@@ -149,6 +175,7 @@ class Sync:
 
             self._db(work)
             self._state = state
+            self._vault.store.changed_elsewhere(None)
             return JoinRequest(
                 identity.device_id, device_name, self._fingerprint(_doc(identity, group_id))
             )
@@ -219,8 +246,9 @@ class Sync:
                 state["group"], epoch, doc.device_id, doc.box_key, identity.device_id,
                 identity.signing, {"keys": keys, "members": roster},
             )  # fmt: skip
-            files.write_json(files.key_envelope(epoch, doc.device_id), sealed)
             self.publish()
+            self.snapshot()  # the new device starts from it rather than from every segment
+            files.write_json(files.key_envelope(epoch, doc.device_id), sealed)
             return self._info(doc.device_id)
 
     def devices(self) -> list[DeviceInfo]:
@@ -347,51 +375,129 @@ class Sync:
     # -- the journal -------------------------------------------------------------------------
 
     def publish(self) -> int:
-        """Write this device's unpublished changes as one new segment; how many entries."""
+        """Write this device's unpublished changes as new complete segments (one, unless
+        there are more than SEGMENT_ENTRIES); how many entries."""
+        with self._lock:
+            written = 0
+            while True:
+                count, more = self._publish_one()
+                written += count
+                if not more:
+                    return written
+
+    def _publish_one(self) -> tuple[int, bool]:
+        state = self._need()
+        files = self._files()
+        identity = self._identity()
+        me = identity.device_id
+        self._adopt_written(files, identity)
+
+        def read(
+            connection: sqlcipher3.Connection,
+        ) -> tuple[list[dict[str, Any]], list[Any], Member, dict[int, bytes]]:
+            rows = connection.execute(
+                "SELECT seq, kind, credential_id, hlc, data FROM sync_outbox ORDER BY seq LIMIT ?",
+                (SEGMENT_ENTRIES + 1,),
+            ).fetchall()
+            entries = [
+                e for e in (_entry(connection, *row[1:]) for row in rows[:SEGMENT_ENTRIES]) if e
+            ]
+            member = membership.members(connection)[me]
+            return entries, rows, member, membership.keys(connection)
+
+        entries, rows, member, keys = self._db(read)
+        if member.removed:
+            raise SyncError(
+                "This device was removed from the sync group; its changes are no longer shared."
+            )
+        if not rows:
+            return 0, False
+        last_row = rows[min(len(rows), SEGMENT_ENTRIES) - 1][0]
+        epoch = max(keys)
+        header = Header(
+            state["group"], me, member.last_seq + 1, epoch, member.last_hash or GENESIS,
+            max((e["hlc"] for e in entries), default=0), last_row,
+        )  # fmt: skip
+        data = envelope.seal_segment(header, entries, keys[epoch], identity.signing)
+        files.write(files.segment(me, header.seq), data)
+        digest, now = envelope.file_hash(data), int(self._now() * 1000)
+        self._db(lambda c: _published(c, me, header, digest, now))
+        return len(entries), len(rows) > SEGMENT_ENTRIES
+
+    def snapshot(self) -> Path:
+        """Write this device's view of the group as its latest snapshot (after publishing
+        what it has not); older snapshots of this device go."""
         with self._lock:
             state = self._need()
+            self.publish()
             files = self._files()
             identity = self._identity()
             me = identity.device_id
-            self._adopt_written(files, identity)
 
-            def read(
-                connection: sqlcipher3.Connection,
-            ) -> tuple[list[dict[str, Any]], int, Member, dict[int, bytes]]:
-                rows = connection.execute(
-                    "SELECT seq, kind, credential_id, hlc, data FROM sync_outbox ORDER BY seq"
-                ).fetchall()
-                entries = [
-                    e for e in (_entry(connection, *row[1:]) for row in rows) if e is not None
-                ]
-                last = rows[-1][0] if rows else 0
-                return (
-                    entries,
-                    last,
-                    membership.members(connection)[me],
-                    membership.keys(connection),
-                )
+            def take(connection: sqlcipher3.Connection) -> tuple[Any, Member, dict[int, bytes]]:
+                view = snapshot.take(connection, state["group"])
+                return view, membership.members(connection)[me], membership.keys(connection)
 
-            entries, last_row, member, keys = self._db(read)
-            if member.removed:
-                raise SyncError(
-                    "This device was removed from the sync group; its changes are no longer shared."
-                )
-            if last_row == 0:
-                return 0
+            view, member, keys = self._db(take)
             epoch = max(keys)
             header = Header(
-                state["group"], me, member.last_seq + 1, epoch, member.last_hash or GENESIS,
-                max((e["hlc"] for e in entries), default=0), last_row,
-            )  # fmt: skip
-            data = envelope.seal_segment(header, entries, keys[epoch], identity.signing)
-            files.write(files.segment(me, header.seq), data)
-            self._db(
-                lambda c: _published(
-                    c, me, header, envelope.file_hash(data), int(self._now() * 1000)
-                )
+                state["group"], me, member.last_seq, epoch, member.last_hash or GENESIS, 0, 0
             )
-            return len(entries)
+            data = envelope.seal_segment(
+                header, [view], keys[epoch], identity.signing, envelope.SNAPSHOT_MAGIC
+            )
+            path = files.snapshot(me, member.last_seq)
+            files.write(path, data, replace=True)
+            for seq, old in files.segments(me, SNAPSHOT).items():
+                if seq < member.last_seq:
+                    old.unlink(missing_ok=True)
+            return path
+
+    def _start_from_snapshot(self) -> int:
+        """On a device that has applied nothing yet: the most complete snapshot a member left
+        (checked like a segment), applied in one transaction; how many credentials it brought."""
+        state = self._need()
+        files = self._files()
+        me = state["identity"]["device_id"]
+        members = self._db(membership.members)
+        if any(m.last_seq for m in members.values() if not m.this_device):
+            return 0
+        keys = self._db(membership.keys)
+        best: tuple[int, dict[str, Any], Member] | None = None
+        for member in members.values():
+            if member.this_device or member.removed:
+                continue
+            found = files.segments(member.device_id, SNAPSHOT)
+            if not found:
+                continue
+            path = found[max(found)]
+            try:
+                data = path.read_bytes()
+                header = envelope.read_header(data, envelope.SNAPSHOT_MAGIC)
+                if header.group_id != state["group"] or header.device_id != member.device_id:
+                    raise Malformed("it belongs to another group or device")
+                envelope.check_signature(data, member.sign_key)
+                key = keys.get(header.epoch)
+                if key is None:
+                    raise Malformed("it is encrypted with a group key this device lacks")
+                [view] = envelope.open_entries(data, key)
+            except (Malformed, ValueError, OSError) as exc:
+                logger.warning("sync: ignored the snapshot %s: %s", path, exc)
+                continue
+            markers = view.get("markers")
+            covered = sum(m[0] for m in markers.values()) if isinstance(markers, dict) else 0
+            if best is None or covered > best[0]:
+                best = (covered, view, member)
+        if best is None:
+            return 0
+        _, view, member = best
+        actor, now = ACTOR.format(member.name), int(self._now() * 1000)
+        try:
+            brought = self._db(lambda c: snapshot.apply(c, view, me, actor, now))
+        except (merge.BadEntry, TypeError, ValueError, KeyError) as exc:
+            logger.warning("sync: ignored the snapshot of %s: %s", member.name, exc)
+            return 0
+        return len(brought)
 
     def _adopt_written(self, files: Folder, identity: Identity) -> None:
         """A segment written but not recorded (the process stopped in between) is ours: count
@@ -424,7 +530,7 @@ class Sync:
             if not state["joined"] and not self._complete_join():
                 return MergeReport(0)
             self._take_new_keys()
-            applied, changed = 0, set[bytes]()
+            applied, changed = self._start_from_snapshot(), set[bytes]()
             progress = True
             while progress:  # a membership entry may make another device's segments valid
                 progress = False
@@ -455,8 +561,8 @@ class Sync:
                 count, ids = self._apply_segment(path, device_id, seq, member)
             except SegmentRefused as exc:
                 refusal = Refusal(exc.path, exc.reason, int(self._now()))
-                self._db(functools.partial(_refuse, refusal=refusal))
-                logger.warning("sync: refused %s: %s", refusal.path, refusal.reason)
+                if self._db(functools.partial(_refuse, refusal=refusal)):
+                    logger.warning("sync: refused %s: %s", refusal.path, refusal.reason)
                 return applied, changed
             applied += count
             changed.update(ids)
@@ -493,6 +599,8 @@ class Sync:
                     "it does not follow the previous segment of its device "
                     "(a replayed, reordered or altered segment)"
                 )
+            if not 0 <= header.hlc < MAX_HLC:
+                raise Malformed("its clock is out of range")
             if member.removed_epoch is not None and header.epoch >= member.removed_epoch:
                 raise Malformed(
                     f"it was written after the device {member.name} was removed from the group"
@@ -508,18 +616,22 @@ class Sync:
 
         def work(connection: sqlcipher3.Connection) -> set[bytes]:
             changed = set()
+            backed_up = merge.shared(connection)
             for entry in entries:
                 kind = entry.get("k")
                 if kind in (outbox.CREATE, outbox.UPDATE):
-                    changed.add(merge.apply_credential(connection, entry, device_id, actor, now))
+                    changed.add(
+                        merge.apply_credential(connection, entry, device_id, actor, now, backed_up)
+                    )
                 elif kind == outbox.SETTING:
                     merge.apply_setting(connection, entry, device_id)
                 elif kind == outbox.MEMBER:
                     membership.apply_entry(connection, entry)
+                    backed_up = merge.shared(connection)
+                    merge.refresh_backup_state(connection)
                 else:
                     raise merge.BadEntry("an entry is of an unknown kind")
-                if isinstance(entry.get("hlc"), int):
-                    outbox.observe(connection, entry["hlc"])
+            outbox.observe(connection, header.hlc)
             _published(connection, device_id, header, envelope.file_hash(data), now)
             connection.execute("DELETE FROM sync_refused WHERE path = ?", (str(path),))
             return changed
@@ -528,6 +640,11 @@ class Sync:
             return len(entries), self._db(work)
         except merge.BadEntry as exc:
             raise SegmentRefused(path, f"{exc} (the segment was not applied)") from None
+        except (TypeError, ValueError, KeyError, OverflowError, AttributeError):
+            # signed by a member, yet not what this vauth understands: refused, never half-applied
+            raise SegmentRefused(
+                path, "its entries are not in a form this version of vauth understands"
+            ) from None
 
     def _complete_join(self) -> bool:
         """On a device that asked to join: take the key envelope an approver left for it."""
@@ -549,6 +666,7 @@ class Sync:
             joined = {**state, "joined": True}
             self._db(functools.partial(self._take_envelope, payload=payload, state=joined))
             self._state = joined
+            self._vault.store.changed_elsewhere(None)
             files.write_json(
                 files.device_doc(identity.device_id), identity.document(state["group"])
             )
@@ -619,11 +737,18 @@ def _founder(group: object) -> bytes | None:
     return founder if verified(group, founder) else None
 
 
-def _refuse(connection: sqlcipher3.Connection, refusal: Refusal) -> None:
+def _refuse(connection: sqlcipher3.Connection, refusal: Refusal) -> bool:
+    """Record a refusal; whether it is new (each is tried again at every merge)."""
+    known = connection.execute(
+        "SELECT 1 FROM sync_refused WHERE path = ? AND reason = ?", (refusal.path, refusal.reason)
+    ).fetchone()
+    if known is not None:
+        return False
     connection.execute(
         "INSERT OR REPLACE INTO sync_refused (path, reason, at) VALUES (?, ?, ?)",
         (refusal.path, refusal.reason, refusal.at),
     )
+    return True
 
 
 def _digits(code: str) -> str:

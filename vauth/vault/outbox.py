@@ -39,13 +39,9 @@ SETTING = "setting"
 MEMBER = "member"
 QUEUE = "INSERT INTO sync_outbox (kind, credential_id, fields, hlc, data) VALUES (?, ?, ?, ?, ?)"
 SETTINGS_ID = b""  # the clock key of a synced setting: (b"", its name)
-# The last writer wins, by (hybrid logical clock, device ID): the same answer on every device.
-CLOCK = (
-    "INSERT INTO sync_clock (credential_id, field, hlc, device_id, value) VALUES (?, ?, ?, ?, ?) "
-    "ON CONFLICT (credential_id, field) DO UPDATE SET hlc = excluded.hlc, "
-    "device_id = excluded.device_id, value = excluded.value "
-    "WHERE (excluded.hlc, excluded.device_id) > (sync_clock.hlc, sync_clock.device_id)"
-)
+READ_CLOCKS = "SELECT clocks FROM sync_clock WHERE credential_id = ?"
+WRITE_CLOCKS = "INSERT OR REPLACE INTO sync_clock (credential_id, clocks) VALUES (?, ?)"
+Clock = tuple[int, str, Any]  # (hybrid logical clock, device ID, value)
 
 
 def tick(connection: sqlcipher3.Connection, now_ms: int) -> int:
@@ -77,26 +73,39 @@ def queue(
     if values:
         me = this_device(connection)
         key = SETTINGS_ID if credential_id is None else credential_id
-        for name, value in values.items():
-            write_clock(connection, key, name, hlc, me, value)
+        clocks = read_clocks(connection, key)
+        last_writer_wins(clocks, {name: (hlc, me, value) for name, value in values.items()})
+        write_clocks(connection, key, clocks)
         if kind != CREATE:
             data = cbor2.dumps(values)
     connection.execute(QUEUE, (kind, credential_id, ",".join(values), hlc, data))
     return hlc
 
 
-def write_clock(
-    connection: sqlcipher3.Connection,
-    key: bytes,
-    field: str,
-    hlc: int,
-    device_id: str,
-    value: Any,
-) -> bool:
-    """Record ``value`` as the field's if (hlc, device_id) is later than the recorded writer's;
-    whether it won."""
-    cursor = connection.execute(CLOCK, (key, field, hlc, device_id, cbor2.dumps(value)))
-    return bool(cursor.rowcount)
+def last_writer_wins(clocks: dict[str, Clock], writes: Mapping[str, Clock]) -> list[str]:
+    """The merge rule for each field: the write with the greatest (hlc, device ID) wins.
+    Updates ``clocks``; returns the fields whose value a write changed."""
+    won = []
+    for name, write in writes.items():
+        held = clocks.get(name)
+        if held is None or (write[0], write[1]) > (held[0], held[1]):
+            clocks[name] = write
+            won.append(name)
+    return won
+
+
+def read_clocks(connection: sqlcipher3.Connection, key: bytes) -> dict[str, Clock]:
+    row = connection.execute(READ_CLOCKS, (key,)).fetchone()
+    if row is None:
+        return {}
+    return {name: (int(c[0]), str(c[1]), c[2]) for name, c in cbor2.loads(bytes(row[0])).items()}
+
+
+def write_clocks(
+    connection: sqlcipher3.Connection, key: bytes, clocks: Mapping[str, Clock]
+) -> None:
+    encoded = {name: list(clock) for name, clock in clocks.items()}
+    connection.execute(WRITE_CLOCKS, (key, cbor2.dumps(encoded)))
 
 
 def this_device(connection: sqlcipher3.Connection) -> str:

@@ -100,13 +100,10 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             epoch INTEGER PRIMARY KEY,
             key BLOB NOT NULL
         ) WITHOUT ROWID""",
+        # per credential (b"": the synced settings), CBOR {field: [hlc, device ID, value]}
         """CREATE TABLE sync_clock (
-            credential_id BLOB NOT NULL,
-            field TEXT NOT NULL,
-            hlc INTEGER NOT NULL,
-            device_id TEXT NOT NULL,
-            value BLOB,
-            PRIMARY KEY (credential_id, field)
+            credential_id BLOB PRIMARY KEY,
+            clocks BLOB NOT NULL
         ) WITHOUT ROWID""",
         """CREATE TABLE sync_refused (
             path TEXT PRIMARY KEY,

@@ -98,6 +98,7 @@ class VaultStore:
         # and dropped when the vault locks (it holds private keys).
         self._cache: OrderedDict[bytes, Credential] = OrderedDict()
         self._generation = 0  # moves on whenever the cache is dropped from (see _drop)
+        self._offer: tuple[SyncOffer | None] | None = None  # the sync choice, once read
         self.now_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000  # tests move it
 
     async def _run(self, work: Callable[[Database], T]) -> T:
@@ -156,6 +157,7 @@ class VaultStore:
         self._generation += 1
         if credential_id is None:
             self._cache.clear()
+            self._offer = None
         else:
             self._cache.pop(credential_id, None)
 
@@ -508,6 +510,9 @@ class VaultStore:
     async def set_setting(self, name: str, value: bytes) -> None:
         at = self.now_ms()
 
+        if name.startswith("sync."):
+            self._drop(None)  # the sync choice may change
+
         def work(db: Database) -> None:
             with db.transaction() as connection:
                 connection.execute(WRITE_SETTING, (name, value))
@@ -517,7 +522,11 @@ class VaultStore:
         await self._run(work)
 
     async def offer(self) -> SyncOffer | None:
-        """The SyncChoice port: new passkeys may sync once sync is set up on this vault."""
+        """The SyncChoice port: new passkeys may sync once sync is set up on this vault. Kept
+        in memory until sync changes the group or the default (see changed_elsewhere)."""
+        if self._offer is not None:
+            self._vault.ensure_open()
+            return self._offer[0]
 
         def work(db: Database) -> SyncOffer | None:
             if not db.query(READ_SETTING, (outbox.STATE_SETTING,)):
@@ -527,7 +536,11 @@ class VaultStore:
             synced = not default or bytes(default[0][0]) != b"device"
             return SyncOffer(default=synced, devices=int(members[0][0]))
 
-        return await self._run(work)
+        generation = self._generation
+        offer = await self._run(work)
+        if generation == self._generation:
+            self._offer = (offer,)
+        return offer
 
     def changed_elsewhere(self, credential_ids: Sequence[bytes] | None = None) -> None:
         """Credentials that sync changed (a merge, or the group's size for every synced one:
