@@ -201,6 +201,10 @@ ACTIONS: dict[str, Action] = {
     ),
     "sync.devices": Action((), lambda s, o, p: o.sync.devices()),
     "sync.remove": Action((_DEVICE_ID,), lambda s, o, p: o.sync.remove(p["deviceId"])),
+    "sync.default": Action(
+        (Field("default", STRING, nullable=True, choices=("synced", "device")),),
+        lambda s, o, p: o.sync.default(p.get("default")),
+    ),
     "signal.unknownCredential": Action(
         (_ORIGIN, _RP_ID, _CREDENTIAL),
         lambda s, o, p: o.signals.signal_unknown_credential(

@@ -1127,6 +1127,7 @@ def _sync_offline(args: argparse.Namespace, action: str, params: dict[str, Any])
             ),
             "sync.devices": lambda: as_json(engine.devices()),
             "sync.remove": lambda: engine.remove(params["deviceId"]),
+            "sync.default": lambda: _set_default(engine, params.get("default")),
         }
         return run[action]()
     except ImportError:
@@ -1139,6 +1140,12 @@ def _sync_offline(args: argparse.Namespace, action: str, params: dict[str, Any])
         raise
     finally:
         vault.close()
+
+
+def _set_default(engine: Any, value: str | None) -> dict[str, str]:
+    if value is not None:
+        engine.set_default(value)
+    return {"default": str(engine.default)}
 
 
 _SYNC_SETUP = ("sync.init", "sync.join")
@@ -1308,7 +1315,21 @@ def _sync_status(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _sync_default(args: argparse.Namespace) -> int:
+    params = {} if args.value is None else {"default": args.value}
+    answer = _sync(args, "sync.default", **params)
+    where = "on all your devices" if answer["default"] == "synced" else "only on this computer"
+    verb = "are now" if args.value is not None else "are"
+    output(
+        args,
+        answer,
+        f"New passkeys {verb} kept {where} unless you choose otherwise when you make one.",
+    )
+    return EXIT_OK
+
+
 _SYNC_COMMANDS = {
+    "default": _sync_default,
     "init": _sync_init,
     "join": _sync_join,
     "approve": _sync_approve,
@@ -1346,6 +1367,8 @@ def _sync_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("device_id", metavar="DEVICE_ID")
     p.add_argument("--yes", action="store_true", help="do not ask to confirm")
     command("status", "devices, last entry seen from each, pending requests, refused files")
+    p = command("default", "where new passkeys go unless you choose: synced or this device")
+    p.add_argument("value", metavar="synced|device", nargs="?", choices=["synced", "device"])
 
 
 def parser() -> argparse.ArgumentParser:

@@ -454,6 +454,13 @@ class SyncDevices(_OnTheVault):
         await self._configured()
         await self._call(lambda e: e.remove(device_id))
 
+    async def default(self, value: str | None) -> dict[str, str]:
+        """What new passkeys are unless the person chooses in the ceremony window ("synced" or
+        "device"); with ``value``, set it first."""
+        if value is not None:
+            await self._call(lambda e: e.set_default(value))
+        return {"default": await self._call(lambda e: e.default)}
+
     async def status(self) -> dict[str, Any]:
         """``{"configured": false}`` before init or join; else the library's SyncStatus, and
         the last failure of the daemon's publish or merge (``lastError``, a sentence)."""

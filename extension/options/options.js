@@ -167,6 +167,7 @@ async function showDevices() {
   $("#sync-folder").textContent = status.joined
     ? `Your synced passkeys travel through ${status.folder}.`
     : `This computer asked to join through ${status.folder}; approve it on one of your other computers.`;
+  $("#sync-default").value = (await daemon(ACTIONS.SYNC_DEFAULT)).default;
   $("#sync-devices tbody").replaceChildren(...status.devices.map(deviceRow));
   $("#sync-pending").replaceChildren(...status.pending.map(pendingRequest));
   $("#sync-refused").replaceChildren(...status.refused.map((refusal) =>
@@ -215,6 +216,9 @@ async function removeDevice(device) {
     failIn("devices")(error);
   }
 }
+
+$("#sync-default").addEventListener("change", () =>
+  daemon(ACTIONS.SYNC_DEFAULT, { default: $("#sync-default").value }).catch(failIn("devices")));
 
 $("#search").addEventListener("input", showPasskeys);
 $("#sort").addEventListener("change", showPasskeys);

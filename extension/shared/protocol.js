@@ -39,6 +39,7 @@ export const ACTIONS = Object.freeze({
   SYNC_APPROVE: "sync.approve",
   SYNC_DEVICES: "sync.devices",
   SYNC_REMOVE: "sync.remove",
+  SYNC_DEFAULT: "sync.default",
   SIGNAL_UNKNOWN_CREDENTIAL: "signal.unknownCredential",
   SIGNAL_ALL_ACCEPTED_CREDENTIALS: "signal.allAcceptedCredentials",
   SIGNAL_CURRENT_USER_DETAILS: "signal.currentUserDetails",
@@ -54,7 +55,7 @@ export const UI_ACTIONS = Object.freeze([
   ACTIONS.AUTHENTICATOR_NAME, ACTIONS.AUDIT, ACTIONS.EXPORT, ACTIONS.EXPORT_NOTICE,
   ACTIONS.IMPORT, ACTIONS.PASSPHRASE, ACTIONS.RECOVER, ACTIONS.RECOVERY_KEY_NEW, ACTIONS.HOST_HELLO,
   ACTIONS.SYNC_STATUS, ACTIONS.SYNC_PENDING, ACTIONS.SYNC_APPROVE, ACTIONS.SYNC_DEVICES,
-  ACTIONS.SYNC_REMOVE,
+  ACTIONS.SYNC_REMOVE, ACTIONS.SYNC_DEFAULT,
 ]);
 
 // Actions that change the vault: the service worker adds `via` (which extension page asked),

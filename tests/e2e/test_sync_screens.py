@@ -18,6 +18,7 @@ from tests.e2e.rp_server import RelyingParty
 from tests.e2e.test_extension import ceremony_window, open_site, result
 from tests.support import cli
 from tests.support import environment as computer_environment
+from tests.sync.computers import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -57,6 +58,14 @@ def test_options_page_shows_devices_and_approves_after_the_fingerprint(
     options.wait_for_selector(f"#sync-devices tr[data-device-id='{request['deviceId']}']")
     assert options.locator("#sync-pending .pending").count() == 0
     assert "desktop" in options.inner_text("#sync-devices")
+    assert options.input_value("#sync-default") == "synced"
+    options.select_option("#sync-default", "device")
+    options.wait_for_function("true")
+
+    def default() -> str:
+        return str(json.loads(environment.cli("sync", "default", "--json").stdout)["default"])
+
+    eventually(lambda: default() == "device", 10, "the new default")
     screenshot(options, "options-devices")
 
 

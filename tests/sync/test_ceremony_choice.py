@@ -79,3 +79,22 @@ def test_the_choice_reaches_the_new_passkey(laptop: Computer, tmp_path: Path) ->
     assert be(laptop, "bob")
     asyncio.run(_create(laptop, "cyd", synced=False))  # "Only on this computer"
     assert not be(laptop, "cyd")
+
+
+def test_the_vaults_default_is_set_with_vauth_sync_default(
+    laptop: Computer, tmp_path: Path
+) -> None:
+    folder = tmp_path / "Sync"
+    folder.mkdir()
+    laptop.cli("sync", "init", str(folder))
+    assert "kept on all your devices" in laptop.cli("sync", "default").stdout
+    changed = laptop.cli("sync", "default", "device")
+    assert "New passkeys are now kept only on this computer" in changed.stdout
+    offered, _ = asyncio.run(_create(laptop, "dan"))
+    assert offered["sync"] == {"devices": 1, "default": "device"}
+    assert not be(laptop, "dan")
+    asyncio.run(_create(laptop, "eva", synced=True))  # the person chose "Saved to your devices"
+    assert be(laptop, "eva")
+    bad = laptop.cli("sync", "default", "cloud", check=False)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    assert laptop.request("sync.default", default="cloud")["error"]["code"] == "invalid argument"
