@@ -11,21 +11,27 @@ from pathlib import Path
 
 from tests.support import PASSPHRASE, creation
 from tests.sync.computers import Computer, eventually
+from vauth.syncing import DEBOUNCE_S
 from vauth.transport.unix_socket import Client
 from vauth.vault import Vault
 
-PASSKEYS = 150
+ROUNDS, PER_ROUND = 40, 4
+PASSKEYS = ROUNDS * PER_ROUND
 
 
-async def _create_many(computer: Computer, n: int) -> None:
+async def _create_many(computer: Computer) -> None:
+    """PASSKEYS passkeys in ROUNDS bursts, a publish apart: as many segments for B to merge,
+    each applied in its own transaction."""
     assert computer.daemon is not None
     client = await Client.connect(computer.daemon.socket)
     try:
-        for i in range(n):
+        for i in range(PASSKEYS):
             reply = await client.call(
                 "create", origin="https://example.com", options=creation(f"user{i}")
             )
             assert reply["ok"], reply
+            if i % PER_ROUND == PER_ROUND - 1:
+                await asyncio.sleep(DEBOUNCE_S + 0.1)
     finally:
         await client.close()
 
@@ -52,13 +58,13 @@ def test_kill_9_mid_merge_loses_nothing_and_applies_nothing_twice(tmp_path: Path
         eventually(lambda: b.call("sync.status")["joined"], 20, "the join")
         b.stop()
 
-        asyncio.run(_create_many(a, PASSKEYS))
+        asyncio.run(_create_many(a))
         eventually(lambda: a.call("sync.status")["unpublished"] == 0, 20, "A to publish")
 
         # B's catch-up merge starts as it becomes ready: kill it a little later each time until
         # a kill lands between two of A's segments (some passkeys applied, not all)
         counts = []
-        delay = 0.1
+        delay = 0.0
         while not counts or counts[-1] == 0:
             b.start()
             time.sleep(delay)
@@ -66,8 +72,9 @@ def test_kill_9_mid_merge_loses_nothing_and_applies_nothing_twice(tmp_path: Path
             b.daemon.process.send_signal(signal.SIGKILL)
             b.daemon.process.wait(10)
             counts.append(stored(b))
-            delay += 0.1
+            delay += 0.02
         assert 0 < counts[-1] < PASSKEYS, f"no kill landed mid-merge: {counts}"
+        print(f"passkeys on B at each kill: {counts} of {PASSKEYS}")
 
         b.start()
         want = {f"user{i}" for i in range(PASSKEYS)}
