@@ -16,7 +16,7 @@ from tests.sync.conftest import PASSPHRASE, contents, new_vault, pair, register,
 from vauth.ctap.cose import Algorithm
 from vauth.ctap.credential import Credential
 from vauth.keys import RandomKeySource
-from vauth.sync import Sync, sync
+from vauth.sync import Sync, SyncError, sync
 from vauth.vault import Vault
 from vauth.vault.keyfile import keyfile_path
 
@@ -117,3 +117,36 @@ def run_store(vault: Vault, user: str) -> None:
     )
     credential.make_synced(2)
     asyncio.run(vault.store.put(credential))
+
+
+def test_a_missing_or_read_only_folder_is_a_sentence_and_loses_nothing(
+    make_device: Any, folder: Path
+) -> None:
+    a, b = make_device("a"), make_device("b")
+    pair(a, b, folder)
+    register(a, "alice")
+    me = a.sync.status().device_id
+    [own] = [d for d in a.sync.devices() if d.this_device]
+    blocker = folder / "vauth" / "devices" / me / f"seg-{own.last_seq + 1:010d}.vseg"
+    blocker.mkdir()  # something the sync program left where the next segment goes
+    with pytest.raises(SyncError, match="could not read the sync folder"):
+        a.sync.publish()
+    blocker.rmdir()
+    own_dir = blocker.parent
+    own_dir.rename(own_dir.with_name("aside"))
+    own_dir.write_bytes(b"not a folder")  # the device's folder replaced by a file
+    with pytest.raises(SyncError, match="could not write to the sync folder"):
+        a.sync.publish()
+    own_dir.unlink()
+    own_dir.with_name("aside").rename(own_dir)
+    assert a.sync.status().unpublished == 1  # still queued
+    moved = folder.with_name("Sync-unmounted")
+    folder.rename(moved)
+    with pytest.raises(SyncError, match="is missing"):
+        a.sync.publish()
+    with pytest.raises(SyncError, match="is missing"):
+        b.sync.merge()
+    assert not folder.exists()  # no new folder was made in its place
+    moved.rename(folder)
+    assert a.sync.publish() == 1
+    assert b.sync.merge().applied == 1

@@ -11,6 +11,8 @@ import pytest
 from tests.sync.conftest import Device, contents, pair, register, run
 from vauth.ctap.ports import PresenceRequest, PresenceResponse
 from vauth.sync import SyncError, envelope
+from vauth.sync.identity import DeviceDoc, Identity
+from vauth.sync.journal import Folder, read_json
 
 
 def segments_of(device: Device, folder: Path) -> list[Path]:
@@ -201,3 +203,86 @@ def test_a_forged_snapshot_is_ignored(make_device: Any, folder: Path) -> None:
     snap.write_bytes(bytes(data))
     late.sync.merge()  # falls back on the segments, which are all there
     assert contents(late.vault) == contents(a.vault)
+
+
+def test_a_stranger_with_access_to_the_folder_cannot_hand_out_a_fake_group_key(
+    make_device: Any, folder: Path
+) -> None:
+    """Someone who can write to the folder (not a member) answers a join request with a key of
+    their own: the joining device refuses it, since no chain of approvals leads from the
+    group's first device (pinned when the person ran join) to the one that signed it."""
+    a, joiner = make_device("a"), make_device("joiner")
+    a.sync.init(folder, "laptop")
+    request = joiner.sync.request_join(folder, "desktop")
+    group_id = a.sync._need()["group"]
+    stranger = Identity.new("laptop")  # even under the same name
+    files = Folder(folder, folder.parent)
+    files.write_json(files.device_doc(stranger.device_id), stranger.document(group_id))
+    [real] = [d for d in a.sync.devices()]
+    fake_roster = [
+        {"doc": {"device": m.device_id, "name": m.name, "group": group_id,
+                 "sign_key": m.sign_key, "box_key": m.box_key}, "cert": None}
+        for m in (stranger, Identity.new("desktop"))
+    ]  # fmt: skip
+    fake_roster[1]["doc"].update(device=request.device_id)
+    joiner_doc = DeviceDoc.parse(read_json(files.join_request(request.device_id)))
+    assert joiner_doc is not None and real.this_device
+    sealed = envelope.seal_keys(
+        group_id, 1, request.device_id, joiner_doc.box_key, stranger.device_id,
+        stranger.signing, {"keys": {1: b"k" * 32}, "members": fake_roster[:1]},
+    )  # fmt: skip
+    files.write_json(files.key_envelope(1, request.device_id), sealed)
+
+    assert joiner.sync.merge().applied == 0
+    assert not joiner.sync.status().joined
+    # The real approval, once given, is taken.
+    a.sync.approve(request.device_id, request.fingerprint)
+    joiner.sync.merge()
+    assert joiner.sync.status().joined
+    assert {d.device_id for d in joiner.sync.devices()} == {real.device_id, request.device_id}
+
+
+def test_status_and_leave(make_device: Any, folder: Path) -> None:
+    a, b = make_device("a"), make_device("b")
+    a.sync.init(folder, "laptop")
+    request = b.sync.request_join(folder, "desktop")
+    waiting = b.sync.status()
+    assert not waiting.joined and waiting.device_id == request.device_id
+    with pytest.raises(SyncError, match="not approved yet"):
+        b.sync.publish()
+    status = a.sync.status()
+    assert status.joined and status.pending == [request] and status.folder == str(folder)
+    a.sync.approve(request.device_id, request.fingerprint)
+    b.sync.merge()
+    registered = register(a, "alice")
+    assert a.sync.status().unpublished == 1
+    a.sync.publish()
+    b.sync.merge()
+    [laptop] = [d for d in b.sync.devices() if d.name == "laptop"]
+    assert laptop.last_seq >= 2 and laptop.last_seen is not None and not laptop.this_device
+
+    b.sync.leave()  # the passkeys stay; synced ones are no longer backed up
+    assert not b.sync.configured
+    assert run(b, b.vault.store.offer()) is None
+    kept = run(b, b.vault.store.get(registered.credential_id))
+    assert kept is not None and kept.synced and not kept.backup_state
+    with pytest.raises(SyncError, match="not set up"):
+        b.sync.status()
+
+
+def test_membership_mistakes_are_sentences(make_device: Any, folder: Path) -> None:
+    a, b = make_device("a"), make_device("b")
+    with pytest.raises(SyncError, match="needs a name"):
+        a.sync.init(folder, "  ")
+    pair(a, b, folder)
+    me = a.sync.status().device_id
+    other = b.sync.status().device_id
+    with pytest.raises(SyncError, match="has asked to join"):
+        a.sync.approve("0" * 20, "123 456 789 012")
+    with pytest.raises(SyncError, match="device you are using"):
+        a.sync.remove(me)
+    with pytest.raises(SyncError, match="No device with the ID"):
+        a.sync.remove("0" * 20)
+    a.sync.remove(other)
+    with pytest.raises(SyncError, match="removed already"):
+        a.sync.remove(other)

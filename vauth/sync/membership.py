@@ -12,13 +12,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import cbor2
 import sqlcipher3
+from nacl.exceptions import BadSignatureError
+from nacl.signing import SigningKey, VerifyKey
 
-from vauth.sync.identity import DeviceDoc
+from vauth.sync.identity import DeviceDoc, device_id_of
 from vauth.sync.merge import BadEntry, refresh_backup_state
 
 ADD = "add"
 REMOVE = "remove"
+# Who vouched for each member: {device ID: [approver's device ID, Ed25519 signature]}. Every
+# member but the group's first device has one, so a joining device can check that the device
+# handing it the group key descends, approval by approval, from the first device it pinned.
+CERTIFICATES = "sync.certificates"
+Certificate = list[Any]
 
 
 @dataclass(frozen=True)
@@ -83,6 +91,99 @@ def remove(connection: sqlcipher3.Connection, device_id: str, epoch: int, cutoff
     refresh_backup_state(connection)
 
 
+def _certified(group_id: str, doc: DeviceDoc, by: str) -> bytes:
+    fields = [group_id, doc.device_id, doc.name, doc.sign_key, doc.box_key, by]
+    return b"vauth-sync-member\0" + cbor2.dumps(fields)
+
+
+def certify(signing: SigningKey, approver_id: str, doc: DeviceDoc) -> Certificate:
+    """The approver's signature on a new member's identity."""
+    return [approver_id, signing.sign(_certified(doc.group_id, doc, approver_id)).signature]
+
+
+def certificates(connection: sqlcipher3.Connection) -> dict[str, Certificate]:
+    row = connection.execute(
+        "SELECT value FROM settings WHERE name = ?", (CERTIFICATES,)
+    ).fetchone()
+    return {} if row is None else dict(cbor2.loads(bytes(row[0])))
+
+
+def keep_certificate(connection: sqlcipher3.Connection, device_id: str, cert: object) -> None:
+    if not (isinstance(cert, list) and len(cert) == 2 and isinstance(cert[1], bytes)):
+        return
+    known = certificates(connection)
+    known.setdefault(device_id, cert)
+    connection.execute(
+        "INSERT OR REPLACE INTO settings (name, value) VALUES (?, ?)",
+        (CERTIFICATES, cbor2.dumps(known)),
+    )
+
+
+def vouched(
+    docs: Mapping[str, DeviceDoc],
+    certs: Mapping[str, Certificate],
+    device_id: str,
+    founder_key: bytes,
+) -> bool:
+    """Whether ``device_id`` descends from the group's first device (``founder_key``) through
+    a chain of approvals, each signed by the member that made it."""
+    seen: set[str] = set()
+    current = device_id
+    while current not in seen:
+        seen.add(current)
+        doc = docs.get(current)
+        if doc is None:
+            return False
+        if doc.sign_key == founder_key:
+            return True
+        cert = certs.get(current)
+        signer = docs.get(str(cert[0])) if isinstance(cert, list) and len(cert) == 2 else None
+        if cert is None or signer is None:
+            return False
+        try:
+            VerifyKey(signer.sign_key).verify(
+                _certified(doc.group_id, doc, signer.device_id), bytes(cert[1])
+            )
+        except (BadSignatureError, TypeError, ValueError):
+            return False
+        current = signer.device_id
+    return False
+
+
+def roster_docs(entries: object) -> dict[str, DeviceDoc]:
+    """The members a key envelope lists (BadEntry if malformed)."""
+    if not isinstance(entries, list):
+        raise BadEntry("a key envelope's member list is not a list")
+    docs = {}
+    for item in entries:
+        doc = item.get("doc", {}) if isinstance(item, dict) else {}
+        try:
+            member = DeviceDoc(
+                str(doc["device"]),
+                str(doc["name"]),
+                str(doc["group"]),
+                bytes(doc["sign_key"]),
+                bytes(doc["box_key"]),
+            )
+        except (KeyError, TypeError, ValueError):
+            raise BadEntry("a key envelope lists a member without its keys") from None
+        if device_id_of(member.sign_key) != member.device_id:
+            raise BadEntry("a key envelope lists a member under another device's ID")
+        docs[member.device_id] = member
+    return docs
+
+
+def roster_certificates(entries: object) -> dict[str, Certificate]:
+    if not isinstance(entries, list):
+        return {}
+    return {
+        str(item["doc"]["device"]): item["cert"]
+        for item in entries
+        if isinstance(item, dict) and isinstance(item.get("cert"), list)
+        and isinstance(item.get("doc"), dict) and "device" in item["doc"]
+    }  # fmt: skip
+
+
 def keys(connection: sqlcipher3.Connection) -> dict[int, bytes]:
     rows = connection.execute("SELECT epoch, key FROM sync_keys").fetchall()
     return {int(epoch): bytes(key) for epoch, key in rows}
@@ -97,6 +198,7 @@ def add_keys(connection: sqlcipher3.Connection, new: Mapping[int, bytes]) -> Non
 
 def roster(connection: sqlcipher3.Connection, group_id: str) -> list[dict[str, Any]]:
     """The members, as a key envelope carries them to a new member."""
+    certs = certificates(connection)
     return [
         {
             "doc": {
@@ -108,27 +210,20 @@ def roster(connection: sqlcipher3.Connection, group_id: str) -> list[dict[str, A
             },
             "removed_epoch": m.removed_epoch,
             "cutoff": m.cutoff_seq,
+            "cert": certs.get(m.device_id),
         }
         for m in members(connection).values()
     ]
 
 
 def apply_roster(connection: sqlcipher3.Connection, entries: object, me: str) -> None:
-    if not isinstance(entries, list):
-        raise BadEntry("a key envelope's member list is not a list")
-    for item in entries:
-        doc = item.get("doc", {}) if isinstance(item, dict) else {}
-        try:
-            member = DeviceDoc(
-                str(doc["device"]),
-                str(doc["name"]),
-                str(doc["group"]),
-                bytes(doc["sign_key"]),
-                bytes(doc["box_key"]),
-            )
-        except (KeyError, TypeError, ValueError):
-            raise BadEntry("a key envelope lists a member without its keys") from None
+    docs = roster_docs(entries)
+    certs = roster_certificates(entries)
+    for item in entries if isinstance(entries, list) else []:
+        member = docs[str(item["doc"]["device"])]
         add(connection, member, member.device_id == me)
+        if member.device_id in certs:
+            keep_certificate(connection, member.device_id, certs[member.device_id])
         if item.get("removed_epoch") is not None:
             remove(connection, member.device_id, int(item["removed_epoch"]), int(item["cutoff"]))
 
@@ -141,6 +236,7 @@ def apply_entry(connection: sqlcipher3.Connection, entry: Mapping[str, Any]) -> 
         if doc is None:
             raise BadEntry("a membership entry adds a device whose identity does not verify")
         add(connection, doc)
+        keep_certificate(connection, doc.device_id, entry.get("cert"))
     elif op == REMOVE:
         device, epoch, cutoff = entry.get("device"), entry.get("epoch"), entry.get("cutoff")
         if not (isinstance(device, str) and isinstance(epoch, int) and isinstance(cutoff, int)):

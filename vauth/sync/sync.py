@@ -107,7 +107,13 @@ class Sync:
 
     def _files(self) -> Folder:
         state = self._need(joined=False)
-        return Folder(Path(state["folder"]), self._vault.path.parent)
+        folder = Path(state["folder"])
+        if not folder.is_dir():  # unmounted, or moved: never write a new one in its place
+            raise SyncError(
+                f"The sync folder {folder} is missing: check that its disk is there and that "
+                "the sync program still shares it."
+            )
+        return Folder(folder, self._vault.path.parent)
 
     def _identity(self) -> Identity:
         return Identity.from_secrets(self._need(joined=False)["identity"])
@@ -229,13 +235,16 @@ class Sync:
                 )
             identity = self._identity()
 
+            cert = membership.certify(identity.signing, identity.device_id, doc)
+
             def work(connection: sqlcipher3.Connection) -> tuple[dict[int, bytes], list[Any]]:
                 membership.add(connection, doc)
+                membership.keep_certificate(connection, doc.device_id, cert)
                 outbox.queue(
                     connection,
                     outbox.MEMBER,
                     int(self._now() * 1000),
-                    data=cbor2.dumps({"op": membership.ADD, "doc": raw}),
+                    data=cbor2.dumps({"op": membership.ADD, "doc": raw, "cert": cert}),
                 )
                 return membership.keys(connection), membership.roster(connection, state["group"])
 
@@ -419,7 +428,13 @@ class Sync:
             max((e["hlc"] for e in entries), default=0), last_row,
         )  # fmt: skip
         data = envelope.seal_segment(header, entries, keys[epoch], identity.signing)
-        files.write(files.segment(me, header.seq), data)
+        try:
+            files.write(files.segment(me, header.seq), data)
+        except OSError as exc:
+            raise SyncError(
+                f"vauth could not write to the sync folder {files.path}: "
+                f"{exc.strerror or exc}. Nothing was lost; it will try again."
+            ) from None
         digest, now = envelope.file_hash(data), int(self._now() * 1000)
         self._db(lambda c: _published(c, me, header, digest, now))
         return len(entries), len(rows) > SEGMENT_ENTRIES
@@ -507,7 +522,13 @@ class Sync:
         path = files.segment(me, member.last_seq + 1)
         if not path.exists():
             return
-        data = path.read_bytes()
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise SyncError(
+                f"vauth could not read the sync folder's {path}: {exc.strerror or exc}. "
+                "Nothing was lost; it will try again."
+            ) from None
         try:
             envelope.check_signature(data, identity.sign_key)
             header = envelope.read_header(data)
@@ -579,7 +600,10 @@ class Sync:
             raise SegmentRefused(
                 path, f"it comes from the device {member.name}, which was removed from the group"
             )
-        data = path.read_bytes()
+        try:
+            data = path.read_bytes()
+        except OSError as exc:  # removed or unreadable meanwhile: refused, tried again next time
+            raise SegmentRefused(path, f"it cannot be read ({exc.strerror or exc})") from None
         try:
             header = envelope.read_header(data)
             if header.group_id != state["group"]:
@@ -660,8 +684,22 @@ class Sync:
                 continue
             try:
                 payload = envelope.open_keys(raw, approver.sign_key, identity.box)
-            except Malformed as exc:
+                docs = membership.roster_docs(payload.get("members"))
+                certs = membership.roster_certificates(payload.get("members"))
+            except (Malformed, merge.BadEntry) as exc:
                 logger.warning("sync: ignored a key envelope for this device: %s", exc)
+                continue
+            listed = docs.get(approver.device_id)
+            if (
+                listed is None
+                or listed.sign_key != approver.sign_key
+                or not membership.vouched(docs, certs, approver.device_id, state["founder"])
+            ):
+                logger.warning(
+                    "sync: ignored a key envelope from %s: no chain of approvals leads from the "
+                    "group's first device to it",
+                    approver.name,
+                )
                 continue
             joined = {**state, "joined": True}
             self._db(functools.partial(self._take_envelope, payload=payload, state=joined))
