@@ -56,17 +56,18 @@ class Group:
 @pytest.fixture
 def group(
     tmp_path: Path, syncthing_cluster: Callable[[int], Cluster]
-) -> Iterator[Callable[[int], tuple[Group, list[Computer]]]]:
+) -> Iterator[Callable[..., tuple[Group, list[Computer]]]]:
     groups: list[Group] = []
 
-    def start(n: int) -> tuple[Group, list[Computer]]:
+    def start(n: int, members: int | None = None) -> tuple[Group, list[Computer]]:
+        """n computers and Syncthing instances; the first ``members`` (all) in the group."""
         cluster = syncthing_cluster(n)
         made = Group(tmp_path, cluster)
         groups.append(made)
         computers = [made.computer(f"pc-{node.name}", node) for node in cluster.nodes]
         first = computers[0]
         first.call("sync.init", folder=str(first.folder), deviceName=first.name)  # type: ignore[attr-defined]
-        for newcomer in computers[1:]:
+        for newcomer in computers[1 : members or n]:
             made.join(first, newcomer)
         return made, computers
 
@@ -80,7 +81,7 @@ def folder_bytes(*folders: Path) -> bytes:
 
 
 def test_two_computers_share_passkeys_through_syncthing(
-    group: Callable[[int], tuple[Group, list[Computer]]],
+    group: Callable[..., tuple[Group, list[Computer]]],
 ) -> None:
     made, (a, b) = group(2)
 
@@ -131,14 +132,21 @@ def test_two_computers_share_passkeys_through_syncthing(
 
 
 def test_a_late_joiner_gets_everything_and_a_removed_one_reads_nothing_new(
-    group: Callable[[int], tuple[Group, list[Computer]]],
+    group: Callable[..., tuple[Group, list[Computer]]],
 ) -> None:
-    _, (a, b, c) = group(3)
+    made, (a, b, c) = group(3, members=2)
     early = [register(a, "frank"), register(b, "grace")]
+    eventually(lambda: passkey(b, early[0]) and passkey(a, early[1]), SETTLE_S, "A and B")
+    a.call("credentials.rename", credentialId=b64url(early[1].credential_id), nickname="home")
+    eventually(lambda: (passkey(b, early[1]) or {}).get("nickname") == "home", SETTLE_S, "rename")
+    assert c.call("credentials.list") == []
+
+    made.join(a, c)  # C joins late, and gets everything made and changed before
     for passkey_made in early:
-        for computer in (a, b, c):
-            eventually(lambda k=passkey_made, m=computer: passkey(m, k), SETTLE_S, "early ones")
+        eventually(lambda k=passkey_made: passkey(c, k), SETTLE_S, "the early ones on C")
+    eventually(lambda: (passkey(c, early[1]) or {}).get("nickname") == "home", SETTLE_S, "rename")
     assert sign_in(c, early[0]).new_sign_count == 0  # made on A, used on C
+    assert sign_in(c, early[1]).new_sign_count == 0  # made on B, used on C
 
     # A removes C (a lost laptop): the group key moves on, and C reads nothing written after
     c_id = c.call("sync.status")["deviceId"]
