@@ -276,21 +276,6 @@ class Cluster:
                         every=0.2,
                     )
 
-    def add(self, name: str, root: Path) -> Syncthing:
-        """A late joiner: a new instance introduced to (and sharing with) every running one."""
-        node = Syncthing(name, root / f"st-{name}", root / f"folder-{name}")
-        node.generate()
-        node.start()
-        for other in self.nodes:
-            node.add_peer(other)
-            other.add_peer(node)
-            other.share_folder([o for o in [*self.nodes, node] if o is not other])
-        node.share_folder(self.nodes)
-        self.nodes.append(node)
-        for other in self.nodes[:-1]:
-            wait_for(lambda o=other: node.connected(o), 60, f"{name} to connect to {other.name}")  # type: ignore[misc]
-        return node
-
     def stop(self) -> None:
         for node in self.nodes:
             node.stop()
