@@ -170,7 +170,7 @@ const ROUTES = {
     from: "extension",
     handle: async (msg) => {
       const ceremony = ceremonyOf(msg);
-      await ceremony.approve(msg.promptId, msg.selected);
+      await ceremony.approve(msg.promptId, msg.selected, msg.synced);
       await remember(ceremony, msg.remember, CHOICES.VAUTH);
       return null;
     },

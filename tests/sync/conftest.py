@@ -1,12 +1,14 @@
 """Sync test parts: real SQLCipher vaults in temporary directories sharing a plain folder (no
-Syncthing: the folder is the carrier, so copying files between folders is what it does)."""
+Syncthing: the folder is the carrier, so copying files between folders is what it does), and real
+Syncthing instances on loopback for the end-to-end tests (tests/sync/syncthing.py; without
+``syncthing`` on PATH those skip and say why)."""
 
 from __future__ import annotations
 
 import json
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ from webauthn.helpers.structs import (
     ResidentKeyRequirement,
 )
 
+from tests.sync.syncthing import SYNCTHING, Cluster
 from vauth import base64url
 from vauth.ctap.ports import UserPresence
 from vauth.sync import Sync
@@ -164,3 +167,29 @@ def sign_in(device: Device, registered: Any) -> tuple[int, int]:
     )
     flags = base64url.decode(response["response"]["authenticatorData"])[32]
     return flags, verified.new_sign_count
+
+
+def _need_syncthing() -> None:
+    if SYNCTHING is None:
+        pytest.skip("syncthing is not installed (apt install syncthing); the Syncthing tests skip")
+
+
+@pytest.fixture
+def syncthing_cluster(tmp_path: Path) -> Iterator[Callable[[int], Cluster]]:
+    """``syncthing_cluster(n)`` starts n connected instances sharing one folder; all stop after."""
+    _need_syncthing()
+    started: list[Cluster] = []
+
+    def start(n: int) -> Cluster:
+        cluster = Cluster(tmp_path, [chr(ord("a") + i) for i in range(n)])
+        started.append(cluster)
+        try:
+            cluster.start()
+        except BaseException:
+            print(cluster.logs())
+            raise
+        return cluster
+
+    yield start
+    for cluster in started:
+        cluster.stop()
