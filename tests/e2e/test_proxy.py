@@ -245,3 +245,48 @@ def test_the_popup_says_autofill_is_off_in_proxy_mode(browser: Any) -> None:
     popup.reload()
     popup.wait_for_selector("#proxy-note[data-state='on']")  # kept in chrome.storage
     assert popup.is_checked("#proxy-switch")
+
+
+# The page's own call, given up after a while (Chromium's own authenticators: none here).
+PATIENT_CREATE = """async () => {
+    const options = await (await fetch('/register/options', {method: 'POST',
+        headers: {'Content-Type': 'application/json'}, body: '{"name": "zed"}'})).json();
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 5000);
+    try {
+        await navigator.credentials.create({signal: controller.signal,
+            publicKey: PublicKeyCredential.parseCreationOptionsFromJSON(options)});
+        return {ok: true};
+    } catch (e) { return {ok: false, name: e.name, message: e.message}; }
+}"""
+
+
+def test_a_site_left_to_the_browser_is_handed_back_and_the_proxy_taken_again(
+    mode: str, browser: Any, rp: RelyingParty, start_daemon: Any, environment: Environment
+) -> None:
+    """Issue 14 item 1: per-site defaults hold in proxy mode. A site whose passkeys go to "the
+    browser's own authenticators": vauth ends the proxied request, lets go of the proxy, its
+    page script asks the browser again (which waits for an authenticator of its own until the
+    page aborts: AbortError, never vauth's hand-back error), and once that call has settled
+    vauth holds the proxy again (a call its page script never wrapped reaches vauth)."""
+    assert mode == "page"  # the fixture's default; the switch is turned on here
+    assert switch_proxy_mode(browser, on=True) == "on"
+    start_daemon("--presence", "auto")
+    worker = next(w for w in browser.service_workers if EXTENSION_ID in w.url)
+    worker.evaluate("chrome.storage.local.set({settings: {sites: {localhost: 'browser'}}})")
+    page = open_site(browser, rp)
+    answer = page.evaluate(PATIENT_CREATE)
+    assert answer == {"ok": False, "name": "AbortError", "message": answer["message"]}
+    assert "vauth" not in answer["message"]
+    assert json.loads(environment.cli("list", "--json").stdout) == []
+    worker.evaluate("chrome.storage.local.set({settings: {sites: {}}})")
+    # attached again (autofill is off while it is) once the page script said its call settled
+    page.wait_for_function(
+        """async () =>
+        !(await PublicKeyCredential.isConditionalMediationAvailable())""",
+        polling=100,
+    )
+    assert in_isolated_world(browser, page, BYPASS)["ok"] is True
+    assert [c["userName"] for c in json.loads(environment.cli("list", "--json").stdout)] == [
+        "outsider"
+    ]
