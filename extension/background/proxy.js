@@ -198,5 +198,7 @@ export function initProxy({ start, available }) {
     const isUvpaa = await isAvailable().catch(() => false);
     api.completeIsUvpaaRequest({ requestId, isUvpaa }).catch(() => {});
   });
+  // The proxy does not outlive the browser: attach again when it starts.
+  chrome.runtime.onStartup.addListener(() => applyProxy());
   applyProxy();
 }

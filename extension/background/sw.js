@@ -71,7 +71,7 @@ async function ceremonyRequest({ kind, options, origin, topOrigin, conditional, 
   const remembered = await rememberedFor(origin);
   const choice = remembered.choice;
   if (choice === CHOICES.BROWSER) return { fallback: true };
-  const rpId = await checkedRpId(kind, options, origin);
+  const rpId = (await asksFirst(conditional)) ? await checkedRpId(kind, options, origin) : null;
   if (conditional && !(await offersPasskeys(options, origin, rpId))) return { fallback: true };
   const ceremony = new Ceremony(host, { kind, options, origin, topOrigin, rpId, conditional, tabId, choice, remembered });
   const untrack = track(ceremony);
@@ -105,6 +105,19 @@ async function checkedRpId(kind, options, origin) {
   } catch (error) {
     if (isUnavailable(error)) return null;
     throw error;
+  }
+}
+
+// Must the rpId be judged before the ceremony? Not when no window will open and nothing is
+// offered first (presence "auto", the vault open, not conditional): the daemon judges it again,
+// first, on the create/get itself, with the same answer. That saves a round trip to the daemon.
+async function asksFirst(conditional) {
+  if (conditional) return true;
+  try {
+    const status = await daemonStatus(host);
+    return status.presence !== "auto" || Boolean(status.vault?.locked);
+  } catch {
+    return true;
   }
 }
 
