@@ -20,7 +20,7 @@ from tests.e2e.conftest import (
 )
 from tests.e2e.rp_server import RelyingParty
 from tests.e2e.test_extension import open_site
-from tests.e2e.test_origin_checks import chromium_alone
+from tests.e2e.test_origin_checks import bridge_world_request, chromium_alone
 
 pytestmark = pytest.mark.e2e
 HOLDER = Path(__file__).parent / "proxy_holder"
@@ -287,6 +287,23 @@ def test_a_site_left_to_the_browser_is_handed_back_and_the_proxy_taken_again(
         polling=100,
     )
     assert in_isolated_world(browser, page, BYPASS)["ok"] is True
+    assert [c["userName"] for c in json.loads(environment.cli("list", "--json").stdout)] == [
+        "outsider"
+    ]
+
+
+def test_only_a_page_handed_a_request_back_makes_vauth_let_go(
+    mode: str, browser: Any, rp: RelyingParty, start_daemon: Any, environment: Environment
+) -> None:
+    """Issue 14 item 1: letting go of the proxy (the hand-back) is for the page vauth handed a
+    request back to, after the person chose another authenticator there. A frame asking out of
+    turn, even from the bridge's own world, is refused and the proxy stays attached."""
+    assert switch_proxy_mode(browser, on=True) == "on"
+    start_daemon("--presence", "auto")
+    page = open_site(browser, rp)
+    refused = bridge_world_request(browser, page, "handback", {})
+    assert refused["ok"] is False and refused["error"]["name"] == "NotAllowedError", refused
+    assert in_isolated_world(browser, page, BYPASS)["ok"] is True  # still vauth's
     assert [c["userName"] for c in json.loads(environment.cli("list", "--json").stdout)] == [
         "outsider"
     ]
