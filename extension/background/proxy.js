@@ -14,14 +14,13 @@ import { VauthError, pageError } from "./errors.js";
 import { OPAQUE_ORIGIN } from "./sender.js";
 
 const KEY = "proxy";
-const PROXY_TIMEOUT_MS = 300_000; // vauth's own: the page's timeout never reaches a proxy
 const HANDBACK_MS = 330_000; // re-attach even if the page never says its call settled
-const TOP_ORIGIN_MS = 10_000;
+const NOTED_MS = 10_000;
 const api = globalThis.chrome?.webAuthenticationProxy; // absent in Firefox
 
 const state = { enabled: false, attached: false, held: false, message: null };
 const requests = new Map(); // requestId -> Ceremony
-const topOrigins = new Map(); // `${origin} ${challenge}` -> {topOrigin, at}
+const noted = new Map(); // `${origin} ${challenge}` -> {topOrigin, timeout, at}
 let handback = null; // {origin, detached: Promise, timer}
 let applying = Promise.resolve();
 let startCeremony = null; // (request) -> {result} | {fallback: true}, from sw.js
@@ -35,21 +34,23 @@ export function proxyState() {
 }
 
 // The page script's request reached the service worker first while the proxy is attached: the
-// call will come back through the proxy, which names no top origin. Keep the frame's top origin
-// (from the browser's `sender`) for it, keyed by origin and challenge.
-export function noteTopOrigin(origin, topOrigin, options) {
+// call will come back through the proxy, which names no top origin and always says 180000 for
+// the timeout. Keep the frame's top origin (from the browser's `sender`) and the page's own
+// timeout for it, keyed by origin and challenge.
+export function notePageRequest(origin, topOrigin, options) {
   const now = Date.now();
-  for (const [key, entry] of topOrigins) if (now - entry.at > TOP_ORIGIN_MS) topOrigins.delete(key);
-  if (topOrigin && typeof options?.challenge === "string") {
-    topOrigins.set(`${origin} ${options.challenge}`, { topOrigin, at: now });
+  for (const [key, entry] of noted) if (now - entry.at > NOTED_MS) noted.delete(key);
+  if (typeof options?.challenge === "string") {
+    const timeout = typeof options.timeout === "number" ? options.timeout : undefined;
+    noted.set(`${origin} ${options.challenge}`, { topOrigin, timeout, at: now });
   }
 }
 
-function takeTopOrigin(origin, challenge) {
+function takeNoted(origin, challenge) {
   const key = `${origin} ${challenge}`;
-  const entry = topOrigins.get(key);
-  topOrigins.delete(key);
-  return entry && Date.now() - entry.at <= TOP_ORIGIN_MS ? entry.topOrigin : null;
+  const entry = noted.get(key);
+  noted.delete(key);
+  return entry && Date.now() - entry.at <= NOTED_MS ? entry : {};
 }
 
 export async function setProxyEnabled(enabled) {
@@ -112,7 +113,7 @@ export function proxiedRequest(requestDetailsJson) {
   const override = extensions.remoteDesktopClientOverride;
   delete extensions.remoteDesktopClientOverride;
   if (options.extensions && !Object.keys(extensions).length) delete options.extensions;
-  delete options.timeout; // always 180000 here, never the page's: vauth's own timeout applies
+  delete options.timeout; // always 180000 here, never the page's (noted below when known)
   const origin = override?.origin;
   let valid = false;
   try {
@@ -121,8 +122,10 @@ export function proxiedRequest(requestDetailsJson) {
     valid = false;
   }
   if (!valid) throw new VauthError(DOM_ERRORS.NOT_ALLOWED, OPAQUE_ORIGIN);
+  const page = takeNoted(origin, options.challenge);
+  if (page.timeout !== undefined) options.timeout = page.timeout; // the daemon clamps it
   if (override.sameOriginWithAncestors !== false) return { origin, topOrigin: undefined, options };
-  const topOrigin = takeTopOrigin(origin, options.challenge);
+  const topOrigin = page.topOrigin;
   if (!topOrigin) {
     // WebAuthn L3 5.10.1: clientDataJSON says crossOrigin and names the top origin; without
     // vauth's page script in the frame, vauth cannot tell which site embeds it.
@@ -143,7 +146,8 @@ async function onRequest(kind, { requestId, requestDetailsJson }) {
       conditional: false,
       track(ceremony) {
         requests.set(requestId, ceremony);
-        const timer = setTimeout(() => ceremony.cancel("vauth's time for this request ran out."), PROXY_TIMEOUT_MS);
+        // vauth's own deadline (the page's timeout when its page script noted it, else 5 min)
+        const timer = setTimeout(() => ceremony.cancel("vauth's time for this request ran out."), ceremony.timeoutMs);
         return () => {
           clearTimeout(timer);
           requests.delete(requestId);

@@ -8,7 +8,7 @@ import { Ceremony, ceremonies, ceremonyByWindow, daemonStatus } from "./ceremony
 import { VauthError, asJSON, isUnavailable, pageError } from "./errors.js";
 import { NativeHost } from "./native.js";
 import {
-  applyProxy, initProxy, noteTopOrigin, proxyAttached, releaseFor, resume, setProxyEnabled,
+  applyProxy, initProxy, notePageRequest, proxyAttached, releaseFor, resume, setProxyEnabled,
 } from "./proxy.js";
 import { isContentScript, isExtensionPage, originsOf } from "./sender.js";
 import { choiceFor, loadSettings, rememberedFor, saveSettings } from "./settings.js";
@@ -52,7 +52,7 @@ async function pageCeremony(msg, { origin, topOrigin, payload, sender, port }) {
   const options = payload.options;
   if (!options || typeof options !== "object") throw new VauthError(DOM_ERRORS.TYPE, "publicKey is required");
   if (proxyAttached()) {
-    noteTopOrigin(origin, topOrigin, options);
+    notePageRequest(origin, topOrigin, options);
     return { fallback: true };
   }
   const conditional = kind === ACTIONS.GET && payload.conditional === true;

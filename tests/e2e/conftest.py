@@ -143,9 +143,8 @@ def switch_proxy_mode(context: Any, *, on: bool) -> str:
     if popup.is_checked("#proxy-switch") != on:
         previous = popup.get_attribute("#proxy-note", "data-state")
         popup.click("#proxy-switch")
-        popup.wait_for_function(
-            f"document.querySelector('#proxy-note').dataset.state !== {previous!r}"
-        )
+        # (a selector, not wait_for_function: the popup's CSP forbids evaluating strings)
+        popup.wait_for_selector(f"#proxy-note:not([data-state='{previous}'])")
     state = str(popup.get_attribute("#proxy-note", "data-state"))
     popup.close()
     return state

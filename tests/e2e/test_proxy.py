@@ -307,3 +307,30 @@ def test_only_a_page_handed_a_request_back_makes_vauth_let_go(
     assert [c["userName"] for c in json.loads(environment.cli("list", "--json").stdout)] == [
         "outsider"
     ]
+
+
+TIMED_CREATE = """async () => {
+    const options = await (await fetch('/register/options', {method: 'POST',
+        headers: {'Content-Type': 'application/json'}, body: '{"name": "slow"}'})).json();
+    options.timeout = 10000;
+    const started = performance.now();
+    try {
+        await navigator.credentials.create({
+            publicKey: PublicKeyCredential.parseCreationOptionsFromJSON(options)});
+        return {ok: true};
+    } catch (e) { return {ok: false, name: e.name, s: (performance.now() - started) / 1000}; }
+}"""
+
+
+@BOTH
+def test_the_pages_timeout_holds_in_both_modes(
+    mode: str, browser: Any, rp: RelyingParty, start_daemon: Any
+) -> None:
+    """WebAuthn L3 5.1.3 step 11 (the timeout, clamped by the client: 10 s at least, as Chromium
+    does). In proxy mode Chromium always says 180000 and does not enforce the page's timeout;
+    vauth takes it from its page script's request instead of waiting 5 minutes."""
+    start_daemon("--presence", "prompt")  # nobody answers the window
+    page = open_site(browser, rp)
+    answer = page.evaluate(TIMED_CREATE)
+    assert answer["ok"] is False and answer["name"] == "NotAllowedError", answer
+    assert 9 < answer["s"] < 25, answer
