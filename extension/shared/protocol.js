@@ -122,6 +122,16 @@ export const PAGE_OPS = Object.freeze({
   SIGNAL_UNKNOWN_CREDENTIAL: "signalUnknownCredential",
   SIGNAL_ALL_ACCEPTED_CREDENTIALS: "signalAllAcceptedCredentials",
   SIGNAL_CURRENT_USER_DETAILS: "signalCurrentUserDetails",
+  AVAILABLE: "available", // is vauth reachable? (isUserVerifyingPlatformAuthenticatorAvailable)
+  HANDBACK: "handback", // proxy mode: the person chose another authenticator; let go of the proxy
+  HANDBACK_DONE: "handbackDone", // ... the browser's own call has settled: take the proxy back
+});
+
+// Proxy mode: the error a proxied request ends with when the person chooses another
+// authenticator. The page script (in every frame) recognises it and asks the browser again.
+export const PROXY = Object.freeze({
+  HANDBACK_ERROR: "NotAllowedError",
+  HANDBACK_MESSAGE: "vauth handed this request back to the browser.",
 });
 
 // Messages to the service worker: its one routing table has a handler for each.
@@ -133,6 +143,8 @@ export const MSG = Object.freeze({
   DAEMON: "daemon",
   SETTINGS_GET: "settings.get",
   SETTINGS_SET: "settings.set",
+  PROXY_GET: "proxy.get", // the popup: is proxy mode on, attached, or held by another extension?
+  PROXY_SET: "proxy.set", // the popup's switch
   CEREMONY_INFO: "ceremony.info",
   CEREMONY_ANSWER: "ceremony.answer",
   CEREMONY_FALLBACK: "ceremony.fallback",
