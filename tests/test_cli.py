@@ -411,11 +411,11 @@ def test_show_rename_and_delete_speak_plainly(daemon: Daemon) -> None:
     do on the site, which still lists the passkey."""
     made = ceremony(daemon.socket, "create", creation("bea"))
     prefix = str(made["result"]["id"])[:10]  # type: ignore[index]
-    shown = daemon.cli("show", prefix).stdout
+    shown = daemon.cli("show", "--", prefix).stdout
     assert "backup eligible" not in shown and "False" not in shown
     assert "Copies:    kept on this computer only" in shown
-    assert daemon.cli("rename", prefix, "Home").stdout.strip() == "Renamed it \u201cHome\u201d."
-    assert daemon.cli("rename", prefix, "").stdout.strip() == "Removed its nickname."
-    deleted = daemon.cli("delete", prefix, "--yes").stdout
+    assert daemon.cli("rename", "--", prefix, "Home").stdout.strip() == "Renamed it \u201cHome\u201d."
+    assert daemon.cli("rename", "--", prefix, "").stdout.strip() == "Removed its nickname."
+    deleted = daemon.cli("delete", "--yes", "--", prefix).stdout
     assert "Moved the passkey for Bea (bea) on example.com to the trash" in deleted
     assert "example.com still lists it" in deleted and "sign in to the site" in deleted

@@ -50,8 +50,8 @@ def test_cli_manages_passkeys(daemon: Daemon) -> None:
     listed = json.loads(daemon.cli("list", "--json").stdout)
     assert [c["credentialId"] for c in listed] == [credential_id]
     assert "privateKey" not in listed[0]
-    daemon.cli("rename", credential_id[:8], "work")
-    shown = json.loads(daemon.cli("show", credential_id[:8], "--json").stdout)
+    daemon.cli("rename", "--", credential_id[:8], "work")
+    shown = json.loads(daemon.cli("show", "--json", "--", credential_id[:8]).stdout)
     assert shown["nickname"] == "work"
     assert [u["ceremony"] for u in shown["uses"]] == ["rename", "getAssertion", "makeCredential"]
     assert shown["uses"][0]["actor"] == "the vauth command"
@@ -59,7 +59,7 @@ def test_cli_manages_passkeys(daemon: Daemon) -> None:
     assert "example.com" in table and "alice" in table and "work" in table
     audit = json.loads(daemon.cli("audit", "--json").stdout)
     assert audit[0]["outcome"] == "ok" and audit[0]["rpId"] == "example.com"
-    daemon.cli("delete", credential_id[:8], "--yes")
+    daemon.cli("delete", "--yes", "--", credential_id[:8])
     assert json.loads(daemon.cli("list", "--json").stdout) == []
 
 
@@ -441,17 +441,17 @@ def test_a_signal_deletes_into_the_trash_with_a_record_and_the_cli_restores_it(
         "the account's display name from \u201cAlice\u201d to \u201cAlice N.\u201d."
     )
 
-    daemon.cli("restore", credential_id[:8])
+    daemon.cli("restore", "--", credential_id[:8])
     assert asyncio.run(ceremony(daemon.socket, "get", sign_in))["ok"]
     listed = daemon.cli("list").stdout
     assert "alice@new.example" in listed and "discoverable" in listed
     restored = json.loads(daemon.cli("audit", "--json").stdout)
     assert ("restore", "the vauth command") in [(e["ceremony"], e["actor"]) for e in restored]
 
-    daemon.cli("delete", credential_id[:8], "--yes")
+    daemon.cli("delete", "--yes", "--", credential_id[:8])
     emptied = daemon.cli("trash", "--empty", "--yes").stdout
     assert "Deleted 1 passkey(s) for good." in emptied
-    assert daemon.cli("restore", credential_id[:8], check=False).returncode == 6
+    assert daemon.cli("restore", "--", credential_id[:8], check=False).returncode == 6
 
 
 def test_cli_lists_shows_and_deletes_a_non_discoverable_credential(daemon: Daemon) -> None:
@@ -460,9 +460,9 @@ def test_cli_lists_shows_and_deletes_a_non_discoverable_credential(daemon: Daemo
     credential_id = str(made["result"]["id"])  # type: ignore[index]
     table = daemon.cli("list").stdout
     assert "KIND" in table and "not discoverable" in table and "bob" in table
-    shown = daemon.cli("show", credential_id[:8]).stdout
+    shown = daemon.cli("show", "--", credential_id[:8]).stdout
     assert "Kind:      not discoverable (the site must say which passkey to use" in shown
-    daemon.cli("delete", credential_id[:8], "--yes")
+    daemon.cli("delete", "--yes", "--", credential_id[:8])
     sign_in = {"challenge": b64(b"z" * 32), "allowCredentials": [
         {"type": "public-key", "id": credential_id}
     ]}  # fmt: skip

@@ -326,7 +326,7 @@ def test_popup_and_options_show_the_passkeys(
     card.locator(".rename-input").fill("work laptop")
     card.locator(".rename-save").click()
     options.wait_for_timeout(500)
-    renamed = json.loads(environment.cli("show", first[:10], "--json").stdout)
+    renamed = json.loads(environment.cli("show", "--json", "--", first[:10]).stdout)
     assert renamed["nickname"] == "work laptop"
     # Issue 11, items 3 and 6: the export says first what cannot travel; delete goes to the
     # trash, with the page named in the audit log; Restore brings it back.

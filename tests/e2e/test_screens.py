@@ -195,7 +195,7 @@ def test_no_passkey_state_and_the_account_chooser(
     wendy = next(
         c for c in json.loads(environment.cli("list", "--json").stdout) if c["userName"] == "wendy"
     )
-    environment.cli("rename", wendy["credentialId"][:12], "Work account")
+    environment.cli("rename", "--", wendy["credentialId"][:12], "Work account")
     window = ceremony_window(browser, page, "login()")
     window.wait_for_selector("#account-1")
     at_window_size(window)
