@@ -414,7 +414,9 @@ def test_show_rename_and_delete_speak_plainly(daemon: Daemon) -> None:
     shown = daemon.cli("show", "--", prefix).stdout
     assert "backup eligible" not in shown and "False" not in shown
     assert "Copies:    kept on this computer only" in shown
-    assert daemon.cli("rename", "--", prefix, "Home").stdout.strip() == "Renamed it \u201cHome\u201d."
+    assert (
+        daemon.cli("rename", "--", prefix, "Home").stdout.strip() == "Renamed it \u201cHome\u201d."
+    )
     assert daemon.cli("rename", "--", prefix, "").stdout.strip() == "Removed its nickname."
     deleted = daemon.cli("delete", "--yes", "--", prefix).stdout
     assert "Moved the passkey for Bea (bea) on example.com to the trash" in deleted
