@@ -1320,7 +1320,8 @@ def _sync_remove(args: argparse.Namespace) -> int:
 def _sync_status(args: argparse.Namespace) -> int:
     status = _sync(args, "sync.status")
     if not status.get("configured"):
-        output(args, status, "Sync is not set up on this computer. " + _NOT_SET_UP.split(": ")[1])
+        advice = _NOT_SET_UP.split(": ")[1]
+        output(args, status, f"Sync is not set up on this computer: {advice}.")
         return EXIT_OK
     lines = [
         f"This computer syncs through {status['folder']}"
