@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import (
+    ARTIFACTS,
     EXTENSION_ID,
     Environment,
     launch_with_extension,
@@ -242,6 +243,7 @@ def test_the_popup_says_autofill_is_off_in_proxy_mode(browser: Any) -> None:
     popup.click("#proxy-switch")
     popup.wait_for_selector("#proxy-note[data-state='on']")
     assert "autofill in sign-in fields is off" in popup.inner_text("#proxy-note")
+    popup.screenshot(path=str(ARTIFACTS / "popup-proxy-on.png"))  # to look at
     popup.reload()
     popup.wait_for_selector("#proxy-note[data-state='on']")  # kept in chrome.storage
     assert popup.is_checked("#proxy-switch")
