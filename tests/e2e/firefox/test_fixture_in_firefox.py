@@ -10,6 +10,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from tests.e2e.firefox.conftest import Firefox
+from tests.e2e.rp_server import RelyingParty
+from vauth.browsers import firefox as bidi
+
 TESTER_PROJECT = '''
 import http.server
 import threading
@@ -73,3 +79,20 @@ def test_a_testers_project_gets_vauth_page_in_firefox(tmp_path: Path) -> None:
         timeout=300,
     )
     assert done.returncode == 0 and "1 passed" in done.stdout, done.stdout + done.stderr
+
+
+def test_the_page_surface_passes_arguments_and_fails_clearly(
+    firefox: Firefox, rp: RelyingParty
+) -> None:
+    """Playwright's names on a Firefox page: evaluate(function, arg) calls it with the JSON
+    argument; a page error and a wait that never comes true raise FirefoxError saying which."""
+    page = firefox.new_page()
+    page.goto(rp.origin)
+    assert page.wait_for_function("typeof window.register === 'function'") is True
+    assert page.evaluate("(a) => a.x + a.y.length", {"x": 40, "y": "ab"}) == 42
+    assert page.evaluate("async ([a, b]) => a * b", [6, 7]) == 42  # a promise is awaited
+    with pytest.raises(bidi.FirefoxError, match="noSuchFunction"):
+        page.evaluate("noSuchFunction()")
+    with pytest.raises(bidi.FirefoxError, match=r"stayed falsy for 0\.3 s"):
+        page.wait_for_function("window.neverSet", timeout=300)
+    page.close()
