@@ -96,6 +96,8 @@ RUNTIME_LAYERS = {
     "native_host.host": ("vauth.ctap", "cryptography", "nacl", *HEAVY, *OUTER[:2], *OUTER[3:]),
     # Loaded by every pytest run (entry point pytest11): only the package itself.
     "vauth.pytest_plugin": ("vauth.ctap", "cryptography", "nacl", *HEAVY, *OUTER),
+    # The Firefox driver's wrapper (issue 15's vauth_page in Firefox): subprocesses and JSON only.
+    "vauth.browsers.firefox": ("vauth.ctap", "cryptography", "nacl", "pytest", *HEAVY, *OUTER),
 }
 
 

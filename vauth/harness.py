@@ -116,10 +116,13 @@ class VauthDaemon:
     def set_user_verified(self, value: bool, authenticator: str = VAULT) -> None:
         self.request("POST", f"{BASE}/{authenticator}/uv", {"isUserVerified": value})
 
-    def install_native_host(self, user_data_dir: Path, browser: str = "chromium") -> None:
-        """Register vauth's native host with this browser profile, for this daemon's socket."""
+    def install_native_host(self, user_data_dir: Path | None, browser: str = "chromium") -> None:
+        """Register vauth's native host with this browser profile, for this daemon's socket
+        (Firefox: ``user_data_dir`` None, the manifest goes under this daemon's HOME)."""
         command = [sys.executable, "-m", "vauth.cli", "native-host", "install"]
-        command += ["--browser", browser, "--user-data-dir", str(user_data_dir)]
+        command += ["--browser", browser]
+        if user_data_dir is not None:
+            command += ["--user-data-dir", str(user_data_dir)]
         done = subprocess.run(  # noqa: S603 - this Python, vauth's own CLI
             command, env=self.env, capture_output=True, text=True, timeout=60
         )

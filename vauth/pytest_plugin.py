@@ -15,7 +15,9 @@ Its W3C WebDriver / CDP options come from a marker:
         vauth_page.goto(...)
 
 ``vauth_browser_name`` (default "chromium") chooses the browser; override it, or parametrize
-it, to run the same test in another one.
+it, to run the same test in another one: "firefox" gives a page in Debian's firefox-esr driven
+over WebDriver BiDi (``vauth.browsers.firefox``: Playwright drives only its own Firefox builds)
+with vauth's add-on, offering the Playwright names goto, evaluate and wait_for_function.
 """
 
 from __future__ import annotations
@@ -88,13 +90,18 @@ def vauth_daemon(
 
 @pytest.fixture
 def vauth_browser_name() -> str:
-    """The browser of ``vauth_page``: "chromium" (Firefox: see ``launch_browser``)."""
+    """The browser of ``vauth_page``: "chromium" or "firefox"."""
     return "chromium"
 
 
 @pytest.fixture
 def vauth_browser(vauth_daemon: VauthDaemon, vauth_browser_name: str) -> Iterator[Any]:
-    """A Playwright browser context with vauth's extension, talking to ``vauth_daemon``."""
+    """A browser with vauth's extension, talking to ``vauth_daemon``: a Playwright browser
+    context (Chromium), or a ``vauth.browsers.firefox.Firefox``; ``new_page()`` either way."""
+    if vauth_browser_name == "firefox":
+        with launch_firefox(vauth_daemon) as firefox:
+            yield firefox
+        return
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -111,12 +118,24 @@ def vauth_page(vauth_browser: Any) -> Any:
     return vauth_browser.new_page()
 
 
+def launch_firefox(daemon: VauthDaemon) -> Any:
+    """firefox-esr with vauth's add-on (temporary), its profile and HOME the daemon's, the
+    native host installed where Firefox reads it (~/.mozilla/native-messaging-hosts)."""
+    from vauth.browsers import firefox
+
+    reason = firefox.why_not()
+    if reason is not None:
+        pytest.skip(f"vauth_page in Firefox: {reason}")
+    daemon.install_native_host(None, browser="firefox")
+    workdir = Path(daemon.env["HOME"]).parent / "firefox"
+    addon = firefox.assemble_addon(workdir / "addon")
+    return firefox.Firefox(daemon.env, workdir, addon)
+
+
 def launch_browser(playwright: Any, browser_name: str, daemon: VauthDaemon) -> Any:
-    """The one place a browser is chosen. Firefox (WebDriver BiDi, vauth's add-on) plugs in
-    here, with its native-messaging manifest installed by `vauth native-host install
-    --browser firefox`."""
+    """A Playwright browser (Chromium) with vauth's extension. Firefox: ``launch_firefox``."""
     if browser_name != "chromium":
-        pytest.skip(f"vauth_page does not drive {browser_name} yet (Chromium only)")
+        pytest.skip(f"vauth_page drives chromium and firefox, not {browser_name}")
     executable = shutil.which("chromium") or shutil.which("chromium-browser")
     if executable is None:
         pytest.skip("vauth_page needs Chromium (apt install chromium)")

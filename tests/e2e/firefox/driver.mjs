@@ -12,6 +12,8 @@
 //   {"id": 2, "op": "evaluate", "page": PAGE, "expression": JS, "frame": NAME?}
 //                                                            -> {"id": 2, "result": VALUE}
 //   {"id": 3, "op": "close", "page": PAGE}                  -> {"id": 3, "result": null}
+//   {"id": 6, "op": "goto", "page": PAGE, "url": URL}       -> {"id": 6, "result": null}
+//     (navigates an open page and waits for its load event: vauth_page's goto)
 //   {"id": 4, "op": "chrome", "expression": JS}             -> {"id": 4, "result": VALUE}
 //     (JS evaluated in the browser's privileged chrome window, its promise awaited)
 //   {"id": 5, "op": "window", "expression": JS}             -> {"id": 5, "result": VALUE}
@@ -101,6 +103,10 @@ const OPS = {
     const answer = JSON.parse(reply);
     if ("error" in answer) throw new Error(`in the ceremony window: ${answer.error}`);
     return answer.value ?? null;
+  },
+  async goto({ page, url }) {
+    await pageOf(page).goto(url, { waitUntil: "load" });
+    return null;
   },
   async close({ page }) {
     await pageOf(page).close();

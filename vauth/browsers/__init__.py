@@ -1,0 +1,1 @@
+"""Browsers driven for vauth's tester fixtures beyond Playwright's own (see ``firefox``)."""
