@@ -6,7 +6,9 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
-from vauth.ctap.parse import optional, required, typed
+from vauth.ctap.messages.subcommand import Key as Key
+from vauth.ctap.messages.subcommand import SubcommandRequest
+from vauth.ctap.parse import optional, typed
 
 
 class Subcommand(IntEnum):
@@ -14,15 +16,6 @@ class Subcommand(IntEnum):
     TOGGLE_ALWAYS_UV = 0x02
     SET_MIN_PIN_LENGTH = 0x03
     VENDOR_PROTOTYPE = 0xFF
-
-
-class Key(IntEnum):
-    """Request parameters (section 6.11)."""
-
-    SUB_COMMAND = 0x01
-    SUB_COMMAND_PARAMS = 0x02
-    PIN_UV_AUTH_PROTOCOL = 0x03
-    PIN_UV_AUTH_PARAM = 0x04
 
 
 class SetMinPinLengthKey(IntEnum):
@@ -34,35 +27,8 @@ class SetMinPinLengthKey(IntEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class ConfigRequest:
-    """subCommandParams stays the map it came as: pinUvAuthParam authenticates its encoding."""
-
-    sub_command: int
-    sub_command_params: dict[Any, Any] | None = None
-    pin_uv_auth_protocol: int | None = None
-    pin_uv_auth_param: bytes | None = None
-
-    @classmethod
-    def from_cbor(cls, params: dict[Any, Any]) -> ConfigRequest:
-        """Parse strictly, in the order that decides which error a malformed request gets."""
-        return cls(
-            sub_command=required(params, Key.SUB_COMMAND, int, "subCommand"),
-            sub_command_params=optional(params, Key.SUB_COMMAND_PARAMS, dict, "subCommandParams"),
-            pin_uv_auth_protocol=optional(
-                params, Key.PIN_UV_AUTH_PROTOCOL, int, "pinUvAuthProtocol"
-            ),
-            pin_uv_auth_param=optional(params, Key.PIN_UV_AUTH_PARAM, bytes, "pinUvAuthParam"),
-        )
-
-    def to_cbor(self) -> dict[int, Any]:
-        """The request map a client sends (absent members left out)."""
-        members = (
-            (Key.SUB_COMMAND, self.sub_command),
-            (Key.SUB_COMMAND_PARAMS, self.sub_command_params),
-            (Key.PIN_UV_AUTH_PROTOCOL, self.pin_uv_auth_protocol),
-            (Key.PIN_UV_AUTH_PARAM, self.pin_uv_auth_param),
-        )
-        return {key: value for key, value in members if value is not None}
+class ConfigRequest(SubcommandRequest):
+    """authenticatorConfig's request (section 6.11)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,8 @@ from enum import IntEnum
 from typing import Any
 
 from vauth.ctap import cbor
+from vauth.ctap.messages.subcommand import Key as Key
+from vauth.ctap.messages.subcommand import SubcommandRequest
 from vauth.ctap.parse import optional, required
 from vauth.ctap.status import CtapError, CtapStatus
 
@@ -22,15 +24,6 @@ class Subcommand(IntEnum):
     ENUMERATE_CREDENTIALS_GET_NEXT_CREDENTIAL = 0x05
     DELETE_CREDENTIAL = 0x06
     UPDATE_USER_INFORMATION = 0x07
-
-
-class Key(IntEnum):
-    """Request parameters (section 6.8)."""
-
-    SUB_COMMAND = 0x01
-    SUB_COMMAND_PARAMS = 0x02
-    PIN_UV_AUTH_PROTOCOL = 0x03
-    PIN_UV_AUTH_PARAM = 0x04
 
 
 class ParamKey(IntEnum):
@@ -76,37 +69,8 @@ class UserEntity:
 
 
 @dataclass(frozen=True, slots=True)
-class CredentialManagementRequest:
-    """The subcommand stays an int: an unknown one is INVALID_SUBCOMMAND, found by the
-    handler after the request parsed (section 6.8)."""
-
-    sub_command: int
-    sub_command_params: dict[Any, Any] | None = None
-    pin_uv_auth_protocol: int | None = None
-    pin_uv_auth_param: bytes | None = None
-
-    @classmethod
-    def from_cbor(cls, params: dict[Any, Any]) -> CredentialManagementRequest:
-        """Parse strictly, in the order that decides which error a malformed request gets."""
-        return cls(
-            sub_command=required(params, Key.SUB_COMMAND, int, "subCommand"),
-            sub_command_params=optional(params, Key.SUB_COMMAND_PARAMS, dict, "subCommandParams"),
-            pin_uv_auth_protocol=optional(
-                params, Key.PIN_UV_AUTH_PROTOCOL, int, "pinUvAuthProtocol"
-            ),
-            pin_uv_auth_param=optional(params, Key.PIN_UV_AUTH_PARAM, bytes, "pinUvAuthParam"),
-        )
-
-    def to_cbor(self) -> dict[int, Any]:
-        """The request map a client sends (absent members left out)."""
-        params: dict[int, Any] = {Key.SUB_COMMAND: self.sub_command}
-        if self.sub_command_params is not None:
-            params[Key.SUB_COMMAND_PARAMS] = self.sub_command_params
-        if self.pin_uv_auth_protocol is not None:
-            params[Key.PIN_UV_AUTH_PROTOCOL] = self.pin_uv_auth_protocol
-        if self.pin_uv_auth_param is not None:
-            params[Key.PIN_UV_AUTH_PARAM] = self.pin_uv_auth_param
-        return params
+class CredentialManagementRequest(SubcommandRequest):
+    """authenticatorCredentialManagement's request (section 6.8)."""
 
     def auth_message(self) -> bytes:
         """What pinUvAuthParam authenticates: subCommand || subCommandParams (section 6.8)."""
