@@ -21,22 +21,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.page_get import MEASURE
 from tests import support
 from tests.e2e import conftest as e2e
 from tests.e2e.rp_server import RelyingParty
 from vauth.transport.unix_socket import Client
-
-MEASURE = """async (n) => {
-    const times = [];
-    for (let i = 0; i < n; i++) {
-        const options = {challenge: crypto.getRandomValues(new Uint8Array(32)),
-                         rpId: 'localhost', userVerification: 'discouraged'};
-        const start = performance.now();
-        await navigator.credentials.get({publicKey: options});
-        times.push(performance.now() - start);
-    }
-    return times;
-}"""
 
 # page <-> bridge <-> service worker: an op the worker answers without the daemon (its status
 # is cached for 2 s, and asked again well within that).

@@ -18,23 +18,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.page_get import MEASURE
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, serve_rp
 from vauth import VirtualAuthenticator
 from vauth.base64url import encode
 from vauth.harness import VauthDaemon
 from vauth.pytest_plugin import launch_browser
 
-MEASURE = """async (n) => {
-    const times = [];
-    for (let i = 0; i < n; i++) {
-        const options = {challenge: crypto.getRandomValues(new Uint8Array(32)),
-                         rpId: 'localhost', userVerification: 'discouraged'};
-        const start = performance.now();
-        await navigator.credentials.get({publicKey: options});
-        times.push(performance.now() - start);
-    }
-    return times;
-}"""
 REGISTER = """async () => {
     const r = (n) => crypto.getRandomValues(new Uint8Array(n));
     await navigator.credentials.create({publicKey: {rp: {name: 'x'},
