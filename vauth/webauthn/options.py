@@ -174,14 +174,14 @@ def _required(obj: dict[str, Any], key: str, kind: type[T], path: str) -> T:
     if value is None:
         raise _type_error(f"{path}.{key} is required")
     if type(value) is kind:
-        return value  # type: ignore[no-any-return]
+        return value
     return _check(value, kind, f"{path}.{key}")
 
 
 def _optional(obj: dict[str, Any], key: str, kind: type[T], path: str) -> T | None:
     value = obj.get(key)
     if value is None or type(value) is kind:
-        return value  # type: ignore[no-any-return]
+        return value
     return _check(value, kind, f"{path}.{key}")
 
 
