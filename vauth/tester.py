@@ -61,7 +61,10 @@ class Events:
                 logger.exception("a %s listener failed", name)
 
     def credential(self, name: str, credential: Credential, with_private_key: bool) -> None:
-        """``name`` about ``credential``, as CDP's Credential (privateKey only if allowed)."""
+        """``name`` about ``credential``, as CDP's Credential (privateKey only if allowed).
+        Nobody listening: nothing is built (no private key serialised on every signature)."""
+        if not self._listeners:
+            return
         params = webdriver.parameters(credential)
         if not with_private_key:
             del params["privateKey"]

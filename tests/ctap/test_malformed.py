@@ -68,6 +68,18 @@ def with_(base: dict[int, Any], **changes: Any) -> dict[int, Any]:
             S.CBOR_UNEXPECTED_TYPE,
         ),
         (b"\x01" + cbor.encode(with_(MAKE, k4=[7])), S.CBOR_UNEXPECTED_TYPE),
+        # Each pubKeyCredParams entry: the map, then alg, then type (a bool is no integer).
+        (b"\x01" + cbor.encode(with_(MAKE, k4=[{"type": "public-key"}])), S.MISSING_PARAMETER),
+        (b"\x01" + cbor.encode(with_(MAKE, k4=[{"alg": "x"}])), S.CBOR_UNEXPECTED_TYPE),
+        (
+            b"\x01" + cbor.encode(with_(MAKE, k4=[{"alg": True, "type": "public-key"}])),
+            S.CBOR_UNEXPECTED_TYPE,
+        ),
+        (
+            b"\x01" + cbor.encode(with_(MAKE, k4=[{"alg": -7, "type": None}])),
+            S.CBOR_UNEXPECTED_TYPE,
+        ),
+        (b"\x01" + cbor.encode(with_(MAKE, k4=[PARAMS[0], None])), S.CBOR_UNEXPECTED_TYPE),
         (b"\x01" + cbor.encode(with_(MAKE, k5=[{"type": "public-key"}])), S.MISSING_PARAMETER),
         (b"\x01" + cbor.encode(with_(MAKE, k5={})), S.CBOR_UNEXPECTED_TYPE),
         (b"\x01" + cbor.encode(with_(MAKE, k6=[])), S.CBOR_UNEXPECTED_TYPE),

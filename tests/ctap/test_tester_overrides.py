@@ -248,3 +248,31 @@ async def test_presence_simulation_off_gives_up_after_its_wait() -> None:
         await va.acreate(options, "https://example.com")
     assert getattr(refused.value, "name", None) == "NotAllowedError"
     va.close()
+
+
+def test_events_nobody_listens_to_are_not_built(
+    va: VirtualAuthenticator, ctap: Ctap2, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """credentialAdded / credentialAsserted carry the private key (CDP's Credential): with no
+    listener nothing is built, so no ceremony serialises the key into a dict nobody reads (and
+    the hot path does not pay for it). Once someone listens, every event is built again."""
+    from vauth import tester
+
+    built: list[str] = []
+    parameters = tester.webdriver.parameters
+
+    def counting(credential: Any) -> dict[str, Any]:
+        built.append(encode(credential.credential_id))
+        return parameters(credential)
+
+    monkeypatch.setattr(tester.webdriver, "parameters", counting)
+    make(ctap)
+    assertion(ctap, cdh())
+    assert built == []
+    seen: list[str] = []
+    va.on(lambda name, params: seen.append(name))
+    made = make(ctap, "bob")
+    assertion(ctap, cdh())
+    assert seen == ["credentialAdded", "credentialAsserted"]
+    assert built[0] == encode(made.auth_data.credential_data.credential_id)
+    assert len(built) == 2

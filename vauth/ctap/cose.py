@@ -58,6 +58,19 @@ _CURVES: dict[Algorithm, tuple[ec.EllipticCurve, int, hashes.HashAlgorithm]] = {
     Algorithm.ES384: (ec.SECP384R1(), 2, hashes.SHA384()),
 }
 RSA_BITS = 2048
+# The signature algorithm of each ECDSA COSE algorithm, made once: building ec.ECDSA asks the
+# backend whether it supports deterministic signing every time.
+_ECDSA: dict[Algorithm, ec.ECDSA] = {}
+
+
+def _ecdsa(algorithm: Algorithm) -> ec.ECDSA:
+    """RFC 6979 deterministic ECDSA with the COSE algorithm's hash: reproducible and immune to
+    a weak RNG."""
+    signature_algorithm = _ECDSA.get(algorithm)
+    if signature_algorithm is None:
+        signature_algorithm = ec.ECDSA(_CURVES[algorithm][2], deterministic_signing=True)
+        _ECDSA[algorithm] = signature_algorithm
+    return signature_algorithm
 
 
 class CoseKey:
@@ -73,9 +86,7 @@ class CoseKey:
     def sign(self, data: bytes) -> bytes:
         key = self.key
         if isinstance(key, ec.EllipticCurvePrivateKey):
-            hash_alg = _CURVES[self.algorithm][2]
-            # RFC 6979 deterministic ECDSA: reproducible and immune to a weak RNG.
-            return key.sign(data, ec.ECDSA(hash_alg, deterministic_signing=True))
+            return key.sign(data, _ecdsa(self.algorithm))
         if isinstance(key, ed25519.Ed25519PrivateKey):
             return key.sign(data)
         return key.sign(data, padding.PKCS1v15(), hashes.SHA256())

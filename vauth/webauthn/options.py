@@ -165,16 +165,24 @@ def _check(value: Any, kind: type[T], path: str) -> T:
     return value
 
 
+# _required and _optional: a member of exactly the wanted type is returned at once; only
+# anything else pays for the checked path and its name (a bool is never taken for an int).
+
+
 def _required(obj: dict[str, Any], key: str, kind: type[T], path: str) -> T:
-    if key not in obj or obj[key] is None:
+    value = obj.get(key)
+    if value is None:
         raise _type_error(f"{path}.{key} is required")
-    return _check(obj[key], kind, f"{path}.{key}")
+    if type(value) is kind:
+        return value
+    return _check(value, kind, f"{path}.{key}")
 
 
 def _optional(obj: dict[str, Any], key: str, kind: type[T], path: str) -> T | None:
-    if obj.get(key) is None:
-        return None
-    return _check(obj[key], kind, f"{path}.{key}")
+    value = obj.get(key)
+    if value is None or type(value) is kind:
+        return value
+    return _check(value, kind, f"{path}.{key}")
 
 
 def _enum(obj: dict[str, Any], key: str, allowed: frozenset[str], path: str) -> str | None:

@@ -75,6 +75,9 @@ class AssertionExtensions:
         return outputs
 
 
+_NO_EXTENSIONS = AssertionExtensions()  # frozen: shared by every assertion without extension work
+
+
 async def handle(ctx: Context, request: GetAssertionRequest) -> GetAssertionResponse:
     told = ctx.responses.failure(Ceremony.GET_ASSERTION)  # a tester's chosen failure
     if told is not None:
@@ -88,16 +91,20 @@ async def handle(ctx: Context, request: GetAssertionRequest) -> GetAssertionResp
     # 4. Extensions: parse the supported ones now (unsupported ones are ignored).
     config = ctx.config
     hmac_input = None
-    if enabled(config, hmac_secret.NAME) and hmac_secret.NAME in request.extensions:
-        hmac_input = HmacSecretInput.from_cbor(
-            request.extensions[hmac_secret.NAME], hmac_secret.NAME
+    get_cred_blob = want_large_blob_key = False
+    if request.extensions:  # none asked for: nothing to parse
+        if enabled(config, hmac_secret.NAME) and hmac_secret.NAME in request.extensions:
+            hmac_input = HmacSecretInput.from_cbor(
+                request.extensions[hmac_secret.NAME], hmac_secret.NAME
+            )
+            if not up:  # section 12.5: no secrets for a silent probe
+                raise CtapError(CtapStatus.UNSUPPORTED_OPTION, "hmac-secret needs user presence")
+        get_cred_blob = enabled(config, cred_blob.NAME) and cred_blob.get_requested(
+            request.extensions
         )
-        if not up:  # section 12.5: no secrets for a silent probe
-            raise CtapError(CtapStatus.UNSUPPORTED_OPTION, "hmac-secret needs user presence")
-    get_cred_blob = enabled(config, cred_blob.NAME) and cred_blob.get_requested(request.extensions)
-    want_large_blob_key = enabled(config, large_blob_key.NAME) and large_blob_key.requested(
-        request.extensions
-    )
+        want_large_blob_key = enabled(config, large_blob_key.NAME) and large_blob_key.requested(
+            request.extensions
+        )
 
     # 1-2, 5-6 and 11. PIN/UV: the pinUvAuthParam, alwaysUv.
     verification = await pin_uv.settle(
@@ -164,10 +171,14 @@ async def handle(ctx: Context, request: GetAssertionRequest) -> GetAssertionResp
     if verification.uv_by_token and up:
         ctx.pin_uv.token.clear_after_use()
     flags = (auth_data.UP if user_present else 0) | (auth_data.UV if user_verified else 0)
-    extensions = AssertionExtensions(
-        salts=hmac_secret.open_salts(ctx.pin_uv, hmac_input) if hmac_input else None,
-        get_cred_blob=get_cred_blob,
-        large_blob_key=want_large_blob_key,
+    extensions = (
+        AssertionExtensions(
+            salts=hmac_secret.open_salts(ctx.pin_uv, hmac_input) if hmac_input else None,
+            get_cred_blob=get_cred_blob,
+            large_blob_key=want_large_blob_key,
+        )
+        if hmac_input or get_cred_blob or want_large_blob_key
+        else _NO_EXTENSIONS
     )
 
     # 10-12. The first credential now; the rest through getNextAssertion. The user's name and

@@ -7,7 +7,7 @@ from enum import IntEnum
 from typing import Any
 
 from vauth.ctap.config import MAX_USER_ID_LENGTH
-from vauth.ctap.parse import descriptor_list, extension_map, optional, options, required
+from vauth.ctap.parse import descriptor_list, extension_map, optional, options, required, typed
 from vauth.ctap.status import CtapError, CtapStatus
 
 PUBLIC_KEY = "public-key"
@@ -67,9 +67,16 @@ class MakeCredentialRequest:
             raise CtapError(CtapStatus.INVALID_LENGTH, "user.id is longer than 64 bytes")
         algorithms = []
         for i, entry in enumerate(cred_params):
-            entry = required({0: entry}, 0, dict, f"pubKeyCredParams[{i}]")
-            alg = required(entry, "alg", int, f"pubKeyCredParams[{i}].alg")
-            kind = required(entry, "type", str, f"pubKeyCredParams[{i}].type")
+            # Members of exactly the right type pass at once; anything else gets the checked
+            # path (and its name) in the same order: the entry, alg, then type.
+            if type(entry) is not dict:
+                entry = typed(entry, dict, f"pubKeyCredParams[{i}]")
+            alg = entry.get("alg")
+            if type(alg) is not int:
+                alg = required(entry, "alg", int, f"pubKeyCredParams[{i}].alg")
+            kind = entry.get("type")
+            if type(kind) is not str:
+                kind = required(entry, "type", str, f"pubKeyCredParams[{i}].type")
             algorithms.append((kind, alg))
         extensions = extension_map(params, Key.EXTENSIONS)
         return cls(
