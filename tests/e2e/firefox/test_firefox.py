@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -217,6 +218,36 @@ def test_abort_ends_the_ceremony_and_its_prompt(
     wait(lambda: prompts(environment) == [], "the prompt to be withdrawn")
     wait(lambda: firefox.window("true") is None, "the window to close")
     assert listed(environment) == []
+    page.close()
+
+
+def test_a_daemon_replaced_by_a_prompting_one_gets_its_window(
+    firefox: Firefox, rp: RelyingParty, start_daemon: Any, environment: Environment
+) -> None:
+    """The add-on reuses the daemon's status for 2 s. A tester daemon (`--presence auto`)
+    replaced meanwhile by one that prompts still gets its ceremony window: the add-on asks again
+    when a ceremony it let go ahead without a window has not finished. (The prompting daemon is
+    started beforehand on a socket of its own and moved into place, so that the swap is quicker
+    than those 2 s on a loaded machine; without the second look, the prompt waits with no
+    window, as in a flaky run of the abort test after the daemon-down one.)"""
+    runtime = Path(environment.env["XDG_RUNTIME_DIR"])
+    waiting = runtime / "vauth-next" / "vauth.sock"
+    tester = start_daemon("--presence", "auto", "--ephemeral")
+    start_daemon("--presence", "prompt", "--socket", str(waiting))
+    page = open_site(firefox, rp)
+    assert page.evaluate("register('judy')")["ok"]  # the add-on now holds "presence: auto"
+    began = time.monotonic()
+    tester.stop()
+    waiting.rename(runtime / "vauth" / "vauth.sock")
+    start(page, "register('kim')")
+    assert time.monotonic() - began < 1.5, "the swap took longer than the status is reused"
+    prompt = the_prompt(environment)
+    assert prompt["userName"] == "kim", prompt
+    wait(lambda: firefox.window("true") is True, "the ceremony window to open")
+    environment.cli("prompts", "approve", prompt["id"])
+    assert result(page)["ok"], result(page)
+    wait(lambda: firefox.window("true") is None, "the window to close")
+    assert listed(environment) == [("localhost", "kim")]  # judy was the tester's, kept nowhere
     page.close()
 
 
