@@ -90,6 +90,8 @@ RUNTIME_LAYERS = {
     # The vault: the core's ports and shared types, never its command machinery or WebAuthn.
     "vauth.vault": ("aiohttp", *CORE_MACHINERY, *OUTER[1:]),
     "vauth.vault.exchange": ("aiohttp", *CORE_MACHINERY, *OUTER[1:]),
+    # Sync: the vault and shared types; no server, no WebAuthn, no command machinery.
+    "vauth.sync": ("aiohttp", *CORE_MACHINERY, *OUTER[1:]),
     # The native host relays bytes: no core, no vault, no crypto.
     "native_host.host": ("vauth.ctap", "cryptography", "nacl", *HEAVY, *OUTER[:2], *OUTER[3:]),
     # Loaded by every pytest run (entry point pytest11): only the package itself.

@@ -67,6 +67,8 @@ _PASSPHRASE = Field("passphrase", STRING, nullable=True)
 _VIA = Field("via", STRING, nullable=True, choices=tuple(VIA))  # who asks, for the audit log
 _ORIGIN = Field("origin", STRING, nullable=True)  # the page's, from the browser's `sender`
 MAX_WAIT_S = 600.0
+_SYNC_SETUP = (Field("folder", STRING, required=True), Field("deviceName", STRING, required=True))
+_DEVICE_ID = Field("deviceId", STRING, required=True)
 
 
 def _id(params: dict[str, Any]) -> str:
@@ -89,7 +91,9 @@ async def _ctap(service: Service, _o: Operations, p: dict[str, Any]) -> dict[str
 
 async def _answer(service: Service, _o: Operations, p: dict[str, Any]) -> None:
     approve = p["approve"]
-    service.prompts.answer(p["id"], approve, p.get("verified", approve), p.get("selected"))
+    service.prompts.answer(
+        p["id"], approve, p.get("verified", approve), p.get("selected"), p.get("synced")
+    )
 
 
 ACTIONS: dict[str, Action] = {
@@ -112,6 +116,7 @@ ACTIONS: dict[str, Action] = {
             Field("approve", BOOLEAN, required=True),
             Field("verified", BOOLEAN),
             Field("selected", INTEGER, nullable=True, minimum=0),
+            Field("synced", BOOLEAN, nullable=True),  # makeCredential: synced or this device
         ),
         _answer,
     ),
@@ -185,6 +190,20 @@ ACTIONS: dict[str, Action] = {
     "backup": Action(
         (Field("destination", STRING, required=True),),
         lambda s, o, p: o.vault.backup(p["destination"]),
+    ),
+    "sync.status": Action((), lambda s, o, p: o.sync.status()),
+    "sync.init": Action(_SYNC_SETUP, lambda s, o, p: o.sync.init(p["folder"], p["deviceName"])),
+    "sync.join": Action(_SYNC_SETUP, lambda s, o, p: o.sync.join(p["folder"], p["deviceName"])),
+    "sync.pending": Action((), lambda s, o, p: o.sync.pending()),
+    "sync.approve": Action(
+        (_DEVICE_ID, Field("fingerprint", STRING, required=True)),
+        lambda s, o, p: o.sync.approve(p["deviceId"], p["fingerprint"]),
+    ),
+    "sync.devices": Action((), lambda s, o, p: o.sync.devices()),
+    "sync.remove": Action((_DEVICE_ID,), lambda s, o, p: o.sync.remove(p["deviceId"])),
+    "sync.default": Action(
+        (Field("default", STRING, nullable=True, choices=("synced", "device")),),
+        lambda s, o, p: o.sync.default(p.get("default")),
     ),
     "signal.unknownCredential": Action(
         (_ORIGIN, _RP_ID, _CREDENTIAL),

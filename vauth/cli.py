@@ -2,6 +2,7 @@
 
 Exit codes: 0 success, 1 failure, 2 usage, 3 daemon not running, 4 vault locked,
 5 wrong passphrase, 6 not found, 7 unsafe socket (another user could reach or serve it).
+`vauth sync ...` uses the same codes (a refused fingerprint or a sync failure is 1).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import getpass
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -1104,6 +1105,299 @@ def cmd_native_host_install(args: argparse.Namespace) -> int:
 # -- the parser ---------------------------------------------------------------------------------
 
 
+# -- sync between computers (issue 13) -----------------------------------------------------------
+
+
+def _sync(args: argparse.Namespace, action: str, **params: Any) -> Any:
+    """``action`` through the daemon when it runs; otherwise on the vault's files directly."""
+    try:
+        return call(args, action, **params)
+    except CliError as exc:
+        if exc.code != EXIT_NO_DAEMON:
+            raise
+    return _sync_offline(args, action, params)
+
+
+def _sync_offline(args: argparse.Namespace, action: str, params: dict[str, Any]) -> Any:
+    from vauth.operations import as_json
+    from vauth.syncing import is_sync_error, library_engine
+    from vauth.vault import Vault, VaultError, WrongPassphraseError
+
+    path = _vault_path(args)
+    if not path.exists():
+        raise CliError(f"there is no vault at {path}; create one with `vauth init`", EXIT_NOT_FOUND)
+    passphrase = read_secret(args)
+    try:
+        vault = Vault.open(path, passphrase)
+    except WrongPassphraseError as error:
+        raise CliError(str(error), EXIT_PASSPHRASE) from None
+    except VaultError as error:
+        raise CliError(str(error)) from None
+    finally:
+        wipe(passphrase)
+    try:
+        engine = library_engine(vault)
+        if action != "sync.status" and action not in _SYNC_SETUP and not engine.configured:
+            raise CliError(_NOT_SET_UP, EXIT_FAILURE)
+        folder = Path(params.get("folder", "."))
+        run: dict[str, Callable[[], Any]] = {
+            "sync.status": lambda: (
+                {"configured": True, **as_json(engine.status()), "lastError": None}
+                if engine.configured
+                else {"configured": False}
+            ),
+            "sync.init": lambda: as_json(engine.init(folder, params.get("deviceName", ""))),
+            "sync.join": lambda: as_json(engine.request_join(folder, params.get("deviceName", ""))),
+            "sync.pending": lambda: as_json(engine.pending()),
+            "sync.approve": lambda: as_json(
+                engine.approve(params["deviceId"], params["fingerprint"])
+            ),
+            "sync.devices": lambda: as_json(engine.devices()),
+            "sync.remove": lambda: engine.remove(params["deviceId"]),
+            "sync.default": lambda: _set_default(engine, params.get("default")),
+        }
+        return run[action]()
+    except ImportError:
+        raise CliError("this vauth was built without sync") from None
+    except CliError:
+        raise
+    except Exception as exc:
+        if is_sync_error(exc):
+            raise CliError(str(exc)) from None
+        raise
+    finally:
+        vault.close()
+
+
+def _set_default(engine: Any, value: str | None) -> dict[str, str]:
+    if value is not None:
+        engine.set_default(value)
+    return {"default": str(engine.default)}
+
+
+_SYNC_SETUP = ("sync.init", "sync.join")
+_NOT_SET_UP = (
+    "sync is not set up on this computer: run `vauth sync init FOLDER` on the first one, or "
+    "`vauth sync join FOLDER` to join the others"
+)
+
+
+def _folder(value: str) -> str:
+    folder = Path(value).expanduser().resolve()
+    if not folder.is_dir():
+        raise CliError(
+            f"{value} is not a folder: create it (or let Syncthing share it) first", EXIT_USAGE
+        )
+    return str(folder)
+
+
+def _device_name(args: argparse.Namespace) -> str:
+    import socket
+
+    name = args.name or socket.gethostname()
+    if not name.strip() or len(name) > 64:
+        raise CliError("the device name must be 1 to 64 characters", EXIT_USAGE)
+    return str(name)
+
+
+def _seen(seconds: int | None) -> str:
+    return _when(seconds * 1000) if seconds else "nothing yet"
+
+
+def _devices_table(devices: list[dict[str, Any]]) -> str:
+    rows = [
+        [
+            d["deviceId"],
+            d["name"] + (" (this computer)" if d.get("thisDevice") else ""),
+            "removed" if d.get("removed") else "member",
+            str(d.get("lastSeq", 0)),
+            _seen(d.get("lastSeen")),
+        ]
+        for d in devices
+    ]
+    return _table(rows, ["DEVICE", "NAME", "STATE", "ENTRIES", "LAST ENTRY SEEN"])
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    return int(_SYNC_COMMANDS[args.sync_command](args))
+
+
+def _sync_init(args: argparse.Namespace) -> int:
+    device = _sync(args, "sync.init", folder=_folder(args.folder), deviceName=_device_name(args))
+    output(
+        args,
+        device,
+        f"Sync is set up: this computer ({device['name']}) is the first in the group, and keeps "
+        f"its synced passkeys in {args.folder}. On each other computer, share that folder (with "
+        "Syncthing) and run `vauth sync join FOLDER`.",
+    )
+    return EXIT_OK
+
+
+def _sync_join(args: argparse.Namespace) -> int:
+    request = _sync(args, "sync.join", folder=_folder(args.folder), deviceName=_device_name(args))
+    output(
+        args,
+        request,
+        f"This computer ({request['name']}) asked to join. On a computer already in the group, "
+        f"run `vauth sync approve {request['deviceId']}` and check that it shows this "
+        f"fingerprint:\n\n    {request['fingerprint']}\n",
+    )
+    return EXIT_OK
+
+
+def _sync_approve(args: argparse.Namespace) -> int:
+    pending = _sync(args, "sync.pending")
+    matches = [r for r in pending if r["deviceId"].startswith(args.device_id)]
+    if not matches:
+        raise CliError(
+            f"no computer with an ID starting {args.device_id!r} has asked to join; "
+            "`vauth sync status` lists those that have",
+            EXIT_NOT_FOUND,
+        )
+    if len(matches) > 1:
+        raise CliError(f"{args.device_id!r} matches {len(matches)} computers; give more of the ID")
+    request = matches[0]
+    fingerprint = args.fingerprint
+    if fingerprint is None:
+        if not _on_terminal():
+            raise CliError(
+                "approving needs --fingerprint (the one the new computer shows) when not on a "
+                "terminal",
+                EXIT_USAGE,
+            )
+        print(
+            f"{request['name']} ({request['deviceId']}) asks to join. Its fingerprint is:\n\n"
+            f"    {request['fingerprint']}\n\nIt must be exactly what that computer shows."
+        )
+        if input("Is it the same? [y/N] ").strip().lower() not in ("y", "yes"):
+            raise CliError("not approved: the fingerprints were not confirmed the same")
+        fingerprint = request["fingerprint"]
+    device = _sync(args, "sync.approve", deviceId=request["deviceId"], fingerprint=fingerprint)
+    output(
+        args,
+        device,
+        f"{device['name']} joined: it receives your synced passkeys as soon as the folder "
+        "reaches it.",
+    )
+    return EXIT_OK
+
+
+def _sync_devices(args: argparse.Namespace) -> int:
+    devices = _sync(args, "sync.devices")
+    output(args, devices, _devices_table(devices))
+    return EXIT_OK
+
+
+def _sync_remove(args: argparse.Namespace) -> int:
+    devices = _sync(args, "sync.devices")
+    matches = [d for d in devices if d["deviceId"].startswith(args.device_id)]
+    if len(matches) != 1:
+        raise CliError(
+            f"no device with an ID starting {args.device_id!r}; `vauth sync devices` lists them"
+            if not matches
+            else f"{args.device_id!r} matches {len(matches)} devices; give more of the ID",
+            EXIT_NOT_FOUND if not matches else EXIT_USAGE,
+        )
+    device = matches[0]
+    if not args.yes:
+        if not _on_terminal():
+            raise CliError("removing a device needs --yes when not on a terminal", EXIT_USAGE)
+        answer = input(f"Remove {device['name']} ({device['deviceId']}) from the group? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            raise CliError("nothing was removed")
+    _sync(args, "sync.remove", deviceId=device["deviceId"])
+    output(
+        args,
+        {"removed": device["deviceId"]},
+        f"{device['name']} was removed: it cannot read anything written from now on. Passkeys "
+        "it already had stay on it; if it was lost or stolen, also change your passwords there "
+        "and remove those passkeys at the sites.",
+    )
+    return EXIT_OK
+
+
+def _sync_status(args: argparse.Namespace) -> int:
+    status = _sync(args, "sync.status")
+    if not status.get("configured"):
+        output(args, status, "Sync is not set up on this computer. " + _NOT_SET_UP.split(": ")[1])
+        return EXIT_OK
+    lines = [
+        f"This computer syncs through {status['folder']}"
+        + ("." if status.get("joined", True) else ", waiting to be approved by another computer."),
+        _devices_table(status.get("devices", [])),
+    ]
+    for request in status.get("pending", []):
+        lines.append(
+            f"{request['name']} ({request['deviceId']}) asks to join, with fingerprint "
+            f"{request['fingerprint']}: `vauth sync approve {request['deviceId']}`."
+        )
+    for refusal in status.get("refused", []):
+        lines.append(f"Refused {refusal['path']}: {refusal['reason']}")
+    if status.get("unpublished"):
+        lines.append(f"{status['unpublished']} change(s) not yet written to the folder.")
+    if status.get("lastError"):
+        lines.append(f"The last sync failed: {status['lastError']}")
+    output(args, status, "\n".join(lines))
+    return EXIT_OK
+
+
+def _sync_default(args: argparse.Namespace) -> int:
+    params = {} if args.value is None else {"default": args.value}
+    answer = _sync(args, "sync.default", **params)
+    where = "on all your devices" if answer["default"] == "synced" else "only on this computer"
+    verb = "are now" if args.value is not None else "are"
+    output(
+        args,
+        answer,
+        f"New passkeys {verb} kept {where} unless you choose otherwise when you make one.",
+    )
+    return EXIT_OK
+
+
+_SYNC_COMMANDS = {
+    "default": _sync_default,
+    "init": _sync_init,
+    "join": _sync_join,
+    "approve": _sync_approve,
+    "devices": _sync_devices,
+    "remove": _sync_remove,
+    "status": _sync_status,
+}
+
+
+def _sync_parser(sub: Any, common: argparse.ArgumentParser) -> None:
+    sync = sub.add_parser(
+        "sync", help="the same passkeys on your other computers, through a synced folder"
+    )
+    commands = sync.add_subparsers(dest="sync_command", required=True, metavar="COMMAND")
+
+    def command(name: str, help: str) -> argparse.ArgumentParser:
+        p: argparse.ArgumentParser = commands.add_parser(
+            name, parents=[common], help=help, description=help
+        )
+        p.set_defaults(run=cmd_sync)
+        p.add_argument("--vault", help="the vault, when the daemon is not running")
+        return p
+
+    p = command("init", "start a sync group in FOLDER (the first computer)")
+    p.add_argument("folder", metavar="FOLDER")
+    p.add_argument("--name", help="this computer's name (default: its host name)")
+    p = command("join", "ask to join the group syncing through FOLDER")
+    p.add_argument("folder", metavar="FOLDER")
+    p.add_argument("--name", help="this computer's name (default: its host name)")
+    p = command("approve", "let a computer that asked to join in, after comparing fingerprints")
+    p.add_argument("device_id", metavar="DEVICE_ID")
+    p.add_argument("--fingerprint", help="the fingerprint the new computer shows (for scripts)")
+    command("devices", "list the computers in the group")
+    p = command("remove", "remove a computer from the group (it can read nothing new)")
+    p.add_argument("device_id", metavar="DEVICE_ID")
+    p.add_argument("--yes", action="store_true", help="do not ask to confirm")
+    command("status", "devices, last entry seen from each, pending requests, refused files")
+    p = command("default", "where new passkeys go unless you choose: synced or this device")
+    p.add_argument("value", metavar="synced|device", nargs="?", choices=["synced", "device"])
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="vauth", description="A passkey authenticator you own.")
     top.add_argument("--version", action="version", version=f"vauth {__version__}")
@@ -1212,6 +1506,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("id", nargs="?", help="the request's ID, as `vauth prompts` shows it")
     p.add_argument("--account", type=int, help="with approve: which account (its number)")
     command("token", cmd_token, "print the HTTP API's bearer token")
+    _sync_parser(sub, common)
     p = command("demo", cmd_demo, "one registration and one sign-in, in process")
     p.add_argument("--origin", default="https://example.com")
     p.add_argument("--rp-id", default=None)

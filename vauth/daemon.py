@@ -23,6 +23,7 @@ from vauth.api import ApiServer, create_app
 from vauth.device import Device, configuration_parts
 from vauth.secret import wipe
 from vauth.service import Prompts, Service, presence_for
+from vauth.syncing import SyncRunner, library_engine, sync_module
 from vauth.transport import unix_socket
 from vauth.transport.ctaphid import TrackingPresence
 from vauth.vault.pin_hash import ThreadedPinHasher
@@ -204,6 +205,11 @@ async def _serve(settings: Settings, ready: asyncio.Event | None) -> int:
                 raise _http_error(host, port, exc) from None
             stack.push_async_callback(api.close)
             logger.info("http: http://%s:%d", host, api.port)
+        runner = _sync_runner(device)
+        if runner is not None:
+            service.sync = runner
+            sync_task = asyncio.create_task(runner.run(stop))
+            stack.push_async_callback(_cancel, sync_task)
         if settings.uhid:
             from vauth.transport.uhid import serve_uhid
 
@@ -242,6 +248,19 @@ async def _serve(settings: Settings, ready: asyncio.Event | None) -> int:
             await asyncio.wait_for(service.drained(), SHUTDOWN_GRACE_S)
     logger.info("stopped")
     return 0
+
+
+def _sync_runner(device: Device) -> SyncRunner | None:
+    """The vault's sync runner (idle until `vauth sync init` or `join`); None without a vault."""
+    vault = device.vault
+    if vault is None:
+        return None
+    try:
+        sync_module()
+    except ImportError:
+        logger.info("sync: this vauth was built without the sync library")
+        return None
+    return SyncRunner(lambda: library_engine(vault))
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:

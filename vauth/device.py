@@ -24,7 +24,15 @@ from vauth.ctap.credential import Credential, SignCountPolicy
 from vauth.ctap.ctap1 import process_apdu
 from vauth.ctap.lookup import unsealed
 from vauth.ctap.pin_state import InlinePinHasher
-from vauth.ctap.ports import Clock, CredentialStore, Environment, KeySource, PinHasher, UserPresence
+from vauth.ctap.ports import (
+    Clock,
+    CredentialStore,
+    DeviceOnly,
+    Environment,
+    KeySource,
+    PinHasher,
+    UserPresence,
+)
 from vauth.inputs import B64URL, BOOLEAN, INTEGER, INTEGER_OR_STRING, STRING, STRINGS, Field
 from vauth.keys import RandomKeySource, SeededKeySource
 from vauth.presence import AutoPresence
@@ -67,6 +75,7 @@ CAPABILITIES: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "hasHmacSecretMc": (frozenset({"hmac-secret-mc"}), frozenset({"hmac-secret-mc"})),
 }
 CTAP2_VERSIONS = {"ctap2_0": "ctap2", "ctap2_1": "ctap2_1"}  # CDP's ctap2Version: vauth's protocol
+PLATFORM_TRANSPORT = "internal"
 TRANSPORTS = frozenset({"usb", "nfc", "ble", "internal", "hybrid"})
 # Commands that may change what getInfo says (the PIN, the configuration).
 _STATE_CHANGING = frozenset((Command.CLIENT_PIN, Command.RESET, Command.CONFIG))
@@ -266,10 +275,15 @@ class Device:
             key_source or RandomKeySource(),
             pin_hasher or InlinePinHasher(),
             self.responses,
+            sync=vault.store if vault is not None else DeviceOnly(),
         )
         self.authenticator = Authenticator(env, config)
         self._pin = pin
         self._client: WebAuthnClient | None = None
+        # How vauth's own WebAuthn client (socket, native host, HTTP API) reaches the
+        # authenticator, as its responses say (attachment and transports). uhid is not this:
+        # there the browser is the client, and getInfo's transports say "usb".
+        self.client_transport = config.transport
 
     @classmethod
     def ephemeral(
@@ -303,6 +317,10 @@ class Device:
             vault=vault,
             pin_hasher=ThreadedPinHasher(),
         )
+        # A vault's passkeys are the platform passkeys of the machine vauth runs on: reached
+        # in-process, they report attachment "platform" and transports ["internal"] (WebAuthn L3
+        # 5.4.5, 5.8.4), so sites do not label them security keys (issue 14).
+        device.client_transport = PLATFORM_TRANSPORT
         await device.load_settings()
         return device
 
@@ -321,7 +339,7 @@ class Device:
 
             # rk and uv come from getInfo, which reports the configuration.
             self._client = WebAuthnClient(
-                self.authenticator, transport=self.authenticator.config.transport, pin=self._pin
+                self.authenticator, transport=self.client_transport, pin=self._pin
             )
         return self._client
 

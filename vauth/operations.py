@@ -12,8 +12,9 @@ import binascii
 import hashlib
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, fields, is_dataclass
+from pathlib import Path
+from typing import Any, TypeVar
 
 from vauth import base64url
 from vauth.ctap.credential import Credential
@@ -29,8 +30,11 @@ from vauth.service import (
     mapped,
     site_rp_id,
 )
+from vauth.syncing import SyncEngine, SyncRunner, is_sync_error
 from vauth.vault import WrongPassphraseError
 from vauth.vault.store import TRASH_DAYS, VaultStore, acting_as
+
+T = TypeVar("T")
 
 
 def actor(via: str | None) -> str:
@@ -385,6 +389,118 @@ class Signals(_OnTheVault):
         return {"updated": [credential_summary(c) for c in updated]}
 
 
+class SyncDevices(_OnTheVault):
+    """This vault's sync group (issue 13): set up, joined, its devices approved and removed, its
+    state shown. The library (vauth.sync) does the work in the daemon's SyncRunner."""
+
+    def _runner(self) -> SyncRunner:
+        self._service.vault_device()  # ServiceError "no vault" for an ephemeral daemon
+        runner = self._service.sync
+        if runner is None:
+            raise ServiceError(ErrorCode.UNSUPPORTED_OPERATION, "this daemon does not sync")
+        return runner
+
+    async def _call(self, work: Callable[[SyncEngine], T]) -> T:
+        runner = self._runner()
+        try:
+            async with self._service.operation():
+                return await runner.call(work)
+        except ImportError:
+            raise ServiceError(
+                ErrorCode.UNSUPPORTED_OPERATION, "this vauth was built without sync"
+            ) from None
+        except Exception as exc:
+            if is_sync_error(exc):
+                raise ServiceError(ErrorCode.SYNC_ERROR, str(exc)) from None
+            raise
+
+    async def _configured(self) -> None:
+        if not await self._call(lambda engine: engine.configured):
+            raise ServiceError(
+                ErrorCode.SYNC_ERROR,
+                "sync is not set up on this computer: run `vauth sync init FOLDER` on the first "
+                "one, or `vauth sync join FOLDER` to join the others",
+            )
+
+    async def init(self, folder: str, device_name: str) -> dict[str, Any]:
+        path = _sync_folder(folder)
+        return _object(await self._call(lambda e: e.init(path, device_name)))
+
+    async def join(self, folder: str, device_name: str) -> dict[str, Any]:
+        path = _sync_folder(folder)
+        return _object(await self._call(lambda e: e.request_join(path, device_name)))
+
+    async def pending(self) -> list[Any]:
+        await self._configured()
+        return list(as_json(await self._call(lambda e: e.pending())))
+
+    async def approve(self, device_id: str, fingerprint: str) -> dict[str, Any]:
+        await self._configured()
+        return _object(await self._call(lambda e: e.approve(device_id, fingerprint)))
+
+    async def devices(self) -> list[Any]:
+        await self._configured()
+        return list(as_json(await self._call(lambda e: e.devices())))
+
+    async def remove(self, device_id: str) -> None:
+        await self._configured()
+        await self._call(lambda e: e.remove(device_id))
+
+    async def default(self, value: str | None) -> dict[str, str]:
+        """What new passkeys are unless the person chooses in the ceremony window ("synced" or
+        "device"); with ``value``, set it first."""
+        if value is not None:
+            await self._call(lambda e: e.set_default(value))
+        return {"default": await self._call(lambda e: e.default)}
+
+    async def status(self) -> dict[str, Any]:
+        """``{"configured": false}`` before init or join; else the library's SyncStatus, and
+        the last failure of the daemon's publish or merge (``lastError``, a sentence)."""
+        runner = self._runner()
+        if not await self._call(lambda engine: engine.configured):
+            return {"configured": False}
+        status = _object(await self._call(lambda e: e.status()))
+        return {"configured": True, **status, "lastError": runner.last_error}
+
+
+def _sync_folder(folder: str) -> Path:
+    if not os.path.isabs(folder):  # the daemon's working directory is not the caller's
+        raise ServiceError(
+            ErrorCode.INVALID_ARGUMENT, f"folder must be an absolute path, not {folder!r}"
+        )
+    path = Path(folder)
+    if not path.is_dir():
+        raise ServiceError(
+            ErrorCode.INVALID_ARGUMENT,
+            f"folder {folder} is not a directory: create it (or let Syncthing share it) first",
+        )
+    return path
+
+
+def as_json(value: Any) -> Any:
+    """The library's frozen dataclasses as JSON: camelCase keys, bytes as base64url."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return {_camel(f.name): as_json(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, list | tuple):
+        return [as_json(item) for item in value]
+    if isinstance(value, bytes):
+        return base64url.encode(value)
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def _object(value: Any) -> dict[str, Any]:
+    converted = as_json(value)
+    assert isinstance(converted, dict)
+    return converted
+
+
+def _camel(name: str) -> str:
+    first, *rest = name.split("_")
+    return first + "".join(word.capitalize() for word in rest)
+
+
 @dataclass(frozen=True, slots=True)
 class Operations:
     """The socket's operations on the vault, by what they own."""
@@ -393,10 +509,17 @@ class Operations:
     passkeys: Passkeys
     audit: AuditLog
     signals: Signals
+    sync: SyncDevices
 
     @classmethod
     def of(cls, service: Service) -> Operations:
-        return cls(VaultAdmin(service), Passkeys(service), AuditLog(service), Signals(service))
+        return cls(
+            VaultAdmin(service),
+            Passkeys(service),
+            AuditLog(service),
+            Signals(service),
+            SyncDevices(service),
+        )
 
 
 # What each Signal API call says, as the audit log tells it (the call's name stays, last).

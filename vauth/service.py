@@ -18,7 +18,7 @@ import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vauth.ctap.ports import PresenceRequest, PresenceResponse
 from vauth.device import Device, UnsupportedOption, configured_device
@@ -33,6 +33,9 @@ from vauth.vault import (
 from vauth.vault.store import acting_as
 from vauth.webauthn.errors import WebAuthnError
 from vauth.webauthn.origin import parse_origin, resolve_rp_id
+
+if TYPE_CHECKING:
+    from vauth.syncing import SyncRunner
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +85,7 @@ class ErrorCode(StrEnum):
     VAULT_LOCKED = "vault_locked"
     WRONG_PASSPHRASE = "wrong_passphrase"  # noqa: S105 - a code, not a secret
     VAULT_ERROR = "vault_error"
+    SYNC_ERROR = "sync_error"  # sync refused or failed; the message says why
     UNKNOWN_ACTION = "unknown_action"
     INTERNAL = "internal"
     NOT_ALLOWED_ERROR = "NotAllowedError"
@@ -108,6 +112,7 @@ _HTTP_STATUS = {
     ErrorCode.VAULT_LOCKED: 423,
     ErrorCode.WRONG_PASSPHRASE: 403,
     ErrorCode.VAULT_ERROR: 409,
+    ErrorCode.SYNC_ERROR: 409,
     ErrorCode.INTERNAL: 500,
     ErrorCode.SECURITY_ERROR: 403,
     ErrorCode.NOT_ALLOWED_ERROR: 403,
@@ -181,6 +186,14 @@ class PendingPrompt:
             "userVerification": r.user_verification,
             "credentialCount": r.credential_count,
             "excluded": r.excluded,
+            # makeCredential once sync is set up: "Saved to your N devices" or "Only on this
+            # computer", the default preselected; the answer's `synced` is the person's choice
+            "sync": None
+            if r.sync_offer is None
+            else {
+                "devices": r.sync_offer.devices,
+                "default": "synced" if r.sync_offer.default else "device",
+            },
         }
 
 
@@ -212,15 +225,28 @@ class Prompts:
             self.changed.set()
 
     def answer(
-        self, prompt_id: str, approve: bool, verified: bool, selected: int | None = None
+        self,
+        prompt_id: str,
+        approve: bool,
+        verified: bool,
+        selected: int | None = None,
+        synced: bool | None = None,
     ) -> None:
         prompt = self.pending.get(prompt_id)
-        logger.debug("prompt %s answered: approve=%s selected=%s", prompt_id, approve, selected)
+        logger.debug(
+            "prompt %s answered: approve=%s selected=%s synced=%s",
+            prompt_id,
+            approve,
+            selected,
+            synced,
+        )
         if prompt is None:
             raise ServiceError(ErrorCode.NO_SUCH_PROMPT, f"no pending prompt {prompt_id}", 404)
         if not prompt.answer.done():
             prompt.answer.set_result(
-                PresenceResponse(present=approve, verified=approve and verified, selected=selected)
+                PresenceResponse(
+                    present=approve, verified=approve and verified, selected=selected, synced=synced
+                )
             )
 
     def close(self) -> None:
@@ -269,6 +295,7 @@ class Service:
         self.in_flight = 0
         self._idle = asyncio.Event()
         self._idle.set()
+        self.sync: SyncRunner | None = None  # the daemon's, when it has a vault
 
     # -- bookkeeping for graceful shutdown ---------------------------------------------------
 
@@ -283,6 +310,8 @@ class Service:
             self.in_flight -= 1
             if not self.in_flight:
                 self._idle.set()
+            if self.sync is not None:  # the operation may have changed a synced passkey
+                self.sync.changed_locally()
 
     async def drained(self) -> None:
         await self._idle.wait()

@@ -270,9 +270,10 @@ export class Ceremony {
 
   // -- the person's answers (from the ceremony window) ------------------------------------------
 
-  async approve(promptId, selected) {
+  async approve(promptId, selected, synced) {
     const params = { id: promptId, approve: true, verified: true };
     if (Number.isInteger(selected)) params.selected = selected;
+    if (typeof synced === "boolean") params.synced = synced; // the window's sync choice
     await this.host.request(ACTIONS.PROMPTS_ANSWER, params);
   }
 

@@ -11,8 +11,20 @@ import { CHOICES, DEFAULT_CHOICE } from "../shared/protocol.js";
 const KEY = "settings";
 const VALID = new Set(Object.values(CHOICES));
 
+// What chrome.storage holds, read once per change rather than once per ceremony (a round trip
+// to the browser process on every passkey request; bench/browser_get.py).
+let stored = null;
+globalThis.chrome?.storage?.onChanged.addListener((changes, area) => {
+  if (area === "local" && changes[KEY]) stored = null;
+});
+
+async function storedSettings() {
+  stored ??= chrome.storage.local.get(KEY).then((items) => items[KEY] ?? {});
+  return stored;
+}
+
 export async function loadSettings() {
-  const stored = (await chrome.storage.local.get(KEY))[KEY] ?? {};
+  const stored = await storedSettings();
   const sites = {};
   for (const [name, choice] of Object.entries(stored.sites ?? {})) {
     const site = siteName(name);
@@ -33,6 +45,7 @@ export async function saveSettings(patch = {}) {
     else if (VALID.has(choice)) settings.sites[site] = choice;
   }
   await chrome.storage.local.set({ [KEY]: settings });
+  stored = null;
   return settings;
 }
 

@@ -7,6 +7,9 @@ import {
 import { Ceremony, ceremonies, ceremonyByWindow, daemonStatus } from "./ceremony.js";
 import { VauthError, asJSON, isUnavailable, pageError } from "./errors.js";
 import { NativeHost } from "./native.js";
+import {
+  applyProxy, initProxy, notePageRequest, proxyAttached, releaseFor, resume, setProxyEnabled,
+} from "./proxy.js";
 import { isContentScript, isExtensionPage, originsOf } from "./sender.js";
 import { choiceFor, loadSettings, rememberedFor, saveSettings } from "./settings.js";
 import { tellUser } from "./notify.js";
@@ -26,7 +29,13 @@ async function pageRequest(msg, sender, port) {
       return { result: { choice: await choiceFor(origin) } };
     case PAGE_OPS.CREATE:
     case PAGE_OPS.GET:
-      return ceremonyRequest(msg, { origin, topOrigin, payload, sender, port });
+      return pageCeremony(msg, { origin, topOrigin, payload, sender, port });
+    case PAGE_OPS.AVAILABLE:
+      return { result: { available: await available(), proxied: proxyAttached() } };
+    case PAGE_OPS.HANDBACK:
+      return { result: await releaseFor(origin) };
+    case PAGE_OPS.HANDBACK_DONE:
+      return { result: await resume(origin) };
     case PAGE_OPS.SIGNAL_UNKNOWN_CREDENTIAL:
     case PAGE_OPS.SIGNAL_ALL_ACCEPTED_CREDENTIALS:
     case PAGE_OPS.SIGNAL_CURRENT_USER_DETAILS:
@@ -36,22 +45,51 @@ async function pageRequest(msg, sender, port) {
   }
 }
 
-async function ceremonyRequest(msg, { origin, topOrigin, payload, sender, port }) {
+// A create/get from the page script. While the proxy is attached, the page script hands the call
+// to the browser, which passes it to the proxy (proxy.js): the same ceremony, entered there.
+async function pageCeremony(msg, { origin, topOrigin, payload, sender, port }) {
   const kind = msg.op === PAGE_OPS.CREATE ? ACTIONS.CREATE : ACTIONS.GET;
   const options = payload.options;
   if (!options || typeof options !== "object") throw new VauthError(DOM_ERRORS.TYPE, "publicKey is required");
+  if (proxyAttached()) {
+    notePageRequest(origin, topOrigin, options);
+    return { fallback: true };
+  }
+  const conditional = kind === ACTIONS.GET && payload.conditional === true;
+  return ceremonyRequest({
+    kind, options, origin, topOrigin, conditional, tabId: sender.tab?.id,
+    track(ceremony) {
+      pageCeremonies.set(port, ceremony);
+      return () => pageCeremonies.delete(port);
+    },
+  });
+}
+
+// One ceremony, whichever way it came in (page script or proxy): the site's remembered choice,
+// the daemon's rpId check, then the ceremony. {result} | {fallback: true} (the browser's own).
+async function ceremonyRequest({ kind, options, origin, topOrigin, conditional, tabId, track }) {
   const remembered = await rememberedFor(origin);
   const choice = remembered.choice;
   if (choice === CHOICES.BROWSER) return { fallback: true };
-  const rpId = await checkedRpId(kind, options, origin);
-  const conditional = kind === ACTIONS.GET && payload.conditional === true;
+  const rpId = (await asksFirst(conditional)) ? await checkedRpId(kind, options, origin) : null;
   if (conditional && !(await offersPasskeys(options, origin, rpId))) return { fallback: true };
-  const ceremony = new Ceremony(host, { kind, options, origin, topOrigin, rpId, conditional, tabId: sender.tab?.id, choice, remembered });
-  pageCeremonies.set(port, ceremony);
+  const ceremony = new Ceremony(host, { kind, options, origin, topOrigin, rpId, conditional, tabId, choice, remembered });
+  const untrack = track(ceremony);
   try {
     return await ceremony.run();
   } finally {
-    pageCeremonies.delete(port);
+    untrack();
+  }
+}
+
+// isUserVerifyingPlatformAuthenticatorAvailable(): vauth verifies its user (the vault's
+// passphrase), so it is one while the daemon answers, locked or not.
+async function available() {
+  try {
+    await daemonStatus(host);
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -67,6 +105,19 @@ async function checkedRpId(kind, options, origin) {
   } catch (error) {
     if (isUnavailable(error)) return null;
     throw error;
+  }
+}
+
+// Must the rpId be judged before the ceremony? Not when no window will open and nothing is
+// offered first (presence "auto", the vault open, not conditional): the daemon judges it again,
+// first, on the create/get itself, with the same answer. That saves a round trip to the daemon.
+async function asksFirst(conditional) {
+  if (conditional) return true;
+  try {
+    const status = await daemonStatus(host);
+    return status.presence !== "auto" || Boolean(status.vault?.locked);
+  } catch {
+    return true;
   }
 }
 
@@ -164,13 +215,15 @@ const ROUTES = {
   [MSG.DAEMON]: { from: "extension", handle: daemon },
   [MSG.SETTINGS_GET]: { from: "extension", handle: () => loadSettings() },
   [MSG.SETTINGS_SET]: { from: "extension", handle: (msg) => saveSettings(msg.patch) },
+  [MSG.PROXY_GET]: { from: "extension", handle: () => applyProxy() },
+  [MSG.PROXY_SET]: { from: "extension", handle: (msg) => setProxyEnabled(msg.enabled === true) },
   [MSG.CEREMONY_INFO]: { from: "extension", handle: (msg) => ceremonyOf(msg).info() },
   [MSG.CEREMONY_ATTACH]: { from: "extension", handle: (msg, _s, port) => ceremonyOf(msg).attach(port) },
   [MSG.CEREMONY_ANSWER]: {
     from: "extension",
     handle: async (msg) => {
       const ceremony = ceremonyOf(msg);
-      await ceremony.approve(msg.promptId, msg.selected);
+      await ceremony.approve(msg.promptId, msg.selected, msg.synced);
       await remember(ceremony, msg.remember, CHOICES.VAUTH);
       return null;
     },
@@ -248,3 +301,5 @@ chrome.windows.onRemoved.addListener((windowId) => {
     ceremony.cancel("The user closed the vauth window.");
   }
 });
+
+initProxy({ start: ceremonyRequest, available });

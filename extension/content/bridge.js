@@ -21,6 +21,9 @@
     SIGNAL_UNKNOWN_CREDENTIAL: "signalUnknownCredential",
     SIGNAL_ALL_ACCEPTED_CREDENTIALS: "signalAllAcceptedCredentials",
     SIGNAL_CURRENT_USER_DETAILS: "signalCurrentUserDetails",
+    AVAILABLE: "available",
+    HANDBACK: "handback",
+    HANDBACK_DONE: "handbackDone",
   };
   const MSG = { PAGE_REQUEST: "page.request", PAGE_CANCEL: "page.cancel" };
   const PORTS = { PAGE: "vauth.page" };

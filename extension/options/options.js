@@ -13,7 +13,7 @@ const fail = (error) => showError($("#error"), error);
 const failIn = (section) => (error) => showError($(`#${section}-error`), error);
 const clearErrors = () => document.querySelectorAll(".section-error, #error").forEach((node) => showError(node, null));
 // Sections that show the vault's contents: hidden while it is locked (a note says why).
-const VAULT_SECTIONS = ["#passkeys-tools", "#passkeys", "#trash-section", "#audit-section", "#export-section", "#import-section"];
+const VAULT_SECTIONS = ["#passkeys-tools", "#passkeys", "#trash-section", "#audit-section", "#export-section", "#import-section", "#devices-section"];
 
 async function refresh() {
   showError($("#error"), null);
@@ -41,6 +41,7 @@ async function refresh() {
   } catch (error) {
     failIn("passkeys")(error);
   }
+  await showDevices().catch(failIn("devices"));
   await showTrash().catch(failIn("trash"));
   await showExportNotice().catch(failIn("export"));
   await showAudit().catch(fail);
@@ -155,6 +156,69 @@ async function setSettings(patch) {
   await call(MSG.SETTINGS_SET, { patch }).catch(failIn("sites"));
   await showSettings().catch(failIn("sites"));
 }
+
+// -- Devices (sync between computers, issue 13) ---------------------------------------------------
+
+async function showDevices() {
+  const status = await daemon(ACTIONS.SYNC_STATUS);
+  $("#sync-off").hidden = Boolean(status.configured);
+  $("#sync-on").hidden = !status.configured;
+  if (!status.configured) return;
+  $("#sync-folder").textContent = status.joined
+    ? `Your synced passkeys travel through ${status.folder}.`
+    : `This computer asked to join through ${status.folder}; approve it on one of your other computers.`;
+  $("#sync-default").value = (await daemon(ACTIONS.SYNC_DEFAULT)).default;
+  $("#sync-devices tbody").replaceChildren(...status.devices.map(deviceRow));
+  $("#sync-pending").replaceChildren(...status.pending.map(pendingRequest));
+  $("#sync-refused").replaceChildren(...status.refused.map((refusal) =>
+    el("li", {}, `Refused ${refusal.path} (${when(refusal.at * 1000)}): ${refusal.reason}`)));
+  if (status.lastError) showError($("#devices-error"), { message: `The last sync failed: ${status.lastError}` });
+}
+
+function deviceRow(device) {
+  const name = device.thisDevice ? `${device.name} (this computer)` : device.name;
+  const seen = device.removed ? "removed" : device.lastSeen ? when(device.lastSeen * 1000) : "nothing yet";
+  const remove = device.thisDevice || device.removed ? "" : el("button", {
+    type: "button",
+    onclick: () => removeDevice(device),
+  }, "Remove");
+  return el("tr", { dataset: { deviceId: device.deviceId } }, el("td", {}, name), el("td", {}, seen), el("td", {}, remove));
+}
+
+// A join request: its fingerprint, to compare with what the new computer shows, before approving.
+function pendingRequest(request) {
+  const same = el("input", { type: "checkbox", id: `same-${request.deviceId}` });
+  const approve = el("button", { type: "button", class: "primary", disabled: true }, `Approve ${request.name}`);
+  same.addEventListener("change", () => { approve.disabled = !same.checked; });
+  approve.addEventListener("click", async () => {
+    approve.disabled = true;
+    try {
+      await daemon(ACTIONS.SYNC_APPROVE, { deviceId: request.deviceId, fingerprint: request.fingerprint });
+      await showDevices();
+    } catch (error) {
+      failIn("devices")(error);
+      approve.disabled = !same.checked;
+    }
+  });
+  return el("div", { class: "stack pending", dataset: { deviceId: request.deviceId } },
+    el("p", {}, `${request.name} asks to join. Its fingerprint is:`),
+    el("p", { class: "fingerprint" }, request.fingerprint),
+    el("label", { for: same.id }, same, ` ${request.name} shows exactly this fingerprint`),
+    approve);
+}
+
+async function removeDevice(device) {
+  if (!confirm(`Remove ${device.name}? It will not be able to read anything written from now on.`)) return;
+  try {
+    await daemon(ACTIONS.SYNC_REMOVE, { deviceId: device.deviceId });
+    await showDevices();
+  } catch (error) {
+    failIn("devices")(error);
+  }
+}
+
+$("#sync-default").addEventListener("change", () =>
+  daemon(ACTIONS.SYNC_DEFAULT, { default: $("#sync-default").value }).catch(failIn("devices")));
 
 $("#search").addEventListener("input", showPasskeys);
 $("#sort").addEventListener("change", showPasskeys);

@@ -21,6 +21,13 @@
     SIGNAL_UNKNOWN_CREDENTIAL: "signalUnknownCredential",
     SIGNAL_ALL_ACCEPTED_CREDENTIALS: "signalAllAcceptedCredentials",
     SIGNAL_CURRENT_USER_DETAILS: "signalCurrentUserDetails",
+    AVAILABLE: "available",
+    HANDBACK: "handback",
+    HANDBACK_DONE: "handbackDone",
+  };
+  const PROXY = {
+    HANDBACK_ERROR: "NotAllowedError",
+    HANDBACK_MESSAGE: "vauth handed this request back to the browser.",
   };
   // protocol:page-messages end
 
@@ -39,6 +46,7 @@
   const originalStatics = {};
   for (const name of [
     "getClientCapabilities",
+    "isUserVerifyingPlatformAuthenticatorAvailable",
     "signalUnknownCredential",
     "signalAllAcceptedCredentials",
     "signalCurrentUserDetails",
@@ -59,6 +67,8 @@
   const then = uncurry(Promise.prototype.then);
   const resolved = (value) => new SafePromise((resolve) => resolve(value));
   const SafeDOMException = DOMException;
+  const domExceptionName = getter(DOMException.prototype, "name");
+  const domExceptionMessage = getter(DOMException.prototype, "message");
   const SafeTypeError = TypeError;
   const SafeArrayBuffer = ArrayBuffer;
   const SafeUint8Array = Uint8Array;
@@ -574,7 +584,7 @@
   // `options` is the page's argument (handed back to the browser on a fallback); `request` is
   // its WebIDL conversion.
   function ceremony(kind, options, request) {
-    const fallback = () => (kind === PAGE_OPS.CREATE ? originalCreate : originalGet)(container, options);
+    const fallback = () => throughBrowser(kind, options);
     return new SafePromise((resolve, reject) => {
       const signal = request.signal;
       if (signal != null && signalAborted(signal)) return reject(abortError(signal));
@@ -630,7 +640,7 @@
       if (signal != null) removeListener(signal, "abort", onAbort);
       how(value);
     }
-    const browser = () => finish(resolve, originalGet(container, options));
+    const browser = () => finish(resolve, throughBrowser(PAGE_OPS.GET, options));
     function wantsPasskeys(element) {
       if (!element || typeof element !== "object") return false;
       let token;
@@ -682,6 +692,37 @@
 
   const rejectWith = (error) => new SafePromise((resolve, reject) => reject(error));
 
+  // The page's call, to the browser. In proxy mode the browser passes it to vauth's proxy; when
+  // the person chooses another authenticator there, vauth ends it with the hand-back error and
+  // lets go of the proxy: ask the browser again (its own authenticators answer this time), then
+  // tell vauth the call settled so it takes the proxy back.
+  function isHandback(error) {
+    try {
+      return domExceptionName(error) === PROXY.HANDBACK_ERROR && domExceptionMessage(error) === PROXY.HANDBACK_MESSAGE;
+    } catch {
+      return false; // not a DOMException
+    }
+  }
+  function throughBrowser(kind, options) {
+    const call = () => (kind === PAGE_OPS.CREATE ? originalCreate : originalGet)(container, options);
+    return then(call(), undefined, (error) => {
+      if (!isHandback(error)) throw error;
+      return new SafePromise((resolve, reject) => {
+        send(PAGE_OPS.HANDBACK, {}, (reply) => {
+          if (!reply.ok) return reject(error);
+          const settled = () => send(PAGE_OPS.HANDBACK_DONE, {}, () => {});
+          let again;
+          try {
+            again = call();
+          } catch (thrown) {
+            again = rejectWith(thrown);
+          }
+          then(again, (value) => (settled(), resolve(value)), (thrown) => (settled(), reject(thrown)));
+        });
+      });
+    });
+  }
+
   // The page's options converted as WebIDL does (`{request}`), or the TypeError (`{error}`).
   function convertRequest(kind, options) {
     try {
@@ -696,18 +737,16 @@
       if (this !== container) return originalCreate(this, options);
       const { request, error } = convertRequest(PAGE_OPS.CREATE, options);
       if (error) return rejectWith(error);
-      if (request.publicKey === undefined || request.mediation === "conditional") {
-        return originalCreate(this, options);
-      }
+      if (request.publicKey === undefined) return originalCreate(this, options);
+      if (request.mediation === "conditional") return throughBrowser(PAGE_OPS.CREATE, options);
       return ceremony(PAGE_OPS.CREATE, options, request);
     },
     get(options) {
       if (this !== container) return originalGet(this, options);
       const { request, error } = convertRequest(PAGE_OPS.GET, options);
       if (error) return rejectWith(error);
-      if (request.publicKey === undefined || request.mediation === "silent") {
-        return originalGet(this, options);
-      }
+      if (request.publicKey === undefined) return originalGet(this, options);
+      if (request.mediation === "silent") return throughBrowser(PAGE_OPS.GET, options);
       return ceremony(PAGE_OPS.GET, options, request);
     },
   };
@@ -716,7 +755,6 @@
 
   // -- PublicKeyCredential statics --------------------------------------------------------------------
   const VAUTH_CAPABILITIES = freeze([
-    "conditionalGet",
     "signalAllAcceptedCredentials",
     "signalCurrentUserDetails",
     "signalUnknownCredential",
@@ -736,20 +774,36 @@
     });
   }
 
+  // {available, proxied}: is vauth reachable, and is its proxy attached (autofill is then off)?
+  // Unknown (no bridge, an opaque origin): not available, not proxied.
+  const vauthState = () =>
+    then(request(PAGE_OPS.AVAILABLE, {}), (state) => state || {}, () => ({}));
+
   const statics = {
     isConditionalMediationAvailable() {
-      return resolved(true);
+      return then(vauthState(), (state) => state.proxied !== true);
+    },
+    // WebAuthn L3 5.1.7: vauth verifies its user (the vault's passphrase), so while it answers it
+    // is a user-verifying platform authenticator; otherwise the browser says what it has.
+    isUserVerifyingPlatformAuthenticatorAvailable() {
+      const original = originalStatics.isUserVerifyingPlatformAuthenticatorAvailable;
+      return then(vauthState(), (state) => state.available === true || (original ? original(PKC) : false));
     },
     getClientCapabilities() {
       const original = originalStatics.getClientCapabilities;
       const browser = original ? then(original(PKC), undefined, () => ({})) : resolved({});
-      return then(browser, (capabilities) => {
+      return then(vauthState(), (state) => then(browser, (capabilities) => {
         const merged = {};
         const names = objectKeys(capabilities || {});
         for (let i = 0; i < names.length; i++) merged[names[i]] = capabilities[names[i]];
         for (let i = 0; i < VAUTH_CAPABILITIES.length; i++) merged[VAUTH_CAPABILITIES[i]] = true;
+        merged.conditionalGet = state.proxied !== true; // the proxy turns passkey autofill off
+        if (state.available === true) {
+          merged.passkeyPlatformAuthenticator = true; // WebAuthn L3 5.1.7 (getClientCapabilities)
+          merged.userVerifyingPlatformAuthenticator = true;
+        }
         return merged;
-      });
+      }));
     },
   };
 

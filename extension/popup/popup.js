@@ -74,8 +74,32 @@ $("#site-choice").addEventListener("change", async () => {
   const settings = await call(MSG.SETTINGS_GET);
   await call(MSG.SETTINGS_SET, { patch: { sites: { [siteFor(settings.sites, site.host) ?? site.host]: choice } } });
 });
+// Proxy mode (background/proxy.js): the switch, and what it means now.
+const PROXY_NOTES = {
+  off: "Off: vauth offers its passkeys from inside each page, and passkey autofill works. Turn this on if the browser's own passkey window appears before vauth's.",
+  on: "On: every passkey request in this browser comes to vauth first; \"Use another authenticator\" in vauth's window reaches the browser's own. Passkey autofill in sign-in fields is off in this mode.",
+  held: "Another extension already answers this browser's passkey requests, so vauth stays inside each page instead. Turn that extension's passkey option off to let vauth answer here.",
+  unsupported: "This browser cannot let vauth answer every passkey request; vauth works from inside each page.",
+};
+
+function showProxy(state) {
+  $("#proxy-switch").checked = Boolean(state.enabled);
+  $("#proxy-switch").disabled = !state.supported;
+  const note = !state.supported ? "unsupported" : state.held ? "held" : state.enabled ? "on" : "off";
+  $("#proxy-note").textContent = PROXY_NOTES[note];
+  $("#proxy-note").dataset.state = note;
+}
+
+$("#proxy-switch").addEventListener("change", async () => {
+  try {
+    showProxy(await call(MSG.PROXY_SET, { enabled: $("#proxy-switch").checked }));
+  } catch (error) {
+    showError($("#error"), error);
+  }
+});
 $("#open-options").addEventListener("click", () => chrome.runtime.openOptionsPage());
 
 chrome.action.setBadgeText({ text: "" });
 site = await currentSite();
+showProxy(await call(MSG.PROXY_GET).catch(() => ({ supported: false })));
 await refresh();

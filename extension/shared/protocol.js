@@ -32,6 +32,14 @@ export const ACTIONS = Object.freeze({
   RECOVER: "recover",
   RECOVERY_KEY_NEW: "recoveryKey.new",
   BACKUP: "backup",
+  SYNC_STATUS: "sync.status",
+  SYNC_INIT: "sync.init",
+  SYNC_JOIN: "sync.join",
+  SYNC_PENDING: "sync.pending",
+  SYNC_APPROVE: "sync.approve",
+  SYNC_DEVICES: "sync.devices",
+  SYNC_REMOVE: "sync.remove",
+  SYNC_DEFAULT: "sync.default",
   SIGNAL_UNKNOWN_CREDENTIAL: "signal.unknownCredential",
   SIGNAL_ALL_ACCEPTED_CREDENTIALS: "signal.allAcceptedCredentials",
   SIGNAL_CURRENT_USER_DETAILS: "signal.currentUserDetails",
@@ -46,6 +54,8 @@ export const UI_ACTIONS = Object.freeze([
   ACTIONS.CREDENTIALS_DELETE, ACTIONS.TRASH_LIST, ACTIONS.TRASH_RESTORE, ACTIONS.TRASH_EMPTY,
   ACTIONS.AUTHENTICATOR_NAME, ACTIONS.AUDIT, ACTIONS.EXPORT, ACTIONS.EXPORT_NOTICE,
   ACTIONS.IMPORT, ACTIONS.PASSPHRASE, ACTIONS.RECOVER, ACTIONS.RECOVERY_KEY_NEW, ACTIONS.HOST_HELLO,
+  ACTIONS.SYNC_STATUS, ACTIONS.SYNC_PENDING, ACTIONS.SYNC_APPROVE, ACTIONS.SYNC_DEVICES,
+  ACTIONS.SYNC_REMOVE, ACTIONS.SYNC_DEFAULT,
 ]);
 
 // Actions that change the vault: the service worker adds `via` (which extension page asked),
@@ -74,6 +84,7 @@ export const ERRORS = Object.freeze({
   VAULT_LOCKED: "vault_locked",
   WRONG_PASSPHRASE: "wrong_passphrase",
   VAULT_ERROR: "vault_error",
+  SYNC_ERROR: "sync_error",
   NO_VAULT: "no vault",
   INVALID_ARGUMENT: "invalid argument",
   NO_SUCH_CREDENTIAL: "no such credential",
@@ -111,6 +122,16 @@ export const PAGE_OPS = Object.freeze({
   SIGNAL_UNKNOWN_CREDENTIAL: "signalUnknownCredential",
   SIGNAL_ALL_ACCEPTED_CREDENTIALS: "signalAllAcceptedCredentials",
   SIGNAL_CURRENT_USER_DETAILS: "signalCurrentUserDetails",
+  AVAILABLE: "available", // is vauth reachable? (isUserVerifyingPlatformAuthenticatorAvailable)
+  HANDBACK: "handback", // proxy mode: the person chose another authenticator; let go of the proxy
+  HANDBACK_DONE: "handbackDone", // ... the browser's own call has settled: take the proxy back
+});
+
+// Proxy mode: the error a proxied request ends with when the person chooses another
+// authenticator. The page script (in every frame) recognises it and asks the browser again.
+export const PROXY = Object.freeze({
+  HANDBACK_ERROR: "NotAllowedError",
+  HANDBACK_MESSAGE: "vauth handed this request back to the browser.",
 });
 
 // Messages to the service worker: its one routing table has a handler for each.
@@ -122,6 +143,8 @@ export const MSG = Object.freeze({
   DAEMON: "daemon",
   SETTINGS_GET: "settings.get",
   SETTINGS_SET: "settings.set",
+  PROXY_GET: "proxy.get", // the popup: is proxy mode on, attached, or held by another extension?
+  PROXY_SET: "proxy.set", // the popup's switch
   CEREMONY_INFO: "ceremony.info",
   CEREMONY_ANSWER: "ceremony.answer",
   CEREMONY_FALLBACK: "ceremony.fallback",

@@ -9,6 +9,7 @@ let prompt = null;
 let polling = false;
 let busy = false;
 let rememberShown = false; // the remembered choice is preselected once, then left to the person
+let syncShown = false; // likewise the vault's sync default
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const isCreate = () => info?.kind === ACTIONS.CREATE;
@@ -123,7 +124,26 @@ function renderDetails() {
   if (!create) setText("#account", prompt?.accounts?.length ? "" : info.allowCredentials ? "The account you gave the site" : "Any of your accounts on this site");
   $("#more").hidden = !create;
   $("#excluded").hidden = !(create && prompt?.excluded);
+  renderSyncChoice(create ? prompt?.sync : null);
   renderAccounts();
+}
+
+// A synced passkey or one for this computer only (issue 13): shown once the daemon's prompt says
+// this computer syncs; the vault's default is preselected, the person may switch before saving.
+function renderSyncChoice(offer) {
+  $("#sync-choice").hidden = !offer;
+  if (!offer) return;
+  const devices = offer.devices === 1 ? "Saved to your devices (this is the only one so far)" : `Saved to your ${offer.devices} devices`;
+  setText("#sync-synced-text", devices);
+  if (syncShown) return;
+  syncShown = true;
+  $(offer.default === "device" ? "#sync-device" : "#sync-synced").checked = true;
+}
+
+// The choice to send with the answer: true, false, or undefined (no choice shown: the default).
+function syncedChoice() {
+  if ($("#sync-choice").hidden) return undefined;
+  return document.querySelector('input[name="sync"]:checked')?.value === "synced";
 }
 
 function renderAccounts() {
@@ -199,7 +219,7 @@ function approve() {
   return act(async () => {
     $("#waiting").hidden = false;
     setText("#waiting", isCreate() ? "Creating the passkey…" : "Signing in…");
-    await call(MSG.CEREMONY_ANSWER, { ceremonyId, promptId: prompt.id, selected, remember: remember() });
+    await call(MSG.CEREMONY_ANSWER, { ceremonyId, promptId: prompt.id, selected, synced: syncedChoice(), remember: remember() });
   });
 }
 

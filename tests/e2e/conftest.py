@@ -112,22 +112,49 @@ def serve_rp() -> Iterator[RelyingParty]:
 
 
 @pytest.fixture
-def browser(environment: Environment) -> Iterator[Any]:
-    """A persistent Chromium context with the extension and the native host installed."""
+def mode() -> str:
+    """How vauth reaches pages: "page" (its page script, the default) or "proxy"
+    (chrome.webAuthenticationProxy). A test module parametrizes this to run in both."""
+    return "page"
+
+
+@pytest.fixture
+def browser(environment: Environment, mode: str) -> Iterator[Any]:
+    """A persistent Chromium context with the extension and the native host installed, in
+    `mode`."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         context = launch_with_extension(playwright, environment)
         try:
+            if mode == "proxy":
+                assert switch_proxy_mode(context, on=True) == "on"
             yield context
         finally:
             context.close()
 
 
-def launch_with_extension(playwright: Any, environment: Environment) -> Any:
+def switch_proxy_mode(context: Any, *, on: bool) -> str:
+    """Flip the popup's "vauth answers every passkey request in this browser" switch as a person
+    would; the popup's note then says what holds: "on", "off", "held" or "unsupported"."""
+    popup = context.new_page()
+    popup.goto(f"chrome-extension://{EXTENSION_ID}/popup/popup.html")
+    popup.wait_for_selector("#proxy-note[data-state]")
+    if popup.is_checked("#proxy-switch") != on:
+        previous = popup.get_attribute("#proxy-note", "data-state")
+        popup.click("#proxy-switch")
+        # (a selector, not wait_for_function: the popup's CSP forbids evaluating strings)
+        popup.wait_for_selector(f"#proxy-note:not([data-state='{previous}'])")
+    state = str(popup.get_attribute("#proxy-note", "data-state"))
+    popup.close()
+    return state
+
+
+def launch_with_extension(playwright: Any, environment: Environment, *others: Path) -> Any:
     """Chromium (a persistent profile under the environment) with the extension loaded and
-    the native host installed for it."""
+    the native host installed for it; `others`: more unpacked extensions to load, first."""
     user_data = environment.base / "chromium"
+    extensions = ",".join(str(path) for path in [*others, EXTENSION])
     environment.cli(
         "native-host", "install", "--browser", "chromium", "--user-data-dir", str(user_data)
     )
@@ -136,7 +163,11 @@ def launch_with_extension(playwright: Any, environment: Environment) -> Any:
         executable_path=CHROMIUM,
         headless=False,
         env=environment.env,
-        args=[*CHROMIUM_ARGS, *EXTENSION_ARGS],
+        args=[
+            *CHROMIUM_ARGS,
+            f"--disable-extensions-except={extensions}",
+            f"--load-extension={extensions}",
+        ],
     )
 
 

@@ -47,6 +47,7 @@ window.register = async (name, extra) => {
       instance: credential instanceof PublicKeyCredential,
       response: credential.response instanceof AuthenticatorAttestationResponse,
       transports: credential.response.getTransports(),
+      attachment: credential.authenticatorAttachment,
       algorithm: credential.response.getPublicKeyAlgorithm(),
       publicKey: credential.response.getPublicKey() instanceof ArrayBuffer,
       extensions: credential.getClientExtensionResults(),
@@ -84,7 +85,8 @@ window.probe = async (kind, extra) => {
   try {
     const credential = await navigator.credentials[kind]({publicKey});
     const data = JSON.parse(new TextDecoder().decode(credential.response.clientDataJSON));
-    return {ok: true, origin: data.origin, crossOrigin: data.crossOrigin || false};
+    return {ok: true, origin: data.origin, crossOrigin: data.crossOrigin || false,
+            ...(data.topOrigin ? {topOrigin: data.topOrigin} : {})};
   } catch (e) { return {ok: false, name: e.name, message: e.message}; }
 };
 window.vauthLoaded = () => typeof CredentialsContainer === "function"
@@ -119,6 +121,7 @@ class RelyingParty:
         app.router.add_get("/probe", self.probe)
         app.router.add_get("/sandboxed", self.sandboxed)
         app.router.add_get("/framed", self.framed)
+        app.router.add_get("/cross", self.cross)
         app.router.add_post("/register/options", self.register_options)
         app.router.add_post("/register/verify", self.register_verify)
         app.router.add_post("/login/options", self.login_options)
@@ -138,6 +141,14 @@ class RelyingParty:
 
     async def framed(self, request: web.Request) -> web.Response:
         return web.Response(text=FRAMED, content_type="text/html")
+
+    async def cross(self, request: web.Request) -> web.Response:
+        """The probe in a cross-origin frame: http://frame.localhost:PORT in this origin's page."""
+        port = request.url.port
+        frame = f"http://frame.localhost:{port}/probe"
+        allow = "publickey-credentials-create *; publickey-credentials-get *"
+        text = f'<!doctype html><iframe name="cross" src="{frame}" allow="{allow}"></iframe>'
+        return web.Response(text=text, content_type="text/html")
 
     async def register_options(self, request: web.Request) -> web.Response:
         body = await request.json()

@@ -26,6 +26,8 @@ from tests.support import b64
 from vauth.transport.unix_socket import Client
 
 pytestmark = pytest.mark.e2e
+# vauth's page script (the default) and proxy mode (chrome.webAuthenticationProxy), issue 14
+BOTH_MODES = pytest.mark.parametrize("mode", ["page", "proxy"])
 WINDOW = "ui/ceremony.html"
 OPAQUE = (
     "The current origin is an opaque origin and hence not allowed to access "
@@ -89,6 +91,7 @@ def chromium_on_opaque_origins(rp: RelyingParty) -> dict[Any, Any]:
     return chromium_alone(run)  # type: ignore[no-any-return]
 
 
+@BOTH_MODES
 def test_opaque_origins_are_refused_as_chromium_refuses_them(
     chromium_on_opaque_origins: dict[Any, Any],
     browser: Any,
@@ -235,6 +238,7 @@ def chromium_on_a_foreign_rp_id(rp: RelyingParty) -> dict[str, Any]:
     return chromium_alone(run)  # type: ignore[no-any-return]
 
 
+@BOTH_MODES
 def test_a_foreign_rp_id_is_refused_alike_with_or_without_passkeys(
     chromium_on_a_foreign_rp_id: dict[str, Any],
     browser: Any,
@@ -301,6 +305,7 @@ SIGNAL = """(credentialId) => PublicKeyCredential.signalUnknownCredential(
     (e) => ({ok: false, name: e.name}))"""
 
 
+@BOTH_MODES
 def test_a_signal_for_a_public_suffix_is_refused(
     chromium_on_a_signal_for_a_public_suffix: dict[str, Any],
     browser: Any,

@@ -187,7 +187,9 @@ def test_firefox_manifest() -> None:
     _check_common(manifest)
     chromium = _manifest(EXTENSION / "manifest.json")
     assert manifest["version"] == chromium["version"]
-    assert manifest["permissions"] == chromium["permissions"]
+    # Firefox has no chrome.webAuthenticationProxy (proxy mode is Chromium's, issue 14)
+    chromium_only = {"webAuthenticationProxy"}
+    assert manifest["permissions"] == [p for p in chromium["permissions"] if p not in chromium_only]
 
 
 def test_extension_id_is_pinned() -> None:

@@ -57,7 +57,13 @@ SOCKET: dict[str, tuple[dict[str, str], dict[str, Any]]] = {
     "ctap": ({"authenticatorId": "string", "message": "string"}, {"message": "BA=="}),
     "prompts.wait": ({"timeout": "number"}, {"timeout": 0}),
     "prompts.answer": (
-        {"id": "string", "approve": "boolean", "verified": "boolean", "selected": "integer?"},
+        {
+            "id": "string",
+            "approve": "boolean",
+            "verified": "boolean",
+            "selected": "integer?",
+            "synced": "boolean?",
+        },
         {"id": "x", "approve": False},
     ),
     "rpId.check": ({"origin": "string?", "rpId": "string?"}, {"origin": ORIGIN}),
@@ -83,6 +89,23 @@ SOCKET: dict[str, tuple[dict[str, str], dict[str, Any]]] = {
     "recoveryKey.new": ({"passphrase": "string"}, {"passphrase": "p"}),
     "passphrase": ({"old": "string", "new": "string"}, {"old": "a", "new": "b"}),
     "backup": ({"destination": "string"}, {"destination": "/nonexistent/b.db"}),
+    "sync.status": ({}, {}),
+    "sync.init": (
+        {"folder": "string", "deviceName": "string"},
+        {"folder": "/nonexistent", "deviceName": "d"},
+    ),
+    "sync.join": (
+        {"folder": "string", "deviceName": "string"},
+        {"folder": "/nonexistent", "deviceName": "d"},
+    ),
+    "sync.pending": ({}, {}),
+    "sync.approve": (
+        {"deviceId": "string", "fingerprint": "string"},
+        {"deviceId": "x", "fingerprint": "1"},
+    ),
+    "sync.devices": ({}, {}),
+    "sync.remove": ({"deviceId": "string"}, {"deviceId": "x"}),
+    "sync.default": ({"default": "string?"}, {}),
     "signal.unknownCredential": (
         {"origin": "string?", "rpId": "string", "credentialId": "string"},
         {"origin": ORIGIN, "rpId": "example.com", "credentialId": "AAAA"},

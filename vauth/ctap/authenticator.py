@@ -112,6 +112,7 @@ class Authenticator:
             "secrets": self.secrets,
             "pin_uv": self.pin_uv,
             "responses": env.responses,
+            "sync": env.sync,
         }
         self.components = components
         self._contexts = {

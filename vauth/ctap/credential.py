@@ -45,9 +45,22 @@ class Credential:
     # The private key is sealed in the credential ID (a non-discoverable credential): a store
     # keeps only what a person needs to see and delete it, never the key (private_key is b"").
     sealed: bool = False
+    # Kept on every device of the person's sync group (vauth/sync/), fixed at creation: it is
+    # backup eligible for life, counts nothing (sign count 0) and is backed up once another
+    # device holds it. False: this device only.
+    synced: bool = False
     # False: its key is sealed in its ID and it counts with the authenticator-wide counter
     stored: bool = field(default=True, compare=False)
     _key: CoseKey | None = field(default=None, repr=False, compare=False)
+
+    def make_synced(self, devices: int) -> None:
+        """Fix a new credential as synced (vauth/sync/): backup eligible for life, backed up
+        once a second device holds it, and no counter (WebAuthn L3 section 6.1.3: BE and BS;
+        CTAP 2.1: a credential without a counter reports 0)."""
+        self.synced = True
+        self.backup_eligible = True
+        self.backup_state = devices >= 2
+        self.sign_count_policy = SignCountPolicy.ZERO
 
     def __repr__(self) -> str:  # the private key never reaches a log through repr()
         return (

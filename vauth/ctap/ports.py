@@ -92,6 +92,26 @@ class AuditRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class SyncOffer:
+    """A new passkey may be kept on the person's other devices (vauth/sync/)."""
+
+    default: bool  # synced unless the person says otherwise (the vault's sync.default)
+    devices: int  # how many devices of the group hold synced passkeys (this one included)
+
+
+class SyncChoice(Protocol):
+    async def offer(self) -> SyncOffer | None:
+        """What a new discoverable passkey may be; None: sync is not set up (device only)."""
+
+
+class DeviceOnly:
+    """No sync: every passkey stays on this device."""
+
+    async def offer(self) -> SyncOffer | None:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
 class PresenceRequest:
     """What a front end shows the user when it asks for presence (and maybe verification)."""
 
@@ -109,6 +129,9 @@ class PresenceRequest:
     accounts: tuple[tuple[str | None, str | None], ...] = ()
     # Beside each of `accounts`, what helps the user tell them apart: (nickname, last used ms).
     account_notes: tuple[tuple[str | None, int | None], ...] = ()
+    # makeCredential with sync set up: a front end may show it and let the person choose
+    # ("Saved to your 3 devices" / "Only on this computer").
+    sync_offer: SyncOffer | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +139,7 @@ class PresenceResponse:
     present: bool
     verified: bool = False
     selected: int | None = None  # which of several accounts the user picked, if the UI asked
+    synced: bool | None = None  # the person's choice for a new passkey (None: the default)
 
 
 class UserPresence(Protocol):
@@ -195,3 +219,4 @@ class Environment:
     keys: KeySource
     pin_hasher: PinHasher = field(default_factory=_inline_pin_hasher)  # where Argon2id runs
     responses: ResponsePort = field(default_factory=TruthfulResponses)  # a tester's overrides
+    sync: SyncChoice = field(default_factory=DeviceOnly)  # whether new passkeys may sync

@@ -12,7 +12,7 @@ COLUMNS = (
     "user_display_name", "algorithm", "private_key", "discoverable", "sign_count",
     "sign_count_policy", "backup_eligible", "backup_state", "cred_protect", "created",
     "last_used", "large_blob", "cred_random_with_uv", "cred_random_without_uv", "cred_blob",
-    "large_blob_key", "nickname", "sealed",
+    "large_blob_key", "nickname", "sealed", "synced",
 )  # fmt: skip
 # What ceremonies and management may change on a stored credential.
 UPDATED = (
@@ -25,6 +25,7 @@ _FROM_SQL: dict[str, Callable[[Any], Any]] = {
     "backup_eligible": bool,
     "backup_state": bool,
     "sealed": bool,
+    "synced": bool,
     "sign_count_policy": SignCountPolicy,
 }
 

@@ -69,5 +69,47 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE audit ADD COLUMN actor TEXT",
         "ALTER TABLE audit ADD COLUMN detail TEXT",
     ),
+    # 4: sync between a person's devices (vauth/sync/). A credential is synced or device-only
+    #    for life: existing ones stay device-only. Every change to a synced one is queued in the
+    #    outbox in the transaction that makes it; the rest is the sync group as this device
+    #    knows it: members, content keys by epoch, what was applied from whom, field clocks for
+    #    the merge rule, and refused segments.
+    (
+        "ALTER TABLE credentials ADD COLUMN synced INTEGER NOT NULL DEFAULT 0",
+        """CREATE TABLE sync_outbox (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            kind TEXT NOT NULL,
+            credential_id BLOB,
+            fields TEXT,
+            hlc INTEGER NOT NULL,
+            data BLOB
+        )""",
+        """CREATE TABLE sync_devices (
+            device_id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            sign_key BLOB NOT NULL,
+            box_key BLOB NOT NULL,
+            this_device INTEGER NOT NULL DEFAULT 0,
+            removed_epoch INTEGER,
+            cutoff_seq INTEGER,
+            last_seq INTEGER NOT NULL DEFAULT 0,
+            last_hash BLOB,
+            last_seen INTEGER
+        ) WITHOUT ROWID""",
+        """CREATE TABLE sync_keys (
+            epoch INTEGER PRIMARY KEY,
+            key BLOB NOT NULL
+        ) WITHOUT ROWID""",
+        # per credential (b"": the synced settings), CBOR {field: [hlc, device ID, value]}
+        """CREATE TABLE sync_clock (
+            credential_id BLOB PRIMARY KEY,
+            clocks BLOB NOT NULL
+        ) WITHOUT ROWID""",
+        """CREATE TABLE sync_refused (
+            path TEXT PRIMARY KEY,
+            reason TEXT NOT NULL,
+            at INTEGER NOT NULL
+        ) WITHOUT ROWID""",
+    ),
 )
 LATEST = len(MIGRATIONS)

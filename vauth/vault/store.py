@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import sqlcipher3
 
 from vauth.ctap.credential import Credential
-from vauth.ctap.ports import AuditRecord
+from vauth.ctap.ports import AuditRecord, SyncOffer
 from vauth.ctap.status import CtapError, CtapStatus
-from vauth.vault import rows
+from vauth.vault import outbox, rows
 
 if TYPE_CHECKING:
     from vauth.vault.database import Database
@@ -109,6 +109,7 @@ class VaultStore:
         # and dropped when the vault locks (it holds private keys).
         self._cache: OrderedDict[bytes, Credential] = OrderedDict()
         self._generation = 0  # moves on whenever the cache is dropped from (see _drop)
+        self._offer: tuple[SyncOffer | None] | None = None  # the sync choice, once read
         self.now_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000  # tests move it
         self.monotonic: Callable[[], float] = time.monotonic  # for block sizes; tests move it
 
@@ -183,6 +184,7 @@ class VaultStore:
         self._generation += 1
         if credential_id is None:
             self._cache.clear()
+            self._offer = None
         else:
             self._cache.pop(credential_id, None)
 
@@ -233,7 +235,15 @@ class VaultStore:
         row = rows.to_row(credential)
         self._counters.pop(credential.credential_id, None)
         self._drop(credential.credential_id)
-        await self._run(lambda db: db.execute(rows.UPSERT, row))
+        at = self.now_ms()
+
+        def work(db: Database) -> None:
+            with db.transaction() as connection:
+                connection.execute(rows.UPSERT, row)
+                if credential.synced:  # the other devices get it with the next segment
+                    _queue_creation(connection, at, credential)
+
+        await self._run(work)
 
     async def put_many(
         self,
@@ -257,6 +267,8 @@ class VaultStore:
                         (credential.credential_id,),
                     )
                     connection.execute(rows.INSERT, row)
+                    if credential.synced:
+                        _queue_creation(connection, at, credential)
                     _audit(connection, at, "import", credential, actor, "Imported from a file.")
                 for name, update in updates.items():
                     _write_setting(connection, name, update(_read_setting(connection, name)))
@@ -273,14 +285,16 @@ class VaultStore:
         def work(db: Database) -> None:
             with db.transaction() as connection:
                 old = connection.execute(
-                    f"SELECT {', '.join(rows.UPDATED)} FROM live_credentials "  # noqa: S608
+                    f"SELECT {', '.join(rows.UPDATED)}, synced FROM live_credentials "  # noqa: S608
                     "WHERE credential_id = ?",
                     (credential.credential_id,),
                 ).fetchone()
                 if old is None:
                     return
                 connection.execute(rows.UPDATE, row)
-                before = dict(zip(rows.UPDATED, old, strict=True))
+                before = dict(zip(rows.UPDATED, old, strict=False))
+                if old[-1]:  # synced: the other devices get what changed
+                    _queue_changes(connection, at, before, credential)
                 kind, detail = _changes(before, credential)
                 if detail:
                     _audit(connection, at, kind, credential, actor, detail)
@@ -310,8 +324,11 @@ class VaultStore:
                     "UPDATE credentials SET deleted_at = ?, deleted_by = ? WHERE credential_id = ?",
                     (at, actor, credential_id),
                 )
+                credential = rows.from_row(found)
+                if credential.synced:
+                    outbox.queue(connection, outbox.UPDATE, at, credential_id, {outbox.DELETED: at})
                 detail = f"Moved to the trash; it can be restored for {TRASH_DAYS} days."
-                _audit(connection, at, "delete", rows.from_row(found), actor, detail)
+                _audit(connection, at, "delete", credential, actor, detail)
                 return True
 
         return await self._run(work)
@@ -348,6 +365,10 @@ class VaultStore:
                     (credential_id,),
                 )
                 credential = rows.from_row(found[: len(rows.COLUMNS)])
+                if credential.synced:
+                    outbox.queue(
+                        connection, outbox.UPDATE, at, credential_id, {outbox.DELETED: None}
+                    )
                 _audit(connection, at, "restore", credential, actor, "Restored from the trash.")
                 return credential
 
@@ -531,7 +552,47 @@ class VaultStore:
         return await self._run(work)
 
     async def set_setting(self, name: str, value: bytes) -> None:
-        await self._run(lambda db: db.execute(WRITE_SETTING, (name, value)))
+        at = self.now_ms()
+
+        if name.startswith("sync."):
+            self._drop(None)  # the sync choice may change
+
+        def work(db: Database) -> None:
+            with db.transaction() as connection:
+                connection.execute(WRITE_SETTING, (name, value))
+                if name in outbox.SYNCED_SETTINGS and outbox.sync_set_up(connection):
+                    outbox.queue(connection, outbox.SETTING, at, values={name: value})
+
+        await self._run(work)
+
+    async def offer(self) -> SyncOffer | None:
+        """The SyncChoice port: new passkeys may sync once sync is set up on this vault. Kept
+        in memory until sync changes the group or the default (see changed_elsewhere)."""
+        if self._offer is not None:
+            self._vault.ensure_open()
+            return self._offer[0]
+
+        def work(db: Database) -> SyncOffer | None:
+            if not db.query(READ_SETTING, (outbox.STATE_SETTING,)):
+                return None
+            default = db.query(READ_SETTING, (outbox.DEFAULT_SETTING,))
+            members = db.query("SELECT count(*) FROM sync_devices WHERE removed_epoch IS NULL")
+            synced = not default or bytes(default[0][0]) != b"device"
+            return SyncOffer(default=synced, devices=int(members[0][0]))
+
+        generation = self._generation
+        offer = await self._run(work)
+        if generation == self._generation:
+            self._offer = (offer,)
+        return offer
+
+    def changed_elsewhere(self, credential_ids: Sequence[bytes] | None = None) -> None:
+        """Credentials that sync changed (a merge, or the group's size for every synced one:
+        None): read them again."""
+        if credential_ids is None:
+            self._drop(None)
+        for credential_id in credential_ids or ():
+            self._drop(credential_id)
 
     # -- the audit log ----------------------------------------------------------------------
 
@@ -601,6 +662,24 @@ def _changes(before: Mapping[str, Any], after: Credential) -> tuple[str, str]:
         parts.append("the data a site keeps with it")
     kind = "rename" if changed == ["nickname"] and len(parts) == 1 else "update"
     return kind, ("Changed " + "; ".join(parts) + ".") if parts else ""
+
+
+def _queue_changes(
+    connection: sqlcipher3.Connection, at: int, before: Mapping[str, Any], after: Credential
+) -> None:
+    changed = {
+        name: getattr(after, name)
+        for name in outbox.MUTABLE_FIELDS
+        if before[name] != getattr(after, name)
+    }
+    if changed:
+        outbox.queue(connection, outbox.UPDATE, at, after.credential_id, changed)
+
+
+def _queue_creation(connection: sqlcipher3.Connection, at: int, credential: Credential) -> None:
+    values = {name: getattr(credential, name) for name in outbox.MUTABLE_FIELDS}
+    values[outbox.DELETED] = None
+    outbox.queue(connection, outbox.CREATE, at, credential.credential_id, values)
 
 
 def _quoted(value: object) -> str:

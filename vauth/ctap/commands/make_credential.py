@@ -31,6 +31,7 @@ from vauth.ctap.ports import (
     KeySource,
     PresenceRequest,
     ResponsePort,
+    SyncChoice,
     UserPresence,
 )
 from vauth.ctap.secrets import Secrets
@@ -49,6 +50,7 @@ class Context:
     pin_uv: PinUvAuth
     secrets: Secrets
     responses: ResponsePort  # a tester's overrides, applied where the response is signed
+    sync: SyncChoice  # whether a new discoverable passkey may sync, and the vault's default
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +132,8 @@ async def handle(ctx: Context, request: MakeCredentialRequest) -> MakeCredential
         raise CtapError(CtapStatus.CREDENTIAL_EXCLUDED)
 
     # 13-14. User presence (unless the token carries it) and built-in UV (when it is due).
+    sync_offer = await ctx.sync.offer() if rk else None  # only discoverable passkeys sync
+    synced = sync_offer is not None and sync_offer.default
     if not verification.up_done or verification.builtin_uv:
         response = await ctx.presence.confirm(
             PresenceRequest(
@@ -140,10 +144,13 @@ async def handle(ctx: Context, request: MakeCredentialRequest) -> MakeCredential
                 discoverable=rk,
                 attestation=config.attestation.value,
                 user_verification=verification.builtin_uv,
+                sync_offer=sync_offer,
             )
         )
         if not response.present or (verification.builtin_uv and not response.verified):
             raise CtapError(CtapStatus.OPERATION_DENIED, "user declined")
+        if sync_offer is not None and response.synced is not None:
+            synced = response.synced
     if verification.uv_by_token:
         ctx.pin_uv.token.clear_after_use()
     # hmac-secret-mc: the salts are opened only once the user has consented.
@@ -177,6 +184,8 @@ async def handle(ctx: Context, request: MakeCredentialRequest) -> MakeCredential
         stored=rk,
     )
     credential._key = key
+    if synced and sync_offer is not None:
+        credential.make_synced(sync_offer.devices)
     random_bytes = ctx.keys.random_bytes
     if extension_inputs.hmac_secret and rk:
         credential.cred_random_with_uv = random_bytes(hmac_secret.CRED_RANDOM_LENGTH)

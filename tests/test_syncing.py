@@ -1,0 +1,178 @@
+"""The daemon's sync runner (vauth/syncing.py): when it merges and publishes.
+
+The engine here is a recording stand-in for ``vauth.sync.Sync`` (the library is tested on its
+own); the folder, the file watcher (watchfiles/inotify) and the threads are real."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from vauth.syncing import SyncRunner
+
+
+@dataclass
+class Report:
+    applied: int = 0
+    refused: list[Any] = field(default_factory=list)
+    changed_ids: list[bytes] = field(default_factory=list)
+
+
+class RecordingEngine:
+    """Counts merges and publishes, and the threads they ran on."""
+
+    def __init__(self, folder: Path | None) -> None:
+        self.folder = folder
+        self.merges: list[float] = []
+        self.publishes: list[float] = []
+        self.threads: set[int] = set()
+        self.fail_merge = 0
+
+    @property
+    def configured(self) -> bool:
+        return self.folder is not None
+
+    def merge(self) -> Report:
+        self.threads.add(threading.get_ident())
+        self.merges.append(time.monotonic())
+        if self.fail_merge:
+            self.fail_merge -= 1
+            raise RuntimeError("disk on fire")
+        return Report(applied=1)
+
+    def publish(self) -> int:
+        self.threads.add(threading.get_ident())
+        self.publishes.append(time.monotonic())
+        return 1
+
+
+@pytest.fixture
+async def running(tmp_path: Path) -> AsyncIterator[Callable[..., Any]]:
+    stop = asyncio.Event()
+    tasks: list[asyncio.Task[None]] = []
+
+    def start(engine: RecordingEngine, **kwargs: Any) -> SyncRunner:
+        runner = SyncRunner(lambda: engine, **kwargs)  # type: ignore[arg-type, return-value]
+        tasks.append(asyncio.create_task(runner.run(stop)))
+        return runner
+
+    yield start
+    stop.set()
+    await asyncio.wait_for(asyncio.gather(*tasks), 5)
+
+
+async def until(condition: Callable[[], bool], timeout: float = 5.0) -> float:
+    start = time.monotonic()
+    while not condition():
+        assert time.monotonic() - start < timeout, "timed out"
+        await asyncio.sleep(0.01)
+    return time.monotonic() - start
+
+
+async def test_a_file_arriving_in_the_folder_is_merged_promptly(
+    tmp_path: Path, running: Callable[..., SyncRunner]
+) -> None:
+    engine = RecordingEngine(tmp_path)
+    running(engine, poll_s=60)
+    await until(lambda: len(engine.merges) == 1)  # the catch-up merge at start
+    (tmp_path / "vauth").mkdir()
+    (tmp_path / "vauth" / "seg-0000000001.vseg").write_bytes(b"x")
+    took = await until(lambda: len(engine.merges) == 2, timeout=3)
+    assert took < 2.0  # the watcher, not the 60 s poll
+    assert threading.get_ident() not in engine.threads  # off the event loop
+
+
+async def test_syncthing_temporaries_do_not_cause_a_merge(
+    tmp_path: Path, running: Callable[..., SyncRunner]
+) -> None:
+    engine = RecordingEngine(tmp_path)
+    running(engine, poll_s=60)
+    await until(lambda: len(engine.merges) == 1)
+    (tmp_path / ".syncthing.seg-0000000001.vseg.tmp").write_bytes(b"half")
+    await asyncio.sleep(1.0)
+    assert len(engine.merges) == 1
+
+
+async def test_a_burst_of_local_changes_is_published_once(
+    tmp_path: Path, running: Callable[..., SyncRunner]
+) -> None:
+    engine = RecordingEngine(tmp_path)
+    runner = running(engine, poll_s=60, debounce_s=0.3)
+    await until(lambda: len(engine.merges) == 1 and len(engine.publishes) == 1)  # catch-up
+    for _ in range(5):
+        runner.changed_locally()
+        await asyncio.sleep(0.02)
+    await until(lambda: len(engine.publishes) >= 2)
+    await asyncio.sleep(0.6)
+    assert len(engine.publishes) == 2
+
+
+async def test_without_the_watcher_the_poll_still_merges(
+    tmp_path: Path, running: Callable[..., SyncRunner], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import vauth.syncing
+
+    def broken(*_a: Any, **_k: Any) -> Any:
+        raise OSError(28, "inotify watch limit reached")
+
+    monkeypatch.setattr(vauth.syncing.watchfiles, "awatch", broken)
+    engine = RecordingEngine(tmp_path)
+    running(engine, poll_s=0.3)
+    await until(lambda: len(engine.merges) >= 3, timeout=5)
+    assert len(engine.publishes) >= 2  # the poll publishes too
+
+
+async def test_a_failing_merge_is_logged_and_the_runner_goes_on(
+    tmp_path: Path, running: Callable[..., SyncRunner], caplog: pytest.LogCaptureFixture
+) -> None:
+    engine = RecordingEngine(tmp_path)
+    engine.fail_merge = 1
+    runner = running(engine, poll_s=0.2)
+    await until(lambda: len(engine.merges) >= 2)
+    assert runner.last_error is not None and "see the daemon's log" in runner.last_error
+    assert "merging other devices' changes failed" in caplog.text
+
+
+async def test_nothing_runs_until_sync_is_set_up(
+    tmp_path: Path, running: Callable[..., SyncRunner]
+) -> None:
+    engine = RecordingEngine(None)
+    runner = running(engine, poll_s=0.1)
+    await asyncio.sleep(0.4)
+    assert engine.merges == [] and engine.publishes == []
+    engine.folder = tmp_path  # what `vauth sync init` does
+    runner.changed_locally()
+    await until(lambda: engine.merges and engine.publishes)
+
+
+async def test_a_merge_does_not_wait_for_a_pending_publish(
+    tmp_path: Path, running: Callable[..., SyncRunner]
+) -> None:
+    engine = RecordingEngine(tmp_path)
+    runner = running(engine, poll_s=60, debounce_s=3.0)
+    await until(lambda: len(engine.merges) == 1)
+    await asyncio.sleep(0.3)
+    runner.changed_locally()  # a publish is now due in 3 s
+    (tmp_path / "seg-0000000001.vseg").write_bytes(b"x")
+    took = await until(lambda: len(engine.merges) == 2, timeout=5)
+    assert took < 1.5 and len(engine.publishes) == 1  # only the catch-up one
+
+
+async def test_a_stream_of_operations_does_not_postpone_publishing(
+    tmp_path: Path, running: Callable[..., SyncRunner]
+) -> None:
+    engine = RecordingEngine(tmp_path)
+    runner = running(engine, poll_s=60, debounce_s=0.3)
+    await until(lambda: len(engine.merges) == 1)
+    published = len(engine.publishes)
+    for _ in range(30):  # an operation every 50 ms for 1.5 s: say, a UI polling
+        runner.changed_locally()
+        await asyncio.sleep(0.05)
+    assert len(engine.publishes) - published >= 3
