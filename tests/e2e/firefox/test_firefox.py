@@ -261,6 +261,15 @@ def visible(selector: str) -> str:
     return f"(e => Boolean(e) && !e.closest('[hidden]'))(document.querySelector('{selector}'))"
 
 
+def ready(selector: str) -> str:
+    """``selector`` is visible and the window's script listens to it. "Use another
+    authenticator" and "Cancel" are in ceremony.html from the start, so they are visible as soon
+    as it is parsed; its module script (which adds their click listeners) runs after that, then
+    shows the ceremony (``body[data-state]``). A click in between does nothing: on a loaded
+    machine the test clicked there and waited for an answer that could not come."""
+    return f"Boolean(document.body.dataset.state) && {visible(selector)}"
+
+
 def text(selector: str) -> str:
     return f"document.querySelector('{selector}').textContent"
 
@@ -299,7 +308,7 @@ def test_cancel_in_the_window_gives_not_allowed(
     start_daemon("--presence", "prompt")
     page = open_site(firefox, rp)
     start(page, "register('erin')")
-    in_window(firefox, visible("#cancel"), "the window's Cancel button")
+    in_window(firefox, ready("#cancel"), "the window's Cancel button")
     firefox.window(click("#cancel"))
     cancelled = result(page)
     assert cancelled["ok"] is False and cancelled["name"] == "NotAllowedError", cancelled
@@ -317,7 +326,7 @@ def test_use_another_authenticator_in_the_window_reaches_firefox(
     before = json.loads(firefox.own_credentials())
     page = open_site(firefox, rp)
     start(page, "register('frank')")
-    in_window(firefox, visible("#fallback"), "the window's Use another authenticator")
+    in_window(firefox, ready("#fallback"), "the window's Use another authenticator")
     firefox.window(click("#fallback"))
     registered = result(page)
     assert registered["ok"], registered
