@@ -15,6 +15,7 @@ import queue
 import shutil
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ FIREFOX = shutil.which("firefox-esr") or "/usr/bin/firefox-esr"
 NODE = shutil.which("node")
 NPM = shutil.which("npm")
 REPLY_TIMEOUT_S = 90
+WINDOW_GONE_S = 20
 collect_ignore = ["node_modules"]
 
 
@@ -154,6 +156,16 @@ class Firefox:
         return self.request("window", expression=expression)
 
     def open(self, url: str) -> Page:
+        """A new tab at ``url``, in Firefox's main window. BiDi's browsingContext.create puts a
+        new tab in the focused window, and while a ceremony window (a popup) from an earlier
+        test is still closing, that is the ceremony window: the page became a second tab there,
+        and vauth's backstop, which removes the ceremony's window 1.5 s after the ceremony,
+        closed the test's page with it. So wait for the earlier window to be gone first."""
+        deadline = time.monotonic() + WINDOW_GONE_S
+        while self.window("true") is not None:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"a ceremony window was still open after {WINDOW_GONE_S} s")
+            time.sleep(0.1)
         return Page(self, self.request("open", url=url))
 
     def close(self) -> None:
