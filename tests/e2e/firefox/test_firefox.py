@@ -262,7 +262,10 @@ def test_a_daemon_replaced_by_a_prompting_one_gets_its_window(
 # -- clicking through the ceremony window ---------------------------------------------------------
 # (BiDi does not reach extension pages; the driver reaches the window with a frame script.)
 
-APPROVE_READY = "!document.querySelector('#approve').disabled"
+# (The window's document may not be ceremony.html yet, or not parsed: its script's first render,
+# body[data-state], comes first in every check below.)
+RENDERED = "Boolean(document.body?.dataset.state)"
+APPROVE_READY = f"{RENDERED} && !document.querySelector('#approve').disabled"
 
 
 def visible(selector: str) -> str:
@@ -275,7 +278,7 @@ def ready(selector: str) -> str:
     as it is parsed; its module script (which adds their click listeners) runs after that, then
     shows the ceremony (``body[data-state]``). A click in between does nothing: on a loaded
     machine the test clicked there and waited for an answer that could not come."""
-    return f"Boolean(document.body.dataset.state) && {visible(selector)}"
+    return f"{RENDERED} && {visible(selector)}"
 
 
 def text(selector: str) -> str:
