@@ -15,11 +15,18 @@ export const ceremonies = new Map(); // ceremonyId -> Ceremony
 // The daemon's status, reused for a moment: every ceremony needs it, and in tester mode a round
 // trip to the daemon is most of a ceremony's time. A locked vault is never taken from the cache,
 // and a stale "unlocked" costs nothing: the daemon's own vault_locked answer is handled below.
+// A reused "presence: auto" may be stale (the daemon restarted with `--presence prompt` meanwhile,
+// whose prompt would then wait with no window to answer it): a ceremony that went ahead on it
+// and is still running after CONFIRM_AUTO_MS asks the daemon again (see confirmAuto).
 const STATUS_FRESH_MS = 2_000;
+const CONFIRM_AUTO_MS = 500;
 let recentStatus = null; // {status, at}
 
-export async function daemonStatus(host) {
-  if (recentStatus && Date.now() - recentStatus.at < STATUS_FRESH_MS) return recentStatus.status;
+export async function daemonStatus(host, { reused = null } = {}) {
+  if (recentStatus && Date.now() - recentStatus.at < STATUS_FRESH_MS) {
+    if (reused) reused.value = true;
+    return recentStatus.status;
+  }
   const status = await host.request(ACTIONS.STATUS);
   recentStatus = status.vault?.locked ? null : { status, at: Date.now() };
   return status;
@@ -107,8 +114,9 @@ export class Ceremony {
   async drive() {
     while (!this.settled) {
       let status;
+      const reused = { value: false };
       try {
-        status = await daemonStatus(this.host);
+        status = await daemonStatus(this.host, { reused });
       } catch (error) {
         if (!isUnavailable(error)) throw error;
         await this.waitFor(CEREMONY_STATES.UNAVAILABLE, error);
@@ -126,6 +134,9 @@ export class Ceremony {
         this.setState(CEREMONY_STATES.WAITING);
         await this.openWindow();
       }
+      const confirm = status.presence === "auto" && reused.value
+        ? setTimeout(() => this.confirmAuto(), CONFIRM_AUTO_MS)
+        : null;
       try {
         this.daemonBusy = true;
         const result = await this.host.request(
@@ -141,9 +152,21 @@ export class Ceremony {
         else if (isUnavailable(error)) await this.waitFor(CEREMONY_STATES.UNAVAILABLE, error);
         else throw error;
       } finally {
+        clearTimeout(confirm);
         this.daemonBusy = false;
       }
     }
+  }
+
+  // The ceremony went ahead without a window on a reused "presence: auto" and has not finished:
+  // if the daemon now prompts (it was restarted in another mode), open the window for its prompt.
+  async confirmAuto() {
+    if (this.settled || this.windowId !== null) return;
+    recentStatus = null;
+    const status = await daemonStatus(this.host).catch(() => null);
+    if (!status || status.presence === "auto" || this.settled) return;
+    this.setState(CEREMONY_STATES.WAITING);
+    await this.openWindow();
   }
 
   // Does the vault hold a passkey this get can use? (Without one, the window offers the others.)

@@ -51,7 +51,12 @@ def ceremony_window(browser: Any, page: Any, call: str) -> Any:
     with browser.expect_page(lambda p: WINDOW in p.url, timeout=20_000) as opened:
         start(page, call)
     window = opened.value
-    window.wait_for_load_state()
+    # The window's script has run and shows the ceremony (it sets body[data-state] on its first
+    # render). Not wait_for_load_state(): that waits for Playwright to see the "load" lifecycle
+    # event of a window the extension's service worker opened, and on a loaded machine it once
+    # did not within 30 s ("networkidle" fired, "load" never), though nothing in ceremony.html
+    # can hold its load; what the tests need is the rendered window, so wait for that.
+    window.wait_for_selector("body[data-state]", state="attached")
     return window
 
 

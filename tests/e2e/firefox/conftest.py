@@ -10,6 +10,7 @@ answered over the daemon's socket (`vauth prompts`), as a person can."""
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from tests.e2e.rp_server import RelyingParty
 from vauth.browsers import firefox as bidi  # not "firefox": the fixture below has that name
 
 HERE = Path(__file__).resolve().parent
+WINDOW_GONE_S = 20
 collect_ignore = ["node_modules"]
 
 
@@ -49,6 +51,16 @@ class Firefox(bidi.Firefox):
         super().__init__(environment.env, environment.base, addon, HERE / "driver.mjs")
 
     def open(self, url: str) -> Page:
+        """A new tab at ``url``, in Firefox's main window. BiDi's browsingContext.create puts a
+        new tab in the focused window, and while a ceremony window (a popup) from an earlier
+        test is still closing, that is the ceremony window: the page became a second tab there,
+        and vauth's backstop, which removes the ceremony's window 1.5 s after the ceremony,
+        closed the test's page with it. So wait for the earlier window to be gone first."""
+        deadline = time.monotonic() + WINDOW_GONE_S
+        while self.window("true") is not None:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"a ceremony window was still open after {WINDOW_GONE_S} s")
+            time.sleep(0.1)
         return Page(self, self.request("open", url=url))
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from tests.e2e.firefox.conftest import Firefox, Page
 from tests.e2e.rp_server import RelyingParty
 
 pytestmark = pytest.mark.e2e
+STATUS_FRESH_S = 2.1  # the add-on reuses the daemon's status for 2 s (background/ceremony.js)
 OPAQUE = (
     "The current origin is an opaque origin and hence not allowed to access "
     "'PublicKeyCredential' objects."
@@ -220,14 +222,63 @@ def test_abort_ends_the_ceremony_and_its_prompt(
     page.close()
 
 
+def test_a_daemon_replaced_by_a_prompting_one_gets_its_window(
+    firefox: Firefox, rp: RelyingParty, start_daemon: Any, environment: Environment
+) -> None:
+    """The add-on reuses the daemon's status for 2 s. A tester daemon (`--presence auto`)
+    replaced meanwhile by one that prompts still gets its ceremony window: the add-on asks again
+    when a ceremony it let go ahead without a window has not finished. (The prompting daemon is
+    started beforehand on a socket of its own and moved into place, so that the swap is quicker
+    than those 2 s on a loaded machine; without the second look, the prompt waits with no
+    window, as in a flaky run of the abort test after the daemon-down one.)"""
+    runtime = Path(environment.env["XDG_RUNTIME_DIR"])
+    waiting = runtime / "vauth-next" / "vauth.sock"
+    tester = start_daemon("--presence", "auto", "--ephemeral")
+    start_daemon("--presence", "prompt", "--socket", str(waiting))
+    page = open_site(firefox, rp)
+    assert page.evaluate("register('judy')")["ok"]
+    # The add-on now holds "presence: auto", from the start of judy's ceremony. Let that go stale
+    # and have the add-on fetch it afresh just before the swap (isUserVerifyingPlatform-
+    # AuthenticatorAvailable asks for the daemon's status), and kill the tester rather than stop
+    # it: on a loaded machine a graceful stop alone took 1.6 s of the 2.
+    time.sleep(STATUS_FRESH_S)
+    began = time.monotonic()
+    assert page.evaluate("PublicKeyCredential.isUserVerifyingPlatformAuthenticatorAvailable()")
+    tester.process.kill()
+    tester.process.wait(10)
+    waiting.rename(runtime / "vauth" / "vauth.sock")
+    start(page, "register('kim')")
+    assert time.monotonic() - began < 1.5, "the swap took longer than the status is reused"
+    prompt = the_prompt(environment)
+    assert prompt["userName"] == "kim", prompt
+    wait(lambda: firefox.window("true") is True, "the ceremony window to open")
+    environment.cli("prompts", "approve", prompt["id"])
+    assert result(page)["ok"], result(page)
+    wait(lambda: firefox.window("true") is None, "the window to close")
+    assert listed(environment) == [("localhost", "kim")]  # judy was the tester's, kept nowhere
+    page.close()
+
+
 # -- clicking through the ceremony window ---------------------------------------------------------
 # (BiDi does not reach extension pages; the driver reaches the window with a frame script.)
 
-APPROVE_READY = "!document.querySelector('#approve').disabled"
+# (The window's document may not be ceremony.html yet, or not parsed: its script's first render,
+# body[data-state], comes first in every check below.)
+RENDERED = "Boolean(document.body?.dataset.state)"
+APPROVE_READY = f"{RENDERED} && !document.querySelector('#approve').disabled"
 
 
 def visible(selector: str) -> str:
     return f"(e => Boolean(e) && !e.closest('[hidden]'))(document.querySelector('{selector}'))"
+
+
+def ready(selector: str) -> str:
+    """``selector`` is visible and the window's script listens to it. "Use another
+    authenticator" and "Cancel" are in ceremony.html from the start, so they are visible as soon
+    as it is parsed; its module script (which adds their click listeners) runs after that, then
+    shows the ceremony (``body[data-state]``). A click in between does nothing: on a loaded
+    machine the test clicked there and waited for an answer that could not come."""
+    return f"{RENDERED} && {visible(selector)}"
 
 
 def text(selector: str) -> str:
@@ -268,7 +319,7 @@ def test_cancel_in_the_window_gives_not_allowed(
     start_daemon("--presence", "prompt")
     page = open_site(firefox, rp)
     start(page, "register('erin')")
-    in_window(firefox, visible("#cancel"), "the window's Cancel button")
+    in_window(firefox, ready("#cancel"), "the window's Cancel button")
     firefox.window(click("#cancel"))
     cancelled = result(page)
     assert cancelled["ok"] is False and cancelled["name"] == "NotAllowedError", cancelled
@@ -286,7 +337,7 @@ def test_use_another_authenticator_in_the_window_reaches_firefox(
     before = json.loads(firefox.own_credentials())
     page = open_site(firefox, rp)
     start(page, "register('frank')")
-    in_window(firefox, visible("#fallback"), "the window's Use another authenticator")
+    in_window(firefox, ready("#fallback"), "the window's Use another authenticator")
     firefox.window(click("#fallback"))
     registered = result(page)
     assert registered["ok"], registered
