@@ -10,13 +10,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import dataclasses
 import datetime
 import getpass
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -336,6 +337,27 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def _vault_path(args: argparse.Namespace) -> Path:
     return Path(args.vault) if getattr(args, "vault", None) else paths.default_vault()
+
+
+def _existing_vault(args: argparse.Namespace) -> Path:
+    """The vault's path, for a command that works on its files with no daemon running."""
+    path = _vault_path(args)
+    if not path.exists():
+        raise CliError(f"there is no vault at {path}; create one with `vauth init`", EXIT_NOT_FOUND)
+    return path
+
+
+@contextlib.contextmanager
+def _vault_errors() -> Iterator[None]:
+    """A vault's refusal as the CLI's sentence and exit code (5 for a wrong passphrase)."""
+    from vauth.vault import VaultError, WrongPassphraseError
+
+    try:
+        yield
+    except WrongPassphraseError as error:
+        raise CliError(str(error), EXIT_PASSPHRASE) from None
+    except VaultError as error:
+        raise CliError(str(error)) from None
 
 
 def _create_vault(path: Path, passphrase: Secret) -> str:
@@ -877,9 +899,7 @@ def _recover(args: argparse.Namespace, recovery: str, new: bytearray) -> str:
     except CliError as exc:
         if exc.code != EXIT_NO_DAEMON:
             raise _recovery_error(exc) from None
-        path = _vault_path(args)
-        if not path.exists():
-            raise CliError(f"there is no vault at {path}", EXIT_NOT_FOUND) from None
+        path = _existing_vault(args)
         try:
             Vault.recover(path, recovery, new).close()
         except WrongPassphraseError:
@@ -901,7 +921,7 @@ def _recovery_error(exc: CliError) -> CliError:
 
 def cmd_recovery_key(args: argparse.Namespace) -> int:
     """Issue a new recovery key (the old one stops working), with the passphrase."""
-    from vauth.vault import Vault, VaultError, WrongPassphraseError
+    from vauth.vault import Vault
 
     if not args.new:
         raise CliError(
@@ -915,15 +935,9 @@ def cmd_recovery_key(args: argparse.Namespace) -> int:
     except CliError as exc:
         if exc.code != EXIT_NO_DAEMON:
             raise
-        path = _vault_path(args)
-        if not path.exists():
-            raise CliError(f"there is no vault at {path}", EXIT_NOT_FOUND) from None
-        try:
+        path = _existing_vault(args)
+        with _vault_errors():
             recovery = Vault.issue_recovery_key(path, passphrase)
-        except WrongPassphraseError as error:
-            raise CliError(str(error), EXIT_PASSPHRASE) from None
-        except VaultError as error:
-            raise CliError(str(error)) from None
     if args.json:
         output(args, {"recoveryKey": recovery})
     else:
@@ -1121,18 +1135,13 @@ def _sync(args: argparse.Namespace, action: str, **params: Any) -> Any:
 def _sync_offline(args: argparse.Namespace, action: str, params: dict[str, Any]) -> Any:
     from vauth.operations import as_json
     from vauth.syncing import is_sync_error, library_engine
-    from vauth.vault import Vault, VaultError, WrongPassphraseError
+    from vauth.vault import Vault
 
-    path = _vault_path(args)
-    if not path.exists():
-        raise CliError(f"there is no vault at {path}; create one with `vauth init`", EXIT_NOT_FOUND)
+    path = _existing_vault(args)
     passphrase = read_secret(args)
     try:
-        vault = Vault.open(path, passphrase)
-    except WrongPassphraseError as error:
-        raise CliError(str(error), EXIT_PASSPHRASE) from None
-    except VaultError as error:
-        raise CliError(str(error)) from None
+        with _vault_errors():
+            vault = Vault.open(path, passphrase)
     finally:
         wipe(passphrase)
     try:
