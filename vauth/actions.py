@@ -103,8 +103,9 @@ ACTIONS: dict[str, Action] = {
         lambda s, o, p: o.vault.unlock(p["passphrase"]),
     ),
     "lock": Action((), lambda s, o, p: o.vault.lock()),
-    "create": Action(_CEREMONY, lambda s, o, p: s.create(_id(p), *_ceremony(p))),
-    "get": Action(_CEREMONY, lambda s, o, p: s.get(_id(p), *_ceremony(p))),
+    # without an authenticatorId: the page's authenticators (Service.page_devices)
+    "create": Action(_CEREMONY, lambda s, o, p: s.create(p.get("authenticatorId"), *_ceremony(p))),
+    "get": Action(_CEREMONY, lambda s, o, p: s.get(p.get("authenticatorId"), *_ceremony(p))),
     "ctap": Action((_AUTHENTICATOR, Field("message", STRING, required=True)), _ctap),
     "prompts.wait": Action(
         (Field("timeout", NUMBER, minimum=0, maximum=MAX_WAIT_S),),

@@ -237,7 +237,7 @@ def test_from_cdp_takes_cdp_defaults_and_refuses_unknown_options() -> None:
 
 async def test_presence_simulation_off_gives_up_after_its_wait() -> None:
     va = VirtualAuthenticator(automatic_presence_simulation=False)
-    va.device.auto_presence().wait_s = 0.1
+    va.tester.auto_presence().wait_s = 0.1
     options = {
         "challenge": encode(b"c" * 16),
         "rp": {"id": "example.com", "name": "Example"},
