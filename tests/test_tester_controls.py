@@ -7,8 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from vauth.device import Device, TesterDevice, authenticator_config
 from vauth.presence import AutoPresence
 from vauth.tester import CeremonyEvents, TesterControls
@@ -46,7 +44,7 @@ def test_the_production_device_has_none_of_the_five_controls() -> None:
 def test_mypy_refuses_asking_the_vault_device_for_a_testers_control(tmp_path: Path) -> None:
     snippet = tmp_path / "asked.py"
     snippet.write_text(ASKED)
-    done = subprocess.run(  # noqa: S603 - this interpreter's mypy on a file of ours
+    done = subprocess.run(
         [sys.executable, "-m", "mypy", "--strict", "--no-error-summary", str(snippet)],
         cwd=ROOT,
         capture_output=True,

@@ -17,8 +17,8 @@ from vauth import base64url
 from vauth.api.openapi import OPENAPI
 from vauth.ctap.ports import Ceremony
 from vauth.device import Device
-from vauth.presence import AutoPresence
 from vauth.operations import VaultAdmin
+from vauth.presence import AutoPresence
 from vauth.service import Prompts, Service
 from vauth.vault import Vault
 from vauth.vault.kdf import KdfParams
