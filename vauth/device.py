@@ -182,10 +182,13 @@ def authenticator_config(
     reset_window_s: float | None = 10.0,
     capabilities: dict[str, bool] | None = None,
     ctap2_version: str | None = None,
+    keep_non_discoverable: bool = False,
 ) -> AuthenticatorConfig:
     """W3C WebDriver 11.1 Authenticator Configuration (and vauth's own settings), as the core
     takes it; ValueError (UnsupportedOption) for what cannot be offered. ``capabilities``: CDP's
-    extension switches (``CAPABILITIES``' names); ``ctap2_version``: CDP's ``ctap2Version``."""
+    extension switches (``CAPABILITIES``' names); ``ctap2_version``: CDP's ``ctap2Version``;
+    ``keep_non_discoverable``: keep those credentials whole in the store, as Chromium's virtual
+    authenticator does (Get Credentials lists them, Remove Credential ends them)."""
     if protocol in ("u2f", "ctap1/u2f"):
         raise UnsupportedOption("U2F-only (ctap1/u2f) authenticators are not offered")
     if ctap2_version is not None:
@@ -209,6 +212,7 @@ def authenticator_config(
         default_backup_state=default_backup_state,
         backup_sign_count_policy=SignCountPolicy(backup_sign_count_policy),
         reset_window_s=reset_window_s,
+        keep_non_discoverable=keep_non_discoverable,
         extensions=_switched(
             frozenset().union(*(_CTAP_FOR_EXTENSION[name] for name in enabled)), capabilities
         ),
@@ -251,7 +255,15 @@ def configuration_parts(
     )
     seed = settings.pop("seed", None)
     settings["ctap2_version"] = settings.pop("ctap2_version", None)
-    return authenticator_config(**settings, capabilities=capabilities), presence, seed
+    made = authenticator_config(
+        **settings,
+        capabilities=capabilities,
+        # A tester daemon's authenticators are Chromium's virtual ones: non-discoverable
+        # credentials listed and removable, and counters on backup-eligible ones too.
+        keep_non_discoverable=True,
+        backup_sign_count_policy="counter",
+    )
+    return made, presence, seed
 
 
 class Device:

@@ -263,6 +263,7 @@ _CDP_DEFAULTS: dict[str, Any] = {
     "is_user_verified": False,
     "extensions": ["credProps", "credProtect"],  # what a client and CTAP 2.1 always have
     "backup_sign_count_policy": "counter",  # Chromium counts for backup-eligible ones too
+    "keep_non_discoverable": True,  # Chromium lists and removes non-discoverable ones too
 }
 
 

@@ -91,10 +91,12 @@ class VirtualAuthenticator:
         has_hmac_secret_mc: bool | None = None,
         automatic_presence_simulation: bool = True,
         ctap2_version: str | None = None,
+        keep_non_discoverable: bool = False,
     ) -> None:
         """W3C WebDriver's Authenticator Configuration, and CDP's VirtualAuthenticatorOptions:
         ``has_prf`` & co. turn an extension on (True) or off (False) over ``extensions``;
-        ``ctap2_version`` ("ctap2_0", "ctap2_1") chooses the protocol."""
+        ``ctap2_version`` ("ctap2_0", "ctap2_1") chooses the protocol; ``keep_non_discoverable``
+        keeps non-discoverable credentials whole in the store, listed and removable (as CDP's)."""
         switches = {
             "hasLargeBlob": has_large_blob,
             "hasCredBlob": has_cred_blob,
@@ -117,6 +119,7 @@ class VirtualAuthenticator:
             reset_window_s=reset_window_s,
             capabilities={name: on for name, on in switches.items() if on is not None},
             ctap2_version=ctap2_version,
+            keep_non_discoverable=keep_non_discoverable,
         )
         self.extensions = SUPPORTED_EXTENSIONS if extensions is None else frozenset(extensions)
         presence = presence or AutoPresence(
