@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from vauth.vault.exchange import ImportReport
     from vauth.vault.kdf import KdfParams
     from vauth.webauthn.client import WebAuthnClient
+    from vauth.webauthn.u2f import U2fClient
 
 # WebAuthn extension identifiers (WebDriver's "extensions") and the CTAP ones behind them;
 # CTAP names are accepted too. credProps lives in the client alone.
@@ -189,9 +190,11 @@ def authenticator_config(
     extension switches (``CAPABILITIES``' names); ``ctap2_version``: CDP's ``ctap2Version``;
     ``keep_non_discoverable``: keep those credentials whole in the store, as Chromium's virtual
     authenticator does (Get Credentials lists them, Remove Credential ends them)."""
-    if protocol in ("u2f", "ctap1/u2f"):
-        raise UnsupportedOption("U2F-only (ctap1/u2f) authenticators are not offered")
-    if ctap2_version is not None:
+    u2f_only = protocol in ("u2f", "ctap1/u2f")
+    if u2f_only:  # U2F: non-discoverable ES256 credentials, no UV, no extensions
+        protocol, has_resident_key, has_user_verification = "ctap2", False, False
+        extensions, capabilities = (), None
+    elif ctap2_version is not None:
         if ctap2_version not in CTAP2_VERSIONS:
             raise ValueError(f"ctap2Version must be ctap2_0 or ctap2_1, not {ctap2_version!r}")
         protocol = CTAP2_VERSIONS[ctap2_version]
@@ -213,6 +216,7 @@ def authenticator_config(
         backup_sign_count_policy=SignCountPolicy(backup_sign_count_policy),
         reset_window_s=reset_window_s,
         keep_non_discoverable=keep_non_discoverable,
+        u2f_only=u2f_only,
         extensions=_switched(
             frozenset().union(*(_CTAP_FOR_EXTENSION[name] for name in enabled)), capabilities
         ),
@@ -375,13 +379,23 @@ class Device:
         self, options: dict[str, Any] | str, origin: str, top_origin: str | None = None
     ) -> dict[str, Any]:
         """PublicKeyCredentialCreationOptionsJSON -> RegistrationResponseJSON."""
+        if self.authenticator.config.u2f_only:
+            return await self._u2f().create(options, origin, top_origin=top_origin)
         return await self.client.create(options, origin, top_origin=top_origin)
 
     async def get(
         self, options: dict[str, Any] | str, origin: str, top_origin: str | None = None
     ) -> dict[str, Any]:
         """PublicKeyCredentialRequestOptionsJSON -> AuthenticationResponseJSON."""
+        if self.authenticator.config.u2f_only:
+            return await self._u2f().get(options, origin, top_origin=top_origin)
         return await self.client.get(options, origin, top_origin=top_origin)
+
+    def _u2f(self) -> U2fClient:
+        """The client of a U2F-only authenticator: U2F_REGISTER and U2F_AUTHENTICATE."""
+        from vauth.webauthn.u2f import U2fClient
+
+        return U2fClient(self.process_apdu, self.client_transport)
 
     async def set_pin(self, pin: str) -> None:
         await self.client.set_pin(pin)

@@ -357,10 +357,6 @@ class Service:
     async def add_authenticator(self, config: dict[str, Any]) -> dict[str, str]:
         """WebDriver "Add Virtual Authenticator": ``config`` has been checked at the edge against
         the one declared configuration (vauth.device.CONFIGURATION)."""
-        if config.get("protocol") == "ctap1/u2f":
-            raise ServiceError(
-                ErrorCode.UNSUPPORTED_OPERATION, "ctap1/u2f authenticators are not offered"
-            )
         with mapped():
             device = configured_device(config)
         authenticator_id = secrets.token_hex(8)

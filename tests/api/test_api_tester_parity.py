@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+import webauthn
 from api_support import ORIGIN, RP_ID, Api, b64url, unb64url
 
 from vauth.actions import dispatcher
@@ -161,3 +162,41 @@ async def test_extension_outputs_are_chromiums(api: Api, service: Service) -> No
     }
     got = await page.run("get", request([made["result"]["id"]], getCredBlob=True))
     assert got["result"]["clientExtensionResults"] == {"getCredBlob": b64url(b"blob")}
+
+
+async def test_a_u2f_authenticator_answers_as_chromiums_does(api: Api, service: Service) -> None:
+    """protocol "u2f" (WebDriver's "ctap1/u2f"): the client speaks U2F to it (CTAP 2.1 10.2 and
+    10.3). As Chromium's: a non-resident credential (credProps.rk false) with flags UP|AT and
+    counter 0 at creation, counter 2 at the first get (the registration counts), listed by Get
+    Credentials; residentKey or userVerification "required", or a get without allowCredentials,
+    is NotAllowedError. python-fido2's server accepts the fido-u2f attestation."""
+    page = Page(service)
+    authenticator = (await api.ok("POST", BASE, json={"protocol": "u2f"}))["authenticatorId"]
+    options = {**creation("discouraged", credProps=True), "attestation": "direct"}
+    made = await page.run("create", options)
+    assert made["ok"], made
+    result = made["result"]
+    assert result["clientExtensionResults"] == {"credProps": {"rk": False}}
+    assert counter_and_flags(result) == (0, UP)
+    assert result["response"]["transports"] == ["usb"]
+    verified = webauthn.verify_registration_response(
+        credential=result,
+        expected_challenge=unb64url(options["challenge"]),
+        expected_origin=ORIGIN,
+        expected_rp_id=RP_ID,
+    )
+    assert verified.fmt == "fido-u2f"
+    got = await page.run("get", request([result["id"]]))
+    assert got["ok"] and counter_and_flags(got["result"]) == (2, UP), got
+    (listed,) = await api.ok("GET", f"{BASE}/{authenticator}/credentials")
+    assert listed["credentialId"] == result["id"] and listed["isResidentCredential"] is False
+    for action, refused_options in (
+        ("create", creation("required")),
+        (
+            "create",
+            {**creation("discouraged"), "authenticatorSelection": {"userVerification": "required"}},
+        ),
+        ("get", request()),
+    ):
+        refused = await page.run(action, refused_options)
+        assert refused["error"]["code"] == "NotAllowedError", (action, refused)

@@ -242,3 +242,21 @@ def test_extension_outputs_match(sides: tuple[Cdp, Vauth]) -> None:
         assert got["extensions"] == {"getCredBlob": blob}
     for side, authenticator in zip(sides, ids, strict=True):
         side.remove(authenticator)
+
+
+def test_a_u2f_authenticator_matches(sides: tuple[Cdp, Vauth]) -> None:
+    """protocol "u2f": a non-resident credential, UP|AT and counter 0 at creation, counter 2 at
+    the first get; residentKey "required" or a get without allowCredentials: NotAllowedError."""
+    u2f = {"protocol": "u2f", "hasResidentKey": False, "hasUserVerification": False}
+    ids = [side.add(**u2f) for side in sides]
+    made = both(sides, "create", creation("discouraged", credProps=True))
+    assert made == {"flags": UP, "signCount": 0, "extensions": {"credProps": {"rk": False}}}
+    for side in sides:
+        assert side.last_id is not None
+        got = observed(side.page.evaluate(CEREMONY, ["get", request([side.last_id])]))
+        assert (got["flags"], got["signCount"]) == (UP, 2)
+    assert [side.credentials(i) for side, i in zip(sides, ids, strict=True)] == [[(False, 2)]] * 2
+    assert both(sides, "create", creation("required")) == {"error": "NotAllowedError"}
+    assert both(sides, "get", request()) == {"error": "NotAllowedError"}
+    for side, authenticator in zip(sides, ids, strict=True):
+        side.remove(authenticator)

@@ -48,6 +48,9 @@ class AuthenticatorConfig:
     # Chromium's virtual authenticator does (listed, removable, with credBlob and their own
     # counters); otherwise their keys are sealed in their IDs (a vault keeps only a record).
     keep_non_discoverable: bool = False
+    # A CTAP1/U2F-only authenticator (WebDriver's "ctap1/u2f", CDP's "u2f"): its client speaks
+    # U2F to it (vauth.webauthn.u2f), so it makes only non-discoverable ES256 credentials.
+    u2f_only: bool = False
 
     def __post_init__(self) -> None:
         try:
