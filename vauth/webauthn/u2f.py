@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from vauth.ctap import cbor
+from vauth.ctap.cose import KeyType, Label
 from vauth.webauthn import client_data
 from vauth.webauthn.attestation import AttestationResult, convey
 from vauth.webauthn.errors import WebAuthnError
@@ -24,6 +25,7 @@ REGISTER, AUTHENTICATE = 0x01, 0x02
 CHECK_ONLY, ENFORCE_USER_PRESENCE = 0x07, 0x03
 NO_ERROR, CONDITIONS_NOT_SATISFIED = 0x9000, 0x6985
 ES256 = -7
+P256 = 1  # the P-256 curve of an EC2 key (RFC 9053 section 7.1)
 FLAGS_UP_AT = 0x41  # section 10.2: UP and AT; the counter is 0 and the AAGUID zero
 MAX_KEY_HANDLE = 255
 
@@ -73,7 +75,13 @@ class U2fClient:
         key_handle, rest = body[67 : 67 + length], body[67 + length :]
         certificate_length = _der_length(rest)
         certificate, signature = rest[:certificate_length], rest[certificate_length:]
-        public_key = {1: 2, 3: ES256, -1: 1, -2: point[1:33], -3: point[33:65]}
+        public_key = {
+            Label.KTY: KeyType.EC2,
+            Label.ALG: ES256,
+            Label.CRV: P256,
+            Label.X: point[1:33],
+            Label.Y: point[33:65],
+        }
         auth_data = (
             app
             + bytes([FLAGS_UP_AT])
