@@ -132,38 +132,28 @@ def test_a_running_daemon_exports_its_ca_and_fido2_server_trusts_it(tmp_path: Pa
             with urllib.request.urlopen(request, timeout=30) as answer:
                 return json.loads(answer.read())
 
-        server = Fido2Server(
-            PublicKeyCredentialRpEntity(name="Example", id="example.com"),
-            attestation=AttestationConveyancePreference.DIRECT,
-            verify_attestation=TrustTheCa(cli_ca("--seed", SEED)),
-        )
-        registration, state = server.register_begin(
-            PublicKeyCredentialUserEntity(id=b"alice", name="alice", display_name="Alice"),
-        )
-        made = api(
-            "POST",
-            "/webauthn/authenticator/vault/create",
-            {"origin": ORIGIN, "options": dict(registration)["publicKey"]},
-        )
-        server.register_complete(state, RegistrationResponse.from_dict(made))
+        def register(trusted_ca: str, user: bytes) -> None:
+            """One registration through the daemon, completed by python-fido2's server."""
+            server = Fido2Server(
+                PublicKeyCredentialRpEntity(name="Example", id="example.com"),
+                attestation=AttestationConveyancePreference.DIRECT,
+                verify_attestation=TrustTheCa(trusted_ca),
+            )
+            registration, state = server.register_begin(
+                PublicKeyCredentialUserEntity(id=user, name=user.decode(), display_name="User"),
+            )
+            made = api(
+                "POST",
+                "/webauthn/authenticator/vault/create",
+                {"origin": ORIGIN, "options": dict(registration)["publicKey"]},
+            )
+            server.register_complete(state, RegistrationResponse.from_dict(made))
+
+        register(cli_ca("--seed", SEED), b"alice")
         exported = api("GET", "/webauthn/authenticator/vault/attestation-ca")["certificate"]
         assert exported == daemon.cli("ca").stdout == cli_ca("--seed", SEED)
-        untrusting = Fido2Server(
-            PublicKeyCredentialRpEntity(name="Example", id="example.com"),
-            attestation=AttestationConveyancePreference.DIRECT,
-            verify_attestation=TrustTheCa(
-                VirtualAuthenticator(attestation="packed", seed=os.urandom(8)).attestation_ca_pem()
-            ),
-        )
-        registration, state = untrusting.register_begin(
-            PublicKeyCredentialUserEntity(id=b"bob", name="bob", display_name="Bob"),
-        )
-        made = api(
-            "POST",
-            "/webauthn/authenticator/vault/create",
-            {"origin": ORIGIN, "options": dict(registration)["publicKey"]},
-        )
+        stranger = VirtualAuthenticator(attestation="packed", seed=os.urandom(8))
         with pytest.raises(UntrustedAttestation):
-            untrusting.register_complete(state, RegistrationResponse.from_dict(made))
+            register(stranger.attestation_ca_pem(), b"bob")
     finally:
         assert daemon.stop() == 0

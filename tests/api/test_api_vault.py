@@ -47,21 +47,9 @@ async def vault_api(vault_service: Service) -> AsyncIterator[Api]:
 
 
 async def test_vault_credentials_keep_their_private_keys(vault_api: Api) -> None:
-    options = webauthn.generate_registration_options(
-        rp_id=RP_ID,
-        rp_name="Example",
-        user_name="alice",
-        authenticator_selection=AuthenticatorSelectionCriteria(
-            resident_key=ResidentKeyRequirement.REQUIRED
-        ),
-    )
-    response = await vault_api.ok(
-        "POST",
-        f"{BASE}/create",
-        json={"origin": ORIGIN, "options": json.loads(webauthn.options_to_json(options))},
-    )
+    credential_id = await _vault_passkey(vault_api)
     (listed,) = await vault_api.ok("GET", f"{BASE}/credentials")
-    assert listed["credentialId"] == response["rawId"]
+    assert listed["credentialId"] == credential_id
     assert listed["rpId"] == RP_ID
     assert "privateKey" not in listed
 
@@ -88,25 +76,13 @@ async def test_a_vaults_events_and_credential_never_carry_its_private_keys(
     """CDP's events carry privateKey; a vault's keys never leave it, not even in one."""
     seen: list[tuple[str, dict[str, object]]] = []
     vault_service.device("vault").events.subscribe(lambda name, p: seen.append((name, p)))
-    options = webauthn.generate_registration_options(
-        rp_id=RP_ID,
-        rp_name="Example",
-        user_name="alice",
-        authenticator_selection=AuthenticatorSelectionCriteria(
-            resident_key=ResidentKeyRequirement.REQUIRED
-        ),
-    )
-    response = await vault_api.ok(
-        "POST",
-        f"{BASE}/create",
-        json={"origin": ORIGIN, "options": json.loads(webauthn.options_to_json(options))},
-    )
+    credential_id = await _vault_passkey(vault_api)
     ((name, params),) = seen
     assert name == "credentialAdded" and params["authenticatorId"] == "vault"
     credential = params["credential"]
     assert isinstance(credential, dict) and "privateKey" not in credential
-    one = await vault_api.ok("GET", f"{BASE}/credentials/{response['rawId']}")
-    assert one["credentialId"] == response["rawId"] and "privateKey" not in one
+    one = await vault_api.ok("GET", f"{BASE}/credentials/{credential_id}")
+    assert one["credentialId"] == credential_id and "privateKey" not in one
 
 
 @pytest.mark.parametrize(

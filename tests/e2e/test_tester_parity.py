@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, serve_rp
+from tests.e2e.test_cdp_parity import BASE_OPTIONS, CEREMONY  # the CDP comparisons' page code
 from vauth.base64url import encode
 from vauth.harness import BASE, VauthDaemon
 from vauth.pytest_plugin import launch_browser
@@ -26,23 +27,7 @@ from vauth.pytest_plugin import launch_browser
 pytestmark = pytest.mark.e2e
 
 UP, UV, BE, BS = 0x01, 0x04, 0x08, 0x10
-OPTIONS = {  # every member given: CDP's defaults and WebDriver's differ
-    "protocol": "ctap2",
-    "ctap2Version": "ctap2_1",
-    "transport": "usb",
-    "hasResidentKey": True,
-    "hasUserVerification": True,
-    "isUserVerified": True,
-    "automaticPresenceSimulation": True,
-}
-CEREMONY = """async ([kind, options]) => {
-  try {
-    const publicKey = kind === "create"
-      ? PublicKeyCredential.parseCreationOptionsFromJSON(options)
-      : PublicKeyCredential.parseRequestOptionsFromJSON(options);
-    return {ok: true, json: (await navigator.credentials[kind]({publicKey})).toJSON()};
-  } catch (e) { return {ok: false, name: e.name}; }
-}"""
+OPTIONS = BASE_OPTIONS  # every member given: CDP's defaults and WebDriver's differ
 
 
 def creation(resident_key: str = "required", **extensions: Any) -> dict[str, Any]:
@@ -258,5 +243,5 @@ def test_a_u2f_authenticator_matches(sides: tuple[Cdp, Vauth]) -> None:
     assert [side.credentials(i) for side, i in zip(sides, ids, strict=True)] == [[(False, 2)]] * 2
     assert both(sides, "create", creation("required")) == {"error": "NotAllowedError"}
     assert both(sides, "get", request()) == {"error": "NotAllowedError"}
-    for side, authenticator in zip(sides, ids, strict=True):
-        side.remove(authenticator)
+    for each, authenticator in zip(sides, ids, strict=True):
+        each.remove(authenticator)
