@@ -1084,7 +1084,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_ca(args: argparse.Namespace) -> int:
-    """Print the attestation CA (PEM) of a seeded tester authenticator."""
+    """Print an attestation CA (PEM): the running daemon's (``--authenticator ID``: that
+    authenticator's), or with ``--seed S`` a seeded tester authenticator's, which is a function
+    of the seed alone, so it is the CA of a daemon seeded S whatever it has made."""
+    if args.seed is None:
+        params = {} if args.authenticator is None else {"authenticatorId": args.authenticator}
+        sys.stdout.write(call(args, "attestation.ca", **params)["certificate"])
+        return EXIT_OK
+    if args.authenticator is not None:
+        raise CliError("give --seed or --authenticator, not both", EXIT_USAGE)
     from vauth.virtual import VirtualAuthenticator
 
     with VirtualAuthenticator(attestation="packed", seed=args.seed) as va:
@@ -1521,8 +1529,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--origin", default="https://example.com")
     p.add_argument("--rp-id", default=None)
     p.add_argument("--attestation", default="none", choices=["none", "packed-self", "packed"])
-    p = command("ca", cmd_ca, "print a seeded authenticator's attestation CA (PEM)")
-    p.add_argument("--seed", default="vauth")
+    p = command("ca", cmd_ca, "print the attestation CA (PEM) relying parties can trust")
+    p.add_argument("--seed", help="a seeded tester authenticator's CA, without a daemon")
+    p.add_argument("--authenticator", help="the running daemon's authenticator with this ID")
     host = sub.add_parser(
         "native-host", help="the browser extension's native-messaging host"
     ).add_subparsers(dest="native_host_command", required=True, metavar="COMMAND")

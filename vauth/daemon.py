@@ -20,7 +20,7 @@ from typing import Any
 
 from vauth import actions
 from vauth.api import ApiServer, create_app
-from vauth.device import Device, configuration_parts
+from vauth.device import Device, TesterDevice, configuration_parts
 from vauth.secret import wipe
 from vauth.service import Prompts, Service, presence_for
 from vauth.syncing import SyncRunner, library_engine, sync_module
@@ -149,7 +149,9 @@ async def _serve(settings: Settings, ready: asyncio.Event | None) -> int:
         config, automatic, seed = configuration_parts(settings.authenticator or {})
         if settings.presence == "auto":
             presence = TrackingPresence(automatic)
-        device = Device.ephemeral(config, presence, seed, pin_hasher=ThreadedPinHasher())
+        device: Device = TesterDevice.ephemeral(
+            config, presence, seed, pin_hasher=ThreadedPinHasher()
+        )
         logger.info("ephemeral authenticator: nothing will be kept")
     else:
         if settings.passphrase is None:

@@ -13,6 +13,7 @@ export const ACTIONS = Object.freeze({
   CREATE: "create",
   GET: "get",
   CTAP: "ctap",
+  ATTESTATION_CA: "attestation.ca",
   PROMPTS_WAIT: "prompts.wait",
   PROMPTS_ANSWER: "prompts.answer",
   RP_ID_CHECK: "rpId.check",

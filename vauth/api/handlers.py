@@ -156,6 +156,11 @@ async def set_automatic_presence_simulation(request: web.Request) -> web.Respons
     return ok()
 
 
+async def attestation_ca(request: web.Request) -> web.Response:
+    """vauth: the authenticator's attestation CA (PEM), a relying party's trust anchor."""
+    return ok({"certificate": await _service(request).attestation_ca(_id(request))})
+
+
 async def events(request: web.Request) -> web.StreamResponse:
     """CDP WebAuthn's credential events as server-sent events (``event:`` the CDP name,
     ``data:`` its parameters as JSON), until the client or the server goes away."""

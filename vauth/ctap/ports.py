@@ -162,6 +162,11 @@ class KeySource(Protocol):
     def new_credential_id(self) -> bytes:
         """A fresh random ID for a discoverable credential (32 bytes)."""
 
+    def attestation_source(self) -> KeySource:
+        """Where the attestation CA and key come from: a stream of their own, so a seeded
+        authenticator's attestation identity is a function of its seed alone, whatever was
+        drawn before it (``vauth ca --seed S`` matches a daemon seeded S)."""
+
 
 class PinHasher(Protocol):
     async def hash_pin(self, left_pin_hash: bytes, salt: bytes, cost: tuple[int, int]) -> bytes:

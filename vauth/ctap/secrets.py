@@ -72,7 +72,7 @@ class Secrets:
         return aaguid is not None and aaguid != self.config.aaguid
 
     async def _load_attestation_identity(self) -> AttestationIdentity:
-        store, keys = self.store, self.keys
+        store, keys = self.store, self.keys.attestation_source()
         ca_key_der = await store.get_setting(Setting.ATTESTATION_CA_KEY)
         ca_cert = await store.get_setting(Setting.ATTESTATION_CA_CERTIFICATE)
         if ca_key_der is None or ca_cert is None:

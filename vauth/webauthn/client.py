@@ -193,7 +193,7 @@ class WebAuthnClient:
         )
         extension_results = plan.outputs(outputs, response)
         if opts.extensions.cred_props:
-            extension_results["credProps"] = {"rk": rk}
+            extension_results["credProps"] = {} if _rk_unknown(selection, info, rk) else {"rk": rk}
             if self.display_name:  # WebAuthn L3: the authenticator's name, chosen by its user
                 extension_results["credProps"]["authenticatorDisplayName"] = self.display_name
         return registration_response_json(
@@ -464,3 +464,16 @@ def _assertion_credential_id(
     if allow and credential_id not in {c.id for c in allow}:
         raise WebAuthnError("NotAllowedError", "get: the credential is not in allowCredentials")
     return credential_id
+
+
+def _rk_unknown(selection: AuthenticatorSelection, info: AuthenticatorInfo, rk: bool) -> bool:
+    """credProps.rk is left out when the client cannot know it (WebAuthn L3 10.1.4: "MAY be
+    omitted"), as Chromium does: residentKey "discouraged" to a CTAP 2.0 authenticator with
+    resident keys, which may make a discoverable credential unasked (CTAP 2.1 added
+    makeCredUvNotRqd, so a 2.1 authenticator does what it is told)."""
+    return (
+        not rk
+        and selection.resident_key == "discouraged"
+        and info.options.get("rk", False) is True
+        and "FIDO_2_1" not in info.versions
+    )

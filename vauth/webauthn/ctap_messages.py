@@ -28,6 +28,7 @@ class AuthenticatorInfo:
     pin_uv_auth_protocols: tuple[int, ...] = ()
     max_msg_size: int = 1024  # absent: the CTAP 2.1 default
     max_serialized_large_blob_array: int | None = None
+    versions: tuple[str, ...] = ()
 
     @classmethod
     def from_cbor(cls, body: dict[Any, Any]) -> AuthenticatorInfo:
@@ -47,6 +48,7 @@ class AuthenticatorInfo:
                 if _positive(info.max_serialized_large_blob_array)
                 else None
             ),
+            versions=info.versions,
         )
 
 

@@ -181,24 +181,26 @@ async def handle(ctx: Context, request: MakeCredentialRequest) -> MakeCredential
         backup_state=backup_eligible and config.default_backup_state,
         cred_protect=int(level or cred_protect.CredProtect.UV_OPTIONAL),
         created=ctx.clock.now_ms(),
-        stored=rk,
+        stored=rk or config.keep_non_discoverable,
     )
     credential._key = key
     if synced and sync_offer is not None:
         credential.make_synced(sync_offer.devices)
     random_bytes = ctx.keys.random_bytes
-    if extension_inputs.hmac_secret and rk:
+    if extension_inputs.hmac_secret and credential.stored:
         credential.cred_random_with_uv = random_bytes(hmac_secret.CRED_RANDOM_LENGTH)
         credential.cred_random_without_uv = random_bytes(hmac_secret.CRED_RANDOM_LENGTH)
     blob = extension_inputs.cred_blob
-    blob_kept = blob is not None and cred_blob.storable(blob, rk, MAX_CRED_BLOB_LENGTH)
+    blob_kept = blob is not None and cred_blob.storable(
+        blob, credential.stored, MAX_CRED_BLOB_LENGTH
+    )
     if blob_kept:
         credential.cred_blob = blob
     if extension_inputs.large_blob_key:
         credential.large_blob_key = random_bytes(large_blob_key.KEY_LENGTH)
-    if rk:
+    if credential.stored:
         credential.credential_id = ctx.keys.new_credential_id()
-        for existing in await ctx.store.find(rp_id_hash):
+        for existing in await ctx.store.find(rp_id_hash) if rk else ():
             if existing.discoverable and existing.user_handle == request.user_id:
                 await ctx.store.delete(existing.credential_id)
         await ctx.store.put(credential)
