@@ -114,7 +114,10 @@ def _inside(entry: Any, group: Any) -> bool:
 
 
 def _raw(entry: Any, fields: dict[str, str | None]) -> RawEntry:
-    created = entry.ctime
+    try:
+        created = entry.ctime
+    except (ValueError, TypeError, OverflowError):  # a date pykeepass cannot read
+        created = None
     return {
         "relyingParty": fields.get(RELYING_PARTY),
         "username": fields.get(STRONGBOX_USERNAME) or fields.get(USERNAME) or entry.username,
@@ -133,9 +136,8 @@ def _check_costs(data: bytes) -> None:
     from pykeepass.kdbx_parsing import KDBX
 
     try:
-        header = KDBX.parse_stream(
-            io.BytesIO(data), password=None, keyfile=None, transformed_key=None, decrypt=False
-        ).header.value
+        # the header alone: parsing the whole file, even without decrypting, derives the key
+        header = KDBX.subcons[0].parse(data).value
         dynamic = header.dynamic_header
         if header.major_version >= 4:
             parameters = {k: v.value for k, v in dynamic.kdf_parameters.data.dict.items()}
@@ -235,8 +237,8 @@ PASSKEY_FILE_FIELDS = (
 
 
 def carries(credential: Credential) -> bool:
-    """KeePassXC offers a passkey by itself (discoverable), so it needs its user handle."""
-    return credential.user_handle is not None
+    """KeePassXC offers every passkey by itself (discoverable), with its user handle."""
+    return credential.discoverable and credential.user_handle is not None
 
 
 def write(

@@ -51,7 +51,6 @@ _CURVES = {1: (Algorithm.ES256, ec.SECP256R1()), 2: (Algorithm.ES384, ec.SECP384
 ED25519 = 6
 # MessagePack read with bounds: a passkey is a few hundred bytes, an RSA key a few thousand.
 _LIMITS = {
-    "max_buffer_size": 1 << 20,
     "max_str_len": 1 << 12,
     "max_bin_len": 1 << 16,
     "max_array_len": 1 << 16,

@@ -21,7 +21,7 @@ from vauth.vault.portable import Portable
 
 MAX_FILE_SIZE = 64 << 20  # 64 MiB
 NOT_AN_EXPORT = (
-    "vauth does not recognise this file: it reads its own exports, FIDO CXF, WebDriver "
+    "this file is not one vauth can import: it reads its own exports, FIDO CXF, WebDriver "
     "credential lists, Bitwarden JSON exports, KeePass databases with KeePassXC passkeys, "
     "KeePassXC .passkey files and Proton Pass exports (ZIP or JSON)"
 )
