@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -37,15 +36,6 @@ from vauth.vault import Vault, bitwarden, exchange
 from vauth.vault.errors import ExchangeError, ExportDecryptionError
 
 FILE_PASSPHRASE = "the file's own passphrase"
-
-
-@pytest.fixture
-def va(tmp_path: Path) -> Iterator[VirtualAuthenticator]:
-    path = tmp_path / "vault.db"
-    Vault.open(path, PASSPHRASE, kdf=fast_kdf()).close()
-    opened = VirtualAuthenticator(vault=path, passphrase=PASSPHRASE)
-    yield opened
-    opened.close()
 
 
 def test_unencrypted_export_in_both_id_forms_signs_in(va: VirtualAuthenticator) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -36,15 +35,6 @@ from vauth.vault.errors import ExchangeError, ExportDecryptionError
 
 FILE_PASSPHRASE = "the database's passphrase"
 CHEAP = (2, 1 << 20, 1)  # Argon2 iterations, memory, lanes: for speed in tests
-
-
-@pytest.fixture
-def va(tmp_path: Path) -> Iterator[VirtualAuthenticator]:
-    path = tmp_path / "vault.db"
-    Vault.open(path, PASSPHRASE, kdf=fast_kdf()).close()
-    opened = VirtualAuthenticator(vault=path, passphrase=PASSPHRASE)
-    yield opened
-    opened.close()
 
 
 def test_a_kdbx4_database_s_passkeys_sign_in(va: VirtualAuthenticator) -> None:

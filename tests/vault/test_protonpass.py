@@ -6,14 +6,11 @@ imported passkey signs in, checked by py_webauthn."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from pathlib import Path
 
 import msgpack
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
-from tests.vault.conftest import PASSPHRASE, fast_kdf
 from tests.vault.foreign import (
     Passkey,
     dumps,
@@ -27,17 +24,7 @@ from tests.vault.foreign import (
 )
 from vauth import VirtualAuthenticator
 from vauth.ctap.credential import SignCountPolicy
-from vauth.vault import Vault
 from vauth.vault.errors import ExchangeError
-
-
-@pytest.fixture
-def va(tmp_path: Path) -> Iterator[VirtualAuthenticator]:
-    path = tmp_path / "vault.db"
-    Vault.open(path, PASSPHRASE, kdf=fast_kdf()).close()
-    opened = VirtualAuthenticator(vault=path, passphrase=PASSPHRASE)
-    yield opened
-    opened.close()
 
 
 @pytest.mark.parametrize("packing", ["json", "zip"])

@@ -245,9 +245,7 @@ def _webdriver_losses(credentials: Sequence[Credential]) -> str:
         _some(credentials, lambda c: c.rp_name, "the site names"),
         "when passkeys were created and last used" if credentials else None,
     )
-    if not parts:
-        return ""
-    return f"This format cannot carry {_and(parts)}: use the CXF format to keep them."
+    return _cannot_carry("This format", parts)
 
 
 def _keepassxc_losses(credentials: Sequence[Credential]) -> str:
@@ -262,9 +260,7 @@ def _keepassxc_losses(credentials: Sequence[Credential]) -> str:
         _some(credentials, lambda c: c.user_display_name, "the display names"),
         _some(credentials, lambda c: c.last_used, "when passkeys were last used"),
     )
-    if not parts:
-        return ""
-    return f"A KeePassXC database cannot carry {_and(parts)}: use the CXF format to keep them."
+    return _cannot_carry("A KeePassXC database", parts)
 
 
 def _bitwarden_losses(credentials: Sequence[Credential]) -> str:
@@ -278,9 +274,13 @@ def _bitwarden_losses(credentials: Sequence[Credential]) -> str:
             "which passkeys are not backed up",
         ),
     )
+    return _cannot_carry("A Bitwarden export", parts)
+
+
+def _cannot_carry(what: str, parts: Sequence[str]) -> str:
     if not parts:
         return ""
-    return f"A Bitwarden export cannot carry {_and(parts)}: use the CXF format to keep them."
+    return f"{what} cannot carry {_and(parts)}: use the CXF format to keep them."
 
 
 def _missing(credentials: Sequence[Credential], *parts: str | None) -> list[str]:
