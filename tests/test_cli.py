@@ -183,10 +183,10 @@ def test_import_with_a_wrong_passphrase_answers_5(daemon: Daemon, tmp_path: Path
     out = tmp_path / "passkeys.cxf"
     secret = tmp_path / "secret"
     secret.write_text("the export's own passphrase")
-    daemon.cli("export", "-o", str(out), "--passphrase-file", str(secret))
+    daemon.cli("export", "-o", str(out), "--file-passphrase-file", str(secret))
     secret.write_text("not the export's passphrase")
     failed(
-        daemon.cli("import", str(out), "--passphrase-file", str(secret), check=False),
+        daemon.cli("import", str(out), "--file-passphrase-file", str(secret), check=False),
         5,
         "wrong passphrase",
     )

@@ -102,12 +102,14 @@ def test_export_then_import_with_progress(daemon: Daemon, tmp_path: Path) -> Non
     passphrase_file = tmp_path / "export-passphrase"
     passphrase_file.write_text("export secret\n")
     out = tmp_path / "passkeys.cxf"
-    daemon.cli("export", "-o", str(out), "--passphrase-file", str(passphrase_file))
+    daemon.cli("export", "-o", str(out), "--file-passphrase-file", str(passphrase_file))
     assert b"alice" not in out.read_bytes()
-    report = json.loads(
-        daemon.cli("import", str(out), "--json", "--passphrase-file", str(passphrase_file)).stdout
+    again = daemon.cli(
+        "import", str(out), "--json", "--file-passphrase-file", str(passphrase_file), check=False
     )
-    assert report["imported"] == [] and len(report["skipped"]) == 2  # idempotent
+    assert again.returncode == 1 and "already in your vault" in again.stderr  # idempotent
+    report = json.loads(again.stdout)
+    assert report["imported"] == 0 and len(report["skipped"]) == 2
     assert {s["reason"] for s in report["skipped"]} == {"already present"}
 
 

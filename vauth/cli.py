@@ -16,6 +16,7 @@ import datetime
 import getpass
 import json
 import os
+import stat
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -258,6 +259,11 @@ async def _call(args: argparse.Namespace, action: str, **params: Any) -> Any:
         ) from None
     finally:
         await client.close()
+    return _result(reply)
+
+
+def _result(reply: dict[str, Any]) -> Any:
+    """An action's result, or its refusal as a CliError with the documented exit code."""
     if not reply.get("ok"):
         error = reply.get("error", {})
         code = _EXIT_FOR_CODE.get(error.get("code"), EXIT_FAILURE)
@@ -706,44 +712,152 @@ def _confirm_plaintext(args: argparse.Namespace) -> None:
         raise CliError("nothing was exported", EXIT_USAGE)
 
 
-def _vault_passphrase(args: argparse.Namespace) -> str:
-    """The vault passphrase an export needs: --vault-passphrase-file, VAUTH_PASSPHRASE, or
-    the terminal."""
-    file = args.vault_passphrase_file
+# -- moving passkeys in and out (export, import) -----------------------------------------------
+
+EXPORT_NEEDS = "an export carries every private key, so it needs the vault passphrase"
+IMPORT_NEEDS = "the vault is locked or the daemon is not running, so importing needs its passphrase"
+MAX_IMPORT_FILE = 64 << 20  # vauth.vault.sources.MAX_FILE_SIZE
+
+
+def _vault_passphrase(args: argparse.Namespace, why: str = EXPORT_NEEDS) -> str:
+    """The vault's passphrase: --vault-passphrase-file, VAUTH_PASSPHRASE, or the terminal."""
+    file = getattr(args, "vault_passphrase_file", None)
     if not file and not os.environ.get("VAUTH_PASSPHRASE") and not sys.stdin.isatty():
         raise CliError(
-            "an export carries every private key, so it needs the vault passphrase: give "
-            "--vault-passphrase-file, set VAUTH_PASSPHRASE, or run on a terminal",
+            f"{why}: give --vault-passphrase-file, set VAUTH_PASSPHRASE, or run on a terminal",
             EXIT_USAGE,
         )
     return _passphrase_text(file, "Vault passphrase: ")
 
 
-def cmd_export(args: argparse.Namespace) -> int:
-    notice = call(args, "export.notice", format=args.format)
-    print(f"Exporting {notice['count']} passkey(s). {notice['notice']}", file=sys.stderr)
-    if args.plaintext:
-        _confirm_plaintext(args)
-    vault_passphrase = _vault_passphrase(args)
-    passphrase = None
-    if not args.plaintext:
-        passphrase = read_passphrase(args, "Passphrase for the export: ", confirm=True)
-    to_file = args.output not in (None, "-")
-    fd = _create_export_file(args.output) if to_file else None  # before the slow work
-    try:
-        result = call(
-            args,
-            "export",
-            format=args.format,
-            passphrase=passphrase,
-            plaintext=args.plaintext,
-            vaultPassphrase=vault_passphrase,
+def _file_passphrase(args: argparse.Namespace, prompt: str, confirm: bool = False) -> str:
+    """The passphrase of the file imported or exported: --file-passphrase-file or the
+    terminal, never VAUTH_PASSPHRASE (which is the vault's)."""
+    file = args.file_passphrase_file
+    if not file and not sys.stdin.isatty():
+        raise CliError(
+            "the file has a passphrase of its own: give --file-passphrase-file, or run on a "
+            "terminal",
+            EXIT_USAGE,
         )
-    except BaseException:
-        if fd is not None:
-            os.close(fd)
-            os.unlink(args.output)
-        raise
+    secret = _read_passphrase_file(file) if file else _read_typed(prompt, confirm)
+    try:
+        return secret.decode("utf-8", "surrogateescape")
+    finally:
+        wipe(secret)
+
+
+def _whose_passphrase(args: argparse.Namespace) -> None:
+    """Import and export read two passphrases: a flag must say whose it reads."""
+    if getattr(args, "passphrase_file", None):
+        raise CliError(
+            "--passphrase-file does not say whose passphrase it is here: give the file's with "
+            "--file-passphrase-file and the vault's with --vault-passphrase-file",
+            EXIT_USAGE,
+        )
+
+
+class _OnTheVault:
+    """Import and export's way to the vault: through the daemon when it runs (unlocking it
+    first, with the vault passphrase, if it is locked), else on the vault's files in this
+    process, through the same actions the daemon runs."""
+
+    def __init__(self, args: argparse.Namespace, why: str) -> None:
+        self.args, self.why = args, why
+        self._passphrase: str | None = None
+        self._runner: asyncio.Runner | None = None
+        self._service: Any = None
+
+    def vault_passphrase(self) -> str:
+        if self._passphrase is None:
+            self._passphrase = _vault_passphrase(self.args, self.why)
+        return self._passphrase
+
+    def __enter__(self) -> _OnTheVault:
+        try:
+            vault = call(self.args, "status").get("vault")
+        except CliError as exc:
+            if exc.code != EXIT_NO_DAEMON:
+                raise
+            path = _existing_vault(self.args)  # no vault yet: say `vauth init`, ask nothing
+            self._runner = asyncio.Runner()
+            self._service = self._runner.run(_open_vault(path, self.vault_passphrase()))
+            return self
+        if vault is not None and vault.get("locked"):
+            call(self.args, "unlock", passphrase=self.vault_passphrase())
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._runner is not None:
+            self._service.close()
+            self._runner.close()
+        wipe(self._passphrase)
+
+    def call(self, action: str, **params: Any) -> Any:
+        if self._runner is None:
+            return call(self.args, action, **params)
+        return self._runner.run(_dispatch(self._service, action, params))
+
+
+async def _open_vault(path: Path, passphrase: str) -> Any:
+    """A Service on the vault's files, as the daemon's, with no one to ask for presence."""
+    from vauth.device import Device
+    from vauth.presence import DenyPresence
+    from vauth.service import Prompts, Service
+
+    with _vault_errors():
+        device = await Device.open_vault(path, passphrase, DenyPresence())
+    return Service(device, Prompts(), "deny")
+
+
+async def _dispatch(service: Any, action: str, params: dict[str, Any]) -> Any:
+    """``action`` run in this process exactly as the daemon's socket runs it."""
+    from vauth.actions import dispatcher
+
+    progress = params.pop("progress", None)
+
+    async def notify(message: dict[str, Any]) -> None:
+        if progress is not None:
+            progress(message["progress"]["done"], message["progress"]["total"])
+
+    request = {"id": 0, "action": action, "params": {**params, "progress": progress is not None}}
+    return _result(await dispatcher(service)(request, notify))
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    _whose_passphrase(args)
+    if args.plaintext and args.format == "keepassxc":
+        raise CliError(
+            "a KeePass database is always encrypted: leave out --plaintext and choose a "
+            "passphrase for it",
+            EXIT_USAGE,
+        )
+    to_file = args.output not in (None, "-")
+    if args.format == "keepassxc" and not to_file and sys.stdout.isatty():
+        raise CliError("a KeePass database is not text: give -o FILE.kdbx", EXIT_USAGE)
+    with _OnTheVault(args, EXPORT_NEEDS) as vault:
+        notice = vault.call("export.notice", format=args.format)
+        print(f"Exporting {notice['count']} passkey(s). {notice['notice']}", file=sys.stderr)
+        if args.plaintext:
+            _confirm_plaintext(args)
+        vault_passphrase = vault.vault_passphrase()
+        passphrase = None
+        if not args.plaintext:
+            passphrase = _file_passphrase(args, "Passphrase for the export: ", confirm=True)
+        fd = _create_export_file(args.output) if to_file else None  # before the slow work
+        try:
+            result = vault.call(
+                "export",
+                format=args.format,
+                passphrase=passphrase,
+                plaintext=args.plaintext,
+                vaultPassphrase=vault_passphrase,
+            )
+        except BaseException:
+            if fd is not None:
+                os.close(fd)
+                os.unlink(args.output)
+            raise
     data = base64.b64decode(result["data"])
     if fd is None:
         sys.stdout.buffer.write(data)
@@ -777,13 +891,32 @@ def _create_export_file(name: str) -> int:
         raise CliError(f"vauth cannot write {name}: {exc.strerror or exc}") from None
 
 
-def cmd_import(args: argparse.Namespace) -> int:
+def _read_import_file(name: str) -> bytes:
+    """The file to import, refused with a sentence if it is not a file or over the limit."""
     try:
-        data = Path(args.file).read_bytes()
+        fd = os.open(name, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as exc:
-        raise CliError(f"cannot read {args.file}: {exc.strerror}") from None
-    encrypted = data.lstrip().startswith(b'{"format"') or b'"vauth-export"' in data[:200]
-    passphrase = read_passphrase(args, "Passphrase of the export: ") if encrypted else None
+        raise CliError(f"cannot read {name}: {exc.strerror}") from None
+    with os.fdopen(fd, "rb") as file:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise CliError(f"{name} is not a file: give the file to import")
+        if info.st_size > MAX_IMPORT_FILE:
+            raise CliError(
+                f"{name} is {info.st_size} bytes, over the {MAX_IMPORT_FILE}-byte limit of an "
+                "import: nothing was imported"
+            )
+        return file.read(MAX_IMPORT_FILE + 1)
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from vauth.vault.sources import needs_passphrase
+
+    _whose_passphrase(args)
+    data = _read_import_file(args.file)
+    passphrase = None
+    if needs_passphrase(data):
+        passphrase = _file_passphrase(args, "Passphrase of the file: ")
     show = sys.stderr.isatty() and not args.json
     drawn = False
 
@@ -801,21 +934,39 @@ def cmd_import(args: argparse.Namespace) -> int:
             )
 
     try:
-        report = call(
-            args,
-            "import",
-            progress=progress,
-            data=base64.b64encode(data).decode(),
-            passphrase=passphrase,
-            via="cli",
-        )
+        with _OnTheVault(args, IMPORT_NEEDS) as vault:
+            report = vault.call(
+                "import",
+                progress=progress,
+                data=base64.b64encode(data).decode(),
+                passphrase=passphrase,
+                via="cli",
+            )
     finally:
         if drawn:
             print(file=sys.stderr)  # end the progress bar's line
-    lines = [f"imported {len(report['imported'])} passkey(s)"]
-    lines += [f"skipped {s['sentence']}" for s in report["skipped"]]
-    lines += [f"warning: {w}" for w in report["warnings"]]
-    output(args, report, "\n".join(lines))
+    imported, skipped = len(report["imported"]), report["skipped"]
+    if args.json:
+        shown = [
+            {"site": s["rpId"], "account": s["userName"], "reason": s["reason"]} for s in skipped
+        ]
+        print(json.dumps({"imported": imported, "skipped": shown}, indent=2))
+    else:
+        lines = [f"Imported {imported} passkey{'' if imported == 1 else 's'}."]
+        lines += [f"Skipped {s['sentence']}" for s in skipped]
+        lines += [f"Warning: {w}" for w in report["warnings"]]
+        print("\n".join(lines))
+    if not imported:
+        everything_known = all(s["reason"] == "already present" for s in skipped)
+        raise CliError(
+            "nothing was imported: "
+            + (
+                "every passkey in the file is already in your vault"
+                if everything_known
+                else f"none of the {len(skipped)} passkeys in the file could be used (each is "
+                "listed with the reason)"
+            )
+        )
     return EXIT_OK
 
 
@@ -1416,6 +1567,22 @@ def _sync_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("value", metavar="synced|device", nargs="?", choices=["synced", "device"])
 
 
+def _exchange_arguments(p: argparse.ArgumentParser, whose: str) -> None:
+    """Import and export read two passphrases, each from its own flag."""
+    p.add_argument(
+        "--file-passphrase-file",
+        metavar="F",
+        help=f"read {whose} own passphrase from this file (default: ask on the terminal)",
+    )
+    p.add_argument(
+        "--vault-passphrase-file",
+        metavar="F",
+        help="read the vault passphrase from this file (or set VAUTH_PASSPHRASE, which is the "
+        "vault's only)",
+    )
+    p.add_argument("--vault", help="the vault, when the daemon is not running")
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="vauth", description="A passkey authenticator you own.")
     top.add_argument("--version", action="version", version=f"vauth {__version__}")
@@ -1492,20 +1659,28 @@ def parser() -> argparse.ArgumentParser:
         cmd_export,
         "export the passkeys (asks for the vault passphrase; encrypted unless --plaintext)",
     )
-    p.add_argument("--format", choices=["cxf", "webdriver"], default="cxf")
+    p.add_argument(
+        "--format",
+        choices=["cxf", "webdriver", "keepassxc", "bitwarden"],
+        default="cxf",
+        help="cxf (FIDO's exchange format, default), webdriver (for testers), keepassxc (a "
+        "KeePass database, .kdbx) or bitwarden (Bitwarden's JSON export)",
+    )
     p.add_argument("--plaintext", action="store_true", help="write the keys unencrypted")
     p.add_argument(
         "--i-understand-plaintext",
         action="store_true",
         help="confirm --plaintext without a terminal (every private key is written unencrypted)",
     )
-    p.add_argument(
-        "--vault-passphrase-file",
-        help="read the vault passphrase from this file (--passphrase-file is the export's)",
-    )
+    _exchange_arguments(p, "the export's")
     p.add_argument("-o", "--output", help="file to write (default: standard output)")
-    p = command("import", cmd_import, "import an export (CXF or WebDriver JSON)")
-    p.add_argument("file")
+    p = command(
+        "import",
+        cmd_import,
+        "import passkeys from an export of vauth, Bitwarden, KeePassXC, Proton Pass or FIDO CXF",
+    )
+    p.add_argument("file", help="the file to import (its format is told from its content)")
+    _exchange_arguments(p, "the file's")
     p = command("audit", cmd_audit, "which passkey was used where and when")
     p.add_argument("--credential", help="one passkey's uses")
     p.add_argument("--limit", type=int, default=100)

@@ -278,10 +278,24 @@ $("#lock").addEventListener("click", async () => {
   await refresh();
 });
 
-$("#export-format").addEventListener("change", () => showExportNotice().catch(failIn("export")));
+$("#export-format").addEventListener("change", () => {
+  // A KeePass database is always encrypted.
+  const alwaysEncrypted = $("#export-format").value === "keepassxc";
+  if (alwaysEncrypted) $("#export-plaintext").checked = false;
+  $("#export-plaintext").disabled = alwaysEncrypted;
+  for (const id of ["#export-passphrase", "#export-passphrase-again"]) $(id).disabled = $("#export-plaintext").checked;
+  showExportNotice().catch(failIn("export"));
+});
 $("#export-plaintext").addEventListener("change", () => {
   for (const id of ["#export-passphrase", "#export-passphrase-again"]) $(id).disabled = $("#export-plaintext").checked;
 });
+// The downloaded file's name ends as the format's own files do.
+const EXPORT_EXTENSIONS = {
+  cxf: (encrypted) => (encrypted ? "cxf.enc" : "cxf.json"),
+  keepassxc: () => "kdbx",
+  bitwarden: (encrypted) => (encrypted ? "bitwarden-encrypted.json" : "bitwarden.json"),
+  webdriver: () => "json",
+};
 $("#empty-trash").addEventListener("click", () => {
   $("#empty-trash-confirm").hidden = false;
   $("#empty-trash-confirm").focus();
@@ -324,7 +338,7 @@ $("#export-form").addEventListener("submit", async (event) => {
     });
     $("#export-vault-passphrase").value = "";
     const stamp = new Date().toISOString().slice(0, 10);
-    const extension = format === "cxf" ? (exported.encrypted ? "cxf.enc" : "cxf.json") : "json";
+    const extension = EXPORT_EXTENSIONS[format](exported.encrypted);
     download(`vauth-${stamp}.${extension}`, base64ToBytes(exported.data));
     $("#export-result").textContent = `Exported (${exported.encrypted ? "encrypted" : "not encrypted"}).`;
   } catch (error) {
@@ -349,7 +363,7 @@ $("#import-form").addEventListener("submit", async (event) => {
     const report = await daemon(ACTIONS.IMPORT, { data, ...(passphrase ? { passphrase } : {}) });
     const skipped = report.skipped.map((s) => s.sentence).join("; ");
     const count = (n) => `${n} passkey${n === 1 ? "" : "s"}`;
-    $("#import-result").textContent = `Imported ${count(report.imported.length)}.`
+    $("#import-result").textContent = (report.imported.length ? `Imported ${count(report.imported.length)}.` : "Nothing was imported.")
       + (report.skipped.length ? ` Skipped ${count(report.skipped.length)}: ${skipped}.` : "")
       + (report.warnings?.length ? ` ${report.warnings.join(" ")}` : "");
     await refresh();
