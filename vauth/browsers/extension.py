@@ -13,7 +13,6 @@ the add-on for Firefox is assembled on demand.
 from __future__ import annotations
 
 import subprocess
-import tempfile
 from pathlib import Path
 
 from vauth import paths
@@ -37,17 +36,17 @@ def chromium_extension() -> Path:
 
 
 def firefox_addon(scratch: Path | None = None) -> Path:
-    """The Firefox add-on, assembled. From a source tree it is assembled into ``scratch`` (a
-    new folder under the cache when None), so that it shows the sources as they are now."""
+    """The Firefox add-on, assembled. From a source tree it is assembled (again) into
+    ``scratch`` (by default ``$XDG_CACHE_HOME/vauth/firefox-addon``), from the sources as they
+    are now."""
     if (PACKAGED / "firefox" / "manifest.json").is_file():
         return PACKAGED / "firefox"
     script = SOURCE / "firefox" / "assemble.sh"
     if not script.is_file():
         raise ExtensionMissing(_missing())
     if scratch is None:
-        cache = paths.cache_dir()
-        cache.mkdir(parents=True, exist_ok=True, mode=0o700)
-        scratch = Path(tempfile.mkdtemp(prefix="firefox-addon-", dir=cache))
+        paths.cache_dir().mkdir(parents=True, exist_ok=True, mode=0o700)
+        scratch = paths.cache_dir() / "firefox-addon"
     done = subprocess.run(  # noqa: S603 - the source tree's own script
         ["/bin/sh", str(script), str(scratch)], capture_output=True, text=True, check=False
     )
