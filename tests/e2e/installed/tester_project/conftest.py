@@ -112,7 +112,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def register_verify(self, body: bytes) -> Any:
         verified = webauthn.verify_registration_response(
-            credential=parse_registration_credential_json(body),
+            credential=parse_registration_credential_json(body.decode()),
             expected_challenge=self.server.challenge,
             expected_rp_id="localhost",
             expected_origin=self.server.origin,
@@ -130,7 +130,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return json.loads(webauthn.options_to_json(options))
 
     def login_verify(self, body: bytes) -> Any:
-        credential = parse_authentication_credential_json(body)
+        credential = parse_authentication_credential_json(body.decode())
         registered = self.server.credentials[credential.raw_id]
         webauthn.verify_authentication_response(
             credential=credential,
