@@ -73,6 +73,7 @@ def serve_arguments(options: dict[str, Any] | None) -> list[str]:
 class DaemonProcess(Protocol):
     """What VauthDaemon needs of its process: a subprocess.Popen, or a ``Forked`` one."""
 
+    pid: int
     stdout: IO[str] | None
     stderr: IO[str] | None
 

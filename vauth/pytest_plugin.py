@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -139,6 +140,10 @@ class TesterSession:
 
         self.base = base
         self.env = environment(base)
+        # A Unix socket's path has room for 107 bytes; pytest's temporary directories can be
+        # deeper than that leaves (pytester's are), so the socket lives in a short one.
+        self._runtime = tempfile.mkdtemp(prefix="vauth-")
+        self.env["XDG_RUNTIME_DIR"] = self._runtime
         self._factory: DaemonFactory | None = None
         self._browsers: dict[str, ChromiumBrowser | FirefoxBrowser] = {}
         self._unavailable: dict[str, str] = {}
@@ -181,6 +186,7 @@ class TesterSession:
                 browser.close()
         if self._factory is not None:
             self._factory.close()
+        shutil.rmtree(self._runtime, ignore_errors=True)
 
 
 def launch_chromium(playwright: Any, env: dict[str, str], user_data: Path) -> Any:
