@@ -1708,14 +1708,24 @@ def _browser_parsers(sub: Any, host: Any) -> None:
     """`native-host uninstall`, `extension path`, `service install|uninstall`."""
     json_only = argparse.ArgumentParser(add_help=False)
     json_only.add_argument("--json", action="store_true", help="machine-readable output")
-    p = host.add_parser(
+
+    def command(group: Any, name: str, run: Any, help: str, description: str) -> Any:
+        p = group.add_parser(name, parents=[json_only], help=help, description=description)
+        p.set_defaults(run=run)
+        return p
+
+    def group(name: str, help: str) -> Any:
+        parser = sub.add_parser(name, help=help)
+        return parser.add_subparsers(dest=f"{name}_command", required=True, metavar="COMMAND")
+
+    p = command(
+        host,
         "uninstall",
-        parents=[json_only],
-        help="undo `native-host install`",
-        description="Remove the native-messaging host manifests `vauth native-host install` "
-        "wrote, and forget the extensions they allowed.",
+        cmd_native_host_uninstall,
+        "undo `native-host install`",
+        "Remove the native-messaging host manifests `vauth native-host install` wrote, and "
+        "forget the extensions they allowed.",
     )
-    p.set_defaults(run=cmd_native_host_uninstall)
     p.add_argument(
         "--browser",
         choices=["chromium", "chrome", "firefox"],
@@ -1725,49 +1735,44 @@ def _browser_parsers(sub: Any, host: Any) -> None:
         "--user-data-dir",
         help="only the manifest in this Chromium or Chrome profile (with --browser)",
     )
-    extension = sub.add_parser("extension", help="vauth's browser extension").add_subparsers(
-        dest="extension_command", required=True, metavar="COMMAND"
-    )
-    p = extension.add_parser(
+    p = command(
+        group("extension", "vauth's browser extension"),
         "path",
-        parents=[json_only],
-        help="print the folder of the extension, for the browser to load",
-        description="Print the folder of vauth's extension: Chromium's \"Load unpacked\" takes "
-        'the folder, Firefox\'s "Load Temporary Add-on" the manifest.json in it.',
+        cmd_extension_path,
+        "print the folder of the extension, for the browser to load",
+        "Print the folder of vauth's extension: Chromium's \"Load unpacked\" takes the folder, "
+        'Firefox\'s "Load Temporary Add-on" the manifest.json in it.',
     )
-    p.set_defaults(run=cmd_extension_path)
     p.add_argument(
         "--browser",
         choices=["chromium", "firefox"],
         default="chromium",
         help="chromium (also Chrome, Edge, Brave) or firefox (default: chromium)",
     )
-    service = sub.add_parser(
-        "service", help="start vauth at login (a systemd user unit)"
-    ).add_subparsers(dest="service_command", required=True, metavar="COMMAND")
-    p = service.add_parser(
+    service = group("service", "start vauth at login (a systemd user unit)")
+    p = command(
+        service,
         "install",
-        parents=[json_only],
-        help="start vauth at login, and now",
-        description="Write the systemd user unit ~/.config/systemd/user/vauth.service (it runs "
-        "this installation's vauth), enable it and start it. It reads the vault passphrase "
-        "from a file only you can read; without one, it asks for the passphrase and writes it.",
+        cmd_service_install,
+        "start vauth at login, and now",
+        "Write the systemd user unit ~/.config/systemd/user/vauth.service (it runs this "
+        "installation's vauth), enable it and start it. It reads the vault passphrase from a "
+        "file only you can read; without one, it asks for the passphrase and writes it.",
     )
-    p.set_defaults(run=cmd_service_install)
     p.add_argument(
         "--passphrase-file",
         help="the file the service reads the vault passphrase from "
         "(default: $XDG_CONFIG_HOME/vauth/passphrase)",
     )
     p.add_argument("--vault", help="the vault (default: $XDG_DATA_HOME/vauth/vault.db)")
-    p = service.add_parser(
+    command(
+        service,
         "uninstall",
-        parents=[json_only],
-        help="undo `service install`",
-        description="Stop and disable vauth's systemd user unit, and remove it (and the "
-        "passphrase file `service install` wrote).",
+        cmd_service_uninstall,
+        "undo `service install`",
+        "Stop and disable vauth's systemd user unit, and remove it (and the passphrase file "
+        "`service install` wrote).",
     )
-    p.set_defaults(run=cmd_service_uninstall)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

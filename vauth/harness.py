@@ -58,16 +58,8 @@ def environment(base: Path) -> dict[str, str]:
 
 def serve_arguments(options: dict[str, Any] | None) -> list[str]:
     """``vauth serve``'s arguments for a tester daemon with these authenticator options."""
-    return [
-        "serve",
-        "--ephemeral",
-        "--presence",
-        "auto",
-        "--http",
-        "127.0.0.1:0",
-        "--authenticator",
-        json.dumps(options or {}),
-    ]
+    tester = ["serve", "--ephemeral", "--presence", "auto", "--http", "127.0.0.1:0"]
+    return [*tester, "--authenticator", json.dumps(options or {})]
 
 
 class DaemonProcess(Protocol):
@@ -106,6 +98,7 @@ class VauthDaemon:
     token: str
     socket: Path
     log: list[str] = field(default_factory=list)
+    drain: threading.Thread | None = None  # reads the daemon's stderr into ``log``
 
     @classmethod
     def start(cls, base: Path, options: dict[str, Any] | None = None) -> VauthDaemon:
@@ -132,7 +125,7 @@ class VauthDaemon:
             raise HarnessError("the vauth daemon did not start:\n" + "".join(log))
         ready = json.loads(line)
         token = Path(ready["tokenFile"]).read_text().strip()
-        return cls(env, process, ready["http"], token, Path(ready["socket"]), log)
+        return cls(env, process, ready["http"], token, Path(ready["socket"]), log, drain)
 
     # -- the HTTP API -------------------------------------------------------------------------
 
@@ -199,8 +192,11 @@ class VauthDaemon:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
         code = self.process.wait(timeout=30)
-        if self.process.stdout is not None:
-            self.process.stdout.close()
+        if self.drain is not None:
+            self.drain.join(5)  # its log is whole: the daemon has ended, so has its stderr
+        for stream in (self.process.stdout, self.process.stderr):
+            if stream is not None:
+                stream.close()  # a suite starts thousands: none may keep its pipes
         return code
 
     def __enter__(self) -> VauthDaemon:

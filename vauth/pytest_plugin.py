@@ -160,6 +160,11 @@ class TesterSession:
         """The session's browser ``name``, launched on first use (a skip says why not)."""
         if name in self._unavailable:
             pytest.skip(self._unavailable[name])
+        running = self._browsers.get(name)
+        if running is not None and not running.alive():  # it crashed: a new one for the rest
+            with contextlib.suppress(Exception):
+                running.close()
+            del self._browsers[name]
         if name not in self._browsers:
             try:
                 self._browsers[name] = self._launch(name)
@@ -230,6 +235,13 @@ class ChromiumBrowser:
         self._keeper = self.context.pages[0] if self.context.pages else self.context.new_page()
         self._devtools = self.context.new_cdp_session(self._keeper)
 
+    def alive(self) -> bool:
+        try:
+            self._keeper.evaluate("1")
+        except Exception:
+            return False
+        return True
+
     @contextlib.contextmanager
     def test(self) -> Iterator[Any]:
         before = set(self.context.pages)
@@ -274,6 +286,9 @@ class FirefoxBrowser:
             pytest.skip(f"vauth_page in Firefox: {reason}")
         install_native_host(env, "firefox", None)
         self.firefox: Firefox = firefox.Firefox(env, workdir, firefox_addon(workdir / "addon"))
+
+    def alive(self) -> bool:
+        return self.firefox.process.poll() is None
 
     @contextlib.contextmanager
     def test(self) -> Iterator[FirefoxContext]:

@@ -7,6 +7,7 @@ both browsers"). Without firefox-esr or node the Firefox runs skip and say why."
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -96,77 +97,41 @@ def test_vauth_page_is_in_the_browser_it_names(
     assert page.evaluate("!String(CredentialsContainer.prototype.create).includes('[native')")
 
 
-ISOLATION_PROJECT = '''
-import http.server
-import threading
-
-import pytest
-
-BROWSER = "{browser}"
-seen = {{}}
+TESTER_PROJECT = Path(__file__).resolve().parent / "installed" / "tester_project"
+ISOLATION = """
+seen = {}
 
 
-class Blank(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        body = b"<!doctype html><title>blank</title>"
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture(scope="session")
-def site():
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Blank)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://localhost:{{server.server_address[1]}}/"
-    server.shutdown()
-
-
-@pytest.fixture
-def vauth_browser_name():
-    return BROWSER
-
-
-CREATE = """navigator.credentials.create({{publicKey: {{
-  rp: {{name: "Example"}}, challenge: new Uint8Array(32),
-  user: {{id: new Uint8Array([7]), name: "tess", displayName: "Tess"}},
-  pubKeyCredParams: [{{type: "public-key", alg: -7}}],
-  authenticatorSelection: {{residentKey: "required"}}}}}}).then(c => c.type)"""
-
-
-def test_one_leaves_a_passkey_a_cookie_and_storage(vauth_page, vauth_daemon, site):
-    vauth_page.goto(site)
-    vauth_page.evaluate("document.cookie = 'seen=1; max-age=3600'; localStorage.seen = '1'")
-    assert vauth_page.evaluate(CREATE) == "public-key"
+def test_one_leaves_a_passkey_a_cookie_and_storage(page, rp, vauth_daemon):
+    page.goto(rp.origin)
+    page.evaluate("document.cookie = 'seen=1; max-age=3600'; localStorage.seen = '1'")
+    assert page.evaluate("register('tess')")["ok"]
     assert len(vauth_daemon.credentials()) == 1
     seen["daemon"] = vauth_daemon.process.pid
-    seen["agent"] = vauth_page.evaluate("navigator.userAgent")
+    seen["agent"] = page.evaluate("navigator.userAgent")
 
 
-def test_two_sees_none_of_it(vauth_page, vauth_daemon, site):
-    vauth_page.goto(site)
-    assert vauth_page.evaluate("document.cookie") == ""
-    assert vauth_page.evaluate("localStorage.getItem('seen')") is None
+def test_two_sees_none_of_it(page, rp, vauth_daemon):
+    page.goto(rp.origin)
+    assert page.evaluate("document.cookie") == ""
+    assert page.evaluate("localStorage.getItem('seen')") is None
     assert vauth_daemon.credentials() == []
     assert vauth_daemon.process.pid != seen["daemon"]  # a daemon of its own
-    assert vauth_page.evaluate("navigator.userAgent") == seen["agent"]
-'''
+    assert page.evaluate("navigator.userAgent") == seen["agent"]  # the same browser
+"""
 
 
 @pytest.mark.parametrize("browser", ["chromium", "firefox"])
 def test_tests_share_the_browser_but_nothing_a_test_left(
-    pytester: pytest.Pytester, browser: str
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, browser: str
 ) -> None:
     """Issue 21: the browser, Playwright and native host are shared by the session's tests,
     as with Chromium's CDP authenticator (one browser, a fresh context per test), but nothing
     one test leaves reaches the next: not its passkey (a daemon and authenticator of its own),
     not its cookies, not its site's storage. (pytester's deep temporary directories also
     show that the session's socket path stays within a Unix socket's 107 bytes.)"""
-    pytester.makepyfile(test_isolation=ISOLATION_PROJECT.format(browser=browser))
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:randomly")
+    pytester.makeconftest((TESTER_PROJECT / "conftest.py").read_text())
+    pytester.makepyfile(test_isolation=ISOLATION)
+    monkeypatch.setenv("TESTER_BROWSER", browser)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=2)
