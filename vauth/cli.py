@@ -1275,6 +1275,163 @@ def cmd_native_host_install(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_native_host_uninstall(args: argparse.Namespace) -> int:
+    """Undo `native-host install`: its manifests, and the callers they allowed."""
+    from native_host.callers import config_path
+    from native_host.install import InstallError, uninstall
+
+    try:
+        removed = uninstall(args.browser, Path(args.user_data_dir) if args.user_data_dir else None)
+    except InstallError as exc:
+        raise CliError(str(exc)) from None
+    which = f"for {args.browser}" if args.browser else "for any browser"
+    human = (
+        "\n".join(f"removed {manifest}" for manifest in removed)
+        + f"\nforgot the callers they allowed (in {config_path()})"
+        if removed
+        else f"vauth's native host was not installed {which}: there was nothing to remove"
+    )
+    output(args, {"removed": [str(manifest) for manifest in removed]}, human)
+    return EXIT_OK
+
+
+def cmd_extension_path(args: argparse.Namespace) -> int:
+    """The folder of vauth's extension for a browser to load."""
+    from vauth.browsers import extension
+
+    try:
+        folder = extension.path(args.browser)
+    except extension.ExtensionMissing as exc:
+        raise CliError(str(exc)) from None
+    output(args, {"browser": args.browser, "path": str(folder)}, str(folder))
+    return EXIT_OK
+
+
+def cmd_service_install(args: argparse.Namespace) -> int:
+    """A systemd user unit that starts the daemon at login, enabled (and started)."""
+    from vauth import systemd_unit as unit
+
+    problem = unit.manager_problem()
+    if problem is not None:
+        raise CliError(
+            f"{problem}, so vauth cannot be set to start at login this way. Start it yourself "
+            "when you log in instead: `vauth serve` (in a terminal, or your desktop's autostart)"
+        )
+    vault = _existing_vault(args).absolute()
+    passphrase_file = Path(args.passphrase_file or paths.config_dir() / "passphrase").absolute()
+    try:
+        program = unit.executable()
+        written = _service_passphrase(vault, passphrase_file)
+        running = asyncio.run(_daemon_answers(paths.default_socket()))
+        path = unit.write_unit(unit.unit_text(program, vault, passphrase_file, written))
+        unit.run_systemctl("daemon-reload")
+        unit.run_systemctl("enable", unit.UNIT, *(() if running else ("--now",)))
+    except unit.UnitError as exc:
+        raise CliError(str(exc)) from None
+    except OSError as exc:
+        raise CliError(f"cannot write {exc.filename}: {exc.strerror}") from None
+    now = (
+        "A vauth daemon is running already (one you started): the service takes over at your "
+        "next login, or now if you stop yours and run `systemctl --user start vauth`."
+        if running
+        else "It is running now."
+    )
+    output(
+        args,
+        {"unit": str(path), "executable": str(program), "passphraseFile": str(passphrase_file)},
+        f"vauth now starts when you log in: wrote {path}, which runs {program} serve with the "
+        f"vault passphrase from {passphrase_file}. {now} Stop or start it with `systemctl "
+        "--user stop vauth` or `systemctl --user start vauth`; undo all this with "
+        "`vauth service uninstall`.",
+    )
+    return EXIT_OK
+
+
+def _service_passphrase(vault: Path, file: Path) -> bool:
+    """Check ``file`` holds the vault's passphrase and is the user's alone; if there is none,
+    ask for the passphrase on the terminal and write it there. Whether it was written."""
+    import stat
+
+    from vauth.vault.keyfile import KeyFile, keyfile_path
+
+    written = False
+    if file.exists():
+        info = file.lstat()
+        if not stat.S_ISREG(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
+            raise CliError(
+                f"{file} must be a file of yours that no one else can read: "
+                f"run `chmod 600 {file}`, then this again"
+            )
+        passphrase = _read_passphrase_file(str(file))
+    elif not _on_terminal():
+        raise CliError(
+            f"the service reads the vault passphrase from {file} (nobody is there to type it "
+            "at login): run this on a terminal, where it asks for it, or put it in that file "
+            "yourself, readable only by you",
+            EXIT_USAGE,
+        )
+    else:
+        print(
+            f"At login nobody is there to type the vault passphrase, so the service reads it "
+            f"from {file}, which only you can read. Anyone who can read your files can then "
+            "open your vault."
+        )
+        passphrase = _read_typed("Vault passphrase: ", confirm=False)
+    try:
+        with _vault_errors():
+            wipe(KeyFile.read(keyfile_path(vault)).unwrap(passphrase))
+        if not file.exists():
+            file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+            fd = os.open(file, flags, 0o600)
+            with os.fdopen(fd, "wb") as out:
+                out.write(passphrase)
+            written = True
+    finally:
+        wipe(passphrase)
+    return written
+
+
+async def _daemon_answers(socket_path: Path) -> bool:
+    from vauth.transport.unix_socket import answers
+
+    return await answers(socket_path)
+
+
+def cmd_service_uninstall(args: argparse.Namespace) -> int:
+    """Undo `service install`: stop and disable the unit, remove it (and the passphrase file
+    it wrote)."""
+    from vauth import systemd_unit as unit
+
+    path = unit.unit_path()
+    if not path.exists():
+        output(args, {"removed": []}, f"vauth's service was not installed (no {path})")
+        return EXIT_OK
+    removed = [path]
+    problem = unit.manager_problem()
+    try:
+        if problem is None:
+            unit.run_systemctl("disable", "--now", unit.UNIT)
+        passphrase_file = unit.written_passphrase_file(path.read_text("utf-8"))
+        path.unlink()
+        if passphrase_file is not None and passphrase_file.exists():
+            passphrase_file.unlink()
+            removed.append(passphrase_file)
+        if problem is None:
+            unit.run_systemctl("daemon-reload")
+    except unit.UnitError as exc:
+        raise CliError(str(exc)) from None
+    except OSError as exc:
+        raise CliError(f"cannot remove {exc.filename}: {exc.strerror}") from None
+    note = "" if problem is None else f" ({problem}: nothing was running from it here)"
+    output(
+        args,
+        {"removed": [str(p) for p in removed]},
+        "\n".join(f"removed {p}" for p in removed) + f"\nvauth no longer starts at login{note}.",
+    )
+    return EXIT_OK
+
+
 # -- the parser ---------------------------------------------------------------------------------
 
 
@@ -1727,7 +1884,79 @@ def parser() -> argparse.ArgumentParser:
         "--extension-id",
         help="the extension's ID (Chromium; default: vauth's pinned ID) or add-on id (Firefox)",
     )
+    _browser_parsers(sub, host)
     return top
+
+
+def _browser_parsers(sub: Any, host: Any) -> None:
+    """`native-host uninstall`, `extension path`, `service install|uninstall`."""
+    json_only = argparse.ArgumentParser(add_help=False)
+    json_only.add_argument("--json", action="store_true", help="machine-readable output")
+
+    def command(group: Any, name: str, run: Any, help: str, description: str) -> Any:
+        p = group.add_parser(name, parents=[json_only], help=help, description=description)
+        p.set_defaults(run=run)
+        return p
+
+    def group(name: str, help: str) -> Any:
+        parser = sub.add_parser(name, help=help)
+        return parser.add_subparsers(dest=f"{name}_command", required=True, metavar="COMMAND")
+
+    p = command(
+        host,
+        "uninstall",
+        cmd_native_host_uninstall,
+        "undo `native-host install`",
+        "Remove the native-messaging host manifests `vauth native-host install` wrote, and "
+        "forget the extensions they allowed.",
+    )
+    p.add_argument(
+        "--browser",
+        choices=["chromium", "chrome", "firefox"],
+        help="only this browser's (default: every browser's)",
+    )
+    p.add_argument(
+        "--user-data-dir",
+        help="only the manifest in this Chromium or Chrome profile (with --browser)",
+    )
+    p = command(
+        group("extension", "vauth's browser extension"),
+        "path",
+        cmd_extension_path,
+        "print the folder of the extension, for the browser to load",
+        "Print the folder of vauth's extension: Chromium's \"Load unpacked\" takes the folder, "
+        'Firefox\'s "Load Temporary Add-on" the manifest.json in it.',
+    )
+    p.add_argument(
+        "--browser",
+        choices=["chromium", "firefox"],
+        default="chromium",
+        help="chromium (also Chrome, Edge, Brave) or firefox (default: chromium)",
+    )
+    service = group("service", "start vauth at login (a systemd user unit)")
+    p = command(
+        service,
+        "install",
+        cmd_service_install,
+        "start vauth at login, and now",
+        "Write the systemd user unit ~/.config/systemd/user/vauth.service (it runs this "
+        "installation's vauth), enable it and start it. It reads the vault passphrase from a "
+        "file only you can read; without one, it asks for the passphrase and writes it.",
+    )
+    p.add_argument(
+        "--passphrase-file",
+        help="the file the service reads the vault passphrase from "
+        "(default: $XDG_CONFIG_HOME/vauth/passphrase)",
+    )
+    p.add_argument("--vault", help="the vault (default: $XDG_DATA_HOME/vauth/vault.db)")
+    command(
+        service,
+        "uninstall",
+        cmd_service_uninstall,
+        "undo `service install`",
+        "Stop and disable vauth's systemd user unit, and remove it (and the passphrase file "
+        "`service install` wrote).",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

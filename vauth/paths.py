@@ -18,6 +18,12 @@ def config_dir() -> Path:
     return Path(base) / "vauth"
 
 
+def cache_dir() -> Path:
+    """What vauth can fetch or rebuild again (the Firefox driver's packages)."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "vauth"
+
+
 def runtime_dir() -> Path:
     base = os.environ.get("XDG_RUNTIME_DIR")
     return Path(base) / "vauth" if base else Path(f"/tmp/vauth-{os.getuid()}")  # noqa: S108

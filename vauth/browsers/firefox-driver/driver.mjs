@@ -1,4 +1,4 @@
-// Drives Debian's firefox-esr over WebDriver BiDi for vauth's end-to-end tests (tests/e2e/firefox/).
+// Drives Debian's firefox-esr over WebDriver BiDi for vauth_page and vauth's Firefox tests
 //
 //   node driver.mjs FIREFOX ADDON_DIR|- PROFILE_DIR
 //
