@@ -22,7 +22,7 @@ from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, serve_rp
 from tests.e2e.test_cdp_parity import BASE_OPTIONS, CEREMONY  # the CDP comparisons' page code
 from vauth.base64url import encode
 from vauth.harness import BASE, VauthDaemon
-from vauth.pytest_plugin import launch_browser
+from vauth.pytest_plugin import launch_chromium
 
 pytestmark = pytest.mark.e2e
 
@@ -152,7 +152,7 @@ def sides(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Cdp, Vauth
         VauthDaemon.start(tmp_path_factory.mktemp("tester")) as daemon,
     ):
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = launch_browser(playwright, "chromium", daemon)
+        context = launch_chromium(playwright, daemon.env, Path(daemon.env["HOME"]) / "chromium")
         try:
             yield Cdp(browser, rp.origin), Vauth(daemon, context, rp.origin)
         finally:
