@@ -85,6 +85,7 @@ class ImportReport:
     imported: list[str] = field(default_factory=list)  # base64url credential IDs
     skipped: list[Skipped] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # imported, but not quite whole
+    authenticator_name: str | None = None  # the name of the vauth that exported the file
 
     def reasons(self) -> dict[str | None, str]:
         """Skipped credential ID -> reason (the last one, for an ID skipped twice)."""
@@ -289,7 +290,7 @@ async def import_credentials(
     parse = cxf.parse if kind == "cxf" else webdriver.parse
     now_ms = time.time_ns() // 1_000_000
     stored = {c.credential_id: c for c in await store.all()}
-    report = ImportReport()
+    report = ImportReport(authenticator_name=cxf.authenticator_name(document))
     accepted: dict[bytes, Portable] = {}
     total = len(raw)
     if progress is not None:
