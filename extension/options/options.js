@@ -3,7 +3,7 @@
 // the authenticator's name and where passkey requests go (globally and per site).
 import { ACTIONS, ERRORS, MSG } from "../shared/protocol.js";
 import { siteName } from "../background/settings.js";
-import { $, base64ToBytes, bytesToBase64, call, daemon, describe, download, el, setupCommand, showError, startCommand, when } from "../ui/common.js";
+import { $, base64ToBytes, bytesToBase64, call, daemon, describe, download, el, setupCommand, showError, startCommand, useVauthCommand, when } from "../ui/common.js";
 import { account, passkeyDetails } from "../ui/passkeys.js";
 
 let passkeys = [];
@@ -70,6 +70,7 @@ function showDaemonDown(error) {
 async function showCommands() {
   const hello = await daemon(ACTIONS.HOST_HELLO).catch(() => null);
   if (!hello?.command) return;
+  useVauthCommand(hello.command); // and in the daemon's sentences (`vauth sync init FOLDER`)
   for (const node of document.querySelectorAll("code.vauth-command")) node.textContent = `${hello.command} ${node.dataset.args}`;
 }
 

@@ -59,12 +59,16 @@ const MESSAGES = {
   "no vault": () => "This vauth keeps no vault: it was started for testing, and forgets every passkey when it stops.",
 };
 
+// `vauth` as typed on this computer (host.hello's command), once a page has asked the host.
+let vauthCommand = "vauth";
+export const useVauthCommand = (command) => void (vauthCommand = command || "vauth");
+
 // A sentence for a person, with the commands it names in `backticks`: the known codes in plain
-// words, else the daemon's own message (ended with a full stop).
+// words, else the daemon's own message (ended with a full stop), its `vauth ...` as typed here.
 function sentence(error) {
   const known = MESSAGES[error?.code]?.(error);
   if (known) return known;
-  const message = String(error?.message ?? error);
+  const message = String(error?.message ?? error).replaceAll("`vauth ", `\`${vauthCommand} `);
   return /[.!?:`]$/.test(message) ? message : `${message}.`;
 }
 
