@@ -517,15 +517,20 @@ class Device:
         passphrase: str | None = None,
         progress: Callable[[int, int], None] | None = None,
     ) -> ImportReport:
+        """Import an export into the store; an authenticator with no name takes the name of
+        the vauth that exported it (sites see the same authenticatorDisplayName after a move)."""
         from vauth.vault.exchange import import_credentials
 
-        return await import_credentials(
+        report = await import_credentials(
             self.store,
             data,
             passphrase=passphrase,
             progress=progress,
             large_blob_limit=self.authenticator.config.max_serialized_large_blob_array,
         )
+        if report.authenticator_name and not self.display_name:  # a move keeps the name
+            await self.set_display_name(report.authenticator_name)
+        return report
 
     async def attestation_ca_pem(self) -> str:
         """The per-installation attestation CA certificate, for an RP's trust store."""

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from vauth import paths
 from vauth.ctap.ports import PresenceRequest, PresenceResponse
 from vauth.device import Device, TesterDevice, UnsupportedOption, configured_device
 from vauth.presence import AutoPresence, DenyPresence, PromptPresence
@@ -87,6 +88,7 @@ class ErrorCode(StrEnum):
     WRONG_PASSPHRASE = "wrong_passphrase"  # noqa: S105 - a code, not a secret
     VAULT_ERROR = "vault_error"
     SYNC_ERROR = "sync_error"  # sync refused or failed; the message says why
+    STOPPING = "stopping"  # the daemon stopped while the ceremony waited for the person
     UNKNOWN_ACTION = "unknown_action"
     INTERNAL = "internal"
     NOT_ALLOWED_ERROR = "NotAllowedError"
@@ -118,6 +120,7 @@ _HTTP_STATUS = {
     ErrorCode.SECURITY_ERROR: 403,
     ErrorCode.NOT_ALLOWED_ERROR: 403,
     ErrorCode.INVALID_STATE_ERROR: 409,
+    ErrorCode.STOPPING: 503,
 }
 
 
@@ -480,9 +483,11 @@ class Service:
         options: object,
         top_origin: object = None,
         ceremony_id: object = None,
+        *,
+        tester: bool = False,
     ) -> dict[str, Any]:
         return await self._ceremony(
-            Device.create, authenticator_id, origin, options, top_origin, ceremony_id
+            Device.create, authenticator_id, origin, options, top_origin, ceremony_id, tester
         )
 
     async def get(
@@ -492,9 +497,11 @@ class Service:
         options: object,
         top_origin: object = None,
         ceremony_id: object = None,
+        *,
+        tester: bool = False,
     ) -> dict[str, Any]:
         return await self._ceremony(
-            Device.get, authenticator_id, origin, options, top_origin, ceremony_id
+            Device.get, authenticator_id, origin, options, top_origin, ceremony_id, tester
         )
 
     async def _ceremony(
@@ -505,19 +512,37 @@ class Service:
         options: object,
         top_origin: object,
         ceremony_id: object,
+        tester: bool = False,
     ) -> dict[str, Any]:
-        """One ceremony on ``authenticator_id``'s device, or (None) on the page's devices."""
+        """One ceremony on ``authenticator_id``'s device, or (None) on the page's devices.
+        ``tester``: a tester asks (the HTTP API), not a site through the browser; the audit log
+        says which."""
         page_origin, opts, top = _ceremony_arguments(origin, options, top_origin)
         CEREMONY.set(ceremony_id if isinstance(ceremony_id, str) else None)
         DEADLINE.set(asyncio.get_running_loop().time() + adjusted_timeout(opts))
         devices = (
             self.page_devices() if authenticator_id is None else [self.device(authenticator_id)]
         )
-        async with self.operation():
-            with acting_as(f"the site {page_origin}"):  # e.g. a new passkey replacing one
-                if len(devices) == 1:
-                    return await run(devices[0], opts, page_origin, top)
-                return await _on_several(run, devices, opts, page_origin, top)
+        who = (
+            f"a tester through {HTTP_API}, as {page_origin}"
+            if tester
+            else f"the site {page_origin}"
+        )
+        try:
+            async with self.operation():
+                with acting_as(who):  # the ceremony's audit entry, and a passkey it replaces
+                    if len(devices) == 1:
+                        return await run(devices[0], opts, page_origin, top)
+                    return await _on_several(run, devices, opts, page_origin, top)
+        except ServiceError as exc:
+            if exc.code is ErrorCode.NOT_ALLOWED_ERROR and self.prompts.closed:
+                raise ServiceError(  # not the person's refusal: say so (the page sees NotAllowed)
+                    ErrorCode.STOPPING,
+                    "vauth stopped before you answered, so this request ended. Start vauth "
+                    f"again with `{paths.start_command()}`, then try again on the site",
+                ) from None
+            raise
+
 
 
 async def _on_several(

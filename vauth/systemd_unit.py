@@ -53,7 +53,7 @@ def unit_text(program: Path, vault: Path, passphrase_file: Path, written: bool) 
     """The unit: ``vauth serve`` on ``vault`` with its passphrase from ``passphrase_file``
     (``written``: by ``install``, so that ``uninstall`` removes it too)."""
     command = [str(program), "serve", "--vault", str(vault)]
-    command += ["--passphrase-file", str(passphrase_file), "--idle-lock", "900"]
+    command += ["--vault-passphrase-file", str(passphrase_file), "--idle-lock", "900"]
     environment = {
         "XDG_DATA_HOME": str(paths.data_dir().parent),
         "XDG_CONFIG_HOME": str(paths.config_dir().parent),

@@ -3,7 +3,7 @@
 // the authenticator's name and where passkey requests go (globally and per site).
 import { ACTIONS, ERRORS, MSG } from "../shared/protocol.js";
 import { siteName } from "../background/settings.js";
-import { $, base64ToBytes, bytesToBase64, call, daemon, describe, download, el, showError, when } from "../ui/common.js";
+import { $, base64ToBytes, bytesToBase64, call, daemon, describe, download, el, setupCommand, showError, startCommand, useVauthCommand, when } from "../ui/common.js";
 import { account, passkeyDetails } from "../ui/passkeys.js";
 
 let passkeys = [];
@@ -14,6 +14,8 @@ const failIn = (section) => (error) => showError($(`#${section}-error`), error);
 const clearErrors = () => document.querySelectorAll(".section-error, #error").forEach((node) => showError(node, null));
 // Sections that show the vault's contents: hidden while it is locked (a note says why).
 const VAULT_SECTIONS = ["#passkeys-tools", "#passkeys", "#trash-section", "#audit-section", "#export-section", "#import-section", "#devices-section"];
+// Everything that needs the daemon: hidden while it is not running (#daemon-down says why).
+const DAEMON_PARTS = [...VAULT_SECTIONS, "#passkeys-section", "#name-section", "#recovery-section", "#recover-section", "#unlock-form", "#lock"];
 
 async function refresh() {
   showError($("#error"), null);
@@ -23,15 +25,18 @@ async function refresh() {
     status = await daemon(ACTIONS.STATUS);
   } catch (error) {
     $("#lock-state").textContent = "not running";
-    showVault(false, "vauth is not running, so your passkeys cannot be shown. Start it, then reload this page.");
-    return fail(error);
+    return showDaemonDown(error);
   }
+  $("#daemon-down").hidden = true;
+  $("#passkeys-section").hidden = false;
   const locked = Boolean(status.vault?.locked);
   $("#lock-state").textContent = status.vault ? (locked ? "locked" : "unlocked") : "no vault";
   $("#lock").hidden = !status.vault || locked;
   $("#unlock-form").hidden = !locked;
   $("#recover-section").hidden = !locked;
   $("#recovery-section").hidden = !status.vault || locked;
+  $("#name-section").hidden = !status.vault;
+  showCommands();
   if (document.activeElement !== $("#display-name")) $("#display-name").value = status.displayName ?? "";
   showVault(!locked, "Your vault is locked. Unlock it above to see your passkeys, the trash and their recent use.");
   if (locked) return;
@@ -45,6 +50,28 @@ async function refresh() {
   await showTrash().catch(failIn("trash"));
   await showExportNotice().catch(failIn("export"));
   await showAudit().catch(fail);
+}
+
+// No daemon (or no native host): no form that cannot work, and what to run instead.
+function showDaemonDown(error) {
+  for (const selector of DAEMON_PARTS) $(selector).hidden = true;
+  const setup = error?.code === ERRORS.HOST_UNAVAILABLE;
+  $("#daemon-down-why").textContent = setup
+    ? "vauth is not set up in this browser yet, so your passkeys cannot be shown or changed here. Run this command once, then choose Check again:"
+    : error?.code === ERRORS.DAEMON_UNAVAILABLE
+      ? "vauth is not running, so your passkeys cannot be shown or changed here. Start it with this command, then choose Check again:"
+      : `vauth cannot be reached: ${describe(error)}`;
+  $("#daemon-down-command").textContent = setup ? setupCommand() : startCommand(error);
+  $("#daemon-down-command").hidden = !setup && error?.code !== ERRORS.DAEMON_UNAVAILABLE;
+  $("#daemon-down").hidden = false;
+}
+
+// The `vauth ...` commands this page names, as the native host says vauth is typed here.
+async function showCommands() {
+  const hello = await daemon(ACTIONS.HOST_HELLO).catch(() => null);
+  if (!hello?.command) return;
+  useVauthCommand(hello.command); // and in the daemon's sentences (`vauth sync init FOLDER`)
+  for (const node of document.querySelectorAll("code.vauth-command")) node.textContent = `${hello.command} ${node.dataset.args}`;
 }
 
 // Unlocked: the vault's sections; otherwise one sentence in their place.
@@ -112,7 +139,7 @@ async function showAudit() {
 }
 
 // A daemon sentence without the protocol's own names in parentheses, nor `backticks`.
-const plain = (text) => (text ? describe({ message: text }).replace(/ \((signal\w+|[a-z]+[A-Z]\w*)\)/g, "") : "");
+const plain = (text) => (text ? text.replace(/`([^`]*)`/g, "$1").replace(/ \((signal\w+|[a-z]+[A-Z]\w*)\)/g, "") : "");
 
 async function showTrash() {
   const trashed = await daemon(ACTIONS.TRASH_LIST);
@@ -220,6 +247,7 @@ async function removeDevice(device) {
 $("#sync-default").addEventListener("change", () =>
   daemon(ACTIONS.SYNC_DEFAULT, { default: $("#sync-default").value }).catch(failIn("devices")));
 
+$("#check-again").addEventListener("click", refresh);
 $("#search").addEventListener("input", showPasskeys);
 $("#sort").addEventListener("change", showPasskeys);
 $("#group").addEventListener("change", showPasskeys);

@@ -201,13 +201,17 @@ async def ctap(request: web.Request) -> web.Response:
 
 async def create(request: web.Request) -> web.Response:
     body = await read_object(request, CEREMONY, closed=True)
-    result = await _service(request).create(_id(request), body.get("origin"), body.get("options"))
+    result = await _service(request).create(
+        _id(request), body.get("origin"), body.get("options"), tester=True
+    )
     return ok(result)
 
 
 async def get(request: web.Request) -> web.Response:
     body = await read_object(request, CEREMONY, closed=True)
-    result = await _service(request).get(_id(request), body.get("origin"), body.get("options"))
+    result = await _service(request).get(
+        _id(request), body.get("origin"), body.get("options"), tester=True
+    )
     return ok(result)
 
 

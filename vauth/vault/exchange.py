@@ -90,6 +90,7 @@ class ImportReport:
     imported: list[str] = field(default_factory=list)  # base64url credential IDs
     skipped: list[Skipped] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # imported, but not quite whole
+    authenticator_name: str | None = None  # the name of the vauth that exported the file
 
     def reasons(self) -> dict[str | None, str]:
         """Skipped credential ID -> reason (the last one, for an ID skipped twice)."""
@@ -396,7 +397,7 @@ async def import_credentials(
         raise ExchangeError(f"the file holds {len(raw)} entries, over the limit of {MAX_ENTRIES}")
     now_ms = time.time_ns() // 1_000_000
     stored = {c.credential_id: c for c in await store.all()}
-    report = ImportReport()
+    report = ImportReport(authenticator_name=cxf.authenticator_name(document))
     accepted: dict[bytes, Portable] = {}
     total = len(raw)
     if progress is not None:

@@ -597,6 +597,7 @@ class VaultStore:
     # -- the audit log ----------------------------------------------------------------------
 
     async def record(self, entry: AuditRecord) -> None:
+        """One entry; a ceremony's says who asked for it (``ACTOR``: the site, a tester)."""
         self._queue(
             RECORD,
             (
@@ -605,7 +606,7 @@ class VaultStore:
                 entry.rp_id,
                 entry.credential_id,
                 entry.outcome,
-                entry.actor,
+                ACTOR.get() if entry.actor is None else entry.actor,
                 entry.detail,
             ),
         )
