@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import re
 import shutil
 import stat
 import subprocess
@@ -82,7 +83,7 @@ def test_install_writes_an_enabled_unit_that_starts_this_installations_vauth(
         "serve",
         "--vault",
         str(Path(env["XDG_DATA_HOME"]) / "vauth" / "vault.db"),
-        "--passphrase-file",
+        "--vault-passphrase-file",
         str(secret),
         "--idle-lock",
         "900",
@@ -178,7 +179,12 @@ def test_without_systemd_it_says_how_to_start_vauth_instead(tmp_path: Path, mana
     assert refused.returncode == 1 and "Traceback" not in refused.stderr
     assert reason in refused.stderr
     assert "vauth cannot be set to start at login this way" in refused.stderr
-    assert "`vauth serve`" in refused.stderr
+    # the command as it must be typed here: plain `vauth` only where PATH finds this one
+    named = re.search(r"`(\S+) serve`", refused.stderr)
+    assert named is not None, refused.stderr
+    assert shutil.which(named.group(1), path=env["PATH"]) or named.group(1) == str(
+        Path(sys.executable).parent / "vauth"
+    )
     assert not unit_of(env).exists()
 
 

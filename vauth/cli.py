@@ -2242,8 +2242,10 @@ def _browser_parsers(sub: Any, host: Any) -> None:
         return p
 
     def group(name: str, help: str) -> Any:
-        parser = sub.add_parser(name, help=help)
-        return parser.add_subparsers(dest=f"{name}_command", required=True, metavar="COMMAND")
+        parser = sub.add_parser(name, help=help, description=help[0].upper() + help[1:] + ".")
+        return parser.add_subparsers(
+            dest=f"{name}_command", required=True, metavar="COMMAND", help="what to do"
+        )
 
     p = command(
         host,

@@ -544,7 +544,6 @@ class Service:
             raise
 
 
-
 async def _on_several(
     run: Ceremony, devices: list[Device], options: dict[str, Any], origin: str, top: str | None
 ) -> dict[str, Any]:

@@ -397,7 +397,7 @@ async def import_credentials(
         raise ExchangeError(f"the file holds {len(raw)} entries, over the limit of {MAX_ENTRIES}")
     now_ms = time.time_ns() // 1_000_000
     stored = {c.credential_id: c for c in await store.all()}
-    report = ImportReport(authenticator_name=cxf.authenticator_name(document))
+    report = ImportReport(authenticator_name=source.authenticator_name)
     accepted: dict[bytes, Portable] = {}
     total = len(raw)
     if progress is not None:

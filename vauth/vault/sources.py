@@ -37,6 +37,8 @@ class Source:
     parse: Callable[[Any, int], Portable]
     names: Callable[[Any], tuple[str | None, str | None]]
     claimed_id: Callable[[Any], str | None]
+    # The name a person gave the vauth that wrote the file (vauth's own exports carry it).
+    authenticator_name: str | None = None
 
 
 def needs_passphrase(data: bytes) -> bool:
@@ -101,7 +103,14 @@ def load_json(data: bytes, what: str) -> Any:
 
 
 def _cxf(document: Any) -> Source:
-    return Source("cxf", cxf.raw_entries(document), cxf.parse, _cxf_names, _cxf_id)
+    return Source(
+        "cxf",
+        cxf.raw_entries(document),
+        cxf.parse,
+        _cxf_names,
+        _cxf_id,
+        cxf.authenticator_name(document),
+    )
 
 
 def _webdriver(document: Any) -> Source:
