@@ -7,8 +7,8 @@ is run as systemd runs it (its Environment=, its quoting) to show that it starts
 from __future__ import annotations
 
 import os
-import shlex
 import re
+import shlex
 import shutil
 import stat
 import subprocess
