@@ -88,6 +88,16 @@ def _continuation(command: Command, params: Requested) -> Continuation | None:
     return None
 
 
+_COMMANDS = {int(command): command for command in Command}  # a lookup, not an Enum call
+
+
+def _command(command: int) -> Command:
+    found = _COMMANDS.get(command)
+    if found is None:
+        raise CtapError(CtapStatus.INVALID_COMMAND, f"command 0x{command:02x}")
+    return found
+
+
 class Authenticator:
     """The core: state components, each handler given a narrow context over them."""
 
@@ -194,10 +204,7 @@ class Authenticator:
             raise CtapError(CtapStatus.INVALID_LENGTH, "empty message")
         if len(message) > self.config.max_msg_size:
             raise CtapError(CtapStatus.REQUEST_TOO_LARGE, "message exceeds maxMsgSize")
-        try:
-            command = Command(message[0])
-        except ValueError:
-            raise CtapError(CtapStatus.INVALID_COMMAND, f"command 0x{message[0]:02x}") from None
+        command = _command(message[0])
         payload = message[1:]
         if command in _NO_PARAMETERS:
             if payload:
@@ -214,10 +221,7 @@ class Authenticator:
         """The typed twin of :meth:`process` for clients in this process: the same requests as
         maps or typed requests, no CBOR, the typed response (None: an empty one); a failure is
         raised as CtapError, never as anything else."""
-        try:
-            typed = Command(command)
-        except ValueError:
-            raise CtapError(CtapStatus.INVALID_COMMAND, f"command 0x{command:02x}") from None
+        typed = command if type(command) is Command else _command(command)
         try:
             return await self.handle(typed, {} if params is None else params)
         except (CtapError, PortError):

@@ -126,11 +126,20 @@ class WebAuthnClient:
         """authenticatorGetInfo, asked once and kept until the authenticator's state version
         says it may have changed (a PIN set or changed, a reset, a new policy), by whatever path
         that change came."""
+        kept = self._kept_info()
+        if kept is not None:
+            return kept
         version = self._channel.info_version
-        if self._info is None or version != self._info_version:
-            info = await call(self._channel, Command.GET_INFO, None, GetInfoResponse, "getInfo")
-            self._info, self._info_version = AuthenticatorInfo.of(info), version
+        info = await call(self._channel, Command.GET_INFO, None, GetInfoResponse, "getInfo")
+        self._info, self._info_version = AuthenticatorInfo.of(info), version
         return self._info
+
+    def _kept_info(self) -> AuthenticatorInfo | None:
+        """The getInfo kept, while still current (read without a coroutine: every ceremony
+        starts here)."""
+        if self._info is not None and self._channel.info_version == self._info_version:
+            return self._info
+        return None
 
     # -- create() ---------------------------------------------------------------------------
 
@@ -227,7 +236,7 @@ class WebAuthnClient:
         client_data_hash = client_data.client_data_hash(data)
         check_request(opts.extensions, opts.allow_credentials)
 
-        info = await self.info()
+        info = self._kept_info() or await self.info()
         lbw = needs_large_blob_write_token(opts.extensions, info)
         verification = await self._verification(
             opts.user_verification,
@@ -239,8 +248,9 @@ class WebAuthnClient:
         allow = _usable(opts.allow_credentials, info)
         if opts.allow_credentials and not allow:
             raise WebAuthnError("NotAllowedError", "get: no allowCredentials entry is usable")
-        fitted = await self._fit(rp_id, client_data_hash, allow, info)
-        allow = fitted or allow[: info.max_credential_count_in_list]  # none found: the first batch
+        if len(allow) > info.max_credential_count_in_list:  # more than one request can carry
+            fitted = await self._fit(rp_id, client_data_hash, allow, info)
+            allow = fitted or allow[: info.max_credential_count_in_list]  # none: the first batch
         if needs_credential_choice(opts.extensions, allow):  # prf.evalByCredential
             allow = await self._probe(rp_id, client_data_hash, _batches(allow, 1)) or allow
         plan = await request_plan(opts.extensions, info, self._channel, allow)
@@ -265,7 +275,9 @@ class WebAuthnClient:
             _, outputs = AuthenticatorData(auth_data).attested_credential_data()
         except Exception:  # a malformed authenticator response, whatever the parser raised
             raise WebAuthnError("UnknownError", "get: malformed authenticator data") from None
-        extension_results = await plan.outputs(outputs, response, verification.authorize)
+        extension_results = (
+            await plan.outputs(outputs, response, verification.authorize) if plan.work else {}
+        )
         # numberOfCredentials (0x05) > 1: the first, most recent credential is used (see above).
         return authentication_response_json(
             credential_id,

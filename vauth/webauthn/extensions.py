@@ -274,6 +274,14 @@ class RequestPlan:
     prf_values: PrfValues | None = None
     hmac_secret: HmacSecret | None = None
 
+    @property
+    def work(self) -> bool:
+        """Whether any client extension was asked for (else its results are empty)."""
+        requested = self.requested
+        return (
+            requested.prf is not None or requested.large_blob is not None or requested.get_cred_blob
+        )
+
     async def outputs(
         self,
         extension_outputs: dict[str, Any],
