@@ -175,6 +175,11 @@ def member(
     return dataclasses.field(default=default, metadata=metadata)
 
 
+def maybe(key: int, codec: Codec, what: str, *, within: str | None = None) -> Any:
+    """A member that may be absent (None)."""
+    return member(key, codec, what, within=within, default=None)
+
+
 def _canonical_text(name: str | None) -> tuple[int, bytes]:
     raw = (name or "").encode()
     return len(raw), raw

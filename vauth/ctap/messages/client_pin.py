@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from enum import IntEnum, IntFlag
 from typing import Any
 
-from vauth.ctap.messages.base import BOOL, BYTES, INT, MAP, TEXT, Request, Response, member
+from vauth.ctap.messages.base import BOOL, BYTES, INT, MAP, TEXT, Request, Response, maybe, member
 
 
 class Subcommand(IntEnum):
@@ -61,33 +61,21 @@ class ClientPinRequest(Request):
     one is MISSING_PARAMETER in the order its steps read them)."""
 
     sub_command: int = member(Key.SUB_COMMAND, INT, "subCommand")
-    pin_uv_auth_protocol: int | None = member(
-        Key.PIN_UV_AUTH_PROTOCOL, INT, "pinUvAuthProtocol", default=None
-    )
-    key_agreement: dict[Any, Any] | None = member(
-        Key.KEY_AGREEMENT, MAP, "keyAgreement", default=None
-    )
-    pin_uv_auth_param: bytes | None = member(
-        Key.PIN_UV_AUTH_PARAM, BYTES, "pinUvAuthParam", default=None
-    )
-    new_pin_enc: bytes | None = member(Key.NEW_PIN_ENC, BYTES, "newPinEnc", default=None)
-    pin_hash_enc: bytes | None = member(Key.PIN_HASH_ENC, BYTES, "pinHashEnc", default=None)
-    permissions: int | None = member(Key.PERMISSIONS, INT, "permissions", default=None)
-    rp_id: str | None = member(Key.RP_ID, TEXT, "rpId", default=None)
+    pin_uv_auth_protocol: int | None = maybe(Key.PIN_UV_AUTH_PROTOCOL, INT, "pinUvAuthProtocol")
+    key_agreement: dict[Any, Any] | None = maybe(Key.KEY_AGREEMENT, MAP, "keyAgreement")
+    pin_uv_auth_param: bytes | None = maybe(Key.PIN_UV_AUTH_PARAM, BYTES, "pinUvAuthParam")
+    new_pin_enc: bytes | None = maybe(Key.NEW_PIN_ENC, BYTES, "newPinEnc")
+    pin_hash_enc: bytes | None = maybe(Key.PIN_HASH_ENC, BYTES, "pinHashEnc")
+    permissions: int | None = maybe(Key.PERMISSIONS, INT, "permissions")
+    rp_id: str | None = maybe(Key.RP_ID, TEXT, "rpId")
 
 
 @dataclass(frozen=True, slots=True)
 class ClientPinResponse(Response):
     """The members a subcommand answers with; the others are absent."""
 
-    key_agreement: dict[Any, Any] | None = member(
-        ResponseKey.KEY_AGREEMENT, MAP, "keyAgreement", default=None
-    )
-    pin_uv_auth_token: bytes | None = member(
-        ResponseKey.PIN_UV_AUTH_TOKEN, BYTES, "pinUvAuthToken", default=None
-    )
-    pin_retries: int | None = member(ResponseKey.PIN_RETRIES, INT, "pinRetries", default=None)
-    power_cycle_state: bool | None = member(
-        ResponseKey.POWER_CYCLE_STATE, BOOL, "powerCycleState", default=None
-    )
-    uv_retries: int | None = member(ResponseKey.UV_RETRIES, INT, "uvRetries", default=None)
+    key_agreement: dict[Any, Any] | None = maybe(ResponseKey.KEY_AGREEMENT, MAP, "keyAgreement")
+    pin_uv_auth_token: bytes | None = maybe(ResponseKey.PIN_UV_AUTH_TOKEN, BYTES, "pinUvAuthToken")
+    pin_retries: int | None = maybe(ResponseKey.PIN_RETRIES, INT, "pinRetries")
+    power_cycle_state: bool | None = maybe(ResponseKey.POWER_CYCLE_STATE, BOOL, "powerCycleState")
+    uv_retries: int | None = maybe(ResponseKey.UV_RETRIES, INT, "uvRetries")

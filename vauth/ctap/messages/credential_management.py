@@ -8,7 +8,7 @@ from enum import IntEnum
 from typing import Any
 
 from vauth.ctap import cbor
-from vauth.ctap.messages.base import BYTES, DESCRIPTOR, INT, MAP, Response, member
+from vauth.ctap.messages.base import BYTES, DESCRIPTOR, INT, MAP, Response, maybe, member
 from vauth.ctap.messages.subcommand import Key as Key
 from vauth.ctap.messages.subcommand import SubcommandRequest
 from vauth.ctap.parse import optional, required
@@ -91,36 +91,26 @@ class CredentialManagementRequest(SubcommandRequest):
 class CredentialManagementResponse(Response):
     """Every subcommand's response members; each subcommand fills its own (section 6.8)."""
 
-    existing_resident_credentials_count: int | None = member(
-        ResponseKey.EXISTING_RESIDENT_CREDENTIALS_COUNT,
-        INT,
-        "existingResidentCredentialsCount",
-        default=None,
+    existing_resident_credentials_count: int | None = maybe(
+        ResponseKey.EXISTING_RESIDENT_CREDENTIALS_COUNT, INT, "existingResidentCredentialsCount"
     )
-    max_possible_remaining_resident_credentials_count: int | None = member(
+    max_possible_remaining_resident_credentials_count: int | None = maybe(
         ResponseKey.MAX_POSSIBLE_REMAINING_RESIDENT_CREDENTIALS_COUNT,
         INT,
         "maxPossibleRemainingResidentCredentialsCount",
-        default=None,
     )
     rp: dict[str, Any] | None = member(  # PublicKeyCredentialRpEntity: id, name
         ResponseKey.RP, MAP, "rp", default=None
     )
-    rp_id_hash: bytes | None = member(ResponseKey.RP_ID_HASH, BYTES, "rpIDHash", default=None)
-    total_rps: int | None = member(ResponseKey.TOTAL_RPS, INT, "totalRPs", default=None)
+    rp_id_hash: bytes | None = maybe(ResponseKey.RP_ID_HASH, BYTES, "rpIDHash")
+    total_rps: int | None = maybe(ResponseKey.TOTAL_RPS, INT, "totalRPs")
     user: dict[str, Any] | None = member(  # PublicKeyCredentialUserEntity: id, name, displayName
         ResponseKey.USER, MAP, "user", default=None
     )
-    credential_id: bytes | None = member(
-        ResponseKey.CREDENTIAL_ID, DESCRIPTOR, "credentialID", default=None
-    )
+    credential_id: bytes | None = maybe(ResponseKey.CREDENTIAL_ID, DESCRIPTOR, "credentialID")
     public_key: dict[int, Any] | None = member(  # COSE_Key
         ResponseKey.PUBLIC_KEY, MAP, "publicKey", default=None
     )
-    total_credentials: int | None = member(
-        ResponseKey.TOTAL_CREDENTIALS, INT, "totalCredentials", default=None
-    )
-    cred_protect: int | None = member(ResponseKey.CRED_PROTECT, INT, "credProtect", default=None)
-    large_blob_key: bytes | None = member(
-        ResponseKey.LARGE_BLOB_KEY, BYTES, "largeBlobKey", default=None
-    )
+    total_credentials: int | None = maybe(ResponseKey.TOTAL_CREDENTIALS, INT, "totalCredentials")
+    cred_protect: int | None = maybe(ResponseKey.CRED_PROTECT, INT, "credProtect")
+    large_blob_key: bytes | None = maybe(ResponseKey.LARGE_BLOB_KEY, BYTES, "largeBlobKey")

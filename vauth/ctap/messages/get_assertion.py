@@ -19,6 +19,7 @@ from vauth.ctap.messages.base import (
     TEXT,
     Request,
     Response,
+    maybe,
     member,
 )
 
@@ -58,12 +59,8 @@ class GetAssertionRequest(Request):
         Key.EXTENSIONS, EXTENSIONS, "extensions", default_factory=dict
     )
     options: dict[str, bool] = member(Key.OPTIONS, OPTIONS, "options", default_factory=dict)
-    pin_uv_auth_param: bytes | None = member(
-        Key.PIN_UV_AUTH_PARAM, BYTES, "pinUvAuthParam", default=None
-    )
-    pin_uv_auth_protocol: int | None = member(
-        Key.PIN_UV_AUTH_PROTOCOL, INT, "pinUvAuthProtocol", default=None
-    )
+    pin_uv_auth_param: bytes | None = maybe(Key.PIN_UV_AUTH_PARAM, BYTES, "pinUvAuthParam")
+    pin_uv_auth_protocol: int | None = maybe(Key.PIN_UV_AUTH_PROTOCOL, INT, "pinUvAuthProtocol")
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,12 +72,8 @@ class GetAssertionResponse(Response):
     user: dict[str, Any] | None = member(  # PublicKeyCredentialUserEntity: id, name, displayName
         ResponseKey.USER, MAP, "user", default=None
     )
-    number_of_credentials: int | None = member(
-        ResponseKey.NUMBER_OF_CREDENTIALS, INT, "numberOfCredentials", default=None
+    number_of_credentials: int | None = maybe(
+        ResponseKey.NUMBER_OF_CREDENTIALS, INT, "numberOfCredentials"
     )
-    user_selected: bool | None = member(
-        ResponseKey.USER_SELECTED, BOOL, "userSelected", default=None
-    )
-    large_blob_key: bytes | None = member(
-        ResponseKey.LARGE_BLOB_KEY, BYTES, "largeBlobKey", default=None
-    )
+    user_selected: bool | None = maybe(ResponseKey.USER_SELECTED, BOOL, "userSelected")
+    large_blob_key: bytes | None = maybe(ResponseKey.LARGE_BLOB_KEY, BYTES, "largeBlobKey")

@@ -17,6 +17,7 @@ from vauth.ctap.messages.base import (
     STRINGS,
     Codec,
     Response,
+    maybe,
     member,
 )
 
@@ -73,49 +74,34 @@ class GetInfoResponse(Response):
     options: dict[str, bool] = member(
         ResponseKey.OPTIONS, INFO_OPTIONS, "options", default_factory=dict
     )
-    max_msg_size: int | None = member(ResponseKey.MAX_MSG_SIZE, INT, "maxMsgSize", default=None)
+    max_msg_size: int | None = maybe(ResponseKey.MAX_MSG_SIZE, INT, "maxMsgSize")
     pin_uv_auth_protocols: tuple[int, ...] = member(
         ResponseKey.PIN_UV_AUTH_PROTOCOLS, INTS, "pinUvAuthProtocols", default=()
     )
-    max_credential_count_in_list: int | None = member(
-        ResponseKey.MAX_CREDENTIAL_COUNT_IN_LIST, INT, "maxCredentialCountInList", default=None
+    max_credential_count_in_list: int | None = maybe(
+        ResponseKey.MAX_CREDENTIAL_COUNT_IN_LIST, INT, "maxCredentialCountInList"
     )
-    max_credential_id_length: int | None = member(
-        ResponseKey.MAX_CREDENTIAL_ID_LENGTH, INT, "maxCredentialIdLength", default=None
+    max_credential_id_length: int | None = maybe(
+        ResponseKey.MAX_CREDENTIAL_ID_LENGTH, INT, "maxCredentialIdLength"
     )
     transports: tuple[str, ...] = member(ResponseKey.TRANSPORTS, STRINGS, "transports", default=())
     algorithms: tuple[int, ...] = member(
         ResponseKey.ALGORITHMS, ALGORITHMS, "algorithms", default=()
     )
-    max_serialized_large_blob_array: int | None = member(
-        ResponseKey.MAX_SERIALIZED_LARGE_BLOB_ARRAY,
-        INT,
-        "maxSerializedLargeBlobArray",
-        default=None,
+    max_serialized_large_blob_array: int | None = maybe(
+        ResponseKey.MAX_SERIALIZED_LARGE_BLOB_ARRAY, INT, "maxSerializedLargeBlobArray"
     )
-    force_pin_change: bool | None = member(
-        ResponseKey.FORCE_PIN_CHANGE, BOOL, "forcePINChange", default=None
+    force_pin_change: bool | None = maybe(ResponseKey.FORCE_PIN_CHANGE, BOOL, "forcePINChange")
+    min_pin_length: int | None = maybe(ResponseKey.MIN_PIN_LENGTH, INT, "minPINLength")
+    firmware_version: int | None = maybe(ResponseKey.FIRMWARE_VERSION, INT, "firmwareVersion")
+    max_cred_blob_length: int | None = maybe(
+        ResponseKey.MAX_CRED_BLOB_LENGTH, INT, "maxCredBlobLength"
     )
-    min_pin_length: int | None = member(
-        ResponseKey.MIN_PIN_LENGTH, INT, "minPINLength", default=None
+    max_rp_ids_for_set_min_pin_length: int | None = maybe(
+        ResponseKey.MAX_RP_IDS_FOR_SET_MIN_PIN_LENGTH, INT, "maxRPIDsForSetMinPINLength"
     )
-    firmware_version: int | None = member(
-        ResponseKey.FIRMWARE_VERSION, INT, "firmwareVersion", default=None
-    )
-    max_cred_blob_length: int | None = member(
-        ResponseKey.MAX_CRED_BLOB_LENGTH, INT, "maxCredBlobLength", default=None
-    )
-    max_rp_ids_for_set_min_pin_length: int | None = member(
-        ResponseKey.MAX_RP_IDS_FOR_SET_MIN_PIN_LENGTH,
-        INT,
-        "maxRPIDsForSetMinPINLength",
-        default=None,
-    )
-    remaining_discoverable_credentials: int | None = member(
-        ResponseKey.REMAINING_DISCOVERABLE_CREDENTIALS,
-        INT,
-        "remainingDiscoverableCredentials",
-        default=None,
+    remaining_discoverable_credentials: int | None = maybe(
+        ResponseKey.REMAINING_DISCOVERABLE_CREDENTIALS, INT, "remainingDiscoverableCredentials"
     )
 
     @classmethod

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, Self
 
-from vauth.ctap.messages.base import BYTES, INT, Request, Response, member
+from vauth.ctap.messages.base import BYTES, INT, Request, Response, maybe, member
 from vauth.ctap.parse import optional
 from vauth.ctap.status import CtapError, CtapStatus
 
@@ -47,15 +47,11 @@ def write_message(offset: int, fragment: bytes) -> bytes:
 @dataclass(frozen=True, slots=True)
 class LargeBlobsRequest(Request):
     offset: int = member(Key.OFFSET, INT, "offset")
-    get: int | None = member(Key.GET, INT, "get", default=None)
-    set: bytes | None = member(Key.SET, BYTES, "set", default=None)
-    length: int | None = member(Key.LENGTH, INT, "length", default=None)
-    pin_uv_auth_param: bytes | None = member(
-        Key.PIN_UV_AUTH_PARAM, BYTES, "pinUvAuthParam", default=None
-    )
-    pin_uv_auth_protocol: int | None = member(
-        Key.PIN_UV_AUTH_PROTOCOL, INT, "pinUvAuthProtocol", default=None
-    )
+    get: int | None = maybe(Key.GET, INT, "get")
+    set: bytes | None = maybe(Key.SET, BYTES, "set")
+    length: int | None = maybe(Key.LENGTH, INT, "length")
+    pin_uv_auth_param: bytes | None = maybe(Key.PIN_UV_AUTH_PARAM, BYTES, "pinUvAuthParam")
+    pin_uv_auth_protocol: int | None = maybe(Key.PIN_UV_AUTH_PROTOCOL, INT, "pinUvAuthProtocol")
 
     @classmethod
     def from_cbor(cls, params: dict[Any, Any]) -> Self:

@@ -19,6 +19,7 @@ from vauth.ctap.messages.base import (
     Codec,
     Request,
     Response,
+    maybe,
     member,
 )
 from vauth.ctap.parse import descriptor_list, extension_map, optional, options, required, typed
@@ -66,11 +67,9 @@ class MakeCredentialRequest(Request):
     pub_key_cred_params: tuple[tuple[str, int], ...] = member(  # (type, alg)
         Key.PUB_KEY_CRED_PARAMS, CREDENTIAL_PARAMETERS, "pubKeyCredParams"
     )
-    rp_name: str | None = member(Key.RP, TEXT, "rp.name", within="name", default=None)
-    user_name: str | None = member(Key.USER, TEXT, "user.name", within="name", default=None)
-    user_display_name: str | None = member(
-        Key.USER, TEXT, "user.displayName", within="displayName", default=None
-    )
+    rp_name: str | None = maybe(Key.RP, TEXT, "rp.name", within="name")
+    user_name: str | None = maybe(Key.USER, TEXT, "user.name", within="name")
+    user_display_name: str | None = maybe(Key.USER, TEXT, "user.displayName", within="displayName")
     exclude_list: tuple[tuple[str, bytes], ...] = member(  # (type, id)
         Key.EXCLUDE_LIST, DESCRIPTORS, "excludeList", default=()
     )
@@ -78,14 +77,10 @@ class MakeCredentialRequest(Request):
         Key.EXTENSIONS, EXTENSIONS, "extensions", default_factory=dict
     )
     options: dict[str, bool] = member(Key.OPTIONS, OPTIONS, "options", default_factory=dict)
-    pin_uv_auth_param: bytes | None = member(
-        Key.PIN_UV_AUTH_PARAM, BYTES, "pinUvAuthParam", default=None
-    )
-    pin_uv_auth_protocol: int | None = member(
-        Key.PIN_UV_AUTH_PROTOCOL, INT, "pinUvAuthProtocol", default=None
-    )
-    enterprise_attestation: int | None = member(
-        Key.ENTERPRISE_ATTESTATION, INT, "enterpriseAttestation", default=None
+    pin_uv_auth_param: bytes | None = maybe(Key.PIN_UV_AUTH_PARAM, BYTES, "pinUvAuthParam")
+    pin_uv_auth_protocol: int | None = maybe(Key.PIN_UV_AUTH_PROTOCOL, INT, "pinUvAuthProtocol")
+    enterprise_attestation: int | None = maybe(
+        Key.ENTERPRISE_ATTESTATION, INT, "enterpriseAttestation"
     )
 
     @classmethod
@@ -140,6 +135,4 @@ class MakeCredentialResponse(Response):
     fmt: str = member(ResponseKey.FMT, TEXT, "fmt")
     auth_data: bytes = member(ResponseKey.AUTH_DATA, BYTES, "authData")
     att_stmt: dict[str, Any] = member(ResponseKey.ATT_STMT, MAP, "attStmt")
-    large_blob_key: bytes | None = member(
-        ResponseKey.LARGE_BLOB_KEY, BYTES, "largeBlobKey", default=None
-    )
+    large_blob_key: bytes | None = maybe(ResponseKey.LARGE_BLOB_KEY, BYTES, "largeBlobKey")

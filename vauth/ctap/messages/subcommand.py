@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
-from vauth.ctap.messages.base import BYTES, INT, MAP, Request, member
+from vauth.ctap.messages.base import BYTES, INT, MAP, Request, maybe, member
 
 
 class Key(IntEnum):
@@ -26,12 +26,8 @@ class SubcommandRequest(Request):
     encoding."""
 
     sub_command: int = member(Key.SUB_COMMAND, INT, "subCommand")
-    sub_command_params: dict[Any, Any] | None = member(
-        Key.SUB_COMMAND_PARAMS, MAP, "subCommandParams", default=None
+    sub_command_params: dict[Any, Any] | None = maybe(
+        Key.SUB_COMMAND_PARAMS, MAP, "subCommandParams"
     )
-    pin_uv_auth_protocol: int | None = member(
-        Key.PIN_UV_AUTH_PROTOCOL, INT, "pinUvAuthProtocol", default=None
-    )
-    pin_uv_auth_param: bytes | None = member(
-        Key.PIN_UV_AUTH_PARAM, BYTES, "pinUvAuthParam", default=None
-    )
+    pin_uv_auth_protocol: int | None = maybe(Key.PIN_UV_AUTH_PROTOCOL, INT, "pinUvAuthProtocol")
+    pin_uv_auth_param: bytes | None = maybe(Key.PIN_UV_AUTH_PARAM, BYTES, "pinUvAuthParam")
