@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from vauth.clock import SystemClock
 from vauth.ctap.attestation import AttestationMode
-from vauth.ctap.authenticator import Authenticator, Command
+from vauth.ctap.authenticator import Authenticator
 from vauth.ctap.config import DEFAULT_AAGUID, AuthenticatorConfig
 from vauth.ctap.credential import Credential, SignCountPolicy
 from vauth.ctap.ctap1 import process_apdu
@@ -85,8 +85,6 @@ CAPABILITIES: dict[str, tuple[frozenset[str], frozenset[str]]] = {
 CTAP2_VERSIONS = {"ctap2_0": "ctap2", "ctap2_1": "ctap2_1"}  # CDP's ctap2Version: vauth's protocol
 PLATFORM_TRANSPORT = "internal"
 TRANSPORTS = frozenset({"usb", "nfc", "ble", "internal", "hybrid"})
-# Commands that may change what getInfo says (the PIN, the configuration).
-_STATE_CHANGING = frozenset((Command.CLIENT_PIN, Command.RESET, Command.CONFIG))
 DISPLAY_NAME_SETTING = "display_name"
 
 
@@ -366,9 +364,8 @@ class Device:
         self.client.display_name = name or None
 
     async def process(self, request: bytes) -> bytes:
-        """One CTAP2 message (command byte || CBOR) -> status byte || CBOR."""
-        if request[:1] and request[0] in _STATE_CHANGING and self._client is not None:
-            self._client.forget_info()  # the PIN or configuration may change under the client
+        """One CTAP2 message (command byte || CBOR) -> status byte || CBOR. What it changes of
+        getInfo, the client sees by the authenticator's state version."""
         return await self.authenticator.process(bytes(request))
 
     async def process_apdu(self, apdu: bytes) -> bytes:

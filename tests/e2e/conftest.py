@@ -33,15 +33,24 @@ CHROMIUM_ARGS = [
 ]
 EXTENSION_ARGS = [f"--disable-extensions-except={EXTENSION}", f"--load-extension={EXTENSION}"]
 
-pytestmark = pytest.mark.e2e
+E2E = Path(__file__).parent
+FIREFOX_TESTS = E2E / "firefox"
 
 
+@pytest.hookimpl(tryfirst=True)  # before ``-m`` deselects by marker
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test under tests/e2e/ drives a real browser: marked e2e here, for each module (a
+    ``pytestmark`` in a conftest marks nothing: pytest reads it in test modules only). This
+    hook sees the whole session's items, so it picks out its own."""
+    skip = None
     if not Path(CHROMIUM).exists():
         skip = pytest.mark.skip(reason="Debian's chromium is not installed (apt install chromium)")
-        for item in items:
-            if "e2e" in item.nodeid and "e2e/firefox/" not in item.nodeid:
-                item.add_marker(skip)
+    for item in items:
+        if E2E not in item.path.parents:
+            continue
+        item.add_marker(pytest.mark.e2e)
+        if skip is not None and FIREFOX_TESTS not in item.path.parents:
+            item.add_marker(skip)
 
 
 @dataclass
