@@ -26,6 +26,7 @@ from vauth.ctap.ports import UserPresence
 from vauth.sync import Sync
 from vauth.vault import Vault
 from vauth.vault.kdf import KdfParams
+from vauth.vault.replica import Replica
 from vauth.virtual import VirtualAuthenticator
 
 PASSPHRASE = "correct horse battery staple"
@@ -193,3 +194,13 @@ def syncthing_cluster(tmp_path: Path) -> Iterator[Callable[[int], Cluster]]:
     yield start
     for cluster in started:
         cluster.stop()
+
+
+def identity(device: Device) -> Any:
+    """The device's own sync identity (its signing and box keys), as its vault keeps it."""
+    return device.sync.group.identity()
+
+
+def held_keys(device: Device) -> set[bytes]:
+    """Every group key the device's vault holds."""
+    return Replica(device.vault).run(lambda tx: {e.key for e in tx.epochs()})
