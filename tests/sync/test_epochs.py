@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import cbor2
+import pytest
 from nacl.public import PublicKey, SealedBox
 
 from tests.sync.conftest import Device, contents, held_keys, identity, pair, register, run
-from vauth.sync import envelope
+from vauth.sync import SyncError, envelope
 from vauth.sync.identity import sign
 from vauth.sync.membership import REKEY, Change, Epoch
 
@@ -174,3 +175,68 @@ def test_a_removed_device_that_plants_the_next_epoch_in_the_race_reads_nothing_a
     refused = {r.path: r for r in v.sync.status().refused}
     legacy = refused[str(keys / str(n + 1))]
     assert "no membership change explains it" in legacy.reason and "Nothing to do" in legacy.repair
+
+
+def group_of(make_device: Any, folder: Path, names: str) -> dict[str, Device]:
+    """Devices that are all members, each having merged everything."""
+    devices = {name: make_device(name) for name in names}
+    first, *others = devices.values()
+    first.sync.init(folder, names[0])
+    for name, device in zip(names[1:], others, strict=True):
+        join(first, device, folder, name)
+    for device in devices.values():
+        device.sync.merge()
+    return devices
+
+
+def settle(devices: list[Device], rounds: int = 3) -> None:
+    for _ in range(rounds):
+        for device in devices:
+            device.sync.merge()
+            device.sync.publish()
+
+
+@pytest.mark.parametrize("targets", ["two devices", "the same device"])
+def test_two_removals_at_the_same_moment_do_not_split_the_group(
+    targets: str, make_device: Any, folder: Path
+) -> None:
+    group = group_of(make_device, folder, "abcd")
+    a, b, c, d = group.values()
+    ids = {name: device.sync.status().device_id for name, device in group.items()}
+    a.sync.remove(ids["c"])  # neither has seen the other's removal
+    b.sync.remove(ids["d" if targets == "two devices" else "c"])
+    removed = [c, d] if targets == "two devices" else [c]
+    kept = [a, b] if targets == "two devices" else [a, b, d]
+    settle(kept)  # each applies both removals (and, for two devices, makes a new key)
+    # (what a wrote before it learnt of d's removal, d may read: it was a member for a then)
+    before = sealed_files(folder)
+    for device, user in zip(kept, "xyz", strict=False):
+        register(device, user)
+    settle(kept)
+
+    first = contents(kept[0].vault)
+    assert len(first) == len(kept)
+    assert all(contents(device.vault) == first for device in kept)  # no split
+    views = [{(i.device_id, i.removed) for i in device.sync.devices()} for device in kept]
+    assert all(view == views[0] for view in views)
+    keys = set().union(*(held_keys(device) for device in removed))
+    assert readable_by(keys, written_after(folder, before)) == []
+
+
+def test_two_devices_removing_each_other_at_the_same_moment_both_go_everywhere(
+    make_device: Any, folder: Path
+) -> None:
+    group = group_of(make_device, folder, "abc")
+    a, b, c = group.values()
+    ids = {name: device.sync.status().device_id for name, device in group.items()}
+    a.sync.remove(ids["b"])
+    b.sync.remove(ids["a"])
+    for _ in range(2):
+        for device in (c, a, b):
+            device.sync.merge()
+    for device in (a, b, c):  # every device holds the same view: both removed
+        view = {i.device_id: i.removed for i in device.sync.devices()}
+        assert view == {ids["a"]: True, ids["b"]: True, ids["c"]: False}, device.home
+    with pytest.raises(SyncError, match="was removed from the sync group"):
+        register(a, "after")
+        a.sync.publish()

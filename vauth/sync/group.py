@@ -318,9 +318,14 @@ class Group:
         members = tx.members()
         certs = certificates(tx)
         writes = []
-        for device_id in sorted(change.members - {identity.device_id}):
+        told = change.members | (
+            {change.target} if change.op == REMOVE and change.target else set()
+        )
+        for device_id in sorted(told - {identity.device_id}):
             payload: dict[str, Any] = {"change": change.as_map(), "key": key}
-            if change.op == ADD and device_id == change.target:  # it starts from here
+            if device_id not in change.members:  # the device removed: told so, without the key
+                del payload["key"]
+            elif change.op == ADD and device_id == change.target:  # it starts from here
                 payload["epochs"] = [
                     [e.number, e.author, e.key, None if e.members is None else sorted(e.members)]
                     for e in tx.epochs()
@@ -392,9 +397,9 @@ class Group:
         if change.op == ADD:
             doc = DeviceDoc.parse(change.doc)
             assert doc is not None
-            changed = tx.add_member(
-                doc.device_id, doc.name, doc.sign_key, doc.box_key, doc.device_id == self.device_id
-            )
+            this = doc.device_id == self.device_id
+            added = change.epoch.number if change.epoch else 0
+            changed = tx.add_member(doc.device_id, doc.name, doc.sign_key, doc.box_key, this, added)
             if valid_certificate(change.cert):
                 keep_certificate(tx, doc.device_id, change.cert)
         elif change.op in (REMOVE, LEAVE):

@@ -29,6 +29,7 @@ from vauth.sync.identity import DeviceDoc, Identity
 from vauth.sync.journal import EPOCH, IGNORED, JOIN, Folder
 from vauth.sync.membership import (
     ADD,
+    REMOVE,
     Change,
     Epoch,
     Verdict,
@@ -124,11 +125,11 @@ class Inbox:
             if cached is None:
                 cached = self._take(files, path, state, identity, epoch, members)
                 self.judged.put(str(path), (found_version, context), cached)
-            if cached is Verdict.TAKEN:
-                taken = True
-                members = self.group.replica.run(lambda tx: tx.members())
-                context = _context(members, self.group.replica.run(lambda tx: tx.epochs()))
-            elif isinstance(cached, str):
+                if cached is Verdict.TAKEN:  # taken now (a notice of removal brings no key)
+                    taken = True
+                    members, epochs = self.group.replica.run(lambda tx: (tx.members(), tx.epochs()))
+                    context = _context(members, epochs)
+            if isinstance(cached, str):
                 refusal = Refusal(str(path), cached, int(self.group.now()), NOTHING_TO_DO)
                 refused.append(Found(refusal, found_version))
         return taken, refused
@@ -150,7 +151,7 @@ class Inbox:
             if member is None:
                 return Verdict.WAITING
             payload = envelope.open_keys(raw, member.sign_key, identity.box)
-            change, key = _change_and_key(payload, epoch, identity.device_id)
+            change, key = _change_and_key(payload, epoch, identity.device_id, notice=True)
         except (reader.Refused, Malformed, BadEntry) as exc:
             return str(exc)
         verdict, reason = judge(change, members)
@@ -222,7 +223,7 @@ class Inbox:
             raise Malformed("the device said to have made it is not of this group")
         payload = envelope.open_keys(raw, approver.sign_key, identity.box)
         change, key = _change_and_key(payload, epoch, identity.device_id)
-        if change.op != ADD or change.target != identity.device_id:
+        if change.op != ADD or change.target != identity.device_id or key is None:
             raise BadEntry("it does not approve this device")
         listed = parse_roster(payload.get("roster"))
         epochs = parse_epochs(payload.get("epochs"))
@@ -249,6 +250,7 @@ class Inbox:
                     doc.sign_key,
                     doc.box_key,
                     device_id == self.group.device_id,
+                    member.added,
                 )
                 if member.cert is not None:
                     keep_certificate(tx, device_id, member.cert)
@@ -287,9 +289,17 @@ def _envelope_author(raw: object, group_id: str, me: str, epoch: Epoch) -> str:
     return epoch.author
 
 
-def _change_and_key(payload: Mapping[str, Any], epoch: Epoch, me: str) -> tuple[Change, bytes]:
+def _change_and_key(
+    payload: Mapping[str, Any], epoch: Epoch, me: str, notice: bool = False
+) -> tuple[Change, bytes | None]:
+    """The change an envelope carries, and its key; with ``notice``, the notice of this
+    device's own removal (which carries no key) is taken too."""
     change = Change.parse(payload.get("change"))
     key = payload.get("key")
+    if notice and key is None and change.op == REMOVE and change.target == me:
+        if change.epoch != epoch:
+            raise BadEntry("its change made another group key than the one its place names")
+        return change, None
     if not isinstance(key, bytes) or len(key) != envelope.KEY_BYTES:
         raise BadEntry("it holds no group key")
     if change.epoch != epoch:

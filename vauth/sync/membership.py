@@ -188,9 +188,12 @@ def roster(members: Mapping[str, MemberRow]) -> frozenset[str]:
 
 
 def current(epochs: Iterable[EpochRow], members: Mapping[str, MemberRow]) -> EpochRow | None:
-    """The group key to write under: the greatest epoch made for exactly this roster."""
+    """The group key to write under: the greatest epoch made for exactly this roster, and held
+    by no device outside it (a device added later was handed every older key, so an epoch
+    older than the addition of a device removed since is never written under again)."""
     now = roster(members)
-    eligible = [e for e in epochs if e.members == now]
+    floor = max((m.added for m in members.values() if m.removed), default=0)
+    eligible = [e for e in epochs if e.members == now and e.number >= floor]
     return max(eligible, key=lambda e: (e.number, e.author), default=None)
 
 
@@ -265,6 +268,7 @@ def roster_entry(member: MemberRow, group_id: str, cert: Certificate | None) -> 
             if member.removed_epoch is None
             else [member.removed_epoch, member.cutoff_seq or 0, sorted(member.removed_by)]
         ),
+        "added": member.added,
         "cert": cert,
     }
 
@@ -274,6 +278,7 @@ class Listed:
     doc: DeviceDoc
     cert: Certificate | None
     removed: tuple[int, int, frozenset[str]] | None
+    added: int = 0
 
 
 def parse_roster(entries: object) -> dict[str, Listed]:
@@ -307,9 +312,11 @@ def parse_roster(entries: object) -> dict[str, Listed]:
             ):
                 raise BadEntry("a key envelope lists a removal wrongly")
             parsed_removed = (removed[0], removed[1], frozenset(map(str, removed[2])))
-        cert = item.get("cert")
+        cert, added = item.get("cert"), item.get("added", 0)
+        if not isinstance(added, int) or added < 0:
+            raise BadEntry("a key envelope lists a member's addition wrongly")
         found[member.device_id] = Listed(
-            member, cert if valid_certificate(cert) else None, parsed_removed
+            member, cert if valid_certificate(cert) else None, parsed_removed, added
         )
     return found
 

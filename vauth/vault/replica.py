@@ -28,7 +28,7 @@ MAX_REFUSALS = 100  # refused files remembered for `vauth sync status`; older on
 
 _MEMBER_COLUMNS = (
     "device_id, name, sign_key, box_key, this_device, removed_epoch, cutoff_seq, last_seq, "
-    "last_hash, last_seen, removed_by"
+    "last_hash, last_seen, removed_by, added"
 )
 _INSERT_CREDENTIAL = (
     f"INSERT OR IGNORE INTO credentials ({', '.join((*outbox.FIXED_FIELDS, *outbox.REGISTERS))}, "  # noqa: S608
@@ -66,6 +66,7 @@ class MemberRow:
     last_hash: bytes | None
     last_seen: int | None
     removed_by: frozenset[str]
+    added: int = 0  # the number of the epoch that added it (it holds every key before it)
 
     @property
     def removed(self) -> bool:
@@ -129,15 +130,27 @@ class ReplicaTx:
         return {row[0]: _member(row) for row in found.fetchall()}
 
     def add_member(
-        self, device_id: str, name: str, sign_key: bytes, box_key: bytes, this_device: bool
+        self,
+        device_id: str,
+        name: str,
+        sign_key: bytes,
+        box_key: bytes,
+        this_device: bool,
+        added: int = 0,
     ) -> bool:
-        """A new member (nothing if it is known already); whether it was new."""
-        added = self._c.execute(
-            "INSERT OR IGNORE INTO sync_devices (device_id, name, sign_key, box_key, this_device) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (device_id, name, sign_key, box_key, this_device),
+        """A new member (nothing if it is known already; the later of two numbers for the
+        epoch that added it is kept); whether it was new."""
+        new = self._c.execute(
+            "INSERT OR IGNORE INTO sync_devices "
+            "(device_id, name, sign_key, box_key, this_device, added) VALUES (?, ?, ?, ?, ?, ?)",
+            (device_id, name, sign_key, box_key, this_device, added),
         ).rowcount
-        if added:
+        if not new:
+            self._c.execute(
+                "UPDATE sync_devices SET added = ? WHERE device_id = ? AND added < ?",
+                (added, device_id, added),
+            )
+        if new:
             self.refresh_backup_state()
         return bool(added)
 
@@ -441,6 +454,7 @@ def _member(row: Sequence[Any]) -> MemberRow:
         None if row[8] is None else bytes(row[8]),
         row[9],
         _removers(row[10]),
+        int(row[11] or 0),
     )
 
 
