@@ -6,6 +6,7 @@ own); the folder, the file watcher (watchfiles/inotify) and the threads are real
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
@@ -176,3 +177,81 @@ async def test_a_stream_of_operations_does_not_postpone_publishing(
         runner.changed_locally()
         await asyncio.sleep(0.05)
     assert len(engine.publishes) - published >= 3
+
+
+class BlockedEngine(RecordingEngine):
+    """A merge that never returns (a read of a folder on a disk that does not answer)."""
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__(folder)
+        self.release = threading.Event()
+
+    def merge(self) -> Report:
+        self.merges.append(time.monotonic())
+        self.release.wait()
+        return Report()
+
+
+async def test_a_merge_that_never_returns_holds_neither_status_nor_the_loop(
+    tmp_path: Path,
+) -> None:
+    """Issue 19, finding 3: status answers while a merge hangs, and stopping does not wait."""
+    engine = BlockedEngine(tmp_path)
+    runner = SyncRunner(lambda: engine, poll_s=60)  # type: ignore[arg-type, return-value]
+    stop = asyncio.Event()
+    task = asyncio.create_task(runner.run(stop))
+    try:
+        await until(lambda: len(engine.merges) == 1)
+        started = time.monotonic()
+        assert await asyncio.wait_for(runner.peek(lambda e: e.configured), 2)
+        assert time.monotonic() - started < 1
+        task.cancel()  # what the daemon does on SIGTERM
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(task, 2)
+        assert not runner.lock.locked()
+        assert all(t.daemon for t in threading.enumerate() if t.name == "vauth-sync")
+    finally:
+        engine.release.set()
+
+
+STOPPING = """
+import asyncio, sys, threading, time
+from pathlib import Path
+from vauth.syncing import SyncRunner
+
+class Engine:
+    configured, folder = True, Path(sys.argv[1])
+    def merge(self):
+        print("merging", flush=True)
+        threading.Event().wait()  # never returns
+    def publish(self):
+        return 0
+
+async def main():
+    runner = SyncRunner(lambda: Engine(), poll_s=60)
+    task = asyncio.create_task(runner.run(asyncio.Event()))
+    await asyncio.sleep(1.0)
+    task.cancel()
+
+asyncio.run(main())
+print("stopped", flush=True)
+"""
+
+
+def test_a_process_stops_although_a_merge_never_returns(tmp_path: Path) -> None:
+    """The runner's thread is a daemon thread, not the loop's executor (which asyncio.run and
+    the interpreter join at exit): a merge that hangs cannot keep the daemon from exiting."""
+    import subprocess
+    import sys
+
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-c", STOPPING, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        cwd=Path(__file__).parents[1],
+    )
+    took = time.monotonic() - started
+    assert result.stdout.split() == ["merging", "stopped"], result
+    assert took < 3 + 1.0, took  # 1 s of it is the script's own wait

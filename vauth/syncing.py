@@ -12,8 +12,11 @@ The journal, its crypto and the merge are the library's (``vauth.sync``, the con
 - every POLL_S seconds the folder is merged and the outbox published anyway: the fallback when
   the watcher cannot run (no inotify, a network file system) or missed an event.
 
-Publishing and merging are blocking (SQLCipher, files, signatures): they run in a worker thread,
-never on the event loop, one at a time.
+Publishing and merging are blocking (SQLCipher, files, signatures): they run one at a time, in a
+thread of their own, never on the event loop. That thread is a daemon thread, not the loop's
+executor (whose threads the interpreter joins at exit), and `status` takes no turn behind a
+merge: a read of the folder that blocks (the library reads none that can, issue 19, but a
+network disk may hang) can delay neither `vauth sync status` nor stopping the daemon.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import asyncio
 import contextlib
 import importlib
 import logging
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -35,6 +39,7 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 POLL_S = 30.0  # merge and publish at least this often, watcher or not
+LOCK_WAIT_S = 30.0  # a command waits this long for a merge or publish to end, then says so
 DEBOUNCE_S = 0.2  # local changes within this window after the first go out as one segment
 WATCH_DEBOUNCE_MS = 200  # folder events this close together make one merge
 
@@ -59,6 +64,7 @@ class SyncEngine(Protocol):
     def default(self) -> str: ...
 
     def set_default(self, value: str) -> None: ...
+    def leave(self) -> None: ...
     def publish(self) -> int: ...
     def merge(self) -> Any: ...
 
@@ -78,6 +84,37 @@ def is_sync_error(exc: BaseException) -> bool:
         return isinstance(exc, sync_module().SyncError)
     except ImportError:
         return False
+
+
+class SyncBusy(Exception):
+    """A command waited LOCK_WAIT_S for a merge or publish that has not ended."""
+
+
+async def off_loop(work: Callable[[], T]) -> T:
+    """``work()`` in a daemon thread of its own: the loop awaits it without blocking, and a
+    thread that never returns keeps neither the loop nor the process from ending."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def settle(result: T | None, failure: BaseException | None) -> None:
+        if future.done():  # cancelled meanwhile
+            return
+        if failure is not None:
+            future.set_exception(failure)
+        else:
+            future.set_result(result)  # type: ignore[arg-type]
+
+    def run() -> None:
+        result, failure = None, None
+        try:
+            result = work()
+        except BaseException as exc:
+            failure = exc
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nobody waits
+            loop.call_soon_threadsafe(settle, result, failure)
+
+    threading.Thread(target=run, name="vauth-sync", daemon=True).start()
+    return await future
 
 
 def _ignored(_change: watchfiles.Change, path: str) -> bool:
@@ -107,31 +144,45 @@ class SyncRunner:
         self.force_polling = force_polling
         self.on_merged = on_merged
         self.lock = asyncio.Lock()  # one publish, merge or command on the engine at a time
+        self._making = asyncio.Lock()
         self._wake = asyncio.Event()
         self._local_since: float | None = None  # when the first unpublished local change came
         self._folder_change = False
         self._folder_watched: Path | None = None
         self.merges = 0
         self.publishes = 0
+        self.last_merge_s: float | None = None  # how long the last merge took
         self.last_error: str | None = None
 
     async def engine(self) -> SyncEngine:
-        """The engine, made on first use in a worker thread (it reads the vault); hold lock."""
-        if self._engine is None:
-            self._engine = await asyncio.to_thread(self._make_engine)
-        return self._engine
+        """The engine, made on first use in a thread of its own (it reads the vault)."""
+        async with self._making:
+            if self._engine is None:
+                self._engine = await off_loop(self._make_engine)
+            return self._engine
 
     async def call(self, work: Callable[[SyncEngine], T]) -> T:
-        """``work(engine)`` in a worker thread, alone on the engine; wakes the loop afterwards
-        (a command such as ``init`` or ``approve`` may change what to watch or to publish)."""
-        async with self.lock:
+        """``work(engine)`` off the loop, alone on the engine (SyncBusy after LOCK_WAIT_S);
+        wakes the loop afterwards (a command such as ``init`` or ``approve`` may change what
+        to watch or to publish)."""
+        try:
+            await asyncio.wait_for(self.lock.acquire(), LOCK_WAIT_S)
+        except TimeoutError:
+            raise SyncBusy() from None
+        try:
             engine = await self.engine()
-            try:
-                return await asyncio.to_thread(work, engine)
-            finally:
-                self._folder_change = True
-                self._local_since = time.monotonic() - self.debounce_s  # publish at once
-                self._wake.set()
+            return await off_loop(lambda: work(engine))
+        finally:
+            self.lock.release()
+            self._folder_change = True
+            self._local_since = time.monotonic() - self.debounce_s  # publish at once
+            self._wake.set()
+
+    async def peek(self, work: Callable[[SyncEngine], T]) -> T:
+        """``work(engine)`` off the loop without waiting for a merge or publish to end (for
+        what only reads: the engine answers `status` while it merges)."""
+        engine = await self.engine()
+        return await off_loop(lambda: work(engine))
 
     def changed_locally(self) -> None:
         """A local operation may have changed a synced passkey: publish within DEBOUNCE_S, with
@@ -167,7 +218,7 @@ class SyncRunner:
         try:
             async with self.lock:
                 engine = await self.engine()
-                configured = await asyncio.to_thread(lambda: engine.configured)
+                configured = await off_loop(lambda: engine.configured)
                 return engine.folder if configured else None
         except Exception as exc:
             self._failed("cannot read the sync settings", exc)
@@ -208,21 +259,17 @@ class SyncRunner:
         try:
             async with self.lock:
                 engine = await self.engine()
-                report = await asyncio.to_thread(engine.merge)
+                started = time.monotonic()
+                report = await off_loop(engine.merge)
+                self.last_merge_s = time.monotonic() - started
         except Exception as exc:
             self._failed("merging other devices' changes failed", exc)
             return
         self.merges += 1
         applied = getattr(report, "applied", 0)
         refused = getattr(report, "refused", [])
-        if applied or refused:
-            logger.info(
-                "sync: merged %d change(s) from other devices, refused %d segment(s)",
-                applied,
-                len(refused),
-            )
-        for refusal in refused:
-            logger.warning("sync: refused %s: %s", refusal.path, refusal.reason)
+        if applied:  # each refusal was logged once, when it was first judged
+            logger.info("sync: merged %d change(s) from other devices", applied)
         if self.on_merged is not None and (applied or refused):
             result = self.on_merged(report)
             if result is not None:
@@ -232,7 +279,7 @@ class SyncRunner:
         try:
             async with self.lock:
                 engine = await self.engine()
-                written = await asyncio.to_thread(engine.publish)
+                written = await off_loop(engine.publish)
         except Exception as exc:
             self._failed("publishing this device's changes failed", exc)
             return

@@ -86,8 +86,8 @@ class Inbox:
         return found, refused
 
     def _junk(self, path: Path | str, version: reader.Version, reason: str) -> Found:
-        if version.kind == stat.S_IFLNK:
-            reason = "it is a symbolic link, and vauth follows none in the sync folder"
+        if version.kind != stat.S_IFDIR:
+            reason = reader.unlike_a_file(version) or reason
         return Found(Refusal(str(path), reason, int(self.group.now()), NOT_OURS), version)
 
     def take_envelopes(self) -> tuple[bool, list[Found]]:

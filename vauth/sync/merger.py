@@ -254,10 +254,9 @@ class Merger:
                     "Nothing to do: if it is one of your computers, it is read once a member "
                     "approves it (`vauth sync status` there shows its request)."
                 )
-            elif version.kind == stat.S_IFLNK:
-                reason, repair = "it is a symbolic link, and vauth follows none there", NOT_OURS
             else:
-                reason, repair = "it is not a file vauth writes there", NOT_OURS
+                unlike = None if version.kind == stat.S_IFDIR else reader.unlike_a_file(version)
+                reason, repair = unlike or "it is not a file vauth writes there", NOT_OURS
             found.append(Found(Refusal(path, reason, now, repair), version))
         return found
 

@@ -151,6 +151,15 @@ def _check(found: os.stat_result, cap: int) -> None:
         raise Refused(f"it is {_size(found.st_size)}, more than such a file can be ({_size(cap)})")
 
 
+def unlike_a_file(found: Version) -> str | None:
+    """Why what ``found`` describes cannot be read as a file (None: it is a regular file)."""
+    if found.kind == stat.S_IFLNK:
+        return "it is a symbolic link, and vauth follows none in the sync folder"
+    if found.kind != stat.S_IFREG:
+        return f"it is {_what(found.kind)}, not a file"
+    return None
+
+
 def _what(mode: int) -> str:
     if stat.S_ISDIR(mode):
         return "a folder"
