@@ -266,6 +266,7 @@ class SyncRunner:
             self._failed("merging other devices' changes failed", exc)
             return
         self.merges += 1
+        self.last_error = None  # it worked: what failed before is over
         applied = getattr(report, "applied", 0)
         refused = getattr(report, "refused", [])
         if applied:  # each refusal was logged once, when it was first judged
@@ -284,6 +285,7 @@ class SyncRunner:
             self._failed("publishing this device's changes failed", exc)
             return
         self.publishes += 1
+        self.last_error = None
         if written:
             logger.info("sync: published %d change(s) to the sync folder", written)
 

@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import re
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -70,7 +71,18 @@ class Group:
         self.replica = replica
         self.now = now
         self.state: dict[str, Any] | None = replica.run(_read_state)
-        self.notes: deque[str] = deque(maxlen=20)  # what this device repaired, for status
+        self._notes: deque[str] = deque(maxlen=20)  # what this device repaired, for status
+        self._notes_lock = threading.Lock()  # status reads them while a merge adds one
+
+    def note(self, text: str) -> None:
+        """Something this device repaired in the folder (a phrase after "This computer")."""
+        with self._notes_lock:
+            self._notes.append(text)
+
+    @property
+    def notes(self) -> list[str]:
+        with self._notes_lock:
+            return list(self._notes)
 
     # -- state -------------------------------------------------------------------------------
 
@@ -259,9 +271,7 @@ class Group:
         if not self.replica.run(needed):
             return False
         self.change(REKEY)
-        self.notes.append(
-            "made a new group key: two changes to the group were made at the same moment"
-        )
+        self.note("made a new group key: two changes to the group were made at the same moment")
         return True
 
     def change(

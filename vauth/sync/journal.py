@@ -127,6 +127,18 @@ class Folder:
                 os.unlink(temporary)
         _fsync_dir(target.parent)
 
+    def take_away(self, path: Path, seen: reader.Version) -> bool:
+        """Remove ``path`` if it still is the link, pipe, socket or device seen there: vauth
+        writes none, and a replication engine may stall on one (Syncthing 1.19 stops pulling
+        over a link to /dev/zero). Never a file or a folder; whether it went."""
+        if seen.kind in (stat.S_IFREG, stat.S_IFDIR) or not path.is_relative_to(self.root):
+            return False
+        if reader.version(path) != seen:
+            return False
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+        return True
+
     def _clear_way(self, target: Path) -> None:
         """Real folders from the sync folder down to ``target``'s, and nothing but a file at
         ``target``: a link or a file where a folder belongs, or a folder where the file

@@ -75,6 +75,7 @@ class Merger:
             findings[found.refusal.path] = found
         self.group.rekey_if_needed()
         refused = self._record(findings)
+        self._take_away(files, findings)
         if changed or applied:  # entries may have changed the group's size (BS) too
             self.group.replica.changed(None)
         return MergeReport(applied, refused, sorted(changed))
@@ -259,6 +260,15 @@ class Merger:
                 reason, repair = unlike or "it is not a file vauth writes there", NOT_OURS
             found.append(Found(Refusal(path, reason, now, repair), version))
         return found
+
+    def _take_away(self, files: Folder, findings: dict[str, Found]) -> None:
+        """Links, pipes, sockets and devices found in the folder go (vauth writes none)."""
+        for path, found in findings.items():
+            version = found.version
+            if isinstance(version, reader.Version) and files.take_away(Path(path), version):
+                note = f"took away {files.relative(Path(path))}: {found.refusal.reason}"
+                self.group.note(note)
+                logger.info("sync: %s", note)
 
     def _record(self, findings: dict[str, Found]) -> list[Refusal]:
         """Keep what is refused now (some of it: MAX_REFUSALS), drop what no longer is, log

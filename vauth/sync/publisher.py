@@ -132,7 +132,7 @@ class Publisher:
         else:
             path.unlink(missing_ok=True)
         note = f"took away {files.relative(path)}, at the place of its next segment: {why}"
-        self.group.notes.append(note)
+        self.group.note(note)
         logger.warning("sync: %s", note)
 
     # -- snapshots ---------------------------------------------------------------------------
@@ -201,7 +201,7 @@ class Publisher:
                 self._found_intact(relative, after)
             what = "missing" if found is None else "not what this device wrote"
             note = f"restored {relative}, which was {what}"
-            self.group.notes.append(note)
+            self.group.note(note)
             logger.warning("sync: %s", note)
             restored += 1
         return restored

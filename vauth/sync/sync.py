@@ -116,7 +116,7 @@ class Sync:
             bool(state["joined"]),
             unpublished,
             max(self.merger.refused_total, len(refused)),
-            list(self.group.notes),
+            self.group.notes,
         )
 
     # -- the journal -------------------------------------------------------------------------
