@@ -152,7 +152,7 @@ class SyncRunner:
         self.merges = 0
         self.publishes = 0
         self.last_merge_s: float | None = None  # how long the last merge took
-        self.last_error: str | None = None
+        self._errors: dict[str, str] = {}  # the last failure of merging, of publishing
 
     async def engine(self) -> SyncEngine:
         """The engine, made on first use in a thread of its own (it reads the vault)."""
@@ -219,9 +219,10 @@ class SyncRunner:
             async with self.lock:
                 engine = await self.engine()
                 configured = await off_loop(lambda: engine.configured)
+                self._errors.pop("settings", None)
                 return engine.folder if configured else None
         except Exception as exc:
-            self._failed("cannot read the sync settings", exc)
+            self._failed("settings", "cannot read the sync settings", exc)
             return None
 
     async def _sleep(self, stop: asyncio.Event) -> None:
@@ -263,10 +264,10 @@ class SyncRunner:
                 report = await off_loop(engine.merge)
                 self.last_merge_s = time.monotonic() - started
         except Exception as exc:
-            self._failed("merging other devices' changes failed", exc)
+            self._failed("merging", "merging other devices' changes failed", exc)
             return
         self.merges += 1
-        self.last_error = None  # it worked: what failed before is over
+        self._errors.pop("merging", None)  # it worked: what failed before is over
         applied = getattr(report, "applied", 0)
         refused = getattr(report, "refused", [])
         if applied:  # each refusal was logged once, when it was first judged
@@ -282,10 +283,10 @@ class SyncRunner:
                 engine = await self.engine()
                 written = await off_loop(engine.publish)
         except Exception as exc:
-            self._failed("publishing this device's changes failed", exc)
+            self._failed("publishing", "publishing this device's changes failed", exc)
             return
         self.publishes += 1
-        self.last_error = None
+        self._errors.pop("publishing", None)
         if written:
             logger.info("sync: published %d change(s) to the sync folder", written)
 
@@ -312,14 +313,20 @@ class SyncRunner:
                 self.poll_s,
             )
 
-    def _failed(self, what: str, exc: Exception) -> None:
+    @property
+    def last_error(self) -> str | None:
+        """What failed last and has not worked since (a sentence), or None."""
+        return next(reversed(self._errors.values()), None)
+
+    def _failed(self, step: str, what: str, exc: Exception) -> None:
+        self._errors.pop(step, None)
         if isinstance(exc, VaultLockedError):  # unlocking resumes sync; nothing to report
             logger.debug("sync: %s: the vault is locked", what)
         elif is_sync_error(exc):
-            self.last_error = str(exc)
+            self._errors[step] = str(exc)
             logger.warning("sync: %s: %s", what, exc)
         else:
-            self.last_error = f"{what}; see the daemon's log"
+            self._errors[step] = f"{what}; see the daemon's log"
             logger.exception("sync: %s", what)
 
 
