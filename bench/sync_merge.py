@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -77,6 +78,19 @@ peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({"times": times, "refused": status.refused_total, "kept": len(status.refused),
                   "peak_rss_mib": peak}))
 """
+
+
+def in_a_fresh_process(script: str, vault: Path) -> dict[str, Any]:
+    """What ``script`` prints (JSON), run on ``vault`` in a process of its own."""
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(vault), PASSPHRASE],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    found: dict[str, Any] = json.loads(result.stdout)
+    return found
 
 
 def open_vault(path: Path) -> Vault:
@@ -164,14 +178,7 @@ def main() -> None:
         published = time.perf_counter() - start
         size = sum(p.stat().st_size for p in folder.rglob("*.vseg"))
         a.close()
-        result = subprocess.run(
-            [sys.executable, "-c", CHILD, str(root / "b" / "vault.db"), PASSPHRASE],
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=Path(__file__).resolve().parents[1],
-        )
-        figures = json.loads(result.stdout)
+        figures = in_a_fresh_process(CHILD, root / "b" / "vault.db")
         latency = one_passkey(root)
         count = len(list(folder.rglob("*.vseg")))
         print(f"entries: {args.entries} in {count} segments, {size / 2**20:.1f} MiB")
@@ -193,14 +200,7 @@ def main() -> None:
             from tests.sync.test_hostile_files import junk
 
             junk(folder, args.junk)
-            result = subprocess.run(
-                [sys.executable, "-c", JUNK_CHILD, str(root / "b" / "vault.db"), PASSPHRASE],
-                capture_output=True,
-                text=True,
-                check=True,
-                cwd=Path(__file__).resolve().parents[1],
-            )
-            junked = json.loads(result.stdout)
+            junked = in_a_fresh_process(JUNK_CHILD, root / "b" / "vault.db")
             first, *later = junked["times"]
             print(
                 f"with {args.junk} junk entries in the folder: first merge (and status) "

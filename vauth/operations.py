@@ -467,7 +467,7 @@ class SyncDevices(_OnTheVault):
     async def status(self) -> dict[str, Any]:
         """``{"configured": false}`` before init or join; else the library's SyncStatus, the
         last failure of the daemon's publish or merge (``lastError``, a sentence), and how many
-        merges it ran and how long the last took. It never waits for a merge to end."""
+        merges it ran and how long the last ten took. It never waits for a merge to end."""
         runner = self._runner()
         if not await self._call(lambda engine: engine.configured, peek=True):
             return {"configured": False}
@@ -477,7 +477,7 @@ class SyncDevices(_OnTheVault):
             **status,
             "lastError": runner.last_error,
             "merges": runner.merges,
-            "lastMergeSeconds": runner.last_merge_s,
+            "recentMergeSeconds": list(runner.merge_s),
         }
 
 

@@ -27,6 +27,7 @@ import importlib
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, Protocol, TypeVar, cast
@@ -151,7 +152,7 @@ class SyncRunner:
         self._folder_watched: Path | None = None
         self.merges = 0
         self.publishes = 0
-        self.last_merge_s: float | None = None  # how long the last merge took
+        self.merge_s: deque[float] = deque(maxlen=10)  # how long the last merges took
         self._errors: dict[str, str] = {}  # the last failure of merging, of publishing
 
     async def engine(self) -> SyncEngine:
@@ -262,7 +263,7 @@ class SyncRunner:
                 engine = await self.engine()
                 started = time.monotonic()
                 report = await off_loop(engine.merge)
-                self.last_merge_s = time.monotonic() - started
+                self.merge_s.append(round(time.monotonic() - started, 4))
         except Exception as exc:
             self._failed("merging", "merging other devices' changes failed", exc)
             return

@@ -90,6 +90,15 @@ def pair(
     assert b.sync.status().joined
 
 
+def join(member: Device, newcomer: Device, folder: Path, name: str) -> str:
+    """``newcomer`` asks to join through ``folder``, ``member`` approves, newcomer merges."""
+    request = newcomer.sync.request_join(folder, name)
+    member.sync.approve(request.device_id, request.fingerprint)
+    newcomer.sync.merge()
+    assert newcomer.sync.status().joined
+    return request.device_id
+
+
 def copy_tree(source: Path, target: Path) -> None:
     shutil.copytree(source, target, dirs_exist_ok=True)
 
@@ -127,15 +136,19 @@ RP_ID, ORIGIN = "example.com", "https://example.com"
 BE, BS = 0x08, 0x10  # WebAuthn L3 section 6.1 (authenticator data flags)
 
 
-def register(device: Device, user: str = "alice", extensions: dict[str, Any] | None = None) -> Any:
+def register(
+    device: Device,
+    user: str = "alice",
+    extensions: dict[str, Any] | None = None,
+    resident_key: ResidentKeyRequirement = ResidentKeyRequirement.REQUIRED,
+) -> Any:
+    """A passkey made on ``device``, verified by py_webauthn (discoverable unless told)."""
     options = webauthn.generate_registration_options(
         rp_id=RP_ID,
         rp_name="Example",
         user_name=user,
         challenge=os.urandom(32),
-        authenticator_selection=AuthenticatorSelectionCriteria(
-            resident_key=ResidentKeyRequirement.REQUIRED
-        ),
+        authenticator_selection=AuthenticatorSelectionCriteria(resident_key=resident_key),
     )
     public_key = json.loads(webauthn.options_to_json(options))
     if extensions:

@@ -19,18 +19,10 @@ import cbor2
 import pytest
 from nacl.public import PublicKey, SealedBox
 
-from tests.sync.conftest import Device, contents, held_keys, identity, pair, register, run
+from tests.sync.conftest import Device, contents, held_keys, identity, join, pair, register, run
 from vauth.sync import SyncError, envelope
 from vauth.sync.identity import sign
 from vauth.sync.membership import REKEY, Change, Epoch
-
-
-def join(member: Device, newcomer: Device, folder: Path, name: str) -> str:
-    request = newcomer.sync.request_join(folder, name)
-    member.sync.approve(request.device_id, request.fingerprint)
-    newcomer.sync.merge()
-    assert newcomer.sync.status().joined
-    return request.device_id
 
 
 def three(make_device: Any, folder: Path) -> tuple[Device, Device, Device, str, str]:

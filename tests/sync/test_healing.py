@@ -41,14 +41,20 @@ DAMAGE: dict[str, Callable[[Path], None]] = {
 }
 
 
-@pytest.mark.parametrize("damage", sorted(DAMAGE))
-def test_a_damaged_segment_is_restored_by_the_device_that_wrote_it(
-    damage: str, make_device: Any, folder: Path
-) -> None:
+def with_a_passkey(make_device: Any, folder: Path) -> tuple[Device, Device]:
+    """a and b in a group, a having published a passkey."""
     a, b = make_device("a"), make_device("b")
     pair(a, b, folder)
     register(a, "alice")
     a.sync.publish()
+    return a, b
+
+
+@pytest.mark.parametrize("damage", sorted(DAMAGE))
+def test_a_damaged_segment_is_restored_by_the_device_that_wrote_it(
+    damage: str, make_device: Any, folder: Path
+) -> None:
+    a, b = with_a_passkey(make_device, folder)
     path = own_segments(a, folder)[-1]
     DAMAGE[damage](path)  # as if carried back over a's copy by the replication engine
 
@@ -73,10 +79,7 @@ def test_a_damaged_segment_is_restored_by_the_device_that_wrote_it(
 def test_a_file_planted_at_the_next_number_delays_publishing_by_at_most_one_merge(
     planted: str, make_device: Any, folder: Path
 ) -> None:
-    a, b = make_device("a"), make_device("b")
-    pair(a, b, folder)
-    register(a, "alice")
-    a.sync.publish()
+    a, b = with_a_passkey(make_device, folder)
     b.sync.merge()
     last = own_segments(a, folder)[-1]
     number = int(last.stem.split("-")[1]) + 1

@@ -6,20 +6,29 @@ is verified by py_webauthn with the public key the passkey was registered with e
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 import webauthn
 from webauthn.helpers.structs import (
-    AuthenticatorSelectionCriteria,
     PublicKeyCredentialDescriptor,
     ResidentKeyRequirement,
 )
 
 from tests.sync.computers import b64url
-from tests.sync.conftest import BE, ORIGIN, RP_ID, Device, contents, pair, register, run, sign_in
+from tests.sync.conftest import (
+    BE,
+    ORIGIN,
+    RP_ID,
+    Device,
+    contents,
+    join,
+    pair,
+    register,
+    run,
+    sign_in,
+)
 from vauth import WebAuthnError
 from vauth.ctap.credential_id import GROUP_VERSION
 from vauth.virtual import VirtualAuthenticator
@@ -27,23 +36,7 @@ from vauth.virtual import VirtualAuthenticator
 
 def register_non_discoverable(device: Device, user: str) -> Any:
     """A passkey the site must name (residentKey discouraged: WebAuthn L3 section 5.4.6)."""
-    options = webauthn.generate_registration_options(
-        rp_id=RP_ID,
-        rp_name="Example",
-        user_name=user,
-        challenge=os.urandom(32),
-        authenticator_selection=AuthenticatorSelectionCriteria(
-            resident_key=ResidentKeyRequirement.DISCOURAGED
-        ),
-    )
-    response = device.va.create(json.loads(webauthn.options_to_json(options)), ORIGIN)
-    assert response["clientExtensionResults"].get("credProps", {}).get("rk") is not True
-    return webauthn.verify_registration_response(
-        credential=response,
-        expected_challenge=options.challenge,
-        expected_rp_id=RP_ID,
-        expected_origin=ORIGIN,
-    )
+    return register(device, user, resident_key=ResidentKeyRequirement.DISCOURAGED)
 
 
 def refused(device: Device, registered: Any) -> bool:
@@ -98,17 +91,15 @@ def test_ids_made_before_a_removal_still_open_and_new_ones_are_closed_to_the_rem
 ) -> None:
     a, b, c = make_device("a"), make_device("b"), make_device("c")
     pair(a, b, folder)
-    request = c.sync.request_join(folder, "old phone")
-    a.sync.approve(request.device_id, request.fingerprint)
-    for device in (b, c):
-        device.sync.merge()
+    c_id = join(a, c, folder, "old phone")
+    b.sync.merge()
     before = register_non_discoverable(a, "before")
     a.sync.publish()
     for device in (b, c):
         device.sync.merge()
     assert sign_in(c, before)[1] == 0
 
-    a.sync.remove(request.device_id)
+    a.sync.remove(c_id)
     after = register_non_discoverable(a, "after")
     a.sync.publish()
     for device in (b, c):

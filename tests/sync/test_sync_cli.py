@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -111,14 +112,20 @@ def test_the_socket_actions_name_the_bad_field(laptop: Computer) -> None:
     assert reply["error"]["code"] == "sync_error"
 
 
-def test_status_shows_a_refused_segment_and_why(
-    laptop: Computer, folder: Path, tmp_path: Path
-) -> None:
+def approved(laptop: Computer, folder: Path, tmp_path: Path) -> tuple[Computer, Any]:
+    """A desktop (its daemon not running) that asked to join the laptop's group, approved."""
     laptop.cli("sync", "init", str(folder), "--name", "laptop")
     desktop = Computer(tmp_path, "desktop")
     desktop.cli("init")
     request = desktop.json("sync", "join", str(folder), "--name", "desktop")
     laptop.cli("sync", "approve", request["deviceId"], "--fingerprint", request["fingerprint"])
+    return desktop, request
+
+
+def test_status_shows_a_refused_segment_and_why(
+    laptop: Computer, folder: Path, tmp_path: Path
+) -> None:
+    _, request = approved(laptop, folder, tmp_path)
     forged = folder / "vauth" / "devices" / request["deviceId"] / "seg-0000000001.vseg"
     forged.parent.mkdir(parents=True, exist_ok=True)
     forged.write_bytes(b"not a segment at all")
@@ -139,11 +146,7 @@ def test_without_the_daemon_a_wrong_passphrase_is_exit_5(tmp_path: Path) -> None
 def test_a_computer_leaves_and_the_others_are_told(
     laptop: Computer, folder: Path, tmp_path: Path
 ) -> None:
-    laptop.cli("sync", "init", str(folder), "--name", "laptop")
-    desktop = Computer(tmp_path, "desktop")
-    desktop.cli("init")
-    request = desktop.json("sync", "join", str(folder), "--name", "desktop")
-    laptop.cli("sync", "approve", request["deviceId"], "--fingerprint", request["fingerprint"])
+    desktop, _ = approved(laptop, folder, tmp_path)
     desktop.start()  # its daemon completes the join
     try:
         eventually(lambda: desktop.json("sync", "status")["joined"], 20, "the join")
