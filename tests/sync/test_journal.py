@@ -153,3 +153,34 @@ def test_a_missing_folder_is_a_sentence_and_what_stands_in_the_way_is_taken_away
     a.sync.merge()
     b.sync.merge()
     assert contents(a.vault) == contents(b.vault)
+
+
+def test_across_file_systems_a_link_beside_the_target_is_never_followed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the vault and the folder are on different file systems, a file is copied beside
+    its final name first: a link someone left at that name is replaced, not written through."""
+    import errno
+
+    from vauth.sync.journal import Folder
+
+    folder, scratch = tmp_path / "Sync", tmp_path / "vault"
+    folder.mkdir()
+    scratch.mkdir()
+    outside = tmp_path / "someone's file"
+    outside.write_bytes(b"left alone")
+    target = folder / "vauth" / "devices" / "a" / "seg-0000000001.vseg"
+    target.parent.mkdir(parents=True)
+    (target.parent / f".syncthing.{target.name}.tmp").symlink_to(outside)
+    real_replace = os.replace
+
+    def across(source: Any, destination: Any) -> None:
+        if Path(source).parent == scratch:
+            raise OSError(errno.EXDEV, "Invalid cross-device link")
+        real_replace(source, destination)
+
+    monkeypatch.setattr(os, "replace", across)
+    Folder(folder, scratch).write(target, b"segment")
+    assert target.read_bytes() == b"segment" and not target.is_symlink()
+    assert outside.read_bytes() == b"left alone"
+    assert list(scratch.iterdir()) == []

@@ -117,9 +117,14 @@ class Folder:
             except OSError as exc:
                 if exc.errno != errno.EXDEV:
                     raise
+                # beside its final name: whatever someone left there goes, never followed
                 beside = target.with_name(f".syncthing.{target.name}.tmp")
-                shutil.copyfile(temporary, beside)
-                with open(beside, "rb+") as copy:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(beside)
+                flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+                with os.fdopen(os.open(beside, flags, 0o600), "wb") as copy:
+                    copy.write(data)
+                    copy.flush()
                     os.fsync(copy.fileno())
                 os.replace(beside, target)
         finally:
@@ -157,8 +162,8 @@ class Folder:
 
 
 def _fsync_dir(directory: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
+    with contextlib.suppress(OSError):  # a folder, or nothing: never a pipe that blocks
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_NONBLOCK)
         try:
             os.fsync(fd)
         finally:
