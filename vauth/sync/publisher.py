@@ -183,32 +183,32 @@ class Publisher:
         restored. A file is read only when its version changed since it was last found whole."""
         files = self.group.files()
         written = self.group.replica.run(lambda tx: tx.written())
-        restored = 0
-        for relative, (digest, seen) in written.items():
-            path = files.absolute(relative)
-            found = reader.version(path)
-            if found is not None and _token(found) == seen:
-                continue
-            if found is not None and self._intact(files, path, relative, digest):
-                self._found_intact(relative, found)
-                continue
-            data = self.group.replica.run(functools.partial(_written_data, relative))
-            if data is None:
-                continue
-            write_all(files, [(path, data)])
-            after = reader.version(path)
-            if after is not None:
-                self._found_intact(relative, after)
-            what = "missing" if found is None else "not what this device wrote"
-            note = f"restored {relative}, which was {what}"
-            self.group.note(note)
-            logger.warning("sync: %s", note)
-            restored += 1
+        restored, intact = 0, {}
+        try:
+            for relative, (digest, seen) in written.items():
+                path = files.absolute(relative)
+                found = reader.version(path)
+                if found is not None and _token(found) == seen:
+                    continue
+                if found is not None and self._intact(files, path, relative, digest):
+                    intact[relative] = _token(found)
+                    continue
+                data = self.group.replica.run(functools.partial(_written_data, relative))
+                if data is None:
+                    continue
+                write_all(files, [(path, data)])
+                after = reader.version(path)
+                if after is not None:
+                    intact[relative] = _token(after)
+                what = "missing" if found is None else "not what this device wrote"
+                note = f"restored {relative}, which was {what}"
+                self.group.note(note)
+                logger.warning("sync: %s", note)
+                restored += 1
+        finally:  # one transaction for all it found whole (a journal may hold thousands)
+            if intact:
+                self.group.replica.run(functools.partial(_found_intact, intact))
         return restored
-
-    def _found_intact(self, relative: str, found: reader.Version) -> None:
-        token = _token(found)
-        self.group.replica.run(lambda tx: tx.found_intact(relative, token))
 
     def _intact(self, files: Folder, path: Any, relative: str, digest: bytes) -> bool:
         cap = next((c for s, c in _CAPS.items() if relative.endswith(s)), reader.DOCUMENT)
@@ -223,6 +223,11 @@ def _adopt(files: Folder, path: Path, data: bytes, header: Header, me: str, tx: 
     keep(tx, files, path, data)
     tx.mark_applied(me, header.seq, envelope.file_hash(data), int(time.time() * 1000))
     tx.drop_published(header.outbox)
+
+
+def _found_intact(intact: dict[str, bytes], tx: ReplicaTx) -> None:
+    for relative, token in intact.items():
+        tx.found_intact(relative, token)
 
 
 def _written_data(relative: str, tx: ReplicaTx) -> bytes | None:
