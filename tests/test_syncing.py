@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
@@ -31,6 +32,7 @@ class RecordingEngine:
 
     def __init__(self, folder: Path | None) -> None:
         self.folder = folder
+        self.reads = 0  # how often the runner asked whether sync is set up
         self.merges: list[float] = []
         self.publishes: list[float] = []
         self.threads: set[int] = set()
@@ -38,6 +40,7 @@ class RecordingEngine:
 
     @property
     def configured(self) -> bool:
+        self.reads += 1
         return self.folder is not None
 
     def merge(self) -> Report:
@@ -134,13 +137,18 @@ async def test_a_failing_merge_is_logged_and_the_runner_goes_on(
     tmp_path: Path, running: Callable[..., SyncRunner], caplog: pytest.LogCaptureFixture
 ) -> None:
     engine = RecordingEngine(tmp_path)
-    engine.fail_merge = 1
+    engine.fail_merge = 3
     runner = running(engine, poll_s=0.2)
     await until(lambda: runner.last_error is not None)
     assert runner.last_error is not None and "see the daemon's log" in runner.last_error
-    assert "merging other devices' changes failed" in caplog.text
     # the next merge works: status no longer shows the failure as the last one
-    await until(lambda: len(engine.merges) >= 2 and runner.last_error is None)
+    await until(lambda: len(engine.merges) >= 4 and runner.last_error is None)
+    logged = [
+        r
+        for r in caplog.records
+        if r.levelno >= logging.WARNING and "merging other devices' changes failed" in r.message
+    ]
+    assert len(logged) == 1  # once, not at each of the three polls it failed
 
 
 async def test_nothing_runs_until_sync_is_set_up(
@@ -153,6 +161,40 @@ async def test_nothing_runs_until_sync_is_set_up(
     engine.folder = tmp_path  # what `vauth sync init` does
     runner.changed_locally()
     await until(lambda: engine.merges and engine.publishes)
+
+
+class UnreadableEngine(RecordingEngine):
+    """Sync settings that cannot be read (the vault's file deleted under the daemon, say)."""
+
+    @property
+    def configured(self) -> bool:
+        self.reads += 1
+        raise RuntimeError("no such table: settings")
+
+
+@pytest.mark.parametrize("state", ["not set up", "settings unreadable"])
+async def test_an_idle_or_failing_runner_sleeps_and_logs_the_failure_once(
+    state: str,
+    tmp_path: Path,
+    running: Callable[..., SyncRunner],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Nothing to merge or publish (sync not set up, or its settings unreadable): the runner
+    looks again at each poll or command, not in a loop, and says what fails once."""
+    engine = RecordingEngine(None) if state == "not set up" else UnreadableEngine(tmp_path)
+    runner = running(engine, poll_s=0.2)
+    await asyncio.sleep(0.3)  # the first poll has come round
+    await runner.call(lambda _engine: None)  # a command (`vauth sync devices`) wakes it
+    reads, cpu, started = engine.reads, time.process_time(), time.monotonic()
+    await asyncio.sleep(2.0)
+    used, took = time.process_time() - cpu, time.monotonic() - started
+    print(f"{state}: {engine.reads - reads} looks, {used:.3f} s of CPU in {took:.1f} s")
+    assert engine.reads - reads <= took / 0.2 + 3  # one a poll (a busy loop makes thousands)
+    assert used < 0.5
+    assert engine.merges == [] and engine.publishes == []
+    failures = [r for r in caplog.records if "cannot read the sync settings" in r.getMessage()]
+    assert len(failures) == (0 if state == "not set up" else 1)
+    assert (runner.last_error is None) == (state == "not set up")
 
 
 async def test_a_merge_does_not_wait_for_a_pending_publish(

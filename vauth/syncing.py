@@ -150,10 +150,12 @@ class SyncRunner:
         self._local_since: float | None = None  # when the first unpublished local change came
         self._folder_change = False
         self._folder_watched: Path | None = None
+        self._unreadable = False  # the sync settings could not be read at the last look
         self.merges = 0
         self.publishes = 0
         self.merge_s: deque[float] = deque(maxlen=10)  # how long the last merges took
         self._errors: dict[str, str] = {}  # the last failure of merging, of publishing
+        self._logged: dict[str, str] = {}  # the failure of each step logged last (once each)
 
     async def engine(self) -> SyncEngine:
         """The engine, made on first use in a thread of its own (it reads the vault)."""
@@ -187,16 +189,24 @@ class SyncRunner:
 
     def changed_locally(self) -> None:
         """A local operation may have changed a synced passkey: publish within DEBOUNCE_S, with
-        whatever else changes meanwhile (nothing to do while sync is not set up)."""
-        if self._folder_watched is not None and self._local_since is None:
+        whatever else changes meanwhile (nothing to do while sync is not set up; the sync
+        settings are read again if they could not be: the operation may have unlocked the
+        vault)."""
+        if self._folder_watched is None:
+            if self._unreadable:
+                self._wake.set()
+        elif self._local_since is None:
             self._local_since = time.monotonic()
             self._wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Until ``stop``: watch the folder, merge on its changes, publish local changes."""
+        """Until ``stop``: watch the folder, merge on its changes, publish local changes.
+        Without a folder (sync not set up, or its settings unreadable) it sleeps until a
+        command, an operation (after a failure) or the poll."""
         watcher: asyncio.Task[None] | None = None
         try:
             while not stop.is_set():
+                self._wake.clear()  # whatever wakes it from here on ends the next sleep
                 folder = await self._folder()
                 if folder != self._folder_watched:
                     if watcher is not None:
@@ -208,7 +218,9 @@ class SyncRunner:
                         # catch up on what came, and publish what was left, while we were away
                         self._folder_change = True
                         self._local_since = time.monotonic() - self.debounce_s
-                if folder is not None:
+                if folder is None:  # nothing to merge or publish until sync is set up
+                    self._folder_change, self._local_since = False, None
+                else:
                     await self._step()
                 await self._sleep(stop)
         finally:
@@ -220,17 +232,18 @@ class SyncRunner:
             async with self.lock:
                 engine = await self.engine()
                 configured = await off_loop(lambda: engine.configured)
-                self._errors.pop("settings", None)
+                self._worked("settings")
+                self._unreadable = False
                 return engine.folder if configured else None
         except Exception as exc:
             self._failed("settings", "cannot read the sync settings", exc)
+            self._unreadable = True
             return None
 
     async def _sleep(self, stop: asyncio.Event) -> None:
         """Until the folder changes, a pending publish is due, or the poll comes round."""
         if self._folder_change or self._publish_due():
             return
-        self._wake.clear()
         timeout = self.poll_s
         if self._local_since is not None:
             timeout = max(self._local_since + self.debounce_s - time.monotonic(), 0.0)
@@ -268,7 +281,7 @@ class SyncRunner:
             self._failed("merging", "merging other devices' changes failed", exc)
             return
         self.merges += 1
-        self._errors.pop("merging", None)  # it worked: what failed before is over
+        self._worked("merging")  # what failed before is over
         applied = getattr(report, "applied", 0)
         refused = getattr(report, "refused", [])
         if applied:  # each refusal was logged once, when it was first judged
@@ -287,7 +300,7 @@ class SyncRunner:
             self._failed("publishing", "publishing this device's changes failed", exc)
             return
         self.publishes += 1
-        self._errors.pop("publishing", None)
+        self._worked("publishing")
         if written:
             logger.info("sync: published %d change(s) to the sync folder", written)
 
@@ -319,15 +332,25 @@ class SyncRunner:
         """What failed last and has not worked since (a sentence), or None."""
         return next(reversed(self._errors.values()), None)
 
-    def _failed(self, step: str, what: str, exc: Exception) -> None:
+    def _worked(self, step: str) -> None:
         self._errors.pop(step, None)
+        self._logged.pop(step, None)
+
+    def _failed(self, step: str, what: str, exc: Exception) -> None:
+        """Keep the failure for status; log it once, not at each poll while it lasts."""
+        self._errors.pop(step, None)
+        failure = f"{type(exc).__name__}: {exc}"
+        again = self._logged.get(step) == failure
+        self._logged[step] = failure
         if isinstance(exc, VaultLockedError):  # unlocking resumes sync; nothing to report
             logger.debug("sync: %s: the vault is locked", what)
+            return
+        self._errors[step] = str(exc) if is_sync_error(exc) else f"{what}; see the daemon's log"
+        if again:
+            logger.debug("sync: %s, again (logged when it first failed)", what)
         elif is_sync_error(exc):
-            self._errors[step] = str(exc)
             logger.warning("sync: %s: %s", what, exc)
         else:
-            self._errors[step] = f"{what}; see the daemon's log"
             logger.exception("sync: %s", what)
 
 
