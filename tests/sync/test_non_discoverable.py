@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -143,3 +144,46 @@ def test_imported_passkeys_are_synced_as_the_vaults_default_says(
     if default == "synced":
         assert contents(a.vault) == contents(b.vault)
     register(a, "made here")  # and the default still applies to what is made here
+
+
+def test_an_imported_passkey_whose_counter_moved_stays_on_this_computer_and_says_so(
+    make_device: Any, folder: Path
+) -> None:
+    """A passkey whose source counter is N > 0 (as Bitwarden and Proton Pass export it) must
+    sign next above N: py_webauthn refuses a counter that does not grow (WebAuthn L3 section
+    7.2, step 22). A synced passkey counts 0, so such a passkey is kept on this computer, and
+    the import says so; one at 0 is synced."""
+    elsewhere = VirtualAuthenticator(default_backup_eligibility=True)
+    try:
+        made = {user: register(SimpleNamespace(va=elsewhere), user) for user in ("erin", "frank")}
+        exported = json.loads(elsewhere.export_credentials(plaintext=True))
+    finally:
+        elsewhere.close()
+    for item in exported["accounts"][0]["items"]:
+        [vendor] = item["extensions"]
+        if vendor["userName"] == "frank":  # used 41 times where it was, with a counter
+            vendor.update(signCount=41, signCountPolicy="counter")
+    a, b = make_device("a"), make_device("b")
+    pair(a, b, folder)
+    report = a.va.import_credentials(json.dumps(exported).encode())
+    assert len(report.imported) == 2
+    options = webauthn.generate_authentication_options(
+        rp_id=RP_ID,
+        allow_credentials=[PublicKeyCredentialDescriptor(id=made["frank"].credential_id)],
+    )
+    verified = webauthn.verify_authentication_response(
+        credential=a.va.get(json.loads(webauthn.options_to_json(options)), ORIGIN),
+        expected_challenge=options.challenge,
+        expected_rp_id=RP_ID,
+        expected_origin=ORIGIN,
+        credential_public_key=made["frank"].credential_public_key,
+        credential_current_sign_count=41,
+    )
+    assert verified.new_sign_count > 41
+    a.sync.publish()
+    b.sync.merge()
+    assert [c.user_name for c in run(b, b.vault.store.all())] == ["erin"]
+    assert sign_in(b, made["erin"])[1] == 0  # synced: counter 0 on every computer
+    [warning] = report.warnings
+    assert "1 imported passkey stays on this computer only" in warning
+    assert "example.com (frank)" in warning and "erin" not in warning

@@ -252,16 +252,17 @@ class VaultStore:
         self,
         credentials: Sequence[Credential],
         settings: Mapping[str, Callable[[bytes | None], bytes]] | None = None,
-    ) -> None:
+    ) -> list[bytes]:
         """Insert new credentials and rewrite settings (each from its value at that moment) in
         one transaction: all or nothing. A credential ID already stored fails the whole batch;
-        nothing is replaced. For imports (vauth.vault.exchange)."""
+        nothing is replaced. For imports (vauth.vault.exchange). Returns the IDs of the passkeys
+        that stay on this computer only although it syncs new ones (their counter has moved)."""
         updates = dict(settings or {})  # nothing cached changes: only new IDs are inserted
         at, actor = self.now_ms(), ACTOR.get()
 
-        def work(db: Database) -> None:
+        def work(db: Database) -> list[bytes]:
             with db.transaction() as connection:
-                _synced_on_import(connection, credentials)
+                counted = _synced_on_import(connection, credentials)
                 new_rows = [rows.to_row(credential) for credential in credentials]
                 for credential, row in zip(credentials, new_rows, strict=True):
                     # an import brings back what it holds, in place of a copy in the trash
@@ -276,8 +277,9 @@ class VaultStore:
                     _audit(connection, at, "import", credential, actor, "Imported from a file.")
                 for name, update in updates.items():
                     _write_setting(connection, name, update(_read_setting(connection, name)))
+                return counted
 
-        await self._run(work)
+        return await self._run(work)
 
     async def update(self, credential: Credential) -> None:
         """Write back the mutable fields, and record in the audit log what changed and who
@@ -713,22 +715,33 @@ def _queue_changes(
         outbox.queue(connection, outbox.UPDATE, at, after.credential_id, changed)
 
 
-def _synced_on_import(connection: sqlcipher3.Connection, credentials: Sequence[Credential]) -> None:
+def _synced_on_import(
+    connection: sqlcipher3.Connection, credentials: Sequence[Credential]
+) -> list[bytes]:
     """Passkeys imported into a synced vault are synced, as the vault's default says, when
-    they may leave their device (backup eligible: a site was told so); the rest stay here."""
+    they may leave their device (backup eligible: a site was told so); the rest stay here.
+    So does one whose signature counter has moved (N > 0): its sites expect its next
+    signature to count above N (WebAuthn L3 section 6.1.1), and a synced passkey counts 0.
+    Returns the IDs of those."""
     if not outbox.sync_set_up(connection):
-        return
+        return []
     default = _read_setting(connection, outbox.DEFAULT_SETTING)
     if default == b"device":
-        return
+        return []
     devices = int(
         connection.execute(
             "SELECT count(*) FROM sync_devices WHERE removed_epoch IS NULL"
         ).fetchone()[0]
     )
+    counted = []
     for credential in credentials:
-        if credential.backup_eligible and not credential.sealed and not credential.synced:
+        if not credential.backup_eligible or credential.sealed or credential.synced:
+            continue
+        if credential.sign_count > 0:
+            counted.append(credential.credential_id)
+        else:
             credential.make_synced(devices)
+    return counted
 
 
 def _queue_creation(connection: sqlcipher3.Connection, at: int, credential: Credential) -> None:
