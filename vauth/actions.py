@@ -207,6 +207,7 @@ ACTIONS: dict[str, Action] = {
     ),
     "sync.devices": Action((), lambda s, o, p: o.sync.devices()),
     "sync.remove": Action((_DEVICE_ID,), lambda s, o, p: o.sync.remove(p["deviceId"])),
+    "sync.leave": Action((), lambda s, o, p: o.sync.leave()),
     "sync.default": Action(
         (Field("default", STRING, nullable=True, choices=("synced", "device")),),
         lambda s, o, p: o.sync.default(p.get("default")),

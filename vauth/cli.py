@@ -1670,6 +1670,7 @@ def _sync_offline(args: argparse.Namespace, action: str, params: dict[str, Any])
             ),
             "sync.devices": lambda: as_json(engine.devices()),
             "sync.remove": lambda: engine.remove(params["deviceId"]),
+            "sync.leave": lambda: engine.leave(),
             "sync.default": lambda: _set_default(engine, params.get("default")),
         }
         return run[action]()
@@ -1833,6 +1834,23 @@ def _sync_remove(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _sync_leave(args: argparse.Namespace) -> int:
+    if not args.yes:
+        if not _on_terminal():
+            raise CliError("leaving the sync group needs --yes when not on a terminal", EXIT_USAGE)
+        answer = input("Stop syncing passkeys on this computer? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            raise CliError("nothing changed: this computer still syncs")
+    _sync(args, "sync.leave")
+    output(
+        args,
+        {"left": True},
+        "This computer no longer syncs: its passkeys stay here, and your other computers were "
+        "told to stop sharing with it. To sync again, run `vauth sync join FOLDER`.",
+    )
+    return EXIT_OK
+
+
 def _sync_status(args: argparse.Namespace) -> int:
     status = _sync(args, "sync.status")
     if not status.get("configured"):
@@ -1844,13 +1862,25 @@ def _sync_status(args: argparse.Namespace) -> int:
         + ("." if status.get("joined", True) else ", waiting to be approved by another computer."),
         _devices_table(status.get("devices", [])),
     ]
+    if any(d.get("thisDevice") and d.get("removed") for d in status.get("devices", [])):
+        lines.append(
+            "This computer was removed from the group by another of your computers: its changes "
+            "are no longer shared. To sync again, run `vauth sync leave`, then "
+            "`vauth sync join FOLDER`."
+        )
     for request in status.get("pending", []):
         lines.append(
             f"{request['name']} ({request['deviceId']}) asks to join, with fingerprint "
             f"{request['fingerprint']}: `vauth sync approve {request['deviceId']}`."
         )
     for refusal in status.get("refused", []):
-        lines.append(f"Refused {refusal['path']}: {refusal['reason']}")
+        repair = f" {refusal['repair']}" if refusal.get("repair") else ""
+        lines.append(f"Refused {refusal['path']}: {refusal['reason']}.{repair}")
+    more = status.get("refusedTotal", 0) - len(status.get("refused", []))
+    if more > 0:
+        lines.append(f"And {more} more files refused in the sync folder (the latest are shown).")
+    for repair in status.get("repairs", []):
+        lines.append(f"This computer {repair}.")
     if status.get("unpublished"):
         lines.append(f"{status['unpublished']} change(s) not yet written to the folder.")
     if status.get("lastError"):
@@ -1879,6 +1909,7 @@ _SYNC_COMMANDS = {
     "approve": _sync_approve,
     "devices": _sync_devices,
     "remove": _sync_remove,
+    "leave": _sync_leave,
     "status": _sync_status,
 }
 
@@ -1977,6 +2008,8 @@ def _sync_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     command("devices", "list the computers in the group")
     p = command("remove", "remove a computer from the group (it can read nothing new)")
     p.add_argument("device_id", metavar="DEVICE_ID", help=device)
+    p.add_argument("--yes", action="store_true", help="do not ask to confirm")
+    p = command("leave", "stop syncing on this computer (its passkeys stay)")
     p.add_argument("--yes", action="store_true", help="do not ask to confirm")
     command("status", "devices, last entry seen from each, pending requests, refused files")
     p = command("default", "where new passkeys go unless you choose: synced or this device")

@@ -30,7 +30,7 @@ from vauth.service import (
     mapped,
     site_rp_id,
 )
-from vauth.syncing import SyncEngine, SyncRunner, is_sync_error
+from vauth.syncing import SyncBusy, SyncEngine, SyncRunner, is_sync_error
 from vauth.vault import WrongPassphraseError
 from vauth.vault.store import TRASH_DAYS, VaultStore, acting_as
 
@@ -407,11 +407,17 @@ class SyncDevices(_OnTheVault):
             raise ServiceError(ErrorCode.UNSUPPORTED_OPERATION, "this daemon does not sync")
         return runner
 
-    async def _call(self, work: Callable[[SyncEngine], T]) -> T:
+    async def _call(self, work: Callable[[SyncEngine], T], peek: bool = False) -> T:
         runner = self._runner()
         try:
             async with self._service.operation():
-                return await runner.call(work)
+                return await (runner.peek(work) if peek else runner.call(work))
+        except SyncBusy:
+            raise ServiceError(
+                ErrorCode.SYNC_ERROR,
+                "sync has been busy with the sync folder for a while (a disk that does not "
+                "answer?): try again in a moment",
+            ) from None
         except ImportError:
             raise ServiceError(
                 ErrorCode.UNSUPPORTED_OPERATION, "this vauth was built without sync"
@@ -453,6 +459,11 @@ class SyncDevices(_OnTheVault):
         await self._configured()
         await self._call(lambda e: e.remove(device_id))
 
+    async def leave(self) -> None:
+        """Stop syncing on this computer: the others are told, its passkeys stay."""
+        await self._configured()
+        await self._call(lambda e: e.leave())
+
     async def default(self, value: str | None) -> dict[str, str]:
         """What new passkeys are unless the person chooses in the ceremony window ("synced" or
         "device"); with ``value``, set it first."""
@@ -461,13 +472,20 @@ class SyncDevices(_OnTheVault):
         return {"default": await self._call(lambda e: e.default)}
 
     async def status(self) -> dict[str, Any]:
-        """``{"configured": false}`` before init or join; else the library's SyncStatus, and
-        the last failure of the daemon's publish or merge (``lastError``, a sentence)."""
+        """``{"configured": false}`` before init or join; else the library's SyncStatus, the
+        last failure of the daemon's publish or merge (``lastError``, a sentence), and how many
+        merges it ran and how long the last ten took. It never waits for a merge to end."""
         runner = self._runner()
-        if not await self._call(lambda engine: engine.configured):
+        if not await self._call(lambda engine: engine.configured, peek=True):
             return {"configured": False}
-        status = _object(await self._call(lambda e: e.status()))
-        return {"configured": True, **status, "lastError": runner.last_error}
+        status = _object(await self._call(lambda e: e.status(), peek=True))
+        return {
+            "configured": True,
+            **status,
+            "lastError": runner.last_error,
+            "merges": runner.merges,
+            "recentMergeSeconds": list(runner.merge_s),
+        }
 
 
 def _sync_folder(folder: str) -> Path:

@@ -198,7 +198,7 @@ async function showDevices() {
   $("#sync-devices tbody").replaceChildren(...status.devices.map(deviceRow));
   $("#sync-pending").replaceChildren(...status.pending.map(pendingRequest));
   $("#sync-refused").replaceChildren(...status.refused.map((refusal) =>
-    el("li", {}, `Refused ${refusal.path} (${when(refusal.at * 1000)}): ${refusal.reason}`)));
+    el("li", {}, `Refused ${refusal.path} (${when(refusal.at * 1000)}): ${refusal.reason}. ${refusal.repair || ""}`)));
   if (status.lastError) showError($("#devices-error"), { message: `The last sync failed: ${status.lastError}` });
 }
 

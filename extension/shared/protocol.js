@@ -40,6 +40,7 @@ export const ACTIONS = Object.freeze({
   SYNC_APPROVE: "sync.approve",
   SYNC_DEVICES: "sync.devices",
   SYNC_REMOVE: "sync.remove",
+  SYNC_LEAVE: "sync.leave",
   SYNC_DEFAULT: "sync.default",
   SIGNAL_UNKNOWN_CREDENTIAL: "signal.unknownCredential",
   SIGNAL_ALL_ACCEPTED_CREDENTIALS: "signal.allAcceptedCredentials",

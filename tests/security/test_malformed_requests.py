@@ -105,6 +105,7 @@ SOCKET: dict[str, tuple[dict[str, str], dict[str, Any]]] = {
         {"deviceId": "x", "fingerprint": "1"},
     ),
     "sync.devices": ({}, {}),
+    "sync.leave": ({}, {}),
     "sync.remove": ({"deviceId": "string"}, {"deviceId": "x"}),
     "sync.default": ({"default": "string?"}, {}),
     "signal.unknownCredential": (

@@ -108,7 +108,7 @@ class Authenticator:
         self.state = CommandState()
         self.power = Power(env.clock.monotonic())
         self.large_blob_write = LargeBlobWrite()
-        self.secrets = Secrets(env.store, env.keys, self.config)
+        self.secrets = Secrets(env.store, env.keys, self.config, env.sync)
         self.pin_uv = PinUvAuth(env.store, env.clock, env.keys, self.config)
         self._components = Components(
             config=self.config,

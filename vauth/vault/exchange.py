@@ -56,8 +56,9 @@ class BatchStore(Protocol):
         self,
         credentials: Sequence[Credential],
         settings: Mapping[str, SettingUpdate] | None = None,
-    ) -> None:
-        """Insert new credentials and rewrite settings, all or nothing."""
+    ) -> Sequence[bytes]:
+        """Insert new credentials and rewrite settings, all or nothing; the IDs of those that
+        stay on this computer only although the store syncs new ones (their counter moved)."""
 
 
 # A sealed credential's record -> the credential with its key (vauth.ctap.lookup.unsealed).
@@ -419,13 +420,28 @@ async def import_credentials(
                 progress(index + 1, total)
     settings = await _large_blob_update(store, accepted.values(), large_blob_limit, report)
     try:
-        await store.put_many([p.credential for p in accepted.values()], settings)
+        counted = await store.put_many([p.credential for p in accepted.values()], settings)
     except VaultError:
         raise
     except Exception as exc:
         raise ExchangeError(f"writing the credentials failed, nothing was imported: {exc}") from exc
     report.imported = [base64url.encode(credential_id) for credential_id in accepted]
+    if counted:
+        report.warnings.append(_kept_here([accepted[i].credential for i in counted]))
     return report
+
+
+def _kept_here(credentials: Sequence[Credential]) -> str:
+    """What an import into a synced vault says of the passkeys whose counter had moved."""
+    names = [f"{c.rp_id} ({c.user_name})" if c.user_name else c.rp_id for c in credentials]
+    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    one = len(credentials) == 1
+    return (
+        f"{len(credentials)} imported passkey{'' if one else 's'} "
+        f"{'stays' if one else 'stay'} on this computer only, not synced to your other "
+        f"computers: {shown}. {'It was' if one else 'They were'} used with a signature "
+        "counter, which sites check goes up, and a synced passkey's counter stays at 0."
+    )
 
 
 def _parse_all(

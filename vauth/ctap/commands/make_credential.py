@@ -132,7 +132,12 @@ async def handle(ctx: Context, request: MakeCredentialRequest) -> MakeCredential
         raise CtapError(CtapStatus.CREDENTIAL_EXCLUDED)
 
     # 13-14. User presence (unless the token carries it) and built-in UV (when it is due).
-    sync_offer = await ctx.sync.offer() if rk else None  # only discoverable passkeys sync
+    # A discoverable passkey syncs through the vault; a non-discoverable one through its ID,
+    # sealed under a key the sync group shares (none yet: it stays on this computer).
+    sync_offer = await ctx.sync.offer()
+    group = None if rk or sync_offer is None else await ctx.sync.group_keys()
+    if not rk and group is None:
+        sync_offer = None
     synced = sync_offer is not None and sync_offer.default
     if not verification.up_done or verification.builtin_uv:
         response = await ctx.presence.confirm(
@@ -206,17 +211,19 @@ async def handle(ctx: Context, request: MakeCredentialRequest) -> MakeCredential
         await ctx.store.put(credential)
     else:
         wrapper = await ctx.secrets.wrapper()
+        group = group if credential.synced else None
         credential.credential_id = wrapper.wrap(
             rp_id_hash,
             key,
             credential.cred_protect,
-            backup_eligible,
+            credential.backup_eligible,
             ctx.keys.random_bytes(NONCE_LENGTH),
             hmac_secret=extension_inputs.hmac_secret,
+            group=group,
         )
         if extension_inputs.hmac_secret:  # derived from the ID on every use, kept nowhere
             credential.cred_random_with_uv, credential.cred_random_without_uv = (
-                wrapper.cred_randoms(credential.credential_id)
+                wrapper.cred_randoms(credential.credential_id, group)
             )
         # Its key lives in its ID; the store keeps what a person needs to see and delete it.
         credential.sealed = True
