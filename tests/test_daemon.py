@@ -84,6 +84,60 @@ def test_lock_unlock_and_clear_errors(daemon: Daemon) -> None:
     assert missing.returncode == 6
 
 
+def test_serve_locked_reads_no_passphrase_and_opens_at_unlock(tmp_path: Path) -> None:
+    """`vauth serve --locked`, what `vauth service install` runs at login: the existing vault is
+    served locked (no passphrase read, no key in memory, ceremonies refused as locked), and
+    `vauth unlock` opens it; what its owner set, the authenticator's name, is read then."""
+    first = Daemon(tmp_path, "--presence", "auto")
+    first.cli("name", "Desk")
+    assert asyncio.run(ceremony(first.socket, "create", creation("alice")))["ok"]
+    assert first.stop() == 0
+    env = {k: v for k, v in first.env.items() if k != "VAUTH_PASSPHRASE"}
+    locked = Daemon(tmp_path, "--presence", "auto", "--locked", env=env)
+    try:
+        assert any("vault locked" in line for line in locked.log)
+        assert json.loads(locked.cli("status", "--json").stdout)["vault"]["locked"] is True
+        get = {"challenge": b64(b"x" * 32)}
+        refused = asyncio.run(ceremony(locked.socket, "get", get))
+        assert refused["ok"] is False, refused
+        assert locked.cli("list", check=False).returncode == 4
+        subprocess.run(
+            [sys.executable, "-m", "vauth.cli", "unlock"],
+            env=env | {"VAUTH_PASSPHRASE": PASSPHRASE},
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+        )
+        assert '"Desk"' in locked.cli("name").stdout
+        assert asyncio.run(ceremony(locked.socket, "get", get))["ok"]
+    finally:
+        assert locked.stop() == 0
+
+
+@pytest.mark.parametrize(
+    ("extra", "code", "said"),
+    [
+        (("--locked",), 1, "serve` once without --locked to make it"),
+        (("--locked", "--ephemeral"), 2, "an --ephemeral authenticator has none"),
+        (("--locked", "--vault-passphrase-file", "/dev/null"), 2, "reads no passphrase"),
+    ],
+)
+def test_serve_locked_refuses_what_it_cannot_do(
+    tmp_path: Path, extra: tuple[str, ...], code: int, said: str
+) -> None:
+    env = {**os.environ, "XDG_RUNTIME_DIR": str(tmp_path), "XDG_DATA_HOME": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-m", "vauth.cli", "serve", "--no-http", *extra],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == code and said in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_cli_without_a_daemon(tmp_path: Path) -> None:
     env = {**os.environ, "XDG_RUNTIME_DIR": str(tmp_path)}
     result = subprocess.run(

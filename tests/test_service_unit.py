@@ -6,6 +6,7 @@ is run as systemd runs it (its Environment=, its quoting) to show that it starts
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -64,31 +65,12 @@ def setting(unit: str, name: str) -> list[str]:
     return [w.replace("%%", "%").replace("$$", "$") for w in words]
 
 
-def test_install_writes_an_enabled_unit_that_starts_this_installations_vauth(
-    env: dict[str, str], tmp_path: Path
-) -> None:
-    secret = passphrase_file(env)
-    done = cli(env, "service", "install")
-    assert "vauth now starts when you log in" in done.stdout and "It is running now" in done.stdout
+def started_unit(env: dict[str, str], tmp_path: Path) -> tuple[list[str], subprocess.Popen[bytes]]:
+    """The unit checked by systemd's own parser, and its ExecStart run as systemd runs it (in
+    the unit's environment and no other) until vauth answers `vauth status`."""
     unit = unit_of(env)
-    assert systemctl_calls(env) == [
-        "--user show-environment",
-        "--user daemon-reload",
-        "--user enable vauth.service --now",
-    ]
-    text = unit.read_text()
-    command = setting(text, "ExecStart")
-    assert command[0] == str(VAUTH) and Path(command[0]).is_absolute()
-    assert command[1:] == [
-        "serve",
-        "--vault",
-        str(Path(env["XDG_DATA_HOME"]) / "vauth" / "vault.db"),
-        "--vault-passphrase-file",
-        str(secret),
-        "--idle-lock",
-        "900",
-    ]
     assert oct(stat.S_IMODE(unit.stat().st_mode)) == "0o644"
+    text = unit.read_text()
     verify = shutil.which("systemd-analyze")
     if verify is not None:  # systemd's own reading of the unit
         run = tmp_path / "runtime"
@@ -101,7 +83,7 @@ def test_install_writes_an_enabled_unit_that_starts_this_installations_vauth(
             check=False,
         )
         assert checked.returncode == 0, checked.stderr
-    # Run as systemd runs it, in the unit's environment and no other: vauth answers.
+    command = setting(text, "ExecStart")
     started = dict(word.split("=", 1) for word in setting(text, "Environment"))
     service_env = {"PATH": "/usr/bin:/bin", "HOME": env["HOME"]} | started
     service_env["XDG_RUNTIME_DIR"] = env["XDG_RUNTIME_DIR"]
@@ -116,19 +98,76 @@ def test_install_writes_an_enabled_unit_that_starts_this_installations_vauth(
                 break
             time.sleep(0.2)
         assert status is not None and status.returncode == 0, status.stderr
+    except BaseException:
+        stop(daemon)
+        raise
+    return command, daemon
+
+
+def stop(daemon: subprocess.Popen[bytes]) -> None:
+    daemon.terminate()
+    daemon.wait(30)
+
+
+def test_install_writes_an_enabled_unit_that_starts_this_installations_vauth_locked(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """By default nothing on disk opens the vault: the unit starts it locked, no passphrase is
+    asked for or written, and its owner unlocks it once logged in."""
+    del env["VAUTH_PASSPHRASE"]
+    done = cli(env, "service", "install")
+    assert "vauth now starts when you log in" in done.stdout and "It is running now" in done.stdout
+    assert "with the vault locked" in done.stdout and "`vauth unlock`" in done.stdout
+    assert systemctl_calls(env) == [
+        "--user show-environment",
+        "--user daemon-reload",
+        "--user enable vauth.service --now",
+    ]
+    assert not (Path(env["XDG_CONFIG_HOME"]) / "vauth" / "passphrase").exists()
+    command, daemon = started_unit(env, tmp_path)
+    try:
+        assert command[0] == str(VAUTH) and Path(command[0]).is_absolute()
+        assert command[1:] == [
+            "serve",
+            "--vault",
+            str(Path(env["XDG_DATA_HOME"]) / "vauth" / "vault.db"),
+            "--locked",
+            "--idle-lock",
+            "900",
+        ]
+        status = json.loads(cli(env, "status", "--json").stdout)
+        assert status["vault"]["locked"] is True
+        assert cli(env, "list", check=False).returncode == 4
+        cli(env | {"VAUTH_PASSPHRASE": PASSPHRASE}, "unlock")
+        assert json.loads(cli(env, "list", "--json").stdout) == []
     finally:
-        daemon.terminate()
-        daemon.wait(30)
+        stop(daemon)
+
+
+def test_install_with_a_passphrase_file_unlocks_at_login(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    secret = passphrase_file(env)
+    done = cli(env, "service", "install", "--vault-passphrase-file", str(secret))
+    assert f"unlocking the vault with the passphrase in {secret}" in done.stdout
+    command, daemon = started_unit(env, tmp_path)
+    try:
+        assert command[4:] == ["--vault-passphrase-file", str(secret), "--idle-lock", "900"]
+        status = json.loads(cli(env, "status", "--json").stdout)
+        assert status["vault"]["locked"] is False
+    finally:
+        stop(daemon)
 
 
 def test_install_refuses_a_passphrase_file_others_can_read_or_that_does_not_open_the_vault(
     env: dict[str, str],
 ) -> None:
     readable = passphrase_file(env, mode=0o644)
-    refused = cli(env, "service", "install", check=False)
+    flag = ("--vault-passphrase-file", str(readable))
+    refused = cli(env, "service", "install", *flag, check=False)
     assert refused.returncode == 1 and f"chmod 600 {readable}" in refused.stderr
     passphrase_file(env, text="not the passphrase")
-    wrong = cli(env, "service", "install", check=False)
+    wrong = cli(env, "service", "install", *flag, check=False)
     assert wrong.returncode == 5 and "Traceback" not in wrong.stderr
     assert not unit_of(env).exists()
     assert systemctl_calls(env) == ["--user show-environment"] * 2
@@ -138,12 +177,12 @@ def test_install_asks_for_the_passphrase_and_uninstall_removes_what_install_wrot
     env: dict[str, str],
 ) -> None:
     del env["VAUTH_PASSPHRASE"]
-    term = Terminal(env, "service", "install")
+    secret = Path(env["XDG_CONFIG_HOME"]) / "vauth" / "passphrase"
+    term = Terminal(env, "service", "install", "--vault-passphrase-file", str(secret))
     said = term.expect("Vault passphrase:")
     assert "only you can read" in said
     term.type(PASSPHRASE)
     assert term.wait() == 0, term.screen
-    secret = Path(env["XDG_CONFIG_HOME"]) / "vauth" / "passphrase"
     assert secret.read_text() == PASSPHRASE
     assert stat.S_IMODE(secret.stat().st_mode) == 0o600
     removed = cli(env, "service", "uninstall")
@@ -159,7 +198,7 @@ def test_install_asks_for_the_passphrase_and_uninstall_removes_what_install_wrot
 
 def test_uninstall_keeps_a_passphrase_file_of_the_persons_own(env: dict[str, str]) -> None:
     secret = passphrase_file(env)
-    cli(env, "service", "install")
+    cli(env, "service", "install", "--vault-passphrase-file", str(secret))
     cli(env, "service", "uninstall")
     assert secret.exists() and not unit_of(env).exists()
 

@@ -494,13 +494,29 @@ def cmd_serve(args: argparse.Namespace) -> int:
         presence=args.presence,
         idle_lock_s=args.idle_lock,
         uhid=args.uhid,
+        locked=args.locked,
     )
+    if args.locked and args.ephemeral:
+        raise CliError("--locked is for a vault: an --ephemeral authenticator has none", EXIT_USAGE)
+    if args.locked and getattr(args, VAULT_FILE, None):
+        raise CliError(
+            f"--locked starts the vault locked, so it reads no passphrase: drop --locked or "
+            f"--{VAULT_FILE.replace('_', '-')}",
+            EXIT_USAGE,
+        )
     from vauth.transport.unix_socket import SocketSetupError, UnsafeDirectory
 
     try:
         # Before a vault is made and its key shown: can this daemon run at all?
         asyncio.run(daemon.preflight(settings))
         if settings.vault is None:
+            return asyncio.run(daemon.serve(settings))
+        if args.locked:
+            if not settings.vault.exists():
+                raise CliError(
+                    f"there is no vault at {settings.vault} to start locked: a new vault needs "
+                    "its passphrase, so run `vauth serve` once without --locked to make it"
+                )
             return asyncio.run(daemon.serve(settings))
         if not settings.vault.exists():
             return _serve_new_vault(args, settings)
@@ -1509,10 +1525,11 @@ def cmd_service_install(args: argparse.Namespace) -> int:
             "when you log in instead: `vauth serve` (in a terminal, or your desktop's autostart)"
         )
     vault = _existing_vault(args).absolute()
-    passphrase_file = Path(args.passphrase_file or paths.config_dir() / "passphrase").absolute()
+    chosen = getattr(args, VAULT_FILE, None)
+    passphrase_file = Path(chosen).expanduser().absolute() if chosen else None
     try:
         program = unit.executable()
-        written = _service_passphrase(vault, passphrase_file)
+        written = passphrase_file is not None and _service_passphrase(vault, passphrase_file)
         running = asyncio.run(_daemon_answers(paths.default_socket()))
         path = unit.write_unit(unit.unit_text(program, vault, passphrase_file, written))
         unit.run_systemctl("daemon-reload")
@@ -1527,13 +1544,23 @@ def cmd_service_install(args: argparse.Namespace) -> int:
         if running
         else "It is running now."
     )
+    unlocking = (
+        "with the vault locked: unlock it with `vauth unlock`, or in the vauth window your "
+        "browser opens when a site asks for a passkey"
+        if passphrase_file is None
+        else f"unlocking the vault with the passphrase in {passphrase_file}"
+    )
     output(
         args,
-        {"unit": str(path), "executable": str(program), "passphraseFile": str(passphrase_file)},
-        f"vauth now starts when you log in: wrote {path}, which runs {program} serve with the "
-        f"vault passphrase from {passphrase_file}. {now} Stop or start it with `systemctl "
-        "--user stop vauth` or `systemctl --user start vauth`; undo all this with "
-        "`vauth service uninstall`.",
+        {
+            "unit": str(path),
+            "executable": str(program),
+            "passphraseFile": None if passphrase_file is None else str(passphrase_file),
+            "locked": passphrase_file is None,
+        },
+        f"vauth now starts when you log in: wrote {path}, which runs {program} serve "
+        f"{unlocking}. {now} Stop or start it with `systemctl --user stop vauth` or "
+        "`systemctl --user start vauth`; undo all this with `vauth service uninstall`.",
     )
     return EXIT_OK
 
@@ -2075,6 +2102,12 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--ephemeral", action="store_true", help="no vault: keep nothing")
     p.add_argument(
+        "--locked",
+        action="store_true",
+        help="start with the existing vault locked, asking for no passphrase: unlock it later "
+        "with `vauth unlock` or from the browser (as `vauth service install` does at login)",
+    )
+    p.add_argument(
         "--presence",
         choices=["auto", "prompt", "deny"],
         default="prompt",
@@ -2318,13 +2351,16 @@ def _browser_parsers(sub: Any, host: Any) -> None:
         cmd_service_install,
         "start vauth at login, and now",
         "Write the systemd user unit ~/.config/systemd/user/vauth.service (it runs this "
-        "installation's vauth), enable it and start it. It reads the vault passphrase from a "
-        "file only you can read; without one, it asks for the passphrase and writes it.",
+        "installation's vauth), enable it and start it. The vault starts locked: unlock it "
+        "with `vauth unlock`, or in the vauth window the browser opens. With "
+        "--vault-passphrase-file it is unlocked at login instead, with the passphrase in that "
+        "file (anyone who can read your files can then open your vault).",
     )
-    p.add_argument(
-        "--passphrase-file",
-        help="the file the service reads the vault passphrase from "
-        "(default: $XDG_CONFIG_HOME/vauth/passphrase)",
+    _passphrase_option(
+        p,
+        VAULT_FILE,
+        "unlock the vault at login with the passphrase in FILE, which only you may read (if "
+        "there is no such file, vauth asks for the passphrase and writes it there)",
     )
     p.add_argument("--vault", help="the vault (default: $XDG_DATA_HOME/vauth/vault.db)")
     command(

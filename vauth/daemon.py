@@ -45,6 +45,9 @@ class Settings:
     # --ephemeral: W3C WebDriver / CDP Authenticator Configuration, checked against
     # device.CONFIGURATION (with --presence auto, its isUserVerified & co. apply too)
     authenticator: dict[str, Any] | None = None
+    # --locked: serve the existing vault locked, with no passphrase (unlocked later over the
+    # socket: `vauth unlock`, the extension's window); passphrase must then be None
+    locked: bool = False
 
 
 class JsonFormatter(logging.Formatter):
@@ -171,13 +174,14 @@ async def _serve(settings: Settings, ready: asyncio.Event | None) -> int:
         )
         logger.info("ephemeral authenticator: nothing will be kept")
     else:
-        if settings.passphrase is None:
+        if settings.passphrase is None and not settings.locked:
             raise SystemExit("vauth: the vault needs its passphrase")
         created = not settings.vault.exists()
         try:
             device = await Device.open_vault(settings.vault, settings.passphrase, presence)
         finally:
-            wipe(settings.passphrase)
+            if settings.passphrase is not None:
+                wipe(settings.passphrase)
         assert device.vault is not None
         device.vault.idle_lock_s = settings.idle_lock_s
         if created and device.vault.recovery_key:
@@ -194,7 +198,14 @@ async def _serve(settings: Settings, ready: asyncio.Event | None) -> int:
                     "--new` on a terminal: it asks for the passphrase and shows a new key",
                     paths.vauth_command(),
                 )
-        logger.info("vault open: %s", settings.vault)
+        if device.vault.locked:
+            logger.info(
+                "vault locked: %s (unlock it with `%s unlock` or from the browser)",
+                settings.vault,
+                paths.vauth_command(),
+            )
+        else:
+            logger.info("vault open: %s", settings.vault)
     service = Service(device, prompts, settings.presence)
 
     stop = asyncio.Event()

@@ -311,15 +311,19 @@ class Device:
     async def open_vault(
         cls,
         path: str | os.PathLike[str],
-        passphrase: str | bytes | bytearray,
+        passphrase: str | bytes | bytearray | None,
         presence: UserPresence,
         config: AuthenticatorConfig | None = None,
     ) -> Device:
         """A device on the vault at ``path`` (made if missing), opened on a thread; the PIN's
-        Argon2id runs on one too."""
+        Argon2id runs on one too. Without a passphrase the existing vault stays locked until
+        it is unlocked; its settings are read then."""
         from vauth.vault.pin_hash import ThreadedPinHasher
 
-        vault = await asyncio.to_thread(Vault.open, path, passphrase)
+        if passphrase is None:
+            vault = await asyncio.to_thread(Vault.open_locked, path)
+        else:
+            vault = await asyncio.to_thread(Vault.open, path, passphrase)
         device = cls(
             config or authenticator_config(),
             vault.store,
@@ -331,7 +335,8 @@ class Device:
         # in-process, they report attachment "platform" and transports ["internal"] (WebAuthn L3
         # 5.4.5, 5.8.4), so sites do not label them security keys (issue 14).
         device.client_transport = PLATFORM_TRANSPORT
-        await device.load_settings()
+        if not vault.locked:
+            await device.load_settings()
         return device
 
     async def load_settings(self) -> None:

@@ -106,6 +106,7 @@ class VaultAdmin(_OnTheVault):
         vault = self._service.vault
         with mapped():
             await asyncio.to_thread(vault.unlock, passphrase)
+            await self._device.load_settings()  # a daemon started locked has not read them
 
     async def lock(self) -> None:
         vault = self._service.vault
@@ -151,6 +152,7 @@ class VaultAdmin(_OnTheVault):
         vault = self._service.vault
         with mapped():
             await asyncio.to_thread(vault.reset_passphrase, recovery_key, new)
+            await self._device.load_settings()
 
     async def new_recovery_key(self, passphrase: str) -> dict[str, str]:
         """Replace the recovery key (the old one stops working); the new one is shown once."""

@@ -2,8 +2,9 @@
 
 The unit (``$XDG_CONFIG_HOME/systemd/user/vauth.service``) runs the absolute path of this
 installation's ``vauth`` (beside this Python: a venv's or pipx's, never a name looked up on
-PATH at login), on the vault and configuration directories of the person who installed it, with
-the vault passphrase from a file only they can read. Its text comes from vauth/share/.
+PATH at login), on the vault and configuration directories of the person who installed it.
+The vault starts locked (unlocked later by its owner), or, if they ask for it, unlocked with
+the passphrase from a file only they can read. Its text comes from vauth/share/.
 """
 
 from __future__ import annotations
@@ -49,18 +50,23 @@ def quoted(word: str) -> str:
     return '"' + escaped.replace("%", "%%").replace("$", "$$") + '"'
 
 
-def unit_text(program: Path, vault: Path, passphrase_file: Path, written: bool) -> str:
-    """The unit: ``vauth serve`` on ``vault`` with its passphrase from ``passphrase_file``
-    (``written``: by ``install``, so that ``uninstall`` removes it too)."""
+def unit_text(program: Path, vault: Path, passphrase_file: Path | None, written: bool) -> str:
+    """The unit: ``vauth serve`` on ``vault``, locked until someone unlocks it, or with its
+    passphrase from ``passphrase_file`` (``written``: by ``install``, so that ``uninstall``
+    removes it too)."""
     command = [str(program), "serve", "--vault", str(vault)]
-    command += ["--vault-passphrase-file", str(passphrase_file), "--idle-lock", "900"]
+    if passphrase_file is None:
+        command += ["--locked"]
+    else:
+        command += ["--vault-passphrase-file", str(passphrase_file)]
+    command += ["--idle-lock", "900"]
     environment = {
         "XDG_DATA_HOME": str(paths.data_dir().parent),
         "XDG_CONFIG_HOME": str(paths.config_dir().parent),
     }
     template = resources.files("vauth").joinpath("share", UNIT).read_text("utf-8")
     return Template(template).substitute(
-        written=WRITTEN + str(passphrase_file) if written else "",
+        written=WRITTEN + str(passphrase_file) if written and passphrase_file else "",
         exec_start=" ".join(quoted(word) for word in command),
         environment=" ".join(quoted(f"{k}={v}") for k, v in environment.items()),
     )

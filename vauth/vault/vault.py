@@ -31,6 +31,17 @@ def create_private(path: Path, content: bytes = b"") -> None:
         out.write(content)
 
 
+def _check_usable(path: Path) -> None:
+    """VaultError unless the vault's database file is there and can be written."""
+    if not path.exists():
+        raise VaultError(f"the vault {path} is missing (its key file is there)")
+    if not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)):
+        raise VaultError(
+            f"the vault {path} is read-only (its file or folder cannot be written): "
+            "vauth must write to it to count signatures and keep new passkeys"
+        )
+
+
 class Vault:
     """Open with :meth:`open`; ``store`` is the CredentialStore the authenticator uses.
 
@@ -39,10 +50,14 @@ class Vault:
     """
 
     def __init__(
-        self, path: Path, keyfile: KeyFile, data_key: bytearray, idle_lock_s: float | None = None
+        self,
+        path: Path,
+        keyfile: KeyFile,
+        data_key: bytearray | None,
+        idle_lock_s: float | None = None,
     ) -> None:
         """Takes ``data_key``: the vault wipes it when it locks (or now, if the database does
-        not open with it)."""
+        not open with it). With None the vault starts locked, nothing decrypted."""
         self.path = path
         self.keyfile = keyfile
         self.idle_lock_s = idle_lock_s
@@ -50,15 +65,18 @@ class Vault:
         self.executor = ThreadPoolExecutor(1, thread_name_prefix="vauth-vault")
         self._lock = threading.Lock()
         self._data_key: bytearray | None = data_key
-        try:
-            self._database: Database | None = self._call(lambda: Database(path, data_key))
-        except BaseException:
-            wipe(data_key)
-            self.executor.shutdown(wait=False)
-            raise
+        self._database: Database | None = None
+        if data_key is not None:
+            try:
+                self._database = self._call(lambda: Database(path, data_key))
+            except BaseException:
+                wipe(data_key)
+                self.executor.shutdown(wait=False)
+                raise
         self._last_use = time.monotonic()
         self.store = VaultStore(self)
-        self.with_database_sync(self.store.purge)  # the trash forgets lazily: when opened
+        if data_key is not None:
+            self.with_database_sync(self.store.purge)  # the trash forgets lazily: when opened
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -78,13 +96,7 @@ class Vault:
         keys = keyfile_path(path)
         if path.exists() or keys.exists():
             keyfile = KeyFile.read(keys)
-            if not path.exists():
-                raise VaultError(f"the vault {path} is missing (its key file is there)")
-            if not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)):
-                raise VaultError(
-                    f"the vault {path} is read-only (its file or folder cannot be written): "
-                    "vauth must write to it to count signatures and keep new passkeys"
-                )
+            _check_usable(path)
             return cls(path, keyfile, keyfile.unwrap(passphrase), idle_lock_s)
         if not create:
             raise VaultError(f"there is no vault at {path}")
@@ -97,6 +109,24 @@ class Vault:
         vault = cls(path, keyfile, data_key, idle_lock_s)
         vault.recovery_key = recovery
         return vault
+
+    @classmethod
+    def open_locked(
+        cls, path: str | os.PathLike[str], *, idle_lock_s: float | None = None
+    ) -> Vault:
+        """The existing vault at ``path``, locked: nothing is decrypted and no key is in
+        memory until :meth:`unlock` (a daemon started at login, before anyone is there to type
+        the passphrase). VaultError if there is no vault there or it cannot be written."""
+        path = Path(path).expanduser().absolute()
+        keys = keyfile_path(path)
+        if not keys.exists():
+            raise VaultError(
+                f"there is no vault at {path}: a new vault needs its passphrase, so it "
+                "cannot be made locked"
+            )
+        keyfile = KeyFile.read(keys)
+        _check_usable(path)
+        return cls(path, keyfile, None, idle_lock_s)
 
     @classmethod
     def recover(
