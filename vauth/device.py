@@ -124,15 +124,6 @@ CREDENTIAL_PARAMETERS = (
     Field("userName", STRING),
     Field("userDisplayName", STRING),
 )
-# CDP WebAuthn.setCredentialProperties (W3C WebDriver's backup flags, and CDP's others):
-# signCount -1 means the credential keeps no counter and reports 0.
-CREDENTIAL_PROPERTIES = (
-    Field("backupEligibility", BOOLEAN),
-    Field("backupState", BOOLEAN),
-    Field("signCount", INTEGER, minimum=-1, maximum=0xFFFFFFFF),
-    Field("userName", STRING),
-    Field("userDisplayName", STRING),
-)
 
 
 def _snake(name: str) -> str:
