@@ -1006,7 +1006,7 @@ def cmd_export(args: argparse.Namespace) -> int:
                 os.close(fd)
                 os.unlink(args.output)
             raise
-    data = base64.b64decode(result["data"])
+    data = base64.b64decode(result["data"], validate=True)
     if fd is None:
         sys.stdout.buffer.write(data)
         return EXIT_OK
