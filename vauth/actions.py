@@ -48,7 +48,7 @@ from vauth.transport.framing import Dispatch, Notify, error_reply
 logger = logging.getLogger(__name__)
 
 P = TypeVar("P")
-# An import's progress callback, while the request that asked for it (``progress: true``) runs.
+# Where a request's progress notes go while it runs (on a connection that takes notes).
 PROGRESS: contextvars.ContextVar[Callable[[int, int], None] | None] = contextvars.ContextVar(
     "progress", default=None
 )
@@ -281,7 +281,8 @@ async def _rp_id_check(_s: Service, _o: Operations, p: Site) -> dict[str, str]:
 
 
 async def _import(_s: Service, o: Operations, p: Import) -> dict[str, Any]:
-    return await o.passkeys.import_(p.data, p.passphrase, PROGRESS.get(), p.via)
+    progress = PROGRESS.get() if p.progress else None
+    return await o.passkeys.import_(p.data, p.passphrase, progress, p.via)
 
 
 ACTIONS: dict[str, Action] = {
@@ -374,7 +375,7 @@ def dispatcher(service: Service) -> Dispatch:
         except InvalidInput as exc:
             return error_reply(request_id, ErrorCode.INVALID_ARGUMENT, exc.message)
         reporting = None
-        if notify is not None and params.get("progress") is True:
+        if notify is not None:
             loop = asyncio.get_running_loop()
 
             def progress(done: int, total: int) -> None:
