@@ -17,10 +17,12 @@ import pytest
 from vauth import inputs
 from vauth.actions import ACTIONS
 from vauth.api import schemas
+from vauth.device import CAPABILITIES, Configuration
 from vauth.inputs import InvalidInput, parse, schema
 
 ROOT = Path(__file__).resolve().parents[1]
 BODIES = [
+    schemas.Configuration,
     schemas.UserVerified,
     schemas.Ceremony,
     schemas.OverrideBits,
@@ -40,6 +42,7 @@ PYTHON: list[tuple[inputs.Kind, Any]] = [
     (inputs.B64URL, bytes),
     (inputs.BASE64, bytes),
     (inputs.B64URLS, tuple[bytes, ...]),
+    (inputs.STRINGS, list[str]),
 ]
 
 
@@ -80,6 +83,15 @@ def test_a_parameters_class_builds_typed_values_with_its_defaults() -> None:
     assert (answer.verified, answer.selected) == (None, None)  # type: ignore[attr-defined]
     bits = parse(schemas.OverrideBits, {"isBadUV": True})
     assert (bits.is_bogus_signature, bits.is_bad_uv, bits.is_bad_up) == (False, True, False)
+
+
+def test_the_configuration_declares_each_cdp_switch_once() -> None:
+    """CDP's extension switches are members of the configuration, each left as is when absent."""
+    declared = {f.name for f in schema(Configuration) if f.name.startswith("has")}
+    assert declared - {"hasResidentKey", "hasUserVerification"} == set(CAPABILITIES)
+    on = parse(Configuration, {"hasPrf": True, "hasLargeBlob": False})
+    assert on.capabilities() == {"hasPrf": True, "hasLargeBlob": False}
+    assert Configuration().capabilities() == {}
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from vauth import paths
 from vauth.ctap.ports import PresenceRequest, PresenceResponse
-from vauth.device import Device, TesterDevice, UnsupportedOption, configured_device
+from vauth.device import Configuration, Device, TesterDevice, UnsupportedOption, configured_device
 from vauth.presence import AutoPresence, DenyPresence, PromptPresence
 from vauth.tester import TesterControls
 from vauth.vault import (
@@ -346,9 +346,8 @@ class Service:
             return [vault]
         return [d for d in self.authenticators.values() if isinstance(d, TesterDevice)]
 
-    async def add_authenticator(self, config: dict[str, Any]) -> dict[str, str]:
-        """WebDriver "Add Virtual Authenticator": ``config`` has been checked at the edge against
-        the one declared configuration (vauth.device.CONFIGURATION)."""
+    async def add_authenticator(self, config: Configuration) -> dict[str, str]:
+        """WebDriver "Add Virtual Authenticator"."""
         with mapped():
             device = configured_device(config)
         authenticator_id = secrets.token_hex(8)

@@ -16,10 +16,10 @@ from vauth import inputs
 from vauth.api.errors import ApiError
 from vauth.api.openapi import OPENAPI
 from vauth.api.schemas import (
-    CONFIGURATION,
     CREDENTIAL_ID,
     CREDENTIAL_PARAMETERS,
     Ceremony,
+    Configuration,
     CredentialProperties,
     Failure,
     OverrideBits,
@@ -100,7 +100,7 @@ def _credential_id(request: web.Request) -> str:
 
 
 async def add_authenticator(request: web.Request) -> web.Response:
-    config = await read_object(request, CONFIGURATION, closed=True)
+    config = await read_params(request, Configuration)
     return ok(await _service(request).add_authenticator(config))
 
 

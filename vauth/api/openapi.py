@@ -7,9 +7,9 @@ from typing import Any
 
 from vauth import paths
 from vauth.api.schemas import (
-    CONFIGURATION,
     CREDENTIAL_PARAMETERS,
     Ceremony,
+    Configuration,
     CredentialProperties,
     Failure,
     OverrideBits,
@@ -326,7 +326,7 @@ _SCHEMAS: dict[str, Any] = {
         "properties": {"authenticatorId": {"type": "string"}},
     },
     # Generated from the declarations the handlers check requests against.
-    "AuthenticatorConfiguration": object_schema(CONFIGURATION, closed=True),
+    "AuthenticatorConfiguration": object_schema(schema(Configuration), closed=True),
     "CredentialParameters": object_schema(CREDENTIAL_PARAMETERS),
     "StoredCredential": {
         **object_schema(CREDENTIAL_PARAMETERS),

@@ -1,21 +1,21 @@
 """The bodies the HTTP API takes, each declared once: a ``@parameters`` class per JSON body
 (``handlers`` builds it from the request, ``openapi`` generates /openapi.json's schemas from it),
-and the WebDriver declarations the device owns (an Authenticator Configuration, Credential
-Parameters), which its own parsers read."""
+the device's own among them (an Authenticator Configuration), and WebDriver's Credential
+Parameters, which the device's parser (shared with an import) reads."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from vauth.device import CONFIGURATION, CREDENTIAL_PARAMETERS
+from vauth.device import CREDENTIAL_PARAMETERS, Configuration
 from vauth.inputs import B64URL, BOOLEAN, INTEGER, INTEGER_OR_STRING, OBJECT, STRING, Field, param
 from vauth.inputs import parameters as body
 
 __all__ = [
-    "CONFIGURATION",
     "CREDENTIAL_ID",
     "CREDENTIAL_PARAMETERS",
     "Ceremony",
+    "Configuration",
     "CredentialProperties",
     "Failure",
     "OverrideBits",
