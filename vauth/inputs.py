@@ -186,7 +186,8 @@ class Field:
 
     def read(self, value: Any) -> Any:
         """An accepted value as its parameters class holds it."""
-        return None if value is None else self.kind.convert(value)
+        convert = self.kind.convert
+        return value if value is None or convert is _same else convert(value)
 
     def _in_range(self, value: Any) -> bool:
         low = self.minimum if self.minimum is not None else -math.inf
@@ -225,12 +226,11 @@ def object_schema(fields: Sequence[Field], closed: bool = False) -> dict[str, An
     return schema
 
 
-def check_closed(members: Mapping[str, Any], fields: Sequence[Field]) -> None:
-    """``check``, and InvalidInput naming any member that ``fields`` do not declare."""
+def no_unknown(members: Mapping[str, Any], fields: Sequence[Field]) -> None:
+    """InvalidInput naming any member that ``fields`` do not declare."""
     unknown = sorted(set(members) - {f.name for f in fields})
     if unknown:
         raise InvalidInput(unknown[0], f"unknown members: {', '.join(unknown)}")
-    check(members, fields)
 
 
 # -- parameters classes: each request's members declared once, typed -----------------------
@@ -280,39 +280,58 @@ def parameters(cls: type[P]) -> type[P]:
     return made
 
 
-def schema(cls: type[object]) -> tuple[Field, ...]:
-    """The members a ``@parameters`` class declares, in its fields' order."""
-    found = _SCHEMAS.get(cls)
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """How a ``@parameters`` class is read: (attribute, member) pairs, and its secrets."""
+
+    fields: tuple[Field, ...]
+    members: tuple[tuple[str, Field], ...]
+    secrets: tuple[str, ...]
+
+
+def _plan(cls: type[object]) -> _Plan:
+    found = _PLANS.get(cls)
     if found is None:
-        found = _SCHEMAS[cls] = tuple(
-            f.metadata[_SPEC]
-            for f in dataclasses.fields(cls)  # type: ignore[arg-type]
+        declared = dataclasses.fields(cls)  # type: ignore[arg-type]
+        members = tuple((f.name, f.metadata[_SPEC]) for f in declared)
+        found = _PLANS[cls] = _Plan(
+            tuple(spec for _, spec in members),
+            members,
+            tuple(name for name, spec in members if spec.secret),
         )
     return found
 
 
-_SCHEMAS: dict[type[object], tuple[Field, ...]] = {}
+_PLANS: dict[type[object], _Plan] = {}
+
+
+def schema(cls: type[object]) -> tuple[Field, ...]:
+    """The members a ``@parameters`` class declares, in its fields' order."""
+    return _plan(cls).fields
 
 
 def parse(cls: type[P], members: Mapping[str, Any], closed: bool = False) -> P:
-    """``members`` checked against ``cls``'s declaration (``check_closed`` if ``closed``), as
-    an instance of it: InvalidInput naming the first member that is wrong."""
-    declared = schema(cls)
-    (check_closed if closed else check)(members, declared)
-    names = (f.name for f in dataclasses.fields(cls))  # type: ignore[arg-type]
-    values = {
-        attribute: spec.read(members[spec.name])
-        for attribute, spec in zip(names, declared, strict=True)
-        if spec.name in members
-    }
+    """``members`` checked against ``cls``'s declaration (and, if ``closed``, for members it
+    does not declare), as an instance of it: InvalidInput naming the first member of the wrong
+    kind, else the first missing (as ``check`` does)."""
+    plan = _plan(cls)
+    if closed:
+        no_unknown(members, plan.fields)
+    values = {}
+    missing = None
+    for attribute, spec in plan.members:
+        if spec.name in members:
+            value = members[spec.name]
+            spec.check(value)
+            values[attribute] = spec.read(value)
+        elif spec.required and missing is None:
+            missing = spec
+    if missing is not None:
+        raise InvalidInput(missing.name, f"{missing.name} is required")
     build: Callable[..., P] = cls
     return build(**values)
 
 
 def secrets_of(params: object) -> list[Any]:
     """The values of ``params``'s secret members, to wipe once the request has run."""
-    return [
-        getattr(params, f.name)
-        for f in dataclasses.fields(params)  # type: ignore[arg-type]
-        if f.metadata[_SPEC].secret
-    ]
+    return [getattr(params, name) for name in _plan(type(params)).secrets]

@@ -61,16 +61,11 @@ async def _members(request: web.Request) -> dict[str, Any]:
     return value
 
 
-async def read_object(
-    request: web.Request, fields: tuple[inputs.Field, ...], closed: bool = False
-) -> dict[str, Any]:
-    """The body as a JSON object whose members have the kinds ``fields`` declare (and, if
-    ``closed``, no other members); else ``invalid argument`` naming the member."""
+async def read_object(request: web.Request, fields: tuple[inputs.Field, ...]) -> dict[str, Any]:
+    """The body as a JSON object whose members have the kinds ``fields`` declare; else
+    ``invalid argument`` naming the member."""
     value = await _members(request)
-    if closed:
-        inputs.check_closed(value, fields)
-    else:
-        inputs.check(value, fields)
+    inputs.check(value, fields)
     return value
 
 
