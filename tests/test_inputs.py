@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import re
 import types
 import typing
 from pathlib import Path
@@ -21,6 +22,7 @@ from vauth.device import CAPABILITIES, Configuration
 from vauth.inputs import InvalidInput, parse, schema
 
 ROOT = Path(__file__).resolve().parents[1]
+PROTOCOL = ROOT / "native_host/PROTOCOL.md"
 BODIES = [
     schemas.Configuration,
     schemas.UserVerified,
@@ -149,3 +151,28 @@ def test_the_edges_leave_decoding_to_the_schema() -> None:
     for path in edges:
         text = path.read_text()
         assert "base64url.decode" not in text and "b64decode" not in text, path
+
+
+def _documented_params() -> dict[str, dict[str, bool]]:
+    """native_host/PROTOCOL.md's action tables: action -> {member: may be left out}."""
+    rows = re.findall(r"^\| `([\w.]+)` \| (none|`\{(.*?)\}`)", PROTOCOL.read_text(), re.MULTILINE)
+    documented = {}
+    for action, cell, inner in rows:
+        members = {}
+        for part in inner.split(",") if cell != "none" else ():
+            found = re.match(r"\s*(\w+)(\?)?(?::|$)", part)
+            if found:  # not a note such as "default 25"
+                members[found.group(1)] = bool(found.group(2))
+        documented[action] = members
+    return documented
+
+
+def test_the_protocol_documents_each_action_with_its_declared_members() -> None:
+    """PROTOCOL.md names every member an action's parameters class declares, and no other; a
+    member marked `?` there may be left out (it has a default)."""
+    documented = _documented_params()
+    for name, action in ACTIONS.items():
+        declared = {spec.name: spec for spec in action.fields}
+        assert set(documented[name]) == set(declared), name
+        for member, optional in documented[name].items():
+            assert not (optional and declared[member].required), f"{name}.{member}"
