@@ -176,3 +176,21 @@ def test_the_protocol_documents_each_action_with_its_declared_members() -> None:
         assert set(documented[name]) == set(declared), name
         for member, optional in documented[name].items():
             assert not (optional and declared[member].required), f"{name}.{member}"
+
+
+def test_mypy_checks_each_handler_against_its_parameters_class(tmp_path: Path) -> None:
+    """A handler reads its typed params: mypy --strict refuses a member the class does not
+    declare, and a value of the wrong type for the operation (no Any reaches a handler)."""
+    from mypy import api
+
+    snippet = tmp_path / "handlers.py"
+    snippet.write_text(
+        "from vauth.actions import Action, OneCredential, Site\n"
+        "Action(OneCredential, lambda s, o, p: o.passkeys.rename(p.credential_id, p.nick, None))\n"
+        "Action(Site, lambda s, o, p: o.passkeys.show(p.rp_id))\n"
+    )
+    config = str(ROOT / "pyproject.toml")
+    out, _, status = api.run([str(snippet), "--strict", "--config-file", config])
+    assert status == 1
+    assert '"OneCredential" has no attribute "nick"' in out, out
+    assert 'incompatible type "str | None"; expected "bytes"' in out, out
