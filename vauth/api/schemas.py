@@ -8,8 +8,17 @@ from __future__ import annotations
 from typing import Any
 
 from vauth.device import CREDENTIAL_PARAMETERS, Configuration
-from vauth.inputs import B64URL, BOOLEAN, INTEGER, INTEGER_OR_STRING, OBJECT, STRING, Field, param
-from vauth.inputs import parameters as body
+from vauth.inputs import (
+    B64URL,
+    BOOLEAN,
+    INTEGER,
+    INTEGER_OR_STRING,
+    OBJECT,
+    STRING,
+    Field,
+    param,
+    parameters,
+)
 
 __all__ = [
     "CREDENTIAL_ID",
@@ -27,12 +36,12 @@ __all__ = [
 CREDENTIAL_ID = Field("credentialId", B64URL, required=True)
 
 
-@body
+@parameters
 class UserVerified:  # WebDriver 11.7
     is_user_verified: bool = param("isUserVerified", BOOLEAN)
 
 
-@body
+@parameters
 class Ceremony:  # /create and /get
     origin: str = param("origin", STRING, description="the calling page's, as a browser has it")
     options: dict[str, Any] = param(
@@ -43,7 +52,7 @@ class Ceremony:  # /create and /get
     )
 
 
-@body
+@parameters
 class OverrideBits:  # CDP WebAuthn.setResponseOverrideBits: each member left out is reset
     is_bogus_signature: bool = param(
         "isBogusSignature",
@@ -55,12 +64,12 @@ class OverrideBits:  # CDP WebAuthn.setResponseOverrideBits: each member left ou
     is_bad_up: bool = param("isBadUP", BOOLEAN, default=False, description="the UP flag is cleared")
 
 
-@body
+@parameters
 class PresenceSimulation:  # CDP
     enabled: bool = param("enabled", BOOLEAN)
 
 
-@body
+@parameters
 class Failure:  # vauth: the next makeCredential or getAssertion fails with this CTAP status
     status: int | str | None = param(
         "status",
@@ -71,7 +80,7 @@ class Failure:  # vauth: the next makeCredential or getAssertion fails with this
     )
 
 
-@body
+@parameters
 class CredentialProperties:
     """CDP WebAuthn.setCredentialProperties (W3C WebDriver's backup flags, and CDP's others): a
     member left out is left as it is; signCount -1 means the credential keeps no counter and
