@@ -35,3 +35,11 @@ def decode(text: str) -> bytes:
         return binascii.a2b_base64(raw.translate(_FROM_URL), strict_mode=True)
     except binascii.Error:
         raise ValueError("not base64url") from None
+
+
+def decode_unpadded(text: str) -> bytes:
+    """``decode`` without the optional padding: the form WebAuthn's JSON and the daemon's
+    inputs use (Chromium's WebAuthn JSON parsing refuses '=' too). ValueError otherwise."""
+    if "=" in text:
+        raise ValueError("base64url here has no padding")
+    return decode(text)

@@ -21,11 +21,14 @@ import stat
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vauth import __version__, paths
 from vauth.secret import FileTooLarge, Secret, read_terminal, take_environment, wipe
 from vauth.secret import read_file as secret_file
+
+if TYPE_CHECKING:
+    from vauth.device import Configuration
 
 TRASH_DAYS = 30  # vauth.vault.store.TRASH_DAYS (not imported: the CLI starts fast)
 NOT_DISCOVERABLE_NOTE = (
@@ -577,21 +580,21 @@ def _serve_vault(args: argparse.Namespace, settings: Any) -> int:
     raise AssertionError("unreachable")
 
 
-def _authenticator_options(args: argparse.Namespace) -> dict[str, Any] | None:
+def _authenticator_options(args: argparse.Namespace) -> Configuration | None:
     """--authenticator: a W3C WebDriver / CDP Authenticator Configuration, as JSON, for the
     ephemeral authenticator (--ephemeral)."""
     if args.authenticator is None:
         return None
     if not args.ephemeral:
         raise CliError("--authenticator configures an --ephemeral authenticator only", EXIT_USAGE)
-    from vauth.device import CONFIGURATION
-    from vauth.inputs import InvalidInput, check_closed, loads
+    from vauth.device import Configuration
+    from vauth.inputs import InvalidInput, loads, parse
 
     try:
-        options = loads(args.authenticator)
-        if not isinstance(options, dict):
+        members = loads(args.authenticator)
+        if not isinstance(members, dict):
             raise InvalidInput("", "not a JSON object")
-        check_closed(options, CONFIGURATION)
+        options = parse(Configuration, members, closed=True)
     except InvalidInput as exc:
         raise CliError(f"--authenticator: {exc.message}", EXIT_USAGE) from None
     from vauth.device import UnsupportedOption, configuration_parts
@@ -1022,7 +1025,7 @@ def cmd_export(args: argparse.Namespace) -> int:
                 os.close(fd)
                 os.unlink(args.output)
             raise
-    data = base64.b64decode(result["data"])
+    data = base64.b64decode(result["data"], validate=True)
     if fd is None:
         sys.stdout.buffer.write(data)
         return EXIT_OK

@@ -20,7 +20,7 @@ from typing import Any
 
 from vauth import actions, paths
 from vauth.api import ApiServer, create_app
-from vauth.device import Device, TesterDevice, configuration_parts
+from vauth.device import Configuration, Device, TesterDevice, configuration_parts
 from vauth.secret import wipe
 from vauth.service import Prompts, Service, presence_for
 from vauth.syncing import SyncRunner, library_engine, sync_module
@@ -42,9 +42,9 @@ class Settings:
     presence: str = "prompt"
     idle_lock_s: float | None = None
     uhid: bool = False  # also appear as a USB security key (Linux uhid)
-    # --ephemeral: W3C WebDriver / CDP Authenticator Configuration, checked against
-    # device.CONFIGURATION (with --presence auto, its isUserVerified & co. apply too)
-    authenticator: dict[str, Any] | None = None
+    # --ephemeral: W3C WebDriver / CDP Authenticator Configuration (with --presence auto, its
+    # isUserVerified & co. apply too)
+    authenticator: Configuration | None = None
     # --locked: serve the existing vault locked, with no passphrase (unlocked later over the
     # socket: `vauth unlock`, the extension's window); passphrase must then be None
     locked: bool = False
@@ -166,7 +166,7 @@ async def _serve(settings: Settings, ready: asyncio.Event | None) -> int:
     prompts = Prompts()
     presence = TrackingPresence(presence_for(settings.presence, prompts))
     if settings.vault is None:
-        config, automatic, seed = configuration_parts(settings.authenticator or {})
+        config, automatic, seed = configuration_parts(settings.authenticator or Configuration())
         if settings.presence == "auto":
             presence = TrackingPresence(automatic)
         device: Device = TesterDevice.ephemeral(

@@ -9,6 +9,7 @@ thin synchronous wrapper around one for scripts and tests.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import hashlib
 import os
@@ -33,7 +34,18 @@ from vauth.ctap.ports import (
     PinHasher,
     UserPresence,
 )
-from vauth.inputs import B64URL, BOOLEAN, INTEGER, INTEGER_OR_STRING, STRING, STRINGS, Field
+from vauth.inputs import (
+    B64URL,
+    BOOLEAN,
+    INTEGER,
+    INTEGER_OR_STRING,
+    STRING,
+    STRINGS,
+    Field,
+    param,
+    parameters,
+    schema,
+)
 from vauth.keys import RandomKeySource, SeededKeySource
 from vauth.presence import AutoPresence
 from vauth.store import InMemoryStore
@@ -88,27 +100,62 @@ TRANSPORTS = frozenset({"usb", "nfc", "ble", "internal", "hybrid"})
 DISPLAY_NAME_SETTING = "display_name"
 
 
-# W3C WebDriver 11.1 Authenticator Configuration (and vauth's own settings): the one
-# declaration that checks "Add Virtual Authenticator" and documents it in /openapi.json.
-CONFIGURATION = (
-    Field("protocol", STRING, choices=("ctap2", "ctap2_1", "ctap1/u2f", "u2f")),
-    Field("ctap2Version", STRING, choices=tuple(CTAP2_VERSIONS), description="CDP"),
-    Field("transport", STRING, choices=tuple(sorted(TRANSPORTS))),
-    Field("hasResidentKey", BOOLEAN),
-    Field("hasUserVerification", BOOLEAN),
-    Field("isUserConsenting", BOOLEAN),
-    Field("isUserVerified", BOOLEAN),
-    Field("extensions", STRINGS),
-    Field("defaultBackupEligibility", BOOLEAN),
-    Field("defaultBackupState", BOOLEAN),
-    *(Field(name, BOOLEAN, description="CDP") for name in CAPABILITIES),
-    Field("automaticPresenceSimulation", BOOLEAN, description="CDP; true if left out"),
-    Field("attestation", STRING, description="vauth: none, packed-self or packed"),
-    Field("aaguid", STRING, description="vauth: a UUID"),
-    Field(
-        "seed", INTEGER_OR_STRING, description="vauth: deterministic keys, for reproducible tests"
-    ),
-)
+@parameters
+class Configuration:
+    """W3C WebDriver 11.1 Authenticator Configuration (and CDP's and vauth's own settings): the
+    one declaration that checks "Add Virtual Authenticator" and ``--authenticator``, fills
+    /openapi.json, and configures the ephemeral device (``configuration_parts``)."""
+
+    protocol: str = param(
+        "protocol", STRING, choices=("ctap2", "ctap2_1", "ctap1/u2f", "u2f"), default="ctap2_1"
+    )
+    ctap2_version: str | None = param(
+        "ctap2Version", STRING, choices=tuple(CTAP2_VERSIONS), description="CDP", default=None
+    )
+    transport: str = param("transport", STRING, choices=tuple(sorted(TRANSPORTS)), default="usb")
+    has_resident_key: bool = param("hasResidentKey", BOOLEAN, default=True)
+    has_user_verification: bool = param("hasUserVerification", BOOLEAN, default=True)
+    is_user_consenting: bool = param("isUserConsenting", BOOLEAN, default=True)
+    is_user_verified: bool = param("isUserVerified", BOOLEAN, default=True)
+    extensions: list[str] | None = param(  # None: every extension vauth supports
+        "extensions", STRINGS, default=None
+    )
+    default_backup_eligibility: bool = param("defaultBackupEligibility", BOOLEAN, default=False)
+    default_backup_state: bool = param("defaultBackupState", BOOLEAN, default=False)
+    # CDP's extension switches (CAPABILITIES); None: the authenticator keeps its extensions
+    has_large_blob: bool | None = param("hasLargeBlob", BOOLEAN, description="CDP", default=None)
+    has_cred_blob: bool | None = param("hasCredBlob", BOOLEAN, description="CDP", default=None)
+    has_min_pin_length: bool | None = param(
+        "hasMinPinLength", BOOLEAN, description="CDP", default=None
+    )
+    has_prf: bool | None = param("hasPrf", BOOLEAN, description="CDP", default=None)
+    has_hmac_secret: bool | None = param("hasHmacSecret", BOOLEAN, description="CDP", default=None)
+    has_hmac_secret_mc: bool | None = param(
+        "hasHmacSecretMc", BOOLEAN, description="CDP", default=None
+    )
+    automatic_presence_simulation: bool = param(
+        "automaticPresenceSimulation", BOOLEAN, description="CDP; true if left out", default=True
+    )
+    attestation: str = param(
+        "attestation", STRING, description="vauth: none, packed-self or packed", default="none"
+    )
+    aaguid: str | None = param("aaguid", STRING, description="vauth: a UUID", default=None)
+    seed: int | str | None = param(
+        "seed",
+        INTEGER_OR_STRING,
+        description="vauth: deterministic keys, for reproducible tests",
+        default=None,
+    )
+
+    def capabilities(self) -> dict[str, bool]:
+        """The CDP switches given (``CAPABILITIES``' names), from the members that declare them."""
+        declared = zip(dataclasses.fields(self), schema(Configuration), strict=True)
+        switches = {spec.name: getattr(self, f.name) for f, spec in declared}
+        return {
+            name: on for name, on in switches.items() if name in CAPABILITIES and on is not None
+        }
+
+
 # W3C WebDriver 11.3 Credential Parameters, as "Add Credential" takes them (its members' values
 # are then parsed by vault/webdriver.py, the one parser, which an import uses too).
 CREDENTIAL_PARAMETERS = (
@@ -124,19 +171,6 @@ CREDENTIAL_PARAMETERS = (
     Field("userName", STRING),
     Field("userDisplayName", STRING),
 )
-# CDP WebAuthn.setCredentialProperties (W3C WebDriver's backup flags, and CDP's others):
-# signCount -1 means the credential keeps no counter and reports 0.
-CREDENTIAL_PROPERTIES = (
-    Field("backupEligibility", BOOLEAN),
-    Field("backupState", BOOLEAN),
-    Field("signCount", INTEGER, minimum=-1, maximum=0xFFFFFFFF),
-    Field("userName", STRING),
-    Field("userDisplayName", STRING),
-)
-
-
-def _snake(name: str) -> str:
-    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)
 
 
 class UnsupportedOption(ValueError):
@@ -236,35 +270,38 @@ def _switched(ctap: frozenset[str], capabilities: dict[str, bool] | None) -> fro
     return ctap
 
 
-def configured_device(config: dict[str, Any]) -> TesterDevice:
-    """An ephemeral device from an Authenticator Configuration already checked against
-    ``CONFIGURATION`` (its members, in snake_case, are ``authenticator_config``'s arguments)."""
+def configured_device(config: Configuration) -> TesterDevice:
+    """An ephemeral device from an Authenticator Configuration."""
     authenticator, presence, seed = configuration_parts(config)
     return TesterDevice.ephemeral(authenticator, presence, seed)
 
 
 def configuration_parts(
-    config: dict[str, Any],
+    config: Configuration,
 ) -> tuple[AuthenticatorConfig, AutoPresence, int | str | None]:
-    """An Authenticator Configuration checked against ``CONFIGURATION``, as the core's
-    configuration, the automatic presence it asks for, and its key seed."""
-    capabilities = {name: config[name] for name in CAPABILITIES if name in config}
-    settings = {_snake(n): v for n, v in config.items() if n not in CAPABILITIES}
+    """An Authenticator Configuration as the core's configuration, the automatic presence it
+    asks for, and its key seed."""
     presence = AutoPresence(
-        settings.pop("is_user_consenting", True),
-        settings.pop("is_user_verified", True),
-        settings.pop("automatic_presence_simulation", True),
+        config.is_user_consenting, config.is_user_verified, config.automatic_presence_simulation
     )
-    seed = settings.pop("seed", None)
-    settings["ctap2_version"] = settings.pop("ctap2_version", None)
     made = authenticator_config(
-        **settings,
-        capabilities=capabilities,
+        protocol=config.protocol,
+        transport=config.transport,
+        has_resident_key=config.has_resident_key,
+        has_user_verification=config.has_user_verification,
+        extensions=config.extensions,
+        default_backup_eligibility=config.default_backup_eligibility,
+        default_backup_state=config.default_backup_state,
+        attestation=config.attestation,
+        aaguid=config.aaguid,
+        capabilities=config.capabilities(),
+        ctap2_version=config.ctap2_version,
         # A tester daemon's authenticators are Chromium's virtual ones: non-discoverable
         # credentials listed and removable, and counters on backup-eligible ones too.
         keep_non_discoverable=True,
         backup_sign_count_policy="counter",
     )
+    seed = config.seed
     return made, presence, seed
 
 

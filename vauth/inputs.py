@@ -4,15 +4,25 @@ bounds, and request members checked against declared fields.
 Both edges decode with ``loads`` and check with ``check``; either failure is an ``InvalidInput``
 whose ``field`` names what was wrong, which each edge answers as its own structured error
 ("bad_message" or "invalid argument"), never as an internal error.
+
+A request's parameters are declared once, as a ``@parameters`` class: each field is typed, has
+its default (if any) on it, and names its JSON member with ``param(...)``. ``schema`` derives the
+declared members from the class (for checking, /openapi.json and the docs), and ``parse`` checks
+a request against them and builds the typed object, so a handler gets values (base64url already
+decoded into bytes, strictly) and never reads a member by its JSON name.
 """
 
 from __future__ import annotations
 
+import binascii
+import dataclasses
 import json
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import MISSING, dataclass
+from typing import Any, TypeVar, dataclass_transform
+
+from vauth import base64url
 
 MAX_DEPTH = 32  # deepest nesting of arrays and objects a request may have
 
@@ -54,14 +64,20 @@ def _deeper_than(value: Any, limit: int) -> bool:
     return False
 
 
+def _same(value: Any) -> Any:
+    return value
+
+
 @dataclass(frozen=True, slots=True)
 class Kind:
     """A JSON type a member may have: ``accepts`` tells, ``described`` says it in words,
-    ``schema`` in JSON Schema (for /openapi.json)."""
+    ``schema`` in JSON Schema (for /openapi.json); ``convert`` makes the value a handler gets
+    from one accepted (bytes from base64url)."""
 
     described: str
     accepts: Callable[[Any], bool]
     schema: Mapping[str, Any]
+    convert: Callable[[Any], Any] = _same
 
 
 def _is_int(value: Any) -> bool:
@@ -85,11 +101,44 @@ INTEGER_OR_STRING = Kind(
     lambda v: _is_int(v) or isinstance(v, str),
     {"type": ["integer", "string"]},
 )
+
+
+def _is_b64url(value: Any) -> bool:
+    """RFC 4648 section 5 without padding, strictly: nothing outside the URL-safe alphabet (no
+    '+', '/', '=' or whitespace) and no impossible length, as the schema's pattern says."""
+    if not isinstance(value, str):
+        return False
+    try:
+        base64url.decode_unpadded(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_base64(text: str) -> bool:
+    try:
+        binascii.a2b_base64(text, strict_mode=True)
+    except (binascii.Error, ValueError):
+        return False
+    return True
+
+
+_B64URL_SCHEMA = {"type": "string", "contentEncoding": "base64url", "pattern": "^[A-Za-z0-9_-]*$"}
 B64URL = Kind(
-    "a base64url string",
-    lambda v: isinstance(v, str),
-    {"type": "string", "contentEncoding": "base64url", "pattern": "^[A-Za-z0-9_-]*$"},
-)  # the decoding, with its own error naming the member, is the consumer's
+    "a base64url string (unpadded)", _is_b64url, _B64URL_SCHEMA, base64url.decode_unpadded
+)
+BASE64 = Kind(  # RFC 4648 section 4, padded, strictly (binascii's strict mode)
+    "a base64 string",
+    lambda v: isinstance(v, str) and _is_base64(v),
+    {"type": "string", "contentEncoding": "base64"},
+    lambda v: binascii.a2b_base64(v, strict_mode=True),
+)
+B64URLS = Kind(
+    "an array of base64url strings (unpadded)",
+    lambda v: isinstance(v, list) and all(_is_b64url(i) for i in v),
+    {"type": "array", "items": _B64URL_SCHEMA},
+    lambda v: tuple(base64url.decode_unpadded(i) for i in v),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +154,8 @@ class Field:
     maximum: float | None = None
     choices: tuple[str, ...] | None = None  # the only values a string member may have
     description: str | None = None
+    default: Any = None  # what a parameters class takes when the member is left out
+    secret: bool = False  # a passphrase: wiped from memory once the request has run
 
     def check(self, value: Any) -> None:
         if value is None and self.nullable:
@@ -129,7 +180,14 @@ class Field:
             schema = {"oneOf": [schema, {"type": "null"}]}
         if self.description is not None:
             schema["description"] = self.description
+        if not self.required and self.default is not None:
+            schema["default"] = self.default
         return schema
+
+    def read(self, value: Any) -> Any:
+        """An accepted value as its parameters class holds it."""
+        convert = self.kind.convert
+        return value if value is None or convert is _same else convert(value)
 
     def _in_range(self, value: Any) -> bool:
         low = self.minimum if self.minimum is not None else -math.inf
@@ -168,9 +226,112 @@ def object_schema(fields: Sequence[Field], closed: bool = False) -> dict[str, An
     return schema
 
 
-def check_closed(members: Mapping[str, Any], fields: Sequence[Field]) -> None:
-    """``check``, and InvalidInput naming any member that ``fields`` do not declare."""
+def no_unknown(members: Mapping[str, Any], fields: Sequence[Field]) -> None:
+    """InvalidInput naming any member that ``fields`` do not declare."""
     unknown = sorted(set(members) - {f.name for f in fields})
     if unknown:
         raise InvalidInput(unknown[0], f"unknown members: {', '.join(unknown)}")
-    check(members, fields)
+
+
+# -- parameters classes: each request's members declared once, typed -----------------------
+
+_SPEC = "vauth.inputs.Field"
+P = TypeVar("P")
+
+
+def param(
+    name: str,
+    kind: Kind,
+    *,
+    default: Any = MISSING,
+    nullable: bool = False,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    choices: tuple[str, ...] | None = None,
+    description: str | None = None,
+    secret: bool = False,
+) -> Any:
+    """A field of a ``@parameters`` class: the JSON member ``name`` of ``kind``, required
+    unless it has a ``default``."""
+    spec = Field(
+        name,
+        kind,
+        required=default is MISSING,
+        nullable=nullable,
+        minimum=minimum,
+        maximum=maximum,
+        choices=choices,
+        description=description,
+        default=None if default is MISSING else default,
+        secret=secret,
+    )
+    if default is MISSING:
+        return dataclasses.field(metadata={_SPEC: spec})
+    return dataclasses.field(default=default, metadata={_SPEC: spec})
+
+
+@dataclass_transform(frozen_default=True, kw_only_default=True, field_specifiers=(param,))
+def parameters(cls: type[P]) -> type[P]:
+    """A request's parameters as a frozen dataclass whose every field is a ``param``."""
+    made: type[P] = dataclass(frozen=True, slots=True, kw_only=True)(cls)
+    for declared in dataclasses.fields(made):  # type: ignore[arg-type]
+        if _SPEC not in declared.metadata:
+            raise TypeError(f"{cls.__name__}.{declared.name} names no JSON member: use param()")
+    return made
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """How a ``@parameters`` class is read: (attribute, member) pairs, and its secrets."""
+
+    fields: tuple[Field, ...]
+    members: tuple[tuple[str, Field], ...]
+    secrets: tuple[str, ...]
+
+
+def _plan(cls: type[object]) -> _Plan:
+    found = _PLANS.get(cls)
+    if found is None:
+        declared = dataclasses.fields(cls)  # type: ignore[arg-type]
+        members = tuple((f.name, f.metadata[_SPEC]) for f in declared)
+        found = _PLANS[cls] = _Plan(
+            tuple(spec for _, spec in members),
+            members,
+            tuple(name for name, spec in members if spec.secret),
+        )
+    return found
+
+
+_PLANS: dict[type[object], _Plan] = {}
+
+
+def schema(cls: type[object]) -> tuple[Field, ...]:
+    """The members a ``@parameters`` class declares, in its fields' order."""
+    return _plan(cls).fields
+
+
+def parse(cls: type[P], members: Mapping[str, Any], closed: bool = False) -> P:
+    """``members`` checked against ``cls``'s declaration (and, if ``closed``, for members it
+    does not declare), as an instance of it: InvalidInput naming the first member of the wrong
+    kind, else the first missing (as ``check`` does)."""
+    plan = _plan(cls)
+    if closed:
+        no_unknown(members, plan.fields)
+    values = {}
+    missing = None
+    for attribute, spec in plan.members:
+        if spec.name in members:
+            value = members[spec.name]
+            spec.check(value)
+            values[attribute] = spec.read(value)
+        elif spec.required and missing is None:
+            missing = spec
+    if missing is not None:
+        raise InvalidInput(missing.name, f"{missing.name} is required")
+    build: Callable[..., P] = cls
+    return build(**values)
+
+
+def secrets_of(params: object) -> list[Any]:
+    """The values of ``params``'s secret members, to wipe once the request has run."""
+    return [getattr(params, name) for name in _plan(type(params)).secrets]

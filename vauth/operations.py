@@ -1,14 +1,14 @@
 """What the CLI and the extension do with the vault, over the daemon's socket: each class owns
 one thing (the vault itself, its passkeys, its audit log, the Signal API's corrections).
 
-Every operation takes values the socket's declared fields have already checked
-(vauth/actions.py) and answers JSON-shaped results; failures are ``ServiceError``s."""
+Every operation takes the typed values the socket's parameters classes were built with
+(vauth/actions.py: credential and user IDs already decoded into bytes) and answers JSON-shaped
+results; failures are ``ServiceError``s."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import binascii
 import hashlib
 import os
 from collections.abc import Callable
@@ -26,7 +26,6 @@ from vauth.service import (
     ErrorCode,
     Service,
     ServiceError,
-    b64decode,
     mapped,
     site_rp_id,
 )
@@ -182,22 +181,23 @@ class Passkeys(_OnTheVault):
                 credentials = list(await self._store().find(rp_id_hash))
         return [credential_summary(c) for c in credentials]
 
-    async def _credential(self, credential_id: str) -> Credential:
-        raw = b64decode(credential_id, "credentialId")
-        credential = await self._store().get(raw)
+    async def _credential(self, credential_id: bytes) -> Credential:
+        credential = await self._store().get(credential_id)
         if credential is None:
             raise ServiceError(
-                ErrorCode.NO_SUCH_CREDENTIAL, f"no passkey with id {credential_id}", 404
+                ErrorCode.NO_SUCH_CREDENTIAL,
+                f"no passkey with id {base64url.encode(credential_id)}",
+                404,
             )
         return credential
 
-    async def show(self, credential_id: str) -> dict[str, Any]:
+    async def show(self, credential_id: bytes) -> dict[str, Any]:
         async with self._service.operation():
             credential = await self._credential(credential_id)
             audit = await self._store().audit(credential.credential_id, limit=50)
         return {**credential_summary(credential), "uses": [_audit_json(e) for e in audit]}
 
-    async def rename(self, credential_id: str, nickname: str, via: str | None = None) -> None:
+    async def rename(self, credential_id: bytes, nickname: str, via: str | None = None) -> None:
         if len(nickname) > 200:
             raise ServiceError(
                 ErrorCode.INVALID_ARGUMENT, "nickname must be a string of 200 at most"
@@ -208,7 +208,7 @@ class Passkeys(_OnTheVault):
             with acting_as(actor(via)):
                 await self._store().update(credential)
 
-    async def delete(self, credential_id: str, via: str | None = None) -> dict[str, Any]:
+    async def delete(self, credential_id: bytes, via: str | None = None) -> dict[str, Any]:
         """Move a passkey to the trash: it stops working at once, and can be restored for
         TRASH_DAYS days."""
         async with self._service.operation():
@@ -231,15 +231,14 @@ class Passkeys(_OnTheVault):
             for t in trashed
         ]
 
-    async def restore(self, credential_id: str, via: str | None = None) -> dict[str, Any]:
-        raw = b64decode(credential_id, "credentialId")
+    async def restore(self, credential_id: bytes, via: str | None = None) -> dict[str, Any]:
         async with self._service.operation():
             with acting_as(actor(via)):
-                credential = await self._store().restore(raw)
+                credential = await self._store().restore(credential_id)
         if credential is None:
             raise ServiceError(
                 ErrorCode.NO_SUCH_CREDENTIAL,
-                f"no passkey with id {credential_id} is in the trash",
+                f"no passkey with id {base64url.encode(credential_id)} is in the trash",
                 404,
             )
         return credential_summary(credential)
@@ -292,19 +291,15 @@ class Passkeys(_OnTheVault):
 
     async def import_(
         self,
-        data: str,
+        data: bytes,
         passphrase: str | None = None,
         progress: Callable[[int, int], None] | None = None,
         via: str | None = None,
     ) -> dict[str, Any]:
-        try:
-            raw = base64.b64decode(data, validate=True)
-        except (binascii.Error, ValueError):
-            raise ServiceError(ErrorCode.INVALID_ARGUMENT, "data is not base64") from None
         async with self._service.operation():
             with acting_as(actor(via)):
                 report = await self._device.import_credentials(
-                    raw, passphrase=passphrase, progress=progress
+                    data, passphrase=passphrase, progress=progress
                 )
         return {
             "imported": report.imported,
@@ -327,13 +322,10 @@ class AuditLog(_OnTheVault):
     """What was done with the vault, and by whom."""
 
     async def audit(
-        self, credential_id: str | None = None, limit: int = 100
+        self, credential_id: bytes | None = None, limit: int = 100
     ) -> list[dict[str, Any]]:
-        if not 1 <= limit <= 100_000:
-            raise ServiceError(ErrorCode.INVALID_ARGUMENT, "limit must be between 1 and 100000")
-        raw = None if credential_id is None else b64decode(credential_id, "credentialId")
         async with self._service.operation():
-            entries = await self._store().audit(raw, limit=limit)
+            entries = await self._store().audit(credential_id, limit=limit)
         return [_audit_json(e) for e in entries]
 
     # -- the WebAuthn Signal API (L3 5.1.10): relying parties correct stale passkeys ----------
@@ -350,50 +342,47 @@ class Signals(_OnTheVault):
         return self._service.page_devices()
 
     async def signal_unknown_credential(
-        self, origin: str | None, rp_id: str, credential_id: str
+        self, origin: str | None, rp_id: str, credential_id: bytes
     ) -> dict[str, Any]:
         """The RP no longer knows this credential: remove it (the user is told)."""
         rp_id = site_rp_id(origin, rp_id)
-        raw = b64decode(credential_id, "credentialId")
         removed = []
         async with self._service.operation():
             with acting_as(_signal_actor(rp_id, "signalUnknownCredential")):
                 for device in self._devices():
-                    credential = await device.signal_unknown_credential(rp_id, raw)
+                    credential = await device.signal_unknown_credential(rp_id, credential_id)
                     removed += [] if credential is None else [credential]
         return {"removed": [credential_summary(c) for c in removed]}
 
     async def signal_all_accepted_credentials(
-        self, origin: str | None, rp_id: str, user_id: str, accepted: list[str]
+        self, origin: str | None, rp_id: str, user_id: bytes, accepted: tuple[bytes, ...]
     ) -> dict[str, Any]:
         """Of this user's passkeys at this RP, remove those the RP no longer accepts."""
         rp_id = site_rp_id(origin, rp_id)
-        user = b64decode(user_id, "userId")
-        keep = {b64decode(i, "allAcceptedCredentialIds[]") for i in accepted}
+        keep = set(accepted)
         removed = []
         async with self._service.operation():
             with acting_as(_signal_actor(rp_id, "signalAllAcceptedCredentials")):
                 for device in self._devices():
-                    removed += await device.signal_all_accepted_credentials(rp_id, user, keep)
+                    removed += await device.signal_all_accepted_credentials(rp_id, user_id, keep)
         return {"removed": [credential_summary(c) for c in removed]}
 
     async def signal_current_user_details(
         self,
         origin: str | None,
         rp_id: str,
-        user_id: str,
+        user_id: bytes,
         name: str,
         display_name: str,
     ) -> dict[str, Any]:
         """The RP's current name for this user: update every passkey of theirs there."""
         rp_id = site_rp_id(origin, rp_id)
-        user = b64decode(user_id, "userId")
         updated = []
         async with self._service.operation():
             with acting_as(_signal_actor(rp_id, "signalCurrentUserDetails")):
                 for device in self._devices():
                     updated += await device.signal_current_user_details(
-                        rp_id, user, name, display_name
+                        rp_id, user_id, name, display_name
                     )
         return {"updated": [credential_summary(c) for c in updated]}
 

@@ -9,20 +9,18 @@ and a sentence a person can read.
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import contextlib
 import contextvars
 import logging
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from vauth import paths
 from vauth.ctap.ports import PresenceRequest, PresenceResponse
-from vauth.device import Device, TesterDevice, UnsupportedOption, configured_device
+from vauth.device import Configuration, Device, TesterDevice, UnsupportedOption, configured_device
 from vauth.presence import AutoPresence, DenyPresence, PromptPresence
 from vauth.tester import TesterControls
 from vauth.vault import (
@@ -53,11 +51,11 @@ PRESENCE_TIMEOUT_S = 120.0  # a bare CTAP request (no WebAuthn ceremony, no time
 TIMEOUT_MIN_S, TIMEOUT_MAX_S = 10.0, 600.0
 
 
-def adjusted_timeout(options: object) -> float:
+def adjusted_timeout(options: Mapping[str, Any]) -> float:
     """The ceremony's lifetime in seconds: the relying party's ``timeout`` (ms) clamped as
     Chromium clamps it, or Chromium's default when there is none (or it is malformed: the
     WebAuthn client rejects that before any prompt)."""
-    timeout = options.get("timeout") if isinstance(options, dict) else None
+    timeout = options.get("timeout")
     if not isinstance(timeout, int | float) or isinstance(timeout, bool):
         return TIMEOUT_MAX_S
     return min(max(timeout / 1000, TIMEOUT_MIN_S), TIMEOUT_MAX_S)
@@ -270,15 +268,6 @@ class Prompts:
         return [p.to_json() for p in self.pending.values()]
 
 
-def b64decode(value: object, what: str) -> bytes:
-    if not isinstance(value, str):
-        raise ServiceError(ErrorCode.INVALID_ARGUMENT, f"{what} must be a base64 string")
-    try:
-        return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
-    except (binascii.Error, ValueError):
-        raise ServiceError(ErrorCode.INVALID_ARGUMENT, f"{what} is not base64") from None
-
-
 # Device.create or .get: (device, options, origin, top origin) -> JSON
 Ceremony = Callable[[Device, dict[str, Any], str, str | None], Awaitable[dict[str, Any]]]
 
@@ -357,9 +346,8 @@ class Service:
             return [vault]
         return [d for d in self.authenticators.values() if isinstance(d, TesterDevice)]
 
-    async def add_authenticator(self, config: dict[str, Any]) -> dict[str, str]:
-        """WebDriver "Add Virtual Authenticator": ``config`` has been checked at the edge against
-        the one declared configuration (vauth.device.CONFIGURATION)."""
+    async def add_authenticator(self, config: Configuration) -> dict[str, str]:
+        """WebDriver "Add Virtual Authenticator"."""
         with mapped():
             device = configured_device(config)
         authenticator_id = secrets.token_hex(8)
@@ -419,9 +407,7 @@ class Service:
             )
         return device.tester
 
-    async def set_user_verified(self, authenticator_id: str, value: object) -> None:
-        if not isinstance(value, bool):
-            raise ServiceError(ErrorCode.INVALID_ARGUMENT, "isUserVerified must be a boolean")
+    async def set_user_verified(self, authenticator_id: str, value: bool) -> None:
         tester = self.tester(authenticator_id)
         with mapped():
             tester.set_user_verified(value)
@@ -433,25 +419,32 @@ class Service:
             return await self.device(authenticator_id).credential(credential_id)
 
     async def set_credential_properties(
-        self, authenticator_id: str, credential_id: str, properties: dict[str, Any]
+        self,
+        authenticator_id: str,
+        credential_id: str,
+        backup_eligibility: bool | None = None,
+        backup_state: bool | None = None,
+        sign_count: int | None = None,
+        user_name: str | None = None,
+        user_display_name: str | None = None,
     ) -> None:
-        """``properties``: checked at the edge against device.CREDENTIAL_PROPERTIES."""
+        """CDP WebAuthn.setCredentialProperties: None leaves a property as it is."""
         tester = self.tester(authenticator_id)
         async with self.operation():
             await tester.set_credential_properties(
                 credential_id,
-                properties.get("backupEligibility"),
-                properties.get("backupState"),
-                properties.get("signCount"),
-                properties.get("userName"),
-                properties.get("userDisplayName"),
+                backup_eligibility,
+                backup_state,
+                sign_count,
+                user_name,
+                user_display_name,
             )
 
-    async def set_response_override_bits(self, authenticator_id: str, bits: dict[str, Any]) -> None:
+    async def set_response_override_bits(
+        self, authenticator_id: str, is_bogus_signature: bool, is_bad_uv: bool, is_bad_up: bool
+    ) -> None:
         self.tester(authenticator_id).set_response_override_bits(
-            bits.get("isBogusSignature", False),
-            bits.get("isBadUV", False),
-            bits.get("isBadUP", False),
+            is_bogus_signature, is_bad_uv, is_bad_up
         )
 
     async def fail_next(self, authenticator_id: str, status: int | str | None) -> None:
@@ -479,10 +472,10 @@ class Service:
     async def create(
         self,
         authenticator_id: str | None,
-        origin: object,
-        options: object,
-        top_origin: object = None,
-        ceremony_id: object = None,
+        origin: str,
+        options: dict[str, Any],
+        top_origin: str | None = None,
+        ceremony_id: str | None = None,
         *,
         tester: bool = False,
     ) -> dict[str, Any]:
@@ -493,10 +486,10 @@ class Service:
     async def get(
         self,
         authenticator_id: str | None,
-        origin: object,
-        options: object,
-        top_origin: object = None,
-        ceremony_id: object = None,
+        origin: str,
+        options: dict[str, Any],
+        top_origin: str | None = None,
+        ceremony_id: str | None = None,
         *,
         tester: bool = False,
     ) -> dict[str, Any]:
@@ -508,32 +501,28 @@ class Service:
         self,
         run: Ceremony,
         authenticator_id: str | None,
-        origin: object,
-        options: object,
-        top_origin: object,
-        ceremony_id: object,
+        origin: str,
+        options: dict[str, Any],
+        top_origin: str | None,
+        ceremony_id: str | None,
         tester: bool = False,
     ) -> dict[str, Any]:
         """One ceremony on ``authenticator_id``'s device, or (None) on the page's devices.
         ``tester``: a tester asks (the HTTP API), not a site through the browser; the audit log
         says which."""
-        page_origin, opts, top = _ceremony_arguments(origin, options, top_origin)
-        CEREMONY.set(ceremony_id if isinstance(ceremony_id, str) else None)
-        DEADLINE.set(asyncio.get_running_loop().time() + adjusted_timeout(opts))
+        top = None if top_origin == origin else top_origin
+        CEREMONY.set(ceremony_id)
+        DEADLINE.set(asyncio.get_running_loop().time() + adjusted_timeout(options))
         devices = (
             self.page_devices() if authenticator_id is None else [self.device(authenticator_id)]
         )
-        who = (
-            f"a tester through {HTTP_API}, as {page_origin}"
-            if tester
-            else f"the site {page_origin}"
-        )
+        who = f"a tester through {HTTP_API}, as {origin}" if tester else f"the site {origin}"
         try:
             async with self.operation():
                 with acting_as(who):  # the ceremony's audit entry, and a passkey it replaces
                     if len(devices) == 1:
-                        return await run(devices[0], opts, page_origin, top)
-                    return await _on_several(run, devices, opts, page_origin, top)
+                        return await run(devices[0], options, origin, top)
+                    return await _on_several(run, devices, options, origin, top)
         except ServiceError as exc:
             if exc.code is ErrorCode.NOT_ALLOWED_ERROR and self.prompts.closed:
                 raise ServiceError(  # not the person's refusal: say so (the page sees NotAllowed)
@@ -572,28 +561,14 @@ async def _on_several(
     return results[0]
 
 
-def _ceremony_arguments(
-    origin: object, options: object, top_origin: object = None
-) -> tuple[str, dict[str, Any], str | None]:
-    if not isinstance(origin, str):
-        raise ServiceError(ErrorCode.TYPE_ERROR, "origin must be a string")
-    if not isinstance(options, dict):
-        raise ServiceError(ErrorCode.TYPE_ERROR, "options must be an object")
-    if top_origin is not None and not isinstance(top_origin, str):
-        raise ServiceError(ErrorCode.TYPE_ERROR, "topOrigin must be a string")
-    return origin, options, None if top_origin == origin else top_origin
-
-
-def site_rp_id(origin: object, rp_id: object = None) -> str:
+def site_rp_id(origin: str | None, rp_id: str | None = None) -> str:
     """The rpId a page at ``origin`` names (its host when ``rp_id`` is None), in host form, if
     the origin may claim it: WebAuthn L3 5.1.3 step 7 and 5.1.4.1 step 7 ("is a registrable
     domain suffix of or is equal to", with the Public Suffix List), the very rule a ceremony
     applies. SecurityError otherwise. Every request a page starts is judged by it before anything
     looks at the vault, so a refusal says nothing about the passkeys held."""
-    if not isinstance(origin, str):
+    if origin is None:  # the browser gives every page request its sender's origin
         raise ServiceError(ErrorCode.TYPE_ERROR, "origin must be a string")
-    if rp_id is not None and not isinstance(rp_id, str):
-        raise ServiceError(ErrorCode.TYPE_ERROR, "rpId must be a string")
     with mapped():
         return resolve_rp_id(rp_id, parse_origin(origin))
 

@@ -13,7 +13,7 @@ import webauthn
 from api_support import ORIGIN, RP_ID, Api, b64url, unb64url
 
 from vauth.actions import dispatcher
-from vauth.device import configured_device
+from vauth.device import Configuration, configured_device
 from vauth.service import VAULT_ID, Service
 
 BASE = "/webauthn/authenticator"
@@ -70,7 +70,7 @@ async def test_page_ceremonies_reach_the_authenticators_added_over_http(
     removing the last one leaves the page with none (NotAllowedError, as Chromium's page gets
     once its timeout passes)."""
     page = Page(service)
-    started = configured_device({})
+    started = configured_device(Configuration())
     service.authenticators[VAULT_ID] = started  # as `vauth serve --ephemeral` starts
     assert (await page.run("create", creation()))["ok"]
     assert len(await started.credentials()) == 1

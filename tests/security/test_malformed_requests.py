@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import struct
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -253,6 +254,12 @@ def test_the_tables_cover_every_action_and_route() -> None:
 async def test_socket_names_the_wrong_member(
     daemon: Daemon, action: str, member: str, value: Any
 ) -> None:
+    await refused_naming(daemon, action, member, value)
+
+
+async def refused_naming(daemon: Daemon, action: str, member: str, value: Any) -> str:
+    """``action``'s valid params with ``member`` set to ``value``: refused, naming the member;
+    the refusal's message."""
     params = {**SOCKET[action][1], member: value}
     client = await Client.connect(daemon.socket)
     try:
@@ -262,6 +269,7 @@ async def test_socket_names_the_wrong_member(
     assert reply["ok"] is False, reply
     assert reply["error"]["code"] == "invalid argument", reply
     assert reply["error"]["message"].startswith(f"{member} must be"), reply
+    return str(reply["error"]["message"])
 
 
 @pytest.mark.parametrize(("route", "member", "value"), cases(HTTP))
@@ -335,3 +343,93 @@ def test_nesting_within_the_bound_is_served(daemon: Daemon) -> None:
             await client.close()
 
     assert asyncio.run(run())["ok"] is True
+
+
+# Issue 23: base64url members, decoded strictly at the edge (RFC 4648 section 5, unpadded, as
+# WebAuthn's JSON and the schema's pattern have it). "AAEC!!AwQ" decoded to 00 01 02 03 04 before.
+NOT_BASE64URL = ["AAEC!!AwQ", "AAECAw==", "AAEC+w", "AAEC/w"]
+SOCKET_B64URL = {  # action -> its base64url members (written out, as the tables above are)
+    "credentials.show": ("credentialId",),
+    "credentials.rename": ("credentialId",),
+    "credentials.delete": ("credentialId",),
+    "trash.restore": ("credentialId",),
+    "audit": ("credentialId",),
+    "signal.unknownCredential": ("credentialId",),
+    "signal.allAcceptedCredentials": ("userId", "allAcceptedCredentialIds"),
+    "signal.currentUserDetails": ("userId",),
+}
+HTTP_B64URL = {BASE + "/{authenticatorId}/credential": ("credentialId", "privateKey", "userHandle")}
+VALID_CREDENTIAL = {
+    "credentialId": "AAEC",
+    "isResidentCredential": False,
+    "rpId": "example.com",
+    "privateKey": "AAEC",  # a base64url member, if not a key: the edge refuses first
+    "signCount": 0,
+}
+
+
+def test_the_base64url_tables_cover_every_base64url_member() -> None:
+    declared = {
+        name: tuple(f.name for f in action.fields if f.kind.schema.get("type") == "array"
+                    or f.kind.schema.get("contentEncoding") == "base64url")
+        for name, action in ACTIONS.items()
+    }  # fmt: skip
+    assert {name: members for name, members in declared.items() if members} == SOCKET_B64URL
+
+
+@pytest.mark.parametrize("text", NOT_BASE64URL)
+@pytest.mark.parametrize(
+    ("action", "member"), [(a, m) for a, members in SOCKET_B64URL.items() for m in members]
+)
+async def test_socket_refuses_lenient_base64url_naming_the_member(
+    daemon: Daemon, action: str, member: str, text: str
+) -> None:
+    value: Any = [text] if member == "allAcceptedCredentialIds" else text
+    assert "base64url" in await refused_naming(daemon, action, member, value)
+
+
+@pytest.mark.parametrize("text", NOT_BASE64URL)
+@pytest.mark.parametrize(
+    ("route", "member"), [(r, m) for r, members in HTTP_B64URL.items() for m in members]
+)
+async def test_http_refuses_lenient_base64url_naming_the_member(
+    daemon: Daemon, route: str, member: str, text: str
+) -> None:
+    authenticator = await _tester(daemon)
+    path = route.replace("{authenticatorId}", authenticator)
+    status, answer = await post(daemon, path, {**VALID_CREDENTIAL, member: text})
+    assert (status, answer["error"]) == (400, "invalid argument"), answer
+    assert answer["message"].startswith(f"{member} must be a base64url string (unpadded)"), answer
+
+
+@pytest.mark.parametrize("text", NOT_BASE64URL)
+@pytest.mark.parametrize(
+    ("method", "suffix"),
+    [("GET", ""), ("DELETE", ""), ("POST", "/props")],
+)
+async def test_http_refuses_a_lenient_credential_id_in_the_path(
+    daemon: Daemon, method: str, suffix: str, text: str
+) -> None:
+    authenticator = await _tester(daemon)
+    quoted = urllib.parse.quote(text, safe="")
+    path = f"{BASE}/{authenticator}/credentials/{quoted}{suffix}"
+    headers = {"Authorization": f"Bearer {daemon.token}", "Content-Type": "application/json"}
+    async with (
+        aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=ANSWER_S)) as session,
+        session.request(method, daemon.http_url + path, data=b"{}", headers=headers) as response,
+    ):
+        answer = await response.json()
+        assert (response.status, answer) == (
+            400,
+            {
+                "error": "invalid argument",
+                "message": "credentialId must be a base64url string (unpadded)",
+            },
+        )
+
+
+async def _tester(daemon: Daemon) -> str:
+    """A new tester authenticator on the daemon (Add Credential is a tester's)."""
+    status, answer = await post(daemon, BASE, {})
+    assert status == 200, answer
+    return str(answer["authenticatorId"])

@@ -5,7 +5,6 @@ is said in a sentence before the export; skipped entries are named by site and a
 from __future__ import annotations
 
 import asyncio
-import base64
 import dataclasses
 import hashlib
 import json
@@ -229,8 +228,7 @@ def test_skipped_entries_are_named_by_site_and_account(
     target = new_vault(tmp_path / "target.db")
     try:
         vault = Passkeys(Service(target.device, Prompts()))
-        data = base64.b64encode(json.dumps(document).encode()).decode()
-        report = asyncio.run(vault.import_(data, via="options"))
+        report = asyncio.run(vault.import_(json.dumps(document).encode(), via="options"))
     except Exception:
         target.close()
         raise

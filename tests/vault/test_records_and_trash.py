@@ -115,23 +115,23 @@ def test_a_non_discoverable_credential_is_listed_shown_and_its_deletion_stops_it
     assert listed["kind"] == "non-discoverable" and listed["sealed"] is True
     assert listed["rpId"] == RP_ID and listed["userName"] == "bob"
     assert listed["created"] > 0 and listed["lastUsed"] is not None
-    shown = asyncio.run(vault.passkeys.show(credential_id))
+    shown = asyncio.run(vault.passkeys.show(registered.credential_id))
     assert [u["ceremony"] for u in shown["uses"]] == ["getAssertion", "makeCredential"]
     stored = asyncio.run(va.device.store.get(registered.credential_id))
     assert stored.private_key == b""  # the key stays in the ID alone
 
     before = ctap_assertion(va, registered.credential_id)
     assert before.credential["id"] == registered.credential_id
-    asyncio.run(vault.passkeys.delete(credential_id, "cli"))
+    asyncio.run(vault.passkeys.delete(registered.credential_id, "cli"))
     with pytest.raises(CtapError) as refused:
         ctap_assertion(va, registered.credential_id)
     assert refused.value.code == CtapError.ERR.NO_CREDENTIALS
     assert asyncio.run(vault.passkeys.list_credentials()) == []
 
-    asyncio.run(vault.passkeys.restore(credential_id, "options"))
+    asyncio.run(vault.passkeys.restore(registered.credential_id, "options"))
     sign_in(va, registered)  # restored: it works again
 
-    asyncio.run(vault.passkeys.delete(credential_id, "cli"))
+    asyncio.run(vault.passkeys.delete(registered.credential_id, "cli"))
     assert asyncio.run(vault.passkeys.empty_trash("cli")) == {"deleted": 1}
     with pytest.raises(CtapError) as gone:  # gone for good, its ID still holds the key
         ctap_assertion(va, registered.credential_id)
@@ -185,7 +185,7 @@ def test_trash_keeps_a_passkey_30_days_and_records_who_did_what(
 
 def test_renames_and_restores_are_audited_with_their_actor(va: VirtualAuthenticator) -> None:
     registered = register(va, "required")
-    credential_id = base64url.encode(registered.credential_id)
+    credential_id = registered.credential_id
     vault = operations(va)
     asyncio.run(vault.passkeys.rename(credential_id, "work", "options"))
     asyncio.run(vault.passkeys.delete(credential_id, "cli"))
@@ -230,7 +230,7 @@ def test_a_schema_2_vault_opens_migrates_and_lists_its_old_credentials(tmp_path:
             base64url.encode(alice): "discoverable",
             base64url.encode(bob): "non-discoverable",
         }
-        asyncio.run(vault.passkeys.delete(base64url.encode(bob)))
+        asyncio.run(vault.passkeys.delete(bob))
         with pytest.raises(CtapError) as refused:
             ctap_assertion(va, bob)
         assert refused.value.code == CtapError.ERR.NO_CREDENTIALS
@@ -242,5 +242,5 @@ def test_deleting_an_unknown_id_is_a_clear_error(va: VirtualAuthenticator) -> No
     from vauth.service import ServiceError
 
     with pytest.raises(ServiceError) as error:
-        asyncio.run(operations(va).passkeys.restore(base64url.encode(b"nothing"), "cli"))
+        asyncio.run(operations(va).passkeys.restore(b"nothing", "cli"))
     assert error.value.code == "no such credential" and "trash" in error.value.message

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 from aiohttp_sse import sse_response
@@ -16,20 +16,22 @@ from vauth import inputs
 from vauth.api.errors import ApiError
 from vauth.api.openapi import OPENAPI
 from vauth.api.schemas import (
-    CEREMONY,
-    CONFIGURATION,
+    CREDENTIAL_ID,
     CREDENTIAL_PARAMETERS,
-    CREDENTIAL_PROPERTIES,
-    FAILURE,
-    OVERRIDE_BITS,
-    PRESENCE_SIMULATION,
-    USER_VERIFIED,
+    Ceremony,
+    Configuration,
+    CredentialProperties,
+    Failure,
+    OverrideBits,
+    PresenceSimulation,
+    UserVerified,
 )
 from vauth.api.server import CLOSING, LIMITS
 from vauth.service import Service
 
 SERVICE: web.AppKey[Service] = web.AppKey("service", Service)
 CBOR = "application/cbor"
+P = TypeVar("P")
 
 
 async def read_body(request: web.Request) -> bytes:
@@ -52,19 +54,25 @@ async def read_json(request: web.Request) -> Any:
         raise ApiError("invalid argument", f"the body is {exc.message}") from None
 
 
-async def read_object(
-    request: web.Request, fields: tuple[inputs.Field, ...], closed: bool = False
-) -> dict[str, Any]:
-    """The body as a JSON object whose members have the kinds ``fields`` declare (and, if
-    ``closed``, no other members); else ``invalid argument`` naming the member."""
+async def _members(request: web.Request) -> dict[str, Any]:
     value = await read_json(request)
     if not isinstance(value, dict):
         raise ApiError("invalid argument", "the body must be a JSON object")
-    if closed:
-        inputs.check_closed(value, fields)
-    else:
-        inputs.check(value, fields)
     return value
+
+
+async def read_object(request: web.Request, fields: tuple[inputs.Field, ...]) -> dict[str, Any]:
+    """The body as a JSON object whose members have the kinds ``fields`` declare; else
+    ``invalid argument`` naming the member."""
+    value = await _members(request)
+    inputs.check(value, fields)
+    return value
+
+
+async def read_params(request: web.Request, params: type[P]) -> P:
+    """The body as an instance of its ``@parameters`` class, which declares every member it may
+    have; else ``invalid argument`` naming the member."""
+    return inputs.parse(params, await _members(request), closed=True)
 
 
 def ok(value: Any = None) -> web.Response:
@@ -79,8 +87,15 @@ def _id(request: web.Request) -> str:
     return request.match_info["authenticatorId"]
 
 
+def _credential_id(request: web.Request) -> str:
+    """The path's {credentialId}, refused here (naming it) unless it is unpadded base64url."""
+    credential_id = request.match_info["credentialId"]
+    CREDENTIAL_ID.check(credential_id)
+    return credential_id
+
+
 async def add_authenticator(request: web.Request) -> web.Response:
-    config = await read_object(request, CONFIGURATION, closed=True)
+    config = await read_params(request, Configuration)
     return ok(await _service(request).add_authenticator(config))
 
 
@@ -101,8 +116,7 @@ async def get_credentials(request: web.Request) -> web.Response:
 
 
 async def remove_credential(request: web.Request) -> web.Response:
-    credential_id = request.match_info["credentialId"]
-    await _service(request).remove_credential(_id(request), credential_id)
+    await _service(request).remove_credential(_id(request), _credential_id(request))
     return ok()
 
 
@@ -112,47 +126,55 @@ async def remove_all_credentials(request: web.Request) -> web.Response:
 
 
 async def set_user_verified(request: web.Request) -> web.Response:
-    body = await read_object(request, USER_VERIFIED, closed=True)
-    await _service(request).set_user_verified(_id(request), body.get("isUserVerified"))
+    body = await read_params(request, UserVerified)
+    await _service(request).set_user_verified(_id(request), body.is_user_verified)
     return ok()
 
 
 async def get_credential(request: web.Request) -> web.Response:
     """CDP WebAuthn.getCredential."""
-    credential_id = request.match_info["credentialId"]
-    return ok(await _service(request).get_credential(_id(request), credential_id))
+    return ok(await _service(request).get_credential(_id(request), _credential_id(request)))
 
 
 async def set_credential_properties(request: web.Request) -> web.Response:
     """WebDriver "Set Credential Properties", with CDP's signCount, userName, userDisplayName."""
     _service(request).device(_id(request))
-    body = await read_object(request, CREDENTIAL_PROPERTIES, closed=True)
-    credential_id = request.match_info["credentialId"]
-    await _service(request).set_credential_properties(_id(request), credential_id, body)
+    body = await read_params(request, CredentialProperties)
+    await _service(request).set_credential_properties(
+        _id(request),
+        _credential_id(request),
+        body.backup_eligibility,
+        body.backup_state,
+        body.sign_count,
+        body.user_name,
+        body.user_display_name,
+    )
     return ok()
 
 
 async def set_response_override_bits(request: web.Request) -> web.Response:
     """CDP WebAuthn.setResponseOverrideBits."""
     _service(request).device(_id(request))
-    body = await read_object(request, OVERRIDE_BITS, closed=True)
-    await _service(request).set_response_override_bits(_id(request), body)
+    body = await read_params(request, OverrideBits)
+    await _service(request).set_response_override_bits(
+        _id(request), body.is_bogus_signature, body.is_bad_uv, body.is_bad_up
+    )
     return ok()
 
 
 async def fail_next(request: web.Request) -> web.Response:
     """vauth: the next makeCredential or getAssertion fails with a chosen CTAP status."""
     _service(request).device(_id(request))
-    body = await read_object(request, FAILURE, closed=True)
-    await _service(request).fail_next(_id(request), body["status"])
+    body = await read_params(request, Failure)
+    await _service(request).fail_next(_id(request), body.status)
     return ok()
 
 
 async def set_automatic_presence_simulation(request: web.Request) -> web.Response:
     """CDP WebAuthn.setAutomaticPresenceSimulation."""
     _service(request).device(_id(request))
-    body = await read_object(request, PRESENCE_SIMULATION, closed=True)
-    await _service(request).set_automatic_presence_simulation(_id(request), body["enabled"])
+    body = await read_params(request, PresenceSimulation)
+    await _service(request).set_automatic_presence_simulation(_id(request), body.enabled)
     return ok()
 
 
@@ -200,18 +222,14 @@ async def ctap(request: web.Request) -> web.Response:
 
 
 async def create(request: web.Request) -> web.Response:
-    body = await read_object(request, CEREMONY, closed=True)
-    result = await _service(request).create(
-        _id(request), body.get("origin"), body.get("options"), tester=True
-    )
+    body = await read_params(request, Ceremony)
+    result = await _service(request).create(_id(request), body.origin, body.options, tester=True)
     return ok(result)
 
 
 async def get(request: web.Request) -> web.Response:
-    body = await read_object(request, CEREMONY, closed=True)
-    result = await _service(request).get(
-        _id(request), body.get("origin"), body.get("options"), tester=True
-    )
+    body = await read_params(request, Ceremony)
+    result = await _service(request).get(_id(request), body.origin, body.options, tester=True)
     return ok(result)
 
 

@@ -7,16 +7,16 @@ from typing import Any
 
 from vauth import paths
 from vauth.api.schemas import (
-    CEREMONY,
-    CONFIGURATION,
     CREDENTIAL_PARAMETERS,
-    CREDENTIAL_PROPERTIES,
-    FAILURE,
-    OVERRIDE_BITS,
-    PRESENCE_SIMULATION,
-    USER_VERIFIED,
+    Ceremony,
+    Configuration,
+    CredentialProperties,
+    Failure,
+    OverrideBits,
+    PresenceSimulation,
+    UserVerified,
 )
-from vauth.inputs import object_schema
+from vauth.inputs import object_schema, schema
 
 _JSON = "application/json"
 _CBOR = "application/cbor"
@@ -56,7 +56,7 @@ _CREDENTIAL_ID = {
     "in": "path",
     "required": True,
     "description": "base64url, unpadded",
-    "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]+$"},
+    "schema": {"type": "string", "contentEncoding": "base64url", "pattern": "^[A-Za-z0-9_-]+$"},
 }
 
 
@@ -326,25 +326,25 @@ _SCHEMAS: dict[str, Any] = {
         "properties": {"authenticatorId": {"type": "string"}},
     },
     # Generated from the declarations the handlers check requests against.
-    "AuthenticatorConfiguration": object_schema(CONFIGURATION, closed=True),
+    "AuthenticatorConfiguration": object_schema(schema(Configuration), closed=True),
     "CredentialParameters": object_schema(CREDENTIAL_PARAMETERS),
     "StoredCredential": {
         **object_schema(CREDENTIAL_PARAMETERS),
         "required": [f.name for f in CREDENTIAL_PARAMETERS if f.required and f is not _KEY],
         "description": "Credential Parameters; a vault's privateKey is left out",
     },
-    "UserVerified": object_schema(USER_VERIFIED, closed=True),
+    "UserVerified": object_schema(schema(UserVerified), closed=True),
     "AttestationCa": {
         "type": "object",
         "required": ["certificate"],
         "properties": {"certificate": {"type": "string", "description": "PEM"}},
     },
-    "CredentialProperties": object_schema(CREDENTIAL_PROPERTIES, closed=True),
-    "ResponseOverrideBits": object_schema(OVERRIDE_BITS, closed=True),
-    "Failure": object_schema(FAILURE, closed=True),
-    "PresenceSimulation": object_schema(PRESENCE_SIMULATION, closed=True),
-    "CreationRequest": object_schema(CEREMONY, closed=True),
-    "RequestRequest": object_schema(CEREMONY, closed=True),
+    "CredentialProperties": object_schema(schema(CredentialProperties), closed=True),
+    "ResponseOverrideBits": object_schema(schema(OverrideBits), closed=True),
+    "Failure": object_schema(schema(Failure), closed=True),
+    "PresenceSimulation": object_schema(schema(PresenceSimulation), closed=True),
+    "CreationRequest": object_schema(schema(Ceremony), closed=True),
+    "RequestRequest": object_schema(schema(Ceremony), closed=True),
     "RegistrationResponse": _ceremony_response(
         "RegistrationResponseJSON",
         ["clientDataJSON", "attestationObject"],

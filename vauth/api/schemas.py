@@ -1,47 +1,95 @@
-"""The bodies the HTTP API takes, each declared once: ``handlers`` checks requests against these
-declarations and ``openapi`` generates /openapi.json's schemas from them."""
+"""The bodies the HTTP API takes, each declared once: a ``@parameters`` class per JSON body
+(``handlers`` builds it from the request, ``openapi`` generates /openapi.json's schemas from it),
+the device's own among them (an Authenticator Configuration), and WebDriver's Credential
+Parameters, which the device's parser (shared with an import) reads."""
 
 from __future__ import annotations
 
-from vauth.device import CONFIGURATION, CREDENTIAL_PARAMETERS, CREDENTIAL_PROPERTIES
-from vauth.inputs import BOOLEAN, INTEGER_OR_STRING, OBJECT, STRING, Field
+from typing import Any
+
+from vauth.device import CREDENTIAL_PARAMETERS, Configuration
+from vauth.inputs import (
+    B64URL,
+    BOOLEAN,
+    INTEGER,
+    INTEGER_OR_STRING,
+    OBJECT,
+    STRING,
+    Field,
+    param,
+    parameters,
+)
 
 __all__ = [
-    "CEREMONY",
-    "CONFIGURATION",
+    "CREDENTIAL_ID",
     "CREDENTIAL_PARAMETERS",
-    "CREDENTIAL_PROPERTIES",
-    "FAILURE",
-    "OVERRIDE_BITS",
-    "PRESENCE_SIMULATION",
-    "USER_VERIFIED",
+    "Ceremony",
+    "Configuration",
+    "CredentialProperties",
+    "Failure",
+    "OverrideBits",
+    "PresenceSimulation",
+    "UserVerified",
 ]
 
-USER_VERIFIED = (Field("isUserVerified", BOOLEAN, required=True),)  # WebDriver 11.7
-CEREMONY = (  # /create and /get
-    Field("origin", STRING, required=True, description="the calling page's, as a browser has it"),
-    Field(
+# The path's {credentialId}: checked at the edge like a body member, and named when refused.
+CREDENTIAL_ID = Field("credentialId", B64URL, required=True)
+
+
+@parameters
+class UserVerified:  # WebDriver 11.7
+    is_user_verified: bool = param("isUserVerified", BOOLEAN)
+
+
+@parameters
+class Ceremony:  # /create and /get
+    origin: str = param("origin", STRING, description="the calling page's, as a browser has it")
+    options: dict[str, Any] = param(
         "options",
         OBJECT,
-        required=True,
         description="PublicKeyCredentialCreationOptionsJSON or "
         "PublicKeyCredentialRequestOptionsJSON (WebAuthn L3)",
-    ),
-)
-# CDP WebAuthn.setResponseOverrideBits: each member left out is reset to false.
-OVERRIDE_BITS = (
-    Field("isBogusSignature", BOOLEAN, description="the signatures sent are one zero byte"),
-    Field("isBadUV", BOOLEAN, description="the UV flag is cleared"),
-    Field("isBadUP", BOOLEAN, description="the UP flag is cleared"),
-)
-PRESENCE_SIMULATION = (Field("enabled", BOOLEAN, required=True),)  # CDP
-FAILURE = (  # vauth: the next makeCredential or getAssertion fails with this CTAP status
-    Field(
+    )
+
+
+@parameters
+class OverrideBits:  # CDP WebAuthn.setResponseOverrideBits: each member left out is reset
+    is_bogus_signature: bool = param(
+        "isBogusSignature",
+        BOOLEAN,
+        default=False,
+        description="the signatures sent are one zero byte",
+    )
+    is_bad_uv: bool = param("isBadUV", BOOLEAN, default=False, description="the UV flag is cleared")
+    is_bad_up: bool = param("isBadUP", BOOLEAN, default=False, description="the UP flag is cleared")
+
+
+@parameters
+class PresenceSimulation:  # CDP
+    enabled: bool = param("enabled", BOOLEAN)
+
+
+@parameters
+class Failure:  # vauth: the next makeCredential or getAssertion fails with this CTAP status
+    status: int | str | None = param(
         "status",
         INTEGER_OR_STRING,
-        required=True,
         nullable=True,
         description="a CTAP error status, by number (0x2E = 46) or name (NO_CREDENTIALS); "
         "null: no failure",
-    ),
-)
+    )
+
+
+@parameters
+class CredentialProperties:
+    """CDP WebAuthn.setCredentialProperties (W3C WebDriver's backup flags, and CDP's others): a
+    member left out is left as it is; signCount -1 means the credential keeps no counter and
+    reports 0."""
+
+    backup_eligibility: bool | None = param("backupEligibility", BOOLEAN, default=None)
+    backup_state: bool | None = param("backupState", BOOLEAN, default=None)
+    sign_count: int | None = param(
+        "signCount", INTEGER, minimum=-1, maximum=0xFFFFFFFF, default=None
+    )
+    user_name: str | None = param("userName", STRING, default=None)
+    user_display_name: str | None = param("userDisplayName", STRING, default=None)
