@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import nacl.pwhash
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from nacl import _sodium  # type: ignore[attr-defined]  # PyNaCl's binding
+from nacl import _sodium  # PyNaCl's own cffi binding
 
 from vauth.secret import Secret, utf8, wipe
 
