@@ -9,7 +9,6 @@ native_host/PROTOCOL.md documents every action; extension/shared/protocol.js mir
 from __future__ import annotations
 
 import asyncio
-import base64
 import binascii
 import logging
 from collections.abc import Awaitable, Callable
@@ -81,12 +80,12 @@ def _ceremony(params: dict[str, Any]) -> tuple[object, ...]:
 
 
 async def _ctap(service: Service, _o: Operations, p: dict[str, Any]) -> dict[str, str]:
-    try:
-        message = base64.b64decode(p["message"], validate=True)
+    try:  # binascii's strict mode: what b64decode(validate=True) checks, without its regex
+        message = binascii.a2b_base64(p["message"], strict_mode=True)
     except (binascii.Error, ValueError):
         raise ServiceError(ErrorCode.INVALID_ARGUMENT, "message must be base64") from None
     response = await service.ctap(_id(p), message)
-    return {"response": base64.b64encode(response).decode("ascii")}
+    return {"response": binascii.b2a_base64(response, newline=False).decode("ascii")}
 
 
 async def _attestation_ca(service: Service, authenticator_id: str) -> dict[str, str]:
