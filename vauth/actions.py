@@ -9,7 +9,7 @@ native_host/PROTOCOL.md documents every action; extension/shared/protocol.js mir
 from __future__ import annotations
 
 import asyncio
-import base64
+import binascii
 import contextvars
 import logging
 from collections.abc import Awaitable, Callable, Mapping
@@ -263,7 +263,7 @@ class CurrentUserDetails:  # signal.currentUserDetails
 
 async def _ctap(service: Service, _o: Operations, p: Ctap) -> dict[str, str]:
     response = await service.ctap(p.authenticator_id, p.message)
-    return {"response": base64.b64encode(response).decode("ascii")}
+    return {"response": binascii.b2a_base64(response, newline=False).decode("ascii")}
 
 
 async def _attestation_ca(service: Service, _o: Operations, p: OnAuthenticator) -> dict[str, str]:

@@ -45,7 +45,8 @@ def loads(data: bytes | str, max_depth: int = MAX_DEPTH) -> Any:
         raise InvalidInput("", f"JSON nested deeper than {max_depth} levels") from None
     except (UnicodeDecodeError, ValueError) as exc:
         raise InvalidInput("", f"not UTF-8 JSON: {exc}") from None
-    if _deeper_than(value, max_depth):
+    # Nesting needs an opening bracket per level: a text with few brackets needs no walk.
+    if text.count("{") + text.count("[") > max_depth and _deeper_than(value, max_depth):
         raise InvalidInput("", f"JSON nested deeper than {max_depth} levels")
     return value
 

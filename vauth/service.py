@@ -300,11 +300,14 @@ class Service:
             with mapped():
                 yield
         finally:
-            self.in_flight -= 1
-            if not self.in_flight:
-                self._idle.set()
-            if self.sync is not None:  # the operation may have changed a synced passkey
-                self.sync.changed_locally()
+            self._operation_done()
+
+    def _operation_done(self) -> None:
+        self.in_flight -= 1
+        if not self.in_flight:
+            self._idle.set()
+        if self.sync is not None:  # the operation may have changed a synced passkey
+            self.sync.changed_locally()
 
     async def drained(self) -> None:
         await self._idle.wait()
@@ -466,8 +469,15 @@ class Service:
     # -- ceremonies --------------------------------------------------------------------------
 
     async def ctap(self, authenticator_id: str, message: bytes) -> bytes:
-        async with self.operation():
-            return await self.device(authenticator_id).process(message)
+        # The daemon's hot path: operation()'s bookkeeping without its two generator-based
+        # context managers; a CTAP message is answered with a status, never an error to map.
+        device = self.device(authenticator_id)
+        self.in_flight += 1
+        self._idle.clear()
+        try:
+            return await device.process(message)
+        finally:
+            self._operation_done()
 
     async def create(
         self,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import IntEnum
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
@@ -85,6 +85,9 @@ class CoseKey:
 
     def sign(self, data: bytes) -> bytes:
         key = self.key
+        ecdsa = _ECDSA.get(self.algorithm)  # made on first use (an isinstance on the ABC costs)
+        if ecdsa is not None:
+            return cast(ec.EllipticCurvePrivateKey, key).sign(data, ecdsa)
         if isinstance(key, ec.EllipticCurvePrivateKey):
             return key.sign(data, _ecdsa(self.algorithm))
         if isinstance(key, ed25519.Ed25519PrivateKey):

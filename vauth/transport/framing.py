@@ -23,11 +23,17 @@ class FramingError(Exception):
     """A frame that cannot be read: wrong length, not UTF-8, not JSON, not an object."""
 
 
+# Made once: json.dumps with options builds an encoder on every call (every reply).
+_COMPACT = {
+    allow_nan: json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=allow_nan)
+    for allow_nan in (True, False)
+}
+
+
 def dumps(value: Any, allow_nan: bool = True) -> bytes:
     """Compact UTF-8 JSON (ValueError for NaN or Infinity unless ``allow_nan``)."""
     try:
-        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=allow_nan)
-        return text.encode("utf-8")
+        return _COMPACT[allow_nan].encode(value).encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate (what "\ud800" decodes to) stays escaped
         return json.dumps(value, separators=(",", ":"), allow_nan=allow_nan).encode("ascii")
 

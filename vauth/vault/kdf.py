@@ -9,11 +9,13 @@ freed memory (tests/security/test_secrets_in_memory.py finds it)."""
 
 from __future__ import annotations
 
+import ctypes
 import secrets
 from dataclasses import dataclass
 
 import nacl.pwhash
-from nacl._sodium import ffi, lib  # type: ignore[import-not-found]  # PyNaCl's binding
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from nacl import _sodium  # PyNaCl's own cffi binding
 
 from vauth.secret import Secret, utf8, wipe
 
@@ -45,9 +47,11 @@ class KdfParams:
         key = bytearray(KEY_LENGTH)
         with utf8(passphrase) as secret:
             status = _argon2id(key, secret, self.salt, self.opslimit, self.memlimit)
-        # libsodium leaves part of the key on this thread's stack: the same code run again, as
-        # cheaply as it goes, overwrites those places.
+        # libsodium leaves the key in a buffer on this thread's stack and in vector registers:
+        # the same code run again, as cheaply as it goes, overwrites the registers, and the
+        # stack below this frame is zeroed.
         _argon2id(bytearray(KEY_LENGTH), bytearray(8), bytes(SALT_LENGTH), 1, 8 << 10)
+        scrub_stack()
         if status != 0:
             wipe(key)
             raise MemoryError("the key derivation could not get its memory")
@@ -76,16 +80,45 @@ class KdfParams:
         return cls(salt, opslimit, memlimit)
 
 
+# libsodium's sodium_stackzero(len) zeroes ``len`` bytes of the stack below its caller. PyNaCl
+# links libsodium into its extension without binding it, so it is found among the extension's
+# symbols and called through cffi, as crypto_pwhash is: from the same depth of the C stack.
+_STACK_ZERO = _sodium.ffi.cast(
+    "void (*)(size_t)",
+    ctypes.cast(ctypes.CDLL(_sodium.__file__).sodium_stackzero, ctypes.c_void_p).value,
+)
+SCRUBBED_STACK = 64 * 1024
+_NO_KEY = bytes(KEY_LENGTH)
+
+
+def scrub_stack() -> None:
+    """Zero this thread's stack below the caller, where C code that handled a key may have
+    left copies (libsodium's BLAKE2b finalisation never clears its output buffer). Python
+    functions called in one thread share the interpreter's C frame, so one call here reaches
+    what any of them left; a pool's thread keeps its stack for the daemon's life."""
+    _STACK_ZERO(SCRUBBED_STACK)
+
+
+def forget_aes_key() -> None:
+    """After AES-GCM under a key-encryption key: OpenSSL's AES-NI key setup leaves the key in
+    vector registers, which the C library saves on the stack as they are (when it resolves a
+    symbol, when the thread ends), out of reach of any wipe; seen after `lock` by
+    tests/security/test_secrets_in_memory.py. The same setup under a key of zeros overwrites
+    them, then the stack is zeroed."""
+    AESGCM(_NO_KEY).encrypt(bytes(12), b"", None)
+    scrub_stack()
+
+
 def _argon2id(out: bytearray, secret: bytearray, salt: bytes, opslimit: int, memlimit: int) -> int:
     """libsodium's crypto_pwhash in place (cffi lets other threads run meanwhile); 0 if done."""
-    status: int = lib.crypto_pwhash(
-        ffi.from_buffer(out),
+    status: int = _sodium.lib.crypto_pwhash(
+        _sodium.ffi.from_buffer(out),
         len(out),
-        ffi.from_buffer(secret),
+        _sodium.ffi.from_buffer(secret),
         len(secret),
         salt,
         opslimit,
         memlimit,
-        lib.crypto_pwhash_alg_argon2id13(),
+        _sodium.lib.crypto_pwhash_alg_argon2id13(),
     )
     return status

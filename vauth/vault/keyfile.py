@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from vauth.secret import Secret, wipe
 from vauth.vault.errors import VaultError, VaultVersionError, WrongPassphraseError
-from vauth.vault.kdf import SALT_LENGTH, KdfParams
+from vauth.vault.kdf import SALT_LENGTH, KdfParams, forget_aes_key
 
 FORMAT = "vauth-vault-keys"
 VERSION = 1
@@ -169,6 +169,7 @@ def _wrap(kek: bytearray, data_key: bytearray, vault_id: str, purpose: str) -> b
         return nonce + AESGCM(kek).encrypt(nonce, data_key, _aad(vault_id, purpose))
     finally:
         wipe(kek)
+        forget_aes_key()
 
 
 def _unwrap(
@@ -183,6 +184,7 @@ def _unwrap(
         raise WrongPassphraseError(what) from None
     finally:
         wipe(kek)
+        forget_aes_key()
     return data_key
 
 
