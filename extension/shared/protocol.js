@@ -104,6 +104,28 @@ export const ERRORS = Object.freeze({
   ...DOM_ERRORS,
 });
 
+// What a page gets for each code a ceremony can end with: the DOMException name (the one
+// table, vauth/webauthn/errors.py PAGE_ERRORS; a test keeps the two equal). As in Chromium, a
+// page learns nothing of vauth's own trouble: NotAllowedError.
+const NOT_ALLOWED_CODES = [
+  ERRORS.VAULT_LOCKED, ERRORS.WRONG_PASSPHRASE, ERRORS.VAULT_ERROR, ERRORS.SYNC_ERROR, ERRORS.NO_VAULT,
+  ERRORS.INVALID_ARGUMENT, ERRORS.NO_SUCH_CREDENTIAL, ERRORS.NO_SUCH_PROMPT, ERRORS.NO_SUCH_AUTHENTICATOR,
+  ERRORS.UNSUPPORTED_OPERATION, ERRORS.UNKNOWN_ACTION, ERRORS.INTERNAL, ERRORS.FORBIDDEN,
+  ERRORS.DAEMON_UNAVAILABLE, ERRORS.FORBIDDEN_ORIGIN, ERRORS.BAD_MESSAGE, ERRORS.HOST_UNAVAILABLE,
+  ERRORS.TIMEOUT, DOM_ERRORS.UNKNOWN, DOM_ERRORS.CONSTRAINT,
+];
+export const PAGE_ERRORS = Object.freeze(Object.fromEntries([
+  ...Object.values(DOM_ERRORS)
+    .filter((name) => name !== DOM_ERRORS.UNKNOWN && name !== DOM_ERRORS.CONSTRAINT)
+    .map((name) => [name, name]),
+  ...NOT_ALLOWED_CODES.map((code) => [code, DOM_ERRORS.NOT_ALLOWED]),
+]));
+// Chromium's own sentences for the names it always words the same way; others keep theirs.
+export const PAGE_ERROR_MESSAGES = Object.freeze({
+  [DOM_ERRORS.NOT_ALLOWED]: "The operation either timed out or was not allowed. See: https://www.w3.org/TR/webauthn-2/#sctn-privacy-considerations-client.",
+  [DOM_ERRORS.INVALID_STATE]: "The user attempted to register an authenticator that contains one of the credentials already registered with the relying party.",
+});
+
 // Page script (MAIN world) <-> bridge (ISOLATED world). Copied in page/page.js and
 // content/bridge.js between the `protocol:page-messages` markers.
 export const PAGE_MESSAGES = Object.freeze({

@@ -11,7 +11,7 @@ from vauth.ctap import cbor
 from vauth.ctap.authenticator import Command, Request
 from vauth.ctap.messages.get_info import GetInfoResponse
 from vauth.ctap.status import CtapError, CtapStatus
-from vauth.webauthn.errors import WebAuthnError, from_status
+from vauth.webauthn.errors import ClientFailure, failed, from_status
 from vauth.webauthn.options import CredentialDescriptor
 
 Process = Callable[[bytes], Awaitable[bytes]]
@@ -112,7 +112,7 @@ async def call(
     try:
         return await channel.request(command, params)
     except MalformedResponse as exc:
-        raise WebAuthnError("UnknownError", f"{operation}: {exc}") from None
+        raise failed(ClientFailure.MALFORMED_RESPONSE, f"{operation}: {exc}") from None
     except CtapError as exc:
         raise from_status(exc.status, operation) from None
 
