@@ -16,11 +16,14 @@ export const isUnavailable = (error) =>
   error?.code === ERRORS.DAEMON_UNAVAILABLE || error?.code === ERRORS.HOST_UNAVAILABLE;
 
 // What a web page may see (PAGE_ERRORS, the one table): a DOMException name WebAuthn specifies,
-// in Chromium's words where Chromium always words it the same way, never vauth's internals
+// in the browser's words where it always words it the same way, never vauth's internals
 // (a page must not tell a dismissal from a timeout or from having no passkey).
+const MESSAGES = PAGE_ERROR_MESSAGES[
+  globalThis.chrome?.runtime?.getURL("").startsWith("moz-extension:") ? "firefox" : "chromium"];
+
 export function pageError(error) {
   const name = PAGE_ERRORS[error?.code] ?? DOM_ERRORS.NOT_ALLOWED;
-  return { name, message: PAGE_ERROR_MESSAGES[name] ?? String(error?.message ?? "") };
+  return { name, message: MESSAGES[name] ?? String(error?.message ?? "") };
 }
 
 export const asJSON = (error) =>

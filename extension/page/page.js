@@ -670,8 +670,11 @@
     const reason = signalReason(signal);
     return reason !== undefined ? reason : new SafeDOMException("The operation was aborted.", "AbortError");
   };
-  const notAllowed = () =>
-    new SafeDOMException("The operation either timed out or was not allowed.", "NotAllowedError");
+  // (the browser's own sentence: PAGE_ERROR_MESSAGES in extension/shared/protocol.js)
+  const NOT_ALLOWED_MESSAGE = firefox
+    ? "The request is not allowed by the user agent or the platform in the current context, possibly because the user denied permission."
+    : "The operation either timed out or was not allowed. See: https://www.w3.org/TR/webauthn-2/#sctn-privacy-considerations-client.";
+  const notAllowed = () => new SafeDOMException(NOT_ALLOWED_MESSAGE, "NotAllowedError");
 
   // -- the channel to the bridge --------------------------------------------------------------------
   const channel = createElement(doc, "vauth-channel"); // detached: no page script can reach it

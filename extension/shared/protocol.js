@@ -120,10 +120,17 @@ export const PAGE_ERRORS = Object.freeze(Object.fromEntries([
     .map((name) => [name, name]),
   ...NOT_ALLOWED_CODES.map((code) => [code, DOM_ERRORS.NOT_ALLOWED]),
 ]));
-// Chromium's own sentences for the names it always words the same way; others keep theirs.
+// The browser's own sentences for the names it always words the same way (Chromium's
+// credential_manager_type_converters.cc; Firefox's dom/base/domerr.msg); others keep theirs.
 export const PAGE_ERROR_MESSAGES = Object.freeze({
-  [DOM_ERRORS.NOT_ALLOWED]: "The operation either timed out or was not allowed. See: https://www.w3.org/TR/webauthn-2/#sctn-privacy-considerations-client.",
-  [DOM_ERRORS.INVALID_STATE]: "The user attempted to register an authenticator that contains one of the credentials already registered with the relying party.",
+  chromium: Object.freeze({
+    [DOM_ERRORS.NOT_ALLOWED]: "The operation either timed out or was not allowed. See: https://www.w3.org/TR/webauthn-2/#sctn-privacy-considerations-client.",
+    [DOM_ERRORS.INVALID_STATE]: "The user attempted to register an authenticator that contains one of the credentials already registered with the relying party.",
+  }),
+  firefox: Object.freeze({
+    [DOM_ERRORS.NOT_ALLOWED]: "The request is not allowed by the user agent or the platform in the current context, possibly because the user denied permission.",
+    [DOM_ERRORS.INVALID_STATE]: "An attempt was made to use an object that is not, or is no longer, usable",
+  }),
 });
 
 // Page script (MAIN world) <-> bridge (ISOLATED world). Copied in page/page.js and

@@ -58,6 +58,9 @@ def extension_side() -> dict[str, Any]:
 def test_the_extension_has_the_same_table(extension_side: dict[str, Any]) -> None:
     assert extension_side["pageErrors"] == PAGE_ERRORS
     assert extension_side["messages"] == PAGE_ERROR_MESSAGES
+    page_script = (ROOT / "extension" / "page" / "page.js").read_text()
+    for browser in ("chromium", "firefox"):  # its own NotAllowedError, when nothing answers
+        assert json.dumps(PAGE_ERROR_MESSAGES[browser]["NotAllowedError"]) in page_script
 
 
 def test_every_code_a_ceremony_can_end_with_is_in_the_table(extension_side: dict[str, Any]) -> None:

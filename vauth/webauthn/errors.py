@@ -129,14 +129,22 @@ PAGE_ERRORS: dict[str, str] = {
     **{name: name for name in _PASSED_ON},
     **dict.fromkeys(_VAUTH_CODES, NOT_ALLOWED),
 }
-# Chromium's own sentences for the names it always words the same way
-# (third_party/blink/renderer/modules/credentialmanagement/credential_manager_type_converters.cc);
-# the others keep the message they came with.
-PAGE_ERROR_MESSAGES: dict[str, str] = {
-    NOT_ALLOWED: "The operation either timed out or was not allowed. See: "
-    "https://www.w3.org/TR/webauthn-2/#sctn-privacy-considerations-client.",
-    INVALID_STATE: "The user attempted to register an authenticator that contains one of the "
-    "credentials already registered with the relying party.",
+# The browser's own sentences for the names it always words the same way (Chromium:
+# third_party/blink/renderer/modules/credentialmanagement/credential_manager_type_converters.cc;
+# Firefox: dom/base/domerr.msg); the others keep the message they came with.
+PAGE_ERROR_MESSAGES: dict[str, dict[str, str]] = {
+    "chromium": {
+        NOT_ALLOWED: "The operation either timed out or was not allowed. See: "
+        "https://www.w3.org/TR/webauthn-2/#sctn-privacy-considerations-client.",
+        INVALID_STATE: "The user attempted to register an authenticator that contains one of "
+        "the credentials already registered with the relying party.",
+    },
+    "firefox": {
+        NOT_ALLOWED: "The request is not allowed by the user agent or the platform in the "
+        "current context, possibly because the user denied permission.",
+        INVALID_STATE: "An attempt was made to use an object that is not, or is no longer, "
+        "usable",
+    },
 }
 
 
