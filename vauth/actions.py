@@ -106,6 +106,10 @@ ACTIONS: dict[str, Action] = {
     "create": Action(_CEREMONY, lambda s, o, p: s.create(_id(p), *_ceremony(p))),
     "get": Action(_CEREMONY, lambda s, o, p: s.get(_id(p), *_ceremony(p))),
     "ctap": Action((_AUTHENTICATOR, Field("message", STRING, required=True)), _ctap),
+    "cancel": Action(
+        (Field("ceremonyId", STRING, required=True),),
+        lambda s, o, p: s.cancel(p["ceremonyId"]),
+    ),
     "prompts.wait": Action(
         (Field("timeout", NUMBER, minimum=0, maximum=MAX_WAIT_S),),
         lambda s, o, p: s.prompts.wait(float(p.get("timeout", 25))),

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from vauth.ctap.ports import PresenceRequest, PresenceResponse
 from vauth.device import Device, UnsupportedOption, configured_device
-from vauth.presence import AutoPresence, DenyPresence, PromptPresence
+from vauth.presence import CANCELLED, AutoPresence, DenyPresence, PromptPresence
 from vauth.vault import (
     ExportDecryptionError,
     Vault,
@@ -266,6 +266,44 @@ class Prompts:
         return [p.to_json() for p in self.pending.values()]
 
 
+class Cancellations:
+    """Ceremonies a front end may call off by the ``ceremonyId`` it gave them (the extension,
+    when the page aborts or goes away): a presence request of one called off gets no presence
+    (vauth.presence.CANCELLED), so nothing is signed or made for it. A call-off may come before
+    its ceremony does (both race through the native host): it is kept for a while."""
+
+    EARLY_KEPT = 256
+    EARLY_S = 60.0
+
+    def __init__(self) -> None:
+        self.running: dict[str, asyncio.Event] = {}
+        self.early: dict[str, float] = {}  # ceremony id -> when it was called off
+
+    def begin(self, ceremony_id: str) -> asyncio.Event:
+        event = asyncio.Event()
+        if self.early.pop(ceremony_id, None) is not None:
+            event.set()
+        self.running[ceremony_id] = event
+        return event
+
+    def end(self, ceremony_id: str, event: asyncio.Event) -> None:
+        if self.running.get(ceremony_id) is event:
+            del self.running[ceremony_id]
+
+    def cancel(self, ceremony_id: str) -> bool:
+        """Call the ceremony off; whether it was running."""
+        event = self.running.get(ceremony_id)
+        if event is not None:
+            event.set()
+            return True
+        now = asyncio.get_running_loop().time()
+        self.early = {k: t for k, t in self.early.items() if now - t < self.EARLY_S}
+        self.early[ceremony_id] = now  # the newest last; at most EARLY_KEPT kept
+        while len(self.early) > self.EARLY_KEPT:
+            del self.early[next(iter(self.early))]
+        return False
+
+
 def b64decode(value: object, what: str) -> bytes:
     if not isinstance(value, str):
         raise ServiceError(ErrorCode.INVALID_ARGUMENT, f"{what} must be a base64 string")
@@ -292,6 +330,7 @@ class Service:
             self.authenticators[VAULT_ID] = vault_device
             vault_device.events.authenticator_id = VAULT_ID
         self.prompts = prompts
+        self.cancellations = Cancellations()
         self.in_flight = 0
         self._idle = asyncio.Event()
         self._idle.set()
@@ -481,11 +520,26 @@ class Service:
         ceremony_id: object,
     ) -> dict[str, Any]:
         page_origin, opts, top = _ceremony_arguments(origin, options, top_origin)
-        CEREMONY.set(ceremony_id if isinstance(ceremony_id, str) else None)
+        named = ceremony_id if isinstance(ceremony_id, str) else None
+        CEREMONY.set(named)
         DEADLINE.set(asyncio.get_running_loop().time() + adjusted_timeout(opts))
-        async with self.operation():
-            with acting_as(f"the site {page_origin}"):  # e.g. a new passkey replacing one
-                return await run(self.device(authenticator_id), opts, page_origin, top)
+        cancelled = self.cancellations.begin(named) if named is not None else None
+        if cancelled is not None and cancelled.is_set():
+            self.cancellations.end(str(named), cancelled)
+            raise ServiceError(ErrorCode.NOT_ALLOWED_ERROR, "The request was called off.")
+        CANCELLED.set(cancelled)
+        try:
+            async with self.operation():
+                with acting_as(f"the site {page_origin}"):  # e.g. a new passkey replacing one
+                    return await run(self.device(authenticator_id), opts, page_origin, top)
+        finally:
+            if cancelled is not None:
+                self.cancellations.end(str(named), cancelled)
+
+    async def cancel(self, ceremony_id: str) -> dict[str, bool]:
+        """Call off the ceremony the front end named ``ceremony_id`` (its page aborted it or
+        went away): it gets no presence from now on. ``running``: whether it had begun."""
+        return {"running": self.cancellations.cancel(ceremony_id)}
 
 
 def _ceremony_arguments(

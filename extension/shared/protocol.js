@@ -13,6 +13,7 @@ export const ACTIONS = Object.freeze({
   CREATE: "create",
   GET: "get",
   CTAP: "ctap",
+  CANCEL: "cancel", // a page's ceremony called off (it aborted, or went away)
   PROMPTS_WAIT: "prompts.wait",
   PROMPTS_ANSWER: "prompts.answer",
   RP_ID_CHECK: "rpId.check",

@@ -142,8 +142,7 @@ PAGE_ERROR_MESSAGES: dict[str, dict[str, str]] = {
     "firefox": {
         NOT_ALLOWED: "The request is not allowed by the user agent or the platform in the "
         "current context, possibly because the user denied permission.",
-        INVALID_STATE: "An attempt was made to use an object that is not, or is no longer, "
-        "usable",
+        INVALID_STATE: "An attempt was made to use an object that is not, or is no longer, usable",
     },
 }
 
