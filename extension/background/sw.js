@@ -16,8 +16,18 @@ import { tellUser } from "./notify.js";
 
 const host = new NativeHost();
 const LONG_ACTIONS = { [ACTIONS.EXPORT]: 300_000, [ACTIONS.IMPORT]: 300_000, [ACTIONS.UNLOCK]: 120_000, [ACTIONS.PASSPHRASE]: 120_000 };
-// A bridge opens one page port per request, so the port names the ceremony (to cancel it).
-const pageCeremonies = new WeakMap(); // page port -> Ceremony
+// A bridge opens one page port per request, so the port names the ceremony (to call it off).
+// The page may abort, or go away, before the ceremony exists (it is made after a few awaits):
+// then the reason waits here, and the ceremony is called off as soon as it is made, before it
+// asks the daemon anything.
+const pageCeremonies = new WeakMap(); // page port -> {ceremony, calledOff: reason | null}
+
+function callOff(port, reason) {
+  const entry = pageCeremonies.get(port) ?? { ceremony: null, calledOff: null };
+  entry.calledOff ??= reason;
+  pageCeremonies.set(port, entry);
+  entry.ceremony?.cancel(entry.calledOff);
+}
 
 // -- page requests (from a bridge, over a PORTS.PAGE port) --------------------------------------
 
@@ -52,15 +62,18 @@ async function pageCeremony(msg, { origin, topOrigin, payload, sender, port }) {
   const options = payload.options;
   if (!options || typeof options !== "object") throw new VauthError(DOM_ERRORS.TYPE, "publicKey is required");
   if (proxyAttached()) {
-    notePageRequest(origin, topOrigin, options);
+    notePageRequest(origin, topOrigin, options, sender);
     return { fallback: true };
   }
   const conditional = kind === ACTIONS.GET && payload.conditional === true;
   return ceremonyRequest({
     kind, options, origin, topOrigin, conditional, tabId: sender.tab?.id,
     track(ceremony) {
-      pageCeremonies.set(port, ceremony);
-      return () => pageCeremonies.delete(port);
+      const entry = pageCeremonies.get(port) ?? { ceremony: null, calledOff: null };
+      entry.ceremony = ceremony;
+      pageCeremonies.set(port, entry);
+      if (entry.calledOff) ceremony.cancel(entry.calledOff);
+      return () => (entry.ceremony = null);
     },
   });
 }
@@ -162,7 +175,7 @@ async function signal(op, origin, payload) {
 }
 
 function pageCancel(_msg, _sender, port) {
-  pageCeremonies.get(port)?.cancel("The page aborted the request.");
+  callOff(port, "The page aborted the request.");
   return null;
 }
 
@@ -283,7 +296,7 @@ function connectPage(port) {
       (error) => reply(port, { id: msg.id, ok: false, error: pageError(error) }),
     );
   });
-  port.onDisconnect.addListener(() => pageCeremonies.get(port)?.cancel("The page went away."));
+  port.onDisconnect.addListener(() => callOff(port, "The page went away."));
 }
 
 function reply(port, message) {

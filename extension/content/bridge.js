@@ -26,7 +26,7 @@
     HANDBACK_DONE: "handbackDone",
   };
   const MSG = { PAGE_REQUEST: "page.request", PAGE_CANCEL: "page.cancel" };
-  const PORTS = { PAGE: "vauth.page" };
+  const PORTS = { PAGE: "vauth.page", WATCH: "vauth.watch" };
   // protocol:page-messages end
 
   const OPS = new Set(Object.values(PAGE_OPS));
@@ -47,6 +47,13 @@
     channel.dispatchEvent(new CustomEvent(PAGE_MESSAGES.BRIDGE_READY));
   }
   document.addEventListener(PAGE_MESSAGES.HELLO, onHello, true);
+
+  // The service worker watches this document while vauth answers a request of its that came
+  // the browser's way (proxy mode): the port closes when the document goes away.
+  chrome.runtime.onConnect.addListener((port) => {
+    if (port.name !== PORTS.WATCH) return port.disconnect();
+    port.postMessage({ watching: true });
+  });
   // In case the page script ran first: ask it to say hello again.
   document.dispatchEvent(new Event(PAGE_MESSAGES.BRIDGE_READY));
 
@@ -80,6 +87,10 @@
     }
   }
 
+  // A request leaves for the service worker once the page's script has finished what it was
+  // doing: one it aborts at once (get() then abort(), in one go) never leaves the page.
+  const UNSENT = "unsent";
+
   function onRequest(event) {
     const message = parse(event);
     if (!message || ports.has(message.id)) return;
@@ -89,10 +100,18 @@
       return refuse(id, "NotAllowedError",
         `The permissions policy does not allow ${FEATURE[op]} in this frame.`);
     }
+    ports.set(id, UNSENT);
+    queueMicrotask(() => {
+      if (ports.get(id) === UNSENT) send(id, op, payload);
+    });
+  }
+
+  function send(id, op, payload) {
     let port;
     try {
       port = chrome.runtime.connect({ name: PORTS.PAGE });
     } catch {
+      ports.delete(id);
       return refuse(id, "NotAllowedError", "vauth was updated or removed; reload the page.");
     }
     ports.set(id, port);
@@ -115,6 +134,7 @@
     const port = message && ports.get(message.id);
     if (!port) return;
     ports.delete(message.id);
+    if (port === UNSENT) return;
     try {
       port.postMessage({ type: MSG.PAGE_CANCEL, id: message.id });
     } finally {

@@ -187,7 +187,9 @@ export const MSG = Object.freeze({
   CEREMONY_STATE: "ceremony.state",
 });
 
-export const PORTS = Object.freeze({ PAGE: "vauth.page", CEREMONY: "vauth.ceremony" });
+// (WATCH: from the service worker to a document's bridge, open while a request of that
+// document is being answered, so that its closing says the document went away)
+export const PORTS = Object.freeze({ PAGE: "vauth.page", CEREMONY: "vauth.ceremony", WATCH: "vauth.watch" });
 
 // Where a site's ceremonies go: vauth, the browser's own authenticators, or ask each time.
 export const CHOICES = Object.freeze({ VAUTH: "vauth", BROWSER: "browser", ASK: "ask" });
