@@ -11,10 +11,11 @@
 // the browser and says when it settled, re-attach.
 import { ACTIONS, DOM_ERRORS, PORTS, PROXY } from "../shared/protocol.js";
 import { VauthError, pageError } from "./errors.js";
+import * as keepalive from "./keepalive.js";
 import { OPAQUE_ORIGIN } from "./sender.js";
 
 const KEY = "proxy";
-const HANDBACK_MS = 330_000; // re-attach even if the page never says its call settled
+const HANDBACK_GRACE_MS = 10_000; // after the page's timeout: re-attach even if nothing else said
 const NOTED_MS = 10_000;
 const api = globalThis.chrome?.webAuthenticationProxy; // absent in Firefox
 
@@ -90,8 +91,7 @@ async function attach() {
 }
 
 async function detach() {
-  clearTimeout(handback?.timer);
-  handback = null;
+  endHandback();
   if (!state.attached) return;
   state.attached = false;
   try {
@@ -161,10 +161,10 @@ function watch(frame, onGone) {
 }
 
 async function onRequest(kind, { requestId, requestDetailsJson }) {
-  let origin;
+  let origin, frame, request;
   let answer;
   try {
-    const { frame, ...request } = proxiedRequest(requestDetailsJson);
+    ({ frame, ...request } = proxiedRequest(requestDetailsJson));
     origin = request.origin;
     answer = await startCeremony({
       kind,
@@ -188,17 +188,38 @@ async function onRequest(kind, { requestId, requestDetailsJson }) {
     calledOff.delete(requestId);
     return complete(kind, requestId, { error: pageError(error) });
   }
-  if (answer.fallback) return handBack(kind, requestId, origin);
+  if (answer.fallback) return handBack(kind, requestId, origin, frame, request.options.timeout);
   return complete(kind, requestId, { responseJson: JSON.stringify(answer.result) });
 }
 
 // "Use another authenticator" (or the site's remembered choice): end the request with the
 // hand-back error, then let go of the proxy until the page's own call to the browser settles.
-async function handBack(kind, requestId, origin) {
+// It comes back however that ends: the page script says so (answered, refused, timed out), the
+// page goes away (closed, navigated: its document is watched), the page's timeout passes (a
+// backstop), or the worker starts again (it attaches when it starts). The worker stays awake
+// meanwhile, so that none of these is missed. A call vauth's page script did not make cannot be
+// asked again: the proxy is not let go for it.
+async function handBack(kind, requestId, origin, frame, timeout) {
   await complete(kind, requestId, { error: { name: PROXY.HANDBACK_ERROR, message: PROXY.HANDBACK_MESSAGE } });
-  clearTimeout(handback?.timer);
+  if (!frame) return;
   const detached = detach().then(() => undefined);
-  handback = { origin, detached, timer: setTimeout(() => resume(null, true), HANDBACK_MS) };
+  keepalive.hold();
+  const backstop = (typeof timeout === "number" ? Math.min(Math.max(timeout, 10_000), 600_000) : 300_000) + HANDBACK_GRACE_MS;
+  handback = {
+    origin,
+    detached,
+    timer: setTimeout(() => resume(null, true), backstop),
+    unwatch: watch(frame, () => resume(null, true)),
+  };
+}
+
+// The hand-back is over (or the switch was turned off): let the worker sleep again.
+function endHandback() {
+  if (!handback) return;
+  clearTimeout(handback.timer);
+  handback.unwatch();
+  handback = null;
+  keepalive.release();
 }
 
 // The page script (op HANDBACK): wait until the proxy has let go, so its call reaches the browser.
@@ -213,8 +234,7 @@ export async function releaseFor(origin) {
 // The page script (op HANDBACK_DONE), or the backstop timer: take the proxy back.
 export async function resume(origin, always = false) {
   if (!handback || (!always && handback.origin !== origin)) return null;
-  clearTimeout(handback.timer);
-  handback = null;
+  endHandback();
   await applyProxy();
   return null;
 }

@@ -89,8 +89,16 @@ window.probe = async (kind, extra) => {
             ...(data.topOrigin ? {topOrigin: data.topOrigin} : {})};
   } catch (e) { return {ok: false, name: e.name, message: e.message}; }
 };
-window.vauthLoaded = () => typeof CredentialsContainer === "function"
-  && !String(CredentialsContainer.prototype.create).includes("[native code]");
+// vauth's page script reads as the browser's own (its functions' source says [native code]);
+// what gives it away is an error's stack, which names the extension's script.
+window.vauthLoaded = () => {
+  try {
+    Function.prototype.toString.call(null);
+  } catch (e) {
+    return String(e.stack).includes("-extension://");
+  }
+  return false;
+};
 </script></body></html>
 """
 # Frames: a same-origin page sandboxed without allow-same-origin (opaque), a data: document
