@@ -16,16 +16,16 @@ import { tellUser } from "./notify.js";
 
 const host = new NativeHost();
 const LONG_ACTIONS = { [ACTIONS.EXPORT]: 300_000, [ACTIONS.IMPORT]: 300_000, [ACTIONS.UNLOCK]: 120_000, [ACTIONS.PASSPHRASE]: 120_000 };
-// A bridge opens one page port per request, so the port names the ceremony (to call it off).
-// The page may abort, or go away, before the ceremony exists (it is made after a few awaits):
-// then the reason waits here, and the ceremony is called off as soon as it is made, before it
-// asks the daemon anything.
-const pageCeremonies = new WeakMap(); // page port -> {ceremony, calledOff: reason | null}
+// A bridge opens one page port per document; each request on it has an id. A request can be
+// called off (the page aborted it, or went away: its port closed) before its ceremony exists
+// (it is made after a few awaits): then the reason waits in its entry, and the ceremony is
+// called off as soon as it is made, before it asks the daemon anything.
+const pagePorts = new WeakMap(); // page port -> Map(request id -> {ceremony, calledOff})
 
-function callOff(port, reason) {
-  const entry = pageCeremonies.get(port) ?? { ceremony: null, calledOff: null };
+function callOff(port, id, reason) {
+  const entry = pagePorts.get(port)?.get(id);
+  if (!entry) return;
   entry.calledOff ??= reason;
-  pageCeremonies.set(port, entry);
   entry.ceremony?.cancel(entry.calledOff);
 }
 
@@ -69,9 +69,8 @@ async function pageCeremony(msg, { origin, topOrigin, payload, sender, port }) {
   return ceremonyRequest({
     kind, options, origin, topOrigin, conditional, tabId: sender.tab?.id,
     track(ceremony) {
-      const entry = pageCeremonies.get(port) ?? { ceremony: null, calledOff: null };
+      const entry = pagePorts.get(port)?.get(msg.id) ?? { ceremony: null, calledOff: null };
       entry.ceremony = ceremony;
-      pageCeremonies.set(port, entry);
       if (entry.calledOff) ceremony.cancel(entry.calledOff);
       return () => (entry.ceremony = null);
     },
@@ -174,8 +173,8 @@ async function signal(op, origin, payload) {
   return { result: null };
 }
 
-function pageCancel(_msg, _sender, port) {
-  callOff(port, "The page aborted the request.");
+function pageCancel(msg, _sender, port) {
+  callOff(port, msg.id, "The page aborted the request.");
   return null;
 }
 
@@ -274,7 +273,7 @@ chrome.runtime.onMessage.addListener((msg, sender, sendResponse) => {
   return true;
 });
 
-// Ports: a bridge's page requests (one port each) and the ceremony window's state feed.
+// Ports: a bridge's page requests (one port per document) and the ceremony window's state feed.
 chrome.runtime.onConnect.addListener((port) => {
   if (port.name === PORTS.PAGE) return connectPage(port);
   if (port.name === PORTS.CEREMONY) {
@@ -289,14 +288,21 @@ chrome.runtime.onConnect.addListener((port) => {
 });
 
 function connectPage(port) {
+  const calls = new Map(); // request id -> {ceremony, calledOff}, while it is answered
+  pagePorts.set(port, calls);
   port.onMessage.addListener((msg) => {
     if (typeof msg?.id !== "string") return;
+    const answering = msg.type === MSG.PAGE_REQUEST;
+    if (answering && calls.has(msg.id)) return; // one answer per request id
+    if (answering) calls.set(msg.id, { ceremony: null, calledOff: null });
     route(msg, port.sender, port).then(
       (answer) => answer && reply(port, { id: msg.id, ok: !answer.fallback, ...answer }),
       (error) => reply(port, { id: msg.id, ok: false, error: pageError(error) }),
-    );
+    ).finally(() => answering && calls.delete(msg.id));
   });
-  port.onDisconnect.addListener(() => callOff(port, "The page went away."));
+  port.onDisconnect.addListener(() => {
+    for (const id of calls.keys()) callOff(port, id, "The page went away.");
+  });
 }
 
 function reply(port, message) {
