@@ -119,15 +119,17 @@ class Collector:
 # --------------------------------------------------------------------------------------------
 
 
-def make_credential_request(client_data_hash: bytes) -> bytes:
-    """authenticatorMakeCredential, resident ES256, in CTAP2 canonical CBOR (keys pre-sorted)."""
-    params = {
+def make_credential_request(client_data_hash: bytes, resident: bool = True) -> bytes:
+    """authenticatorMakeCredential, ES256, resident unless ``resident`` is false, in CTAP2
+    canonical CBOR (keys pre-sorted)."""
+    params: dict[int, Any] = {
         1: client_data_hash,
         2: {"id": RP_ID, "name": RP_NAME},
         3: {"id": USER_ID, "name": USER_NAME, "displayName": USER_DISPLAY_NAME},
         4: [{"alg": -7, "type": "public-key"}],
-        7: {"rk": True, "uv": True},  # CTAP 2.1: discoverable needs UV
     }
+    if resident:
+        params[7] = {"rk": True, "uv": True}  # CTAP 2.1: discoverable needs UV
     return CTAP_MAKE_CREDENTIAL + cbor2.dumps(params)
 
 
@@ -165,7 +167,15 @@ def credential_id_from_auth_data(auth_data: bytes) -> bytes:
 
 
 def measure_vauth(results: Collector, iterations: int, warmup: int) -> None:
-    keys = ("vauth.get", "vauth.ctap_ga", "vauth.ctap_mc", "vauth.create_none", "vauth.create_self")
+    keys = (
+        "vauth.get",
+        "vauth.get_nd",
+        "vauth.ctap_ga",
+        "vauth.ctap_ga_nd",
+        "vauth.ctap_mc",
+        "vauth.create_none",
+        "vauth.create_self",
+    )
     if str(REPO_ROOT) not in sys.path:
         sys.path.insert(0, str(REPO_ROOT))  # bench the working tree even if not pip-installed
     try:
@@ -180,22 +190,29 @@ def measure_vauth(results: Collector, iterations: int, warmup: int) -> None:
     create_none = creation_options_json(challenge, "none")
     create_direct = creation_options_json(challenge, "direct")
 
-    def webauthn_get() -> list[int]:
-        with VirtualAuthenticator(attestation="none") as va:
-            registration = va.create(create_none, ORIGIN)
-            options = request_options_json(challenge, registration["rawId"])
-            if not va.get(options, ORIGIN)["response"]["signature"]:
-                raise RuntimeError("get() returned no signature")
-            return measure(lambda: va.get(options, ORIGIN), iterations, warmup)
+    def webauthn_get(resident: bool) -> Callable[[], list[int]]:
+        def series() -> list[int]:
+            with VirtualAuthenticator(attestation="none") as va:
+                options = creation_options_json(challenge, "none", resident)
+                registration = va.create(options, ORIGIN)
+                request = request_options_json(challenge, registration["rawId"])
+                if not va.get(request, ORIGIN)["response"]["signature"]:
+                    raise RuntimeError("get() returned no signature")
+                return measure(lambda: va.get(request, ORIGIN), iterations, warmup)
 
-    def ctap_get_assertion() -> list[int]:
-        with VirtualAuthenticator(attestation="none") as va:
-            made = ctap_ok(va.process(make_credential_request(client_data_hash)))
-            credential_id = credential_id_from_auth_data(made[2])
-            request = get_assertion_request(client_data_hash, credential_id)
-            if 3 not in ctap_ok(va.process(request)):
-                raise RuntimeError("getAssertion response has no signature (key 3)")
-            return measure(lambda: va.process(request), iterations, warmup)
+        return series
+
+    def ctap_get_assertion(resident: bool) -> Callable[[], list[int]]:
+        def series() -> list[int]:
+            with VirtualAuthenticator(attestation="none") as va:
+                made = ctap_ok(va.process(make_credential_request(client_data_hash, resident)))
+                credential_id = credential_id_from_auth_data(made[2])
+                request = get_assertion_request(client_data_hash, credential_id)
+                if 3 not in ctap_ok(va.process(request)):
+                    raise RuntimeError("getAssertion response has no signature (key 3)")
+                return measure(lambda: va.process(request), iterations, warmup)
+
+        return series
 
     def ctap_make_credential() -> list[int]:
         with VirtualAuthenticator(attestation="packed-self") as va:
@@ -215,8 +232,10 @@ def measure_vauth(results: Collector, iterations: int, warmup: int) -> None:
 
         return series
 
-    results.attempt("vauth.get", webauthn_get)
-    results.attempt("vauth.ctap_ga", ctap_get_assertion)
+    results.attempt("vauth.get", webauthn_get(resident=True))
+    results.attempt("vauth.get_nd", webauthn_get(resident=False))
+    results.attempt("vauth.ctap_ga", ctap_get_assertion(resident=True))
+    results.attempt("vauth.ctap_ga_nd", ctap_get_assertion(resident=False))
     results.attempt("vauth.ctap_mc", ctap_make_credential)
     results.attempt("vauth.create_none", webauthn_create("none", create_none, "none"))
     results.attempt("vauth.create_self", webauthn_create("packed-self", create_direct, "packed"))
@@ -271,8 +290,10 @@ def measure_peer(
 FIGURES = (
     ("floor.es256_sign", "floor: ES256 sign, 32-byte msg"),
     ("floor.p256_keygen", "floor: P-256 keygen"),
-    ("vauth.get", "vauth get() (JSON, allowCredentials)"),
-    ("vauth.ctap_ga", "vauth CTAP getAssertion (allowList)"),
+    ("vauth.get", "vauth get() discoverable (JSON, allowCredentials)"),
+    ("vauth.get_nd", "vauth get() non-discoverable (JSON, allowCredentials)"),
+    ("vauth.ctap_ga", "vauth CTAP getAssertion discoverable (allowList)"),
+    ("vauth.ctap_ga_nd", "vauth CTAP getAssertion non-discoverable (allowList)"),
     ("vauth.ctap_mc", "vauth CTAP makeCredential rk ES256 packed-self"),
     ("vauth.create_none", "vauth create() rk ES256 none"),
     ("vauth.create_self", "vauth create() rk ES256 packed-self"),
@@ -297,8 +318,22 @@ class Ratio:
 
 
 RATIOS = (
-    Ratio("vauth get / soft-webauthn get", ("vauth.get",), ("soft-webauthn.get",), 1.5),
-    Ratio("vauth CTAP getAssertion / ES256 sign", ("vauth.ctap_ga",), ("floor.es256_sign",), 2.5),
+    Ratio("vauth get disc. / soft-webauthn get", ("vauth.get",), ("soft-webauthn.get",), 1.5),
+    Ratio(
+        "vauth get non-disc. / soft-webauthn get", ("vauth.get_nd",), ("soft-webauthn.get",), 1.5
+    ),
+    Ratio(
+        "vauth CTAP getAssertion disc. / ES256 sign",
+        ("vauth.ctap_ga",),
+        ("floor.es256_sign",),
+        2.5,
+    ),
+    Ratio(
+        "vauth CTAP getAssertion non-disc. / ES256 sign",
+        ("vauth.ctap_ga_nd",),
+        ("floor.es256_sign",),
+        2.5,
+    ),
     Ratio(
         "vauth CTAP makeCredential / soft-fido2 create",
         ("vauth.ctap_mc",),

@@ -23,7 +23,7 @@ from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, serve_rp
 from vauth import VirtualAuthenticator
 from vauth.base64url import encode
 from vauth.harness import VauthDaemon
-from vauth.pytest_plugin import launch_browser
+from vauth.pytest_plugin import launch_chromium
 
 REGISTER = """async () => {
     const r = (n) => crypto.getRandomValues(new Uint8Array(n));
@@ -90,7 +90,7 @@ def main() -> None:
         VauthDaemon.start(Path(tmp)) as daemon,
         sync_playwright() as playwright,
     ):
-        context = launch_browser(playwright, "chromium", daemon)
+        context = launch_chromium(playwright, daemon.env, Path(daemon.env["HOME"]) / "chromium")
         page = context.new_page()
         page.goto(rp.origin)
         page.evaluate(REGISTER)

@@ -94,12 +94,39 @@ def _strings(value: object, path: Path) -> list[str]:
 
 def record(manifest: Path, browser: str, allowed: dict[str, list[str]], path: Path) -> None:
     """Remember what one manifest allows (replacing what it allowed before)."""
+    manifests = _recorded(path)
+    manifests[str(manifest)] = {"browser": browser, **allowed}
+    _write(manifests, path)
+
+
+def recorded(path: Path) -> dict[Path, str]:
+    """Each manifest recorded, with the browser it was written for."""
+    return {Path(name): str(entry.get("browser")) for name, entry in _recorded(path).items()}
+
+
+def forget(manifest: Path, path: Path) -> bool:
+    """Forget what one manifest allowed (the file goes once none is left); whether it was
+    recorded."""
+    manifests = _recorded(path)
+    if manifests.pop(str(manifest), None) is None:
+        return False
+    if manifests:
+        _write(manifests, path)
+    else:
+        path.unlink()
+    return True
+
+
+def _recorded(path: Path) -> dict[str, Any]:
     try:
         data = _read(path) if path.exists() else {}
     except ConfigError:
         data = {}  # the installer is the authority: a broken file is rewritten
-    manifests = data.get("manifests", {})
-    manifests[str(manifest)] = {"browser": browser, **allowed}
+    manifests: dict[str, Any] = data.get("manifests", {})
+    return {name: entry for name, entry in manifests.items() if isinstance(entry, dict)}
+
+
+def _write(manifests: dict[str, Any], path: Path) -> None:
     text = json.dumps({"version": CONFIG_VERSION, "manifests": manifests}, indent=2) + "\n"
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     temporary = path.with_name(path.name + ".tmp")

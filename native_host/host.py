@@ -22,7 +22,7 @@ from native_host import callers
 from native_host.chunking import encode_reply
 from native_host.pipes import Item, Output, start_reader
 from native_host.relay import DaemonLink, DaemonUnavailable
-from vauth import __version__
+from vauth import __version__, paths
 from vauth.transport import framing
 from vauth.transport.framing import error_reply
 
@@ -112,7 +112,12 @@ class Host:
             return {
                 "id": request_id,
                 "ok": True,
-                "result": {"version": __version__, "daemon": daemon},
+                "result": {
+                    "version": __version__,
+                    "daemon": daemon,
+                    "command": paths.vauth_command(),
+                    "startCommand": paths.start_command(),
+                },
             }
         if action.startswith("host."):
             return error_reply(request_id, "unknown_action", f"no action {action!r}")
@@ -124,7 +129,9 @@ class Host:
         try:
             reply = await self._link.call(action, request.get("params"), progress)
         except DaemonUnavailable as exc:
-            return error_reply(request_id, "daemon_unavailable", exc.message)
+            unavailable = error_reply(request_id, "daemon_unavailable", exc.message)
+            unavailable["error"]["startCommand"] = paths.start_command()  # for the extension
+            return unavailable
         except UnicodeEncodeError:
             return error_reply(
                 request_id, "bad_message", "the message has a lone surrogate (not UTF-8)"
@@ -179,11 +186,14 @@ def check_caller(argv: Sequence[str]) -> str | None:
     try:
         allowed = callers.load()
     except callers.ConfigError as exc:
-        return f"the host's configuration is unreadable ({exc}); run `vauth native-host install`"
+        return (
+            f"the host's configuration is unreadable ({exc}); run "
+            f"`{paths.vauth_command()} native-host install --browser chromium|chrome|firefox`"
+        )
     if not callers.permitted(caller, allowed):
         return (
             f"{caller.identity} may not use this host; it serves the extensions it was installed "
-            "for (`vauth native-host install`)"
+            f"for (`{paths.vauth_command()} native-host install`)"
         )
     return None
 
@@ -204,7 +214,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if sys.stdin.isatty():
         print(
             "vauth-native-host is started by the browser (native messaging), not by hand; "
-            "register it with `vauth native-host install --browser chromium|chrome|firefox`",
+            f"register it with `{paths.vauth_command()} native-host install --browser "
+            "chromium|chrome|firefox`",
             file=sys.stderr,
         )
         return EXIT_USAGE

@@ -7,6 +7,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import sys
 from dataclasses import dataclass
 from importlib import resources
@@ -126,3 +127,51 @@ def install(
     except OSError as exc:
         raise InstallError(f"cannot write {exc.filename or manifest}: {exc.strerror}") from None
     return Installed(browser, manifest, program, allowed, config)
+
+
+MANIFEST_LIMIT = 64 * 1024  # a host manifest is a few hundred bytes
+
+
+def uninstall(browser: str | None = None, user_data_dir: Path | None = None) -> list[Path]:
+    """Undo ``install``: remove the manifests it wrote and forget the callers they allowed.
+    ``browser`` None: every browser's; ``user_data_dir``: only that Chromium profile's. The
+    manifests removed (none: nothing was installed). A file in a manifest's place that is
+    not vauth's host manifest is left alone (InstallError says so)."""
+    config = callers.config_path()
+    if user_data_dir is not None:
+        if browser is None:
+            raise InstallError("--user-data-dir needs --browser (chromium or chrome)")
+        targets = {manifest_directory(browser, user_data_dir) / f"{HOST_NAME}.json"}
+    else:
+        wanted = BROWSERS if browser is None else (browser,)
+        targets = {manifest_directory(b) / f"{HOST_NAME}.json" for b in wanted}
+        targets |= {m for m, b in callers.recorded(config).items() if b in wanted}
+    removed: list[Path] = []
+    try:
+        for manifest in sorted(targets):
+            if _ours(manifest):
+                manifest.unlink()
+                removed.append(manifest)
+            callers.forget(manifest, config)
+    except OSError as exc:
+        raise InstallError(f"cannot remove {exc.filename}: {exc.strerror}") from None
+    return removed
+
+
+def _ours(manifest: Path) -> bool:
+    """Whether ``manifest`` is vauth's host manifest (False: there is none); InstallError for
+    anything else in its place."""
+    try:
+        info = os.lstat(manifest)
+    except FileNotFoundError:
+        return False
+    refused = InstallError(f"{manifest} is not vauth's native-host manifest: it was left as it is")
+    if not stat.S_ISREG(info.st_mode) or info.st_size > MANIFEST_LIMIT:
+        raise refused
+    try:
+        written = json.loads(manifest.read_bytes())
+    except (OSError, ValueError):
+        raise refused from None
+    if not isinstance(written, dict) or written.get("name") != HOST_NAME:
+        raise refused
+    return True

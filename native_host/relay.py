@@ -23,21 +23,22 @@ from vauth.transport.unix_socket import Client, NotSent, UntrustedSocket
 logger = logging.getLogger(__name__)
 
 Progress = Callable[[dict[str, Any]], None]
-NOT_RUNNING = "The vauth daemon is not running. Start it with `vauth serve`."
-WENT_AWAY = "The vauth daemon stopped before it answered. Start it again with `vauth serve`."
+NOT_RUNNING = "The vauth daemon is not running. Start it with `{command}`."
+WENT_AWAY = "The vauth daemon stopped before it answered. Start it again with `{command}`."
 DAEMON_REPLY_LIMIT = 4 * framing.MAX_MESSAGE  # what the host reads from the daemon at most
 
 
 class DaemonUnavailable(Exception):
     """No daemon to relay to (``message`` is what the extension may show)."""
 
-    def __init__(self, message: str = NOT_RUNNING) -> None:
+    def __init__(self, message: str | None = None) -> None:
+        message = message or NOT_RUNNING.format(command=paths.start_command())
         super().__init__(message)
         self.message = message
 
 
 def _went_away() -> Exception:
-    return DaemonUnavailable(WENT_AWAY)
+    return DaemonUnavailable(WENT_AWAY.format(command=paths.start_command()))
 
 
 def _strict(request: dict[str, Any]) -> bytes:

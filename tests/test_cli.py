@@ -5,8 +5,10 @@ passphrase, 6 not found), never a traceback."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
+import io
 import json
 import os
 import pty
@@ -183,10 +185,10 @@ def test_import_with_a_wrong_passphrase_answers_5(daemon: Daemon, tmp_path: Path
     out = tmp_path / "passkeys.cxf"
     secret = tmp_path / "secret"
     secret.write_text("the export's own passphrase")
-    daemon.cli("export", "-o", str(out), "--passphrase-file", str(secret))
+    daemon.cli("export", "-o", str(out), "--file-passphrase-file", str(secret))
     secret.write_text("not the export's passphrase")
     failed(
-        daemon.cli("import", str(out), "--passphrase-file", str(secret), check=False),
+        daemon.cli("import", str(out), "--file-passphrase-file", str(secret), check=False),
         5,
         "wrong passphrase",
     )
@@ -355,7 +357,7 @@ def test_init_on_a_terminal_warns_of_a_weak_passphrase_and_boxes_the_key(tmp_pat
     term.type("a")
     warning = term.expect("Use it anyway? [y/N]")
     assert "This passphrase is weak" in warning
-    assert "could guess it in about less than a second" in warning or "guess it in about" in warning
+    assert "could guess it in about 3 seconds" in warning
     assert "0.5 s" in warning  # what one guess costs
     term.type("n")
     term.expect("New vault passphrase:")
@@ -421,3 +423,72 @@ def test_show_rename_and_delete_speak_plainly(daemon: Daemon) -> None:
     deleted = daemon.cli("delete", "--yes", "--", prefix).stdout
     assert "Moved the passkey for Bea (bea) on example.com to the trash" in deleted
     assert "example.com still lists it" in deleted and "sign in to the site" in deleted
+
+
+# -- issue 20: every argument says what it is ------------------------------------------------------
+
+
+def _parsers(
+    parser: argparse.ArgumentParser, path: tuple[str, ...] = ()
+) -> Iterator[tuple[tuple[str, ...], argparse.ArgumentParser]]:
+    """``parser`` and every subcommand's parser below it, with the words that reach each."""
+    yield path, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from _parsers(sub, (*path, name))
+
+
+def test_every_subcommand_help_gives_every_argument_a_help_text() -> None:
+    """Issue 20: 18 arguments had no help text (`serve --log-level`, `rename id nickname`, ...).
+    Each subcommand's --help is asked for, as a person would, and every argument it takes must
+    be explained there; the only argument without a help is the hidden old spelling
+    --passphrase-file, kept working where it meant the same passphrase."""
+    from vauth.cli import main, parser
+
+    walked = list(_parsers(parser()))
+    assert len(walked) > 30  # every command, sync's and native-host's included
+    for path, command in walked:
+        shown = io.StringIO()
+        with contextlib.redirect_stdout(shown), pytest.raises(SystemExit) as exited:
+            main([*path, "--help"])
+        assert exited.value.code == 0, path
+        text = " ".join(shown.getvalue().split())
+        for action in command._actions:
+            if isinstance(action, argparse._HelpAction):
+                continue
+            if action.help == argparse.SUPPRESS:
+                assert action.option_strings == ["--passphrase-file"], (path, action)
+                assert "--passphrase-file" not in text, path
+                continue
+            name = "/".join(action.option_strings) or action.dest
+            assert action.help, f"vauth {' '.join(path)}: {name} has no help text"
+            assert " ".join(action.help.split()) in text, (path, name)
+            for choice in getattr(action, "_choices_actions", []):
+                assert choice.help, f"vauth {' '.join(path)} {choice.dest} has no help text"
+
+
+@pytest.mark.parametrize("command", ["status", "list", "lock", "token", "show", "trash", "audit"])
+def test_commands_that_take_no_passphrase_offer_no_passphrase_flag(
+    command: str, tmp_path: Path
+) -> None:
+    """Issue 20: --passphrase-file was offered by commands that read no passphrase."""
+    args = [command, "x"] if command == "show" else [command]
+    result = cli(environment(tmp_path), *args, "--passphrase-file", "f", check=False)
+    failed(result, 2, "unrecognized arguments: --passphrase-file")
+
+
+def test_passphrase_flags_are_named_for_what_they_read() -> None:
+    """Issue 20: each flag says which passphrase it reads; help says so, and VAUTH_PASSPHRASE
+    is the vault's (for `init`, `serve` and `recover`: the one to set)."""
+    from vauth.cli import parser
+
+    helps = {path: command.format_help() for path, command in _parsers(parser())}
+    for path in [("init",), ("serve",), ("unlock",), ("recovery-key",), ("sync", "status")]:
+        assert "--vault-passphrase-file FILE" in helps[path], path
+        assert "--new-passphrase-file" not in helps[path], path
+    assert "--new-passphrase-file FILE" in helps[("recover",)]
+    assert "--vault-passphrase-file" not in helps[("recover",)]
+    changing = " ".join(helps[("passphrase",)].split())
+    assert "--vault-passphrase-file FILE read the current passphrase" in changing
+    assert "--new-passphrase-file FILE read the new passphrase" in changing

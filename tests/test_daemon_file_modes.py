@@ -61,7 +61,13 @@ def test_every_file_vauth_writes_is_private(tmp_path: Path, loose_umask: None) -
         passphrase_file = work / "export-passphrase"
         passphrase_file.write_text("export secret\n")
         vauth(
-            daemon, work, "export", "-o", "passkeys.cxf", "--passphrase-file", "export-passphrase"
+            daemon,
+            work,
+            "export",
+            "-o",
+            "passkeys.cxf",
+            "--file-passphrase-file",
+            "export-passphrase",
         )
         vauth(daemon, work, "token")
         backed_up = vauth(daemon, work, "backup", "copies/vault-copy.db")

@@ -13,7 +13,7 @@ from fido2.ctap2 import Info
 from webauthn.helpers import parse_registration_credential_json
 
 from tests.support import PASSPHRASE, creation
-from vauth.device import Device, authenticator_config
+from vauth.device import Device, TesterDevice, authenticator_config
 from vauth.presence import AutoPresence
 
 ORIGIN = "https://example.com"
@@ -50,7 +50,7 @@ async def test_a_vault_passkey_is_a_platform_passkey(tmp_path: Path) -> None:
 
 async def test_an_ephemeral_device_keeps_its_configured_transport() -> None:
     """A tester's authenticator says what it was configured as (WebDriver 11.1 transport)."""
-    device = Device.ephemeral(authenticator_config(transport="usb"), AutoPresence())
+    device = TesterDevice.ephemeral(authenticator_config(transport="usb"), AutoPresence())
     created = await device.create(creation("bob"), ORIGIN)
     assert created["authenticatorAttachment"] == "cross-platform"
     assert created["response"]["transports"] == ["usb"]

@@ -147,21 +147,23 @@ def test_cli_export_needs_the_right_vault_passphrase(daemon: Daemon, tmp_path: P
     export_passphrase = tmp_path / "export-passphrase"
     export_passphrase.write_text("export secret\n")
     out = tmp_path / "e.cxf"
-    none = cli(daemon, "export", "--passphrase-file", str(export_passphrase), "-o", str(out),
+    none = cli(daemon, "export", "--file-passphrase-file", str(export_passphrase), "-o", str(out),
                env=env)  # fmt: skip
     assert none.returncode == 2 and "vault passphrase" in none.stderr, none.stderr
 
     wrong_file = tmp_path / "wrong"
     wrong_file.write_text("not " + PASSPHRASE + "\n")
     wrong = cli(daemon, "export", "--vault-passphrase-file", str(wrong_file),
-                "--passphrase-file", str(export_passphrase), "-o", str(out), env=env)  # fmt: skip
+                "--file-passphrase-file", str(export_passphrase), "-o", str(out),
+                env=env)  # fmt: skip
     assert wrong.returncode == 5 and "wrong vault passphrase" in wrong.stderr, wrong.stderr
     assert not out.exists()
 
     right_file = tmp_path / "right"
     right_file.write_text(PASSPHRASE + "\n")
     right = cli(daemon, "export", "--vault-passphrase-file", str(right_file),
-                "--passphrase-file", str(export_passphrase), "-o", str(out), env=env)  # fmt: skip
+                "--file-passphrase-file", str(export_passphrase), "-o", str(out),
+                env=env)  # fmt: skip
     assert right.returncode == 0, right.stderr
     assert json.loads(out.read_bytes())["format"] == "vauth-export"
 

@@ -1,5 +1,6 @@
 """The client's cached getInfo follows PIN and configuration changes made through CTAP, whether
-they come through the sync ``process`` or the async ``aprocess`` (the daemon's and HID's path)."""
+they come through the sync ``process``, the async ``aprocess`` (the daemon's and HID's path) or
+straight to the core: it is kept by the authenticator's state version."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from fido2.ctap2.pin import ClientPin
 
 from vauth import VirtualAuthenticator
 from vauth.testing import open_hid_device
+from vauth.webauthn.ctap_messages import ByteChannel
+from vauth.webauthn.pin import PinSession
 
 PIN = "271828"
 ORIGIN = "https://example.com"
@@ -53,4 +56,16 @@ async def test_reset_is_seen_by_the_client(va: VirtualAuthenticator, asynchronou
     assert status == b"\x00"
     va.client.pin = None
     response = await va.acreate(creation(b"third"), ORIGIN)  # no PIN is set any more
+    assert response["type"] == "public-key"
+
+
+async def test_a_pin_set_past_the_device_is_seen_by_the_client(va: VirtualAuthenticator) -> None:
+    """The cache follows the authenticator's state version, not the command bytes the device
+    carries: a PIN set on the core itself (as the U2F front or any other in-process caller
+    reaches it) is seen too."""
+    core = va.device.authenticator
+    before = core.info_version
+    await PinSession(ByteChannel(core.process), (2, 1)).set_pin(PIN)
+    assert core.info_version != before
+    response = await va.acreate(creation(b"second"), ORIGIN)  # needs the PIN's token now
     assert response["type"] == "public-key"

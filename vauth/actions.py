@@ -89,6 +89,10 @@ async def _ctap(service: Service, _o: Operations, p: dict[str, Any]) -> dict[str
     return {"response": base64.b64encode(response).decode("ascii")}
 
 
+async def _attestation_ca(service: Service, authenticator_id: str) -> dict[str, str]:
+    return {"certificate": await service.attestation_ca(authenticator_id)}
+
+
 async def _answer(service: Service, _o: Operations, p: dict[str, Any]) -> None:
     approve = p["approve"]
     service.prompts.answer(
@@ -103,13 +107,15 @@ ACTIONS: dict[str, Action] = {
         lambda s, o, p: o.vault.unlock(p["passphrase"]),
     ),
     "lock": Action((), lambda s, o, p: o.vault.lock()),
-    "create": Action(_CEREMONY, lambda s, o, p: s.create(_id(p), *_ceremony(p))),
-    "get": Action(_CEREMONY, lambda s, o, p: s.get(_id(p), *_ceremony(p))),
+    # without an authenticatorId: the page's authenticators (Service.page_devices)
+    "create": Action(_CEREMONY, lambda s, o, p: s.create(p.get("authenticatorId"), *_ceremony(p))),
+    "get": Action(_CEREMONY, lambda s, o, p: s.get(p.get("authenticatorId"), *_ceremony(p))),
     "ctap": Action((_AUTHENTICATOR, Field("message", STRING, required=True)), _ctap),
     "cancel": Action(
         (Field("ceremonyId", STRING, required=True),),
         lambda s, o, p: s.cancel(p["ceremonyId"]),
     ),
+    "attestation.ca": Action((_AUTHENTICATOR,), lambda s, o, p: _attestation_ca(s, _id(p))),
     "prompts.wait": Action(
         (Field("timeout", NUMBER, minimum=0, maximum=MAX_WAIT_S),),
         lambda s, o, p: s.prompts.wait(float(p.get("timeout", 25))),
@@ -205,6 +211,7 @@ ACTIONS: dict[str, Action] = {
     ),
     "sync.devices": Action((), lambda s, o, p: o.sync.devices()),
     "sync.remove": Action((_DEVICE_ID,), lambda s, o, p: o.sync.remove(p["deviceId"])),
+    "sync.leave": Action((), lambda s, o, p: o.sync.leave()),
     "sync.default": Action(
         (Field("default", STRING, nullable=True, choices=("synced", "device")),),
         lambda s, o, p: o.sync.default(p.get("default")),

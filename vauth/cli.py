@@ -15,14 +15,16 @@ import dataclasses
 import datetime
 import getpass
 import json
+import math
 import os
+import stat
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from vauth import __version__, paths
-from vauth.secret import Secret, read_terminal, take_environment, wipe
+from vauth.secret import FileTooLarge, Secret, read_terminal, take_environment, wipe
 from vauth.secret import read_file as secret_file
 
 TRASH_DAYS = 30  # vauth.vault.store.TRASH_DAYS (not imported: the CLI starts fast)
@@ -51,59 +53,100 @@ class CliError(Exception):
 
 # -- passphrases --------------------------------------------------------------------------------
 
+# Each flag is named for the passphrase it reads (the vault's; a new one to set); VAUTH_PASSPHRASE
+# gives the vault's (for `init` and `recover`, the one to set).
+VAULT_FILE, NEW_FILE = "vault_passphrase_file", "new_passphrase_file"
+MAX_PASSPHRASE_FILE = 64 * 1024  # more is not a passphrase (/dev/zero, a wrong file name)
+
 
 def read_passphrase(
-    args: argparse.Namespace, prompt: str = "Vault passphrase: ", confirm: bool = False
+    args: argparse.Namespace,
+    prompt: str = "Vault passphrase: ",
+    confirm: bool = False,
+    flag: str = VAULT_FILE,
 ) -> str:
-    """From --passphrase-file, VAUTH_PASSPHRASE, or a prompt on the terminal (as text, for a
-    request to the daemon)."""
-    return _passphrase_text(getattr(args, "passphrase_file", None), prompt, confirm)
+    """From the file ``flag`` names, VAUTH_PASSPHRASE, or a prompt on the terminal (as text,
+    for a request to the daemon)."""
+    return _passphrase_text(getattr(args, flag, None), prompt, confirm, flag)
 
 
-def _passphrase_text(file: str | None, prompt: str, confirm: bool = False) -> str:
+def _passphrase_text(file: str | None, prompt: str, confirm: bool = False, flag: str = "") -> str:
     """From ``file``, VAUTH_PASSPHRASE or the terminal, as text; the buffer read is wiped."""
-    secret = _read_secret(file, prompt, confirm, os.environ.get("VAUTH_PASSPHRASE"))
+    secret = _read_secret(file, prompt, confirm, os.environ.get("VAUTH_PASSPHRASE"), flag)
     try:
-        return secret.decode("utf-8", "surrogateescape")
+        return secret.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _not_text(file) from None
     finally:
         wipe(secret)
 
 
+def _check_text(secret: bytearray, file: str | None) -> None:
+    """A passphrase travels to the daemon as text: refuse bytes that are not UTF-8."""
+    try:
+        wipe(secret.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise _not_text(file) from None
+
+
+def _not_text(file: str | None) -> CliError:
+    if file is None:
+        return CliError("the passphrase is not text (UTF-8)", EXIT_USAGE)
+    return CliError(
+        f"the file {file} does not hold a passphrase: it is not text (UTF-8). A passphrase "
+        "file holds the passphrase as a line of text",
+        EXIT_USAGE,
+    )
+
+
 def read_secret(
-    args: argparse.Namespace, prompt: str = "Vault passphrase: ", confirm: bool = False
+    args: argparse.Namespace,
+    prompt: str = "Vault passphrase: ",
+    confirm: bool = False,
+    flag: str = VAULT_FILE,
 ) -> bytearray:
     """The passphrase as read_passphrase finds it, for this process's own use of the vault
     (``serve``, ``init``): VAUTH_PASSPHRASE is taken out of the environment, and the buffer
     is the caller's to wipe."""
     from_environment = take_environment("VAUTH_PASSPHRASE")
     try:
-        return _read_secret(
-            getattr(args, "passphrase_file", None), prompt, confirm, from_environment
-        )
+        return _read_secret(getattr(args, flag, None), prompt, confirm, from_environment, flag)
     finally:
         wipe(from_environment)
 
 
 def _read_secret(
-    file: str | None, prompt: str, confirm: bool, environment: str | bytearray | None
+    file: str | None,
+    prompt: str,
+    confirm: bool,
+    environment: str | bytearray | None,
+    flag: str = VAULT_FILE,
 ) -> bytearray:
     if file:
         return _read_passphrase_file(file)
     if environment:
         return bytearray(environment, "utf-8") if isinstance(environment, str) else environment[:]
     if not sys.stdin.isatty():
-        raise CliError(
-            "no passphrase: give --passphrase-file, set VAUTH_PASSPHRASE, or run on a terminal",
-            EXIT_USAGE,
-        )
+        raise CliError(_no_passphrase(flag), EXIT_USAGE)
     return _read_typed(prompt, confirm)
+
+
+def _no_passphrase(flag: str, environment: bool = True) -> str:
+    option = "--" + (flag or VAULT_FILE).replace("_", "-")
+    either = ", set VAUTH_PASSPHRASE," if environment else ""
+    return f"no passphrase: give {option}{either} or run on a terminal"
 
 
 def _read_passphrase_file(file: str) -> bytearray:
     try:
-        return secret_file(file)
+        return secret_file(file, MAX_PASSPHRASE_FILE)
+    except FileTooLarge:
+        raise CliError(
+            f"{file} does not hold a passphrase: it is larger than {MAX_PASSPHRASE_FILE} bytes",
+            EXIT_USAGE,
+        ) from None
     except OSError as exc:
-        raise CliError(f"cannot read the passphrase file: {exc.strerror}") from None
+        raise CliError(f"cannot read the passphrase file {file}: {exc.strerror}") from None
 
 
 def _read_typed(prompt: str, confirm: bool) -> bytearray:
@@ -147,38 +190,51 @@ def passphrase_weakness(passphrase: str) -> str | None:
     feedback = estimate["feedback"]
     advice = " ".join(filter(None, [feedback.get("warning"), *feedback.get("suggestions", [])]))
     return (
-        "This passphrase is weak: someone who gets a copy of your vault could guess it in about "
-        f"{display_time(seconds)} with one ordinary computer (each guess costs about "
+        "This passphrase is weak: someone who gets a copy of your vault could guess it "
+        f"{_within(display_time(seconds))} with one ordinary computer (each guess costs about "
         f"{GUESS_COST_S:g} s there, and a bigger machine is faster). "
         + (advice + " " if advice else "")
         + "A few unrelated words make a strong passphrase that is easy to remember."
     )
 
 
+def _within(duration: str) -> str:
+    """zxcvbn's duration after "guess it": "in about 3 hours", "in less than a second"."""
+    if duration in ("less than a second", "centuries"):
+        return f"in {duration}"
+    return f"in about {duration}"
+
+
 def read_new_passphrase(
-    args: argparse.Namespace, prompt: str = "New vault passphrase: "
+    args: argparse.Namespace,
+    prompt: str = "New vault passphrase: ",
+    flag: str = VAULT_FILE,
+    environment: bool = True,
 ) -> bytearray:
     """A passphrase to set, in a buffer the caller wipes: asked twice on a terminal, with a
-    warning (and a second chance) if it is weak; from --passphrase-file or VAUTH_PASSPHRASE
-    (taken out of the environment), with the warning on stderr."""
-    if getattr(args, "passphrase_file", None) or os.environ.get("VAUTH_PASSPHRASE"):
-        passphrase = read_secret(args)
+    warning (and a second chance) if it is weak; from the file ``flag`` names or (with
+    ``environment``) VAUTH_PASSPHRASE (taken out of the environment), with the warning on
+    stderr. It must be text: the daemon is sent it as text when it unlocks the vault."""
+    file = getattr(args, flag, None)
+    if file or (environment and os.environ.get("VAUTH_PASSPHRASE")):
+        passphrase = (
+            read_secret(args, flag=flag) if environment else _read_passphrase_file(str(file))
+        )
         if not passphrase:
             raise CliError("the new passphrase is empty", EXIT_USAGE)
+        _check_text(passphrase, file)
         weakness = _weakness(passphrase)
         if weakness:
             print(f"vauth: warning: {weakness}", file=sys.stderr)
         return passphrase
     if not sys.stdin.isatty():
-        raise CliError(
-            "no passphrase: give --passphrase-file, set VAUTH_PASSPHRASE, or run on a terminal",
-            EXIT_USAGE,
-        )
+        raise CliError(_no_passphrase(flag, environment), EXIT_USAGE)
     while True:
         passphrase = read_terminal(prompt)
         if not passphrase:
             print("The passphrase cannot be empty. Choose one.")
             continue
+        _check_text(passphrase, None)
         weakness = _weakness(passphrase)
         if weakness:
             print(weakness)
@@ -253,11 +309,16 @@ async def _call(args: argparse.Namespace, action: str, **params: Any) -> Any:
     except ConnectionError:
         raise CliError(
             "the vauth daemon stopped before it answered; see its log, and start it again "
-            "with `vauth serve`",
+            f"with `{paths.start_command()}`",
             EXIT_NO_DAEMON,
         ) from None
     finally:
         await client.close()
+    return _result(reply)
+
+
+def _result(reply: dict[str, Any]) -> Any:
+    """An action's result, or its refusal as a CliError with the documented exit code."""
     if not reply.get("ok"):
         error = reply.get("error", {})
         code = _EXIT_FOR_CODE.get(error.get("code"), EXIT_FAILURE)
@@ -270,14 +331,14 @@ def _connect_error(socket_path: Path, exc: OSError) -> CliError:
     if isinstance(exc, FileNotFoundError):
         return CliError(
             f"the vauth daemon is not running (nothing at {socket_path}); "
-            "start it with `vauth serve`",
+            f"start it with `{paths.start_command()}`",
             EXIT_NO_DAEMON,
         )
     if isinstance(exc, ConnectionRefusedError):
         return CliError(
             f"the vauth daemon is not running: {socket_path} is left over from a daemon that "
             "stopped without cleaning up (it probably crashed; its log may say why). Start it "
-            "again with `vauth serve`, which replaces the stale socket",
+            f"again with `{paths.start_command()}`, which replaces the stale socket",
             EXIT_NO_DAEMON,
         )
     if isinstance(exc, PermissionError):
@@ -299,7 +360,17 @@ def output(args: argparse.Namespace, value: Any, human: str | None = None) -> No
     if args.json:
         print(json.dumps(value, indent=2))
     elif human is not None:
-        print(human)
+        print(typed(human))
+
+
+def typed(text: str) -> str:
+    """A sentence with its `vauth ...` commands (the CLI's and the daemon's) as a person must
+    type them to reach this installation (paths.vauth_command: its full path when the `vauth`
+    on PATH is not this one)."""
+    if "`vauth " not in text:
+        return text
+    command = paths.vauth_command()
+    return text if command == "vauth" else text.replace("`vauth ", f"`{command} ")
 
 
 def _when(ms: int | None) -> str:
@@ -320,6 +391,7 @@ def _table(rows: list[list[str]], header: list[str]) -> str:
 
 def cmd_init(args: argparse.Namespace) -> int:
     path = _vault_path(args)
+    _vault_folder(path)  # before the passphrase is asked for
     if path.exists():
         raise CliError(f"a vault exists already at {path}")
     passphrase = read_new_passphrase(args)
@@ -360,22 +432,55 @@ def _vault_errors() -> Iterator[None]:
         raise CliError(str(error)) from None
 
 
+def _vault_folder(path: Path) -> None:
+    """Refuse, before a passphrase is asked for, a new vault at ``path`` that cannot be made
+    there (what only creating it can tell is said when it is made)."""
+    if path.is_dir():
+        raise CliError(
+            f"{path} is a folder: give the vault's file name, such as {path / 'vault.db'}",
+            EXIT_USAGE,
+        )
+    existing, missing = path.absolute().parent, None
+    while not existing.exists() and existing != existing.parent:
+        existing, missing = existing.parent, existing
+    if not existing.is_dir():
+        raise CliError(f"vauth cannot create the vault {path}: {existing} is not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise CliError(f"vauth cannot create the vault {path}: it may not write in {existing}")
+    if missing is not None:  # can its folder be made there? (try, leaving nothing behind)
+        try:
+            missing.mkdir(mode=0o700)
+            missing.rmdir()
+        except OSError as exc:
+            raise CliError(_cannot_create(path, exc)) from None
+
+
+def _cannot_create(path: Path, exc: OSError) -> str:
+    where = f" ({exc.filename})" if exc.filename and str(exc.filename) != str(path) else ""
+    return f"vauth cannot create the vault {path}: {exc.strerror or exc}{where}"
+
+
 def _create_vault(path: Path, passphrase: Secret) -> str:
     from vauth.vault import Vault
 
-    vault = Vault.open(path, passphrase)
+    try:
+        vault = Vault.open(path, passphrase)
+    except OSError as exc:
+        raise CliError(_cannot_create(path, exc)) from None
     recovery = vault.recovery_key
     vault.close()
     assert recovery is not None
     return recovery
 
 
+PASSPHRASE_TRIES = 3  # at `vauth serve`'s prompt, as sudo gives
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from vauth import daemon
     from vauth.vault import VaultError, WrongPassphraseError
 
-    daemon.configure_logging(args.log_level)
-    passphrase: bytearray | None = None
+    daemon.configure_logging(args.log_level, args.log_format)
     http = None if args.no_http else _host_port(args.http)
     if args.uhid and not os.access("/dev/uhid", os.R_OK | os.W_OK):
         raise CliError("--uhid needs read and write access to /dev/uhid (root, or a udev rule)")
@@ -395,17 +500,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         # Before a vault is made and its key shown: can this daemon run at all?
         asyncio.run(daemon.preflight(settings))
-        if settings.vault is not None:
-            vault = settings.vault
-            if vault.exists():
-                passphrase = read_secret(args, "Vault passphrase: ")
-            else:
-                passphrase = read_new_passphrase(args)
-                if _on_terminal():  # show the key in its box before any log line
-                    print(f"Creating a new vault at {vault}.")
-                    show_recovery_key(_create_vault(vault, passphrase))
-            settings = dataclasses.replace(settings, passphrase=passphrase)
-        return asyncio.run(daemon.serve(settings))
+        if settings.vault is None:
+            return asyncio.run(daemon.serve(settings))
+        if not settings.vault.exists():
+            return _serve_new_vault(args, settings)
+        return _serve_vault(args, settings)
     except daemon.StartupError as exc:
         raise CliError(str(exc)) from None
     except VaultError as exc:
@@ -416,8 +515,50 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise CliError(str(exc), code) from None
     except KeyboardInterrupt:
         return EXIT_OK
+
+
+def _serve_new_vault(args: argparse.Namespace, settings: Any) -> int:
+    """Ask for a new passphrase, make the vault (showing its key on a terminal), and serve it."""
+    from vauth import daemon
+
+    vault = settings.vault
+    _vault_folder(vault)
+    passphrase = read_new_passphrase(args)
+    try:
+        if _on_terminal():  # show the key in its box before any log line
+            print(f"Creating a new vault at {vault}.")
+            show_recovery_key(_create_vault(vault, passphrase))
+        return asyncio.run(daemon.serve(dataclasses.replace(settings, passphrase=passphrase)))
+    except OSError as exc:
+        raise CliError(_cannot_create(vault, exc)) from None
     finally:
         wipe(passphrase)
+
+
+def _serve_vault(args: argparse.Namespace, settings: Any) -> int:
+    """Serve an existing vault; a passphrase typed on the terminal may be retyped, up to
+    PASSPHRASE_TRIES times in all."""
+    from vauth import daemon
+    from vauth.vault import WrongPassphraseError
+
+    typed = not (getattr(args, VAULT_FILE, None) or os.environ.get("VAUTH_PASSPHRASE"))
+    for attempt in range(1, PASSPHRASE_TRIES + 1):
+        passphrase = read_secret(args, "Vault passphrase: ")
+        try:
+            return asyncio.run(daemon.serve(dataclasses.replace(settings, passphrase=passphrase)))
+        except WrongPassphraseError:
+            if not typed:
+                raise
+            if attempt == PASSPHRASE_TRIES:
+                raise CliError(
+                    f"{PASSPHRASE_TRIES} wrong passphrases: the vault was not opened and nothing "
+                    "was changed",
+                    EXIT_PASSPHRASE,
+                ) from None
+            print("That passphrase does not open the vault. Try again.", file=sys.stderr)
+        finally:
+            wipe(passphrase)
+    raise AssertionError("unreachable")
 
 
 def _authenticator_options(args: argparse.Namespace) -> dict[str, Any] | None:
@@ -448,8 +589,11 @@ def _authenticator_options(args: argparse.Namespace) -> dict[str, Any] | None:
 
 def _host_port(value: str) -> tuple[str, int]:
     host, _, port = value.rpartition(":")
-    if not host or not port.isdigit():
-        raise CliError(f"--http wants HOST:PORT, not {value!r}", EXIT_USAGE)
+    if not host or not port.isdigit() or int(port) > 65535:
+        raise CliError(
+            f"--http wants HOST:PORT with a port from 0 to 65535 (0: any free one), not {value!r}",
+            EXIT_USAGE,
+        )
     host = host.strip("[]")
     if host not in ("127.0.0.1", "::1", "localhost"):
         raise CliError("the HTTP API listens on loopback only (127.0.0.1, ::1)", EXIT_USAGE)
@@ -482,6 +626,16 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_unlock(args: argparse.Namespace) -> int:
+    vault = call(args, "status")["vault"]  # no daemon: say so before asking for the passphrase
+    if vault is None:
+        raise CliError(
+            "the running daemon keeps no vault (it was started with --ephemeral), so there is "
+            "nothing to unlock",
+            EXIT_NOT_FOUND,
+        )
+    if not vault["locked"]:
+        output(args, {"locked": False}, "The vault is unlocked already.")
+        return EXIT_OK
     call(args, "unlock", passphrase=read_passphrase(args))
     output(args, {"locked": False}, "vault unlocked")
     return EXIT_OK
@@ -628,7 +782,7 @@ def cmd_delete(args: argparse.Namespace) -> int:
         args,
         {"deleted": credential_id, **(result or {})},
         f"Moved {_named(shown)} to the trash. It no longer works; to bring it back within "
-        f"{TRASH_DAYS} days, run: vauth restore {credential_id[:12]}\n"
+        f"{TRASH_DAYS} days, run `vauth restore {credential_id[:12]}`.\n"
         f"{_site(shown)} still lists it among your passkeys: to remove it there too, sign in to "
         "the site, open your account's security or passkey settings and delete it.",
     )
@@ -667,7 +821,7 @@ def cmd_trash(args: argparse.Namespace) -> int:
     ]
     human = (
         _table(rows, ["ID", "SITE", "ACCOUNT", "DELETED", "BY", "GONE FOR GOOD"])
-        + "\nRestore one with: vauth restore ID"
+        + "\nRestore one with `vauth restore ID`."
         if rows
         else "The trash is empty."
     )
@@ -706,44 +860,152 @@ def _confirm_plaintext(args: argparse.Namespace) -> None:
         raise CliError("nothing was exported", EXIT_USAGE)
 
 
-def _vault_passphrase(args: argparse.Namespace) -> str:
-    """The vault passphrase an export needs: --vault-passphrase-file, VAUTH_PASSPHRASE, or
-    the terminal."""
-    file = args.vault_passphrase_file
+# -- moving passkeys in and out (export, import) -----------------------------------------------
+
+EXPORT_NEEDS = "an export carries every private key, so it needs the vault passphrase"
+IMPORT_NEEDS = "the vault is locked or the daemon is not running, so importing needs its passphrase"
+MAX_IMPORT_FILE = 64 << 20  # vauth.vault.sources.MAX_FILE_SIZE
+
+
+def _vault_passphrase(args: argparse.Namespace, why: str = EXPORT_NEEDS) -> str:
+    """The vault's passphrase: --vault-passphrase-file, VAUTH_PASSPHRASE, or the terminal."""
+    file = getattr(args, "vault_passphrase_file", None)
     if not file and not os.environ.get("VAUTH_PASSPHRASE") and not sys.stdin.isatty():
         raise CliError(
-            "an export carries every private key, so it needs the vault passphrase: give "
-            "--vault-passphrase-file, set VAUTH_PASSPHRASE, or run on a terminal",
+            f"{why}: give --vault-passphrase-file, set VAUTH_PASSPHRASE, or run on a terminal",
             EXIT_USAGE,
         )
     return _passphrase_text(file, "Vault passphrase: ")
 
 
-def cmd_export(args: argparse.Namespace) -> int:
-    notice = call(args, "export.notice", format=args.format)
-    print(f"Exporting {notice['count']} passkey(s). {notice['notice']}", file=sys.stderr)
-    if args.plaintext:
-        _confirm_plaintext(args)
-    vault_passphrase = _vault_passphrase(args)
-    passphrase = None
-    if not args.plaintext:
-        passphrase = read_passphrase(args, "Passphrase for the export: ", confirm=True)
-    to_file = args.output not in (None, "-")
-    fd = _create_export_file(args.output) if to_file else None  # before the slow work
-    try:
-        result = call(
-            args,
-            "export",
-            format=args.format,
-            passphrase=passphrase,
-            plaintext=args.plaintext,
-            vaultPassphrase=vault_passphrase,
+def _file_passphrase(args: argparse.Namespace, prompt: str, confirm: bool = False) -> str:
+    """The passphrase of the file imported or exported: --file-passphrase-file or the
+    terminal, never VAUTH_PASSPHRASE (which is the vault's)."""
+    file = args.file_passphrase_file
+    if not file and not sys.stdin.isatty():
+        raise CliError(
+            "the file has a passphrase of its own: give --file-passphrase-file, or run on a "
+            "terminal",
+            EXIT_USAGE,
         )
-    except BaseException:
-        if fd is not None:
-            os.close(fd)
-            os.unlink(args.output)
-        raise
+    secret = _read_passphrase_file(file) if file else _read_typed(prompt, confirm)
+    try:
+        return secret.decode("utf-8", "surrogateescape")
+    finally:
+        wipe(secret)
+
+
+def _whose_passphrase(args: argparse.Namespace) -> None:
+    """Import and export read two passphrases: a flag must say whose it reads."""
+    if getattr(args, "passphrase_file", None):
+        raise CliError(
+            "--passphrase-file does not say whose passphrase it is here: give the file's with "
+            "--file-passphrase-file and the vault's with --vault-passphrase-file",
+            EXIT_USAGE,
+        )
+
+
+class _OnTheVault:
+    """Import and export's way to the vault: through the daemon when it runs (unlocking it
+    first, with the vault passphrase, if it is locked), else on the vault's files in this
+    process, through the same actions the daemon runs."""
+
+    def __init__(self, args: argparse.Namespace, why: str) -> None:
+        self.args, self.why = args, why
+        self._passphrase: str | None = None
+        self._runner: asyncio.Runner | None = None
+        self._service: Any = None
+
+    def vault_passphrase(self) -> str:
+        if self._passphrase is None:
+            self._passphrase = _vault_passphrase(self.args, self.why)
+        return self._passphrase
+
+    def __enter__(self) -> _OnTheVault:
+        try:
+            vault = call(self.args, "status").get("vault")
+        except CliError as exc:
+            if exc.code != EXIT_NO_DAEMON:
+                raise
+            path = _existing_vault(self.args)  # no vault yet: say `vauth init`, ask nothing
+            self._runner = asyncio.Runner()
+            self._service = self._runner.run(_open_vault(path, self.vault_passphrase()))
+            return self
+        if vault is not None and vault.get("locked"):
+            call(self.args, "unlock", passphrase=self.vault_passphrase())
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._runner is not None:
+            self._service.close()
+            self._runner.close()
+        wipe(self._passphrase)
+
+    def call(self, action: str, **params: Any) -> Any:
+        if self._runner is None:
+            return call(self.args, action, **params)
+        return self._runner.run(_dispatch(self._service, action, params))
+
+
+async def _open_vault(path: Path, passphrase: str) -> Any:
+    """A Service on the vault's files, as the daemon's, with no one to ask for presence."""
+    from vauth.device import Device
+    from vauth.presence import DenyPresence
+    from vauth.service import Prompts, Service
+
+    with _vault_errors():
+        device = await Device.open_vault(path, passphrase, DenyPresence())
+    return Service(device, Prompts(), "deny")
+
+
+async def _dispatch(service: Any, action: str, params: dict[str, Any]) -> Any:
+    """``action`` run in this process exactly as the daemon's socket runs it."""
+    from vauth.actions import dispatcher
+
+    progress = params.pop("progress", None)
+
+    async def notify(message: dict[str, Any]) -> None:
+        if progress is not None:
+            progress(message["progress"]["done"], message["progress"]["total"])
+
+    request = {"id": 0, "action": action, "params": {**params, "progress": progress is not None}}
+    return _result(await dispatcher(service)(request, notify))
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    _whose_passphrase(args)
+    if args.plaintext and args.format == "keepassxc":
+        raise CliError(
+            "a KeePass database is always encrypted: leave out --plaintext and choose a "
+            "passphrase for it",
+            EXIT_USAGE,
+        )
+    to_file = args.output not in (None, "-")
+    if args.format == "keepassxc" and not to_file and sys.stdout.isatty():
+        raise CliError("a KeePass database is not text: give -o FILE.kdbx", EXIT_USAGE)
+    with _OnTheVault(args, EXPORT_NEEDS) as vault:
+        notice = vault.call("export.notice", format=args.format)
+        print(f"Exporting {notice['count']} passkey(s). {notice['notice']}", file=sys.stderr)
+        if args.plaintext:
+            _confirm_plaintext(args)
+        vault_passphrase = vault.vault_passphrase()
+        passphrase = None
+        if not args.plaintext:
+            passphrase = _file_passphrase(args, "Passphrase for the export: ", confirm=True)
+        fd = _create_export_file(args.output) if to_file else None  # before the slow work
+        try:
+            result = vault.call(
+                "export",
+                format=args.format,
+                passphrase=passphrase,
+                plaintext=args.plaintext,
+                vaultPassphrase=vault_passphrase,
+            )
+        except BaseException:
+            if fd is not None:
+                os.close(fd)
+                os.unlink(args.output)
+            raise
     data = base64.b64decode(result["data"])
     if fd is None:
         sys.stdout.buffer.write(data)
@@ -777,13 +1039,32 @@ def _create_export_file(name: str) -> int:
         raise CliError(f"vauth cannot write {name}: {exc.strerror or exc}") from None
 
 
-def cmd_import(args: argparse.Namespace) -> int:
+def _read_import_file(name: str) -> bytes:
+    """The file to import, refused with a sentence if it is not a file or over the limit."""
     try:
-        data = Path(args.file).read_bytes()
+        fd = os.open(name, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as exc:
-        raise CliError(f"cannot read {args.file}: {exc.strerror}") from None
-    encrypted = data.lstrip().startswith(b'{"format"') or b'"vauth-export"' in data[:200]
-    passphrase = read_passphrase(args, "Passphrase of the export: ") if encrypted else None
+        raise CliError(f"cannot read {name}: {exc.strerror}") from None
+    with os.fdopen(fd, "rb") as file:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise CliError(f"{name} is not a file: give the file to import")
+        if info.st_size > MAX_IMPORT_FILE:
+            raise CliError(
+                f"{name} is {info.st_size} bytes, over the {MAX_IMPORT_FILE}-byte limit of an "
+                "import: nothing was imported"
+            )
+        return file.read(MAX_IMPORT_FILE + 1)
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from vauth.vault.sources import needs_passphrase
+
+    _whose_passphrase(args)
+    data = _read_import_file(args.file)
+    passphrase = None
+    if needs_passphrase(data):
+        passphrase = _file_passphrase(args, "Passphrase of the file: ")
     show = sys.stderr.isatty() and not args.json
     drawn = False
 
@@ -801,21 +1082,39 @@ def cmd_import(args: argparse.Namespace) -> int:
             )
 
     try:
-        report = call(
-            args,
-            "import",
-            progress=progress,
-            data=base64.b64encode(data).decode(),
-            passphrase=passphrase,
-            via="cli",
-        )
+        with _OnTheVault(args, IMPORT_NEEDS) as vault:
+            report = vault.call(
+                "import",
+                progress=progress,
+                data=base64.b64encode(data).decode(),
+                passphrase=passphrase,
+                via="cli",
+            )
     finally:
         if drawn:
             print(file=sys.stderr)  # end the progress bar's line
-    lines = [f"imported {len(report['imported'])} passkey(s)"]
-    lines += [f"skipped {s['sentence']}" for s in report["skipped"]]
-    lines += [f"warning: {w}" for w in report["warnings"]]
-    output(args, report, "\n".join(lines))
+    imported, skipped = len(report["imported"]), report["skipped"]
+    if args.json:
+        shown = [
+            {"site": s["rpId"], "account": s["userName"], "reason": s["reason"]} for s in skipped
+        ]
+        print(json.dumps({"imported": imported, "skipped": shown}, indent=2))
+    else:
+        lines = [f"Imported {imported} passkey{'' if imported == 1 else 's'}."]
+        lines += [f"Skipped {s['sentence']}" for s in skipped]
+        lines += [f"Warning: {w}" for w in report["warnings"]]
+        print("\n".join(lines))
+    if not imported:
+        everything_known = all(s["reason"] == "already present" for s in skipped)
+        raise CliError(
+            "nothing was imported: "
+            + (
+                "every passkey in the file is already in your vault"
+                if everything_known
+                else f"none of the {len(skipped)} passkeys in the file could be used (each is "
+                "listed with the reason)"
+            )
+        )
     return EXIT_OK
 
 
@@ -844,13 +1143,14 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 
 def cmd_passphrase(args: argparse.Namespace) -> int:
+    call(args, "status")  # no daemon: say so before asking for anything
     old = read_passphrase(args, "Current passphrase: ")
-    if not sys.stdin.isatty():
-        raise CliError("changing the passphrase asks for the new one on a terminal", EXIT_USAGE)
-    new = getpass.getpass("New passphrase: ")
-    if getpass.getpass("Again: ") != new or not new:
-        raise CliError("the new passphrases differ or are empty", EXIT_USAGE)
-    call(args, "passphrase", old=old, new=new)
+    new = read_new_passphrase(args, "New passphrase: ", NEW_FILE, environment=False)
+    text = new.decode("utf-8")
+    try:
+        call(args, "passphrase", old=old, new=text)
+    finally:
+        wipe(old, new, text)
     output(args, {"changed": True}, "passphrase changed")
     return EXIT_OK
 
@@ -863,30 +1163,72 @@ def cmd_backup(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+MAX_RECOVERY_KEY_FILE = 4096  # a recovery key is 39 characters
+
+
 def _read_recovery_key(args: argparse.Namespace) -> str:
-    if args.recovery_key_file:
-        try:
-            return Path(args.recovery_key_file).read_text().strip()
-        except OSError as exc:
-            raise CliError(f"cannot read the recovery key file: {exc.strerror}") from None
-    if not sys.stdin.isatty():
+    file = args.recovery_key_file
+    if not file:
+        if not sys.stdin.isatty():
+            raise CliError(
+                "no recovery key: give --recovery-key-file, or run on a terminal", EXIT_USAGE
+            )
+        return getpass.getpass("Recovery key (the 32 characters you saved, dashes optional): ")
+    not_a_key = f"{file} does not hold a recovery key"
+    try:
+        raw = secret_file(file, MAX_RECOVERY_KEY_FILE)
+    except FileTooLarge:
+        raise CliError(f"{not_a_key}: it is far too large", EXIT_USAGE) from None
+    except OSError as exc:
+        raise CliError(f"cannot read the recovery key file {file}: {exc.strerror}") from None
+    try:
+        return raw.decode("utf-8").strip()
+    except UnicodeDecodeError:
         raise CliError(
-            "no recovery key: give --recovery-key-file, or run on a terminal", EXIT_USAGE
-        )
-    return getpass.getpass("Recovery key (the 32 characters you saved, dashes optional): ")
+            f"{not_a_key}: it is not text. Put in it the key as vauth showed it (32 letters and "
+            "digits; dashes and spaces do not matter)",
+            EXIT_USAGE,
+        ) from None
+    finally:
+        wipe(raw)
 
 
 def cmd_recover(args: argparse.Namespace) -> int:
     """Set a new passphrase with the recovery key: through the daemon if it runs, else on the
-    vault's files directly (the database is not changed, only its key file)."""
+    vault's files directly (the database is not changed, only its key file). The key is checked
+    before the new passphrase is asked for."""
+    from vauth.vault import Vault
+
     recovery = _read_recovery_key(args)
-    new = read_new_passphrase(args, "New passphrase: ")
+    try:
+        with _vault_errors():
+            Vault.check_recovery_key(_recovery_vault(args), recovery)
+    except CliError as exc:
+        raise _recovery_error(exc) from None
+    new = read_new_passphrase(args, "New passphrase: ", NEW_FILE)
     try:
         where = _recover(args, recovery, new)
     finally:
         wipe(new)
     output(args, {"recovered": True}, f"Your new passphrase is set; {where}.")
     return EXIT_OK
+
+
+def _recovery_vault(args: argparse.Namespace) -> Path:
+    """The vault a recovery key is for: the running daemon's, else the one on disk."""
+    try:
+        vault = call(args, "status")["vault"]
+    except CliError as exc:
+        if exc.code != EXIT_NO_DAEMON:
+            raise
+        return _existing_vault(args)
+    if vault is None:
+        raise CliError(
+            "the running daemon keeps no vault (it was started with --ephemeral): stop it, "
+            "then run this again to recover the vault on disk",
+            EXIT_NOT_FOUND,
+        )
+    return Path(vault["path"])
 
 
 def _recover(args: argparse.Namespace, recovery: str, new: bytearray) -> str:
@@ -906,7 +1248,7 @@ def _recover(args: argparse.Namespace, recovery: str, new: bytearray) -> str:
             raise _recovery_error(CliError("", EXIT_PASSPHRASE)) from None
         except VaultError as vault_error:
             raise CliError(str(vault_error)) from None
-        return "start the daemon with `vauth serve` and the new passphrase"
+        return f"start the daemon with `{paths.start_command()}` and the new passphrase"
 
 
 def _recovery_error(exc: CliError) -> CliError:
@@ -1002,7 +1344,7 @@ def cmd_prompts(args: argparse.Namespace) -> int:
         return EXIT_OK
     if args.id is None:
         raise CliError(
-            f"say which request to {args.decision}: vauth prompts {args.decision} ID", EXIT_USAGE
+            f"say which request to {args.decision}: `vauth prompts {args.decision} ID`", EXIT_USAGE
         )
     approve = args.decision == "approve"
     _answer(args, args.id, approve, args.account)
@@ -1084,7 +1426,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_ca(args: argparse.Namespace) -> int:
-    """Print the attestation CA (PEM) of a seeded tester authenticator."""
+    """Print an attestation CA (PEM): the running daemon's (``--authenticator ID``: that
+    authenticator's), or with ``--seed S`` a seeded tester authenticator's, which is a function
+    of the seed alone, so it is the CA of a daemon seeded S whatever it has made."""
+    if args.seed is None:
+        params = {} if args.authenticator is None else {"authenticatorId": args.authenticator}
+        sys.stdout.write(call(args, "attestation.ca", **params)["certificate"])
+        return EXIT_OK
+    if args.authenticator is not None:
+        raise CliError("give --seed or --authenticator, not both", EXIT_USAGE)
     from vauth.virtual import VirtualAuthenticator
 
     with VirtualAuthenticator(attestation="packed", seed=args.seed) as va:
@@ -1112,6 +1462,163 @@ def cmd_native_host_install(args: argparse.Namespace) -> int:
         installed.to_json(),
         f"wrote {installed.manifest}\n  runs {installed.executable}\n"
         f"  allows {', '.join(callers)}\nrecorded the allowed callers in {installed.config}",
+    )
+    return EXIT_OK
+
+
+def cmd_native_host_uninstall(args: argparse.Namespace) -> int:
+    """Undo `native-host install`: its manifests, and the callers they allowed."""
+    from native_host.callers import config_path
+    from native_host.install import InstallError, uninstall
+
+    try:
+        removed = uninstall(args.browser, Path(args.user_data_dir) if args.user_data_dir else None)
+    except InstallError as exc:
+        raise CliError(str(exc)) from None
+    which = f"for {args.browser}" if args.browser else "for any browser"
+    human = (
+        "\n".join(f"removed {manifest}" for manifest in removed)
+        + f"\nforgot the callers they allowed (in {config_path()})"
+        if removed
+        else f"vauth's native host was not installed {which}: there was nothing to remove"
+    )
+    output(args, {"removed": [str(manifest) for manifest in removed]}, human)
+    return EXIT_OK
+
+
+def cmd_extension_path(args: argparse.Namespace) -> int:
+    """The folder of vauth's extension for a browser to load."""
+    from vauth.browsers import extension
+
+    try:
+        folder = extension.path(args.browser)
+    except extension.ExtensionMissing as exc:
+        raise CliError(str(exc)) from None
+    output(args, {"browser": args.browser, "path": str(folder)}, str(folder))
+    return EXIT_OK
+
+
+def cmd_service_install(args: argparse.Namespace) -> int:
+    """A systemd user unit that starts the daemon at login, enabled (and started)."""
+    from vauth import systemd_unit as unit
+
+    problem = unit.manager_problem()
+    if problem is not None:
+        raise CliError(
+            f"{problem}, so vauth cannot be set to start at login this way. Start it yourself "
+            "when you log in instead: `vauth serve` (in a terminal, or your desktop's autostart)"
+        )
+    vault = _existing_vault(args).absolute()
+    passphrase_file = Path(args.passphrase_file or paths.config_dir() / "passphrase").absolute()
+    try:
+        program = unit.executable()
+        written = _service_passphrase(vault, passphrase_file)
+        running = asyncio.run(_daemon_answers(paths.default_socket()))
+        path = unit.write_unit(unit.unit_text(program, vault, passphrase_file, written))
+        unit.run_systemctl("daemon-reload")
+        unit.run_systemctl("enable", unit.UNIT, *(() if running else ("--now",)))
+    except unit.UnitError as exc:
+        raise CliError(str(exc)) from None
+    except OSError as exc:
+        raise CliError(f"cannot write {exc.filename}: {exc.strerror}") from None
+    now = (
+        "A vauth daemon is running already (one you started): the service takes over at your "
+        "next login, or now if you stop yours and run `systemctl --user start vauth`."
+        if running
+        else "It is running now."
+    )
+    output(
+        args,
+        {"unit": str(path), "executable": str(program), "passphraseFile": str(passphrase_file)},
+        f"vauth now starts when you log in: wrote {path}, which runs {program} serve with the "
+        f"vault passphrase from {passphrase_file}. {now} Stop or start it with `systemctl "
+        "--user stop vauth` or `systemctl --user start vauth`; undo all this with "
+        "`vauth service uninstall`.",
+    )
+    return EXIT_OK
+
+
+def _service_passphrase(vault: Path, file: Path) -> bool:
+    """Check ``file`` holds the vault's passphrase and is the user's alone; if there is none,
+    ask for the passphrase on the terminal and write it there. Whether it was written."""
+    import stat
+
+    from vauth.vault.keyfile import KeyFile, keyfile_path
+
+    written = False
+    if file.exists():
+        info = file.lstat()
+        if not stat.S_ISREG(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
+            raise CliError(
+                f"{file} must be a file of yours that no one else can read: "
+                f"run `chmod 600 {file}`, then this again"
+            )
+        passphrase = _read_passphrase_file(str(file))
+    elif not _on_terminal():
+        raise CliError(
+            f"the service reads the vault passphrase from {file} (nobody is there to type it "
+            "at login): run this on a terminal, where it asks for it, or put it in that file "
+            "yourself, readable only by you",
+            EXIT_USAGE,
+        )
+    else:
+        print(
+            f"At login nobody is there to type the vault passphrase, so the service reads it "
+            f"from {file}, which only you can read. Anyone who can read your files can then "
+            "open your vault."
+        )
+        passphrase = _read_typed("Vault passphrase: ", confirm=False)
+    try:
+        with _vault_errors():
+            wipe(KeyFile.read(keyfile_path(vault)).unwrap(passphrase))
+        if not file.exists():
+            file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+            fd = os.open(file, flags, 0o600)
+            with os.fdopen(fd, "wb") as out:
+                out.write(passphrase)
+            written = True
+    finally:
+        wipe(passphrase)
+    return written
+
+
+async def _daemon_answers(socket_path: Path) -> bool:
+    from vauth.transport.unix_socket import answers
+
+    return await answers(socket_path)
+
+
+def cmd_service_uninstall(args: argparse.Namespace) -> int:
+    """Undo `service install`: stop and disable the unit, remove it (and the passphrase file
+    it wrote)."""
+    from vauth import systemd_unit as unit
+
+    path = unit.unit_path()
+    if not path.exists():
+        output(args, {"removed": []}, f"vauth's service was not installed (no {path})")
+        return EXIT_OK
+    removed = [path]
+    problem = unit.manager_problem()
+    try:
+        if problem is None:
+            unit.run_systemctl("disable", "--now", unit.UNIT)
+        passphrase_file = unit.written_passphrase_file(path.read_text("utf-8"))
+        path.unlink()
+        if passphrase_file is not None and passphrase_file.exists():
+            passphrase_file.unlink()
+            removed.append(passphrase_file)
+        if problem is None:
+            unit.run_systemctl("daemon-reload")
+    except unit.UnitError as exc:
+        raise CliError(str(exc)) from None
+    except OSError as exc:
+        raise CliError(f"cannot remove {exc.filename}: {exc.strerror}") from None
+    note = "" if problem is None else f" ({problem}: nothing was running from it here)"
+    output(
+        args,
+        {"removed": [str(p) for p in removed]},
+        "\n".join(f"removed {p}" for p in removed) + f"\nvauth no longer starts at login{note}.",
     )
     return EXIT_OK
 
@@ -1163,6 +1670,7 @@ def _sync_offline(args: argparse.Namespace, action: str, params: dict[str, Any])
             ),
             "sync.devices": lambda: as_json(engine.devices()),
             "sync.remove": lambda: engine.remove(params["deviceId"]),
+            "sync.leave": lambda: engine.leave(),
             "sync.default": lambda: _set_default(engine, params.get("default")),
         }
         return run[action]()
@@ -1326,6 +1834,23 @@ def _sync_remove(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _sync_leave(args: argparse.Namespace) -> int:
+    if not args.yes:
+        if not _on_terminal():
+            raise CliError("leaving the sync group needs --yes when not on a terminal", EXIT_USAGE)
+        answer = input("Stop syncing passkeys on this computer? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            raise CliError("nothing changed: this computer still syncs")
+    _sync(args, "sync.leave")
+    output(
+        args,
+        {"left": True},
+        "This computer no longer syncs: its passkeys stay here, and your other computers were "
+        "told to stop sharing with it. To sync again, run `vauth sync join FOLDER`.",
+    )
+    return EXIT_OK
+
+
 def _sync_status(args: argparse.Namespace) -> int:
     status = _sync(args, "sync.status")
     if not status.get("configured"):
@@ -1337,13 +1862,25 @@ def _sync_status(args: argparse.Namespace) -> int:
         + ("." if status.get("joined", True) else ", waiting to be approved by another computer."),
         _devices_table(status.get("devices", [])),
     ]
+    if any(d.get("thisDevice") and d.get("removed") for d in status.get("devices", [])):
+        lines.append(
+            "This computer was removed from the group by another of your computers: its changes "
+            "are no longer shared. To sync again, run `vauth sync leave`, then "
+            "`vauth sync join FOLDER`."
+        )
     for request in status.get("pending", []):
         lines.append(
             f"{request['name']} ({request['deviceId']}) asks to join, with fingerprint "
             f"{request['fingerprint']}: `vauth sync approve {request['deviceId']}`."
         )
     for refusal in status.get("refused", []):
-        lines.append(f"Refused {refusal['path']}: {refusal['reason']}")
+        repair = f" {refusal['repair']}" if refusal.get("repair") else ""
+        lines.append(f"Refused {refusal['path']}: {refusal['reason']}.{repair}")
+    more = status.get("refusedTotal", 0) - len(status.get("refused", []))
+    if more > 0:
+        lines.append(f"And {more} more files refused in the sync folder (the latest are shown).")
+    for repair in status.get("repairs", []):
+        lines.append(f"This computer {repair}.")
     if status.get("unpublished"):
         lines.append(f"{status['unpublished']} change(s) not yet written to the folder.")
     if status.get("lastError"):
@@ -1372,15 +1909,77 @@ _SYNC_COMMANDS = {
     "approve": _sync_approve,
     "devices": _sync_devices,
     "remove": _sync_remove,
+    "leave": _sync_leave,
     "status": _sync_status,
 }
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with one change where a command takes a passkey's ID (``dash_ids``): an
+    argument that begins with "-" and is none of the command's options is an ID (IDs are
+    base64url, so one in 64 begins with "-"), not an unknown option."""
+
+    dash_ids = False
+
+    def _parse_optional(self, arg_string: str) -> Any:
+        if self.dash_ids and arg_string.startswith("-") and not self._names_option(arg_string):
+            return None  # a positional argument
+        return super()._parse_optional(arg_string)
+
+    def _names_option(self, arg_string: str) -> bool:
+        """``arg_string`` is one of this parser's options (or the start of a long one)."""
+        name = arg_string.split("=", 1)[0]
+        if name in self._option_string_actions:
+            return True
+        return name.startswith("--") and any(
+            option.startswith(name) for option in self._option_string_actions
+        )
+
+
+def _seconds(value: str) -> float:
+    """A duration of more than 0 seconds (--idle-lock)."""
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise argparse.ArgumentTypeError(f"give a number of seconds above 0, not {value!r}")
+    return seconds
+
+
+def _count(low: int, high: int) -> Callable[[str], int]:
+    def whole(value: str) -> int:
+        if not value.strip().isdigit() or not low <= int(value) <= high:
+            raise argparse.ArgumentTypeError(f"give a whole number from {low} to {high}")
+        return int(value)
+
+    return whole
+
+
+def _passphrase_option(
+    p: argparse.ArgumentParser, flag: str, help: str, old_spelling: bool = True
+) -> None:
+    """A --FLAG FILE option named for the passphrase it reads; --passphrase-file, its old and
+    ambiguous name, still works (hidden) where it meant the same passphrase."""
+    p.add_argument("--" + flag.replace("_", "-"), dest=flag, metavar="FILE", help=help)
+    if old_spelling:
+        p.add_argument("--passphrase-file", dest=flag, help=argparse.SUPPRESS)
+
+
+READ_VAULT_HELP = "read the vault's passphrase from FILE instead of asking for it"
+ENVIRONMENT_TOO = " (or set VAUTH_PASSPHRASE)"
+ID_HELP = "the passkey's ID, or enough of its start (as `vauth list` shows it)"
+
+
 def _sync_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     sync = sub.add_parser(
-        "sync", help="the same passkeys on your other computers, through a synced folder"
+        "sync",
+        help="the same passkeys on your other computers, through a synced folder",
+        description="The same passkeys on your other computers, through a synced folder.",
     )
-    commands = sync.add_subparsers(dest="sync_command", required=True, metavar="COMMAND")
+    commands = sync.add_subparsers(
+        dest="sync_command", required=True, metavar="COMMAND", help="what to do (see below)"
+    )
 
     def command(name: str, help: str) -> argparse.ArgumentParser:
         p: argparse.ArgumentParser = commands.add_parser(
@@ -1388,44 +1987,92 @@ def _sync_parser(sub: Any, common: argparse.ArgumentParser) -> None:
         )
         p.set_defaults(run=cmd_sync)
         p.add_argument("--vault", help="the vault, when the daemon is not running")
+        _passphrase_option(
+            p,
+            VAULT_FILE,
+            READ_VAULT_HELP + ENVIRONMENT_TOO + ", when the daemon is not running",
+        )
         return p
 
+    folder = "the folder your file-sync program (Syncthing) keeps the same on each computer"
+    device = "the computer's ID, or enough of its start (as `vauth sync status` shows it)"
     p = command("init", "start a sync group in FOLDER (the first computer)")
-    p.add_argument("folder", metavar="FOLDER")
+    p.add_argument("folder", metavar="FOLDER", help=folder)
     p.add_argument("--name", help="this computer's name (default: its host name)")
     p = command("join", "ask to join the group syncing through FOLDER")
-    p.add_argument("folder", metavar="FOLDER")
+    p.add_argument("folder", metavar="FOLDER", help=folder)
     p.add_argument("--name", help="this computer's name (default: its host name)")
     p = command("approve", "let a computer that asked to join in, after comparing fingerprints")
-    p.add_argument("device_id", metavar="DEVICE_ID")
+    p.add_argument("device_id", metavar="DEVICE_ID", help=device)
     p.add_argument("--fingerprint", help="the fingerprint the new computer shows (for scripts)")
     command("devices", "list the computers in the group")
     p = command("remove", "remove a computer from the group (it can read nothing new)")
-    p.add_argument("device_id", metavar="DEVICE_ID")
+    p.add_argument("device_id", metavar="DEVICE_ID", help=device)
+    p.add_argument("--yes", action="store_true", help="do not ask to confirm")
+    p = command("leave", "stop syncing on this computer (its passkeys stay)")
     p.add_argument("--yes", action="store_true", help="do not ask to confirm")
     command("status", "devices, last entry seen from each, pending requests, refused files")
     p = command("default", "where new passkeys go unless you choose: synced or this device")
-    p.add_argument("value", metavar="synced|device", nargs="?", choices=["synced", "device"])
+    p.add_argument(
+        "value",
+        metavar="synced|device",
+        nargs="?",
+        choices=["synced", "device"],
+        help="synced (on all your computers) or device (this computer only); without it: "
+        "show which it is",
+    )
+
+
+def _exchange_arguments(p: argparse.ArgumentParser, whose: str) -> None:
+    """Import and export read two passphrases, each from its own flag."""
+    p.add_argument(
+        "--file-passphrase-file",
+        metavar="F",
+        help=f"read {whose} own passphrase from this file (default: ask on the terminal)",
+    )
+    p.add_argument(
+        "--vault-passphrase-file",
+        metavar="F",
+        help="read the vault passphrase from this file (or set VAUTH_PASSPHRASE, which is the "
+        "vault's only)",
+    )
+    p.add_argument("--vault", help="the vault, when the daemon is not running")
+    p.add_argument("--passphrase-file", help=argparse.SUPPRESS)  # refused: it names neither
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="vauth", description="A passkey authenticator you own.")
+    top = _Parser(prog="vauth", description="A passkey authenticator you own.")
     top.add_argument("--version", action="version", version=f"vauth {__version__}")
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--json", action="store_true", help="machine-readable output")
-    common.add_argument("--socket", help="the daemon's socket (default: $XDG_RUNTIME_DIR/vauth)")
-    common.add_argument("--passphrase-file", help="read the passphrase from this file")
-    sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    common = _Parser(add_help=False)
+    common.add_argument("--json", action="store_true", help="print JSON instead of sentences")
+    common.add_argument(
+        "--socket", help="the daemon's socket (default: $XDG_RUNTIME_DIR/vauth/vauth.sock)"
+    )
+    # Not required here: `vauth --bogus` is then refused naming --bogus (main asks for a command).
+    sub = top.add_subparsers(
+        dest="command", metavar="COMMAND", help="what to do (`vauth COMMAND --help` says more)"
+    )
 
-    def command(name: str, run: Any, help: str) -> argparse.ArgumentParser:
+    def command(name: str, run: Any, help: str, dash_ids: bool = False) -> _Parser:
         p = sub.add_parser(name, parents=[common], help=help, description=help)
         p.set_defaults(run=run)
+        p.dash_ids = dash_ids
         return p
 
     p = command("init", cmd_init, "create a vault and show its recovery key")
     p.add_argument("--vault", help="where (default: $XDG_DATA_HOME/vauth/vault.db)")
+    _passphrase_option(
+        p,
+        VAULT_FILE,
+        "read the new vault's passphrase from FILE instead of asking for it" + ENVIRONMENT_TOO,
+    )
     p = command("serve", cmd_serve, "run the daemon (vault, Unix socket, HTTP API)")
     p.add_argument("--vault", help="the vault (default: $XDG_DATA_HOME/vauth/vault.db)")
+    _passphrase_option(
+        p,
+        VAULT_FILE,
+        READ_VAULT_HELP + " (for a new vault: the one to set)" + ENVIRONMENT_TOO,
+    )
     p.add_argument("--ephemeral", action="store_true", help="no vault: keep nothing")
     p.add_argument(
         "--presence",
@@ -1448,84 +2095,149 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--idle-lock",
-        type=float,
+        type=_seconds,
         default=None,
         metavar="SECONDS",
-        help="lock the vault after this long unused",
+        help="lock the vault after this long unused (more than 0)",
     )
     p.add_argument(
         "--uhid",
         action="store_true",
         help="also appear as a USB security key (Linux; needs /dev/uhid access)",
     )
-    p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    p.add_argument(
+        "--log-level",
+        default="info",
+        choices=["debug", "info", "warning", "error"],
+        help="how much the log says (default: info)",
+    )
+    p.add_argument(
+        "--log-format",
+        default="auto",
+        choices=["auto", "text", "json"],
+        help="the log's lines: readable text or JSON (default: text on a terminal, JSON elsewhere)",
+    )
     command("status", cmd_status, "is the daemon running, is the vault locked")
-    command("unlock", cmd_unlock, "unlock the vault")
+    p = command("unlock", cmd_unlock, "unlock the vault")
+    _passphrase_option(p, VAULT_FILE, READ_VAULT_HELP + ENVIRONMENT_TOO)
     command("lock", cmd_lock, "lock the vault (forget its key)")
     p = command("list", cmd_list, "list the passkeys in the vault")
     p.add_argument("--rp", help="only this site's (rpId)")
-    p = command("show", cmd_show, "show one passkey and where it was used")
-    p.add_argument("id", help="the passkey's ID, or enough of its start")
-    p = command("rename", cmd_rename, "give a passkey a nickname")
-    p.add_argument("id")
-    p.add_argument("nickname")
+    p = command("show", cmd_show, "show one passkey and where it was used", dash_ids=True)
+    p.add_argument("id", help=ID_HELP)
+    p = command("rename", cmd_rename, "give a passkey a nickname", dash_ids=True)
+    p.add_argument("id", help=ID_HELP)
+    p.add_argument("nickname", help='its new nickname ("" removes it)')
     p = command("name", cmd_name, "show or set this authenticator's name (sites see it)")
     p.add_argument("display_name", nargs="?", help="the new name (without it: show the name)")
-    p = command("delete", cmd_delete, f"move a passkey to the trash (kept {TRASH_DAYS} days)")
-    p.add_argument("id")
+    p = command(
+        "delete", cmd_delete, f"move a passkey to the trash (kept {TRASH_DAYS} days)", dash_ids=True
+    )
+    p.add_argument("id", help=ID_HELP)
     p.add_argument("--yes", action="store_true", help="do not ask")
     p = command("trash", cmd_trash, "list the deleted passkeys that can still be restored")
     p.add_argument("--empty", action="store_true", help="delete them for good (asks first)")
     p.add_argument("--yes", action="store_true", help="do not ask")
-    p = command("restore", cmd_restore, "bring a passkey back from the trash")
+    p = command("restore", cmd_restore, "bring a passkey back from the trash", dash_ids=True)
     p.add_argument("id", help="its ID, or enough of its start (as `vauth trash` shows)")
     p = command(
         "export",
         cmd_export,
         "export the passkeys (asks for the vault passphrase; encrypted unless --plaintext)",
     )
-    p.add_argument("--format", choices=["cxf", "webdriver"], default="cxf")
+    p.add_argument(
+        "--format",
+        choices=["cxf", "webdriver", "keepassxc", "bitwarden"],
+        default="cxf",
+        help="cxf (FIDO's exchange format, default), webdriver (for testers), keepassxc (a "
+        "KeePass database, .kdbx) or bitwarden (Bitwarden's JSON export)",
+    )
     p.add_argument("--plaintext", action="store_true", help="write the keys unencrypted")
     p.add_argument(
         "--i-understand-plaintext",
         action="store_true",
         help="confirm --plaintext without a terminal (every private key is written unencrypted)",
     )
-    p.add_argument(
-        "--vault-passphrase-file",
-        help="read the vault passphrase from this file (--passphrase-file is the export's)",
-    )
+    _exchange_arguments(p, "the export's")
     p.add_argument("-o", "--output", help="file to write (default: standard output)")
-    p = command("import", cmd_import, "import an export (CXF or WebDriver JSON)")
-    p.add_argument("file")
+    p = command(
+        "import",
+        cmd_import,
+        "import passkeys from an export of vauth, Bitwarden, KeePassXC, Proton Pass or FIDO CXF",
+    )
+    p.add_argument("file", help="the file to import (its format is told from its content)")
+    _exchange_arguments(p, "the file's")
     p = command("audit", cmd_audit, "which passkey was used where and when")
-    p.add_argument("--credential", help="one passkey's uses")
-    p.add_argument("--limit", type=int, default=100)
-    command("passphrase", cmd_passphrase, "change the vault passphrase")
+    p.add_argument("--credential", help="only this passkey's (its ID, or enough of its start)")
+    p.add_argument(
+        "--limit",
+        type=_count(1, 100_000),
+        default=100,
+        help="show at most this many entries, newest first (default 100)",
+    )
+    p.dash_ids = True  # --credential -abc
+    p = command("passphrase", cmd_passphrase, "change the vault passphrase")
+    _passphrase_option(
+        p, VAULT_FILE, "read the current passphrase from FILE instead of asking" + ENVIRONMENT_TOO
+    )
+    _passphrase_option(
+        p, NEW_FILE, "read the new passphrase from FILE instead of asking", old_spelling=False
+    )
     p = command("backup", cmd_backup, "copy the vault (still encrypted) while the daemon runs")
     p.add_argument("destination", help="the copy's file (its key file goes beside it, .keys)")
     p = command("recover", cmd_recover, "set a new passphrase with the recovery key")
-    p.add_argument("--recovery-key-file", help="read the recovery key from this file")
+    p.add_argument("--recovery-key-file", metavar="FILE", help="read the recovery key from FILE")
+    _passphrase_option(
+        p, NEW_FILE, "read the new passphrase from FILE instead of asking" + ENVIRONMENT_TOO
+    )
     p.add_argument("--vault", help="the vault, when the daemon is not running")
-    p.epilog = "--passphrase-file and VAUTH_PASSPHRASE give the new passphrase."
     p = command("recovery-key", cmd_recovery_key, "make a new recovery key (the old one stops)")
     p.add_argument("--new", action="store_true", help="make a new recovery key")
     p.add_argument("--vault", help="the vault, when the daemon is not running")
+    _passphrase_option(p, VAULT_FILE, READ_VAULT_HELP + ENVIRONMENT_TOO)
     p = command("prompts", cmd_prompts, "see and answer requests from sites waiting for you")
-    p.add_argument("decision", nargs="?", choices=["approve", "deny"])
+    p.add_argument(
+        "decision",
+        nargs="?",
+        choices=["approve", "deny"],
+        help="approve or deny request ID (without it: list the requests waiting)",
+    )
     p.add_argument("id", nargs="?", help="the request's ID, as `vauth prompts` shows it")
-    p.add_argument("--account", type=int, help="with approve: which account (its number)")
+    p.add_argument(
+        "--account",
+        type=_count(0, 10_000),
+        help="with approve: which account (its number)",
+    )
     command("token", cmd_token, "print the HTTP API's bearer token")
     _sync_parser(sub, common)
     p = command("demo", cmd_demo, "one registration and one sign-in, in process")
-    p.add_argument("--origin", default="https://example.com")
-    p.add_argument("--rp-id", default=None)
-    p.add_argument("--attestation", default="none", choices=["none", "packed-self", "packed"])
-    p = command("ca", cmd_ca, "print a seeded authenticator's attestation CA (PEM)")
-    p.add_argument("--seed", default="vauth")
+    p.add_argument(
+        "--origin", default="https://example.com", help="the site (default: https://example.com)"
+    )
+    p.add_argument(
+        "--rp-id", default=None, help="the passkey's site, its rpId (default: the origin's host)"
+    )
+    p.add_argument(
+        "--attestation",
+        default="none",
+        choices=["none", "packed-self", "packed"],
+        help="what the site is told about the authenticator (default: none)",
+    )
+    p = command("ca", cmd_ca, "print the attestation CA (PEM) relying parties can trust")
+    p.add_argument(
+        "--seed",
+        help="a seeded tester authenticator's CA, without a daemon: the same seed, the same CA",
+    )
+    p.add_argument(
+        "--authenticator", help="the running daemon's authenticator with this ID (default: vault)"
+    )
     host = sub.add_parser(
-        "native-host", help="the browser extension's native-messaging host"
-    ).add_subparsers(dest="native_host_command", required=True, metavar="COMMAND")
+        "native-host",
+        help="the browser extension's native-messaging host",
+        description="The browser extension's native-messaging host.",
+    ).add_subparsers(
+        dest="native_host_command", required=True, metavar="COMMAND", help="what to do"
+    )
     p = host.add_parser(
         "install",
         parents=[common],
@@ -1533,7 +2245,12 @@ def parser() -> argparse.ArgumentParser:
         description="Write the native-messaging host manifest where the browser looks for it.",
     )
     p.set_defaults(run=cmd_native_host_install)
-    p.add_argument("--browser", required=True, choices=["chromium", "chrome", "firefox"])
+    p.add_argument(
+        "--browser",
+        required=True,
+        choices=["chromium", "chrome", "firefox"],
+        help="the browser to connect vauth to",
+    )
     p.add_argument(
         "--user-data-dir",
         help="the browser's user data directory: write DIR/NativeMessagingHosts/ instead "
@@ -1543,17 +2260,94 @@ def parser() -> argparse.ArgumentParser:
         "--extension-id",
         help="the extension's ID (Chromium; default: vauth's pinned ID) or add-on id (Firefox)",
     )
+    _browser_parsers(sub, host)
     return top
+
+
+def _browser_parsers(sub: Any, host: Any) -> None:
+    """`native-host uninstall`, `extension path`, `service install|uninstall`."""
+    json_only = argparse.ArgumentParser(add_help=False)
+    json_only.add_argument("--json", action="store_true", help="machine-readable output")
+
+    def command(group: Any, name: str, run: Any, help: str, description: str) -> Any:
+        p = group.add_parser(name, parents=[json_only], help=help, description=description)
+        p.set_defaults(run=run)
+        return p
+
+    def group(name: str, help: str) -> Any:
+        parser = sub.add_parser(name, help=help, description=help[0].upper() + help[1:] + ".")
+        return parser.add_subparsers(
+            dest=f"{name}_command", required=True, metavar="COMMAND", help="what to do"
+        )
+
+    p = command(
+        host,
+        "uninstall",
+        cmd_native_host_uninstall,
+        "undo `native-host install`",
+        "Remove the native-messaging host manifests `vauth native-host install` wrote, and "
+        "forget the extensions they allowed.",
+    )
+    p.add_argument(
+        "--browser",
+        choices=["chromium", "chrome", "firefox"],
+        help="only this browser's (default: every browser's)",
+    )
+    p.add_argument(
+        "--user-data-dir",
+        help="only the manifest in this Chromium or Chrome profile (with --browser)",
+    )
+    p = command(
+        group("extension", "vauth's browser extension"),
+        "path",
+        cmd_extension_path,
+        "print the folder of the extension, for the browser to load",
+        "Print the folder of vauth's extension: Chromium's \"Load unpacked\" takes the folder, "
+        'Firefox\'s "Load Temporary Add-on" the manifest.json in it.',
+    )
+    p.add_argument(
+        "--browser",
+        choices=["chromium", "firefox"],
+        default="chromium",
+        help="chromium (also Chrome, Edge, Brave) or firefox (default: chromium)",
+    )
+    service = group("service", "start vauth at login (a systemd user unit)")
+    p = command(
+        service,
+        "install",
+        cmd_service_install,
+        "start vauth at login, and now",
+        "Write the systemd user unit ~/.config/systemd/user/vauth.service (it runs this "
+        "installation's vauth), enable it and start it. It reads the vault passphrase from a "
+        "file only you can read; without one, it asks for the passphrase and writes it.",
+    )
+    p.add_argument(
+        "--passphrase-file",
+        help="the file the service reads the vault passphrase from "
+        "(default: $XDG_CONFIG_HOME/vauth/passphrase)",
+    )
+    p.add_argument("--vault", help="the vault (default: $XDG_DATA_HOME/vauth/vault.db)")
+    command(
+        service,
+        "uninstall",
+        cmd_service_uninstall,
+        "undo `service install`",
+        "Stop and disable vauth's systemd user unit, and remove it (and the passphrase file "
+        "`service install` wrote).",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     os.umask(0o077)  # whatever vauth writes (vault, keys, exports, token) is the user's alone
-    args = parser().parse_args(argv)
+    top = parser()
+    args = top.parse_args(argv)
+    if args.command is None:
+        top.error("choose a command (`vauth --help` lists them)")
     try:
         result: int = args.run(args)
         return result
     except CliError as exc:
-        print(f"vauth: {exc}", file=sys.stderr)
+        print(f"vauth: {typed(str(exc))}", file=sys.stderr)
         return exc.code
     except KeyboardInterrupt:
         return EXIT_FAILURE

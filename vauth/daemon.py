@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vauth import actions
+from vauth import actions, paths
 from vauth.api import ApiServer, create_app
-from vauth.device import Device, configuration_parts
+from vauth.device import Device, TesterDevice, configuration_parts
 from vauth.secret import wipe
 from vauth.service import Prompts, Service, presence_for
 from vauth.syncing import SyncRunner, library_engine, sync_module
@@ -62,9 +62,26 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry)
 
 
-def configure_logging(level: str = "info") -> None:
+class TextFormatter(logging.Formatter):
+    """One readable line an entry, for a person watching the daemon on a terminal."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        when = self.formatTime(record, "%Y-%m-%d %H:%M:%S")
+        line = f"{when} {record.levelname.lower()}: {record.getMessage()}"
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
+
+
+LOG_FORMATS = ("auto", "text", "json")
+
+
+def configure_logging(level: str = "info", fmt: str = "auto") -> None:
+    """The daemon's log on stderr: readable lines on a terminal, JSON lines elsewhere (a
+    journal, a file, a program reading them), unless ``fmt`` says which ("text", "json")."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter())
+    text = fmt == "text" or (fmt == "auto" and sys.stderr.isatty())
+    handler.setFormatter(TextFormatter() if text else JsonFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
@@ -108,7 +125,7 @@ async def preflight(settings: Settings) -> None:
     if await unix_socket.answers(settings.socket):
         raise StartupError(
             f"another vauth daemon is already running on {settings.socket}. Use that one "
-            "(`vauth status`), or stop it before starting a new one"
+            f"(`{paths.vauth_command()} status`), or stop it before starting a new one"
         )
     if settings.http is not None:
         host, port = settings.http
@@ -149,7 +166,9 @@ async def _serve(settings: Settings, ready: asyncio.Event | None) -> int:
         config, automatic, seed = configuration_parts(settings.authenticator or {})
         if settings.presence == "auto":
             presence = TrackingPresence(automatic)
-        device = Device.ephemeral(config, presence, seed, pin_hasher=ThreadedPinHasher())
+        device: Device = TesterDevice.ephemeral(
+            config, presence, seed, pin_hasher=ThreadedPinHasher()
+        )
         logger.info("ephemeral authenticator: nothing will be kept")
     else:
         if settings.passphrase is None:
@@ -171,8 +190,9 @@ async def _serve(settings: Settings, ready: asyncio.Event | None) -> int:
             else:
                 logger.warning(
                     "a new vault was created without a terminal, so its recovery key was not "
-                    "shown (it is never written to a log). To get one, run `vauth recovery-key "
-                    "--new` on a terminal: it asks for the passphrase and shows a new key"
+                    "shown (it is never written to a log). To get one, run `%s recovery-key "
+                    "--new` on a terminal: it asks for the passphrase and shows a new key",
+                    paths.vauth_command(),
                 )
         logger.info("vault open: %s", settings.vault)
     service = Service(device, prompts, settings.presence)

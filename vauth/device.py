@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from vauth.clock import SystemClock
 from vauth.ctap.attestation import AttestationMode
-from vauth.ctap.authenticator import Authenticator, Command
+from vauth.ctap.authenticator import Authenticator
 from vauth.ctap.config import DEFAULT_AAGUID, AuthenticatorConfig
 from vauth.ctap.credential import Credential, SignCountPolicy
 from vauth.ctap.ctap1 import process_apdu
@@ -37,7 +37,14 @@ from vauth.inputs import B64URL, BOOLEAN, INTEGER, INTEGER_OR_STRING, STRING, ST
 from vauth.keys import RandomKeySource, SeededKeySource
 from vauth.presence import AutoPresence
 from vauth.store import InMemoryStore
-from vauth.tester import CREDENTIAL_UPDATED, Events, OverrideBits, TesterResponses
+from vauth.tester import (
+    CREDENTIAL_UPDATED,
+    CeremonyEvents,
+    Events,
+    TesterControls,
+    TesterResponses,
+    stored_credential,
+)
 from vauth.vault import Vault, webdriver
 from vauth.vault.portable import EntryError, b64url_field
 
@@ -47,6 +54,7 @@ if TYPE_CHECKING:
     from vauth.vault.exchange import ImportReport
     from vauth.vault.kdf import KdfParams
     from vauth.webauthn.client import WebAuthnClient
+    from vauth.webauthn.u2f import U2fClient
 
 # WebAuthn extension identifiers (WebDriver's "extensions") and the CTAP ones behind them;
 # CTAP names are accepted too. credProps lives in the client alone.
@@ -77,8 +85,6 @@ CAPABILITIES: dict[str, tuple[frozenset[str], frozenset[str]]] = {
 CTAP2_VERSIONS = {"ctap2_0": "ctap2", "ctap2_1": "ctap2_1"}  # CDP's ctap2Version: vauth's protocol
 PLATFORM_TRANSPORT = "internal"
 TRANSPORTS = frozenset({"usb", "nfc", "ble", "internal", "hybrid"})
-# Commands that may change what getInfo says (the PIN, the configuration).
-_STATE_CHANGING = frozenset((Command.CLIENT_PIN, Command.RESET, Command.CONFIG))
 DISPLAY_NAME_SETTING = "display_name"
 
 
@@ -175,13 +181,18 @@ def authenticator_config(
     reset_window_s: float | None = 10.0,
     capabilities: dict[str, bool] | None = None,
     ctap2_version: str | None = None,
+    keep_non_discoverable: bool = False,
 ) -> AuthenticatorConfig:
     """W3C WebDriver 11.1 Authenticator Configuration (and vauth's own settings), as the core
     takes it; ValueError (UnsupportedOption) for what cannot be offered. ``capabilities``: CDP's
-    extension switches (``CAPABILITIES``' names); ``ctap2_version``: CDP's ``ctap2Version``."""
-    if protocol in ("u2f", "ctap1/u2f"):
-        raise UnsupportedOption("U2F-only (ctap1/u2f) authenticators are not offered")
-    if ctap2_version is not None:
+    extension switches (``CAPABILITIES``' names); ``ctap2_version``: CDP's ``ctap2Version``;
+    ``keep_non_discoverable``: keep those credentials whole in the store, as Chromium's virtual
+    authenticator does (Get Credentials lists them, Remove Credential ends them)."""
+    u2f_only = protocol in ("u2f", "ctap1/u2f")
+    if u2f_only:  # U2F: non-discoverable ES256 credentials, no UV, no extensions
+        protocol, has_resident_key, has_user_verification = "ctap2", False, False
+        extensions, capabilities = (), None
+    elif ctap2_version is not None:
         if ctap2_version not in CTAP2_VERSIONS:
             raise ValueError(f"ctap2Version must be ctap2_0 or ctap2_1, not {ctap2_version!r}")
         protocol = CTAP2_VERSIONS[ctap2_version]
@@ -202,6 +213,8 @@ def authenticator_config(
         default_backup_state=default_backup_state,
         backup_sign_count_policy=SignCountPolicy(backup_sign_count_policy),
         reset_window_s=reset_window_s,
+        keep_non_discoverable=keep_non_discoverable,
+        u2f_only=u2f_only,
         extensions=_switched(
             frozenset().union(*(_CTAP_FOR_EXTENSION[name] for name in enabled)), capabilities
         ),
@@ -223,11 +236,11 @@ def _switched(ctap: frozenset[str], capabilities: dict[str, bool] | None) -> fro
     return ctap
 
 
-def configured_device(config: dict[str, Any]) -> Device:
+def configured_device(config: dict[str, Any]) -> TesterDevice:
     """An ephemeral device from an Authenticator Configuration already checked against
     ``CONFIGURATION`` (its members, in snake_case, are ``authenticator_config``'s arguments)."""
     authenticator, presence, seed = configuration_parts(config)
-    return Device.ephemeral(authenticator, presence, seed)
+    return TesterDevice.ephemeral(authenticator, presence, seed)
 
 
 def configuration_parts(
@@ -244,7 +257,15 @@ def configuration_parts(
     )
     seed = settings.pop("seed", None)
     settings["ctap2_version"] = settings.pop("ctap2_version", None)
-    return authenticator_config(**settings, capabilities=capabilities), presence, seed
+    made = authenticator_config(
+        **settings,
+        capabilities=capabilities,
+        # A tester daemon's authenticators are Chromium's virtual ones: non-discoverable
+        # credentials listed and removable, and counters on backup-eligible ones too.
+        keep_non_discoverable=True,
+        backup_sign_count_policy="counter",
+    )
+    return made, presence, seed
 
 
 class Device:
@@ -261,13 +282,14 @@ class Device:
         key_source: KeySource | None = None,
         pin_hasher: PinHasher | None = None,
         pin: str | None = None,
+        responses: CeremonyEvents | None = None,
     ) -> None:
         self.vault = vault
         self.store = store
         self.presence = presence
-        self.events = Events()
         # A vault's private keys never leave it, not even in an event.
-        self.responses = TesterResponses(self.events, with_private_keys=vault is None)
+        self.responses = responses or CeremonyEvents(Events(), with_private_keys=vault is None)
+        self.events = self.responses.events
         env = Environment(
             store,
             presence,
@@ -284,18 +306,6 @@ class Device:
         # authenticator, as its responses say (attachment and transports). uhid is not this:
         # there the browser is the client, and getInfo's transports say "usb".
         self.client_transport = config.transport
-
-    @classmethod
-    def ephemeral(
-        cls,
-        config: AuthenticatorConfig,
-        presence: UserPresence,
-        seed: int | str | bytes | None = None,
-        pin_hasher: PinHasher | None = None,
-    ) -> Device:
-        """A device that keeps nothing: an in-memory store, keys from ``seed`` if given."""
-        keys = SeededKeySource(seed) if seed is not None else RandomKeySource()
-        return cls(config, InMemoryStore(), presence, key_source=keys, pin_hasher=pin_hasher)
 
     @classmethod
     async def open_vault(
@@ -354,9 +364,8 @@ class Device:
         self.client.display_name = name or None
 
     async def process(self, request: bytes) -> bytes:
-        """One CTAP2 message (command byte || CBOR) -> status byte || CBOR."""
-        if request[:1] and request[0] in _STATE_CHANGING and self._client is not None:
-            self._client.forget_info()  # the PIN or configuration may change under the client
+        """One CTAP2 message (command byte || CBOR) -> status byte || CBOR. What it changes of
+        getInfo, the client sees by the authenticator's state version."""
         return await self.authenticator.process(bytes(request))
 
     async def process_apdu(self, apdu: bytes) -> bytes:
@@ -367,13 +376,23 @@ class Device:
         self, options: dict[str, Any] | str, origin: str, top_origin: str | None = None
     ) -> dict[str, Any]:
         """PublicKeyCredentialCreationOptionsJSON -> RegistrationResponseJSON."""
+        if self.authenticator.config.u2f_only:
+            return await self._u2f().create(options, origin, top_origin=top_origin)
         return await self.client.create(options, origin, top_origin=top_origin)
 
     async def get(
         self, options: dict[str, Any] | str, origin: str, top_origin: str | None = None
     ) -> dict[str, Any]:
         """PublicKeyCredentialRequestOptionsJSON -> AuthenticationResponseJSON."""
+        if self.authenticator.config.u2f_only:
+            return await self._u2f().get(options, origin, top_origin=top_origin)
         return await self.client.get(options, origin, top_origin=top_origin)
+
+    def _u2f(self) -> U2fClient:
+        """The client of a U2F-only authenticator: U2F_REGISTER and U2F_AUTHENTICATE."""
+        from vauth.webauthn.u2f import U2fClient
+
+        return U2fClient(self.process_apdu, self.client_transport)
 
     async def set_pin(self, pin: str) -> None:
         await self.client.set_pin(pin)
@@ -419,65 +438,10 @@ class Device:
 
     async def credential(self, credential_id: str) -> dict[str, Any]:
         """CDP WebAuthn.getCredential: one stored credential as Credential Parameters."""
-        found = await self._stored(credential_id)
+        found = await stored_credential(self.store, credential_id)
         return credential_parameters(found, self.vault is None)
 
-    async def _stored(self, credential_id: str) -> Credential:
-        credential = await self.store.get(b64url_field(credential_id, "credentialId"))
-        if credential is None or credential.sealed:  # a sealed record keeps no key to show
-            raise KeyError(f"no credential with id {credential_id}")
-        return credential
-
-    async def set_credential_properties(
-        self,
-        credential_id: str,
-        backup_eligibility: bool | None = None,
-        backup_state: bool | None = None,
-        sign_count: int | None = None,
-        user_name: str | None = None,
-        user_display_name: str | None = None,
-    ) -> None:
-        """WebDriver "Set Credential Properties" (backup eligibility and state) and CDP's
-        setCredentialProperties: ``sign_count`` -1 means no counter (it reports 0)."""
-        if sign_count is not None and not -1 <= sign_count <= 0xFFFFFFFF:
-            raise ValueError("signCount must be -1 (no counter) or from 0 to 4294967295")
-        credential = await self._stored(credential_id)
-        if backup_eligibility is not None:
-            credential.backup_eligible = backup_eligibility
-        if backup_state is not None:
-            credential.backup_state = backup_state
-        if sign_count == -1:
-            credential.sign_count_policy, credential.sign_count = SignCountPolicy.ZERO, 0
-        elif sign_count is not None:
-            credential.sign_count_policy, credential.sign_count = (
-                SignCountPolicy.COUNTER,
-                sign_count,
-            )
-        if user_name is not None:
-            credential.user_name = user_name
-        if user_display_name is not None:
-            credential.user_display_name = user_display_name
-        await self.store.update(credential)
-
-    # -- CDP's controls: response overrides, presence simulation, the Signal API -----------
-
-    def set_response_override_bits(
-        self,
-        is_bogus_signature: bool = False,
-        is_bad_uv: bool = False,
-        is_bad_up: bool = False,
-    ) -> None:
-        """CDP WebAuthn.setResponseOverrideBits: each bit left out is reset to false."""
-        self.responses.bits = OverrideBits(is_bogus_signature, is_bad_uv, is_bad_up)
-
-    def fail_next(self, status: int | str | None) -> None:
-        """The next makeCredential or getAssertion fails with CTAP ``status`` (by number or
-        name); None: it does not. ValueError for what is not a CTAP error status."""
-        self.responses.fail_next(status)
-
-    def set_automatic_presence_simulation(self, enabled: bool) -> None:
-        """CDP WebAuthn.setAutomaticPresenceSimulation."""
-        self.auto_presence().automatic = bool(enabled)
+    # -- the Signal API (WebAuthn L3 5.1.10) ----------------------------------------------
 
     async def signal_unknown_credential(
         self, rp_id: str, credential_id: bytes
@@ -521,19 +485,6 @@ class Device:
                 updated.append(credential)
         return updated
 
-    def set_user_verified(self, value: bool) -> None:
-        """WebDriver "Set User Verified"."""
-        self.auto_presence().verified = bool(value)
-
-    def set_user_consenting(self, value: bool) -> None:
-        self.auto_presence().consenting = bool(value)
-
-    def auto_presence(self) -> AutoPresence:
-        presence = getattr(self.presence, "inner", self.presence)  # a daemon tracks it
-        if not isinstance(presence, AutoPresence):
-            raise TypeError("user consent and verification are scripted by the presence port")
-        return presence
-
     # -- exports and imports --------------------------------------------------------------
 
     async def export_credentials(
@@ -563,15 +514,20 @@ class Device:
         passphrase: str | None = None,
         progress: Callable[[int, int], None] | None = None,
     ) -> ImportReport:
+        """Import an export into the store; an authenticator with no name takes the name of
+        the vauth that exported it (sites see the same authenticatorDisplayName after a move)."""
         from vauth.vault.exchange import import_credentials
 
-        return await import_credentials(
+        report = await import_credentials(
             self.store,
             data,
             passphrase=passphrase,
             progress=progress,
             large_blob_limit=self.authenticator.config.max_serialized_large_blob_array,
         )
+        if report.authenticator_name and not self.display_name:  # a move keeps the name
+            await self.set_display_name(report.authenticator_name)
+        return report
 
     async def attestation_ca_pem(self) -> str:
         """The per-installation attestation CA certificate, for an RP's trust store."""
@@ -587,6 +543,50 @@ class Device:
     def close(self) -> None:
         if self.vault is not None:
             self.vault.close()
+
+
+class TesterDevice(Device):
+    """An ephemeral authenticator, in memory, with the controls a tester has over it
+    (``tester``). The vault's device is a plain ``Device``: it has no ``tester`` to ask."""
+
+    __test__ = False  # not a pytest test class, whatever its name
+
+    def __init__(
+        self,
+        config: AuthenticatorConfig,
+        presence: UserPresence,
+        *,
+        store: CredentialStore | None = None,
+        clock: Clock | None = None,
+        key_source: KeySource | None = None,
+        pin_hasher: PinHasher | None = None,
+        pin: str | None = None,
+    ) -> None:
+        store = store or InMemoryStore()
+        responses = TesterResponses(Events())
+        super().__init__(
+            config,
+            store,
+            presence,
+            clock=clock,
+            key_source=key_source,
+            pin_hasher=pin_hasher,
+            pin=pin,
+            responses=responses,
+        )
+        self.tester = TesterControls(store, responses, presence)
+
+    @classmethod
+    def ephemeral(
+        cls,
+        config: AuthenticatorConfig,
+        presence: UserPresence,
+        seed: int | str | bytes | None = None,
+        pin_hasher: PinHasher | None = None,
+    ) -> TesterDevice:
+        """A device that keeps nothing: an in-memory store, keys from ``seed`` if given."""
+        keys = SeededKeySource(seed) if seed is not None else RandomKeySource()
+        return cls(config, presence, key_source=keys, pin_hasher=pin_hasher)
 
 
 def _rp_id_hash(rp_id: str) -> bytes:

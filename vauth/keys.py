@@ -29,6 +29,9 @@ class RandomKeySource:
     def new_credential_id(self) -> bytes:
         return os.urandom(CREDENTIAL_ID_LENGTH)
 
+    def attestation_source(self) -> RandomKeySource:
+        return self
+
     def generate_key(self, algorithm: Algorithm) -> CoseKey:
         if algorithm == Algorithm.ES256:
             return CoseKey(algorithm, ec.generate_private_key(ec.SECP256R1()))
@@ -44,10 +47,15 @@ class SeededKeySource:
     sequence of ceremonies give the same bytes. (Signatures are deterministic anyway: RFC 6979
     ECDSA, Ed25519 and RSA PKCS#1 v1.5.) Never use a seeded authenticator for real accounts."""
 
-    def __init__(self, seed: int | str | bytes) -> None:
+    def __init__(self, seed: int | str | bytes, label: bytes = b"") -> None:
         material = seed if isinstance(seed, bytes) else str(seed).encode()
-        self._key = hashlib.sha256(b"vauth seeded key source\x00" + material).digest()
+        self._seed = material
+        self._key = hashlib.sha256(b"vauth seeded key source\x00" + label + material).digest()
         self._counter = 0
+
+    def attestation_source(self) -> SeededKeySource:
+        """A stream of its own from the same seed, for the attestation CA and key."""
+        return SeededKeySource(self._seed, label=b"attestation\x00")
 
     def random_bytes(self, length: int) -> bytes:
         out = b""

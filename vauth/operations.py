@@ -30,7 +30,7 @@ from vauth.service import (
     mapped,
     site_rp_id,
 )
-from vauth.syncing import SyncEngine, SyncRunner, is_sync_error
+from vauth.syncing import SyncBusy, SyncEngine, SyncRunner, is_sync_error
 from vauth.vault import WrongPassphraseError
 from vauth.vault.store import TRASH_DAYS, VaultStore, acting_as
 
@@ -341,11 +341,11 @@ class Signals(_OnTheVault):
     """The WebAuthn Signal API (L3 5.1.10): relying parties correct stale passkeys.
     ``origin`` is the calling page's (from the browser); the rpId must be one it may claim."""
 
-    @property
-    def _device(self) -> Device:
-        """The daemon's own authenticator, on a vault or ephemeral (tester mode), where the
-        corrections also fire CDP's credentialDeleted / credentialUpdated events."""
-        return self._service.device(VAULT_ID)
+    def _devices(self) -> list[Device]:
+        """The authenticators the page reaches: the vault's, or on a tester daemon every tester
+        authenticator, where the corrections also fire CDP's credentialDeleted /
+        credentialUpdated events (as Chromium signals each of its virtual authenticators)."""
+        return self._service.page_devices()
 
     async def signal_unknown_credential(
         self, origin: str | None, rp_id: str, credential_id: str
@@ -353,10 +353,13 @@ class Signals(_OnTheVault):
         """The RP no longer knows this credential: remove it (the user is told)."""
         rp_id = site_rp_id(origin, rp_id)
         raw = b64decode(credential_id, "credentialId")
+        removed = []
         async with self._service.operation():
             with acting_as(_signal_actor(rp_id, "signalUnknownCredential")):
-                credential = await self._device.signal_unknown_credential(rp_id, raw)
-        return {"removed": [] if credential is None else [credential_summary(credential)]}
+                for device in self._devices():
+                    credential = await device.signal_unknown_credential(rp_id, raw)
+                    removed += [] if credential is None else [credential]
+        return {"removed": [credential_summary(c) for c in removed]}
 
     async def signal_all_accepted_credentials(
         self, origin: str | None, rp_id: str, user_id: str, accepted: list[str]
@@ -365,9 +368,11 @@ class Signals(_OnTheVault):
         rp_id = site_rp_id(origin, rp_id)
         user = b64decode(user_id, "userId")
         keep = {b64decode(i, "allAcceptedCredentialIds[]") for i in accepted}
+        removed = []
         async with self._service.operation():
             with acting_as(_signal_actor(rp_id, "signalAllAcceptedCredentials")):
-                removed = await self._device.signal_all_accepted_credentials(rp_id, user, keep)
+                for device in self._devices():
+                    removed += await device.signal_all_accepted_credentials(rp_id, user, keep)
         return {"removed": [credential_summary(c) for c in removed]}
 
     async def signal_current_user_details(
@@ -381,11 +386,13 @@ class Signals(_OnTheVault):
         """The RP's current name for this user: update every passkey of theirs there."""
         rp_id = site_rp_id(origin, rp_id)
         user = b64decode(user_id, "userId")
+        updated = []
         async with self._service.operation():
             with acting_as(_signal_actor(rp_id, "signalCurrentUserDetails")):
-                updated = await self._device.signal_current_user_details(
-                    rp_id, user, name, display_name
-                )
+                for device in self._devices():
+                    updated += await device.signal_current_user_details(
+                        rp_id, user, name, display_name
+                    )
         return {"updated": [credential_summary(c) for c in updated]}
 
 
@@ -400,11 +407,17 @@ class SyncDevices(_OnTheVault):
             raise ServiceError(ErrorCode.UNSUPPORTED_OPERATION, "this daemon does not sync")
         return runner
 
-    async def _call(self, work: Callable[[SyncEngine], T]) -> T:
+    async def _call(self, work: Callable[[SyncEngine], T], peek: bool = False) -> T:
         runner = self._runner()
         try:
             async with self._service.operation():
-                return await runner.call(work)
+                return await (runner.peek(work) if peek else runner.call(work))
+        except SyncBusy:
+            raise ServiceError(
+                ErrorCode.SYNC_ERROR,
+                "sync has been busy with the sync folder for a while (a disk that does not "
+                "answer?): try again in a moment",
+            ) from None
         except ImportError:
             raise ServiceError(
                 ErrorCode.UNSUPPORTED_OPERATION, "this vauth was built without sync"
@@ -446,6 +459,11 @@ class SyncDevices(_OnTheVault):
         await self._configured()
         await self._call(lambda e: e.remove(device_id))
 
+    async def leave(self) -> None:
+        """Stop syncing on this computer: the others are told, its passkeys stay."""
+        await self._configured()
+        await self._call(lambda e: e.leave())
+
     async def default(self, value: str | None) -> dict[str, str]:
         """What new passkeys are unless the person chooses in the ceremony window ("synced" or
         "device"); with ``value``, set it first."""
@@ -454,13 +472,20 @@ class SyncDevices(_OnTheVault):
         return {"default": await self._call(lambda e: e.default)}
 
     async def status(self) -> dict[str, Any]:
-        """``{"configured": false}`` before init or join; else the library's SyncStatus, and
-        the last failure of the daemon's publish or merge (``lastError``, a sentence)."""
+        """``{"configured": false}`` before init or join; else the library's SyncStatus, the
+        last failure of the daemon's publish or merge (``lastError``, a sentence), and how many
+        merges it ran and how long the last ten took. It never waits for a merge to end."""
         runner = self._runner()
-        if not await self._call(lambda engine: engine.configured):
+        if not await self._call(lambda engine: engine.configured, peek=True):
             return {"configured": False}
-        status = _object(await self._call(lambda e: e.status()))
-        return {"configured": True, **status, "lastError": runner.last_error}
+        status = _object(await self._call(lambda e: e.status(), peek=True))
+        return {
+            "configured": True,
+            **status,
+            "lastError": runner.last_error,
+            "merges": runner.merges,
+            "recentMergeSeconds": list(runner.merge_s),
+        }
 
 
 def _sync_folder(folder: str) -> Path:

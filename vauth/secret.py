@@ -113,17 +113,27 @@ def take_environment(name: str) -> bytearray | None:
     return value
 
 
-def read_file(path: str | os.PathLike[str]) -> bytearray:
-    """The file's bytes without trailing newlines, read straight into a buffer."""
+class FileTooLarge(ValueError):
+    """A file said to hold a secret holds more than any secret (``/dev/zero``, a wrong name)."""
+
+
+def read_file(path: str | os.PathLike[str], limit: int | None = None) -> bytearray:
+    """The file's bytes without trailing newlines, read straight into a buffer; FileTooLarge
+    (nothing kept) past ``limit`` bytes."""
     fd = os.open(Path(path), os.O_RDONLY)
     try:
-        buffer = bytearray(os.fstat(fd).st_size + 1)
+        size = os.fstat(fd).st_size
+        buffer = bytearray((size if limit is None else min(size, limit)) + 1)
         view, filled = memoryview(buffer), 0
         while filled < len(buffer):
             count = os.readv(fd, [view[filled:]])
             if not count:
                 break
             filled += count
+            if limit is not None and filled > limit:
+                view.release()
+                wipe(buffer)
+                raise FileTooLarge(f"it holds more than {limit} bytes")
             if filled == len(buffer):  # grew while read: make room, wiping the old buffer
                 bigger = bytearray(len(buffer) * 2)
                 bigger[:filled] = buffer

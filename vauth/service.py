@@ -20,9 +20,11 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from vauth import paths
 from vauth.ctap.ports import PresenceRequest, PresenceResponse
-from vauth.device import Device, UnsupportedOption, configured_device
+from vauth.device import Device, TesterDevice, UnsupportedOption, configured_device
 from vauth.presence import CANCELLED, AutoPresence, DenyPresence, PromptPresence
+from vauth.tester import TesterControls
 from vauth.vault import (
     ExportDecryptionError,
     Vault,
@@ -86,6 +88,7 @@ class ErrorCode(StrEnum):
     WRONG_PASSPHRASE = "wrong_passphrase"  # noqa: S105 - a code, not a secret
     VAULT_ERROR = "vault_error"
     SYNC_ERROR = "sync_error"  # sync refused or failed; the message says why
+    STOPPING = "stopping"  # the daemon stopped while the ceremony waited for the person
     UNKNOWN_ACTION = "unknown_action"
     INTERNAL = "internal"
     NOT_ALLOWED_ERROR = "NotAllowedError"
@@ -117,6 +120,7 @@ _HTTP_STATUS = {
     ErrorCode.SECURITY_ERROR: 403,
     ErrorCode.NOT_ALLOWED_ERROR: 403,
     ErrorCode.INVALID_STATE_ERROR: 409,
+    ErrorCode.STOPPING: 503,
 }
 
 
@@ -383,13 +387,18 @@ class Service:
 
     # -- WebDriver-shaped commands -----------------------------------------------------------
 
+    def page_devices(self) -> list[Device]:
+        """The authenticators a page's ceremonies reach (the socket's create and get without
+        an authenticatorId): the vault's on a daemon with a vault; on a tester daemon, every
+        tester authenticator, in the order they were added (none once all are removed)."""
+        vault = self.authenticators.get(VAULT_ID)
+        if vault is not None and vault.vault is not None:
+            return [vault]
+        return [d for d in self.authenticators.values() if isinstance(d, TesterDevice)]
+
     async def add_authenticator(self, config: dict[str, Any]) -> dict[str, str]:
         """WebDriver "Add Virtual Authenticator": ``config`` has been checked at the edge against
         the one declared configuration (vauth.device.CONFIGURATION)."""
-        if config.get("protocol") == "ctap1/u2f":
-            raise ServiceError(
-                ErrorCode.UNSUPPORTED_OPERATION, "ctap1/u2f authenticators are not offered"
-            )
         with mapped():
             device = configured_device(config)
         authenticator_id = secrets.token_hex(8)
@@ -398,11 +407,14 @@ class Service:
         return {"authenticatorId": authenticator_id}
 
     async def remove_authenticator(self, authenticator_id: str) -> None:
-        if authenticator_id == VAULT_ID:
+        """WebDriver "Remove Virtual Authenticator": any tester authenticator, the one a tester
+        daemon started with included; never the vault's."""
+        device = self.device(authenticator_id)
+        if device.vault is not None:
             raise ServiceError(
                 ErrorCode.INVALID_ARGUMENT, "the vault authenticator cannot be removed"
             )
-        self.device(authenticator_id).close()
+        device.close()
         del self.authenticators[authenticator_id]
 
     async def add_credential(self, authenticator_id: str, params: dict[str, Any]) -> None:
@@ -414,21 +426,44 @@ class Service:
             return await self.device(authenticator_id).credentials()
 
     async def remove_credential(self, authenticator_id: str, credential_id: str) -> None:
+        """WebDriver "Remove Credential"; on the vault the passkey goes to the trash (the
+        vault's store does so), with an audit record naming the HTTP API."""
         async with self.operation():
             with acting_as(HTTP_API):
                 await self.device(authenticator_id).remove_credential(credential_id)
 
     async def remove_all_credentials(self, authenticator_id: str) -> None:
+        """WebDriver "Remove All Credentials". On the vault every passkey goes to the trash,
+        one audit record each, and the trash keeps what it held: nothing is lost for good."""
+        device = self.device(authenticator_id)
         async with self.operation():
             with acting_as(HTTP_API):
-                await self.device(authenticator_id).remove_all_credentials()
+                if device.vault is None:
+                    await device.remove_all_credentials()
+                    return
+                for credential in await device.store.all():
+                    await device.store.delete(credential.credential_id)
+
+    def tester(self, authenticator_id: str) -> TesterControls:
+        """The controls of a tester's authenticator (override bits, failures, credential
+        properties, user verification, presence): the vault's device has none, as its passkeys
+        are a person's own, so the request is refused with a sentence saying so."""
+        device = self.device(authenticator_id)
+        if not isinstance(device, TesterDevice):
+            raise ServiceError(
+                ErrorCode.UNSUPPORTED_OPERATION,
+                "the vault's authenticator does not take a tester's controls (override bits, "
+                "failures, credential properties, user verification, presence); use an "
+                "ephemeral one (vauth serve --ephemeral, or Add Virtual Authenticator)",
+            )
+        return device.tester
 
     async def set_user_verified(self, authenticator_id: str, value: object) -> None:
         if not isinstance(value, bool):
             raise ServiceError(ErrorCode.INVALID_ARGUMENT, "isUserVerified must be a boolean")
-        device = self.device(authenticator_id)
+        tester = self.tester(authenticator_id)
         with mapped():
-            device.set_user_verified(value)
+            tester.set_user_verified(value)
 
     # -- CDP WebAuthn's commands beyond WebDriver's -----------------------------------------
 
@@ -440,45 +475,39 @@ class Service:
         self, authenticator_id: str, credential_id: str, properties: dict[str, Any]
     ) -> None:
         """``properties``: checked at the edge against device.CREDENTIAL_PROPERTIES."""
+        tester = self.tester(authenticator_id)
         async with self.operation():
-            with acting_as(HTTP_API):
-                await self.device(authenticator_id).set_credential_properties(
-                    credential_id,
-                    properties.get("backupEligibility"),
-                    properties.get("backupState"),
-                    properties.get("signCount"),
-                    properties.get("userName"),
-                    properties.get("userDisplayName"),
-                )
-
-    def tester_device(self, authenticator_id: str) -> Device:
-        """A device a tester may tamper with (override bits, failures, presence): not one on
-        a vault, whose passkeys are a person's own."""
-        device = self.device(authenticator_id)
-        if device.vault is not None:
-            raise ServiceError(
-                ErrorCode.UNSUPPORTED_OPERATION,
-                "a vault's authenticator does not take a tester's overrides; use an "
-                "ephemeral one (vauth serve --ephemeral, or Add Virtual Authenticator)",
+            await tester.set_credential_properties(
+                credential_id,
+                properties.get("backupEligibility"),
+                properties.get("backupState"),
+                properties.get("signCount"),
+                properties.get("userName"),
+                properties.get("userDisplayName"),
             )
-        return device
 
     async def set_response_override_bits(self, authenticator_id: str, bits: dict[str, Any]) -> None:
-        self.tester_device(authenticator_id).set_response_override_bits(
+        self.tester(authenticator_id).set_response_override_bits(
             bits.get("isBogusSignature", False),
             bits.get("isBadUV", False),
             bits.get("isBadUP", False),
         )
 
     async def fail_next(self, authenticator_id: str, status: int | str | None) -> None:
-        device = self.tester_device(authenticator_id)
+        tester = self.tester(authenticator_id)
         with mapped():
-            device.fail_next(status)
+            tester.fail_next(status)
 
     async def set_automatic_presence_simulation(self, authenticator_id: str, enabled: bool) -> None:
-        device = self.tester_device(authenticator_id)
+        tester = self.tester(authenticator_id)
         with mapped():
-            device.set_automatic_presence_simulation(enabled)
+            tester.set_automatic_presence_simulation(enabled)
+
+    async def attestation_ca(self, authenticator_id: str) -> str:
+        """The authenticator's attestation CA certificate (PEM), a relying party's trust anchor
+        for its packed x5c attestations."""
+        async with self.operation():
+            return await self.device(authenticator_id).attestation_ca_pem()
 
     # -- ceremonies --------------------------------------------------------------------------
 
@@ -488,41 +517,57 @@ class Service:
 
     async def create(
         self,
-        authenticator_id: str,
+        authenticator_id: str | None,
         origin: object,
         options: object,
         top_origin: object = None,
         ceremony_id: object = None,
+        *,
+        tester: bool = False,
     ) -> dict[str, Any]:
         return await self._ceremony(
-            Device.create, authenticator_id, origin, options, top_origin, ceremony_id
+            Device.create, authenticator_id, origin, options, top_origin, ceremony_id, tester
         )
 
     async def get(
         self,
-        authenticator_id: str,
+        authenticator_id: str | None,
         origin: object,
         options: object,
         top_origin: object = None,
         ceremony_id: object = None,
+        *,
+        tester: bool = False,
     ) -> dict[str, Any]:
         return await self._ceremony(
-            Device.get, authenticator_id, origin, options, top_origin, ceremony_id
+            Device.get, authenticator_id, origin, options, top_origin, ceremony_id, tester
         )
 
     async def _ceremony(
         self,
         run: Ceremony,
-        authenticator_id: str,
+        authenticator_id: str | None,
         origin: object,
         options: object,
         top_origin: object,
         ceremony_id: object,
+        tester: bool = False,
     ) -> dict[str, Any]:
+        """One ceremony on ``authenticator_id``'s device, or (None) on the page's devices.
+        ``tester``: a tester asks (the HTTP API), not a site through the browser; the audit log
+        says which."""
         page_origin, opts, top = _ceremony_arguments(origin, options, top_origin)
         named = ceremony_id if isinstance(ceremony_id, str) else None
         CEREMONY.set(named)
         DEADLINE.set(asyncio.get_running_loop().time() + adjusted_timeout(opts))
+        devices = (
+            self.page_devices() if authenticator_id is None else [self.device(authenticator_id)]
+        )
+        who = (
+            f"a tester through {HTTP_API}, as {page_origin}"
+            if tester
+            else f"the site {page_origin}"
+        )
         cancelled = self.cancellations.begin(named) if named is not None else None
         if cancelled is not None and cancelled.is_set():
             self.cancellations.end(str(named), cancelled)
@@ -530,8 +575,18 @@ class Service:
         CANCELLED.set(cancelled)
         try:
             async with self.operation():
-                with acting_as(f"the site {page_origin}"):  # e.g. a new passkey replacing one
-                    return await run(self.device(authenticator_id), opts, page_origin, top)
+                with acting_as(who):  # the ceremony's audit entry, and a passkey it replaces
+                    if len(devices) == 1:
+                        return await run(devices[0], opts, page_origin, top)
+                    return await _on_several(run, devices, opts, page_origin, top)
+        except ServiceError as exc:
+            if exc.code is ErrorCode.NOT_ALLOWED_ERROR and self.prompts.closed:
+                raise ServiceError(  # not the person's refusal: say so (the page sees NotAllowed)
+                    ErrorCode.STOPPING,
+                    "vauth stopped before you answered, so this request ended. Start vauth "
+                    f"again with `{paths.start_command()}`, then try again on the site",
+                ) from None
+            raise
         finally:
             if cancelled is not None:
                 self.cancellations.end(str(named), cancelled)
@@ -540,6 +595,34 @@ class Service:
         """Call off the ceremony the front end named ``ceremony_id`` (its page aborted it or
         went away): it gets no presence from now on. ``running``: whether it had begun."""
         return {"running": self.cancellations.cancel(ceremony_id)}
+
+
+async def _on_several(
+    run: Ceremony, devices: list[Device], options: dict[str, Any], origin: str, top: str | None
+) -> dict[str, Any]:
+    """A page's ceremony with several tester authenticators (or none), as Chromium runs it with
+    its virtual ones: a create goes to every authenticator (each makes a credential) and any
+    refusal is the page's; a get is answered by one that holds a credential. Chromium races
+    them; vauth asks them in the order they were added, so a test gets one answer every time."""
+    if not devices:  # Chromium: the request waits for an authenticator until its timeout
+        raise WebAuthnError(
+            "NotAllowedError", "no authenticator is attached: every one was removed"
+        )
+    results: list[dict[str, Any]] = []
+    refusals: list[WebAuthnError] = []
+    for device in devices:
+        try:
+            results.append(await run(device, options, origin, top))
+        except WebAuthnError as exc:
+            refusals.append(exc)
+            if run is Device.create:
+                break
+        else:
+            if run is Device.get:
+                break
+    if refusals and (run is Device.create or not results):
+        raise refusals[0]
+    return results[0]
 
 
 def _ceremony_arguments(

@@ -42,9 +42,10 @@ class InMemoryStore:
         self,
         credentials: Sequence[Credential],
         settings: Mapping[str, Callable[[bytes | None], bytes]] | None = None,
-    ) -> None:
+    ) -> list[bytes]:
         """Insert new credentials and rewrite settings, all or nothing (as the vault does): a
-        credential ID already stored, or twice in the batch, fails it before any change."""
+        credential ID already stored, or twice in the batch, fails it before any change.
+        Nothing here syncs: no passkey is kept back from it."""
         ids = [credential.credential_id for credential in credentials]
         if len(set(ids)) != len(ids) or any(i in self._by_id for i in ids):
             raise ValueError("a credential of the batch is stored already (or given twice)")
@@ -54,6 +55,7 @@ class InMemoryStore:
         for credential in credentials:
             await self.put(credential)
         self._settings.update(values)
+        return []
 
     async def update(self, credential: Credential) -> None:
         stored = self._by_id.get(credential.credential_id)

@@ -1,10 +1,14 @@
 """What a tester controls beyond W3C WebDriver, as Chromium's CDP WebAuthn domain offers it:
 the response override bits (``setResponseOverrideBits``), a chosen failure of the next
-operation, and the credential events (``credentialAdded``, ``credentialAsserted``,
-``credentialDeleted``, ``credentialUpdated``).
+operation, the credential properties, user verification and presence simulation, and the
+credential events (``credentialAdded``, ``credentialAsserted``, ``credentialDeleted``,
+``credentialUpdated``).
 
-``TesterResponses`` is the ``ResponsePort`` the core consults where it signs a response;
-``Events`` hands each event to Python callbacks (the HTTP API's event stream is one of them).
+``CeremonyEvents`` is the ``ResponsePort`` of every authenticator (it only reports events);
+``TesterResponses`` is a tester's, which also overrides what is signed. ``TesterControls``
+holds the five controls; only a tester's authenticator (``vauth.device.TesterDevice``, or the
+``VirtualAuthenticator`` facade) has one, so the vault's production device cannot be asked for
+them: it has no such attribute, and mypy says so (house style rule 23).
 """
 
 from __future__ import annotations
@@ -16,10 +20,12 @@ from typing import Any
 
 from vauth import base64url
 from vauth.ctap import auth_data
-from vauth.ctap.credential import Credential
-from vauth.ctap.ports import Ceremony
+from vauth.ctap.credential import Credential, SignCountPolicy
+from vauth.ctap.ports import Ceremony, CredentialStore, UserPresence
 from vauth.ctap.status import CtapStatus
+from vauth.presence import AutoPresence
 from vauth.vault import webdriver
+from vauth.vault.portable import b64url_field
 
 logger = logging.getLogger(__name__)
 
@@ -99,14 +105,35 @@ def failure_status(value: int | str) -> CtapStatus:
     return status
 
 
-class TesterResponses:
-    """The ``ResponsePort`` of a tester's authenticator: the override bits, the next failure,
-    and the credentialAdded / credentialAsserted events."""
+class CeremonyEvents:
+    """The ``ResponsePort`` of any authenticator: responses as signed, and the
+    credentialAdded / credentialAsserted events (a vault's without private keys)."""
 
     def __init__(self, events: Events, with_private_keys: bool = True) -> None:
-        self.bits = OverrideBits()
         self.events = events
         self.with_private_keys = with_private_keys
+
+    def failure(self, ceremony: Ceremony) -> int | None:
+        return None
+
+    def flags(self, flags: int) -> int:
+        return flags
+
+    def signature(self, signature: bytes) -> bytes:
+        return signature
+
+    def signed(self, ceremony: Ceremony, credential: Credential) -> None:
+        name = CREDENTIAL_ADDED if ceremony is Ceremony.MAKE_CREDENTIAL else CREDENTIAL_ASSERTED
+        self.events.credential(name, credential, self.with_private_keys)
+
+
+class TesterResponses(CeremonyEvents):
+    """The ``ResponsePort`` of a tester's authenticator: the override bits and the next
+    failure, besides the events."""
+
+    def __init__(self, events: Events, with_private_keys: bool = True) -> None:
+        super().__init__(events, with_private_keys)
+        self.bits = OverrideBits()
         self._failure: CtapStatus | None = None
 
     def fail_next(self, status: int | str | None) -> None:
@@ -128,9 +155,89 @@ class TesterResponses:
         # Chromium's virtual authenticator sends one zero byte (a DER signature cannot be it).
         return BOGUS_SIGNATURE if self.bits.is_bogus_signature else signature
 
-    def signed(self, ceremony: Ceremony, credential: Credential) -> None:
-        name = CREDENTIAL_ADDED if ceremony is Ceremony.MAKE_CREDENTIAL else CREDENTIAL_ASSERTED
-        self.events.credential(name, credential, self.with_private_keys)
+
+class TesterControls:
+    """The five controls a tester has over one authenticator, as CDP's WebAuthn domain and W3C
+    WebDriver give them: response override bits, the next failure, credential properties,
+    user verification (and consent), and automatic presence simulation."""
+
+    __test__ = False  # not a pytest test class, whatever its name
+
+    def __init__(
+        self, store: CredentialStore, responses: TesterResponses, presence: UserPresence
+    ) -> None:
+        self.store = store
+        self.responses = responses
+        self.presence = presence
+
+    def set_response_override_bits(
+        self,
+        is_bogus_signature: bool = False,
+        is_bad_uv: bool = False,
+        is_bad_up: bool = False,
+    ) -> None:
+        """CDP WebAuthn.setResponseOverrideBits: each bit left out is reset to false."""
+        self.responses.bits = OverrideBits(is_bogus_signature, is_bad_uv, is_bad_up)
+
+    def fail_next(self, status: int | str | None) -> None:
+        """The next makeCredential or getAssertion fails with CTAP ``status`` (by number or
+        name); None: it does not. ValueError for what is not a CTAP error status."""
+        self.responses.fail_next(status)
+
+    async def set_credential_properties(
+        self,
+        credential_id: str,
+        backup_eligibility: bool | None = None,
+        backup_state: bool | None = None,
+        sign_count: int | None = None,
+        user_name: str | None = None,
+        user_display_name: str | None = None,
+    ) -> None:
+        """WebDriver "Set Credential Properties" (backup eligibility and state) and CDP's
+        setCredentialProperties: ``sign_count`` -1 means no counter (it reports 0)."""
+        if sign_count is not None and not -1 <= sign_count <= 0xFFFFFFFF:
+            raise ValueError("signCount must be -1 (no counter) or from 0 to 4294967295")
+        credential = await stored_credential(self.store, credential_id)
+        if backup_eligibility is not None:
+            credential.backup_eligible = backup_eligibility
+        if backup_state is not None:
+            credential.backup_state = backup_state
+        if sign_count == -1:
+            credential.sign_count_policy, credential.sign_count = SignCountPolicy.ZERO, 0
+        elif sign_count is not None:
+            credential.sign_count_policy = SignCountPolicy.COUNTER
+            credential.sign_count = sign_count
+        if user_name is not None:
+            credential.user_name = user_name
+        if user_display_name is not None:
+            credential.user_display_name = user_display_name
+        await self.store.update(credential)
+
+    def set_user_verified(self, value: bool) -> None:
+        """WebDriver "Set User Verified"."""
+        self.auto_presence().verified = bool(value)
+
+    def set_user_consenting(self, value: bool) -> None:
+        self.auto_presence().consenting = bool(value)
+
+    def set_automatic_presence_simulation(self, enabled: bool) -> None:
+        """CDP WebAuthn.setAutomaticPresenceSimulation."""
+        self.auto_presence().automatic = bool(enabled)
+
+    def auto_presence(self) -> AutoPresence:
+        presence = getattr(self.presence, "inner", self.presence)  # a daemon tracks it
+        if not isinstance(presence, AutoPresence):
+            raise TypeError("user consent and verification are scripted by the presence port")
+        return presence
+
+
+async def stored_credential(store: CredentialStore, credential_id: str) -> Credential:
+    """The stored credential with this (base64url) ID; KeyError if there is none, or only the
+    record of one whose key is sealed in its ID (it keeps no key to show)."""
+    credential = await store.get(b64url_field(credential_id, "credentialId"))
+    if credential is None or credential.sealed:
+        raise KeyError(f"no credential with id {credential_id}")
+    return credential
 
 
 # CDP WebAuthn.VirtualAuthenticatorOptions -> VirtualAuthenticator's arguments. CDP's defaults
@@ -156,6 +263,7 @@ _CDP_DEFAULTS: dict[str, Any] = {
     "is_user_verified": False,
     "extensions": ["credProps", "credProtect"],  # what a client and CTAP 2.1 always have
     "backup_sign_count_policy": "counter",  # Chromium counts for backup-eligible ones too
+    "keep_non_discoverable": True,  # Chromium lists and removes non-discoverable ones too
 }
 
 

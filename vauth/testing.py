@@ -121,6 +121,9 @@ class ScriptedKeySource:
             return self._keys.popleft()
         return self._fallback.generate_key(algorithm)
 
+    def attestation_source(self) -> ScriptedKeySource:
+        return self  # the script's order is the vectors' order
+
 
 class HidLoopbackConnection(CtapHidConnection):
     """python-fido2's side of vauth's CTAPHID device, in memory: the device runs on an event

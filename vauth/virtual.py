@@ -22,6 +22,7 @@ from vauth.device import (
     SUPPORTED_EXTENSIONS,
     TRANSPORTS,
     Device,
+    TesterDevice,
     UnsupportedOption,
     authenticator_config,
     credential_parameters,
@@ -30,7 +31,7 @@ from vauth.device import (
 from vauth.keys import RandomKeySource, SeededKeySource
 from vauth.presence import AutoPresence, DenyPresence, ScriptedPresence
 from vauth.store import InMemoryStore
-from vauth.tester import Listener, cdp_arguments
+from vauth.tester import Events, Listener, TesterControls, TesterResponses, cdp_arguments
 from vauth.vault import Vault
 from vauth.vault.pin_hash import ThreadedPinHasher
 from vauth.vault.portable import b64url_field
@@ -90,10 +91,12 @@ class VirtualAuthenticator:
         has_hmac_secret_mc: bool | None = None,
         automatic_presence_simulation: bool = True,
         ctap2_version: str | None = None,
+        keep_non_discoverable: bool = False,
     ) -> None:
         """W3C WebDriver's Authenticator Configuration, and CDP's VirtualAuthenticatorOptions:
         ``has_prf`` & co. turn an extension on (True) or off (False) over ``extensions``;
-        ``ctap2_version`` ("ctap2_0", "ctap2_1") chooses the protocol."""
+        ``ctap2_version`` ("ctap2_0", "ctap2_1") chooses the protocol; ``keep_non_discoverable``
+        keeps non-discoverable credentials whole in the store, listed and removable (as CDP's)."""
         switches = {
             "hasLargeBlob": has_large_blob,
             "hasCredBlob": has_cred_blob,
@@ -116,6 +119,7 @@ class VirtualAuthenticator:
             reset_window_s=reset_window_s,
             capabilities={name: on for name, on in switches.items() if on is not None},
             ctap2_version=ctap2_version,
+            keep_non_discoverable=keep_non_discoverable,
         )
         self.extensions = SUPPORTED_EXTENSIONS if extensions is None else frozenset(extensions)
         presence = presence or AutoPresence(
@@ -136,16 +140,36 @@ class VirtualAuthenticator:
         self._inline = isinstance(store, InMemoryStore) and isinstance(
             presence, AutoPresence | DenyPresence | ScriptedPresence
         )
-        self.device = Device(
-            config,
-            store,
-            presence,
-            vault=opened,
-            clock=clock,
-            key_source=keys,
-            pin_hasher=InlinePinHasher() if self._inline else ThreadedPinHasher(),
-            pin=pin,
-        )
+        pin_hasher = InlinePinHasher() if self._inline else ThreadedPinHasher()
+        self.device: Device
+        self.tester: TesterControls
+        if opened is None:
+            self.device = TesterDevice(
+                config,
+                presence,
+                store=store,
+                clock=clock,
+                key_source=keys,
+                pin_hasher=pin_hasher,
+                pin=pin,
+            )
+            self.tester = self.device.tester
+        else:
+            # A script that opened the vault with its passphrase may script it too: the facade
+            # holds the controls, never the daemon's vault device.
+            responses = TesterResponses(Events(), with_private_keys=False)
+            self.device = Device(
+                config,
+                store,
+                presence,
+                vault=opened,
+                clock=clock,
+                key_source=keys,
+                pin_hasher=pin_hasher,
+                pin=pin,
+                responses=responses,
+            )
+            self.tester = TesterControls(store, responses, presence)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._worker: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
@@ -303,10 +327,10 @@ class VirtualAuthenticator:
 
     def set_user_verified(self, value: bool) -> None:
         """WebDriver "Set User Verified"."""
-        self.device.set_user_verified(value)
+        self.tester.set_user_verified(value)
 
     def set_user_consenting(self, value: bool) -> None:
-        self.device.set_user_consenting(value)
+        self.tester.set_user_consenting(value)
 
     def set_credential_properties(
         self,
@@ -321,7 +345,7 @@ class VirtualAuthenticator:
         """WebDriver "Set Credential Properties" (backup eligibility and state), and CDP's
         others: ``sign_count`` -1 means the credential keeps no counter and reports 0."""
         self._run(
-            self.device.set_credential_properties(
+            self.tester.set_credential_properties(
                 credential_id,
                 backup_eligibility,
                 backup_state,
@@ -342,17 +366,17 @@ class VirtualAuthenticator:
     ) -> None:
         """CDP WebAuthn.setResponseOverrideBits: until set again, signatures are one zero byte (a
         relying party must reject them), or the UV or UP flag is cleared."""
-        self.device.set_response_override_bits(is_bogus_signature, is_bad_uv, is_bad_up)
+        self.tester.set_response_override_bits(is_bogus_signature, is_bad_uv, is_bad_up)
 
     def fail_next(self, status: int | str | None) -> None:
         """The next makeCredential or getAssertion fails with this CTAP status (a number or a
         name such as "NO_CREDENTIALS"); None: it does not."""
-        self.device.fail_next(status)
+        self.tester.fail_next(status)
 
     def set_automatic_presence_simulation(self, enabled: bool) -> None:
         """CDP WebAuthn.setAutomaticPresenceSimulation. Off, a ceremony waits for it to be
         turned on (or for its timeout): drive it with the async methods then."""
-        self.device.set_automatic_presence_simulation(enabled)
+        self.tester.set_automatic_presence_simulation(enabled)
 
     def on(self, listener: Listener) -> Callable[[], None]:
         """Call ``listener(name, params)`` for each CDP WebAuthn event (credentialAdded,

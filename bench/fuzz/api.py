@@ -90,12 +90,18 @@ async def send(data: bytes) -> tuple[str, int, str | None, bytes]:
     # Through the session: TestClient.request keeps every response until the client closes.
     url = _client.make_url(path)
     async with _client.session.request(method, url, data=body, headers=headers) as response:
+        if response.status == 200 and response.content_type == "text/event-stream":
+            return handler.__name__, response.status, response.content_type, b""  # endless
         return handler.__name__, response.status, response.content_type, await response.read()
 
 
 def check(route: str, status: int, content_type: str | None, body: bytes) -> None:
     if status >= 500:
         raise _common.PropertyViolation(f"{route}: HTTP {status}: {body[:300]!r}")
+    if route == "events" and status == 200:
+        if content_type != "text/event-stream":
+            raise _common.PropertyViolation(f"events answered {content_type}")
+        return
     if route == "ctap" and status == 200:
         if content_type != "application/cbor" or not body or body[0] not in STATUSES:
             raise _common.PropertyViolation(f"ctap answered {content_type} {body[:40].hex()}")

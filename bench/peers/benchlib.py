@@ -44,15 +44,23 @@ def b64url_decode(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def creation_options_json(challenge: bytes, attestation: str) -> dict[str, Any]:
-    """PublicKeyCredentialCreationOptionsJSON for a resident ES256 credential."""
+def creation_options_json(
+    challenge: bytes, attestation: str, resident: bool = True
+) -> dict[str, Any]:
+    """PublicKeyCredentialCreationOptionsJSON for an ES256 credential, resident (discoverable)
+    unless ``resident`` is false."""
+    selection = (
+        {"residentKey": "required", "requireResidentKey": True}
+        if resident
+        else {"residentKey": "discouraged"}
+    )
     return {
         "rp": {"id": RP_ID, "name": RP_NAME},
         "user": {"id": b64url(USER_ID), "name": USER_NAME, "displayName": USER_DISPLAY_NAME},
         "challenge": b64url(challenge),
         "pubKeyCredParams": [{"type": "public-key", "alg": -7}],
         "timeout": 60000,
-        "authenticatorSelection": {"residentKey": "required", "requireResidentKey": True},
+        "authenticatorSelection": selection,
         "attestation": attestation,
     }
 

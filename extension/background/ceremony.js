@@ -1,6 +1,6 @@
 // One WebAuthn ceremony (create or get) started by a page: the daemon request, the ceremony window,
 // and the person's answer (approve, use another authenticator, cancel, unlock the vault).
-import { ACTIONS, CEREMONY_STATES, DOM_ERRORS, ERRORS, MSG } from "../shared/protocol.js";
+import { ACTIONS, CEREMONY_STATES, DOM_ERRORS, ERRORS, MSG, SAY_WHY_MS } from "../shared/protocol.js";
 import { VauthError, isUnavailable } from "./errors.js";
 import * as keepalive from "./keepalive.js";
 
@@ -106,7 +106,7 @@ export class Ceremony {
     } finally {
       ceremonies.delete(this.id);
       keepalive.release();
-      this.closeWindow();
+      this.closeWindow(this.error?.code === ERRORS.STOPPING ? SAY_WHY_MS + 1_000 : undefined);
     }
   }
 
@@ -224,7 +224,7 @@ export class Ceremony {
 
   setState(state, error = null) {
     this.state = state;
-    this.error = error ? { code: error.code, message: error.message } : null;
+    this.error = error ? { code: error.code, message: error.message, startCommand: error.startCommand } : null;
     this.broadcast();
   }
 
@@ -313,6 +313,7 @@ export class Ceremony {
     if (this.settled) return;
     this.settled = true;
     this.state = CEREMONY_STATES.DONE;
+    this.error = error ? { code: error.code, message: error.message } : null; // the window says why
     this.broadcast();
     this.retry.resolve();
     if (error) this.outcome.reject(error);

@@ -2,13 +2,15 @@
 import { DOM_ERRORS, ERRORS, PAGE_ERRORS, PAGE_ERROR_MESSAGES } from "../shared/protocol.js";
 
 export class VauthError extends Error {
-  constructor(code, message) {
+  // startCommand: with daemon_unavailable, how to start the daemon on this computer (the host says)
+  constructor(code, message, { startCommand } = {}) {
     super(message || code);
     this.code = code;
+    if (typeof startCommand === "string") this.startCommand = startCommand;
   }
 
   toJSON() {
-    return { code: this.code, message: this.message };
+    return { code: this.code, message: this.message, ...(this.startCommand ? { startCommand: this.startCommand } : {}) };
   }
 }
 

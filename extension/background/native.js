@@ -74,7 +74,7 @@ export class NativeHost {
     this.pending.delete(id);
     clearTimeout(entry.timer);
     if (reply.ok) entry.resolve(reply.result);
-    else entry.reject(new VauthError(reply.error?.code ?? ERRORS.INTERNAL, reply.error?.message ?? ""));
+    else entry.reject(new VauthError(reply.error?.code ?? ERRORS.INTERNAL, reply.error?.message ?? "", reply.error ?? {}));
   }
 
   failAll(error) {

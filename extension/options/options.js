@@ -3,7 +3,7 @@
 // the authenticator's name and where passkey requests go (globally and per site).
 import { ACTIONS, ERRORS, MSG } from "../shared/protocol.js";
 import { siteName } from "../background/settings.js";
-import { $, base64ToBytes, bytesToBase64, call, daemon, describe, download, el, showError, when } from "../ui/common.js";
+import { $, base64ToBytes, bytesToBase64, call, daemon, describe, download, el, setupCommand, showError, startCommand, useVauthCommand, when } from "../ui/common.js";
 import { account, passkeyDetails } from "../ui/passkeys.js";
 
 let passkeys = [];
@@ -14,6 +14,8 @@ const failIn = (section) => (error) => showError($(`#${section}-error`), error);
 const clearErrors = () => document.querySelectorAll(".section-error, #error").forEach((node) => showError(node, null));
 // Sections that show the vault's contents: hidden while it is locked (a note says why).
 const VAULT_SECTIONS = ["#passkeys-tools", "#passkeys", "#trash-section", "#audit-section", "#export-section", "#import-section", "#devices-section"];
+// Everything that needs the daemon: hidden while it is not running (#daemon-down says why).
+const DAEMON_PARTS = [...VAULT_SECTIONS, "#passkeys-section", "#name-section", "#recovery-section", "#recover-section", "#unlock-form", "#lock"];
 
 async function refresh() {
   showError($("#error"), null);
@@ -23,15 +25,18 @@ async function refresh() {
     status = await daemon(ACTIONS.STATUS);
   } catch (error) {
     $("#lock-state").textContent = "not running";
-    showVault(false, "vauth is not running, so your passkeys cannot be shown. Start it, then reload this page.");
-    return fail(error);
+    return showDaemonDown(error);
   }
+  $("#daemon-down").hidden = true;
+  $("#passkeys-section").hidden = false;
   const locked = Boolean(status.vault?.locked);
   $("#lock-state").textContent = status.vault ? (locked ? "locked" : "unlocked") : "no vault";
   $("#lock").hidden = !status.vault || locked;
   $("#unlock-form").hidden = !locked;
   $("#recover-section").hidden = !locked;
   $("#recovery-section").hidden = !status.vault || locked;
+  $("#name-section").hidden = !status.vault;
+  showCommands();
   if (document.activeElement !== $("#display-name")) $("#display-name").value = status.displayName ?? "";
   showVault(!locked, "Your vault is locked. Unlock it above to see your passkeys, the trash and their recent use.");
   if (locked) return;
@@ -45,6 +50,28 @@ async function refresh() {
   await showTrash().catch(failIn("trash"));
   await showExportNotice().catch(failIn("export"));
   await showAudit().catch(fail);
+}
+
+// No daemon (or no native host): no form that cannot work, and what to run instead.
+function showDaemonDown(error) {
+  for (const selector of DAEMON_PARTS) $(selector).hidden = true;
+  const setup = error?.code === ERRORS.HOST_UNAVAILABLE;
+  $("#daemon-down-why").textContent = setup
+    ? "vauth is not set up in this browser yet, so your passkeys cannot be shown or changed here. Run this command once, then choose Check again:"
+    : error?.code === ERRORS.DAEMON_UNAVAILABLE
+      ? "vauth is not running, so your passkeys cannot be shown or changed here. Start it with this command, then choose Check again:"
+      : `vauth cannot be reached: ${describe(error)}`;
+  $("#daemon-down-command").textContent = setup ? setupCommand() : startCommand(error);
+  $("#daemon-down-command").hidden = !setup && error?.code !== ERRORS.DAEMON_UNAVAILABLE;
+  $("#daemon-down").hidden = false;
+}
+
+// The `vauth ...` commands this page names, as the native host says vauth is typed here.
+async function showCommands() {
+  const hello = await daemon(ACTIONS.HOST_HELLO).catch(() => null);
+  if (!hello?.command) return;
+  useVauthCommand(hello.command); // and in the daemon's sentences (`vauth sync init FOLDER`)
+  for (const node of document.querySelectorAll("code.vauth-command")) node.textContent = `${hello.command} ${node.dataset.args}`;
 }
 
 // Unlocked: the vault's sections; otherwise one sentence in their place.
@@ -112,7 +139,7 @@ async function showAudit() {
 }
 
 // A daemon sentence without the protocol's own names in parentheses, nor `backticks`.
-const plain = (text) => (text ? describe({ message: text }).replace(/ \((signal\w+|[a-z]+[A-Z]\w*)\)/g, "") : "");
+const plain = (text) => (text ? text.replace(/`([^`]*)`/g, "$1").replace(/ \((signal\w+|[a-z]+[A-Z]\w*)\)/g, "") : "");
 
 async function showTrash() {
   const trashed = await daemon(ACTIONS.TRASH_LIST);
@@ -171,7 +198,7 @@ async function showDevices() {
   $("#sync-devices tbody").replaceChildren(...status.devices.map(deviceRow));
   $("#sync-pending").replaceChildren(...status.pending.map(pendingRequest));
   $("#sync-refused").replaceChildren(...status.refused.map((refusal) =>
-    el("li", {}, `Refused ${refusal.path} (${when(refusal.at * 1000)}): ${refusal.reason}`)));
+    el("li", {}, `Refused ${refusal.path} (${when(refusal.at * 1000)}): ${refusal.reason}. ${refusal.repair || ""}`)));
   if (status.lastError) showError($("#devices-error"), { message: `The last sync failed: ${status.lastError}` });
 }
 
@@ -220,6 +247,7 @@ async function removeDevice(device) {
 $("#sync-default").addEventListener("change", () =>
   daemon(ACTIONS.SYNC_DEFAULT, { default: $("#sync-default").value }).catch(failIn("devices")));
 
+$("#check-again").addEventListener("click", refresh);
 $("#search").addEventListener("input", showPasskeys);
 $("#sort").addEventListener("change", showPasskeys);
 $("#group").addEventListener("change", showPasskeys);
@@ -278,10 +306,24 @@ $("#lock").addEventListener("click", async () => {
   await refresh();
 });
 
-$("#export-format").addEventListener("change", () => showExportNotice().catch(failIn("export")));
+$("#export-format").addEventListener("change", () => {
+  // A KeePass database is always encrypted.
+  const alwaysEncrypted = $("#export-format").value === "keepassxc";
+  if (alwaysEncrypted) $("#export-plaintext").checked = false;
+  $("#export-plaintext").disabled = alwaysEncrypted;
+  for (const id of ["#export-passphrase", "#export-passphrase-again"]) $(id).disabled = $("#export-plaintext").checked;
+  showExportNotice().catch(failIn("export"));
+});
 $("#export-plaintext").addEventListener("change", () => {
   for (const id of ["#export-passphrase", "#export-passphrase-again"]) $(id).disabled = $("#export-plaintext").checked;
 });
+// The downloaded file's name ends as the format's own files do.
+const EXPORT_EXTENSIONS = {
+  cxf: (encrypted) => (encrypted ? "cxf.enc" : "cxf.json"),
+  keepassxc: () => "kdbx",
+  bitwarden: (encrypted) => (encrypted ? "bitwarden-encrypted.json" : "bitwarden.json"),
+  webdriver: () => "json",
+};
 $("#empty-trash").addEventListener("click", () => {
   $("#empty-trash-confirm").hidden = false;
   $("#empty-trash-confirm").focus();
@@ -324,7 +366,7 @@ $("#export-form").addEventListener("submit", async (event) => {
     });
     $("#export-vault-passphrase").value = "";
     const stamp = new Date().toISOString().slice(0, 10);
-    const extension = format === "cxf" ? (exported.encrypted ? "cxf.enc" : "cxf.json") : "json";
+    const extension = EXPORT_EXTENSIONS[format](exported.encrypted);
     download(`vauth-${stamp}.${extension}`, base64ToBytes(exported.data));
     $("#export-result").textContent = `Exported (${exported.encrypted ? "encrypted" : "not encrypted"}).`;
   } catch (error) {
@@ -349,7 +391,7 @@ $("#import-form").addEventListener("submit", async (event) => {
     const report = await daemon(ACTIONS.IMPORT, { data, ...(passphrase ? { passphrase } : {}) });
     const skipped = report.skipped.map((s) => s.sentence).join("; ");
     const count = (n) => `${n} passkey${n === 1 ? "" : "s"}`;
-    $("#import-result").textContent = `Imported ${count(report.imported.length)}.`
+    $("#import-result").textContent = (report.imported.length ? `Imported ${count(report.imported.length)}.` : "Nothing was imported.")
       + (report.skipped.length ? ` Skipped ${count(report.skipped.length)}: ${skipped}.` : "")
       + (report.warnings?.length ? ` ${report.warnings.join(" ")}` : "");
     await refresh();

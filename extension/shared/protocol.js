@@ -14,6 +14,7 @@ export const ACTIONS = Object.freeze({
   GET: "get",
   CTAP: "ctap",
   CANCEL: "cancel", // a page's ceremony called off (it aborted, or went away)
+  ATTESTATION_CA: "attestation.ca",
   PROMPTS_WAIT: "prompts.wait",
   PROMPTS_ANSWER: "prompts.answer",
   RP_ID_CHECK: "rpId.check",
@@ -40,11 +41,12 @@ export const ACTIONS = Object.freeze({
   SYNC_APPROVE: "sync.approve",
   SYNC_DEVICES: "sync.devices",
   SYNC_REMOVE: "sync.remove",
+  SYNC_LEAVE: "sync.leave",
   SYNC_DEFAULT: "sync.default",
   SIGNAL_UNKNOWN_CREDENTIAL: "signal.unknownCredential",
   SIGNAL_ALL_ACCEPTED_CREDENTIALS: "signal.allAcceptedCredentials",
   SIGNAL_CURRENT_USER_DETAILS: "signal.currentUserDetails",
-  HOST_HELLO: "host.hello",
+  HOST_HELLO: "host.hello", // {version, daemon, command: vauth as typed here, startCommand}
 });
 
 // What extension pages (popup, options, ceremony window) may ask the daemon directly. Ceremonies
@@ -86,6 +88,7 @@ export const ERRORS = Object.freeze({
   WRONG_PASSPHRASE: "wrong_passphrase",
   VAULT_ERROR: "vault_error",
   SYNC_ERROR: "sync_error",
+  STOPPING: "stopping", // the daemon stopped while a ceremony waited for the person
   NO_VAULT: "no vault",
   INVALID_ARGUMENT: "invalid argument",
   NO_SUCH_CREDENTIAL: "no such credential",
@@ -96,7 +99,7 @@ export const ERRORS = Object.freeze({
   INTERNAL: "internal",
   FORBIDDEN: "forbidden",
   // the native host
-  DAEMON_UNAVAILABLE: "daemon_unavailable",
+  DAEMON_UNAVAILABLE: "daemon_unavailable", // error.startCommand: the command that starts it here
   FORBIDDEN_ORIGIN: "forbidden_origin",
   BAD_MESSAGE: "bad_message",
   // the extension itself
@@ -113,7 +116,7 @@ const NOT_ALLOWED_CODES = [
   ERRORS.INVALID_ARGUMENT, ERRORS.NO_SUCH_CREDENTIAL, ERRORS.NO_SUCH_PROMPT, ERRORS.NO_SUCH_AUTHENTICATOR,
   ERRORS.UNSUPPORTED_OPERATION, ERRORS.UNKNOWN_ACTION, ERRORS.INTERNAL, ERRORS.FORBIDDEN,
   ERRORS.DAEMON_UNAVAILABLE, ERRORS.FORBIDDEN_ORIGIN, ERRORS.BAD_MESSAGE, ERRORS.HOST_UNAVAILABLE,
-  ERRORS.TIMEOUT, DOM_ERRORS.UNKNOWN, DOM_ERRORS.CONSTRAINT,
+  ERRORS.TIMEOUT, ERRORS.STOPPING, DOM_ERRORS.UNKNOWN, DOM_ERRORS.CONSTRAINT,
 ];
 export const PAGE_ERRORS = Object.freeze(Object.fromEntries([
   ...Object.values(DOM_ERRORS)
@@ -194,6 +197,9 @@ export const PORTS = Object.freeze({ PAGE: "vauth.page", CEREMONY: "vauth.ceremo
 // Where a site's ceremonies go: vauth, the browser's own authenticators, or ask each time.
 export const CHOICES = Object.freeze({ VAUTH: "vauth", BROWSER: "browser", ASK: "ask" });
 export const DEFAULT_CHOICE = CHOICES.ASK;
+
+// How long a ceremony window that says why its request ended (the daemon stopped) stays open.
+export const SAY_WHY_MS = 6_000;
 
 // States of a ceremony as the ceremony window shows them.
 export const CEREMONY_STATES = Object.freeze({

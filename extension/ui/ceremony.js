@@ -1,7 +1,7 @@
 // The ceremony window: shows what a site asks for, polls the daemon for this ceremony's presence
 // prompt and answers it (approve, use another authenticator, cancel); unlocks the vault in place.
-import { ACTIONS, CEREMONY_STATES as STATES, MSG, PORTS } from "../shared/protocol.js";
-import { $, call, daemon, describe, el, showError, when } from "./common.js";
+import { ACTIONS, CEREMONY_STATES as STATES, ERRORS, MSG, PORTS, SAY_WHY_MS } from "../shared/protocol.js";
+import { $, call, daemon, describeNodes, el, showError, when } from "./common.js";
 
 const ceremonyId = new URLSearchParams(location.search).get("id");
 let info = null;
@@ -15,12 +15,13 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const isCreate = () => info?.kind === ACTIONS.CREATE;
 const remember = () => document.querySelector('input[name="remember"]:checked')?.value || null;
 
-function over(error) {
+function over(error, closeAfterMs = 1500) {
   info = null;
   for (const button of document.querySelectorAll("button")) button.disabled = true;
   $("#waiting").hidden = false;
-  $("#waiting").textContent = error ? describe(error) : "This request is over.";
-  setTimeout(() => window.close(), 1500);
+  $("#waiting").classList.toggle("error", Boolean(error));
+  $("#waiting").replaceChildren(...(error ? describeNodes(error) : ["This request is over."]));
+  setTimeout(() => window.close(), closeAfterMs);
 }
 
 function setText(selector, text) {
@@ -42,7 +43,11 @@ function render(ceremony) {
   document.body.dataset.state = ceremony.state;
   $("#ceremony").dataset.state = ceremony.state;
   $("#ceremony").dataset.kind = ceremony.kind;
-  if (ceremony.state === STATES.DONE) return void setTimeout(() => window.close(), 250);
+  if (ceremony.state === STATES.DONE) {
+    // The daemon stopped while the person was deciding: say so before closing.
+    if (ceremony.error?.code === ERRORS.STOPPING) return over(ceremony.error, SAY_WHY_MS);
+    return void setTimeout(() => window.close(), 250);
+  }
   const create = isCreate();
   setText("#title", create ? `Create a passkey for ${ceremony.rpId}?` : `Sign in to ${ceremony.rpId} with a passkey?`);
   document.title = `vauth: ${create ? "create a passkey" : "sign in"} (${ceremony.rpId})`;
@@ -65,7 +70,7 @@ function render(ceremony) {
   if (none) $("#fallback").focus();
   $("#unlock-form").hidden = !locked;
   $("#unavailable").hidden = !unavailable;
-  if (unavailable) setText("#unavailable-message", describe(ceremony.error));
+  if (unavailable) showError($("#unavailable-message"), ceremony.error);
   $("#waiting").hidden = locked || unavailable || none || Boolean(prompt);
   $("#approve").disabled = !(ceremony.state === STATES.WAITING && prompt) || busy;
   const why = approveWhy(ceremony.state, create);

@@ -2,9 +2,10 @@
 import { MSG } from "../shared/protocol.js";
 
 export class UiError extends Error {
-  constructor({ code, message }) {
+  constructor({ code, message, startCommand }) {
     super(message || code);
     this.code = code;
+    if (startCommand) this.startCommand = startCommand; // daemon_unavailable: how to start it here
   }
 }
 
@@ -42,21 +43,43 @@ export function when(ms) {
   return new Date(ms).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
 }
 
+const BROWSER = chrome.runtime.getURL("").startsWith("moz-extension:") ? "firefox"
+  : navigator.userAgentData?.brands?.some((b) => b.brand === "Google Chrome") ? "chrome" : "chromium";
+
+// The commands a person is told to run. The native host says how the daemon starts on this
+// computer (vauth as installed here, or its systemd unit); with no host, nothing can be asked.
+export const startCommand = (error) => error?.startCommand || "vauth serve";
+export const setupCommand = () => `vauth native-host install --browser ${BROWSER}`;
+
 const MESSAGES = {
-  daemon_unavailable: "vauth is not running. Start it (the command is: vauth serve), then try again.",
-  host_unavailable: "vauth is not set up in this browser yet. Run this command once: vauth native-host install",
-  vault_locked: "Your vault is locked. Unlock it first.",
-  wrong_passphrase: "That passphrase is not right.",
-  "no vault": "This vauth keeps no vault: it was started for testing, and forgets every passkey when it stops.",
+  daemon_unavailable: (error) => `vauth is not running. Start it with this command, then try again: \`${startCommand(error)}\``,
+  host_unavailable: () => `vauth is not set up in this browser yet. Run this command once, then try again: \`${setupCommand()}\``,
+  vault_locked: () => "Your vault is locked. Unlock it first.",
+  wrong_passphrase: () => "That passphrase is not right.",
+  "no vault": () => "This vauth keeps no vault: it was started for testing, and forgets every passkey when it stops.",
 };
 
-// A sentence for a person: the known codes in plain words; a daemon's message without the
-// `backticks` it uses for commands (they would show literally).
-export const describe = (error) =>
-  MESSAGES[error?.code] ?? String(error?.message ?? error).replace(/`([^`]*)`/g, "$1");
+// `vauth` as typed on this computer (host.hello's command), once a page has asked the host.
+let vauthCommand = "vauth";
+export const useVauthCommand = (command) => void (vauthCommand = command || "vauth");
+
+// A sentence for a person, with the commands it names in `backticks`: the known codes in plain
+// words, else the daemon's own message (ended with a full stop), its `vauth ...` as typed here.
+function sentence(error) {
+  const known = MESSAGES[error?.code]?.(error);
+  if (known) return known;
+  const message = String(error?.message ?? error).replaceAll("`vauth ", `\`${vauthCommand} `);
+  return /[.!?:`]$/.test(message) ? message : `${message}.`;
+}
+
+// The sentence as text (the backticks would show literally), or as nodes, each command in a
+// <code> a person can copy.
+export const describe = (error) => sentence(error).replace(/`([^`]*)`/g, "$1");
+export const describeNodes = (error) =>
+  sentence(error).split(/`([^`]*)`/).map((part, i) => (i % 2 ? el("code", { class: "command" }, part) : part));
 
 export function showError(node, error) {
-  node.textContent = error ? describe(error) : "";
+  node.replaceChildren(...(error ? describeNodes(error) : []));
   node.hidden = !error;
 }
 

@@ -165,7 +165,7 @@ async def test_ctap_to_unknown_authenticator_is_404(api: Api) -> None:
     ("config", "error"),
     [
         ({"hasResidentKey": True, "colour": "blue"}, "invalid argument"),
-        ({"protocol": "ctap1/u2f"}, "unsupported operation"),
+        ({"protocol": "ctap1/u2f", "attestation": "enterprise"}, "invalid argument"),
         ({"transport": "carrier-pigeon"}, "invalid argument"),
         ({"extensions": ["notAnExtension"]}, "unsupported operation"),
         ({"extensions": 5}, "invalid argument"),

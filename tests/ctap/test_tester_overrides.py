@@ -231,13 +231,22 @@ def test_from_cdp_takes_cdp_defaults_and_refuses_unknown_options() -> None:
     assert info.extensions == ["credProtect"]
     with pytest.raises(ValueError, match="hasTeleport"):
         VirtualAuthenticator.from_cdp({"hasTeleport": True})
-    with pytest.raises(ValueError, match="U2F"):
-        VirtualAuthenticator.from_cdp({"protocol": "u2f"})
+    u2f = VirtualAuthenticator.from_cdp({"protocol": "u2f"})  # CTAP1 only, as CDP's "u2f"
+    made = u2f.create(
+        {
+            "challenge": "AAAAAAAAAAAAAAAAAAAAAA",
+            "rp": {"id": "example.com", "name": "Example"},
+            "user": {"id": "dXNlcg", "name": "user", "displayName": "User"},
+            "pubKeyCredParams": [{"type": "public-key", "alg": -7}],
+        },
+        "https://example.com",
+    )
+    assert made["response"]["transports"] == ["usb"] and u2f.get_credentials()
 
 
 async def test_presence_simulation_off_gives_up_after_its_wait() -> None:
     va = VirtualAuthenticator(automatic_presence_simulation=False)
-    va.device.auto_presence().wait_s = 0.1
+    va.tester.auto_presence().wait_s = 0.1
     options = {
         "challenge": encode(b"c" * 16),
         "rp": {"id": "example.com", "name": "Example"},

@@ -33,15 +33,24 @@ CHROMIUM_ARGS = [
 ]
 EXTENSION_ARGS = [f"--disable-extensions-except={EXTENSION}", f"--load-extension={EXTENSION}"]
 
-pytestmark = pytest.mark.e2e
+E2E = Path(__file__).parent
+FIREFOX_TESTS = E2E / "firefox"
 
 
+@pytest.hookimpl(tryfirst=True)  # before ``-m`` deselects by marker
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test under tests/e2e/ drives a real browser: marked e2e here, for each module (a
+    ``pytestmark`` in a conftest marks nothing: pytest reads it in test modules only). This
+    hook sees the whole session's items, so it picks out its own."""
+    skip = None
     if not Path(CHROMIUM).exists():
         skip = pytest.mark.skip(reason="Debian's chromium is not installed (apt install chromium)")
-        for item in items:
-            if "e2e" in item.nodeid and "e2e/firefox/" not in item.nodeid:
-                item.add_marker(skip)
+    for item in items:
+        if E2E not in item.path.parents:
+            continue
+        item.add_marker(pytest.mark.e2e)
+        if skip is not None and FIREFOX_TESTS not in item.path.parents:
+            item.add_marker(skip)
 
 
 @dataclass
@@ -196,3 +205,17 @@ def screenshot(page: Any, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path))
     return path
+
+
+@pytest.fixture(scope="module")
+def vauth_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The plugin's session, for one module at a time here: the plugin keeps one Playwright
+    driver for a whole session, and Playwright's sync API allows one per thread, so this suite's
+    other modules (which start their own) could not run after a ``vauth_page`` test otherwise."""
+    from vauth.pytest_plugin import TesterSession
+
+    session = TesterSession(tmp_path_factory.mktemp("vauth"))
+    try:
+        yield session
+    finally:
+        session.close()

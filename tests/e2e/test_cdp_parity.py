@@ -336,7 +336,7 @@ def test_presence_simulation_off_gives_the_same_refusal(chromium: tuple[Any, str
     """automaticPresenceSimulation false: no user answers. Chromium's ceremony ends at its
     timeout; vauth's presence gives up after its wait (made short here): NotAllowedError."""
     cdp, vauth = both(chromium, {**BASE_OPTIONS, "automaticPresenceSimulation": False})
-    presence = vauth.authenticator.device.auto_presence()
+    presence = vauth.authenticator.tester.auto_presence()
     presence.wait_s = 0.5
     try:
         options = {**creation({}), "timeout": 1000}

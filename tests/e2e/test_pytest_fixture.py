@@ -7,6 +7,7 @@ both browsers"). Without firefox-esr or node the Firefox runs skip and say why."
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -94,3 +95,43 @@ def test_vauth_page_is_in_the_browser_it_names(
     agent = page.evaluate("navigator.userAgent")
     assert ("Firefox/" in agent) == (vauth_browser_name == "firefox"), agent
     assert page.evaluate("!String(CredentialsContainer.prototype.create).includes('[native')")
+
+
+TESTER_PROJECT = Path(__file__).resolve().parent / "installed" / "tester_project"
+ISOLATION = """
+seen = {}
+
+
+def test_one_leaves_a_passkey_a_cookie_and_storage(page, rp, vauth_daemon):
+    page.goto(rp.origin)
+    page.evaluate("document.cookie = 'seen=1; max-age=3600'; localStorage.seen = '1'")
+    assert page.evaluate("register('tess')")["ok"]
+    assert len(vauth_daemon.credentials()) == 1
+    seen["daemon"] = vauth_daemon.process.pid
+    seen["agent"] = page.evaluate("navigator.userAgent")
+
+
+def test_two_sees_none_of_it(page, rp, vauth_daemon):
+    page.goto(rp.origin)
+    assert page.evaluate("document.cookie") == ""
+    assert page.evaluate("localStorage.getItem('seen')") is None
+    assert vauth_daemon.credentials() == []
+    assert vauth_daemon.process.pid != seen["daemon"]  # a daemon of its own
+    assert page.evaluate("navigator.userAgent") == seen["agent"]  # the same browser
+"""
+
+
+@pytest.mark.parametrize("browser", ["chromium", "firefox"])
+def test_tests_share_the_browser_but_nothing_a_test_left(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, browser: str
+) -> None:
+    """Issue 21: the browser, Playwright and native host are shared by the session's tests,
+    as with Chromium's CDP authenticator (one browser, a fresh context per test), but nothing
+    one test leaves reaches the next: not its passkey (a daemon and authenticator of its own),
+    not its cookies, not its site's storage. (pytester's deep temporary directories also
+    show that the session's socket path stays within a Unix socket's 107 bytes.)"""
+    pytester.makeconftest((TESTER_PROJECT / "conftest.py").read_text())
+    pytester.makepyfile(test_isolation=ISOLATION)
+    monkeypatch.setenv("TESTER_BROWSER", browser)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)

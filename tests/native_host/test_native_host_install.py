@@ -147,3 +147,42 @@ def test_firefox_refuses_a_user_data_dir(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
     assert not profile.exists()
     assert not (tmp_path / "home").exists() or not any((tmp_path / "home").rglob("*.json"))
+
+
+def uninstall(base: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return support.cli(environment(base), "native-host", "uninstall", *args, check=check)
+
+
+def test_uninstall_undoes_what_install_wrote(tmp_path: Path) -> None:
+    """Issue 20: `native-host uninstall [--browser B]` removes the manifests `install` wrote for
+    that browser (in every profile it was installed in) and forgets the callers they allowed;
+    without --browser, every browser's. Once all are gone the host is as never installed."""
+    home = tmp_path / "home"
+    chromium = home / ".config" / "chromium" / "NativeMessagingHosts" / "dev.vauth.host.json"
+    profile = tmp_path / "profile" / "NativeMessagingHosts" / "dev.vauth.host.json"
+    firefox = home / ".mozilla" / "native-messaging-hosts" / "dev.vauth.host.json"
+    config = tmp_path / "config" / "vauth" / "native-host.json"
+    install(tmp_path, "--browser", "chromium")
+    install(tmp_path, "--browser", "chromium", "--user-data-dir", str(tmp_path / "profile"))
+    install(tmp_path, "--browser", "firefox")
+    removed = uninstall(tmp_path, "--browser", "chromium", "--json")
+    assert json.loads(removed.stdout) == {"removed": sorted([str(chromium), str(profile)])}
+    assert not chromium.exists() and not profile.exists() and firefox.exists()
+    assert list(json.loads(config.read_text())["manifests"]) == [str(firefox)]
+    done = uninstall(tmp_path)
+    assert f"removed {firefox}" in done.stdout
+    assert not firefox.exists() and not config.exists()
+    again = uninstall(tmp_path, "--browser", "firefox")
+    assert "was not installed for firefox: there was nothing to remove" in again.stdout
+
+
+def test_uninstall_leaves_a_file_that_is_not_vauths_alone(tmp_path: Path) -> None:
+    install(tmp_path, "--browser", "chrome")
+    manifest = tmp_path / "home" / ".config" / "google-chrome" / "NativeMessagingHosts"
+    (manifest / "dev.vauth.host.json").write_text('{"name": "someone.else"}')
+    refused = uninstall(tmp_path, "--browser", "chrome", check=False)
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    assert "is not vauth's native-host manifest: it was left as it is" in refused.stderr
+    assert (manifest / "dev.vauth.host.json").read_text() == '{"name": "someone.else"}'
+    needs = uninstall(tmp_path, "--user-data-dir", str(tmp_path / "p"), check=False)
+    assert needs.returncode == 1 and "--user-data-dir needs --browser" in needs.stderr

@@ -4,10 +4,11 @@ replies matched by id, and a daemon that comes and goes."""
 from __future__ import annotations
 
 import base64
+import sys
 import time
 from pathlib import Path
 
-from native_host_support import PASSPHRASE, Daemon, Host, b64, creation
+from native_host_support import PASSPHRASE, Daemon, Host, b64, creation, environment
 
 import vauth
 from native_host.relay import NOT_RUNNING
@@ -17,19 +18,70 @@ def test_hello_without_a_daemon(host: Host) -> None:
     assert host.call(1, "host.hello") == {
         "id": 1,
         "ok": True,
-        "result": {"version": vauth.__version__, "daemon": False},
+        "result": {
+            "version": vauth.__version__,
+            "daemon": False,
+            "command": "vauth",  # the test's PATH finds this installation's vauth
+            "startCommand": "vauth serve",
+        },
     }
     assert host.call("s", "status") == {
         "id": "s",
         "ok": False,
-        "error": {"code": "daemon_unavailable", "message": NOT_RUNNING},
+        "error": {
+            "code": "daemon_unavailable",
+            "message": NOT_RUNNING.format(command="vauth serve"),
+            "startCommand": "vauth serve",
+        },
     }
-    assert NOT_RUNNING == "The vauth daemon is not running. Start it with `vauth serve`."
+    assert NOT_RUNNING == "The vauth daemon is not running. Start it with `{command}`."
+
+
+def test_the_host_names_a_start_command_that_works(tmp_path: Path) -> None:
+    """Issue 20: "Start it with `vauth serve`" was not found by someone who installed vauth
+    into .venv/bin. The host (started by the browser, from this installation) names the command
+    as it must be typed, and the extension shows it; here the command is run as given."""
+    import shlex
+    import subprocess
+
+    env = {**environment(tmp_path), "PATH": "/usr/bin:/bin"}  # not on PATH
+    host = Host(tmp_path, env=env)
+    try:
+        hello = host.call(1, "host.hello")["result"]
+        vauth_script = str(Path(sys.executable).parent / "vauth")
+        assert hello["command"] == vauth_script
+        assert hello["startCommand"] == f"{vauth_script} serve"
+        refused = host.call(2, "status")["error"]
+        assert refused["startCommand"] == hello["startCommand"]
+        assert f"`{vauth_script} serve`" in refused["message"]
+        daemon = subprocess.Popen(
+            [*shlex.split(refused["startCommand"]), "--no-http", "--presence", "auto"],
+            env=env,
+            stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            text=True,
+        )
+        assert daemon.stderr is not None
+        assert any("vauth: ready" in line for line in daemon.stderr)
+        assert host.call(3, "host.hello")["result"]["daemon"] is True
+        daemon.terminate()
+        assert daemon.wait(30) == 0
+    finally:
+        host.kill()
+    unit = Path(env["XDG_CONFIG_HOME"]) / "systemd" / "user" / "vauth.service"
+    unit.parent.mkdir(parents=True)
+    unit.write_text("[Service]\nExecStart=vauth serve\n")  # `vauth service install` writes it
+    host = Host(tmp_path, env=env)
+    try:
+        assert host.call(4, "status")["error"]["startCommand"] == "systemctl --user start vauth"
+    finally:
+        host.kill()
 
 
 def test_hello_with_a_daemon(daemon: Daemon, host: Host) -> None:
     hello = host.call("h", "host.hello")
-    assert hello["ok"] is True and hello["result"] == {"version": vauth.__version__, "daemon": True}
+    assert hello["ok"] is True and hello["result"]["daemon"] is True
+    assert hello["result"]["version"] == vauth.__version__
     status = host.call(2, "status")
     assert status["ok"] is True
     assert status["result"]["vault"]["locked"] is False

@@ -90,6 +90,7 @@ SOCKET: dict[str, tuple[dict[str, str], dict[str, Any]]] = {
     "passphrase": ({"old": "string", "new": "string"}, {"old": "a", "new": "b"}),
     "backup": ({"destination": "string"}, {"destination": "/nonexistent/b.db"}),
     "sync.status": ({}, {}),
+    "attestation.ca": ({"authenticatorId": "string?"}, {}),
     "sync.init": (
         {"folder": "string", "deviceName": "string"},
         {"folder": "/nonexistent", "deviceName": "d"},
@@ -104,6 +105,7 @@ SOCKET: dict[str, tuple[dict[str, str], dict[str, Any]]] = {
         {"deviceId": "x", "fingerprint": "1"},
     ),
     "sync.devices": ({}, {}),
+    "sync.leave": ({}, {}),
     "sync.remove": ({"deviceId": "string"}, {"deviceId": "x"}),
     "sync.default": ({"default": "string?"}, {}),
     "signal.unknownCredential": (

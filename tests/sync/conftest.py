@@ -26,6 +26,7 @@ from vauth.ctap.ports import UserPresence
 from vauth.sync import Sync
 from vauth.vault import Vault
 from vauth.vault.kdf import KdfParams
+from vauth.vault.replica import Replica
 from vauth.virtual import VirtualAuthenticator
 
 PASSPHRASE = "correct horse battery staple"
@@ -89,6 +90,15 @@ def pair(
     assert b.sync.status().joined
 
 
+def join(member: Device, newcomer: Device, folder: Path, name: str) -> str:
+    """``newcomer`` asks to join through ``folder``, ``member`` approves, newcomer merges."""
+    request = newcomer.sync.request_join(folder, name)
+    member.sync.approve(request.device_id, request.fingerprint)
+    newcomer.sync.merge()
+    assert newcomer.sync.status().joined
+    return request.device_id
+
+
 def copy_tree(source: Path, target: Path) -> None:
     shutil.copytree(source, target, dirs_exist_ok=True)
 
@@ -126,15 +136,19 @@ RP_ID, ORIGIN = "example.com", "https://example.com"
 BE, BS = 0x08, 0x10  # WebAuthn L3 section 6.1 (authenticator data flags)
 
 
-def register(device: Device, user: str = "alice", extensions: dict[str, Any] | None = None) -> Any:
+def register(
+    device: Device,
+    user: str = "alice",
+    extensions: dict[str, Any] | None = None,
+    resident_key: ResidentKeyRequirement = ResidentKeyRequirement.REQUIRED,
+) -> Any:
+    """A passkey made on ``device``, verified by py_webauthn (discoverable unless told)."""
     options = webauthn.generate_registration_options(
         rp_id=RP_ID,
         rp_name="Example",
         user_name=user,
         challenge=os.urandom(32),
-        authenticator_selection=AuthenticatorSelectionCriteria(
-            resident_key=ResidentKeyRequirement.REQUIRED
-        ),
+        authenticator_selection=AuthenticatorSelectionCriteria(resident_key=resident_key),
     )
     public_key = json.loads(webauthn.options_to_json(options))
     if extensions:
@@ -193,3 +207,13 @@ def syncthing_cluster(tmp_path: Path) -> Iterator[Callable[[int], Cluster]]:
     yield start
     for cluster in started:
         cluster.stop()
+
+
+def identity(device: Device) -> Any:
+    """The device's own sync identity (its signing and box keys), as its vault keeps it."""
+    return device.sync.group.identity()
+
+
+def held_keys(device: Device) -> set[bytes]:
+    """Every group key the device's vault holds."""
+    return Replica(device.vault).run(lambda tx: {e.key for e in tx.epochs()})

@@ -16,7 +16,7 @@ from tests.sync.conftest import PASSPHRASE, contents, new_vault, pair, register,
 from vauth.ctap.cose import Algorithm
 from vauth.ctap.credential import Credential
 from vauth.keys import RandomKeySource
-from vauth.sync import Sync, SyncError, sync
+from vauth.sync import Sync, SyncError, publisher
 from vauth.vault import Vault
 from vauth.vault.keyfile import keyfile_path
 
@@ -24,7 +24,7 @@ from vauth.vault.keyfile import keyfile_path
 def test_publish_splits_into_bounded_segments(
     make_device: Any, folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sync, "SEGMENT_ENTRIES", 2)
+    monkeypatch.setattr(publisher, "SEGMENT_ENTRIES", 2)
     a, b = make_device("a"), make_device("b")
     pair(a, b, folder)
     before = set(folder.rglob("seg-*.vseg"))
@@ -119,7 +119,7 @@ def run_store(vault: Vault, user: str) -> None:
     asyncio.run(vault.store.put(credential))
 
 
-def test_a_missing_or_read_only_folder_is_a_sentence_and_loses_nothing(
+def test_a_missing_folder_is_a_sentence_and_what_stands_in_the_way_is_taken_away(
     make_device: Any, folder: Path
 ) -> None:
     a, b = make_device("a"), make_device("b")
@@ -129,17 +129,16 @@ def test_a_missing_or_read_only_folder_is_a_sentence_and_loses_nothing(
     [own] = [d for d in a.sync.devices() if d.this_device]
     blocker = folder / "vauth" / "devices" / me / f"seg-{own.last_seq + 1:010d}.vseg"
     blocker.mkdir()  # something the sync program left where the next segment goes
-    with pytest.raises(SyncError, match="could not read the sync folder"):
-        a.sync.publish()
-    blocker.rmdir()
+    assert a.sync.publish() == 1  # taken away (issue 19): publishing never stops for it
+    assert blocker.is_file()
+    register(a, "bob")
     own_dir = blocker.parent
     own_dir.rename(own_dir.with_name("aside"))
     own_dir.write_bytes(b"not a folder")  # the device's folder replaced by a file
-    with pytest.raises(SyncError, match="could not write to the sync folder"):
-        a.sync.publish()
-    own_dir.unlink()
-    own_dir.with_name("aside").rename(own_dir)
-    assert a.sync.status().unpublished == 1  # still queued
+    assert a.sync.publish() == 1
+    assert own_dir.is_dir()
+    shutil.rmtree(own_dir.with_name("aside"))
+    register(a, "carol")
     moved = folder.with_name("Sync-unmounted")
     folder.rename(moved)
     with pytest.raises(SyncError, match="is missing"):
@@ -147,6 +146,41 @@ def test_a_missing_or_read_only_folder_is_a_sentence_and_loses_nothing(
     with pytest.raises(SyncError, match="is missing"):
         b.sync.merge()
     assert not folder.exists()  # no new folder was made in its place
+    assert a.sync.status().unpublished == 1  # still queued
     moved.rename(folder)
     assert a.sync.publish() == 1
-    assert b.sync.merge().applied == 1
+    b.sync.merge()  # the segments of a the rename took away are restored by a's merge
+    a.sync.merge()
+    b.sync.merge()
+    assert contents(a.vault) == contents(b.vault)
+
+
+def test_across_file_systems_a_link_beside_the_target_is_never_followed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the vault and the folder are on different file systems, a file is copied beside
+    its final name first: a link someone left at that name is replaced, not written through."""
+    import errno
+
+    from vauth.sync.journal import Folder
+
+    folder, scratch = tmp_path / "Sync", tmp_path / "vault"
+    folder.mkdir()
+    scratch.mkdir()
+    outside = tmp_path / "someone's file"
+    outside.write_bytes(b"left alone")
+    target = folder / "vauth" / "devices" / "a" / "seg-0000000001.vseg"
+    target.parent.mkdir(parents=True)
+    (target.parent / f".syncthing.{target.name}.tmp").symlink_to(outside)
+    real_replace = os.replace
+
+    def across(source: Any, destination: Any) -> None:
+        if Path(source).parent == scratch:
+            raise OSError(errno.EXDEV, "Invalid cross-device link")
+        real_replace(source, destination)
+
+    monkeypatch.setattr(os, "replace", across)
+    Folder(folder, scratch).write(target, b"segment")
+    assert target.read_bytes() == b"segment" and not target.is_symlink()
+    assert outside.read_bytes() == b"left alone"
+    assert list(scratch.iterdir()) == []

@@ -3,16 +3,17 @@ removed device cannot read what follows), a device that joins late, and what nev
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.sync.conftest import Device, contents, pair, register, run
+from tests.sync.conftest import Device, contents, held_keys, pair, register, run
 from vauth.ctap.ports import PresenceRequest, PresenceResponse
 from vauth.sync import SyncError, envelope
 from vauth.sync.identity import DeviceDoc, Identity
-from vauth.sync.journal import Folder, read_json
+from vauth.sync.membership import ADD, Change, Epoch
 
 
 def segments_of(device: Device, folder: Path) -> list[Path]:
@@ -70,31 +71,33 @@ def test_removing_a_device_rotates_the_key(make_device: Any, folder: Path) -> No
     a.sync.remove(request.device_id)
     after = register(a, "after").credential_id
     a.sync.publish()
+    # What c writes before it learns of its removal is refused by the others.
+    register(c, "from the removed device")
+    c.sync.publish()
 
     # b gets the new key and everything; c was given no key for the new epoch.
     b.sync.merge()
     assert contents(b.vault) == contents(a.vault)
     assert run(b, b.vault.store.get(after)) is not None
+    report = b.sync.merge()
+    assert any("removed from the group" in r.reason for r in report.refused)
+    assert [d.removed for d in b.sync.devices() if d.device_id == request.device_id] == [True]
     report = c.sync.merge()
     assert run(c, c.vault.store.get(after)) is None
     assert any("group key this device has not been given" in r.reason for r in report.refused)
-    [new_epoch] = {int(p.parent.name) for p in (folder / "vauth" / "keys").glob("*/*.vkey")} - {1}
-    assert not (folder / "vauth" / "keys" / str(new_epoch) / f"{request.device_id}.vkey").exists()
-    held = c.vault.with_database_sync(lambda db: db.query("SELECT key FROM sync_keys"))
     last = segments_of(a, folder)[-1].read_bytes()
-    assert envelope.read_header(last).epoch == new_epoch
-    for (key,) in held:  # not one key c holds opens what was written after
+    header = envelope.read_header(last)
+    removal = Epoch(header.epoch, header.author)
+    keys = folder / "vauth" / "keys" / removal.name
+    assert (keys / f"{b.sync.status().device_id}.vkey").exists()  # b is given the new key
+    # c is told it was removed, and holds no key that opens what was written after
+    [me] = [d for d in c.sync.devices() if d.this_device]
+    assert me.removed
+    for key in held_keys(c):  # not one key c holds opens what was written after
         with pytest.raises(envelope.Malformed):
-            envelope.open_entries(last, bytes(key))
-
-    # What c writes from now on is refused by the others.
-    register(c, "from the removed device")
-    c.sync.publish()
-    before = contents(b.vault)
-    report = b.sync.merge()
-    assert contents(b.vault) == before
-    assert any("removed from the group" in r.reason for r in report.refused)
-    assert [d.removed for d in b.sync.devices() if d.device_id == request.device_id] == [True]
+            envelope.open_entries(last, key)
+    with pytest.raises(SyncError, match="was removed from the sync group"):
+        c.sync.publish()  # and from now on it knows
 
 
 def test_a_device_that_joins_late_gets_everything(make_device: Any, folder: Path) -> None:
@@ -214,24 +217,37 @@ def test_a_stranger_with_access_to_the_folder_cannot_hand_out_a_fake_group_key(
     a, joiner = make_device("a"), make_device("joiner")
     a.sync.init(folder, "laptop")
     request = joiner.sync.request_join(folder, "desktop")
-    group_id = a.sync._need()["group"]
+    group_id = a.sync.group.need()["group"]
     stranger = Identity.new("laptop")  # even under the same name
-    files = Folder(folder, folder.parent)
-    files.write_json(files.device_doc(stranger.device_id), stranger.document(group_id))
+    devices = folder / "vauth" / "devices"
+    (devices / stranger.device_id).mkdir(parents=True)
+    (devices / stranger.device_id / "device.json").write_text(
+        json.dumps(stranger.document(group_id))
+    )
     [real] = [d for d in a.sync.devices()]
+    raw = json.loads((folder / "vauth" / "join" / f"{request.device_id}.json").read_text())
+    joiner_doc = DeviceDoc.parse(raw)
+    assert joiner_doc is not None and real.this_device
+    key = b"k" * 32
+    members = {stranger.device_id, request.device_id}
+    change = Change(
+        ADD, stranger.device_id, Epoch(1, stranger.device_id), frozenset(members),
+        request.device_id, doc=raw, commit=envelope.commitment(key),
+    )  # fmt: skip
     fake_roster = [
         {"doc": {"device": m.device_id, "name": m.name, "group": group_id,
-                 "sign_key": m.sign_key, "box_key": m.box_key}, "cert": None}
-        for m in (stranger, Identity.new("desktop"))
+                 "sign_key": m.sign_key, "box_key": m.box_key}, "cert": None, "removed": None}
+        for m in (stranger,)
     ]  # fmt: skip
-    fake_roster[1]["doc"].update(device=request.device_id)
-    joiner_doc = DeviceDoc.parse(read_json(files.join_request(request.device_id)))
-    assert joiner_doc is not None and real.this_device
     sealed = envelope.seal_keys(
-        group_id, 1, request.device_id, joiner_doc.box_key, stranger.device_id,
-        stranger.signing, {"keys": {1: b"k" * 32}, "members": fake_roster[:1]},
+        group_id, change.epoch.name, request.device_id, joiner_doc.box_key, stranger.device_id,
+        stranger.signing, {"change": change.as_map(), "key": key,
+                           "epochs": [[1, stranger.device_id, key, sorted(members)]],
+                           "roster": fake_roster},
     )  # fmt: skip
-    files.write_json(files.key_envelope(1, request.device_id), sealed)
+    place = folder / "vauth" / "keys" / change.epoch.name / f"{request.device_id}.vkey"
+    place.parent.mkdir(parents=True)
+    place.write_text(json.dumps(sealed))
 
     assert joiner.sync.merge().applied == 0
     assert not joiner.sync.status().joined

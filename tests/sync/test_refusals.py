@@ -13,16 +13,18 @@ from typing import Any
 import pytest
 from nacl.signing import SigningKey
 
-from tests.sync.conftest import Device, contents, pair, register, rename
+from tests.sync.conftest import Device, contents, identity, pair, register, rename
 from vauth.sync import envelope
 from vauth.sync.identity import Identity
+from vauth.sync.membership import Epoch, current
+from vauth.vault.replica import Replica
 
 
-def group_key(device: Device) -> tuple[int, bytes]:
-    keys = device.vault.with_database_sync(
-        lambda db: db.query("SELECT epoch, key FROM sync_keys ORDER BY epoch DESC")
-    )
-    return int(keys[0][0]), bytes(keys[0][1])
+def group_key(device: Device) -> tuple[Epoch, bytes]:
+    """The group key the device writes under."""
+    chosen = Replica(device.vault).run(lambda tx: current(tx.epochs(), tx.members()))
+    assert chosen is not None
+    return Epoch(chosen.number, chosen.author), chosen.key
 
 
 def reseal(device: Device, data: bytes, signing: SigningKey | None = None, **change: Any) -> bytes:
@@ -30,7 +32,7 @@ def reseal(device: Device, data: bytes, signing: SigningKey | None = None, **cha
     _, key = group_key(device)
     header = envelope.read_header(data)
     entries = envelope.open_entries(data, key)
-    signing = signing or device.sync._identity().signing
+    signing = signing or identity(device).signing
     return envelope.seal_segment(dataclasses.replace(header, **change), entries, key, signing)
 
 
@@ -46,9 +48,7 @@ def altered(device: Device, path: Path, data: bytes) -> None:
     tag can tell."""
     flipped = bytearray(data[: -envelope.SIGNATURE])
     flipped[-5] ^= 1
-    path.write_bytes(
-        bytes(flipped) + device.sync._identity().signing.sign(bytes(flipped)).signature
-    )
+    path.write_bytes(bytes(flipped) + identity(device).signing.sign(bytes(flipped)).signature)
 
 
 def altered_unsigned(device: Device, path: Path, data: bytes) -> None:
@@ -164,10 +164,12 @@ def test_a_gap_waits_for_the_missing_segment(make_device: Any, folder: Path) -> 
 def test_a_segment_from_a_device_nobody_approved_is_refused(make_device: Any, folder: Path) -> None:
     a, b = make_device("a"), make_device("b")
     pair(a, b, folder)
-    _, key = group_key(a)  # even with the group key (a removed device's, say)
+    epoch, key = group_key(a)  # even with the group key (a removed device's, say)
     stranger = Identity.new("stranger")
-    group_id = a.sync._need()["group"]
-    header = envelope.Header(group_id, stranger.device_id, 1, 1, envelope.GENESIS, 1, 1)
+    group_id = a.sync.group.need()["group"]
+    header = envelope.Header(
+        group_id, stranger.device_id, 1, epoch.number, envelope.GENESIS, 1, 1, epoch.author
+    )
     entries = [{"k": "setting", "hlc": 1, "f": {}}]
     data = envelope.seal_segment(header, entries, key, stranger.signing)
     path = folder / "vauth" / "devices" / stranger.device_id / "seg-0000000001.vseg"
@@ -176,7 +178,7 @@ def test_a_segment_from_a_device_nobody_approved_is_refused(make_device: Any, fo
     before = contents(b.vault)
     report = b.sync.merge()
     assert contents(b.vault) == before
-    assert [r.path for r in report.refused] == [str(path)]
+    assert [r.path for r in report.refused] == [str(path.parent)]  # the folder of a stranger
     assert "no member of this sync group has approved" in report.refused[0].reason
     assert stranger.device_id not in {d.device_id for d in b.sync.devices()}
 
@@ -209,7 +211,7 @@ def test_a_signed_segment_with_bad_entries_is_refused_whole(
         dataclasses.replace(header, prev=envelope.file_hash(last.read_bytes()), seq=header.seq + 1),
         [good, *entries],
         key,
-        a.sync._identity().signing,
+        identity(a).signing,
     )
     b.sync.merge()
     before = contents(b.vault)

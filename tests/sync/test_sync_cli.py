@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -111,14 +112,20 @@ def test_the_socket_actions_name_the_bad_field(laptop: Computer) -> None:
     assert reply["error"]["code"] == "sync_error"
 
 
-def test_status_shows_a_refused_segment_and_why(
-    laptop: Computer, folder: Path, tmp_path: Path
-) -> None:
+def approved(laptop: Computer, folder: Path, tmp_path: Path) -> tuple[Computer, Any]:
+    """A desktop (its daemon not running) that asked to join the laptop's group, approved."""
     laptop.cli("sync", "init", str(folder), "--name", "laptop")
     desktop = Computer(tmp_path, "desktop")
     desktop.cli("init")
     request = desktop.json("sync", "join", str(folder), "--name", "desktop")
     laptop.cli("sync", "approve", request["deviceId"], "--fingerprint", request["fingerprint"])
+    return desktop, request
+
+
+def test_status_shows_a_refused_segment_and_why(
+    laptop: Computer, folder: Path, tmp_path: Path
+) -> None:
+    _, request = approved(laptop, folder, tmp_path)
     forged = folder / "vauth" / "devices" / request["deviceId"] / "seg-0000000001.vseg"
     forged.parent.mkdir(parents=True, exist_ok=True)
     forged.write_bytes(b"not a segment at all")
@@ -134,3 +141,50 @@ def test_without_the_daemon_a_wrong_passphrase_is_exit_5(tmp_path: Path) -> None
     wrong = computer.cli("sync", "status", check=False)
     assert wrong.returncode == 5, wrong
     no_traceback(wrong)
+
+
+def test_a_computer_leaves_and_the_others_are_told(
+    laptop: Computer, folder: Path, tmp_path: Path
+) -> None:
+    desktop, _ = approved(laptop, folder, tmp_path)
+    desktop.start()  # its daemon completes the join
+    try:
+        eventually(lambda: desktop.json("sync", "status")["joined"], 20, "the join")
+        leave(desktop)
+    finally:
+        desktop.stop()
+
+    def told() -> bool:
+        devices = {d["name"]: d for d in laptop.json("sync", "devices")}
+        return bool(devices["desktop"]["removed"])
+
+    eventually(told, 20, "the laptop to learn that the desktop left")
+    assert laptop.json("sync", "status")["lastError"] is None
+
+
+def leave(desktop: Computer) -> None:
+    unconfirmed = desktop.cli("sync", "leave", check=False)
+    assert unconfirmed.returncode == 2 and "needs --yes" in unconfirmed.stderr
+    no_traceback(unconfirmed)
+    left = desktop.cli("sync", "leave", "--yes")
+    assert "This computer no longer syncs: its passkeys stay here" in left.stdout
+    assert "Sync is not set up on this computer" in desktop.cli("sync", "status").stdout
+
+
+def test_status_says_what_was_refused_and_what_repairs_it(laptop: Computer, folder: Path) -> None:
+    laptop.cli("sync", "init", str(folder), "--name", "laptop")
+    me = laptop.json("sync", "status")["deviceId"]
+    own = folder / "vauth" / "devices" / me / "device.json"
+    own.write_bytes(b"damaged")  # as a sync peer's copy may carry back
+    stray = folder / "vauth" / "join" / "notes.txt"
+    stray.parent.mkdir(exist_ok=True)
+    stray.write_text("junk")
+
+    def repaired() -> bool:
+        status = laptop.json("sync", "status")
+        return bool(status["repairs"]) and any(r["path"] == str(stray) for r in status["refused"])
+
+    eventually(repaired, 20, "the repair and the refusal")
+    shown = laptop.cli("sync", "status").stdout
+    assert f"This computer restored vauth/devices/{me}/device.json" in shown
+    assert f"Refused {stray}: it is not a request to join. It is not a file vauth" in shown

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from vauth import VirtualAuthenticator
 from vauth.vault import Vault
 from vauth.vault.kdf import KdfParams
 
@@ -30,5 +31,13 @@ def vault_path(tmp_path: Path) -> Path:
 @pytest.fixture
 def vault(vault_path: Path) -> Iterator[Vault]:
     opened = Vault.open(vault_path, PASSPHRASE)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def va(vault_path: Path) -> Iterator[VirtualAuthenticator]:
+    """An authenticator on a new, empty vault."""
+    opened = VirtualAuthenticator(vault=vault_path, passphrase=PASSPHRASE)
     yield opened
     opened.close()

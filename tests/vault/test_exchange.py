@@ -457,7 +457,7 @@ def test_too_many_entries_are_refused(target: VirtualAuthenticator) -> None:
 
 
 def test_not_an_export_is_refused(target: VirtualAuthenticator) -> None:
-    with pytest.raises(ExchangeError, match="not a vauth export"):
+    with pytest.raises(ExchangeError, match="not one vauth can import"):
         target.import_credentials(b'{"hello": "world"}', passphrase=None)
     with pytest.raises(ExchangeError, match="CXF version 2"):
         target.import_credentials(

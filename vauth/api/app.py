@@ -37,6 +37,7 @@ ROUTES: tuple[tuple[str, str, Handler], ...] = (
     ("POST", AUTHENTICATOR + "/fail-next", h.fail_next),
     ("POST", AUTHENTICATOR + "/presence-simulation", h.set_automatic_presence_simulation),
     ("GET", AUTHENTICATOR + "/events", h.events),
+    ("GET", AUTHENTICATOR + "/attestation-ca", h.attestation_ca),
     ("POST", AUTHENTICATOR + "/ctap", h.ctap),
     ("POST", AUTHENTICATOR + "/create", h.create),
     ("POST", AUTHENTICATOR + "/get", h.get),

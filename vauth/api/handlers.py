@@ -156,6 +156,11 @@ async def set_automatic_presence_simulation(request: web.Request) -> web.Respons
     return ok()
 
 
+async def attestation_ca(request: web.Request) -> web.Response:
+    """vauth: the authenticator's attestation CA (PEM), a relying party's trust anchor."""
+    return ok({"certificate": await _service(request).attestation_ca(_id(request))})
+
+
 async def events(request: web.Request) -> web.StreamResponse:
     """CDP WebAuthn's credential events as server-sent events (``event:`` the CDP name,
     ``data:`` its parameters as JSON), until the client or the server goes away."""
@@ -196,13 +201,17 @@ async def ctap(request: web.Request) -> web.Response:
 
 async def create(request: web.Request) -> web.Response:
     body = await read_object(request, CEREMONY, closed=True)
-    result = await _service(request).create(_id(request), body.get("origin"), body.get("options"))
+    result = await _service(request).create(
+        _id(request), body.get("origin"), body.get("options"), tester=True
+    )
     return ok(result)
 
 
 async def get(request: web.Request) -> web.Response:
     body = await read_object(request, CEREMONY, closed=True)
-    result = await _service(request).get(_id(request), body.get("origin"), body.get("options"))
+    result = await _service(request).get(
+        _id(request), body.get("origin"), body.get("options"), tester=True
+    )
     return ok(result)
 
 

@@ -60,6 +60,19 @@ _CREDENTIAL_ID = {
 }
 
 
+# Whether a route applies to the vault's authenticator (id "vault" on a daemon with a vault):
+# each route with an authenticatorId says so in "x-vauth-vault" and in its description.
+APPLIES = "applies"  # as to any authenticator (a vault's private keys never leave it)
+REFUSED = "refused"  # 400 unsupported operation (or invalid argument): a tester's control
+TRASH = "trash"  # applies, but what it deletes goes to the vault's trash, with an audit record
+_ON_THE_VAULT = {
+    APPLIES: "On the vault: applies (a vault's private keys are never shown).",
+    REFUSED: "On the vault: refused (a tester's control; the vault's passkeys are a person's).",
+    TRASH: "On the vault: the passkeys go to the trash (30 days), each with an audit record.",
+}
+_VAULT_REFUSAL = _error("unsupported operation (or invalid argument): refused on the vault")
+
+
 def _operation(
     operation_id: str,
     summary: str,
@@ -67,10 +80,13 @@ def _operation(
     body: dict[str, Any] | None = None,
     path_parameters: tuple[dict[str, Any], ...] = (_AUTHENTICATOR_ID,),
     errors: dict[str, Any] | None = None,
+    vault: str = APPLIES,
 ) -> dict[str, Any]:
     responses: dict[str, Any] = {"200": ok, **_REFUSALS}
     if path_parameters:
         responses["404"] = _NO_AUTHENTICATOR
+    if vault == REFUSED:
+        responses["400"] = _VAULT_REFUSAL
     if body is not None:
         responses |= {"400": _BAD_BODY, "413": _TOO_LARGE}
     responses |= errors or {}
@@ -80,6 +96,9 @@ def _operation(
         "parameters": list(path_parameters),
         "responses": dict(sorted(responses.items())),
     }
+    if _AUTHENTICATOR_ID in path_parameters:
+        operation["description"] = _ON_THE_VAULT[vault]
+        operation["x-vauth-vault"] = vault
     if body is not None:
         operation["requestBody"] = {"required": True, **body}
     return operation
@@ -108,8 +127,10 @@ _PATHS: dict[str, Any] = {
     "/webauthn/authenticator/{authenticatorId}": {
         "delete": _operation(
             "removeVirtualAuthenticator",
-            'Remove Virtual Authenticator (WebDriver 11.2); "vault" cannot be removed',
+            "Remove Virtual Authenticator (WebDriver 11.2); on a tester daemon, the one it "
+            "started with too",
             _NULL,
+            vault=REFUSED,
         )
     },
     "/webauthn/authenticator/{authenticatorId}/credential": {
@@ -130,7 +151,7 @@ _PATHS: dict[str, Any] = {
             },
         ),
         "delete": _operation(
-            "removeAllCredentials", "Remove All Credentials (WebDriver 11.6)", _NULL
+            "removeAllCredentials", "Remove All Credentials (WebDriver 11.6)", _NULL, vault=TRASH
         ),
     },
     "/webauthn/authenticator/{authenticatorId}/credentials/{credentialId}": {
@@ -139,6 +160,7 @@ _PATHS: dict[str, Any] = {
             "Remove Credential (WebDriver 11.5)",
             _NULL,
             path_parameters=(_AUTHENTICATOR_ID, _CREDENTIAL_ID),
+            vault=TRASH,
         ),
         "get": _operation(
             "getCredential",
@@ -155,6 +177,7 @@ _PATHS: dict[str, Any] = {
             _NULL,
             body=_json(_ref("CredentialProperties")),
             path_parameters=(_AUTHENTICATOR_ID, _CREDENTIAL_ID),
+            vault=REFUSED,
         )
     },
     "/webauthn/authenticator/{authenticatorId}/response-override-bits": {
@@ -164,6 +187,7 @@ _PATHS: dict[str, Any] = {
             "signature, or no UV or UP flag, until set again (a member left out is false)",
             _NULL,
             body=_json(_ref("ResponseOverrideBits")),
+            vault=REFUSED,
         )
     },
     "/webauthn/authenticator/{authenticatorId}/fail-next": {
@@ -172,6 +196,7 @@ _PATHS: dict[str, Any] = {
             "vauth: the next makeCredential or getAssertion fails with this CTAP status",
             _NULL,
             body=_json(_ref("Failure")),
+            vault=REFUSED,
         )
     },
     "/webauthn/authenticator/{authenticatorId}/presence-simulation": {
@@ -180,6 +205,7 @@ _PATHS: dict[str, Any] = {
             "CDP WebAuthn.setAutomaticPresenceSimulation: off, requests wait for it",
             _NULL,
             body=_json(_ref("PresenceSimulation")),
+            vault=REFUSED,
         )
     },
     "/webauthn/authenticator/{authenticatorId}/events": {
@@ -194,12 +220,21 @@ _PATHS: dict[str, Any] = {
             },
         )
     },
+    "/webauthn/authenticator/{authenticatorId}/attestation-ca": {
+        "get": _operation(
+            "attestationCa",
+            "vauth: the authenticator's attestation CA certificate (PEM), the trust anchor of "
+            "its packed x5c attestations",
+            {"description": "the CA certificate", **_json(_ref("AttestationCa"))},
+        )
+    },
     "/webauthn/authenticator/{authenticatorId}/uv": {
         "post": _operation(
             "setUserVerified",
             "Set User Verified (WebDriver 11.7)",
             _NULL,
             body=_json(_ref("UserVerified")),
+            vault=REFUSED,
         )
     },
     "/webauthn/authenticator/{authenticatorId}/ctap": {
@@ -299,6 +334,11 @@ _SCHEMAS: dict[str, Any] = {
         "description": "Credential Parameters; a vault's privateKey is left out",
     },
     "UserVerified": object_schema(USER_VERIFIED, closed=True),
+    "AttestationCa": {
+        "type": "object",
+        "required": ["certificate"],
+        "properties": {"certificate": {"type": "string", "description": "PEM"}},
+    },
     "CredentialProperties": object_schema(CREDENTIAL_PROPERTIES, closed=True),
     "ResponseOverrideBits": object_schema(OVERRIDE_BITS, closed=True),
     "Failure": object_schema(FAILURE, closed=True),

@@ -1,11 +1,13 @@
 """Debian's firefox-esr driven over WebDriver BiDi, for ``vauth_page`` and vauth's Firefox tests.
 
 Playwright drives only its own patched Firefox builds, not a distribution's firefox-esr, so a
-small Node driver does it (``driver.mjs``, puppeteer-core over BiDi, one JSON line per request
-and per reply). The driver lives in a source checkout, at tests/e2e/firefox/driver.mjs (its
-``npm ci`` runs on first use, without a browser download); ``why_not()`` says when it cannot run.
+small Node driver does it (``firefox-driver/driver.mjs``, puppeteer-core over BiDi, one JSON
+line per request and per reply). It ships inside the package with its package.json and
+package-lock.json; its packages are installed once per user, by ``npm ci`` of that lock file,
+into the cache (``$XDG_CACHE_HOME/vauth/firefox-driver/``), without a browser download and from
+npm's own cache when it has them. ``why_not()`` says when Firefox cannot be driven here.
 
-    with Firefox(env, workdir) as firefox:          # env: its HOME holds the native host
+    with Firefox(env, workdir, firefox_addon()) as firefox:   # env: its HOME has the host
         page = firefox.new_page()
         page.goto("http://localhost:8000/")
         page.wait_for_function("typeof window.register === 'function'")
@@ -17,21 +19,38 @@ optional argument, wait_for_function), so one test body runs in Chromium and in 
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import hashlib
 import json
 import os
 import queue
 import shutil
 import subprocess
+import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[2]  # a source checkout's root
-DRIVER = ROOT / "tests" / "e2e" / "firefox" / "driver.mjs"
-ASSEMBLE = ROOT / "extension" / "firefox" / "assemble.sh"
+from vauth import paths
+
+DRIVER_SOURCE = Path(__file__).resolve().parent / "firefox-driver"  # package data
+DRIVER_FILES = ("driver.mjs", "package.json", "package-lock.json")
 REPLY_TIMEOUT_S = 90
+NPM_TIMEOUT_S = 600
 _MISSING: Any = object()
+# Run in Firefox's privileged chrome window (nsIClearDataService), with the origins' list.
+CLEAR_SITE_DATA = """async (origins) => {
+  Services.cookies.removeAll();
+  const flags = Ci.nsIClearDataService.CLEAR_ALL;
+  for (const origin of origins) {
+    const principal = Services.scriptSecurityManager.createContentPrincipalFromOrigin(origin);
+    await new Promise((done) => Services.clearData.deleteDataFromPrincipal(
+      principal, true, flags, done));
+  }
+}"""
 
 
 class FirefoxError(RuntimeError):
@@ -42,62 +61,94 @@ def firefox_executable() -> str:
     return shutil.which("firefox-esr") or "/usr/bin/firefox-esr"
 
 
-def why_not(driver: Path = DRIVER) -> str | None:
+def why_not(source: Path = DRIVER_SOURCE) -> str | None:
     """Why Firefox cannot be driven here (None when it can)."""
     if not Path(firefox_executable()).exists():
         return "Debian's firefox-esr is not installed (apt install firefox-esr)"
     if shutil.which("node") is None or shutil.which("npm") is None:
         return "node and npm are not installed (apt install nodejs npm): they run the BiDi driver"
-    if not driver.exists() or not ASSEMBLE.exists():
-        return f"the Firefox driver needs vauth's source checkout ({driver} is missing)"
+    missing = [source / name for name in DRIVER_FILES if not (source / name).is_file()]
+    if missing:
+        return f"vauth's Firefox driver is incomplete ({missing[0]} is missing): reinstall vauth"
     return None
 
 
 _npm_lock = threading.Lock()
 
 
-def install_driver(driver: Path = DRIVER) -> None:
-    """`npm ci` once beside the driver (no browser download: Debian's firefox-esr is used)."""
-    here = driver.parent
-    with _npm_lock:
-        if (here / "node_modules" / "puppeteer-core").is_dir():
-            return
+def install_driver(source: Path = DRIVER_SOURCE) -> Path:
+    """The runnable driver: the packaged one beside its node_modules, installed by ``npm ci``
+    once per version of the driver into the user's cache (no browser download, no install
+    scripts, npm's cache preferred so that a machine that has fetched the packages once
+    needs no network). Safe when several test processes start at once."""
+    digest = hashlib.sha256(b"".join((source / n).read_bytes() for n in DRIVER_FILES))
+    home = paths.cache_dir() / "firefox-driver"
+    target = home / digest.hexdigest()[:16]
+    driver = target / "driver.mjs"
+    if (target / "node_modules" / "puppeteer-core" / "package.json").is_file():
+        return driver
+    home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with _npm_lock, _file_lock(home / ".lock"):
+        if (target / "node_modules" / "puppeteer-core" / "package.json").is_file():
+            return driver  # another process installed it meanwhile
         npm = shutil.which("npm")
         if npm is None:
-            raise FirefoxError("npm is not installed (apt install npm)")
-        done = subprocess.run(  # noqa: S603 - npm ci of the checked-in lock file
-            [npm, "ci", "--no-audit", "--no-fund"],
-            cwd=here,
-            env={**os.environ, "PUPPETEER_SKIP_DOWNLOAD": "1"},
-            capture_output=True,
-            text=True,
-            timeout=600,
+            raise FirefoxError(
+                "npm is not installed (apt install npm): vauth needs it once, to install its "
+                "Firefox driver's packages (puppeteer-core)"
+            )
+        scratch = Path(tempfile.mkdtemp(prefix="install-", dir=home))
+        try:
+            for name in DRIVER_FILES:
+                shutil.copyfile(source / name, scratch / name)
+            _npm_ci(npm, scratch)
+            shutil.rmtree(target, ignore_errors=True)
+            scratch.rename(target)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+    return driver
+
+
+def _npm_ci(npm: str, where: Path) -> None:
+    done = subprocess.run(  # noqa: S603 - npm ci of the packaged lock file
+        [npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts", "--prefer-offline"],
+        cwd=where,
+        env={**os.environ, "PUPPETEER_SKIP_DOWNLOAD": "1"},
+        capture_output=True,
+        text=True,
+        timeout=NPM_TIMEOUT_S,
+        check=False,
+    )
+    if done.returncode != 0:
+        tail = "\n".join(done.stderr.strip().splitlines()[-5:])
+        raise FirefoxError(
+            "npm could not install the Firefox driver's packages (puppeteer-core): it needs "
+            f"the npm registry, or npm's cache, the first time. npm said:\n{tail}"
         )
-        if done.returncode != 0:
-            raise FirefoxError(f"npm ci for the Firefox driver failed:\n{done.stderr}")
 
 
-def assemble_addon(out: Path) -> Path:
-    """vauth's Firefox add-on assembled into ``out`` (extension/firefox/assemble.sh)."""
-    command = ["sh", str(ASSEMBLE), str(out)]  # the checkout's own script
-    subprocess.run(command, check=True, capture_output=True)  # noqa: S603
-    return out
+@contextlib.contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 class Firefox:
     """firefox-esr behind driver.mjs: one JSON line per request, one per reply."""
 
-    def __init__(
-        self, env: dict[str, str], workdir: Path, addon: Path | None, driver: Path = DRIVER
-    ) -> None:
+    def __init__(self, env: dict[str, str], workdir: Path, addon: Path | None) -> None:
         """Firefox with the add-on in ``addon`` (None: Firefox alone, the reference), its
         profile under ``workdir``, and Firefox's own virtual authenticator either way. ``env``
         is Firefox's environment: its HOME is where Firefox reads the native host's manifest."""
-        install_driver(driver)
+        driver = install_driver()
         node = shutil.which("node")
         if node is None:
             raise FirefoxError("node is not installed (apt install nodejs)")
-        self.process = subprocess.Popen(  # noqa: S603 - node running the checkout's driver
+        self.process = subprocess.Popen(  # noqa: S603 - node running vauth's driver
             [node, str(driver), firefox_executable(), str(addon or "-"), str(workdir / "ff")],
             env=env,
             stdin=subprocess.PIPE,
@@ -160,7 +211,14 @@ class Firefox:
 
     def new_page(self, url: str = "about:blank") -> Page:
         """A new tab (Playwright's ``context.new_page()``), at ``url``."""
-        return Page(self, self.request("open", url=url))
+        page = Page(self, self.request("open", url=url))
+        page.visited.add(url)
+        return page
+
+    def clear_site_data(self, origins: list[str]) -> None:
+        """Forget every cookie, and what these origins stored (storage, caches, service
+        workers, permissions), as a fresh profile would not have it."""
+        self.chrome(f"({CLEAR_SITE_DATA})({json.dumps(origins)})")
 
     def close(self) -> None:
         assert self.process.stdin is not None
@@ -184,9 +242,11 @@ class Page:
     def __init__(self, firefox: Firefox, page: int) -> None:
         self.firefox = firefox
         self.page = page
+        self.visited: set[str] = set()  # the URLs it was sent to
 
     def goto(self, url: str) -> None:
         """Navigate and wait for the load event."""
+        self.visited.add(url)
         self.firefox.request("goto", page=self.page, url=url)
 
     def evaluate(self, expression: str, arg: Any = _MISSING, *, frame: str | None = None) -> Any:

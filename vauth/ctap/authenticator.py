@@ -7,8 +7,9 @@ the process that hosts the core.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 from vauth.ctap import cbor
@@ -17,8 +18,9 @@ from vauth.ctap.auth_data import AuthenticatorData
 from vauth.ctap.config import AuthenticatorConfig
 from vauth.ctap.cose import CoseKey
 from vauth.ctap.credential_id import CredentialIdWrapper
-from vauth.ctap.dispatch import ROUTES
-from vauth.ctap.messages.command import Command
+from vauth.ctap.dispatch import ROUTES, Components
+from vauth.ctap.messages.base import Request, Response
+from vauth.ctap.messages.command import Command, NoParameters
 from vauth.ctap.messages.credential_management import CredentialManagementRequest, Subcommand
 from vauth.ctap.messages.credential_management import Key as CredentialManagementKey
 from vauth.ctap.messages.get_assertion import GetAssertionRequest, GetAssertionResponse
@@ -37,12 +39,11 @@ __all__ = ["Authenticator", "Command"]
 
 Params = dict[Any, Any]
 # A request as a client in this process may hand it over: a map, or the command's typed request.
-Request = Any
-Response = Any  # a typed response (with to_cbor) or, from no handler today, a map
+Requested = Params | Request
 
 
-# Commands whose request has no parameters at all (no typed request in the dispatch table).
-_NO_PARAMETERS = {command for command, route in ROUTES.items() if route.request is None}
+# Commands whose request has no parameters at all.
+_NO_PARAMETERS = {command for command, route in ROUTES.items() if route.request is NoParameters}
 _CTAP21_ONLY = {
     Command.SELECTION,
     Command.CREDENTIAL_MANAGEMENT,
@@ -70,7 +71,7 @@ _CREDENTIAL_MANAGEMENT_CONTINUATIONS: dict[int, Continuation] = {
 }
 
 
-def _continuation(command: Command, params: Request) -> Continuation | None:
+def _continuation(command: Command, params: Requested) -> Continuation | None:
     """The state ``command`` continues; every other command clears all of it."""
     if command is Command.GET_NEXT_ASSERTION:
         return Continuation.ASSERTIONS
@@ -87,6 +88,16 @@ def _continuation(command: Command, params: Request) -> Continuation | None:
     return None
 
 
+_COMMANDS = {int(command): command for command in Command}  # a lookup, not an Enum call
+
+
+def _command(command: int) -> Command:
+    found = _COMMANDS.get(command)
+    if found is None:
+        raise CtapError(CtapStatus.INVALID_COMMAND, f"command 0x{command:02x}")
+    return found
+
+
 class Authenticator:
     """The core: state components, each handler given a narrow context over them."""
 
@@ -97,34 +108,43 @@ class Authenticator:
         self.state = CommandState()
         self.power = Power(env.clock.monotonic())
         self.large_blob_write = LargeBlobWrite()
-        self.secrets = Secrets(env.store, env.keys, self.config)
+        self.secrets = Secrets(env.store, env.keys, self.config, env.sync)
         self.pin_uv = PinUvAuth(env.store, env.clock, env.keys, self.config)
-        components: dict[str, Any] = {
-            "config": self.config,
-            "store": env.store,
-            "presence": env.presence,
-            "clock": env.clock,
-            "keys": env.keys,
-            "pin_hasher": env.pin_hasher,
-            "state": self.state,
-            "power": self.power,
-            "large_blob_write": self.large_blob_write,
-            "secrets": self.secrets,
-            "pin_uv": self.pin_uv,
-            "responses": env.responses,
-            "sync": env.sync,
-        }
-        self.components = components
-        self._contexts = {
-            command: route.context(
-                **{f.name: components[f.name] for f in dataclasses.fields(route.context)}
-            )
-            for command, route in ROUTES.items()
+        self._components = Components(
+            config=self.config,
+            store=env.store,
+            presence=env.presence,
+            clock=env.clock,
+            keys=env.keys,
+            pin_hasher=env.pin_hasher,
+            state=self.state,
+            power=self.power,
+            large_blob_write=self.large_blob_write,
+            secrets=self.secrets,
+            pin_uv=self.pin_uv,
+            responses=env.responses,
+            sync=env.sync,
+        )
+        self._contexts: dict[Command, object] = {
+            command: self._components.view(route.context) for command, route in ROUTES.items()
         }
 
-    def context(self, command: Command) -> Any:
+    @property
+    def components(self) -> Mapping[str, object]:
+        """The components by name, read-only (for inspection: handlers get their contexts)."""
+        components = self._components
+        return MappingProxyType({name: getattr(components, name) for name in components.names()})
+
+    def context(self, command: Command) -> object:
         """The narrow view ``command``'s handler gets: only the components it declares."""
         return self._contexts[command]
+
+    @property
+    def info_version(self) -> int:
+        """A number that changes whenever what getInfo reports may have changed (the PIN
+        state: a PIN set or changed, its policy, a reset), so a client knows when to ask
+        again."""
+        return self.pin_uv.version
 
     def power_cycle(self) -> None:
         """What unplugging and replugging does: volatile state goes, the reset window opens,
@@ -177,8 +197,6 @@ class Authenticator:
             return bytes([CtapStatus.OTHER])
         if response is None:
             return b"\x00"
-        if isinstance(response, dict):
-            return b"\x00" + cbor.encode(response)
         return b"\x00" + cbor.encode_ordered(response.to_cbor())
 
     def _parse(self, message: bytes) -> tuple[Command, Params]:
@@ -186,10 +204,7 @@ class Authenticator:
             raise CtapError(CtapStatus.INVALID_LENGTH, "empty message")
         if len(message) > self.config.max_msg_size:
             raise CtapError(CtapStatus.REQUEST_TOO_LARGE, "message exceeds maxMsgSize")
-        try:
-            command = Command(message[0])
-        except ValueError:
-            raise CtapError(CtapStatus.INVALID_COMMAND, f"command 0x{message[0]:02x}") from None
+        command = _command(message[0])
         payload = message[1:]
         if command in _NO_PARAMETERS:
             if payload:
@@ -202,28 +217,28 @@ class Authenticator:
             raise CtapError(CtapStatus.CBOR_UNEXPECTED_TYPE, "parameters must be a map")
         return command, params
 
-    async def request(self, command: int, params: Request | None = None) -> Params:
+    async def respond(self, command: int, params: Requested | None = None) -> Response | None:
         """The typed twin of :meth:`process` for clients in this process: the same requests as
-        maps or typed requests, no CBOR; a failure is raised as CtapError, never as anything
-        else."""
+        maps or typed requests, no CBOR, the typed response (None: an empty one); a failure is
+        raised as CtapError, never as anything else."""
+        typed = command if type(command) is Command else _command(command)
         try:
-            typed = Command(command)
-        except ValueError:
-            raise CtapError(CtapStatus.INVALID_COMMAND, f"command 0x{command:02x}") from None
-        try:
-            response = await self.handle(typed, params or {})
+            return await self.handle(typed, {} if params is None else params)
         except (CtapError, PortError):
             raise
         except Exception:
             logger.exception("unexpected error while handling a CTAP request")
             raise CtapError(CtapStatus.OTHER) from None
-        if response is None:
-            return {}
-        return response if isinstance(response, dict) else response.to_cbor()
+
+    async def request(self, command: int, params: Requested | None = None) -> Params:
+        """:meth:`respond` with the response as its map (empty for an empty response), for
+        callers that read maps."""
+        response = await self.respond(command, params)
+        return {} if response is None else response.to_cbor()
 
     # -- the typed core -----------------------------------------------------------------------
 
-    async def handle(self, command: Command, params: Request) -> Response | None:
+    async def handle(self, command: Command, params: Requested) -> Response | None:
         """Check the command is offered, clear the state it does not continue, parse its
         request strictly, then run its handler on its context (CTAP 2.1 section 6: parse
         first)."""
@@ -232,17 +247,19 @@ class Authenticator:
             raise CtapError(CtapStatus.INVALID_COMMAND, f"{command.name} is not supported")
         self.state.clear(keep=_continuation(command, params))
         kind = route.request
-        if kind is None or isinstance(params, kind):
-            request = params  # no parameters, or typed already by a client in this process
+        request: Request
+        if isinstance(params, kind):
+            request = params  # typed already by a client in this process
         elif isinstance(params, dict):
             request = kind.from_cbor(params)
         else:
             raise CtapError(CtapStatus.INVALID_PARAMETER, f"not a {command.name} request")
         context = self._contexts[command]
         if command not in _AUDITED:
-            return await route.handle(context, request)
+            response: Response | None = await route.handle(context, request)
+            return response
         try:
-            result = await route.handle(context, request)
+            result: Response | None = await route.handle(context, request)
         except CtapError as exc:
             await self._audit(command, request, None, exc.status.name)
             raise
@@ -250,7 +267,7 @@ class Authenticator:
         return result
 
     async def _audit(
-        self, command: Command, request: Any, result: Response | None, outcome: str
+        self, command: Command, request: Request, result: Response | None, outcome: str
     ) -> None:
         """Log a ceremony: its RP, the credential used, the outcome. Silent probes (up=false)
         and malformed requests are not ceremonies."""

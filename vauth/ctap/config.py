@@ -44,6 +44,13 @@ class AuthenticatorConfig:
     extensions: frozenset[str] = field(default_factory=lambda: CTAP_EXTENSIONS)
     # maxSerializedLargeBlobArray (getInfo 0x0B); the specification asks for at least 1024.
     max_serialized_large_blob_array: int = 4096
+    # A tester's authenticator keeps non-discoverable credentials whole in its store, as
+    # Chromium's virtual authenticator does (listed, removable, with credBlob and their own
+    # counters); otherwise their keys are sealed in their IDs (a vault keeps only a record).
+    keep_non_discoverable: bool = False
+    # A CTAP1/U2F-only authenticator (WebDriver's "ctap1/u2f", CDP's "u2f"): its client speaks
+    # U2F to it (vauth.webauthn.u2f), so it makes only non-discoverable ES256 credentials.
+    u2f_only: bool = False
 
     def __post_init__(self) -> None:
         try:

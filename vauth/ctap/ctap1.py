@@ -197,27 +197,36 @@ async def register(authenticator: Authenticator, request: RegisterRequest) -> by
         await _audit(authenticator, Ceremony.MAKE_CREDENTIAL, None, "OPERATION_DENIED")
         raise ApduError(StatusWord.CONDITIONS_NOT_SATISFIED, "user declined")
     key = env.keys.generate_key(Algorithm.ES256)
-    key_handle = (await authenticator.wrapper()).wrap(
-        request.application_parameter,
-        key,
-        int(cred_protect.CredProtect.UV_OPTIONAL),
-        False,
-        env.keys.random_bytes(NONCE_LENGTH),
-    )
-    await env.store.note_sealed(
-        Credential(
-            credential_id=key_handle,
-            rp_id="",  # U2F names no site, only its hash
-            rp_id_hash=request.application_parameter,
-            user_handle=None,
-            private_key=b"",
-            algorithm=int(Algorithm.ES256),
-            discoverable=False,
-            created=env.clock.now_ms(),
-            sealed=True,
-            stored=False,
+    keep = authenticator.config.keep_non_discoverable  # a tester's: stored whole, as Chromium's
+    key_handle = (
+        env.keys.new_credential_id()
+        if keep
+        else (await authenticator.wrapper()).wrap(
+            request.application_parameter,
+            key,
+            int(cred_protect.CredProtect.UV_OPTIONAL),
+            False,
+            env.keys.random_bytes(NONCE_LENGTH),
         )
     )
+    credential = Credential(
+        credential_id=key_handle,
+        rp_id="",  # U2F names no site, only its hash
+        rp_id_hash=request.application_parameter,
+        user_handle=None,
+        private_key=b"",
+        algorithm=int(Algorithm.ES256),
+        discoverable=False,
+        created=env.clock.now_ms(),
+        sealed=not keep,
+        stored=keep,
+    )
+    if keep:
+        credential._key = key
+        await env.store.put(credential)
+        await next_sign_count(env.store, credential)  # Chromium counts the registration
+    else:
+        await env.store.note_sealed(credential)
     user_public_key = uncompressed_point(key)
     identity = await authenticator.attestation_identity()
     signature = identity.key.sign(

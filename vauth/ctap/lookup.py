@@ -8,6 +8,7 @@ from typing import Protocol
 
 from vauth.ctap.config import AuthenticatorConfig
 from vauth.ctap.credential import Credential, SignCountPolicy
+from vauth.ctap.credential_id import is_group_id
 from vauth.ctap.extensions import cred_protect
 from vauth.ctap.ports import Clock, CredentialStore
 from vauth.ctap.secrets import Secrets
@@ -35,7 +36,8 @@ async def find_credential(
 
     A key sealed in the ID is used only if the store has its record, or has never heard of it
     (one made before records were kept, recorded now): a deleted one stays refused although
-    its ID still opens."""
+    its ID still opens. One sealed under the sync group's key needs its record (which sync
+    brings, and reset or a deletion takes away)."""
     store = ctx.store
     stored = await store.get(credential_id)
     if stored is not None and not stored.sealed:
@@ -43,10 +45,11 @@ async def find_credential(
     if stored is not None and stored.rp_id_hash != rp_id_hash:
         return None
     wrapper = await ctx.secrets.wrapper()
-    wrapped = wrapper.unwrap(rp_id_hash, credential_id)
+    group = await ctx.secrets.group_keys() if is_group_id(credential_id) else None
+    wrapped = wrapper.unwrap(rp_id_hash, credential_id, group)
     if wrapped is None:
         return None
-    if stored is None and await store.revoked(credential_id):
+    if stored is None and (wrapped.group or await store.revoked(credential_id)):
         return None
     credential = Credential(
         credential_id=credential_id,
@@ -62,18 +65,23 @@ async def find_credential(
             else SignCountPolicy.COUNTER
         ),
         backup_eligible=wrapped.backup_eligible,
-        backup_state=wrapped.backup_eligible and ctx.config.default_backup_state,
+        backup_state=(
+            stored.backup_state
+            if stored is not None and stored.synced
+            else wrapped.backup_eligible and ctx.config.default_backup_state
+        ),
         cred_protect=wrapped.cred_protect,
         created=ctx.clock.now_ms() if stored is None else stored.created,
         last_used=None if stored is None else stored.last_used,
         sealed=True,
+        synced=stored is not None and stored.synced,
         stored=False,
     )
     if stored is None:  # made before vauth kept records: from now on it is listed too
         await store.note_sealed(sealed_record(credential))
     if wrapped.hmac_secret:  # derived from the ID again, never kept
         credential.cred_random_with_uv, credential.cred_random_without_uv = wrapper.cred_randoms(
-            credential_id
+            credential_id, group
         )
     credential._key = wrapped.key
     return credential
@@ -100,6 +108,7 @@ def sealed_record(credential: Credential) -> Credential:
         created=credential.created,
         last_used=credential.last_used,
         sealed=True,
+        synced=credential.synced,
         stored=False,
     )
 
@@ -109,7 +118,8 @@ async def unsealed(ctx: Lookup, record: Credential) -> Credential | None:
     authenticator-wide value, for an export to another vault, where it is stored whole (that
     vault cannot open this one's IDs). None if the ID does not open here."""
     wrapper = await ctx.secrets.wrapper()
-    wrapped = wrapper.unwrap(record.rp_id_hash, record.credential_id)
+    group = await ctx.secrets.group_keys() if is_group_id(record.credential_id) else None
+    wrapped = wrapper.unwrap(record.rp_id_hash, record.credential_id, group)
     if wrapped is None:
         return None
     whole = dataclasses.replace(record, private_key=wrapped.key.to_pkcs8(), sealed=False)
@@ -117,7 +127,7 @@ async def unsealed(ctx: Lookup, record: Credential) -> Credential | None:
     whole.stored = True
     if wrapped.hmac_secret:
         whole.cred_random_with_uv, whole.cred_random_without_uv = wrapper.cred_randoms(
-            record.credential_id
+            record.credential_id, group
         )
     whole.sign_count = await ctx.store.next_sign_count(None)
     return whole

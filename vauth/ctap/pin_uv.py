@@ -32,6 +32,7 @@ class PinUvAuth:
     protocols: dict[int, PinUvAuthProtocol] = field(default_factory=dict)
     token: TokenState = field(default_factory=TokenState)
     consecutive_pin_failures: int = 0
+    version: int = 0  # changes with the PIN state (what getInfo reports of it)
     _pin: PinState | None = None
 
     def __post_init__(self) -> None:
@@ -50,16 +51,19 @@ class PinUvAuth:
         return self._pin
 
     async def save_pin_state(self) -> None:
+        self.version += 1
         await (await self.pin_state()).save(self.store)
 
     async def forget_pin(self) -> None:
         """authenticatorReset: no PIN, default policy, fresh retries."""
+        self.version += 1
         self._pin = PinState()
         await self._pin.save(self.store)
         self.reset_tokens()
 
     def forget(self) -> None:
         """The store locked: drop the PIN state held in memory and every token."""
+        self.version += 1
         self._pin = None
         self.reset_tokens()
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
@@ -99,15 +99,31 @@ class SyncOffer:
     devices: int  # how many devices of the group hold synced passkeys (this one included)
 
 
+@dataclass(frozen=True, slots=True)
+class GroupKeys:
+    """The keys that seal the IDs of synced non-discoverable passkeys, shared by the sync
+    group: ``current`` (a key ID) seals new ones; every earlier key stays, so that IDs made
+    before the group's key changed still open. A key ID is 4 bytes."""
+
+    current: bytes
+    keys: Mapping[bytes, bytes]
+
+
 class SyncChoice(Protocol):
     async def offer(self) -> SyncOffer | None:
-        """What a new discoverable passkey may be; None: sync is not set up (device only)."""
+        """What a new passkey may be; None: sync is not set up (device only)."""
+
+    async def group_keys(self) -> GroupKeys | None:
+        """The group's keys for non-discoverable credential IDs; None: none (not synced)."""
 
 
 class DeviceOnly:
     """No sync: every passkey stays on this device."""
 
     async def offer(self) -> SyncOffer | None:
+        return None
+
+    async def group_keys(self) -> GroupKeys | None:
         return None
 
 
@@ -161,6 +177,11 @@ class KeySource(Protocol):
 
     def new_credential_id(self) -> bytes:
         """A fresh random ID for a discoverable credential (32 bytes)."""
+
+    def attestation_source(self) -> KeySource:
+        """Where the attestation CA and key come from: a stream of their own, so a seeded
+        authenticator's attestation identity is a function of its seed alone, whatever was
+        drawn before it (``vauth ca --seed S`` matches a daemon seeded S)."""
 
 
 class PinHasher(Protocol):

@@ -13,7 +13,7 @@ from vauth.ctap.attestation.certificates import (
 from vauth.ctap.config import AuthenticatorConfig
 from vauth.ctap.cose import Algorithm, CoseKey
 from vauth.ctap.credential_id import CredentialIdWrapper
-from vauth.ctap.ports import CredentialStore, KeySource
+from vauth.ctap.ports import CredentialStore, GroupKeys, KeySource, SyncChoice
 from vauth.ctap.settings import Setting
 
 WRAP_KEY_LENGTH = 32
@@ -27,6 +27,7 @@ class Secrets:
     store: CredentialStore
     keys: KeySource
     config: AuthenticatorConfig
+    sync: SyncChoice | None = None  # the sync group's keys for synced non-discoverable IDs
     _wrapper: CredentialIdWrapper | None = None
     _attestation: AttestationIdentity | None = None
 
@@ -43,6 +44,12 @@ class Secrets:
                 await self.store.set_setting(Setting.CREDENTIAL_WRAP_KEY, wrap_key)
             self._wrapper = CredentialIdWrapper(wrap_key)
         return self._wrapper
+
+    async def group_keys(self) -> GroupKeys | None:
+        """The sync group's keys for non-discoverable credential IDs (None: not synced). They
+        are the group's, not this authenticator's: reset leaves them, and a synced ID opens
+        only while the store holds its record (which reset deletes)."""
+        return None if self.sync is None else await self.sync.group_keys()
 
     async def rotate_wrap_key(self) -> None:
         """authenticatorReset: every non-discoverable credential ID becomes unusable."""
@@ -72,7 +79,7 @@ class Secrets:
         return aaguid is not None and aaguid != self.config.aaguid
 
     async def _load_attestation_identity(self) -> AttestationIdentity:
-        store, keys = self.store, self.keys
+        store, keys = self.store, self.keys.attestation_source()
         ca_key_der = await store.get_setting(Setting.ATTESTATION_CA_KEY)
         ca_cert = await store.get_setting(Setting.ATTESTATION_CA_CERTIFICATE)
         if ca_key_der is None or ca_cert is None:

@@ -6,30 +6,44 @@
     FOLDER/vauth/devices/<device>/snap-<seq>.vsnap   its latest snapshot: the group's passkeys
                                                      as it held them after its segment <seq>
     FOLDER/vauth/join/<device>.json                  a request to join
-    FOLDER/vauth/keys/<epoch>/<device>.vkey          the group keys sealed to a member
+    FOLDER/vauth/keys/<n>-<author>/<device>.vkey     a group key (epoch n, made by the device
+                                                     <author>) sealed to one member, with the
+                                                     membership change that made it
 
-Each device writes only its own files (and, when it approves or removes, key envelopes), so
-the replication engine never sees two writers of one file. A file is written complete in the
-vault's own directory, flushed to disk, then moved into the folder in one rename; when the two
-are on different file systems it is copied beside its final name under a name Syncthing
-ignores (``.syncthing.*.tmp``), flushed, then renamed.
+Each device writes only its own files (and, when it changes the membership, the key envelopes
+of that change), so the replication engine never sees two writers of one file. A file is
+written complete in the vault's own directory, flushed to disk, then moved into the folder in
+one rename; when the two are on different file systems it is copied beside its final name
+under a name Syncthing ignores (``.syncthing.*.tmp``), flushed, then renamed. Whatever stands
+in the way of a file this device writes (a link, a pipe, a folder someone put there) is
+replaced, never followed. Reading is vauth/sync/reader.py's alone.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
-import json
 import os
 import re
 import shutil
+import stat
 import tempfile
 from pathlib import Path
-from typing import Any
+
+from vauth.sync import reader
 
 ROOT = "vauth"
+DEVICE_ID = re.compile(r"[0-9a-f]{20}")
 SEGMENT = re.compile(r"seg-(\d{10})\.vseg")
 SNAPSHOT = re.compile(r"snap-(\d{10})\.vsnap")
+EPOCH = re.compile(r"([1-9]\d{0,17})-([0-9a-f]{20})")
+JOIN = re.compile(r"([0-9a-f]{20})\.json")
+# What a replication engine leaves while it works; never judged.
+IGNORED = re.compile(r"(\.syncthing\..*\.tmp|~syncthing~.*\.tmp|\.stfolder|\.stignore|\.vauth-.*)")
+
+
+def epoch_name(number: int, author: str) -> str:
+    return f"{number}-{author}"
 
 
 class Folder:
@@ -40,6 +54,9 @@ class Folder:
 
     def group(self) -> Path:
         return self.root / "group.json"
+
+    def devices(self) -> Path:
+        return self.root / "devices"
 
     def device_dir(self, device_id: str) -> Path:
         return self.root / "devices" / device_id
@@ -53,43 +70,42 @@ class Folder:
     def snapshot(self, device_id: str, seq: int) -> Path:
         return self.device_dir(device_id) / f"snap-{seq:010d}.vsnap"
 
+    def join(self) -> Path:
+        return self.root / "join"
+
     def join_request(self, device_id: str) -> Path:
         return self.root / "join" / f"{device_id}.json"
 
-    def key_envelope(self, epoch: int, device_id: str) -> Path:
-        return self.root / "keys" / str(epoch) / f"{device_id}.vkey"
+    def keys(self) -> Path:
+        return self.root / "keys"
 
-    def device_ids(self) -> list[str]:
-        devices = self.root / "devices"
-        return sorted(p.name for p in devices.iterdir() if p.is_dir()) if devices.is_dir() else []
+    def key_envelope(self, epoch: str, device_id: str) -> Path:
+        return self.root / "keys" / epoch / f"{device_id}.vkey"
 
-    def join_requests(self) -> list[Path]:
-        join = self.root / "join"
-        return sorted(join.glob("*.json")) if join.is_dir() else []
+    def relative(self, path: Path) -> str:
+        """``path`` as the vault keeps it (relative to the sync folder)."""
+        return path.relative_to(self.path).as_posix()
 
-    def epochs(self) -> list[int]:
-        keys = self.root / "keys"
-        if not keys.is_dir():
-            return []
-        return sorted(int(p.name) for p in keys.iterdir() if p.is_dir() and p.name.isdigit())
+    def absolute(self, relative: str) -> Path:
+        return self.path / relative
 
-    def segments(self, device_id: str, pattern: re.Pattern[str] = SEGMENT) -> dict[int, Path]:
-        directory = self.device_dir(device_id)
-        if not directory.is_dir():
-            return {}
+    def listing(self, directory: Path) -> dict[str, reader.Version]:
+        return reader.listing(self.path, directory)
+
+    def snapshots(self, device_id: str) -> dict[int, Path]:
         found = {}
-        for path in directory.iterdir():
-            match = pattern.fullmatch(path.name)
+        for name in self.listing(self.device_dir(device_id)):
+            match = SNAPSHOT.fullmatch(name)
             if match:
-                found[int(match.group(1))] = path
+                found[int(match.group(1))] = self.device_dir(device_id) / name
         return found
 
     def write(self, target: Path, data: bytes, replace: bool = False) -> None:
         """Put ``data`` at ``target`` whole or not at all. An existing target is kept unless
         ``replace`` (a segment is never rewritten: FileExistsError)."""
-        if target.exists() and not replace:
+        if not replace and reader.version(target) is not None:
             raise FileExistsError(target)
-        target.parent.mkdir(parents=True, exist_ok=True)
+        self._clear_way(target)
         fd, temporary = tempfile.mkstemp(prefix=".vauth-", suffix=".tmp", dir=self.scratch)
         try:
             with os.fdopen(fd, "wb") as out:
@@ -101,9 +117,14 @@ class Folder:
             except OSError as exc:
                 if exc.errno != errno.EXDEV:
                     raise
+                # beside its final name: whatever someone left there goes, never followed
                 beside = target.with_name(f".syncthing.{target.name}.tmp")
-                shutil.copyfile(temporary, beside)
-                with open(beside, "rb+") as copy:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(beside)
+                flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+                with os.fdopen(os.open(beside, flags, 0o600), "wb") as copy:
+                    copy.write(data)
+                    copy.flush()
                     os.fsync(copy.fileno())
                 os.replace(beside, target)
         finally:
@@ -111,21 +132,38 @@ class Folder:
                 os.unlink(temporary)
         _fsync_dir(target.parent)
 
-    def write_json(self, target: Path, document: dict[str, Any], replace: bool = True) -> None:
-        self.write(target, json.dumps(document, indent=1, sort_keys=True).encode(), replace)
+    def take_away(self, path: Path, seen: reader.Version) -> bool:
+        """Remove ``path`` if it still is the link, pipe, socket or device seen there: vauth
+        writes none, and a replication engine may stall on one (Syncthing 1.19 stops pulling
+        over a link to /dev/zero). Never a file or a folder; whether it went."""
+        if seen.kind in (stat.S_IFREG, stat.S_IFDIR) or not path.is_relative_to(self.root):
+            return False
+        if reader.version(path) != seen:
+            return False
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+        return True
 
-
-def read_json(path: Path) -> Any:
-    """The JSON in ``path``, or None if it is missing or not JSON (a file still arriving)."""
-    try:
-        return json.loads(path.read_bytes())
-    except (OSError, ValueError):
-        return None
+    def _clear_way(self, target: Path) -> None:
+        """Real folders from the sync folder down to ``target``'s, and nothing but a file at
+        ``target``: a link or a file where a folder belongs, or a folder where the file
+        belongs, was put there by someone else and goes (a link is removed, not followed)."""
+        current = self.path
+        for part in target.relative_to(self.path).parts[:-1]:
+            current = current / part
+            found = reader.version(current)
+            if found is not None and found.kind != stat.S_IFDIR:
+                os.unlink(current)
+            if found is None or found.kind != stat.S_IFDIR:
+                os.mkdir(current, 0o700)
+        found = reader.version(target)
+        if found is not None and found.kind == stat.S_IFDIR:
+            shutil.rmtree(target)
 
 
 def _fsync_dir(directory: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
+    with contextlib.suppress(OSError):  # a folder, or nothing: never a pipe that blocks
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_NONBLOCK)
         try:
             os.fsync(fd)
         finally:

@@ -1,27 +1,44 @@
-"""The group as this device knows it: members, group keys by epoch, and membership entries.
+"""The membership rule (pure: no file, no vault), and the only way a group key comes to be.
 
-A member is added by the device that approved it (after both showed the same fingerprint) and
-removed by any member; both travel as entries in that device's journal, so every member learns
-them by merging. Removal is final: the removed device's segments after the last one the
-remover had applied are refused, and the group key moves to a new epoch wrapped only for the
-remaining members, so the removed device cannot read what is written after."""
+A membership change adds a device (after a person compared fingerprints), removes one, leaves
+(a device removing itself), or rekeys (the roster unchanged). Every change but leaving makes a
+new group key, an *epoch* named by its number (one more than every number its maker knew) and
+its maker's device ID, for exactly the roster the change leaves, and travels sealed to each
+member of that roster in a key envelope signed by its maker (house style rule 21: key material
+changes state only through the membership change that justifies it):
+
+- a change is taken only from a member (not removed) of the group as this device knows it,
+  for a roster that holds its maker; a key with no such change is refused, however well signed;
+- a device writes only under the greatest epoch made for exactly the roster it has applied
+  (:func:`current`); when none is (two changes made at the same moment each left out a device
+  the other kept), it makes one itself, a rekey: every device that does so gives the roster a
+  key, and all of them settle on the greatest. Two removals at the same moment therefore
+  never split the group, and a removed device never holds the key anyone writes under;
+- removal is final: the removed device's segments after the last one its remover had applied
+  are refused. A device removed at the same moment as it removed its remover is still heard on
+  that one point: both removals hold, everywhere alike.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import enum
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import cbor2
-import sqlcipher3
 from nacl.exceptions import BadSignatureError
 from nacl.signing import SigningKey, VerifyKey
 
 from vauth.sync.identity import DeviceDoc, device_id_of
-from vauth.sync.merge import BadEntry, refresh_backup_state
+from vauth.sync.merge import BadEntry
+from vauth.vault.replica import EpochRow, MemberRow
 
 ADD = "add"
 REMOVE = "remove"
+REKEY = "rekey"
+LEAVE = "leave"
+OPS = (ADD, REMOVE, REKEY, LEAVE)
 # Who vouched for each member: {device ID: [approver's device ID, Ed25519 signature]}. Every
 # member but the group's first device has one, so a joining device can check that the device
 # handing it the group key descends, approval by approval, from the first device it pinned.
@@ -29,66 +46,162 @@ CERTIFICATES = "sync.certificates"
 Certificate = list[Any]
 
 
-@dataclass(frozen=True)
-class Member:
-    device_id: str
-    name: str
-    sign_key: bytes
-    box_key: bytes
-    this_device: bool
-    removed_epoch: int | None
-    cutoff_seq: int | None
-    last_seq: int
-    last_hash: bytes | None
-    last_seen: int | None
+@dataclass(frozen=True, order=True)
+class Epoch:
+    """A group key's name: greater numbers come later; the maker's ID breaks ties."""
+
+    number: int
+    author: str
 
     @property
-    def removed(self) -> bool:
-        return self.removed_epoch is not None
+    def name(self) -> str:
+        return f"{self.number}-{self.author}"
 
 
-_COLUMNS = (
-    "device_id, name, sign_key, box_key, this_device, removed_epoch, cutoff_seq, last_seq, "
-    "last_hash, last_seen"
-)
+@dataclass(frozen=True)
+class Change:
+    op: str
+    author: str  # the device that made it
+    epoch: Epoch | None  # the group key it made (None: leaving, or from an older vauth)
+    members: frozenset[str]  # the roster it leaves
+    target: str | None = None  # the device added, removed or leaving
+    cutoff: int | None = None  # removing: the last of the target's segments that counts
+    doc: dict[str, Any] | None = None  # adding: the new member's signed identity
+    cert: Certificate | None = None  # adding: the approver's signature on it
+    commit: bytes | None = None  # envelope.commitment of the key it made
+    legacy_number: int | None = None  # a change from a vauth before epochs had makers
 
+    def as_map(self) -> dict[str, Any]:
+        found: dict[str, Any] = {"op": self.op, "by": self.author, "members": sorted(self.members)}
+        if self.epoch is not None:
+            found["n"] = self.epoch.number
+        for name in ("target", "cutoff", "doc", "cert", "commit"):
+            value = getattr(self, name)
+            if value is not None:
+                found["device" if name == "target" else name] = value
+        return found
 
-def members(connection: sqlcipher3.Connection) -> dict[str, Member]:
-    found = connection.execute(f"SELECT {_COLUMNS} FROM sync_devices ORDER BY device_id")  # noqa: S608
-    return {
-        row[0]: Member(
-            row[0],
-            row[1],
-            bytes(row[2]),
-            bytes(row[3]),
-            bool(row[4]),
-            row[5],
-            row[6],
-            row[7],
-            None if row[8] is None else bytes(row[8]),
-            row[9],
+    @classmethod
+    def parse(cls, raw: object, journal_author: str | None = None) -> Change:
+        """A change as an envelope or a journal entry carries it (BadEntry if malformed).
+        ``journal_author``: the device whose journal holds it (an older vauth's entries name
+        no maker)."""
+        if not isinstance(raw, Mapping) or raw.get("op") not in OPS:
+            raise BadEntry("a membership change does neither add, remove, rekey nor leave")
+        if "by" not in raw and journal_author is not None:
+            return _legacy(raw, journal_author)
+        author, number, members = raw.get("by"), raw.get("n"), raw.get("members")
+        target, cutoff, commit = raw.get("device"), raw.get("cutoff"), raw.get("commit")
+        if not isinstance(author, str) or not isinstance(members, list):
+            raise BadEntry("a membership change does not say who made it or for whom")
+        if not all(isinstance(m, str) for m in members):
+            raise BadEntry("a membership change's roster is not a list of devices")
+        if number is not None and not (isinstance(number, int) and 0 < number < 1 << 62):
+            raise BadEntry("a membership change's key number is out of range")
+        if target is not None and not isinstance(target, str):
+            raise BadEntry("a membership change names its device wrongly")
+        if cutoff is not None and not (isinstance(cutoff, int) and cutoff >= 0):
+            raise BadEntry("a membership change's cutoff is not a segment number")
+        if commit is not None and not isinstance(commit, bytes):
+            raise BadEntry("a membership change's key commitment is not bytes")
+        doc, cert = raw.get("doc"), raw.get("cert")
+        return cls(
+            str(raw["op"]),
+            author,
+            None if number is None else Epoch(number, author),
+            frozenset(members),
+            target,
+            cutoff,
+            doc if isinstance(doc, dict) else None,
+            cert if isinstance(cert, list) else None,
+            commit,
         )
-        for row in found.fetchall()
-    }
 
 
-def add(connection: sqlcipher3.Connection, doc: DeviceDoc, this_device: bool = False) -> None:
-    connection.execute(
-        "INSERT OR IGNORE INTO sync_devices (device_id, name, sign_key, box_key, this_device) "
-        "VALUES (?, ?, ?, ?, ?)",
-        (doc.device_id, doc.name, doc.sign_key, doc.box_key, this_device),
-    )
-    refresh_backup_state(connection)
+def _legacy(raw: Mapping[str, Any], author: str) -> Change:
+    """A change from a vauth before this rule: an approval or a removal, with no key."""
+    if raw.get("op") == ADD:
+        doc = raw.get("doc")
+        parsed = DeviceDoc.parse(doc)
+        if parsed is None or not isinstance(doc, dict):
+            raise BadEntry("a membership entry adds a device whose identity does not verify")
+        cert = raw.get("cert")
+        return Change(
+            ADD,
+            author,
+            None,
+            frozenset(),
+            parsed.device_id,
+            doc=doc,
+            cert=cert if isinstance(cert, list) else None,
+        )
+    device, number, cutoff = raw.get("device"), raw.get("epoch"), raw.get("cutoff")
+    if not (isinstance(device, str) and isinstance(number, int) and isinstance(cutoff, int)):
+        raise BadEntry("a membership entry removes a device without saying which")
+    if raw.get("op") != REMOVE:
+        raise BadEntry("a membership entry does neither add nor remove")
+    return Change(REMOVE, author, None, frozenset(), device, cutoff, legacy_number=number)
 
 
-def remove(connection: sqlcipher3.Connection, device_id: str, epoch: int, cutoff: int) -> None:
-    """Final, and the same wherever it is learnt first: the earliest epoch and cutoff win."""
-    connection.execute(
-        "UPDATE sync_devices SET removed_epoch = min(coalesce(removed_epoch, ?), ?), "
-        "cutoff_seq = min(coalesce(cutoff_seq, ?), ?) WHERE device_id = ?",
-        (epoch, epoch, cutoff, cutoff, device_id),
-    )
-    refresh_backup_state(connection)
+class Verdict(enum.Enum):
+    TAKEN = "taken"
+    WAITING = "waiting"  # it needs a member this device does not know yet: judged again later
+    REFUSED = "refused"
+
+
+def judge(change: Change, members: Mapping[str, MemberRow]) -> tuple[Verdict, str]:
+    """Whether this device may take ``change``, given the members it knows: the verdict and,
+    unless taken, why (a phrase for a sentence)."""
+    author = members.get(change.author)
+    if author is None:
+        return Verdict.WAITING, "it comes from a device this one does not know as a member yet"
+    if author.removed and not (change.op == REMOVE and change.target in author.removed_by):
+        return Verdict.REFUSED, (
+            f"it comes from the device {author.name}, which was removed from the group"
+        )
+    if change.epoch is not None and change.author not in change.members:
+        return Verdict.REFUSED, "a change may not leave out the device that makes it"
+    if change.op == ADD:
+        doc = DeviceDoc.parse(change.doc)
+        if doc is None or doc.device_id != change.target:
+            return Verdict.REFUSED, "it adds a device whose identity does not verify"
+        if change.epoch is not None and change.target not in change.members:
+            return Verdict.REFUSED, "it adds a device but leaves it out of the roster"
+    elif change.op == REMOVE:
+        if change.target is None or change.cutoff is None or change.target == change.author:
+            return Verdict.REFUSED, "it removes a device without saying which"
+        if change.target in change.members:
+            return Verdict.REFUSED, "it removes a device but keeps it in the roster"
+        if change.target not in members:
+            return Verdict.WAITING, "it removes a device this one does not know yet"
+    elif change.op == LEAVE:
+        if change.target != change.author or change.epoch is not None:
+            return Verdict.REFUSED, "a device may only leave by itself, and makes no key"
+    elif change.epoch is None:
+        return Verdict.REFUSED, "a rekey makes no key"
+    return Verdict.TAKEN, ""
+
+
+def roster(members: Mapping[str, MemberRow]) -> frozenset[str]:
+    """The devices that are members now."""
+    return frozenset(device_id for device_id, m in members.items() if not m.removed)
+
+
+def current(epochs: Iterable[EpochRow], members: Mapping[str, MemberRow]) -> EpochRow | None:
+    """The group key to write under: the greatest epoch made for exactly this roster, and held
+    by no device outside it (a device added later was handed every older key, so an epoch
+    older than the addition of a device removed since is never written under again)."""
+    now = roster(members)
+    floor = max((m.added for m in members.values() if m.removed), default=0)
+    eligible = [e for e in epochs if e.members == now and e.number >= floor]
+    return max(eligible, key=lambda e: (e.number, e.author), default=None)
+
+
+def next_number(epochs: Iterable[EpochRow]) -> int:
+    return max((e.number for e in epochs), default=0) + 1
+
+
+# -- approvals chain to the group's first device ------------------------------------------------
 
 
 def _certified(group_id: str, doc: DeviceDoc, by: str) -> bytes:
@@ -101,22 +214,8 @@ def certify(signing: SigningKey, approver_id: str, doc: DeviceDoc) -> Certificat
     return [approver_id, signing.sign(_certified(doc.group_id, doc, approver_id)).signature]
 
 
-def certificates(connection: sqlcipher3.Connection) -> dict[str, Certificate]:
-    row = connection.execute(
-        "SELECT value FROM settings WHERE name = ?", (CERTIFICATES,)
-    ).fetchone()
-    return {} if row is None else dict(cbor2.loads(bytes(row[0])))
-
-
-def keep_certificate(connection: sqlcipher3.Connection, device_id: str, cert: object) -> None:
-    if not (isinstance(cert, list) and len(cert) == 2 and isinstance(cert[1], bytes)):
-        return
-    known = certificates(connection)
-    known.setdefault(device_id, cert)
-    connection.execute(
-        "INSERT OR REPLACE INTO settings (name, value) VALUES (?, ?)",
-        (CERTIFICATES, cbor2.dumps(known)),
-    )
+def valid_certificate(cert: object) -> bool:
+    return isinstance(cert, list) and len(cert) == 2 and isinstance(cert[1], bytes)
 
 
 def vouched(
@@ -128,17 +227,19 @@ def vouched(
     """Whether ``device_id`` descends from the group's first device (``founder_key``) through
     a chain of approvals, each signed by the member that made it."""
     seen: set[str] = set()
-    current = device_id
-    while current not in seen:
-        seen.add(current)
-        doc = docs.get(current)
+    current_id = device_id
+    while current_id not in seen:
+        seen.add(current_id)
+        doc = docs.get(current_id)
         if doc is None:
             return False
         if doc.sign_key == founder_key:
             return True
-        cert = certs.get(current)
-        signer = docs.get(str(cert[0])) if isinstance(cert, list) and len(cert) == 2 else None
-        if cert is None or signer is None:
+        cert = certs.get(current_id)
+        if cert is None or not valid_certificate(cert):
+            return False
+        signer = docs.get(str(cert[0]))
+        if signer is None:
             return False
         try:
             VerifyKey(signer.sign_key).verify(
@@ -146,15 +247,45 @@ def vouched(
             )
         except (BadSignatureError, TypeError, ValueError):
             return False
-        current = signer.device_id
+        current_id = signer.device_id
     return False
 
 
-def roster_docs(entries: object) -> dict[str, DeviceDoc]:
-    """The members a key envelope lists (BadEntry if malformed)."""
+# -- what a device joining is given -------------------------------------------------------------
+
+
+def roster_entry(member: MemberRow, group_id: str, cert: Certificate | None) -> dict[str, Any]:
+    return {
+        "doc": {
+            "device": member.device_id,
+            "name": member.name,
+            "group": group_id,
+            "sign_key": member.sign_key,
+            "box_key": member.box_key,
+        },
+        "removed": (
+            None
+            if member.removed_epoch is None
+            else [member.removed_epoch, member.cutoff_seq or 0, sorted(member.removed_by)]
+        ),
+        "added": member.added,
+        "cert": cert,
+    }
+
+
+@dataclass(frozen=True)
+class Listed:
+    doc: DeviceDoc
+    cert: Certificate | None
+    removed: tuple[int, int, frozenset[str]] | None
+    added: int = 0
+
+
+def parse_roster(entries: object) -> dict[str, Listed]:
+    """The members a joining device's envelope lists (BadEntry if malformed)."""
     if not isinstance(entries, list):
         raise BadEntry("a key envelope's member list is not a list")
-    docs = {}
+    found = {}
     for item in entries:
         doc = item.get("doc", {}) if isinstance(item, dict) else {}
         try:
@@ -169,78 +300,43 @@ def roster_docs(entries: object) -> dict[str, DeviceDoc]:
             raise BadEntry("a key envelope lists a member without its keys") from None
         if device_id_of(member.sign_key) != member.device_id:
             raise BadEntry("a key envelope lists a member under another device's ID")
-        docs[member.device_id] = member
-    return docs
-
-
-def roster_certificates(entries: object) -> dict[str, Certificate]:
-    if not isinstance(entries, list):
-        return {}
-    return {
-        str(item["doc"]["device"]): item["cert"]
-        for item in entries
-        if isinstance(item, dict) and isinstance(item.get("cert"), list)
-        and isinstance(item.get("doc"), dict) and "device" in item["doc"]
-    }  # fmt: skip
-
-
-def keys(connection: sqlcipher3.Connection) -> dict[int, bytes]:
-    rows = connection.execute("SELECT epoch, key FROM sync_keys").fetchall()
-    return {int(epoch): bytes(key) for epoch, key in rows}
-
-
-def add_keys(connection: sqlcipher3.Connection, new: Mapping[int, bytes]) -> None:
-    for epoch, key in new.items():
-        connection.execute(
-            "INSERT OR IGNORE INTO sync_keys (epoch, key) VALUES (?, ?)", (epoch, key)
+        removed = item.get("removed")
+        parsed_removed = None
+        if removed is not None:
+            if not (
+                isinstance(removed, list)
+                and len(removed) == 3
+                and isinstance(removed[0], int)
+                and isinstance(removed[1], int)
+                and isinstance(removed[2], list)
+            ):
+                raise BadEntry("a key envelope lists a removal wrongly")
+            parsed_removed = (removed[0], removed[1], frozenset(map(str, removed[2])))
+        cert, added = item.get("cert"), item.get("added", 0)
+        if not isinstance(added, int) or added < 0:
+            raise BadEntry("a key envelope lists a member's addition wrongly")
+        found[member.device_id] = Listed(
+            member, cert if valid_certificate(cert) else None, parsed_removed, added
         )
+    return found
 
 
-def roster(connection: sqlcipher3.Connection, group_id: str) -> list[dict[str, Any]]:
-    """The members, as a key envelope carries them to a new member."""
-    certs = certificates(connection)
-    return [
-        {
-            "doc": {
-                "device": m.device_id,
-                "name": m.name,
-                "group": group_id,
-                "sign_key": m.sign_key,
-                "box_key": m.box_key,
-            },
-            "removed_epoch": m.removed_epoch,
-            "cutoff": m.cutoff_seq,
-            "cert": certs.get(m.device_id),
-        }
-        for m in members(connection).values()
-    ]
-
-
-def apply_roster(connection: sqlcipher3.Connection, entries: object, me: str) -> None:
-    docs = roster_docs(entries)
-    certs = roster_certificates(entries)
-    for item in entries if isinstance(entries, list) else []:
-        member = docs[str(item["doc"]["device"])]
-        add(connection, member, member.device_id == me)
-        if member.device_id in certs:
-            keep_certificate(connection, member.device_id, certs[member.device_id])
-        if item.get("removed_epoch") is not None:
-            remove(connection, member.device_id, int(item["removed_epoch"]), int(item["cutoff"]))
-
-
-def apply_entry(connection: sqlcipher3.Connection, entry: Mapping[str, Any]) -> None:
-    """A membership entry from a member's journal."""
-    op = entry.get("op")
-    if op == ADD:
-        doc = DeviceDoc.parse(entry.get("doc"))
-        if doc is None:
-            raise BadEntry("a membership entry adds a device whose identity does not verify")
-        add(connection, doc)
-        keep_certificate(connection, doc.device_id, entry.get("cert"))
-    elif op == REMOVE:
-        device, epoch, cutoff = entry.get("device"), entry.get("epoch"), entry.get("cutoff")
-        if not (isinstance(device, str) and isinstance(epoch, int) and isinstance(cutoff, int)):
-            raise BadEntry("a membership entry removes a device without saying which")
-        remove(connection, device, epoch, cutoff)
-    else:
-        raise BadEntry("a membership entry does neither add nor remove")
+def parse_epochs(entries: object) -> list[EpochRow]:
+    """Every group key a joining device's envelope hands it (BadEntry if malformed)."""
+    if not isinstance(entries, list):
+        raise BadEntry("a key envelope's keys are not a list")
+    found = []
+    for item in entries:
+        if not (
+            isinstance(item, list)
+            and len(item) == 4
+            and isinstance(item[0], int)
+            and isinstance(item[1], str)
+            and isinstance(item[2], bytes)
+            and len(item[2]) == 32
+            and (item[3] is None or isinstance(item[3], list))
+        ):
+            raise BadEntry("a key envelope holds a group key in the wrong form")
+        members = None if item[3] is None else frozenset(map(str, item[3]))
+        found.append(EpochRow(item[0], item[1], item[2], members))
+    return found

@@ -1,4 +1,6 @@
-"""The merge rule, and applying another device's entries to this vault.
+"""The merge rule: what another device's entry does to this vault, decided by pure functions
+(no file, no vault: vauth/sync/merger.py applies their decisions through the vault's replica
+API).
 
 The rule (the same on every device, whatever order segments arrive in):
 
@@ -16,7 +18,7 @@ The rule (the same on every device, whatever order segments arrive in):
   credential back (an edit made after a delete lands on the credential in the trash). Each
   device empties its trash by the trash's own 30-day rule, from the deletion time it holds.
 - The group's large-blob array (CTAP largeBlobs) is one such register.
-- Membership only grows until a removal, which is final.
+- Membership is vauth/sync/membership.py's rule.
 
 Applying the same segments twice, or in another order across devices, therefore gives the same
 values (tests/sync/test_merge.py checks it with permutations and duplicates).
@@ -24,16 +26,13 @@ values (tests/sync/test_merge.py checks it with permutations and duplicates).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
-import sqlcipher3
-
-from vauth.ctap.credential import SignCountPolicy
 from vauth.vault import outbox
+from vauth.vault.outbox import DELETED, FIXED_FIELDS, REGISTERS, Clock
 
-FIXED_FIELDS = tuple(f for f in outbox.SYNCED_FIELDS if f not in outbox.MUTABLE_FIELDS)
-REGISTERS = (*outbox.MUTABLE_FIELDS, outbox.DELETED)
 _TYPES: dict[str, tuple[type, ...]] = {
     "credential_id": (bytes,),
     "rp_id_hash": (bytes,),
@@ -53,24 +52,30 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "cred_blob": (bytes, type(None)),
     "large_blob_key": (bytes, type(None)),
     "nickname": (str, type(None)),
+    "sealed": (bool,),
     "deleted_at": (int, type(None)),
 }
-_INSERT = (
-    f"INSERT INTO credentials ({', '.join((*FIXED_FIELDS, *REGISTERS))}, deleted_by, "  # noqa: S608
-    "sign_count_policy, backup_state, sign_count, backup_eligible, synced, sealed) "
-    f"VALUES ({', '.join('?' for _ in (*FIXED_FIELDS, *REGISTERS))}, ?, ?, ?, 0, 1, 1, 0)"
-)
-RECORD = (
-    "INSERT INTO audit (at, ceremony, rp_id, credential_id, outcome, actor, detail) "
-    "VALUES (?, ?, ?, ?, 'ok', ?, ?)"
-)
+# Fixed fields a creation may leave out (from a vauth older than them); the rest it must carry.
+OPTIONAL_FIXED = frozenset({"sealed"})
 
 
 class BadEntry(Exception):
     """An entry that does not have the shape the format says (its segment is refused)."""
 
 
-def checked(fields: object, names: tuple[str, ...]) -> dict[str, Any]:
+def last_writer_wins(clocks: dict[str, Clock], writes: Mapping[str, Clock]) -> list[str]:
+    """The rule for each register: the write with the greatest (hlc, device ID) wins.
+    Updates ``clocks``; returns the registers whose value a write changed."""
+    won = []
+    for name, write in writes.items():
+        held = clocks.get(name)
+        if held is None or (write[0], write[1]) > (held[0], held[1]):
+            clocks[name] = write
+            won.append(name)
+    return won
+
+
+def checked(fields: object, names: Collection[str]) -> dict[str, Any]:
     """The known fields among ``fields``, each of its declared type (others are ignored: a
     later vauth may send more)."""
     if not isinstance(fields, dict):
@@ -87,106 +92,106 @@ def checked(fields: object, names: tuple[str, ...]) -> dict[str, Any]:
     return out
 
 
-def shared(connection: sqlcipher3.Connection) -> bool:
-    """Whether synced credentials are backed up elsewhere: a second member device exists."""
-    row = connection.execute(
-        "SELECT count(*) FROM sync_devices WHERE removed_epoch IS NULL"
-    ).fetchone()
-    return int(row[0]) >= 2
+@dataclass
+class Decision:
+    """What one credential entry does here."""
+
+    credential_id: bytes
+    clocks: dict[str, Clock] | None = None  # to write (None: unchanged)
+    insert: dict[str, Any] | None = None  # a new credential's fixed fields
+    registers: dict[str, Any] = field(default_factory=dict)  # values after the entry
+    update: list[str] = field(default_factory=list)  # registers to write
+    audit: tuple[str, str] | None = None  # (change, detail) for the audit log
+    rp_id: str = ""
 
 
-def refresh_backup_state(connection: sqlcipher3.Connection) -> None:
-    """BS follows the group's size: 1 while another device holds the synced credentials."""
-    connection.execute(
-        "UPDATE credentials SET backup_state = ? WHERE synced", (shared(connection),)
-    )
-
-
-def apply_credential(
-    connection: sqlcipher3.Connection,
+def decide_credential(
     entry: Mapping[str, Any],
     device_id: str,
-    actor: str,
-    at: int,
-    backed_up: bool,
-) -> bytes:
-    """Apply a create or update entry (``backed_up``: the BS of a new synced credential);
-    returns the credential's ID."""
+    existing: tuple[str, bool] | None,
+    clocks: dict[str, Clock],
+) -> Decision:
+    """A create or update entry from ``device_id``, against what this vault holds of the
+    credential (``existing``: its rp_id and whether it is synced) and its clocks."""
     credential_id = entry.get("id")
     hlc = entry.get("hlc")
     if not isinstance(credential_id, bytes) or not isinstance(hlc, int) or hlc < 0:
         raise BadEntry("an entry has no credential ID or clock value")
     create = entry.get("k") == outbox.CREATE
-    fields = checked(entry.get("f"), (*outbox.SYNCED_FIELDS, outbox.DELETED))
-    existing = connection.execute(
-        "SELECT rp_id, synced FROM credentials WHERE credential_id = ?", (credential_id,)
-    ).fetchone()
+    fields = checked(entry.get("f"), (*outbox.SYNCED_FIELDS, DELETED))
     if existing is not None and not existing[1]:
         raise BadEntry("an entry names a credential that is kept on this device only")
-    clocks = outbox.read_clocks(connection, credential_id)
     writes = {name: (hlc, device_id, fields[name]) for name in REGISTERS if name in fields}
-    changed = outbox.last_writer_wins(clocks, writes)
-    if changed:
-        outbox.write_clocks(connection, credential_id, clocks)
-    values = {name: clock[2] for name, clock in clocks.items() if name in REGISTERS}
+    changed = last_writer_wins(clocks, writes)
+    decision = Decision(credential_id, clocks if changed else None)
+    decision.registers = {name: clock[2] for name, clock in clocks.items() if name in REGISTERS}
     if create and existing is None:
-        if any(fields.get(n) is None for n in ("rp_id", "rp_id_hash", "private_key", "algorithm")):
+        required = ("rp_id", "rp_id_hash", "private_key", "algorithm")
+        if any(fields.get(name) is None for name in required):
             raise BadEntry("a new credential lacks its key or relying party")
-        row = {**{name: fields.get(name) for name in FIXED_FIELDS}, "credential_id": credential_id}
-        registers = [values.get(name) for name in REGISTERS]
-        deleted_by = None if values.get(outbox.DELETED) is None else actor
-        policy = SignCountPolicy.ZERO.value
-        connection.execute(_INSERT, (*row.values(), *registers, deleted_by, policy, backed_up))
-        _audit(connection, at, "create", row["rp_id"], credential_id, actor, "Brought by sync.")
+        decision.insert = {name: fields.get(name) for name in FIXED_FIELDS}
+        decision.insert["credential_id"] = credential_id
+        decision.rp_id = str(fields["rp_id"])
+        decision.audit = ("create", "Brought by sync.")
     elif existing is not None and changed:
-        assignments = [f"{name} = ?" for name in changed]
-        params = [values[name] for name in changed]
-        if outbox.DELETED in changed:
-            assignments.append("deleted_by = ?")
-            params.append(None if values[outbox.DELETED] is None else actor)
-        connection.execute(
-            f"UPDATE credentials SET {', '.join(assignments)} WHERE credential_id = ?",  # noqa: S608
-            (*params, credential_id),
-        )
+        decision.update = changed
+        decision.rp_id = existing[0]
         if not create:
-            change, detail = _describe(changed, fields)
-            _audit(connection, at, change, existing[0], credential_id, actor, detail)
-    return credential_id
+            decision.audit = _describe(changed, fields)
+    return decision
 
 
 def _describe(changed: list[str], fields: Mapping[str, Any]) -> tuple[str, str]:
-    if changed == [outbox.DELETED]:
-        if fields[outbox.DELETED] is None:
+    if changed == [DELETED]:
+        if fields[DELETED] is None:
             return "restore", "Restored from the trash, by sync."
         return "delete", "Moved to the trash, by sync."
     names = ", ".join(name.replace("_", " ") for name in changed)
     return ("rename" if changed == ["nickname"] else "update"), f"Changed {names}, by sync."
 
 
-def _audit(
-    connection: sqlcipher3.Connection,
-    at: int,
-    change: str,
-    rp_id: object,
-    credential_id: bytes,
-    actor: str,
-    detail: str,
-) -> None:
-    connection.execute(RECORD, (at, change, rp_id, credential_id, actor, detail))
-
-
-def apply_setting(
-    connection: sqlcipher3.Connection, entry: Mapping[str, Any], device_id: str
-) -> None:
+def decide_setting(
+    entry: Mapping[str, Any], device_id: str, clocks: dict[str, Clock]
+) -> dict[str, bytes]:
+    """A synced setting entry: the settings whose value it changes (``clocks`` updated)."""
     hlc, fields = entry.get("hlc"), entry.get("f")
     if not isinstance(hlc, int) or not isinstance(fields, dict):
         raise BadEntry("a setting entry has no clock value or value")
+    won = {}
     for name, value in fields.items():
         if name not in outbox.SYNCED_SETTINGS or not isinstance(value, bytes):
             raise BadEntry("a setting entry names a setting that is not synced")
-        clocks = outbox.read_clocks(connection, outbox.SETTINGS_ID)
-        if outbox.last_writer_wins(clocks, {name: (hlc, device_id, value)}):
-            outbox.write_clocks(connection, outbox.SETTINGS_ID, clocks)
-            connection.execute(
-                "INSERT OR REPLACE INTO settings (name, value) VALUES (?, ?)", (name, value)
-            )
+        if last_writer_wins(clocks, {name: (hlc, device_id, value)}):
+            won[name] = value
+    return won
+
+
+def clocks_of(raw: object, names: Collection[str]) -> dict[str, Clock]:
+    """Clocks as a snapshot carries them ({name: [hlc, device ID, value]})."""
+    if not isinstance(raw, dict):
+        raise BadEntry("a snapshot's clocks are malformed")
+    found: dict[str, Clock] = {}
+    for name, clock in raw.items():
+        if name not in names:
+            continue
+        if not (isinstance(clock, list) and len(clock) == 3 and isinstance(clock[0], int)):
+            raise BadEntry("a snapshot's clock is malformed")
+        found[name] = (clock[0], str(clock[1]), clock[2])
+    return found
+
+
+def decide_snapshot_credential(item: object, clocks: dict[str, Clock]) -> Decision:
+    """One credential of a snapshot, merged into what this vault holds (``clocks``)."""
+    fixed = checked(item.get("f") if isinstance(item, dict) else None, FIXED_FIELDS)
+    credential_id = fixed.get("credential_id")
+    missing = set(FIXED_FIELDS) - set(fixed) - OPTIONAL_FIXED
+    if not isinstance(credential_id, bytes) or missing:
+        raise BadEntry("a snapshot holds a credential without its fixed fields")
+    assert isinstance(item, dict)
+    last_writer_wins(clocks, clocks_of(item.get("c"), REGISTERS))
+    registers = {name: clocks[name][2] if name in clocks else None for name in REGISTERS}
+    checked(registers, REGISTERS)
+    decision = Decision(credential_id, clocks, insert=fixed, registers=registers)
+    decision.rp_id = str(fixed["rp_id"])
+    decision.audit = ("create", "Brought by sync (from a snapshot).")
+    return decision

@@ -5,40 +5,31 @@ A snapshot carries every synced credential with the clock of each changeable fie
 settings with theirs, and, for each device, the last of its segments the writer had applied
 (number and hash). Because each field merges by last writer wins, taking a snapshot is the same
 as having merged the segments it covers: the joining device applies it, sets its markers to the
-snapshot's, and goes on merging segments from there, checking their chain as usual.
+snapshot's, and goes on merging segments from there, checking their chain as usual. (The roster
+and the group keys come with the joining device's key envelope, not with a snapshot.)
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from typing import Any
 
-import sqlcipher3
-
-from vauth.ctap.credential import SignCountPolicy
-from vauth.sync import membership
-from vauth.sync.merge import FIXED_FIELDS, REGISTERS, BadEntry, checked, shared
+from vauth.sync.merge import BadEntry, clocks_of, decide_snapshot_credential, last_writer_wins
 from vauth.vault import outbox
+from vauth.vault.replica import ReplicaTx
 
 STATE = "state"
-_SELECT = (
-    f"SELECT {', '.join(FIXED_FIELDS)} FROM credentials WHERE synced "  # noqa: S608
-    "ORDER BY credential_id"
-)
 
 
-def take(connection: sqlcipher3.Connection, group_id: str) -> dict[str, Any]:
+def take(tx: ReplicaTx) -> dict[str, Any]:
     """This device's view of the group, as one entry."""
     credentials = []
-    for row in connection.execute(_SELECT).fetchall():
-        fixed = dict(zip(FIXED_FIELDS, row, strict=True))
-        fixed["discoverable"] = bool(fixed["discoverable"])
-        clocks = outbox.read_clocks(connection, fixed["credential_id"])
+    for fixed in tx.synced_credentials():
+        clocks = tx.clocks(fixed["credential_id"])
         credentials.append({"f": fixed, "c": {n: list(c) for n, c in clocks.items()}})
-    settings = outbox.read_clocks(connection, outbox.SETTINGS_ID)
+    settings = tx.clocks(outbox.SETTINGS_ID)
     markers = {
         m.device_id: [m.last_seq, m.last_hash]
-        for m in membership.members(connection).values()
+        for m in tx.members().values()
         if m.last_hash is not None
     }
     return {
@@ -46,82 +37,55 @@ def take(connection: sqlcipher3.Connection, group_id: str) -> dict[str, Any]:
         "credentials": credentials,
         "settings": {n: list(c) for n, c in settings.items()},
         "markers": markers,
-        "members": membership.roster(connection, group_id),
     }
 
 
-def apply(
-    connection: sqlcipher3.Connection, state: dict[str, Any], me: str, actor: str, at: int
-) -> list[bytes]:
+def covered(view: object) -> int:
+    """How many segments a snapshot covers in all (the most complete one is taken)."""
+    markers = view.get("markers") if isinstance(view, dict) else None
+    if not isinstance(markers, dict):
+        return 0
+    return sum(
+        m[0] for m in markers.values() if isinstance(m, list) and m and isinstance(m[0], int)
+    )
+
+
+def apply(tx: ReplicaTx, view: dict[str, Any], me: str, actor: str, at: int) -> list[bytes]:
     """Take a snapshot on a device that has applied nothing yet; the credentials it brought."""
-    if state.get("k") != STATE:
+    if view.get("k") != STATE:
         raise BadEntry("a snapshot does not hold the group's state")
-    membership.apply_roster(connection, state.get("members"), me)
-    backed_up = shared(connection)
+    backed_up = tx.backed_up()
     brought = []
-    for item in state.get("credentials") or []:
-        fixed = checked(item.get("f") if isinstance(item, dict) else None, FIXED_FIELDS)
-        credential_id = fixed.get("credential_id")
-        if not isinstance(credential_id, bytes) or len(fixed) != len(FIXED_FIELDS):
-            raise BadEntry("a snapshot holds a credential without its fixed fields")
-        clocks = outbox.read_clocks(connection, credential_id)
-        outbox.last_writer_wins(clocks, _clocks(item.get("c"), REGISTERS))
-        outbox.write_clocks(connection, credential_id, clocks)
-        values = {name: clocks[name][2] if name in clocks else None for name in REGISTERS}
-        checked(values, REGISTERS)
-        deleted_by = None if values[outbox.DELETED] is None else actor
-        inserted = connection.execute(
-            f"INSERT OR IGNORE INTO credentials ({', '.join((*FIXED_FIELDS, *REGISTERS))}, "  # noqa: S608
-            "deleted_by, sign_count_policy, backup_state, sign_count, backup_eligible, synced, "
-            f"sealed) VALUES ({', '.join('?' for _ in (*FIXED_FIELDS, *REGISTERS))}, "
-            "?, ?, ?, 0, 1, 1, 0)",
-            (
-                *fixed.values(),
-                *values.values(),
-                deleted_by,
-                SignCountPolicy.ZERO.value,
-                backed_up,
-            ),
-        )
-        if not inserted.rowcount:
+    for item in view.get("credentials") or []:
+        fixed = item.get("f") if isinstance(item, dict) else None
+        credential_id = fixed.get("credential_id") if isinstance(fixed, dict) else None
+        clocks = tx.clocks(credential_id) if isinstance(credential_id, bytes) else {}
+        decision = decide_snapshot_credential(item, clocks)
+        tx.set_clocks(decision.credential_id, clocks)
+        deleted_by = None if decision.registers.get(outbox.DELETED) is None else actor
+        assert decision.insert is not None
+        if not tx.insert_credential(decision.insert, decision.registers, deleted_by, backed_up):
             continue  # held already (its clocks merged above)
-        connection.execute(
-            "INSERT INTO audit (at, ceremony, rp_id, credential_id, outcome, actor, detail) "
-            "VALUES (?, 'create', ?, ?, 'ok', ?, 'Brought by sync (from a snapshot).')",
-            (at, fixed["rp_id"], credential_id, actor),
-        )
-        brought.append(credential_id)
-    settings = outbox.read_clocks(connection, outbox.SETTINGS_ID)
-    won = outbox.last_writer_wins(settings, _clocks(state.get("settings"), outbox.SYNCED_SETTINGS))
-    outbox.write_clocks(connection, outbox.SETTINGS_ID, settings)
+        change, detail = decision.audit or ("create", "Brought by sync.")
+        tx.audit(at, change, decision.rp_id, decision.credential_id, actor, detail)
+        brought.append(decision.credential_id)
+    settings = tx.clocks(outbox.SETTINGS_ID)
+    won = last_writer_wins(settings, clocks_of(view.get("settings"), outbox.SYNCED_SETTINGS))
+    tx.set_clocks(outbox.SETTINGS_ID, settings)
     for name in won:
-        connection.execute(
-            "INSERT OR REPLACE INTO settings (name, value) VALUES (?, ?)", (name, settings[name][2])
-        )
-    markers = state.get("markers")
+        tx.set_setting(name, settings[name][2])
+    markers = view.get("markers")
     if not isinstance(markers, dict):
         raise BadEntry("a snapshot does not say which segments it covers")
     for device_id, marker in markers.items():
         if device_id == me:
             continue
-        if not (isinstance(marker, list) and len(marker) == 2 and isinstance(marker[0], int)):
+        if not (
+            isinstance(marker, list)
+            and len(marker) == 2
+            and isinstance(marker[0], int)
+            and isinstance(marker[1], bytes)
+        ):
             raise BadEntry("a snapshot's marker is malformed")
-        connection.execute(
-            "UPDATE sync_devices SET last_seq = ?, last_hash = ? WHERE device_id = ? "
-            "AND last_seq < ?",
-            (marker[0], bytes(marker[1]), device_id, marker[0]),
-        )
+        tx.raise_marker(str(device_id), marker[0], marker[1])
     return brought
-
-
-def _clocks(raw: object, names: Collection[str]) -> dict[str, outbox.Clock]:
-    if not isinstance(raw, dict):
-        raise BadEntry("a snapshot's clocks are malformed")
-    found: dict[str, outbox.Clock] = {}
-    for name, clock in raw.items():
-        if name not in names:
-            continue
-        if not (isinstance(clock, list) and len(clock) == 3 and isinstance(clock[0], int)):
-            raise BadEntry("a snapshot's clock is malformed")
-        found[name] = (clock[0], str(clock[1]), clock[2])
-    return found

@@ -13,10 +13,11 @@ class SyncError(Exception):
 class SegmentRefused(SyncError):
     """A file in the sync folder failed a check and was not applied (nothing changed)."""
 
-    def __init__(self, path: Path | str, reason: str) -> None:
+    def __init__(self, path: Path | str, reason: str, repair: str = "") -> None:
         super().__init__(f"{path}: {reason}")
         self.path = str(path)
         self.reason = reason
+        self.repair = repair  # what repairs it, or what the person can do (a sentence)
 
 
 @dataclass(frozen=True)
@@ -40,8 +41,9 @@ class JoinRequest:
 @dataclass(frozen=True)
 class Refusal:
     path: str
-    reason: str
+    reason: str  # why, a phrase ("it is a symbolic link, ...")
     at: int  # unix seconds
+    repair: str = ""  # what repairs it, or what the person can do (a sentence)
 
 
 @dataclass(frozen=True)
@@ -50,9 +52,11 @@ class SyncStatus:
     device_id: str
     devices: list[DeviceInfo]
     pending: list[JoinRequest]
-    refused: list[Refusal]
+    refused: list[Refusal]  # the most recent (at most vauth.vault.replica.MAX_REFUSALS)
     joined: bool
     unpublished: int
+    refused_total: int = 0  # how many files are refused in all
+    repairs: list[str] = field(default_factory=list)  # what this device restored lately
 
 
 @dataclass(frozen=True)

@@ -68,7 +68,13 @@ def directory_problem(directory: Path) -> str | None:
 def prepare_directory(directory: Path) -> None:
     """Create the socket's directory 0700, or check that an existing one is ours and private;
     SocketSetupError (a sentence saying what to do) if it is not."""
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        raise SocketSetupError(
+            f"vauth cannot make the folder {directory} for its socket: {exc.strerror or exc}. "
+            "Choose another place with --socket"
+        ) from None
     problem = directory_problem(directory)
     if problem is not None:
         raise UnsafeDirectory(
@@ -90,7 +96,12 @@ async def serve(
     if path.exists() or path.is_symlink():
         if await answers(path):
             raise SocketSetupError(f"another vauth daemon is serving {path}")
-        path.unlink()
+        if not stat.S_ISSOCK(path.lstat().st_mode):  # a typo must not cost a file
+            raise SocketSetupError(
+                f"{path} is not a socket, and vauth does not replace it: choose another place "
+                "with --socket"
+            )
+        path.unlink()  # a socket left by a daemon that crashed
     uid = os.getuid() if allowed_uid is None else allowed_uid
 
     old_umask = os.umask(0o177)

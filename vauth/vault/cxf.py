@@ -44,6 +44,7 @@ from vauth.vault.portable import EntryError, Portable
 VERSION_MAJOR, VERSION_MINOR = 1, 0
 EXPORTER_RP_ID = "vauth.invalid"  # vauth has no website; a reserved name (RFC 2606) says so
 EXPORTER_DISPLAY_NAME = "vauth"
+MAX_NAME_LENGTH = 64  # an authenticator's name, as `vauth name` takes it
 HMAC_ALGORITHM = "hmac-sha256"
 MAX_LARGE_BLOB_SIZE = 1 << 20  # uncompressed; the authenticator's array is far smaller
 LARGE_BLOB_KEY_LENGTH = 32
@@ -208,6 +209,18 @@ def _hidden_items(account: dict[str, Any]) -> list[Any]:
                 raise ExchangeError(f"the {NON_DISCOVERABLE} extension has no list of items")
             found.extend(items)
     return found
+
+
+def authenticator_name(value: Any) -> str | None:
+    """The name a person gave the vauth that wrote this document (its ``exporterDisplayName``),
+    or None: another exporter's name is a program's, not this person's authenticator's."""
+    if not isinstance(value, dict) or value.get("exporterRpId") != EXPORTER_RP_ID:
+        return None
+    name = value.get("exporterDisplayName")
+    if not isinstance(name, str):
+        return None
+    name = name.strip()
+    return name if 0 < len(name) <= MAX_NAME_LENGTH and name != EXPORTER_DISPLAY_NAME else None
 
 
 def vendor_data(item: Any) -> dict[str, Any] | None:

@@ -32,7 +32,10 @@ class ExportDecryptionError(ExchangeError):
     """The export did not decrypt: a wrong passphrase, or a file altered since it was written
     (AES-GCM cannot tell the two apart)."""
 
-    def __init__(self) -> None:
-        super().__init__(
+    def __init__(
+        self,
+        message: str = (
             "wrong passphrase, or the export file was altered or damaged: nothing was imported"
-        )
+        ),
+    ) -> None:
+        super().__init__(message)

@@ -1,11 +1,16 @@
-"""Export and import of credentials, in two formats: ``cxf`` (FIDO Credential Exchange Format
-1.0, discoverable credentials as passkeys; see vauth.vault.cxf) and ``webdriver`` (W3C WebDriver
-Credential Parameters, for testers; see vauth.vault.webdriver).
+"""Export and import of credentials.
 
-An export is encrypted unless the caller asks for ``plaintext=True`` (see vauth.vault.container).
-An import reads and checks every entry before it writes anything, then writes all it accepted
-in one transaction: it imports everything it reports, or nothing. Importing a file twice imports
-nothing the second time (each entry is "already present").
+Exports: ``cxf`` (FIDO Credential Exchange Format 1.0, discoverable credentials as passkeys; see
+vauth.vault.cxf) and ``webdriver`` (W3C WebDriver Credential Parameters, for testers; see
+vauth.vault.webdriver), encrypted in vauth's container unless the caller asks for
+``plaintext=True`` (see vauth.vault.container); ``keepassxc`` (a KDBX 4 database in KeePassXC's
+layout, always encrypted; see vauth.vault.keepassxc) and ``bitwarden`` (Bitwarden's JSON export,
+password protected unless ``plaintext=True``; see vauth.vault.bitwarden).
+
+Imports read any of those, and Proton Pass's exports, told apart by their content
+(vauth.vault.sources). An import reads and checks every entry before it writes anything, then
+writes all it accepted in one transaction: it imports everything it reports, or nothing.
+Importing a file twice imports nothing the second time (each entry is "already present").
 """
 
 from __future__ import annotations
@@ -25,16 +30,16 @@ from vauth.ctap import cbor, large_blob_array
 from vauth.ctap.credential import Credential, SignCountPolicy
 from vauth.ctap.large_blob_array import LargeBlobError
 from vauth.ctap.ports import CredentialStore
-from vauth.vault import container, cxf, webdriver
+from vauth.vault import bitwarden, container, cxf, keepassxc, sources, webdriver
 from vauth.vault.errors import ExchangeError, VaultError
 from vauth.vault.kdf import KdfParams
 from vauth.vault.portable import EntryError, Portable
+from vauth.vault.sources import MAX_FILE_SIZE
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
-FORMATS = ("cxf", "webdriver")
-MAX_FILE_SIZE = 64 << 20  # 64 MiB
+FORMATS = ("cxf", "webdriver", "keepassxc", "bitwarden")
 MAX_ENTRIES = 1_000_000
 CHUNK = 1000  # entries parsed per trip to a worker thread
 ALREADY_PRESENT = "already present"
@@ -51,8 +56,9 @@ class BatchStore(Protocol):
         self,
         credentials: Sequence[Credential],
         settings: Mapping[str, SettingUpdate] | None = None,
-    ) -> None:
-        """Insert new credentials and rewrite settings, all or nothing."""
+    ) -> Sequence[bytes]:
+        """Insert new credentials and rewrite settings, all or nothing; the IDs of those that
+        stay on this computer only although the store syncs new ones (their counter moved)."""
 
 
 # A sealed credential's record -> the credential with its key (vauth.ctap.lookup.unsealed).
@@ -85,6 +91,7 @@ class ImportReport:
     imported: list[str] = field(default_factory=list)  # base64url credential IDs
     skipped: list[Skipped] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # imported, but not quite whole
+    authenticator_name: str | None = None  # the name of the vauth that exported the file
 
     def reasons(self) -> dict[str | None, str]:
         """Skipped credential ID -> reason (the last one, for an ID skipped twice)."""
@@ -104,15 +111,19 @@ async def export_credentials(
     unseal: Unseal | None = None,
     exporter_name: str | None = None,
 ) -> bytes:
-    """Every exportable credential of ``store`` in format ``fmt`` ("cxf" or "webdriver"),
-    sealed under ``passphrase`` (Argon2id with ``kdf``, default: fresh salt, moderate cost), or
-    in the clear only with ``plaintext=True``. A credential whose key is sealed in its ID goes
-    whole, opened by ``unseal`` (without it, it stays behind). Without a running event loop
-    (a caller driving the coroutine by hand), the slow work runs on the calling thread."""
+    """Every exportable credential of ``store`` in format ``fmt`` (one of FORMATS), sealed
+    under ``passphrase`` (for cxf and webdriver: Argon2id with ``kdf``, default: fresh salt,
+    moderate cost; keepassxc and bitwarden: their own formats' encryption), or in the clear only
+    with ``plaintext=True`` (never keepassxc). A credential whose key is sealed in its ID goes
+    whole, opened by ``unseal`` (without it, it stays behind); one the format cannot carry stays
+    behind (export_notice names it). Without a running event loop (a caller driving the
+    coroutine by hand), the slow work runs on the calling thread."""
     if fmt not in FORMATS:
         raise ExchangeError(f"unknown export format {fmt!r}: use one of {', '.join(FORMATS)}")
     if plaintext and passphrase is not None:
         raise ExchangeError("give a passphrase or plaintext=True, not both")
+    if plaintext and fmt == "keepassxc":
+        raise ExchangeError("a KeePass database is always encrypted: give it a passphrase")
     if not plaintext and not passphrase:
         raise ExchangeError(
             "an export is encrypted: give a passphrase (or plaintext=True to write the private "
@@ -126,15 +137,21 @@ async def export_credentials(
                 continue
             credential = whole
         credentials.append(credential)
-    if fmt == "cxf":
-        array = await large_blob_array.load(store)
-        content = await _blocking(lambda: _cxf_export(credentials, array, exporter_name))
+    if fmt == "keepassxc":
+        assert passphrase is not None
+        content = await _blocking(lambda: keepassxc.write(credentials, passphrase))
+    elif fmt == "bitwarden":
+        content = await _blocking(lambda: bitwarden.write(credentials, passphrase))
     else:
-        content = await _blocking(lambda: _json([webdriver.parameters(c) for c in credentials]))
-    if passphrase is not None:
-        params = kdf or KdfParams.fresh()
-        sealed = content
-        content = await _blocking(lambda: container.seal(sealed, fmt, passphrase, params))
+        if fmt == "cxf":
+            array = await large_blob_array.load(store)
+            content = await _blocking(lambda: _cxf_export(credentials, array, exporter_name))
+        else:
+            content = await _blocking(lambda: _json([webdriver.parameters(c) for c in credentials]))
+        if passphrase is not None:
+            params = kdf or KdfParams.fresh()
+            sealed = content
+            content = await _blocking(lambda: container.seal(sealed, fmt, passphrase, params))
     if len(content) > MAX_FILE_SIZE:
         raise ExchangeError(
             f"the export would be {len(content)} bytes, over the {MAX_FILE_SIZE}-byte limit an "
@@ -179,7 +196,12 @@ async def export_notice(store: CredentialStore, fmt: str) -> dict[str, Any]:
             f"{_count(len(staying), 'older security-key registration')} cannot leave this vault: "
             f"{'it works' if len(staying) == 1 else 'they work'} only here."
         )
-    lost = (_cxf_losses if fmt == "cxf" else _webdriver_losses)(going)
+    if fmt in _CARRIES:
+        behind = [c for c in going if not _CARRIES[fmt](c)]
+        going = [c for c in going if c not in behind]
+        if behind:
+            losses.append(_BEHIND[fmt](behind))
+    lost = _LOSSES[fmt](going)
     if lost:
         losses.append(lost)
     return {
@@ -219,29 +241,114 @@ def _vendor_only(credentials: Sequence[Credential]) -> list[str]:
 
 
 def _webdriver_losses(credentials: Sequence[Credential]) -> str:
-    def some(test: Callable[[Credential], object], what: str) -> str | None:
-        n = sum(1 for c in credentials if test(c))
-        return f"{what} of {_count(n, 'passkey')}" if n else None
+    parts = _missing(
+        credentials,
+        _some(credentials, lambda c: c.nickname, "the nicknames"),
+        _some(credentials, lambda c: c.rp_name, "the site names"),
+        "when passkeys were created and last used" if credentials else None,
+    )
+    return _cannot_carry("This format", parts)
 
-    parts = [
+
+def _keepassxc_losses(credentials: Sequence[Credential]) -> str:
+    parts = _missing(
+        credentials,
+        _some(
+            credentials,
+            lambda c: c.sign_count_policy is SignCountPolicy.COUNTER,
+            "the signature counters (KeePassXC signs with 0)",
+        ),
+        _some(credentials, lambda c: c.nickname, "the nicknames"),
+        _some(credentials, lambda c: c.user_display_name, "the display names"),
+        _some(credentials, lambda c: c.last_used, "when passkeys were last used"),
+    )
+    return _cannot_carry("A KeePassXC database", parts)
+
+
+def _bitwarden_losses(credentials: Sequence[Credential]) -> str:
+    parts = _missing(
+        credentials,
+        _some(credentials, lambda c: c.nickname, "the nicknames"),
+        _some(credentials, lambda c: c.last_used, "when passkeys were last used"),
+        _some(
+            credentials,
+            lambda c: not (c.backup_eligible and c.backup_state),
+            "which passkeys are not backed up",
+        ),
+    )
+    return _cannot_carry("A Bitwarden export", parts)
+
+
+def _cannot_carry(what: str, parts: Sequence[str]) -> str:
+    if not parts:
+        return ""
+    return f"{what} cannot carry {_and(parts)}: use the CXF format to keep them."
+
+
+def _missing(credentials: Sequence[Credential], *parts: str | None) -> list[str]:
+    """The named parts, then what no format but CXF carries."""
+    return [
         part
         for part in (
-            some(lambda c: c.nickname, "the nicknames"),
-            some(lambda c: c.rp_name, "the site names"),
-            "when passkeys were created and last used" if credentials else None,
-            some(lambda c: c.cred_protect > 1, "the extra protection"),
-            some(
+            *parts,
+            _some(credentials, lambda c: c.cred_protect > 1, "the extra protection"),
+            _some(
+                credentials,
                 lambda c: c.cred_random_with_uv or (c.sealed and c.rp_id),
                 "the secrets that sites may use to encrypt your data (PRF)",
             ),
-            some(lambda c: c.cred_blob, "the small data sites stored"),
-            some(lambda c: c.large_blob_key, "the larger data sites stored"),
+            _some(credentials, lambda c: c.cred_blob, "the small data sites stored"),
+            _some(credentials, lambda c: c.large_blob_key, "the larger data sites stored"),
         )
         if part
     ]
-    if not parts:
-        return ""
-    return f"This format cannot carry {_and(parts)}: use the CXF format to keep them."
+
+
+def _some(
+    credentials: Sequence[Credential], test: Callable[[Credential], object], what: str
+) -> str | None:
+    n = sum(1 for c in credentials if test(c))
+    return f"{what} of {_count(n, 'passkey')}" if n else None
+
+
+def _keepassxc_behind(credentials: Sequence[Credential]) -> str:
+    return (
+        "KeePassXC keeps only passkeys it can offer by itself, so these that sites must name "
+        f"(not discoverable) stay behind: {_named(credentials)}."
+    )
+
+
+def _bitwarden_behind(credentials: Sequence[Credential]) -> str:
+    return (
+        f"Bitwarden holds only P-256 (ES256) passkeys, so these stay behind: {_named(credentials)}."
+    )
+
+
+def _named(credentials: Sequence[Credential], shown: int = 20) -> str:
+    """The passkeys by site and account, as a person knows them."""
+    listed = [
+        f"{c.rp_id or 'an older security-key registration'}"
+        + (f" ({c.user_name})" if c.user_name else "")
+        for c in credentials[:shown]
+    ]
+    more = len(credentials) - shown
+    return ", ".join(listed) + (f" and {more} more" if more > 0 else "")
+
+
+_LOSSES: dict[str, Callable[[Sequence[Credential]], str]] = {
+    "cxf": _cxf_losses,
+    "webdriver": _webdriver_losses,
+    "keepassxc": _keepassxc_losses,
+    "bitwarden": _bitwarden_losses,
+}
+_CARRIES: dict[str, Callable[[Credential], bool]] = {
+    "keepassxc": keepassxc.carries,
+    "bitwarden": bitwarden.carries,
+}
+_BEHIND: dict[str, Callable[[Sequence[Credential]], str]] = {
+    "keepassxc": _keepassxc_behind,
+    "bitwarden": _bitwarden_behind,
+}
 
 
 def _count(n: int, what: str) -> str:
@@ -271,32 +378,34 @@ async def import_credentials(
     progress: Callable[[int, int], None] | None = None,
     large_blob_limit: int | None = None,
 ) -> ImportReport:
-    """Import an export (or a plaintext CXF document or WebDriver list) into ``store``.
+    """Import a file into ``store``: any format vauth.vault.sources recognises.
 
     Entries that cannot be imported are skipped with their reason; the rest are written in
     one transaction. ``progress(examined, total)`` follows the checks (an exception from it
     stops the import before anything is written). Large blobs go into the large-blob array
     under a fresh largeBlobKey while the array stays within ``large_blob_limit`` bytes (the
     authenticator's maxSerializedLargeBlobArray); one that does not fit is left out, with a
-    warning. Raises ExchangeError (a VaultError) and writes nothing if the file is refused.
+    warning. Raises ExchangeError (a VaultError) and writes nothing if the file is refused,
+    holds no passkeys, or does not decrypt (ExportDecryptionError).
     """
     if not isinstance(store, BatchStore):
         raise ExchangeError("this credential store cannot import all-or-nothing (no put_many)")
-    kind, document = await _blocking(lambda: _read(data, passphrase))
-    raw = cxf.raw_entries(document) if kind == "cxf" else _webdriver_entries(document)
+    source = await _blocking(lambda: sources.read(data, passphrase))
+    raw = source.entries
+    if not raw:
+        raise ExchangeError("the file holds no passkeys: nothing was imported")
     if len(raw) > MAX_ENTRIES:
         raise ExchangeError(f"the file holds {len(raw)} entries, over the limit of {MAX_ENTRIES}")
-    parse = cxf.parse if kind == "cxf" else webdriver.parse
     now_ms = time.time_ns() // 1_000_000
     stored = {c.credential_id: c for c in await store.all()}
-    report = ImportReport()
+    report = ImportReport(authenticator_name=source.authenticator_name)
     accepted: dict[bytes, Portable] = {}
     total = len(raw)
     if progress is not None:
         progress(0, total)
     for start in range(0, total, CHUNK):
         chunk = raw[start : start + CHUNK]
-        results = await _blocking(functools.partial(_parse_all, parse, chunk, now_ms))
+        results = await _blocking(functools.partial(_parse_all, source.parse, chunk, now_ms))
         for index, (entry, result) in enumerate(zip(chunk, results, strict=True), start):
             reason = str(result) if isinstance(result, EntryError) else None
             if isinstance(result, Portable):
@@ -305,51 +414,34 @@ async def import_credentials(
                     accepted[result.credential.credential_id] = result
             if reason is not None:
                 report.skipped.append(
-                    Skipped(index, _claimed_id(kind, entry), reason, *_claimed_names(kind, entry))
+                    Skipped(index, source.claimed_id(entry), reason, *source.names(entry))
                 )
             if progress is not None:
                 progress(index + 1, total)
     settings = await _large_blob_update(store, accepted.values(), large_blob_limit, report)
     try:
-        await store.put_many([p.credential for p in accepted.values()], settings)
+        counted = await store.put_many([p.credential for p in accepted.values()], settings)
     except VaultError:
         raise
     except Exception as exc:
         raise ExchangeError(f"writing the credentials failed, nothing was imported: {exc}") from exc
     report.imported = [base64url.encode(credential_id) for credential_id in accepted]
+    if counted:
+        report.warnings.append(_kept_here([accepted[i].credential for i in counted]))
     return report
 
 
-def _read(data: bytes, passphrase: str | None) -> tuple[str, Any]:
-    """(format, parsed document) of a file: decrypted if it is an export."""
-    if len(data) > MAX_FILE_SIZE:
-        raise ExchangeError(f"the file is {len(data)} bytes, over the {MAX_FILE_SIZE}-byte limit")
-    value = _load_json(data, "the file")
-    if container.is_container(value):
-        if not passphrase:
-            raise ExchangeError("this export is encrypted: give its passphrase")
-        kind, plaintext = container.open_sealed(value, passphrase)
-        return kind, _load_json(plaintext, "the decrypted export")
-    if cxf.is_document(value):
-        return "cxf", value
-    if isinstance(value, list):
-        return "webdriver", value
-    raise ExchangeError(
-        "not a vauth export, a CXF document or a list of WebDriver Credential Parameters"
+def _kept_here(credentials: Sequence[Credential]) -> str:
+    """What an import into a synced vault says of the passkeys whose counter had moved."""
+    names = [f"{c.rp_id} ({c.user_name})" if c.user_name else c.rp_id for c in credentials]
+    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    one = len(credentials) == 1
+    return (
+        f"{len(credentials)} imported passkey{'' if one else 's'} "
+        f"{'stays' if one else 'stay'} on this computer only, not synced to your other "
+        f"computers: {shown}. {'It was' if one else 'They were'} used with a signature "
+        "counter, which sites check goes up, and a synced passkey's counter stays at 0."
     )
-
-
-def _load_json(data: bytes, what: str) -> Any:
-    try:
-        return json.loads(data)
-    except (ValueError, RecursionError):
-        raise ExchangeError(f"{what} is not JSON: truncated, damaged or not an export") from None
-
-
-def _webdriver_entries(document: Any) -> list[Any]:
-    if not isinstance(document, list):
-        raise ExchangeError("the export's WebDriver content is not a list")
-    return document
 
 
 def _parse_all(
@@ -376,24 +468,6 @@ def _clash(
     if existing is not None:
         return ALREADY_PRESENT if incoming.same_as(existing) else CONFLICT
     return None
-
-
-def _claimed_names(kind: str, entry: Any) -> tuple[str | None, str | None]:
-    """(site, account) as the entry names them, to tell a person which one was skipped."""
-    body = entry[1] if kind == "cxf" else entry
-    if not isinstance(body, dict):
-        return None, None
-    site, account = body.get("rpId"), body.get("username" if kind == "cxf" else "userName")
-    return (
-        site[:255] if isinstance(site, str) and site else None,
-        account[:255] if isinstance(account, str) and account else None,
-    )
-
-
-def _claimed_id(kind: str, entry: Any) -> str | None:
-    body = entry[1] if kind == "cxf" else entry
-    value = body.get("credentialId") if isinstance(body, dict) else None
-    return value[:1400] if isinstance(value, str) else None
 
 
 async def _large_blob_update(

@@ -16,6 +16,7 @@ import sqlcipher3
 
 HLC_SETTING = "sync.hlc"
 STATE_SETTING = "sync.state"  # this device's sync identity and group (vauth/sync/); absent: none
+EPOCH_SETTING = "sync.epoch"  # the group key this device writes under (see epoch_name)
 DEFAULT_SETTING = "sync.default"  # b"synced" (the default) or b"device": for new passkeys
 COUNTER_BITS = 16  # an HLC value is (wall-clock milliseconds << 16) | a logical counter
 
@@ -26,11 +27,13 @@ SYNCED_FIELDS = (
     "credential_id", "rp_id_hash", "rp_id", "rp_name", "user_handle", "user_name",
     "user_display_name", "algorithm", "private_key", "discoverable", "cred_protect", "created",
     "large_blob", "cred_random_with_uv", "cred_random_without_uv", "cred_blob", "large_blob_key",
-    "nickname",
+    "nickname", "sealed",
 )  # fmt: skip
 # Those that change after creation (each has its own clock in the merge); the others are fixed.
 MUTABLE_FIELDS = ("user_name", "user_display_name", "large_blob", "cred_blob", "nickname")
 DELETED = "deleted_at"  # moving to the trash (a time) and restoring (None) is a field too
+FIXED_FIELDS = tuple(f for f in SYNCED_FIELDS if f not in MUTABLE_FIELDS)
+REGISTERS = (*MUTABLE_FIELDS, DELETED)
 SYNCED_SETTINGS = frozenset({"large_blob_array"})  # the CTAP large-blob array, as a whole
 
 CREATE = "create"
@@ -42,6 +45,11 @@ SETTINGS_ID = b""  # the clock key of a synced setting: (b"", its name)
 READ_CLOCKS = "SELECT clocks FROM sync_clock WHERE credential_id = ?"
 WRITE_CLOCKS = "INSERT OR REPLACE INTO sync_clock (credential_id, clocks) VALUES (?, ?)"
 Clock = tuple[int, str, Any]  # (hybrid logical clock, device ID, value)
+
+
+def epoch_name(number: int, author: str) -> bytes:
+    """How EPOCH_SETTING names a group key (its number and the device that made it)."""
+    return f"{number} {author}".encode()
 
 
 def tick(connection: sqlcipher3.Connection, now_ms: int) -> int:
@@ -73,25 +81,13 @@ def queue(
     if values:
         me = this_device(connection)
         key = SETTINGS_ID if credential_id is None else credential_id
-        clocks = read_clocks(connection, key)
-        last_writer_wins(clocks, {name: (hlc, me, value) for name, value in values.items()})
+        clocks = read_clocks(connection, key)  # a local change is newer than all it has seen
+        clocks.update({name: (hlc, me, value) for name, value in values.items()})
         write_clocks(connection, key, clocks)
         if kind != CREATE:
             data = cbor2.dumps(values)
     connection.execute(QUEUE, (kind, credential_id, ",".join(values), hlc, data))
     return hlc
-
-
-def last_writer_wins(clocks: dict[str, Clock], writes: Mapping[str, Clock]) -> list[str]:
-    """The merge rule for each field: the write with the greatest (hlc, device ID) wins.
-    Updates ``clocks``; returns the fields whose value a write changed."""
-    won = []
-    for name, write in writes.items():
-        held = clocks.get(name)
-        if held is None or (write[0], write[1]) > (held[0], held[1]):
-            clocks[name] = write
-            won.append(name)
-    return won
 
 
 def read_clocks(connection: sqlcipher3.Connection, key: bytes) -> dict[str, Clock]:

@@ -111,5 +111,34 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             at INTEGER NOT NULL
         ) WITHOUT ROWID""",
     ),
+    # 5: a group key (an epoch) is named by its number and the device that made it, and kept
+    #    with the roster of the membership change that made it: a key no applied change
+    #    explains is never used (issue 19). Epochs kept from before have no roster (NULL):
+    #    they still open old segments, and the group moves to a new one. A member is kept with
+    #    the epoch that added it, since it was handed every key older than that. The files
+    #    this device wrote to the folder are kept (with the version it last found them at),
+    #    so that it restores them when they are damaged; a refusal says what repairs it.
+    (
+        """CREATE TABLE sync_epochs (
+            number INTEGER NOT NULL,
+            author TEXT NOT NULL,
+            key BLOB NOT NULL,
+            members BLOB,
+            wrap_key BLOB,
+            PRIMARY KEY (number, author)
+        ) WITHOUT ROWID""",
+        "INSERT INTO sync_epochs (number, author, key) SELECT epoch, '', key FROM sync_keys",
+        "DROP TABLE sync_keys",
+        "ALTER TABLE sync_devices ADD COLUMN removed_by TEXT",
+        # the number of the epoch that added the device: it was handed every earlier key
+        "ALTER TABLE sync_devices ADD COLUMN added INTEGER NOT NULL DEFAULT 0",
+        """CREATE TABLE sync_written (
+            path TEXT PRIMARY KEY,
+            digest BLOB NOT NULL,
+            data BLOB NOT NULL,
+            seen BLOB
+        ) WITHOUT ROWID""",
+        "ALTER TABLE sync_refused ADD COLUMN repair TEXT",
+    ),
 )
 LATEST = len(MIGRATIONS)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import hashlib
 import logging
 import time
 from collections import OrderedDict, deque
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import sqlcipher3
 
 from vauth.ctap.credential import Credential
-from vauth.ctap.ports import AuditRecord, SyncOffer
+from vauth.ctap.ports import AuditRecord, GroupKeys, SyncOffer
 from vauth.ctap.status import CtapError, CtapStatus
 from vauth.vault import outbox, rows
 
@@ -110,6 +111,7 @@ class VaultStore:
         self._cache: OrderedDict[bytes, Credential] = OrderedDict()
         self._generation = 0  # moves on whenever the cache is dropped from (see _drop)
         self._offer: tuple[SyncOffer | None] | None = None  # the sync choice, once read
+        self._group_keys: tuple[GroupKeys | None] | None = None  # likewise
         self.now_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000  # tests move it
         self.monotonic: Callable[[], float] = time.monotonic  # for block sizes; tests move it
 
@@ -185,6 +187,7 @@ class VaultStore:
         if credential_id is None:
             self._cache.clear()
             self._offer = None
+            self._group_keys = None
         else:
             self._cache.pop(credential_id, None)
 
@@ -249,16 +252,18 @@ class VaultStore:
         self,
         credentials: Sequence[Credential],
         settings: Mapping[str, Callable[[bytes | None], bytes]] | None = None,
-    ) -> None:
+    ) -> list[bytes]:
         """Insert new credentials and rewrite settings (each from its value at that moment) in
         one transaction: all or nothing. A credential ID already stored fails the whole batch;
-        nothing is replaced. For imports (vauth.vault.exchange)."""
-        new_rows = [rows.to_row(credential) for credential in credentials]
+        nothing is replaced. For imports (vauth.vault.exchange). Returns the IDs of the passkeys
+        that stay on this computer only although it syncs new ones (their counter has moved)."""
         updates = dict(settings or {})  # nothing cached changes: only new IDs are inserted
         at, actor = self.now_ms(), ACTOR.get()
 
-        def work(db: Database) -> None:
+        def work(db: Database) -> list[bytes]:
             with db.transaction() as connection:
+                counted = _synced_on_import(connection, credentials)
+                new_rows = [rows.to_row(credential) for credential in credentials]
                 for credential, row in zip(credentials, new_rows, strict=True):
                     # an import brings back what it holds, in place of a copy in the trash
                     connection.execute(
@@ -272,8 +277,9 @@ class VaultStore:
                     _audit(connection, at, "import", credential, actor, "Imported from a file.")
                 for name, update in updates.items():
                     _write_setting(connection, name, update(_read_setting(connection, name)))
+                return counted
 
-        await self._run(work)
+        return await self._run(work)
 
     async def update(self, credential: Credential) -> None:
         """Write back the mutable fields, and record in the audit log what changed and who
@@ -407,7 +413,15 @@ class VaultStore:
 
     async def note_sealed(self, record: Credential) -> None:
         row = rows.to_row(record)
-        await self._run(lambda db: db.execute(rows.KEEP, row))
+        at = self.now_ms()
+
+        def work(db: Database) -> None:
+            with db.transaction() as connection:
+                kept = connection.execute(rows.KEEP, row).rowcount
+                if kept and record.synced:  # its record travels; its key is in its ID
+                    _queue_creation(connection, at, record)
+
+        await self._run(work)
 
     async def revoked(self, credential_id: bytes) -> bool:
         def work(db: Database) -> bool:
@@ -586,6 +600,31 @@ class VaultStore:
             self._offer = (offer,)
         return offer
 
+    async def group_keys(self) -> GroupKeys | None:
+        """The SyncChoice port: the sync group's keys for the IDs of synced non-discoverable
+        passkeys (derived by vauth/sync/ from each group key and kept with it), the one of the
+        group key this device writes under first. Kept in memory like ``offer``."""
+        if self._group_keys is not None:
+            self._vault.ensure_open()
+            return self._group_keys[0]
+
+        def work(db: Database) -> GroupKeys | None:
+            found = db.query("SELECT number, author, wrap_key FROM sync_epochs")
+            current = db.query(READ_SETTING, (outbox.EPOCH_SETTING,))
+            keys = {_key_id(bytes(k)): bytes(k) for _n, _a, k in found if k is not None}
+            chosen = [
+                bytes(k)
+                for n, a, k in found
+                if k is not None and current and outbox.epoch_name(n, a) == bytes(current[0][0])
+            ]
+            return GroupKeys(_key_id(chosen[0]), keys) if chosen else None
+
+        generation = self._generation
+        keys = await self._run(work)
+        if generation == self._generation:
+            self._group_keys = (keys,)
+        return keys
+
     def changed_elsewhere(self, credential_ids: Sequence[bytes] | None = None) -> None:
         """Credentials that sync changed (a merge, or the group's size for every synced one:
         None): read them again."""
@@ -597,6 +636,7 @@ class VaultStore:
     # -- the audit log ----------------------------------------------------------------------
 
     async def record(self, entry: AuditRecord) -> None:
+        """One entry; a ceremony's says who asked for it (``ACTOR``: the site, a tester)."""
         self._queue(
             RECORD,
             (
@@ -605,7 +645,7 @@ class VaultStore:
                 entry.rp_id,
                 entry.credential_id,
                 entry.outcome,
-                entry.actor,
+                ACTOR.get() if entry.actor is None else entry.actor,
                 entry.detail,
             ),
         )
@@ -676,10 +716,44 @@ def _queue_changes(
         outbox.queue(connection, outbox.UPDATE, at, after.credential_id, changed)
 
 
+def _synced_on_import(
+    connection: sqlcipher3.Connection, credentials: Sequence[Credential]
+) -> list[bytes]:
+    """Passkeys imported into a synced vault are synced, as the vault's default says, when
+    they may leave their device (backup eligible: a site was told so); the rest stay here.
+    So does one whose signature counter has moved (N > 0): its sites expect its next
+    signature to count above N (WebAuthn L3 section 6.1.1), and a synced passkey counts 0.
+    Returns the IDs of those."""
+    if not outbox.sync_set_up(connection):
+        return []
+    default = _read_setting(connection, outbox.DEFAULT_SETTING)
+    if default == b"device":
+        return []
+    devices = int(
+        connection.execute(
+            "SELECT count(*) FROM sync_devices WHERE removed_epoch IS NULL"
+        ).fetchone()[0]
+    )
+    counted = []
+    for credential in credentials:
+        if not credential.backup_eligible or credential.sealed or credential.synced:
+            continue
+        if credential.sign_count > 0:
+            counted.append(credential.credential_id)
+        else:
+            credential.make_synced(devices)
+    return counted
+
+
 def _queue_creation(connection: sqlcipher3.Connection, at: int, credential: Credential) -> None:
     values = {name: getattr(credential, name) for name in outbox.MUTABLE_FIELDS}
     values[outbox.DELETED] = None
     outbox.queue(connection, outbox.CREATE, at, credential.credential_id, values)
+
+
+def _key_id(wrap_key: bytes) -> bytes:
+    """The 4 bytes that name a group's credential-ID key inside the IDs it seals."""
+    return hashlib.sha256(b"vauth credential ID key\0" + wrap_key).digest()[:4]
 
 
 def _quoted(value: object) -> str:

@@ -123,6 +123,13 @@ class Vault:
         return vault
 
     @staticmethod
+    def check_recovery_key(path: str | Path, recovery_key: str) -> None:
+        """WrongPassphraseError unless ``recovery_key`` opens the vault at ``path``; nothing is
+        changed (so a person is told before choosing a new passphrase)."""
+        keyfile = KeyFile.read(keyfile_path(Path(path).expanduser().absolute()))
+        wipe(keyfile.unwrap_with_recovery_key(recovery_key))
+
+    @staticmethod
     def issue_recovery_key(path: str | Path, passphrase: Secret) -> str:
         """A new recovery key for the vault at ``path`` (its passphrase proves the right to
         one); the old recovery key stops working. Works whether or not the vault is open."""
@@ -248,6 +255,12 @@ class Vault:
         target = Path(destination).expanduser().absolute()
         if target.exists():
             raise VaultError(f"{target} exists already")
+        try:
+            return self._backup(target)
+        except OSError as exc:
+            raise VaultError(f"vauth cannot write the backup {target}: {exc.strerror}") from None
+
+    def _backup(self, target: Path) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         partial = target.with_name(target.name + ".partial")
         with contextlib.suppress(FileNotFoundError):

@@ -26,10 +26,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from vauth.ctap.auth_data import AuthenticatorData
+from vauth.ctap.authenticator import Authenticator
 from vauth.ctap.messages.client_pin import Permission
 from vauth.ctap.messages.command import Command
-from vauth.ctap.messages.get_assertion import GetAssertionRequest
-from vauth.ctap.messages.get_assertion import ResponseKey as AssertionKey
+from vauth.ctap.messages.get_assertion import GetAssertionRequest, GetAssertionResponse
+from vauth.ctap.messages.get_info import GetInfoResponse
 from vauth.ctap.messages.make_credential import MakeCredentialRequest, MakeCredentialResponse
 from vauth.ctap.status import CtapStatus
 from vauth.webauthn import client_data
@@ -73,14 +74,14 @@ DEFAULT_PUB_KEY_CRED_PARAMS = ((PUBLIC_KEY, -7), (PUBLIC_KEY, -257))
 class WebAuthnClient:
     """navigator.credentials.create()/get() for the public-key type.
 
-    ``authenticator`` is either a ``process(bytes) -> bytes`` coroutine function (CTAP2 messages,
-    as a transport carries them) or a Channel such as ``vauth.ctap.Authenticator``, which takes
-    the same requests as typed maps and so skips encoding and decoding them in-process.
+    ``authenticator`` is a ``process(bytes) -> bytes`` coroutine function (CTAP2 messages, as a
+    transport carries them), a ``vauth.ctap.Authenticator`` in this process (typed requests and
+    responses go straight in and out, nothing encoded or decoded) or any Channel.
     """
 
     def __init__(
         self,
-        authenticator: Process | Channel,
+        authenticator: Process | Channel | Authenticator,
         *,
         transport: str = "usb",
         has_resident_key: bool = True,
@@ -96,6 +97,7 @@ class WebAuthnClient:
         self.has_user_verification = has_user_verification
         self.anonymize_aaguid = anonymize_aaguid
         self._info: AuthenticatorInfo | None = None
+        self._info_version = 0
 
     @property
     def authenticator_attachment(self) -> str:
@@ -121,11 +123,23 @@ class WebAuthnClient:
         self.forget_info()
 
     async def info(self) -> AuthenticatorInfo:
-        """authenticatorGetInfo, asked once and cached."""
-        if self._info is None:
-            raw = await call(self._channel, Command.GET_INFO, None, "getInfo")
-            self._info = AuthenticatorInfo.from_cbor(raw)
+        """authenticatorGetInfo, asked once and kept until the authenticator's state version
+        says it may have changed (a PIN set or changed, a reset, a new policy), by whatever path
+        that change came."""
+        kept = self._kept_info()
+        if kept is not None:
+            return kept
+        version = self._channel.info_version
+        info = await call(self._channel, Command.GET_INFO, None, GetInfoResponse, "getInfo")
+        self._info, self._info_version = AuthenticatorInfo.of(info), version
         return self._info
+
+    def _kept_info(self) -> AuthenticatorInfo | None:
+        """The getInfo kept, while still current (read without a coroutine: every ceremony
+        starts here)."""
+        if self._info is not None and self._channel.info_version == self._info_version:
+            return self._info
+        return None
 
     # -- create() ---------------------------------------------------------------------------
 
@@ -173,10 +187,9 @@ class WebAuthnClient:
             options=options_map(rk=rk, uv=verification.uv_option) or {},
             **verification.params(client_data_hash),
         )
-        response = await call(self._channel, Command.MAKE_CREDENTIAL, request, "create")
-        made = MakeCredentialResponse.from_cbor(response)
-        if made is None:
-            raise failed(ClientFailure.MALFORMED_RESPONSE, "create: makeCredential")
+        made = await call(
+            self._channel, Command.MAKE_CREDENTIAL, request, MakeCredentialResponse, "create"
+        )
         fmt, auth_data, att_stmt = made.fmt, made.auth_data, made.att_stmt
         try:
             attested, outputs = AuthenticatorData(auth_data).attested_credential_data()
@@ -191,9 +204,9 @@ class WebAuthnClient:
             opts.attestation,
             self.anonymize_aaguid,
         )
-        extension_results = plan.outputs(outputs, response)
+        extension_results = plan.outputs(outputs, made)
         if opts.extensions.cred_props:
-            extension_results["credProps"] = {"rk": rk}
+            extension_results["credProps"] = {} if _rk_unknown(selection, info, rk) else {"rk": rk}
             if self.display_name:  # WebAuthn L3: the authenticator's name, chosen by its user
                 extension_results["credProps"]["authenticatorDisplayName"] = self.display_name
         return registration_response_json(
@@ -223,7 +236,7 @@ class WebAuthnClient:
         client_data_hash = client_data.client_data_hash(data)
         check_request(opts.extensions, opts.allow_credentials)
 
-        info = await self.info()
+        info = self._kept_info() or await self.info()
         lbw = needs_large_blob_write_token(opts.extensions, info)
         verification = await self._verification(
             opts.user_verification,
@@ -235,8 +248,9 @@ class WebAuthnClient:
         allow = _usable(opts.allow_credentials, info)
         if opts.allow_credentials and not allow:
             raise failed(ClientFailure.NO_USABLE_CREDENTIAL, "get")
-        fitted = await self._fit(rp_id, client_data_hash, allow, info)
-        allow = fitted or allow[: info.max_credential_count_in_list]  # none found: the first batch
+        if len(allow) > info.max_credential_count_in_list:  # more than one request can carry
+            fitted = await self._fit(rp_id, client_data_hash, allow, info)
+            allow = fitted or allow[: info.max_credential_count_in_list]  # none: the first batch
         if needs_credential_choice(opts.extensions, allow):  # prf.evalByCredential
             allow = await self._probe(rp_id, client_data_hash, _batches(allow, 1)) or allow
         plan = await request_plan(opts.extensions, info, self._channel, allow)
@@ -249,21 +263,21 @@ class WebAuthnClient:
             options=options_map(uv=verification.uv_option) or {},
             **verification.params(client_data_hash),
         )
-        response = await call(self._channel, Command.GET_ASSERTION, request, "get")
+        response = await call(
+            self._channel, Command.GET_ASSERTION, request, GetAssertionResponse, "get"
+        )
         credential_id = _assertion_credential_id(response, allow)
-        auth_data = response.get(AssertionKey.AUTH_DATA)
-        signature = response.get(AssertionKey.SIGNATURE)
-        if not (isinstance(auth_data, bytes) and isinstance(signature, bytes)):
-            raise failed(ClientFailure.MALFORMED_RESPONSE, "get: getAssertion")
-        user = response.get(AssertionKey.USER)
-        user_handle = user.get("id") if isinstance(user, dict) else None
+        auth_data, signature = response.auth_data, response.signature
+        user_handle = response.user.get("id") if response.user is not None else None
         if not isinstance(user_handle, bytes) or not user_handle:
             user_handle = None
         try:
             _, outputs = AuthenticatorData(auth_data).attested_credential_data()
         except Exception:  # a malformed authenticator response, whatever the parser raised
             raise failed(ClientFailure.MALFORMED_RESPONSE, "get: authenticator data") from None
-        extension_results = await plan.outputs(outputs, response, verification.authorize)
+        extension_results = (
+            await plan.outputs(outputs, response, verification.authorize) if plan.work else {}
+        )
         # numberOfCredentials (0x05) > 1: the first, most recent credential is used (see above).
         return authentication_response_json(
             credential_id,
@@ -376,6 +390,7 @@ class WebAuthnClient:
                     allow_list=tuple((c.type, c.id) for c in batch),
                     options={"up": False},
                 ),
+                GetAssertionResponse,
             )
             if status is CtapStatus.OK:
                 return batch
@@ -447,15 +462,28 @@ def _batches(
 
 
 def _assertion_credential_id(
-    response: dict[int, Any], allow: Sequence[CredentialDescriptor]
+    response: GetAssertionResponse, allow: Sequence[CredentialDescriptor]
 ) -> bytes:
-    """The credential of an assertion; CTAP may leave it out when the allowList had one entry."""
-    credential = response.get(AssertionKey.CREDENTIAL)
-    credential_id = credential.get("id") if isinstance(credential, dict) else None
-    if credential_id is None and len(allow) == 1:
+    """The credential of an assertion; CTAP may leave it out when the allowList had one entry
+    (read back as empty)."""
+    credential_id = response.credential_id
+    if not credential_id and len(allow) == 1:
         credential_id = allow[0].id
-    if not isinstance(credential_id, bytes):
+    if not credential_id:
         raise failed(ClientFailure.MALFORMED_RESPONSE, "get: the assertion names no credential")
     if allow and credential_id not in {c.id for c in allow}:
         raise failed(ClientFailure.CREDENTIAL_NOT_ALLOWED, "get")
     return credential_id
+
+
+def _rk_unknown(selection: AuthenticatorSelection, info: AuthenticatorInfo, rk: bool) -> bool:
+    """credProps.rk is left out when the client cannot know it (WebAuthn L3 10.1.4: "MAY be
+    omitted"), as Chromium does: residentKey "discouraged" to a CTAP 2.0 authenticator with
+    resident keys, which may make a discoverable credential unasked (CTAP 2.1 added
+    makeCredUvNotRqd, so a 2.1 authenticator does what it is told)."""
+    return (
+        not rk
+        and selection.resident_key == "discouraged"
+        and info.options.get("rk", False) is True
+        and "FIDO_2_1" not in info.versions
+    )

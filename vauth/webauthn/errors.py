@@ -114,6 +114,7 @@ _VAUTH_CODES = (
     "unknown_action",
     "internal",
     "forbidden",
+    "stopping",
     # the native host's
     "daemon_unavailable",
     "forbidden_origin",

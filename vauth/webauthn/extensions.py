@@ -27,8 +27,8 @@ from vauth.ctap.extensions.hmac_secret import Key as HmacSecretKey
 from vauth.ctap.extensions.large_blob_key import KEY_LENGTH as LARGE_BLOB_KEY_LENGTH
 from vauth.ctap.extensions.large_blob_key import NAME as LARGE_BLOB_KEY
 from vauth.ctap.extensions.min_pin_length import NAME as MIN_PIN_LENGTH
-from vauth.ctap.messages.get_assertion import ResponseKey as GetAssertionKey
-from vauth.ctap.messages.make_credential import ResponseKey as MakeCredentialKey
+from vauth.ctap.messages.get_assertion import GetAssertionResponse
+from vauth.ctap.messages.make_credential import MakeCredentialResponse
 from vauth.webauthn.ctap_messages import AuthenticatorInfo, Channel
 from vauth.webauthn.errors import ClientFailure, WebAuthnError, failed
 from vauth.webauthn.large_blob import Authorize, LargeBlobArray, read_blob, write_blob
@@ -126,7 +126,7 @@ class CreationPlan:
     hmac_secret: HmacSecret | None = None  # with hmac-secret-mc salts sent
 
     def outputs(
-        self, extension_outputs: dict[str, Any], response: dict[int, Any]
+        self, extension_outputs: dict[str, Any], response: MakeCredentialResponse
     ) -> dict[str, Any]:
         """clientExtensionResults from the authenticator data's extension outputs and the
         makeCredential response (its member largeBlobKey)."""
@@ -142,7 +142,7 @@ class CreationPlan:
                     prf["results"] = values
             results["prf"] = prf
         if requested.large_blob is not None:
-            key = response.get(MakeCredentialKey.LARGE_BLOB_KEY)
+            key = response.large_blob_key
             supported = LARGE_BLOB_KEY in self.inputs and _is_large_blob_key(key)
             results["largeBlob"] = {"supported": supported}
         if requested.cred_blob is not None:
@@ -274,8 +274,19 @@ class RequestPlan:
     prf_values: PrfValues | None = None
     hmac_secret: HmacSecret | None = None
 
+    @property
+    def work(self) -> bool:
+        """Whether any client extension was asked for (else its results are empty)."""
+        requested = self.requested
+        return (
+            requested.prf is not None or requested.large_blob is not None or requested.get_cred_blob
+        )
+
     async def outputs(
-        self, extension_outputs: dict[str, Any], response: dict[int, Any], authorize: Authorize
+        self,
+        extension_outputs: dict[str, Any],
+        response: GetAssertionResponse,
+        authorize: Authorize,
     ) -> dict[str, Any]:
         """clientExtensionResults from the authenticator data's extension outputs and the
         getAssertion response (its member largeBlobKey); a largeBlob read or write
@@ -293,9 +304,7 @@ class RequestPlan:
             results["prf"] = prf
         large_blob = requested.large_blob
         if large_blob is not None and (large_blob.read or large_blob.write is not None):
-            results["largeBlob"] = await self._large_blob(
-                response.get(GetAssertionKey.LARGE_BLOB_KEY), authorize
-            )
+            results["largeBlob"] = await self._large_blob(response.large_blob_key, authorize)
         blob = extension_outputs.get(CRED_BLOB)
         if requested.get_cred_blob and CRED_BLOB in self.inputs and isinstance(blob, bytes):
             results["getCredBlob"] = base64url.encode(blob)

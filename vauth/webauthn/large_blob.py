@@ -6,10 +6,10 @@ read and written in fragments of maxFragmentLength (maxMsgSize - 64) bytes.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from vauth.ctap.authenticator import Command
 from vauth.ctap.large_blob_array import LargeBlobError, deserialize, find, replace, serialize
+from vauth.ctap.messages.base import EmptyResponse
 from vauth.ctap.messages.large_blobs import (
     MESSAGE_OVERHEAD,
     LargeBlobsRequest,
@@ -17,7 +17,7 @@ from vauth.ctap.messages.large_blobs import (
     write_message,
 )
 from vauth.ctap.status import CtapError
-from vauth.webauthn.ctap_messages import Channel
+from vauth.webauthn.ctap_messages import Channel, MalformedResponse
 
 # pinUvAuthParam and pinUvAuthProtocol for one fragment's message, or None when unprotected.
 Authorize = Callable[[bytes], tuple[bytes, int] | None]
@@ -32,20 +32,25 @@ class LargeBlobArray:
         if self.max_fragment_length <= 0:
             raise LargeBlobError("maxMsgSize leaves no room for a fragment")
 
-    async def _request(self, request: LargeBlobsRequest) -> dict[Any, Any]:
+    async def _request(self, request: LargeBlobsRequest) -> LargeBlobsResponse | None:
+        """The response to a get (None to a set, which answers with nothing)."""
         try:
-            return await self._channel.request(Command.LARGE_BLOBS, request.to_cbor())
+            if request.get is None:
+                await self._channel.exchange(Command.LARGE_BLOBS, request, EmptyResponse)
+                return None
+            return await self._channel.exchange(Command.LARGE_BLOBS, request, LargeBlobsResponse)
         except CtapError as exc:
             raise LargeBlobError(f"largeBlobs failed: {exc.status.name}") from None
+        except MalformedResponse:
+            raise LargeBlobError("malformed largeBlobs response") from None
 
     async def read(self) -> bytes:
         """The whole serialized array."""
         serialized = b""
         while True:
-            body = await self._request(
+            response = await self._request(
                 LargeBlobsRequest(offset=len(serialized), get=self.max_fragment_length)
             )
-            response = LargeBlobsResponse.from_cbor(body)
             if response is None or len(response.config) > self.max_fragment_length:
                 raise LargeBlobError("malformed largeBlobs response")
             fragment = response.config

@@ -8,7 +8,7 @@ import hashlib
 import os
 from typing import Any
 
-from vauth.ctap.messages.client_pin import ClientPinRequest, ResponseKey, Subcommand
+from vauth.ctap.messages.client_pin import ClientPinRequest, ClientPinResponse, Subcommand
 from vauth.ctap.messages.command import Command
 from vauth.ctap.pin_protocol import PinUvAuthProtocol, PinUvAuthProtocolTwo
 from vauth.ctap.pin_state import MAX_PIN_BYTES
@@ -36,18 +36,20 @@ class PinSession:
         self._channel = channel
         self.protocol = _PROTOCOLS[version](os.urandom)
 
-    async def _call(self, sub_command: Subcommand, **params: Any) -> dict[Any, Any]:
+    async def _call(self, sub_command: Subcommand, **params: Any) -> ClientPinResponse:
         request = ClientPinRequest(
             sub_command=sub_command, pin_uv_auth_protocol=self.protocol.version, **params
         )
-        return await call(self._channel, Command.CLIENT_PIN, request.to_cbor(), "clientPIN")
+        return await call(
+            self._channel, Command.CLIENT_PIN, request, ClientPinResponse, "clientPIN"
+        )
 
     async def shared_secret(self) -> tuple[dict[int, Any], bytes]:
         """A fresh key agreement: our ephemeral public key and the shared secret (also what
         hmac-secret encrypts its salts under, CTAP 2.1 section 12.5)."""
         self.protocol.regenerate()
         response = await self._call(Subcommand.GET_KEY_AGREEMENT)
-        shared = self.protocol.decapsulate(response.get(ResponseKey.KEY_AGREEMENT))
+        shared = self.protocol.decapsulate(response.key_agreement)
         return self.protocol.get_public_key(), shared
 
     async def set_pin(self, pin: str) -> None:
@@ -102,9 +104,9 @@ class PinSession:
         )
         return self._token(shared, response)
 
-    def _token(self, shared: bytes, response: dict[Any, Any]) -> bytes:
-        token_enc = response.get(ResponseKey.PIN_UV_AUTH_TOKEN)
-        token = self.protocol.decrypt(shared, token_enc) if isinstance(token_enc, bytes) else None
+    def _token(self, shared: bytes, response: ClientPinResponse) -> bytes:
+        token_enc = response.pin_uv_auth_token
+        token = self.protocol.decrypt(shared, token_enc) if token_enc is not None else None
         if token is None or len(token) not in (16, 32):
             raise failed(ClientFailure.MALFORMED_RESPONSE, "PIN: a pinUvAuthToken")
         return token

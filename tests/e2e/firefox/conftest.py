@@ -1,5 +1,6 @@
 """Firefox fixtures: Debian's firefox-esr, headless, driven over WebDriver BiDi by a small Node
-driver (driver.mjs, puppeteer-core), with the Firefox add-on (extension/firefox/assemble.sh) as a
+driver (vauth/browsers/firefox-driver/driver.mjs, puppeteer-core), with the Firefox add-on
+(extension/firefox/assemble.sh) as a
 temporary add-on and the native host installed where Firefox reads it: ~/.mozilla/ under the
 test's HOME. One Firefox per module; each test gets its own daemon and a fresh vault.
 
@@ -21,15 +22,14 @@ from tests import support
 from tests.e2e.conftest import PASSPHRASE, Environment, serve_rp
 from tests.e2e.rp_server import RelyingParty
 from vauth.browsers import firefox as bidi  # not "firefox": the fixture below has that name
+from vauth.browsers.extension import firefox_addon
 
-HERE = Path(__file__).resolve().parent
 WINDOW_GONE_S = 20
-collect_ignore = ["node_modules"]
 
 
 def why_not() -> str | None:
     """Why the Firefox tests cannot run here (None when they can)."""
-    return bidi.why_not(HERE / "driver.mjs")
+    return bidi.why_not()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -47,8 +47,8 @@ class Firefox(bidi.Firefox):
     def __init__(self, environment: Environment, with_addon: bool = True) -> None:
         """Firefox with vauth's add-on (or, ``with_addon=False``, Firefox alone: the
         reference), and Firefox's own virtual authenticator either way."""
-        addon = bidi.assemble_addon(environment.base / "addon") if with_addon else None
-        super().__init__(environment.env, environment.base, addon, HERE / "driver.mjs")
+        addon = firefox_addon(environment.base / "addon") if with_addon else None
+        super().__init__(environment.env, environment.base, addon)
 
     def open(self, url: str) -> Page:
         """A new tab at ``url``, in Firefox's main window. BiDi's browsingContext.create puts a

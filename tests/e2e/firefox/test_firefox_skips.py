@@ -21,5 +21,5 @@ def test_says_why_it_cannot_run(monkeypatch: pytest.MonkeyPatch) -> None:
     reason = conftest.why_not()
     assert reason is not None and "apt install nodejs npm" in reason
     monkeypatch.undo()
-    reason = bidi.why_not(Path("/nonexistent/driver.mjs"))
-    assert reason is not None and "source checkout" in reason
+    reason = bidi.why_not(Path("/nonexistent"))
+    assert reason is not None and "reinstall vauth" in reason

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any
 
 from vauth.ctap.config import (
     MAX_CRED_BLOB_LENGTH,
@@ -13,6 +12,7 @@ from vauth.ctap.config import (
     AuthenticatorConfig,
 )
 from vauth.ctap.extensions import enabled
+from vauth.ctap.messages.command import NoParameters
 from vauth.ctap.messages.get_info import GetInfoResponse
 from vauth.ctap.pin_uv import PinUvAuth
 from vauth.ctap.ports import CredentialStore
@@ -27,7 +27,7 @@ class Context:
     pin_uv: PinUvAuth
 
 
-async def handle(ctx: Context, params: dict[Any, Any]) -> GetInfoResponse:
+async def handle(ctx: Context, _: NoParameters) -> GetInfoResponse:
     config = ctx.config
     pin = await ctx.pin_uv.pin_state()
     ctap21 = config.ctap21

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from vauth.ctap.commands.get_assertion import assert_credential
+from vauth.ctap.messages.command import NoParameters
 from vauth.ctap.messages.get_assertion import GetAssertionResponse
 from vauth.ctap.ports import Clock, CredentialStore, ResponsePort
 from vauth.ctap.state import CommandState
@@ -22,7 +22,7 @@ class Context:
     responses: ResponsePort
 
 
-async def handle(ctx: Context, params: dict[Any, Any]) -> GetAssertionResponse:
+async def handle(ctx: Context, _: NoParameters) -> GetAssertionResponse:
     pending = ctx.state.assertions
     # 1-3. Only straight after getAssertion (or getNextAssertion), within its timer.
     if pending is None or not pending.credentials:

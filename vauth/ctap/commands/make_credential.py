@@ -132,7 +132,12 @@ async def handle(ctx: Context, request: MakeCredentialRequest) -> MakeCredential
         raise CtapError(CtapStatus.CREDENTIAL_EXCLUDED)
 
     # 13-14. User presence (unless the token carries it) and built-in UV (when it is due).
-    sync_offer = await ctx.sync.offer() if rk else None  # only discoverable passkeys sync
+    # A discoverable passkey syncs through the vault; a non-discoverable one through its ID,
+    # sealed under a key the sync group shares (none yet: it stays on this computer).
+    sync_offer = await ctx.sync.offer()
+    group = None if rk or sync_offer is None else await ctx.sync.group_keys()
+    if not rk and group is None:
+        sync_offer = None
     synced = sync_offer is not None and sync_offer.default
     if not verification.up_done or verification.builtin_uv:
         response = await ctx.presence.confirm(
@@ -181,40 +186,44 @@ async def handle(ctx: Context, request: MakeCredentialRequest) -> MakeCredential
         backup_state=backup_eligible and config.default_backup_state,
         cred_protect=int(level or cred_protect.CredProtect.UV_OPTIONAL),
         created=ctx.clock.now_ms(),
-        stored=rk,
+        stored=rk or config.keep_non_discoverable,
     )
     credential._key = key
     if synced and sync_offer is not None:
         credential.make_synced(sync_offer.devices)
     random_bytes = ctx.keys.random_bytes
-    if extension_inputs.hmac_secret and rk:
+    if extension_inputs.hmac_secret and credential.stored:
         credential.cred_random_with_uv = random_bytes(hmac_secret.CRED_RANDOM_LENGTH)
         credential.cred_random_without_uv = random_bytes(hmac_secret.CRED_RANDOM_LENGTH)
     blob = extension_inputs.cred_blob
-    blob_kept = blob is not None and cred_blob.storable(blob, rk, MAX_CRED_BLOB_LENGTH)
+    blob_kept = blob is not None and cred_blob.storable(
+        blob, credential.stored, MAX_CRED_BLOB_LENGTH
+    )
     if blob_kept:
         credential.cred_blob = blob
     if extension_inputs.large_blob_key:
         credential.large_blob_key = random_bytes(large_blob_key.KEY_LENGTH)
-    if rk:
+    if credential.stored:
         credential.credential_id = ctx.keys.new_credential_id()
-        for existing in await ctx.store.find(rp_id_hash):
+        for existing in await ctx.store.find(rp_id_hash) if rk else ():
             if existing.discoverable and existing.user_handle == request.user_id:
                 await ctx.store.delete(existing.credential_id)
         await ctx.store.put(credential)
     else:
         wrapper = await ctx.secrets.wrapper()
+        group = group if credential.synced else None
         credential.credential_id = wrapper.wrap(
             rp_id_hash,
             key,
             credential.cred_protect,
-            backup_eligible,
+            credential.backup_eligible,
             ctx.keys.random_bytes(NONCE_LENGTH),
             hmac_secret=extension_inputs.hmac_secret,
+            group=group,
         )
         if extension_inputs.hmac_secret:  # derived from the ID on every use, kept nowhere
             credential.cred_random_with_uv, credential.cred_random_without_uv = (
-                wrapper.cred_randoms(credential.credential_id)
+                wrapper.cred_randoms(credential.credential_id, group)
             )
         # Its key lives in its ID; the store keeps what a person needs to see and delete it.
         credential.sealed = True

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from vauth.ctap.commands import large_blobs
 from vauth.ctap.config import AuthenticatorConfig
+from vauth.ctap.messages.command import NoParameters
 from vauth.ctap.pin_uv import PinUvAuth
 from vauth.ctap.ports import Ceremony, Clock, CredentialStore, PresenceRequest, UserPresence
 from vauth.ctap.secrets import Secrets
@@ -28,7 +28,7 @@ class Context:
     large_blob_write: LargeBlobWrite
 
 
-async def handle(ctx: Context, params: dict[Any, Any]) -> None:
+async def handle(ctx: Context, _: NoParameters) -> None:
     window = ctx.config.reset_window_s
     # 1. Only within the window after power-up (10 s by the specification).
     if window is not None and ctx.clock.monotonic() - ctx.power.powered_at > window:

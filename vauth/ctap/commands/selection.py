@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
+from vauth.ctap.messages.command import NoParameters
 from vauth.ctap.ports import Ceremony, PresenceRequest, UserPresence
 from vauth.ctap.status import CtapError, CtapStatus
 
@@ -16,7 +16,7 @@ class Context:
     presence: UserPresence
 
 
-async def handle(ctx: Context, params: dict[Any, Any]) -> None:
+async def handle(ctx: Context, _: NoParameters) -> None:
     response = await ctx.presence.confirm(PresenceRequest(Ceremony.SELECTION))
     if not response.present:
         raise CtapError(CtapStatus.OPERATION_DENIED, "user declined selection")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from enum import IntEnum, IntFlag
 from typing import Any
 
-from vauth.ctap.parse import optional, required
+from vauth.ctap.messages.base import BOOL, BYTES, INT, MAP, TEXT, Request, Response, maybe, member
 
 
 class Subcommand(IntEnum):
@@ -56,66 +56,26 @@ class Permission(IntFlag):
 
 
 @dataclass(frozen=True, slots=True)
-class ClientPinRequest:
+class ClientPinRequest(Request):
     """Every member typed; which ones a subcommand needs is the subcommand's to say (a missing
     one is MISSING_PARAMETER in the order its steps read them)."""
 
-    sub_command: int
-    pin_uv_auth_protocol: int | None = None
-    key_agreement: dict[Any, Any] | None = None
-    pin_uv_auth_param: bytes | None = None
-    new_pin_enc: bytes | None = None
-    pin_hash_enc: bytes | None = None
-    permissions: int | None = None
-    rp_id: str | None = None
-
-    @classmethod
-    def from_cbor(cls, params: dict[Any, Any]) -> ClientPinRequest:
-        """Parse strictly, in the order that decides which error a malformed request gets."""
-        protocol = optional(params, Key.PIN_UV_AUTH_PROTOCOL, int, "pinUvAuthProtocol")
-        return cls(
-            sub_command=required(params, Key.SUB_COMMAND, int, "subCommand"),
-            pin_uv_auth_protocol=protocol,
-            key_agreement=optional(params, Key.KEY_AGREEMENT, dict, "keyAgreement"),
-            pin_uv_auth_param=optional(params, Key.PIN_UV_AUTH_PARAM, bytes, "pinUvAuthParam"),
-            new_pin_enc=optional(params, Key.NEW_PIN_ENC, bytes, "newPinEnc"),
-            pin_hash_enc=optional(params, Key.PIN_HASH_ENC, bytes, "pinHashEnc"),
-            permissions=optional(params, Key.PERMISSIONS, int, "permissions"),
-            rp_id=optional(params, Key.RP_ID, str, "rpId"),
-        )
-
-    def to_cbor(self) -> dict[int, Any]:
-        """The request map a client sends (absent members left out)."""
-        members = (
-            (Key.PIN_UV_AUTH_PROTOCOL, self.pin_uv_auth_protocol),
-            (Key.SUB_COMMAND, self.sub_command),
-            (Key.KEY_AGREEMENT, self.key_agreement),
-            (Key.PIN_UV_AUTH_PARAM, self.pin_uv_auth_param),
-            (Key.NEW_PIN_ENC, self.new_pin_enc),
-            (Key.PIN_HASH_ENC, self.pin_hash_enc),
-            (Key.PERMISSIONS, self.permissions),
-            (Key.RP_ID, self.rp_id),
-        )
-        return {key: value for key, value in members if value is not None}
+    sub_command: int = member(Key.SUB_COMMAND, INT, "subCommand")
+    pin_uv_auth_protocol: int | None = maybe(Key.PIN_UV_AUTH_PROTOCOL, INT, "pinUvAuthProtocol")
+    key_agreement: dict[Any, Any] | None = maybe(Key.KEY_AGREEMENT, MAP, "keyAgreement")
+    pin_uv_auth_param: bytes | None = maybe(Key.PIN_UV_AUTH_PARAM, BYTES, "pinUvAuthParam")
+    new_pin_enc: bytes | None = maybe(Key.NEW_PIN_ENC, BYTES, "newPinEnc")
+    pin_hash_enc: bytes | None = maybe(Key.PIN_HASH_ENC, BYTES, "pinHashEnc")
+    permissions: int | None = maybe(Key.PERMISSIONS, INT, "permissions")
+    rp_id: str | None = maybe(Key.RP_ID, TEXT, "rpId")
 
 
 @dataclass(frozen=True, slots=True)
-class ClientPinResponse:
+class ClientPinResponse(Response):
     """The members a subcommand answers with; the others are absent."""
 
-    key_agreement: dict[Any, Any] | None = None
-    pin_uv_auth_token: bytes | None = None
-    pin_retries: int | None = None
-    power_cycle_state: bool | None = None
-    uv_retries: int | None = None
-
-    def to_cbor(self) -> dict[int, Any]:
-        """The response map, keys in canonical order."""
-        members = (
-            (ResponseKey.KEY_AGREEMENT, self.key_agreement),
-            (ResponseKey.PIN_UV_AUTH_TOKEN, self.pin_uv_auth_token),
-            (ResponseKey.PIN_RETRIES, self.pin_retries),
-            (ResponseKey.POWER_CYCLE_STATE, self.power_cycle_state),
-            (ResponseKey.UV_RETRIES, self.uv_retries),
-        )
-        return {key: value for key, value in members if value is not None}
+    key_agreement: dict[Any, Any] | None = maybe(ResponseKey.KEY_AGREEMENT, MAP, "keyAgreement")
+    pin_uv_auth_token: bytes | None = maybe(ResponseKey.PIN_UV_AUTH_TOKEN, BYTES, "pinUvAuthToken")
+    pin_retries: int | None = maybe(ResponseKey.PIN_RETRIES, INT, "pinRetries")
+    power_cycle_state: bool | None = maybe(ResponseKey.POWER_CYCLE_STATE, BOOL, "powerCycleState")
+    uv_retries: int | None = maybe(ResponseKey.UV_RETRIES, INT, "uvRetries")

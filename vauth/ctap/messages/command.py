@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import IntEnum, StrEnum
+
+from vauth.ctap.messages.base import Request
 
 
 class Command(IntEnum):
@@ -25,3 +28,12 @@ class ProtocolVersion(StrEnum):
 
     CTAP2 = "ctap2"
     CTAP2_1 = "ctap2_1"
+
+
+@dataclass(frozen=True, slots=True)
+class NoParameters(Request):
+    """The request of a command that takes no parameters (getInfo, reset, selection,
+    getNextAssertion)."""
+
+
+NO_PARAMETERS = NoParameters()

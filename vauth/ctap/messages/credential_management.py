@@ -8,12 +8,11 @@ from enum import IntEnum
 from typing import Any
 
 from vauth.ctap import cbor
+from vauth.ctap.messages.base import BYTES, DESCRIPTOR, INT, MAP, Response, maybe, member
 from vauth.ctap.messages.subcommand import Key as Key
 from vauth.ctap.messages.subcommand import SubcommandRequest
 from vauth.ctap.parse import optional, required
 from vauth.ctap.status import CtapError, CtapStatus
-
-PUBLIC_KEY = "public-key"
 
 
 class Subcommand(IntEnum):
@@ -89,45 +88,29 @@ class CredentialManagementRequest(SubcommandRequest):
 
 
 @dataclass(frozen=True, slots=True)
-class CredentialManagementResponse:
+class CredentialManagementResponse(Response):
     """Every subcommand's response members; each subcommand fills its own (section 6.8)."""
 
-    existing_resident_credentials_count: int | None = None
-    max_possible_remaining_resident_credentials_count: int | None = None
-    rp: dict[str, Any] | None = None  # PublicKeyCredentialRpEntity: id, name
-    rp_id_hash: bytes | None = None
-    total_rps: int | None = None
-    user: dict[str, Any] | None = None  # PublicKeyCredentialUserEntity: id, name, displayName
-    credential_id: bytes | None = None
-    public_key: dict[int, Any] | None = None  # COSE_Key
-    total_credentials: int | None = None
-    cred_protect: int | None = None
-    large_blob_key: bytes | None = None
-
-    def to_cbor(self) -> dict[int, Any]:
-        """The response map, keys in canonical order."""
-        members: tuple[tuple[ResponseKey, Any], ...] = (
-            (
-                ResponseKey.EXISTING_RESIDENT_CREDENTIALS_COUNT,
-                self.existing_resident_credentials_count,
-            ),
-            (
-                ResponseKey.MAX_POSSIBLE_REMAINING_RESIDENT_CREDENTIALS_COUNT,
-                self.max_possible_remaining_resident_credentials_count,
-            ),
-            (ResponseKey.RP, self.rp),
-            (ResponseKey.RP_ID_HASH, self.rp_id_hash),
-            (ResponseKey.TOTAL_RPS, self.total_rps),
-            (ResponseKey.USER, self.user),
-            (
-                ResponseKey.CREDENTIAL_ID,
-                None
-                if self.credential_id is None
-                else {"id": self.credential_id, "type": PUBLIC_KEY},
-            ),
-            (ResponseKey.PUBLIC_KEY, self.public_key),
-            (ResponseKey.TOTAL_CREDENTIALS, self.total_credentials),
-            (ResponseKey.CRED_PROTECT, self.cred_protect),
-            (ResponseKey.LARGE_BLOB_KEY, self.large_blob_key),
-        )
-        return {key: value for key, value in members if value is not None}
+    existing_resident_credentials_count: int | None = maybe(
+        ResponseKey.EXISTING_RESIDENT_CREDENTIALS_COUNT, INT, "existingResidentCredentialsCount"
+    )
+    max_possible_remaining_resident_credentials_count: int | None = maybe(
+        ResponseKey.MAX_POSSIBLE_REMAINING_RESIDENT_CREDENTIALS_COUNT,
+        INT,
+        "maxPossibleRemainingResidentCredentialsCount",
+    )
+    rp: dict[str, Any] | None = member(  # PublicKeyCredentialRpEntity: id, name
+        ResponseKey.RP, MAP, "rp", default=None
+    )
+    rp_id_hash: bytes | None = maybe(ResponseKey.RP_ID_HASH, BYTES, "rpIDHash")
+    total_rps: int | None = maybe(ResponseKey.TOTAL_RPS, INT, "totalRPs")
+    user: dict[str, Any] | None = member(  # PublicKeyCredentialUserEntity: id, name, displayName
+        ResponseKey.USER, MAP, "user", default=None
+    )
+    credential_id: bytes | None = maybe(ResponseKey.CREDENTIAL_ID, DESCRIPTOR, "credentialID")
+    public_key: dict[int, Any] | None = member(  # COSE_Key
+        ResponseKey.PUBLIC_KEY, MAP, "publicKey", default=None
+    )
+    total_credentials: int | None = maybe(ResponseKey.TOTAL_CREDENTIALS, INT, "totalCredentials")
+    cred_protect: int | None = maybe(ResponseKey.CRED_PROTECT, INT, "credProtect")
+    large_blob_key: bytes | None = maybe(ResponseKey.LARGE_BLOB_KEY, BYTES, "largeBlobKey")

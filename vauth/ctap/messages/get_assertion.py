@@ -3,13 +3,25 @@ authenticatorGetNextAssertion (0x08), CTAP 2.1 sections 6.2 and 6.3."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
-from vauth.ctap.parse import descriptor_list, extension_map, optional, options, required
-
-PUBLIC_KEY = "public-key"
+from vauth.ctap.messages.base import (
+    BOOL,
+    BYTES,
+    DESCRIPTOR,
+    DESCRIPTORS,
+    EXTENSIONS,
+    INT,
+    MAP,
+    OPTIONS,
+    TEXT,
+    Request,
+    Response,
+    maybe,
+    member,
+)
 
 
 class Key(IntEnum):
@@ -37,76 +49,31 @@ class ResponseKey(IntEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class GetAssertionRequest:
-    rp_id: str
-    client_data_hash: bytes
-    allow_list: tuple[tuple[str, bytes], ...] | None = None  # (type, id)
-    extensions: dict[str, Any] = field(default_factory=dict)
-    options: dict[str, bool] = field(default_factory=dict)
-    pin_uv_auth_param: bytes | None = None
-    pin_uv_auth_protocol: int | None = None
-
-    @classmethod
-    def from_cbor(cls, params: dict[Any, Any]) -> GetAssertionRequest:
-        """Parse strictly, in the order that decides which error a malformed request gets."""
-        rp_id = required(params, Key.RP_ID, str, "rpId")
-        client_data_hash = required(params, Key.CLIENT_DATA_HASH, bytes, "clientDataHash")
-        allow_list = descriptor_list(params, Key.ALLOW_LIST, "allowList")
-        extensions = extension_map(params, Key.EXTENSIONS)
-        return cls(
-            rp_id=rp_id,
-            client_data_hash=client_data_hash,
-            allow_list=tuple(allow_list) if allow_list is not None else None,
-            extensions=extensions,
-            options=options(params, Key.OPTIONS),
-            pin_uv_auth_param=optional(params, Key.PIN_UV_AUTH_PARAM, bytes, "pinUvAuthParam"),
-            pin_uv_auth_protocol=optional(
-                params, Key.PIN_UV_AUTH_PROTOCOL, int, "pinUvAuthProtocol"
-            ),
-        )
-
-    def to_cbor(self) -> dict[int, Any]:
-        """The request map a client sends (absent members left out)."""
-        params: dict[int, Any] = {
-            Key.RP_ID: self.rp_id,
-            Key.CLIENT_DATA_HASH: self.client_data_hash,
-        }
-        if self.allow_list:
-            params[Key.ALLOW_LIST] = [{"id": i, "type": t} for t, i in self.allow_list]
-        if self.extensions:
-            params[Key.EXTENSIONS] = self.extensions
-        if self.options:
-            params[Key.OPTIONS] = self.options
-        if self.pin_uv_auth_param is not None:
-            params[Key.PIN_UV_AUTH_PARAM] = self.pin_uv_auth_param
-        if self.pin_uv_auth_protocol is not None:
-            params[Key.PIN_UV_AUTH_PROTOCOL] = self.pin_uv_auth_protocol
-        return params
+class GetAssertionRequest(Request):
+    rp_id: str = member(Key.RP_ID, TEXT, "rpId")
+    client_data_hash: bytes = member(Key.CLIENT_DATA_HASH, BYTES, "clientDataHash")
+    allow_list: tuple[tuple[str, bytes], ...] | None = member(  # (type, id)
+        Key.ALLOW_LIST, DESCRIPTORS, "allowList", default=None
+    )
+    extensions: dict[str, Any] = member(
+        Key.EXTENSIONS, EXTENSIONS, "extensions", default_factory=dict
+    )
+    options: dict[str, bool] = member(Key.OPTIONS, OPTIONS, "options", default_factory=dict)
+    pin_uv_auth_param: bytes | None = maybe(Key.PIN_UV_AUTH_PARAM, BYTES, "pinUvAuthParam")
+    pin_uv_auth_protocol: int | None = maybe(Key.PIN_UV_AUTH_PROTOCOL, INT, "pinUvAuthProtocol")
 
 
 @dataclass(frozen=True, slots=True)
-class GetAssertionResponse:
-    credential_id: bytes
-    auth_data: bytes
-    signature: bytes
-    user: dict[str, Any] | None = None  # PublicKeyCredentialUserEntity: id, name, displayName
-    number_of_credentials: int | None = None
-    user_selected: bool | None = None
-    large_blob_key: bytes | None = None
-
-    def to_cbor(self) -> dict[int, Any]:
-        """The response map, keys in canonical order."""
-        result: dict[int, Any] = {
-            ResponseKey.CREDENTIAL: {"id": self.credential_id, "type": PUBLIC_KEY},
-            ResponseKey.AUTH_DATA: self.auth_data,
-            ResponseKey.SIGNATURE: self.signature,
-        }
-        if self.user is not None:
-            result[ResponseKey.USER] = self.user
-        if self.number_of_credentials is not None:
-            result[ResponseKey.NUMBER_OF_CREDENTIALS] = self.number_of_credentials
-        if self.user_selected is not None:
-            result[ResponseKey.USER_SELECTED] = self.user_selected
-        if self.large_blob_key is not None:
-            result[ResponseKey.LARGE_BLOB_KEY] = self.large_blob_key
-        return result
+class GetAssertionResponse(Response):
+    # The credential may be left out when the allowList had one entry: read back as b"".
+    credential_id: bytes = member(ResponseKey.CREDENTIAL, DESCRIPTOR, "credential", absent=b"")
+    auth_data: bytes = member(ResponseKey.AUTH_DATA, BYTES, "authData")
+    signature: bytes = member(ResponseKey.SIGNATURE, BYTES, "signature")
+    user: dict[str, Any] | None = member(  # PublicKeyCredentialUserEntity: id, name, displayName
+        ResponseKey.USER, MAP, "user", default=None
+    )
+    number_of_credentials: int | None = maybe(
+        ResponseKey.NUMBER_OF_CREDENTIALS, INT, "numberOfCredentials"
+    )
+    user_selected: bool | None = maybe(ResponseKey.USER_SELECTED, BOOL, "userSelected")
+    large_blob_key: bytes | None = maybe(ResponseKey.LARGE_BLOB_KEY, BYTES, "largeBlobKey")

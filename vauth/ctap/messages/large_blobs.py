@@ -7,8 +7,9 @@ import hashlib
 import struct
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Any
+from typing import Any, Self
 
+from vauth.ctap.messages.base import BYTES, INT, Request, Response, maybe, member
 from vauth.ctap.parse import optional
 from vauth.ctap.status import CtapError, CtapStatus
 
@@ -44,17 +45,19 @@ def write_message(offset: int, fragment: bytes) -> bytes:
 
 
 @dataclass(frozen=True, slots=True)
-class LargeBlobsRequest:
-    offset: int
-    get: int | None = None
-    set: bytes | None = None
-    length: int | None = None
-    pin_uv_auth_param: bytes | None = None
-    pin_uv_auth_protocol: int | None = None
+class LargeBlobsRequest(Request):
+    offset: int = member(Key.OFFSET, INT, "offset")
+    get: int | None = maybe(Key.GET, INT, "get")
+    set: bytes | None = maybe(Key.SET, BYTES, "set")
+    length: int | None = maybe(Key.LENGTH, INT, "length")
+    pin_uv_auth_param: bytes | None = maybe(Key.PIN_UV_AUTH_PARAM, BYTES, "pinUvAuthParam")
+    pin_uv_auth_protocol: int | None = maybe(Key.PIN_UV_AUTH_PROTOCOL, INT, "pinUvAuthProtocol")
 
     @classmethod
-    def from_cbor(cls, params: dict[Any, Any]) -> LargeBlobsRequest:
-        """Parse strictly, in the order that decides which error a malformed request gets."""
+    def from_cbor(cls, params: dict[Any, Any]) -> Self:
+        """Parse strictly: get, set, offset and length, then their rules (section 6.10: a
+        missing offset, both or neither of get and set, or a negative value is
+        INVALID_PARAMETER), then the pinUvAuth pair."""
         get = optional(params, Key.GET, int, "get")
         set_ = optional(params, Key.SET, bytes, "set")
         offset = optional(params, Key.OFFSET, int, "offset")
@@ -76,30 +79,9 @@ class LargeBlobsRequest:
             ),
         )
 
-    def to_cbor(self) -> dict[int, Any]:
-        """The request map a client sends (absent members left out)."""
-        members = (
-            (Key.GET, self.get),
-            (Key.SET, self.set),
-            (Key.OFFSET, self.offset),
-            (Key.LENGTH, self.length),
-            (Key.PIN_UV_AUTH_PARAM, self.pin_uv_auth_param),
-            (Key.PIN_UV_AUTH_PROTOCOL, self.pin_uv_auth_protocol),
-        )
-        return {key: value for key, value in members if value is not None}
-
 
 @dataclass(frozen=True, slots=True)
-class LargeBlobsResponse:
+class LargeBlobsResponse(Response):
     """A get's answer: a slice of the serialized large-blob array."""
 
-    config: bytes
-
-    def to_cbor(self) -> dict[int, Any]:
-        return {ResponseKey.CONFIG: self.config}
-
-    @classmethod
-    def from_cbor(cls, body: dict[Any, Any]) -> LargeBlobsResponse | None:
-        """The response as a client reads it; None if the member is absent or not bytes."""
-        config = body.get(ResponseKey.CONFIG)
-        return cls(config) if isinstance(config, bytes) else None
+    config: bytes = member(ResponseKey.CONFIG, BYTES, "config")

@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import IntEnum
-from typing import Any
+from typing import Any, Self
 
 from vauth.ctap.config import MAX_USER_ID_LENGTH
+from vauth.ctap.messages.base import (
+    BYTES,
+    DESCRIPTORS,
+    EXTENSIONS,
+    INT,
+    LIST,
+    MAP,
+    OPTIONS,
+    TEXT,
+    Codec,
+    Request,
+    Response,
+    maybe,
+    member,
+)
 from vauth.ctap.parse import descriptor_list, extension_map, optional, options, required, typed
 from vauth.ctap.status import CtapError, CtapStatus
-
-PUBLIC_KEY = "public-key"
 
 
 class Key(IntEnum):
@@ -38,25 +51,42 @@ class ResponseKey(IntEnum):
     LARGE_BLOB_KEY = 0x05
 
 
+def _algorithms(pairs: tuple[tuple[str, int], ...]) -> list[dict[str, Any]]:
+    return [{"alg": alg, "type": kind} for kind, alg in pairs]
+
+
+# pubKeyCredParams as (type, alg) pairs; parsed by MakeCredentialRequest.from_cbor, in its order.
+CREDENTIAL_PARAMETERS = Codec(_algorithms, LIST.read, LIST.parse)
+
+
 @dataclass(frozen=True, slots=True)
-class MakeCredentialRequest:
-    client_data_hash: bytes
-    rp_id: str
-    user_id: bytes
-    pub_key_cred_params: tuple[tuple[str, int], ...]  # (type, alg)
-    rp_name: str | None = None
-    user_name: str | None = None
-    user_display_name: str | None = None
-    exclude_list: tuple[tuple[str, bytes], ...] = ()  # (type, id)
-    extensions: dict[str, Any] = field(default_factory=dict)
-    options: dict[str, bool] = field(default_factory=dict)
-    pin_uv_auth_param: bytes | None = None
-    pin_uv_auth_protocol: int | None = None
-    enterprise_attestation: int | None = None
+class MakeCredentialRequest(Request):
+    client_data_hash: bytes = member(Key.CLIENT_DATA_HASH, BYTES, "clientDataHash")
+    rp_id: str = member(Key.RP, TEXT, "rp.id", within="id")
+    user_id: bytes = member(Key.USER, BYTES, "user.id", within="id")
+    pub_key_cred_params: tuple[tuple[str, int], ...] = member(  # (type, alg)
+        Key.PUB_KEY_CRED_PARAMS, CREDENTIAL_PARAMETERS, "pubKeyCredParams"
+    )
+    rp_name: str | None = maybe(Key.RP, TEXT, "rp.name", within="name")
+    user_name: str | None = maybe(Key.USER, TEXT, "user.name", within="name")
+    user_display_name: str | None = maybe(Key.USER, TEXT, "user.displayName", within="displayName")
+    exclude_list: tuple[tuple[str, bytes], ...] = member(  # (type, id)
+        Key.EXCLUDE_LIST, DESCRIPTORS, "excludeList", default=()
+    )
+    extensions: dict[str, Any] = member(
+        Key.EXTENSIONS, EXTENSIONS, "extensions", default_factory=dict
+    )
+    options: dict[str, bool] = member(Key.OPTIONS, OPTIONS, "options", default_factory=dict)
+    pin_uv_auth_param: bytes | None = maybe(Key.PIN_UV_AUTH_PARAM, BYTES, "pinUvAuthParam")
+    pin_uv_auth_protocol: int | None = maybe(Key.PIN_UV_AUTH_PROTOCOL, INT, "pinUvAuthProtocol")
+    enterprise_attestation: int | None = maybe(
+        Key.ENTERPRISE_ATTESTATION, INT, "enterpriseAttestation"
+    )
 
     @classmethod
-    def from_cbor(cls, params: dict[Any, Any]) -> MakeCredentialRequest:
-        """Parse strictly, in the order that decides which error a malformed request gets."""
+    def from_cbor(cls, params: dict[Any, Any]) -> Self:
+        """Parse strictly, in the order that decides which error a malformed request gets:
+        the four required members, then inside rp, user and pubKeyCredParams, then the rest."""
         client_data_hash = required(params, Key.CLIENT_DATA_HASH, bytes, "clientDataHash")
         rp = required(params, Key.RP, dict, "rp")
         user = required(params, Key.USER, dict, "user")
@@ -99,68 +129,10 @@ class MakeCredentialRequest:
             ),
         )
 
-    def to_cbor(self) -> dict[int, Any]:
-        """The request map a client sends (absent members left out)."""
-        rp: dict[str, Any] = {"id": self.rp_id}
-        if self.rp_name is not None:
-            rp["name"] = self.rp_name
-        user: dict[str, Any] = {"id": self.user_id}
-        if self.user_name is not None:
-            user["name"] = self.user_name
-        if self.user_display_name is not None:
-            user["displayName"] = self.user_display_name
-        params: dict[int, Any] = {
-            Key.CLIENT_DATA_HASH: self.client_data_hash,
-            Key.RP: rp,
-            Key.USER: user,
-            Key.PUB_KEY_CRED_PARAMS: [
-                {"alg": alg, "type": kind} for kind, alg in self.pub_key_cred_params
-            ],
-        }
-        if self.exclude_list:
-            params[Key.EXCLUDE_LIST] = [{"id": i, "type": t} for t, i in self.exclude_list]
-        if self.extensions:
-            params[Key.EXTENSIONS] = self.extensions
-        if self.options:
-            params[Key.OPTIONS] = self.options
-        if self.pin_uv_auth_param is not None:
-            params[Key.PIN_UV_AUTH_PARAM] = self.pin_uv_auth_param
-        if self.pin_uv_auth_protocol is not None:
-            params[Key.PIN_UV_AUTH_PROTOCOL] = self.pin_uv_auth_protocol
-        if self.enterprise_attestation is not None:
-            params[Key.ENTERPRISE_ATTESTATION] = self.enterprise_attestation
-        return params
-
 
 @dataclass(frozen=True, slots=True)
-class MakeCredentialResponse:
-    fmt: str
-    auth_data: bytes
-    att_stmt: dict[str, Any]
-    large_blob_key: bytes | None = None
-
-    def to_cbor(self) -> dict[int, Any]:
-        """The response map, keys in canonical order."""
-        result: dict[int, Any] = {
-            ResponseKey.FMT: self.fmt,
-            ResponseKey.AUTH_DATA: self.auth_data,
-            ResponseKey.ATT_STMT: self.att_stmt,
-        }
-        if self.large_blob_key is not None:
-            result[ResponseKey.LARGE_BLOB_KEY] = self.large_blob_key
-        return result
-
-    @classmethod
-    def from_cbor(cls, body: dict[Any, Any]) -> MakeCredentialResponse | None:
-        """The response as a client reads it; None if a member has the wrong type."""
-        fmt = body.get(ResponseKey.FMT)
-        auth_data = body.get(ResponseKey.AUTH_DATA)
-        att_stmt = body.get(ResponseKey.ATT_STMT)
-        large_blob_key = body.get(ResponseKey.LARGE_BLOB_KEY)
-        if not (
-            isinstance(fmt, str) and isinstance(auth_data, bytes) and isinstance(att_stmt, dict)
-        ):
-            return None
-        return cls(
-            fmt, auth_data, att_stmt, large_blob_key if isinstance(large_blob_key, bytes) else None
-        )
+class MakeCredentialResponse(Response):
+    fmt: str = member(ResponseKey.FMT, TEXT, "fmt")
+    auth_data: bytes = member(ResponseKey.AUTH_DATA, BYTES, "authData")
+    att_stmt: dict[str, Any] = member(ResponseKey.ATT_STMT, MAP, "attStmt")
+    large_blob_key: bytes | None = maybe(ResponseKey.LARGE_BLOB_KEY, BYTES, "largeBlobKey")
