@@ -16,6 +16,7 @@ same VirtualAuthenticatorOptions), in page mode and in proxy mode.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,7 +29,16 @@ from tests.e2e.conftest import (
     serve_rp,
     switch_proxy_mode,
 )
-from tests.e2e.error_cases import BASE, CASES, CHROMIUM_NAMES, FLAGS, GROUPS, PRELUDE, in_process
+from tests.e2e.error_cases import (
+    BASE,
+    CASES,
+    CHROMIUM_NAMES,
+    CREATE_UV,
+    FLAGS,
+    GROUPS,
+    PRELUDE,
+    in_process,
+)
 from vauth.ctap.status import CtapStatus
 from vauth.harness import VauthDaemon
 from vauth.webauthn.errors import PAGE_ERROR_MESSAGES, STATUS_TO_DOM
@@ -169,3 +179,47 @@ def test_the_flags_are_the_same_on_every_path(
     assert page == proxy == in_process(options, source)
     if case not in NOT_CHROMIUMS:
         assert page == chromium_answers[case]
+
+
+# Two authenticators, neither able to make what the page requires.
+NONE_OF_TWO = {
+    "resident key": ({"hasResidentKey": False}, "mc({residentKey: 'required'})"),
+    "user verification": ({"hasUserVerification": False}, CREATE_UV % "required"),
+}
+
+
+@pytest.mark.parametrize("case", NONE_OF_TWO)
+def test_a_create_none_of_several_authenticators_can_satisfy(
+    playwright: Any, origin: str, tmp_path: Path, case: str
+) -> None:
+    """Two authenticators of the same options, neither able: Chromium with two CDP virtual
+    authenticators, vauth's tester daemon with its own and one added over the HTTP API (both
+    reached by a page's ceremony, PROTOCOL.md): the page gets the same DOMException, name and
+    message (WebAuthn L3 §6.3.2 step 2: no authenticator can; §14.5.2: NotAllowedError)."""
+    options, source = NONE_OF_TWO[case]
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    try:
+        context = browser.new_context()
+        page = context.new_page()
+        page.goto(origin)
+        cdp = context.new_cdp_session(page)
+        cdp.send("WebAuthn.enable", {"enableUI": False})
+        for _ in range(2):
+            cdp.send("WebAuthn.addVirtualAuthenticator", {"options": {**BASE, **options}})
+        chromium = run_group(page, [(case, source)])[case]
+    finally:
+        browser.close()
+    with VauthDaemon.start(tmp_path, {**BASE, **options}) as daemon:
+        daemon.request("POST", "/webauthn/authenticator", {**BASE, **options})
+        context = launch_with_extension(playwright, Environment(tmp_path, daemon.env))
+        try:
+            page = context.new_page()
+            page.goto(origin)
+            answer = run_group(page, [(case, source)])[case]
+        finally:
+            context.close()
+    assert chromium == {
+        "name": "NotAllowedError",
+        "message": PAGE_ERROR_MESSAGES["chromium"]["NotAllowedError"],
+    }
+    assert answer == chromium
