@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.e2e.test_cdp_parity import BASE_OPTIONS
 from vauth import VirtualAuthenticator
 from vauth.base64url import decode, encode
 from vauth.webauthn.errors import WebAuthnError
@@ -55,16 +56,7 @@ PRELUDE = r"""
 })();
 """
 
-BASE = {
-    "protocol": "ctap2",
-    "ctap2Version": "ctap2_1",
-    "transport": "usb",
-    "hasResidentKey": True,
-    "hasUserVerification": True,
-    "isUserVerified": True,
-    "hasLargeBlob": False,
-    "automaticPresenceSimulation": True,
-}
+BASE = {**BASE_OPTIONS, "hasLargeBlob": False}
 GET_WITH_UV = "ga({userVerification: 'required'}, {id: true})"
 LARGE_BLOB = "mc({residentKey: '%s'}, {largeBlob: {support: 'required'}})"
 CREATE_UV = "mc({userVerification: '%s', residentKey: 'discouraged'})"

@@ -15,7 +15,6 @@ same VirtualAuthenticatorOptions), in page mode and in proxy mode.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +24,8 @@ from tests.e2e.conftest import (
     CHROMIUM,
     CHROMIUM_ARGS,
     Environment,
+    chromium_alone,
     launch_with_extension,
-    serve_rp,
     switch_proxy_mode,
 )
 from tests.e2e.error_cases import (
@@ -67,20 +66,6 @@ FAILURES = [
 def run_group(page: Any, cases: list[tuple[str, str]]) -> dict[str, Any]:
     page.evaluate(PRELUDE)
     return {case: page.evaluate("(source) => outcome(source)", source) for case, source in cases}
-
-
-@pytest.fixture(scope="module")
-def origin() -> Iterator[str]:
-    with serve_rp() as party:
-        yield party.origin
-
-
-@pytest.fixture(scope="module")
-def playwright() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as running:
-        yield running
 
 
 @pytest.fixture(scope="module")
@@ -197,18 +182,12 @@ def test_a_create_none_of_several_authenticators_can_satisfy(
     reached by a page's ceremony, PROTOCOL.md): the page gets the same DOMException, name and
     message (WebAuthn L3 §6.3.2 step 2: no authenticator can; §14.5.2: NotAllowedError)."""
     options, source = NONE_OF_TWO[case]
-    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-    try:
-        context = browser.new_context()
-        page = context.new_page()
-        page.goto(origin)
+    with chromium_alone(playwright, origin) as (context, page):
         cdp = context.new_cdp_session(page)
         cdp.send("WebAuthn.enable", {"enableUI": False})
         for _ in range(2):
             cdp.send("WebAuthn.addVirtualAuthenticator", {"options": {**BASE, **options}})
         chromium = run_group(page, [(case, source)])[case]
-    finally:
-        browser.close()
     with VauthDaemon.start(tmp_path, {**BASE, **options}) as daemon:
         daemon.request("POST", "/webauthn/authenticator", {**BASE, **options})
         context = launch_with_extension(playwright, Environment(tmp_path, daemon.env))

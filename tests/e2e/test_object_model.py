@@ -10,20 +10,13 @@ PublicKeyCredential and CredentialsContainer. References: see object_model.py.""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests import support
 from tests.e2e.conftest import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    PASSPHRASE,
-    Daemon,
-    Environment,
-    launch_with_extension,
-    serve_rp,
+    chromium_alone,
+    chromium_with_vauth,
     virtual_platform_authenticator,
 )
 from tests.e2e.object_model import PROBE, SECTIONS, comparable
@@ -32,31 +25,11 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def playwright() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def origin() -> Iterator[str]:
-    with serve_rp() as party:
-        yield party.origin
-
-
-@pytest.fixture(scope="module")
 def chromium_objects(playwright: Any, origin: str) -> dict[str, Any]:
     """Chromium alone, its CDP virtual authenticator standing in for the platform one."""
-    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-    try:
-        context = browser.new_context()
-        page = context.new_page()
-        page.goto(origin)
+    with chromium_alone(playwright, origin) as (context, page):
         virtual_platform_authenticator(context, page)
         return comparable(page.evaluate(PROBE))
-    finally:
-        browser.close()
 
 
 @pytest.fixture(scope="module")
@@ -66,19 +39,11 @@ def vauth_objects(
     """Chromium with vauth answering in the page (its daemon in tester mode); the passkey the
     probe made must be in vauth's vault (so the objects were vauth's)."""
     base = tmp_path_factory.mktemp("object-model")
-    environment = Environment(base, support.environment(base, PASSPHRASE))
-    daemon = Daemon(environment, "--presence", "auto")
-    context = launch_with_extension(playwright, environment)
-    try:
-        page = context.new_page()
-        page.goto(origin)
+    with chromium_with_vauth(playwright, origin, base) as (environment, page):
         description = page.evaluate(PROBE)
         passkeys = json.loads(environment.cli("list", "--json").stdout)
         assert [p["userName"] for p in passkeys] == ["model"]
         return comparable(description)
-    finally:
-        context.close()
-        daemon.stop()
 
 
 @pytest.mark.parametrize("section", SECTIONS)

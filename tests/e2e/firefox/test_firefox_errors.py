@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from tests import support
-from tests.e2e.conftest import PASSPHRASE, Environment
+from tests.e2e.conftest import Environment
 from tests.e2e.error_cases import BASE, CASES, CHROMIUM_NAMES, FLAGS, GROUPS, PRELUDE, in_process
 from tests.e2e.firefox.conftest import Firefox
+from tests.e2e.firefox.test_firefox_object_model import firefox_alone
 from tests.e2e.rp_server import RelyingParty
 from vauth.harness import VauthDaemon
 from vauth.webauthn.errors import PAGE_ERROR_MESSAGES
@@ -37,15 +37,10 @@ def run(page: Any, cases: list[tuple[str, str]]) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def firefox_words(rp: RelyingParty, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """Firefox alone: its answer to each case of FIREFOX_REFUSES."""
-    base = tmp_path_factory.mktemp("firefox-alone-errors")
-    alone = Firefox(Environment(base, support.environment(base, PASSPHRASE)), with_addon=False)
-    try:
-        page = alone.open(rp.origin + "/")
+    with firefox_alone(rp, tmp_path_factory) as page:
         cases = dict(GROUPS[2][1])  # the default authenticator's group
         answers = run(page, [(case, cases[case]) for case in FIREFOX_REFUSES.values()])
         return {name: answers[case] for name, case in FIREFOX_REFUSES.items()}
-    finally:
-        alone.close()
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,8 @@ calls on the wrong object, static operations). References: see tests/e2e/object_
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -20,16 +22,21 @@ from tests.e2e.rp_server import RelyingParty
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(scope="module")
-def firefox_objects(rp: RelyingParty, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """Firefox alone, its own virtual authenticator answering."""
-    base = tmp_path_factory.mktemp("firefox-alone-objects")
+@contextmanager
+def firefox_alone(rp: RelyingParty, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A page of the relying party in Firefox alone, its own virtual authenticator answering."""
+    base = tmp_path_factory.mktemp("firefox-alone")
     alone = Firefox(Environment(base, support.environment(base, PASSPHRASE)), with_addon=False)
     try:
-        page = alone.open(rp.origin + "/")
-        return comparable(page.evaluate(PROBE), firefox=True)
+        yield alone.open(rp.origin + "/")
     finally:
         alone.close()
+
+
+@pytest.fixture(scope="module")
+def firefox_objects(rp: RelyingParty, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    with firefox_alone(rp, tmp_path_factory) as page:
+        return comparable(page.evaluate(PROBE), firefox=True)
 
 
 @pytest.fixture(scope="module")
