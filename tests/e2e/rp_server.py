@@ -90,12 +90,14 @@ window.probe = async (kind, extra) => {
   } catch (e) { return {ok: false, name: e.name, message: e.message}; }
 };
 // vauth's page script reads as the browser's own (its functions' source says [native code]);
-// what gives it away is an error's stack, which names the extension's script.
+// what gives it away is an error's stack: it names the extension's script in Chromium, and in
+// Firefox (which injects the script as "<anonymous code>" and shows no frame for a native
+// function) it has a frame for vauth's toString.
 window.vauthLoaded = () => {
   try {
     Function.prototype.toString.call(null);
   } catch (e) {
-    return String(e.stack).includes("-extension://");
+    return /-extension:\/\/|^toString@/m.test(String(e.stack));
   }
   return false;
 };
