@@ -108,6 +108,11 @@ class Ceremony:  # create, get; without an authenticatorId: the page's authentic
 
 
 @parameters
+class CeremonyId:  # cancel: the page aborted or went away
+    ceremony_id: str = param("ceremonyId", STRING)
+
+
+@parameters
 class Ctap:
     authenticator_id: str = param("authenticatorId", STRING, default=VAULT_ID)
     message: bytes = param("message", BASE64)
@@ -300,6 +305,7 @@ ACTIONS: dict[str, Action] = {
         lambda s, o, p: s.get(p.authenticator_id, p.origin, p.options, p.top_origin, p.ceremony_id),
     ),
     "ctap": Action(Ctap, _ctap),
+    "cancel": Action(CeremonyId, lambda s, o, p: s.cancel(p.ceremony_id)),
     "attestation.ca": Action(OnAuthenticator, _attestation_ca),
     "prompts.wait": Action(Wait, lambda s, o, p: s.prompts.wait(p.timeout)),
     "prompts.answer": Action(Answer, _answer),

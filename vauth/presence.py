@@ -3,10 +3,46 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 
 from vauth.ctap.ports import PresenceRequest, PresenceResponse
+
+# Set while a ceremony runs for a front end that may call it off (the page aborted it or went
+# away: vauth.service.Cancellations); a presence request of a ceremony called off gets no
+# presence, so nothing is signed or made for it.
+CANCELLED: contextvars.ContextVar[asyncio.Event | None] = contextvars.ContextVar(
+    "cancelled", default=None
+)
+ABSENT = PresenceResponse(present=False)
+
+
+def called_off() -> bool:
+    cancelled = CANCELLED.get()
+    return cancelled is not None and cancelled.is_set()
+
+
+async def unless_called_off(answer: Awaitable[PresenceResponse]) -> PresenceResponse:
+    """``answer``, unless the ceremony is called off first: then no presence (and ``answer``
+    is cancelled, so a prompt it shows goes away)."""
+    cancelled = CANCELLED.get()
+    if cancelled is None:
+        return await answer
+    if cancelled.is_set():
+        if isinstance(answer, Coroutine):
+            answer.close()
+        return ABSENT
+    task = asyncio.ensure_future(answer)
+    waiter = asyncio.ensure_future(cancelled.wait())
+    try:
+        await asyncio.wait((task, waiter), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        waiter.cancel()
+        if not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+    return ABSENT if cancelled.is_set() or task.cancelled() else task.result()
 
 
 class AutoPresence:
@@ -42,12 +78,20 @@ class AutoPresence:
 
     async def confirm(self, request: PresenceRequest) -> PresenceResponse:
         if not self._automatic.is_set():
-            try:
-                async with asyncio.timeout(self.wait_s):
-                    await self._automatic.wait()
-            except TimeoutError:
-                return PresenceResponse(present=False)
+            waited = await unless_called_off(self._wait())
+            if not waited.present:
+                return waited
+        if called_off():
+            return ABSENT
         return PresenceResponse(present=self.consenting, verified=self.consenting and self.verified)
+
+    async def _wait(self) -> PresenceResponse:
+        try:
+            async with asyncio.timeout(self.wait_s):
+                await self._automatic.wait()
+        except TimeoutError:
+            return ABSENT
+        return PresenceResponse(present=True)
 
 
 class DenyPresence:
@@ -80,4 +124,4 @@ class PromptPresence:
         self._ask = ask
 
     async def confirm(self, request: PresenceRequest) -> PresenceResponse:
-        return await self._ask(request)
+        return await unless_called_off(self._ask(request))

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from vauth import paths
 from vauth.ctap.ports import PresenceRequest, PresenceResponse
 from vauth.device import Configuration, Device, TesterDevice, UnsupportedOption, configured_device
-from vauth.presence import AutoPresence, DenyPresence, PromptPresence
+from vauth.presence import CANCELLED, AutoPresence, DenyPresence, PromptPresence
 from vauth.tester import TesterControls
 from vauth.vault import (
     ExportDecryptionError,
@@ -268,6 +268,44 @@ class Prompts:
         return [p.to_json() for p in self.pending.values()]
 
 
+class Cancellations:
+    """Ceremonies a front end may call off by the ``ceremonyId`` it gave them (the extension,
+    when the page aborts or goes away): a presence request of one called off gets no presence
+    (vauth.presence.CANCELLED), so nothing is signed or made for it. A call-off may come before
+    its ceremony does (both race through the native host): it is kept for a while."""
+
+    EARLY_KEPT = 256
+    EARLY_S = 60.0
+
+    def __init__(self) -> None:
+        self.running: dict[str, asyncio.Event] = {}
+        self.early: dict[str, float] = {}  # ceremony id -> when it was called off
+
+    def begin(self, ceremony_id: str) -> asyncio.Event:
+        event = asyncio.Event()
+        if self.early.pop(ceremony_id, None) is not None:
+            event.set()
+        self.running[ceremony_id] = event
+        return event
+
+    def end(self, ceremony_id: str, event: asyncio.Event) -> None:
+        if self.running.get(ceremony_id) is event:
+            del self.running[ceremony_id]
+
+    def cancel(self, ceremony_id: str) -> bool:
+        """Call the ceremony off; whether it was running."""
+        event = self.running.get(ceremony_id)
+        if event is not None:
+            event.set()
+            return True
+        now = asyncio.get_running_loop().time()
+        self.early = {k: t for k, t in self.early.items() if now - t < self.EARLY_S}
+        self.early[ceremony_id] = now  # the newest last; at most EARLY_KEPT kept
+        while len(self.early) > self.EARLY_KEPT:
+            del self.early[next(iter(self.early))]
+        return False
+
+
 # Device.create or .get: (device, options, origin, top origin) -> JSON
 Ceremony = Callable[[Device, dict[str, Any], str, str | None], Awaitable[dict[str, Any]]]
 
@@ -285,6 +323,7 @@ class Service:
             self.authenticators[VAULT_ID] = vault_device
             vault_device.events.authenticator_id = VAULT_ID
         self.prompts = prompts
+        self.cancellations = Cancellations()
         self.in_flight = 0
         self._idle = asyncio.Event()
         self._idle.set()
@@ -527,6 +566,11 @@ class Service:
             self.page_devices() if authenticator_id is None else [self.device(authenticator_id)]
         )
         who = f"a tester through {HTTP_API}, as {origin}" if tester else f"the site {origin}"
+        cancelled = self.cancellations.begin(ceremony_id) if ceremony_id is not None else None
+        if cancelled is not None and cancelled.is_set():
+            self.cancellations.end(ceremony_id or "", cancelled)
+            raise ServiceError(ErrorCode.NOT_ALLOWED_ERROR, "The request was called off.")
+        CANCELLED.set(cancelled)
         try:
             async with self.operation():
                 with acting_as(who):  # the ceremony's audit entry, and a passkey it replaces
@@ -541,6 +585,14 @@ class Service:
                     f"again with `{paths.start_command()}`, then try again on the site",
                 ) from None
             raise
+        finally:
+            if ceremony_id is not None and cancelled is not None:
+                self.cancellations.end(ceremony_id, cancelled)
+
+    async def cancel(self, ceremony_id: str) -> dict[str, bool]:
+        """Call off the ceremony the front end named ``ceremony_id`` (its page aborted it or
+        went away): it gets no presence from now on. ``running``: whether it had begun."""
+        return {"running": self.cancellations.cancel(ceremony_id)}
 
 
 async def _on_several(

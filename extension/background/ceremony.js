@@ -134,6 +134,7 @@ export class Ceremony {
         this.setState(CEREMONY_STATES.WAITING);
         await this.openWindow();
       }
+      if (this.settled) return; // called off while it looked: nothing reaches the daemon
       const confirm = status.presence === "auto" && reused.value
         ? setTimeout(() => this.confirmAuto(), CONFIRM_AUTO_MS)
         : null;
@@ -143,7 +144,7 @@ export class Ceremony {
           this.kind,
           { origin: this.origin, topOrigin: this.topOrigin, options: this.options, ceremonyId: this.id },
           { timeoutMs: this.timeoutMs },
-        );
+        ).finally(() => (this.daemonBusy = false));
         return this.settle({ result });
       } catch (error) {
         if (this.settled) return;
@@ -153,7 +154,6 @@ export class Ceremony {
         else throw error;
       } finally {
         clearTimeout(confirm);
-        this.daemonBusy = false;
       }
     }
   }
@@ -318,26 +318,15 @@ export class Ceremony {
     this.retry.resolve();
     if (error) this.outcome.reject(error);
     else this.outcome.resolve(value);
-    if (this.daemonBusy) this.denyPrompt();
+    if (this.daemonBusy) this.callOff();
   }
 
-  // The daemon still waits for a presence answer: refuse this ceremony's prompt (it may not exist
-  // yet, so look for a while).
-  async denyPrompt() {
-    const until = Date.now() + 15_000;
-    while (this.daemonBusy && Date.now() < until) {
-      try {
-        const prompts = await this.host.request(ACTIONS.PROMPTS_WAIT, { timeout: 1 }, { timeoutMs: 10_000 });
-        const mine = prompts.filter((p) => p.ceremonyId === this.id);
-        for (const prompt of mine) {
-          await this.host.request(ACTIONS.PROMPTS_ANSWER, { id: prompt.id, approve: false }).catch(() => {});
-        }
-        if (mine.length) return;
-        if (prompts.length) await new Promise((r) => setTimeout(r, 500));
-      } catch {
-        return;
-      }
-    }
+  // The daemon is still at this ceremony (a prompt, a held presence, or it is on its way there):
+  // call it off, so that nothing is signed or made for it.
+  callOff() {
+    this.host.request(ACTIONS.CANCEL, { ceremonyId: this.id }).catch((error) => {
+      console.info("vauth: calling a ceremony off:", error.code, error.message);
+    });
   }
 }
 

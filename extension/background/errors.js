@@ -1,5 +1,5 @@
 // One error type for every hop: `code` is a daemon/host/extension code or a DOMException name.
-import { DOM_ERRORS, ERRORS } from "../shared/protocol.js";
+import { DOM_ERRORS, ERRORS, PAGE_ERRORS, PAGE_ERROR_MESSAGES } from "../shared/protocol.js";
 
 export class VauthError extends Error {
   // startCommand: with daemon_unavailable, how to start the daemon on this computer (the host says)
@@ -14,21 +14,18 @@ export class VauthError extends Error {
   }
 }
 
-const DOM_NAMES = new Set(Object.values(DOM_ERRORS));
-
 export const isUnavailable = (error) =>
   error?.code === ERRORS.DAEMON_UNAVAILABLE || error?.code === ERRORS.HOST_UNAVAILABLE;
 
-// What a web page may see: a DOMException name WebAuthn specifies, never vauth's internals.
-// NotAllowedError keeps the browsers' one sentence: a page must not tell a dismissal from a
-// timeout or from having no passkey.
-const NOT_ALLOWED = "The operation either timed out or was not allowed. See: https://www.w3.org/TR/webauthn-2/#sctn-privacy-considerations-client.";
+// What a web page may see (PAGE_ERRORS, the one table): a DOMException name WebAuthn specifies,
+// in the browser's words where it always words it the same way, never vauth's internals
+// (a page must not tell a dismissal from a timeout or from having no passkey).
+const MESSAGES = PAGE_ERROR_MESSAGES[
+  globalThis.chrome?.runtime?.getURL("").startsWith("moz-extension:") ? "firefox" : "chromium"];
 
 export function pageError(error) {
-  if (DOM_NAMES.has(error?.code) && error.code !== DOM_ERRORS.NOT_ALLOWED) {
-    return { name: error.code, message: error.message };
-  }
-  return { name: DOM_ERRORS.NOT_ALLOWED, message: NOT_ALLOWED };
+  const name = PAGE_ERRORS[error?.code] ?? DOM_ERRORS.NOT_ALLOWED;
+  return { name, message: MESSAGES[name] ?? String(error?.message ?? "") };
 }
 
 export const asJSON = (error) =>

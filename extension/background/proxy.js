@@ -9,17 +9,20 @@
 // pending gives the page AbortError; there is no per-request hand-back, so "use another
 // authenticator" is: reject with PROXY.HANDBACK_*, detach, the page script re-issues the call to
 // the browser and says when it settled, re-attach.
-import { ACTIONS, DOM_ERRORS, PROXY } from "../shared/protocol.js";
+import { ACTIONS, DOM_ERRORS, PORTS, PROXY } from "../shared/protocol.js";
 import { VauthError, pageError } from "./errors.js";
+import * as keepalive from "./keepalive.js";
 import { OPAQUE_ORIGIN } from "./sender.js";
 
 const KEY = "proxy";
-const HANDBACK_MS = 330_000; // re-attach even if the page never says its call settled
+const HANDBACK_GRACE_MS = 10_000; // after the page's timeout: re-attach even if nothing else said
 const NOTED_MS = 10_000;
 const api = globalThis.chrome?.webAuthenticationProxy; // absent in Firefox
 
 const state = { enabled: false, attached: false, held: false, message: null };
 const requests = new Map(); // requestId -> Ceremony
+const calledOff = new Set(); // requestIds aborted before their ceremony was made
+const CALLED_OFF_MS = 60_000;
 const noted = new Map(); // `${origin} ${challenge}` -> {topOrigin, timeout, at}
 let handback = null; // {origin, detached: Promise, timer}
 let applying = Promise.resolve();
@@ -37,12 +40,14 @@ export function proxyState() {
 // call will come back through the proxy, which names no top origin and always says 180000 for
 // the timeout. Keep the frame's top origin (from the browser's `sender`) and the page's own
 // timeout for it, keyed by origin and challenge.
-export function notePageRequest(origin, topOrigin, options) {
+// The frame (`sender`) is kept too: vauth watches that document while it answers the request.
+export function notePageRequest(origin, topOrigin, options, sender) {
   const now = Date.now();
   for (const [key, entry] of noted) if (now - entry.at > NOTED_MS) noted.delete(key);
   if (typeof options?.challenge === "string") {
     const timeout = typeof options.timeout === "number" ? options.timeout : undefined;
-    noted.set(`${origin} ${options.challenge}`, { topOrigin, timeout, at: now });
+    const frame = { tabId: sender?.tab?.id, frameId: sender?.frameId, documentId: sender?.documentId };
+    noted.set(`${origin} ${options.challenge}`, { topOrigin, timeout, frame, at: now });
   }
 }
 
@@ -86,8 +91,7 @@ async function attach() {
 }
 
 async function detach() {
-  clearTimeout(handback?.timer);
-  handback = null;
+  endHandback();
   if (!state.attached) return;
   state.attached = false;
   try {
@@ -124,21 +128,43 @@ export function proxiedRequest(requestDetailsJson) {
   if (!valid) throw new VauthError(DOM_ERRORS.NOT_ALLOWED, OPAQUE_ORIGIN);
   const page = takeNoted(origin, options.challenge);
   if (page.timeout !== undefined) options.timeout = page.timeout; // the daemon clamps it
-  if (override.sameOriginWithAncestors !== false) return { origin, topOrigin: undefined, options };
+  const frame = page.frame ?? null;
+  if (override.sameOriginWithAncestors !== false) return { origin, topOrigin: undefined, options, frame };
   const topOrigin = page.topOrigin;
   if (!topOrigin) {
     // WebAuthn L3 5.10.1: clientDataJSON says crossOrigin and names the top origin; without
     // vauth's page script in the frame, vauth cannot tell which site embeds it.
     throw new VauthError(DOM_ERRORS.NOT_ALLOWED, "vauth cannot tell which site embeds this frame.");
   }
-  return { origin, topOrigin, options };
+  return { origin, topOrigin, options, frame };
+}
+
+// Chromium does not say when the page of a proxied request goes away (a reload, a closed tab):
+// watch its document through its bridge, when its page script said which one it is. A port
+// to a document closes when the document goes away; it cannot open to one already gone.
+function watch(frame, onGone) {
+  if (frame?.tabId == null) return () => {};
+  const target = frame.documentId ? { documentId: frame.documentId } : { frameId: frame.frameId ?? 0 };
+  let port;
+  try {
+    port = chrome.tabs.connect(frame.tabId, { ...target, name: PORTS.WATCH });
+  } catch {
+    onGone();
+    return () => {};
+  }
+  const gone = () => onGone();
+  port.onDisconnect.addListener(gone);
+  return () => {
+    port.onDisconnect.removeListener(gone);
+    port.disconnect();
+  };
 }
 
 async function onRequest(kind, { requestId, requestDetailsJson }) {
-  let origin;
+  let origin, frame, request;
   let answer;
   try {
-    const request = proxiedRequest(requestDetailsJson);
+    ({ frame, ...request } = proxiedRequest(requestDetailsJson));
     origin = request.origin;
     answer = await startCeremony({
       kind,
@@ -148,26 +174,52 @@ async function onRequest(kind, { requestId, requestDetailsJson }) {
         requests.set(requestId, ceremony);
         // vauth's own deadline (the page's timeout when its page script noted it, else 5 min)
         const timer = setTimeout(() => ceremony.cancel("vauth's time for this request ran out."), ceremony.timeoutMs);
+        const unwatch = watch(frame, () => ceremony.cancel("The page went away."));
+        // (aborted before this: called off at once, before it asks the daemon anything)
+        if (calledOff.delete(requestId)) ceremony.cancel("The page aborted the request.");
         return () => {
           clearTimeout(timer);
+          unwatch();
           requests.delete(requestId);
         };
       },
     });
   } catch (error) {
+    calledOff.delete(requestId);
     return complete(kind, requestId, { error: pageError(error) });
   }
-  if (answer.fallback) return handBack(kind, requestId, origin);
+  if (answer.fallback) return handBack(kind, requestId, origin, frame, request.options.timeout);
   return complete(kind, requestId, { responseJson: JSON.stringify(answer.result) });
 }
 
 // "Use another authenticator" (or the site's remembered choice): end the request with the
 // hand-back error, then let go of the proxy until the page's own call to the browser settles.
-async function handBack(kind, requestId, origin) {
+// It comes back however that ends: the page script says so (answered, refused, timed out), the
+// page goes away (closed, navigated: its document is watched), the page's timeout passes (a
+// backstop), or the worker starts again (it attaches when it starts). The worker stays awake
+// meanwhile, so that none of these is missed. A call vauth's page script did not make cannot be
+// asked again: the proxy is not let go for it.
+async function handBack(kind, requestId, origin, frame, timeout) {
   await complete(kind, requestId, { error: { name: PROXY.HANDBACK_ERROR, message: PROXY.HANDBACK_MESSAGE } });
-  clearTimeout(handback?.timer);
+  if (!frame) return;
   const detached = detach().then(() => undefined);
-  handback = { origin, detached, timer: setTimeout(() => resume(null, true), HANDBACK_MS) };
+  keepalive.hold();
+  const backstop = (typeof timeout === "number" ? Math.min(Math.max(timeout, 10_000), 600_000) : 300_000) + HANDBACK_GRACE_MS;
+  handback = {
+    origin,
+    detached,
+    timer: setTimeout(() => resume(null, true), backstop),
+    unwatch: watch(frame, () => resume(null, true)),
+  };
+}
+
+// The hand-back is over (or the switch was turned off): let the worker sleep again.
+function endHandback() {
+  if (!handback) return;
+  clearTimeout(handback.timer);
+  handback.unwatch();
+  handback = null;
+  keepalive.release();
 }
 
 // The page script (op HANDBACK): wait until the proxy has let go, so its call reaches the browser.
@@ -182,8 +234,7 @@ export async function releaseFor(origin) {
 // The page script (op HANDBACK_DONE), or the backstop timer: take the proxy back.
 export async function resume(origin, always = false) {
   if (!handback || (!always && handback.origin !== origin)) return null;
-  clearTimeout(handback.timer);
-  handback = null;
+  endHandback();
   await applyProxy();
   return null;
 }
@@ -196,7 +247,10 @@ export function initProxy({ start, available }) {
   api.onCreateRequest.addListener((request) => onRequest(ACTIONS.CREATE, request));
   api.onGetRequest.addListener((request) => onRequest(ACTIONS.GET, request));
   api.onRequestCanceled.addListener((requestId) => {
-    requests.get(requestId)?.cancel("The page aborted the request.");
+    const ceremony = requests.get(requestId);
+    if (ceremony) return ceremony.cancel("The page aborted the request.");
+    calledOff.add(requestId); // its ceremony is not made yet
+    setTimeout(() => calledOff.delete(requestId), CALLED_OFF_MS);
   });
   api.onIsUvpaaRequest.addListener(async ({ requestId }) => {
     const isUvpaa = await isAvailable().catch(() => false);

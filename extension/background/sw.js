@@ -16,8 +16,18 @@ import { tellUser } from "./notify.js";
 
 const host = new NativeHost();
 const LONG_ACTIONS = { [ACTIONS.EXPORT]: 300_000, [ACTIONS.IMPORT]: 300_000, [ACTIONS.UNLOCK]: 120_000, [ACTIONS.PASSPHRASE]: 120_000 };
-// A bridge opens one page port per request, so the port names the ceremony (to cancel it).
-const pageCeremonies = new WeakMap(); // page port -> Ceremony
+// A bridge opens one page port per document; each request on it has an id. A request can be
+// called off (the page aborted it, or went away: its port closed) before its ceremony exists
+// (it is made after a few awaits): then the reason waits in its entry, and the ceremony is
+// called off as soon as it is made, before it asks the daemon anything.
+const pagePorts = new WeakMap(); // page port -> Map(request id -> {ceremony, calledOff})
+
+function callOff(port, id, reason) {
+  const entry = pagePorts.get(port)?.get(id);
+  if (!entry) return;
+  entry.calledOff ??= reason;
+  entry.ceremony?.cancel(entry.calledOff);
+}
 
 // -- page requests (from a bridge, over a PORTS.PAGE port) --------------------------------------
 
@@ -52,15 +62,17 @@ async function pageCeremony(msg, { origin, topOrigin, payload, sender, port }) {
   const options = payload.options;
   if (!options || typeof options !== "object") throw new VauthError(DOM_ERRORS.TYPE, "publicKey is required");
   if (proxyAttached()) {
-    notePageRequest(origin, topOrigin, options);
+    notePageRequest(origin, topOrigin, options, sender);
     return { fallback: true };
   }
   const conditional = kind === ACTIONS.GET && payload.conditional === true;
   return ceremonyRequest({
     kind, options, origin, topOrigin, conditional, tabId: sender.tab?.id,
     track(ceremony) {
-      pageCeremonies.set(port, ceremony);
-      return () => pageCeremonies.delete(port);
+      const entry = pagePorts.get(port)?.get(msg.id) ?? { ceremony: null, calledOff: null };
+      entry.ceremony = ceremony;
+      if (entry.calledOff) ceremony.cancel(entry.calledOff);
+      return () => (entry.ceremony = null);
     },
   });
 }
@@ -161,8 +173,8 @@ async function signal(op, origin, payload) {
   return { result: null };
 }
 
-function pageCancel(_msg, _sender, port) {
-  pageCeremonies.get(port)?.cancel("The page aborted the request.");
+function pageCancel(msg, _sender, port) {
+  callOff(port, msg.id, "The page aborted the request.");
   return null;
 }
 
@@ -261,7 +273,7 @@ chrome.runtime.onMessage.addListener((msg, sender, sendResponse) => {
   return true;
 });
 
-// Ports: a bridge's page requests (one port each) and the ceremony window's state feed.
+// Ports: a bridge's page requests (one port per document) and the ceremony window's state feed.
 chrome.runtime.onConnect.addListener((port) => {
   if (port.name === PORTS.PAGE) return connectPage(port);
   if (port.name === PORTS.CEREMONY) {
@@ -276,14 +288,21 @@ chrome.runtime.onConnect.addListener((port) => {
 });
 
 function connectPage(port) {
+  const calls = new Map(); // request id -> {ceremony, calledOff}, while it is answered
+  pagePorts.set(port, calls);
   port.onMessage.addListener((msg) => {
     if (typeof msg?.id !== "string") return;
+    const answering = msg.type === MSG.PAGE_REQUEST;
+    if (answering && calls.has(msg.id)) return; // one answer per request id
+    if (answering) calls.set(msg.id, { ceremony: null, calledOff: null });
     route(msg, port.sender, port).then(
       (answer) => answer && reply(port, { id: msg.id, ok: !answer.fallback, ...answer }),
       (error) => reply(port, { id: msg.id, ok: false, error: pageError(error) }),
-    );
+    ).finally(() => answering && calls.delete(msg.id));
   });
-  port.onDisconnect.addListener(() => pageCeremonies.get(port)?.cancel("The page went away."));
+  port.onDisconnect.addListener(() => {
+    for (const id of calls.keys()) callOff(port, id, "The page went away.");
+  });
 }
 
 function reply(port, message) {

@@ -108,6 +108,10 @@
   const getRandomValues = uncurry(Crypto.prototype.getRandomValues);
   const cryptoObject = crypto;
   const doc = document;
+  const SafeWeakMap = WeakMap;
+  const arraySort = uncurry(Array.prototype.sort);
+  const stringIndexOf = uncurry(String.prototype.indexOf);
+  const stringSlice = uncurry(String.prototype.slice);
   // WebAuthn refuses a document with an opaque origin (a sandboxed page or frame, a data:
   // document) as Chromium does; read before any page script runs. The service worker refuses too.
   const opaqueOrigin = globalThis.origin === "null";
@@ -117,6 +121,48 @@
   const opaqueOriginError = () => new SafeDOMException(
     "The current origin is an opaque origin and hence not allowed to access 'PublicKeyCredential' objects.",
     "NotAllowedError");
+
+  // -- replacements that read as the browser's own ----------------------------------------------
+  // Each function vauth puts where the browser had one has the browser's name, length and
+  // attributes, and Function.prototype.toString gives the browser's text for it
+  // ("function get() { [native code] }"), as for the one it stands for.
+  const nativeSource = new SafeWeakMap(); // vauth's function -> the browser's text for it
+  const sourceOf = uncurry(SafeWeakMap.prototype.get);
+  const setSource = uncurry(SafeWeakMap.prototype.set);
+  const functionToString = Function.prototype.toString;
+  const textOf = uncurry(functionToString);
+  const disguise = (replacement, original) => setSource(nativeSource, replacement, textOf(original));
+  const toStringReplacement = {
+    toString() {
+      const text = sourceOf(nativeSource, this);
+      return text !== undefined ? text : reflectApply(functionToString, this, []);
+    },
+  }.toString;
+  disguise(toStringReplacement, functionToString);
+  defineProperty(Function.prototype, "toString", {
+    ...getOwnPropertyDescriptor(Function.prototype, "toString"),
+    value: toStringReplacement,
+  });
+
+  // Put `replacement` where `holder[name]` is, with that property's attributes; where the browser
+  // has none, as a WebIDL operation (enumerable, writable, configurable).
+  function replaceOperation(target, name, replacement) {
+    const d = getOwnPropertyDescriptor(target, name);
+    if (d && typeof d.value === "function") disguise(replacement, d.value);
+    else setSource(nativeSource, replacement, nativeText(name));
+    defineProperty(target, name, {
+      value: replacement,
+      writable: d ? d.writable : true,
+      enumerable: d ? d.enumerable : true,
+      configurable: d ? d.configurable : true,
+    });
+  }
+  // The browser's text for a native function named `name` (its own format, from one it has).
+  const nativeText = (name) => {
+    const call = textOf(Function.prototype.call);
+    const at = stringIndexOf(call, "call");
+    return stringSlice(call, 0, at) + name + stringSlice(call, at + 4);
+  };
 
   // -- base64url, without atob/btoa ----------------------------------------------------------------
   const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -446,39 +492,146 @@
     return null;
   }
 
-  // -- results -> objects real relying-party code accepts -----------------------------------------
-  const own = (value) => ({ value, enumerable: true, writable: false, configurable: true });
-  const method = (fn) => ({ value: fn, enumerable: false, writable: true, configurable: true });
+  // -- results -> objects the browser's own would be (house style rule 19) -------------------------
+  // A browser's PublicKeyCredential has no own properties: its attributes are accessors on the
+  // prototype chain (WebIDL §3.7.6) that check the object is one of theirs ("Illegal
+  // invocation" otherwise), and its methods are operations there. So vauth's objects are bare
+  // objects of those prototypes, their values held here, and the browser's accessors and
+  // operations are replaced by ones that answer for vauth's objects and hand every other object
+  // to the browser's own (a credential the browser made, or anything else: its own TypeError).
+  // A platform object cannot be cloned (DataCloneError): neither can a Proxy, which each is.
+  const answers = new SafeWeakMap(); // vauth's object -> {interface name -> {member -> answer}}
+  const answersOf = uncurry(SafeWeakMap.prototype.get);
+  const answering = uncurry(SafeWeakMap.prototype.set);
+  const SafeProxy = Proxy;
   const copy = (json) => jsonParse(jsonStringify(json));
   const optionalBuffer = (text) => (typeof text === "string" ? b64urlDecode(text) : null);
 
+  function answerFor(object, iface, member) {
+    const all = answersOf(answers, object);
+    const mine = all && all[iface];
+    return mine && hasOwn(mine, member) ? mine : null;
+  }
+
+  // The getter `member` of `iface`'s prototype, answering for vauth's objects.
+  function answerAttribute(iface, member) {
+    const proto = globalThis[iface] && globalThis[iface].prototype;
+    const d = proto && getOwnPropertyDescriptor(proto, member);
+    if (!d || typeof d.get !== "function") return;
+    const original = d.get;
+    const replacement = getOwnPropertyDescriptor({
+      get [member]() {
+        const mine = answerFor(this, iface, member);
+        return mine ? mine[member] : reflectApply(original, this, []);
+      },
+    }, member).get;
+    disguise(replacement, original);
+    defineProperty(proto, member, { get: replacement, set: d.set, enumerable: d.enumerable, configurable: d.configurable });
+  }
+
+  // The operation `member` of `iface`'s prototype (no arguments), answering for vauth's objects.
+  function answerOperation(iface, member) {
+    const proto = globalThis[iface] && globalThis[iface].prototype;
+    const d = proto && getOwnPropertyDescriptor(proto, member);
+    if (!d || typeof d.value !== "function") return;
+    const original = d.value;
+    const replacement = {
+      [member]() {
+        const mine = answerFor(this, iface, member);
+        return mine ? mine[member]() : reflectApply(original, this, arguments);
+      },
+    }[member];
+    disguise(replacement, original);
+    defineProperty(proto, member, { ...d, value: replacement });
+  }
+
+  const INTERFACES = {
+    Credential: { attributes: ["id", "type"] },
+    PublicKeyCredential: {
+      attributes: ["rawId", "response", "authenticatorAttachment"],
+      operations: ["getClientExtensionResults", "toJSON"],
+    },
+    AuthenticatorResponse: { attributes: ["clientDataJSON"] },
+    AuthenticatorAttestationResponse: {
+      attributes: ["attestationObject"],
+      operations: ["getTransports", "getAuthenticatorData", "getPublicKey", "getPublicKeyAlgorithm"],
+    },
+    AuthenticatorAssertionResponse: { attributes: ["authenticatorData", "signature", "userHandle", "attestationObject"] },
+  };
+  for (const iface of objectKeys(INTERFACES)) {
+    const { attributes = [], operations = [] } = INTERFACES[iface];
+    for (let i = 0; i < attributes.length; i++) answerAttribute(iface, attributes[i]);
+    for (let i = 0; i < operations.length; i++) answerOperation(iface, operations[i]);
+  }
+
+  // A bare object of `proto`, answering as `byInterface` says.
+  function platformObject(proto, byInterface) {
+    const handler = holder(); // no traps, not even ones a page adds to Object.prototype
+    const object = new SafeProxy(objectCreate(proto), handler);
+    const record = holder();
+    const ifaces = objectKeys(byInterface);
+    for (let i = 0; i < ifaces.length; i++) {
+      const given = byInterface[ifaces[i]];
+      const members = (record[ifaces[i]] = holder());
+      const names = objectKeys(given);
+      for (let j = 0; j < names.length; j++) members[names[j]] = given[names[j]];
+    }
+    answering(answers, object, record);
+    return object;
+  }
+
+  // WebIDL turns a dictionary into an object with its members in lexicographic order (§3.2.17),
+  // at every level: what toJSON() and getClientExtensionResults() give.
+  function sortedDeep(value) {
+    if (isArray(value)) {
+      const out = [];
+      for (let i = 0; i < value.length; i++) defineProperty(out, i, plain(sortedDeep(value[i])));
+      return out;
+    }
+    if (!isObject(value)) return value; // (JSON from the service worker: no buffers yet)
+    const out = {};
+    const names = arraySort(objectKeys(value));
+    for (let i = 0; i < names.length; i++) defineProperty(out, names[i], plain(sortedDeep(value[names[i]])));
+    return out;
+  }
+
+  // Chromium gives the same ArrayBuffer on each call of getAuthenticatorData() and
+  // getPublicKey(); Firefox a new copy each time.
+  const arrayBufferSlice = uncurry(ArrayBuffer.prototype.slice);
+  const fresh = (buffer) => (firefox && buffer !== null ? arrayBufferSlice(buffer, 0) : buffer);
+
   function attestationResponse(r) {
-    const response = objectCreate(Attestation.prototype);
     const authenticatorData = b64urlDecode(r.authenticatorData);
     const publicKey = optionalBuffer(r.publicKey);
     const transports = isArray(r.transports) ? copy(r.transports) : [];
-    defineProperty(response, "clientDataJSON", own(b64urlDecode(r.clientDataJSON)));
-    defineProperty(response, "attestationObject", own(b64urlDecode(r.attestationObject)));
-    defineProperty(response, "getTransports", method(() => copy(transports)));
-    defineProperty(response, "getAuthenticatorData", method(() => authenticatorData));
-    defineProperty(response, "getPublicKey", method(() => publicKey));
-    defineProperty(response, "getPublicKeyAlgorithm", method(() => r.publicKeyAlgorithm));
-    return response;
+    return platformObject(Attestation.prototype, {
+      AuthenticatorResponse: { clientDataJSON: b64urlDecode(r.clientDataJSON) },
+      AuthenticatorAttestationResponse: {
+        attestationObject: b64urlDecode(r.attestationObject),
+        getTransports: () => copy(transports),
+        getAuthenticatorData: () => fresh(authenticatorData),
+        getPublicKey: () => fresh(publicKey),
+        getPublicKeyAlgorithm: () => r.publicKeyAlgorithm,
+      },
+    });
   }
 
   function assertionResponse(r) {
-    const response = objectCreate(Assertion.prototype);
-    defineProperty(response, "clientDataJSON", own(b64urlDecode(r.clientDataJSON)));
-    defineProperty(response, "authenticatorData", own(b64urlDecode(r.authenticatorData)));
-    defineProperty(response, "signature", own(b64urlDecode(r.signature)));
-    defineProperty(response, "userHandle", own(optionalBuffer(r.userHandle)));
-    defineProperty(response, "attestationObject", own(optionalBuffer(r.attestationObject)));
-    return response;
+    const assertion = {
+      authenticatorData: b64urlDecode(r.authenticatorData),
+      signature: b64urlDecode(r.signature),
+      userHandle: optionalBuffer(r.userHandle),
+    };
+    if (hasOwn(Assertion.prototype, "attestationObject")) assertion.attestationObject = optionalBuffer(r.attestationObject);
+    return platformObject(Assertion.prototype, {
+      AuthenticatorResponse: { clientDataJSON: b64urlDecode(r.clientDataJSON) },
+      AuthenticatorAssertionResponse: assertion,
+    });
   }
 
   // WebAuthn's ArrayBuffer-valued client extension outputs arrive as base64url.
   function extensionResults(json) {
-    const results = copy(json || {});
+    const results = sortedDeep(json || {});
     const decode = (holder, name) => {
       if (holder && typeof holder[name] === "string") holder[name] = b64urlDecode(holder[name]);
     };
@@ -491,18 +644,19 @@
 
   function credentialFrom(kind, json) {
     const frozenJSON = copy(json);
-    const credential = objectCreate(PKC.prototype);
+    if (frozenJSON.authenticatorAttachment == null) delete frozenJSON.authenticatorAttachment;
     const response =
       kind === PAGE_OPS.CREATE ? attestationResponse(json.response) : assertionResponse(json.response);
-    defineProperty(credential, "id", own(json.id));
-    defineProperty(credential, "rawId", own(b64urlDecode(json.rawId)));
-    defineProperty(credential, "type", own(json.type));
-    defineProperty(credential, "response", own(response));
-    defineProperty(credential, "authenticatorAttachment", own(json.authenticatorAttachment ?? null));
-    defineProperty(credential, "getClientExtensionResults", method(() =>
-      extensionResults(frozenJSON.clientExtensionResults)));
-    defineProperty(credential, "toJSON", method(() => copy(frozenJSON)));
-    return credential;
+    return platformObject(PKC.prototype, {
+      Credential: { id: json.id, type: json.type },
+      PublicKeyCredential: {
+        rawId: b64urlDecode(json.rawId),
+        response,
+        authenticatorAttachment: json.authenticatorAttachment ?? null,
+        getClientExtensionResults: () => extensionResults(frozenJSON.clientExtensionResults),
+        toJSON: () => sortedDeep(frozenJSON),
+      },
+    });
   }
 
   function pageError(error) {
@@ -516,8 +670,11 @@
     const reason = signalReason(signal);
     return reason !== undefined ? reason : new SafeDOMException("The operation was aborted.", "AbortError");
   };
-  const notAllowed = () =>
-    new SafeDOMException("The operation either timed out or was not allowed.", "NotAllowedError");
+  // (the browser's own sentence: PAGE_ERROR_MESSAGES in extension/shared/protocol.js)
+  const NOT_ALLOWED_MESSAGE = firefox
+    ? "The request is not allowed by the user agent or the platform in the current context, possibly because the user denied permission."
+    : "The operation either timed out or was not allowed. See: https://www.w3.org/TR/webauthn-2/#sctn-privacy-considerations-client.";
+  const notAllowed = () => new SafeDOMException(NOT_ALLOWED_MESSAGE, "NotAllowedError");
 
   // -- the channel to the bridge --------------------------------------------------------------------
   const channel = createElement(doc, "vauth-channel"); // detached: no page script can reach it
@@ -732,8 +889,10 @@
     }
   }
 
+  // (length 0, as WebIDL gives an operation whose arguments are all optional)
   const replacements = {
-    create(options) {
+    create() {
+      const options = arguments[0];
       if (this !== container) return originalCreate(this, options);
       const { request, error } = convertRequest(PAGE_OPS.CREATE, options);
       if (error) return rejectWith(error);
@@ -741,7 +900,8 @@
       if (request.mediation === "conditional") return throughBrowser(PAGE_OPS.CREATE, options);
       return ceremony(PAGE_OPS.CREATE, options, request);
     },
-    get(options) {
+    get() {
+      const options = arguments[0];
       if (this !== container) return originalGet(this, options);
       const { request, error } = convertRequest(PAGE_OPS.GET, options);
       if (error) return rejectWith(error);
@@ -750,8 +910,8 @@
       return ceremony(PAGE_OPS.GET, options, request);
     },
   };
-  defineProperty(Container.prototype, "create", method(replacements.create));
-  defineProperty(Container.prototype, "get", method(replacements.get));
+  replaceOperation(Container.prototype, "create", replacements.create);
+  replaceOperation(Container.prototype, "get", replacements.get);
 
   // -- PublicKeyCredential statics --------------------------------------------------------------------
   const VAUTH_CAPABILITIES = freeze([
@@ -805,6 +965,16 @@
         return merged;
       }));
     },
+    signalUnknownCredential(options) {
+      return signal(PAGE_OPS.SIGNAL_UNKNOWN_CREDENTIAL, options, unknownCredentialOptions, ["credentialId"]);
+    },
+    signalAllAcceptedCredentials(options) {
+      return signal(PAGE_OPS.SIGNAL_ALL_ACCEPTED_CREDENTIALS, options, allAcceptedCredentialsOptions,
+        ["userId", "allAcceptedCredentialIds"]);
+    },
+    signalCurrentUserDetails(options) {
+      return signal(PAGE_OPS.SIGNAL_CURRENT_USER_DETAILS, options, currentUserDetailsOptions, ["userId"]);
+    },
   };
 
   // The Signal API: validate as WebAuthn says (TypeError), tell the browser's own authenticators
@@ -846,16 +1016,5 @@
     ["displayName", domString, REQUIRED], ["name", domString, REQUIRED], rpIdMember, userIdMember,
   ]);
 
-  statics.signalUnknownCredential = function signalUnknownCredential(options) {
-    return signal(PAGE_OPS.SIGNAL_UNKNOWN_CREDENTIAL, options, unknownCredentialOptions, ["credentialId"]);
-  };
-  statics.signalAllAcceptedCredentials = function signalAllAcceptedCredentials(options) {
-    return signal(PAGE_OPS.SIGNAL_ALL_ACCEPTED_CREDENTIALS, options, allAcceptedCredentialsOptions,
-      ["userId", "allAcceptedCredentialIds"]);
-  };
-  statics.signalCurrentUserDetails = function signalCurrentUserDetails(options) {
-    return signal(PAGE_OPS.SIGNAL_CURRENT_USER_DETAILS, options, currentUserDetailsOptions, ["userId"]);
-  };
-
-  for (const name of objectKeys(statics)) defineProperty(PKC, name, method(statics[name]));
+  for (const name of objectKeys(statics)) replaceOperation(PKC, name, statics[name]);
 })();

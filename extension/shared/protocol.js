@@ -13,6 +13,7 @@ export const ACTIONS = Object.freeze({
   CREATE: "create",
   GET: "get",
   CTAP: "ctap",
+  CANCEL: "cancel", // a page's ceremony called off (it aborted, or went away)
   ATTESTATION_CA: "attestation.ca",
   PROMPTS_WAIT: "prompts.wait",
   PROMPTS_ANSWER: "prompts.answer",
@@ -107,6 +108,35 @@ export const ERRORS = Object.freeze({
   ...DOM_ERRORS,
 });
 
+// What a page gets for each code a ceremony can end with: the DOMException name (the one
+// table, vauth/webauthn/errors.py PAGE_ERRORS; a test keeps the two equal). As in Chromium, a
+// page learns nothing of vauth's own trouble: NotAllowedError.
+const NOT_ALLOWED_CODES = [
+  ERRORS.VAULT_LOCKED, ERRORS.WRONG_PASSPHRASE, ERRORS.VAULT_ERROR, ERRORS.SYNC_ERROR, ERRORS.NO_VAULT,
+  ERRORS.INVALID_ARGUMENT, ERRORS.NO_SUCH_CREDENTIAL, ERRORS.NO_SUCH_PROMPT, ERRORS.NO_SUCH_AUTHENTICATOR,
+  ERRORS.UNSUPPORTED_OPERATION, ERRORS.UNKNOWN_ACTION, ERRORS.INTERNAL, ERRORS.FORBIDDEN,
+  ERRORS.DAEMON_UNAVAILABLE, ERRORS.FORBIDDEN_ORIGIN, ERRORS.BAD_MESSAGE, ERRORS.HOST_UNAVAILABLE,
+  ERRORS.TIMEOUT, ERRORS.STOPPING, DOM_ERRORS.UNKNOWN, DOM_ERRORS.CONSTRAINT,
+];
+export const PAGE_ERRORS = Object.freeze(Object.fromEntries([
+  ...Object.values(DOM_ERRORS)
+    .filter((name) => name !== DOM_ERRORS.UNKNOWN && name !== DOM_ERRORS.CONSTRAINT)
+    .map((name) => [name, name]),
+  ...NOT_ALLOWED_CODES.map((code) => [code, DOM_ERRORS.NOT_ALLOWED]),
+]));
+// The browser's own sentences for the names it always words the same way (Chromium's
+// credential_manager_type_converters.cc; Firefox's dom/base/domerr.msg); others keep theirs.
+export const PAGE_ERROR_MESSAGES = Object.freeze({
+  chromium: Object.freeze({
+    [DOM_ERRORS.NOT_ALLOWED]: "The operation either timed out or was not allowed. See: https://www.w3.org/TR/webauthn-2/#sctn-privacy-considerations-client.",
+    [DOM_ERRORS.INVALID_STATE]: "The user attempted to register an authenticator that contains one of the credentials already registered with the relying party.",
+  }),
+  firefox: Object.freeze({
+    [DOM_ERRORS.NOT_ALLOWED]: "The request is not allowed by the user agent or the platform in the current context, possibly because the user denied permission.",
+    [DOM_ERRORS.INVALID_STATE]: "An attempt was made to use an object that is not, or is no longer, usable",
+  }),
+});
+
 // Page script (MAIN world) <-> bridge (ISOLATED world). Copied in page/page.js and
 // content/bridge.js between the `protocol:page-messages` markers.
 export const PAGE_MESSAGES = Object.freeze({
@@ -160,7 +190,9 @@ export const MSG = Object.freeze({
   CEREMONY_STATE: "ceremony.state",
 });
 
-export const PORTS = Object.freeze({ PAGE: "vauth.page", CEREMONY: "vauth.ceremony" });
+// (WATCH: from the service worker to a document's bridge, open while a request of that
+// document is being answered, so that its closing says the document went away)
+export const PORTS = Object.freeze({ PAGE: "vauth.page", CEREMONY: "vauth.ceremony", WATCH: "vauth.watch" });
 
 // Where a site's ceremonies go: vauth, the browser's own authenticators, or ask each time.
 export const CHOICES = Object.freeze({ VAUTH: "vauth", BROWSER: "browser", ASK: "ask" });

@@ -120,6 +120,23 @@ def serve_rp() -> Iterator[RelyingParty]:
     thread.join(10)
 
 
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[Any]:
+    """Playwright for a module that launches browsers of its own (one driver per module: its
+    sync API allows one per thread)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def origin() -> Iterator[str]:
+    """The relying party's origin, one for a module's comparisons."""
+    with serve_rp() as party:
+        yield party.origin
+
+
 @pytest.fixture
 def mode() -> str:
     """How vauth reaches pages: "page" (its page script, the default) or "proxy"
@@ -178,6 +195,38 @@ def launch_with_extension(playwright: Any, environment: Environment, *others: Pa
             f"--load-extension={extensions}",
         ],
     )
+
+
+@contextmanager
+def chromium_alone(playwright: Any, origin: str) -> Iterator[tuple[Any, Any]]:
+    """Chromium without vauth: a new context and its page at ``origin`` (the caller adds CDP
+    virtual authenticators), for the side-by-side comparisons."""
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    try:
+        context = browser.new_context()
+        page = context.new_page()
+        page.goto(origin)
+        yield context, page
+    finally:
+        browser.close()
+
+
+@contextmanager
+def chromium_with_vauth(playwright: Any, origin: str, base: Path) -> Iterator[tuple[Any, Any]]:
+    """Chromium with vauth answering in the page, its daemon in tester mode (`--presence auto`,
+    no window): the environment and a page at ``origin``."""
+    environment = Environment(base, support.environment(base, PASSPHRASE))
+    daemon = Daemon(environment, "--presence", "auto")
+    try:
+        context = launch_with_extension(playwright, environment)
+        try:
+            page = context.new_page()
+            page.goto(origin)
+            yield environment, page
+        finally:
+            context.close()
+    finally:
+        daemon.stop()
 
 
 def virtual_platform_authenticator(browser: Any, page: Any) -> Any:

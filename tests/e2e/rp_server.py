@@ -71,6 +71,19 @@ window.login = async (extra) => {
 </body></html>
 """
 
+# vauth's page script reads as the browser's own (its functions' source says [native code]);
+# what gives it away is an error's stack: it names the extension's script in Chromium, and in
+# Firefox (which injects the script as "<anonymous code>" and shows no frame for a native
+# function) it has a frame for vauth's toString. An expression: true where vauth is loaded.
+VAUTH_LOADED = """(() => {
+  try {
+    Function.prototype.toString.call(null);
+  } catch (e) {
+    return /-extension:|^toString@/m.test(String(e.stack));
+  }
+  return false;
+})()"""
+
 # A page that calls WebAuthn with options of its own (a document with an opaque origin cannot
 # fetch them from the RP): `probe(kind, extra)` -> {ok, name, message, origin, crossOrigin}.
 PROBE = """<!doctype html>
@@ -89,10 +102,9 @@ window.probe = async (kind, extra) => {
             ...(data.topOrigin ? {topOrigin: data.topOrigin} : {})};
   } catch (e) { return {ok: false, name: e.name, message: e.message}; }
 };
-window.vauthLoaded = () => typeof CredentialsContainer === "function"
-  && !String(CredentialsContainer.prototype.create).includes("[native code]");
+window.vauthLoaded = () => VAUTH_LOADED;
 </script></body></html>
-"""
+""".replace("VAUTH_LOADED", VAUTH_LOADED)
 # Frames: a same-origin page sandboxed without allow-same-origin (opaque), a data: document
 # (opaque, and not a secure context: no WebAuthn at all) and a srcdoc document (it inherits
 # this page's origin: not opaque).

@@ -283,11 +283,13 @@ def test_a_site_left_to_the_browser_is_handed_back_and_the_proxy_taken_again(
     assert json.loads(environment.cli("list", "--json").stdout) == []
     worker.evaluate("chrome.storage.local.set({settings: {sites: {}}})")
     # attached again (autofill is off while it is) once the page script said its call settled
-    page.wait_for_function(
-        """async () =>
-        !(await PublicKeyCredential.isConditionalMediationAvailable())""",
-        polling=100,
-    )
+    # (evaluate awaits the promise: wait_for_function takes the promise itself as truthy)
+    attached = "async () => !(await PublicKeyCredential.isConditionalMediationAvailable())"
+    for _ in range(50):
+        if page.evaluate(attached):
+            break
+        page.wait_for_timeout(100)
+    assert page.evaluate(attached)
     assert in_isolated_world(browser, page, BYPASS)["ok"] is True
     assert [c["userName"] for c in json.loads(environment.cli("list", "--json").stdout)] == [
         "outsider"

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.rp_server import RelyingParty
+from tests.e2e.rp_server import VAUTH_LOADED, RelyingParty
 from vauth.harness import VauthDaemon
 
 pytestmark = pytest.mark.e2e
@@ -94,7 +94,7 @@ def test_vauth_page_is_in_the_browser_it_names(
     page = open_site(vauth_page, rp)
     agent = page.evaluate("navigator.userAgent")
     assert ("Firefox/" in agent) == (vauth_browser_name == "firefox"), agent
-    assert page.evaluate("!String(CredentialsContainer.prototype.create).includes('[native')")
+    assert page.evaluate(VAUTH_LOADED)
 
 
 TESTER_PROJECT = Path(__file__).resolve().parent / "installed" / "tester_project"

@@ -22,15 +22,9 @@ from typing import Any
 
 import pytest
 
-from tests import support
 from tests.e2e.conftest import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    PASSPHRASE,
-    Daemon,
-    Environment,
-    launch_with_extension,
-    serve_rp,
+    chromium_alone,
+    chromium_with_vauth,
     virtual_platform_authenticator,
 )
 
@@ -144,31 +138,11 @@ def run_cases(page: Any) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def playwright() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def origin() -> Iterator[str]:
-    with serve_rp() as party:
-        yield party.origin
-
-
-@pytest.fixture(scope="module")
 def chromium_outcomes(playwright: Any, origin: str) -> dict[str, str]:
     """Chromium alone, with its CDP virtual authenticator."""
-    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-    try:
-        context = browser.new_context()
-        page = context.new_page()
-        page.goto(origin)
+    with chromium_alone(playwright, origin) as (context, page):
         virtual_platform_authenticator(context, page)
         return run_cases(page)
-    finally:
-        browser.close()
 
 
 @pytest.fixture(scope="module")
@@ -178,18 +152,10 @@ def vauth_run(
     """Chromium with vauth installed, its daemon in tester mode (no window): the outcomes, and
     the passkeys the vault holds afterwards."""
     base = tmp_path_factory.mktemp("webidl")
-    environment = Environment(base, support.environment(base, PASSPHRASE))
-    daemon = Daemon(environment, "--presence", "auto")
-    context = launch_with_extension(playwright, environment)
-    try:
-        page = context.new_page()
-        page.goto(origin)
+    with chromium_with_vauth(playwright, origin, base) as (environment, page):
         outcomes = run_cases(page)
         outcomes["(the first passkey)"] = page.evaluate("window.IDS")
         yield outcomes, json.loads(environment.cli("list", "--json").stdout)
-    finally:
-        context.close()
-        daemon.stop()
 
 
 @pytest.fixture(scope="module")

@@ -20,11 +20,11 @@ async def test_wrong_pin_is_explained(authenticator: Authenticator) -> None:
 
 
 @pytest.mark.parametrize("reply", [b"", b"\x00\xff"], ids=["empty", "not CBOR"])
-async def test_malformed_reply_is_an_unknown_error(reply: bytes) -> None:
+async def test_malformed_reply_is_not_allowed(reply: bytes) -> None:
     async def process(message: bytes) -> bytes:
         return reply
 
     session = PinSession(ByteChannel(process), (2,))
     with pytest.raises(WebAuthnError) as exc:
         await session.shared_secret()
-    assert exc.value.name == "UnknownError"
+    assert exc.value.name == "NotAllowedError"

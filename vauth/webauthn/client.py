@@ -44,7 +44,7 @@ from vauth.webauthn.ctap_messages import (
     options_map,
     status_of,
 )
-from vauth.webauthn.errors import WebAuthnError
+from vauth.webauthn.errors import ClientFailure, WebAuthnError, failed
 from vauth.webauthn.extensions import (
     check_creation,
     check_request,
@@ -196,7 +196,7 @@ class WebAuthnClient:
         except Exception:  # a malformed authenticator response, whatever the parser raised
             attested, outputs = None, {}
         if attested is None:
-            raise WebAuthnError("UnknownError", "create: no attested credential data")
+            raise failed(ClientFailure.MALFORMED_RESPONSE, "create: no attested credential data")
 
         result = convey(
             AttestationResult(fmt, auth_data, att_stmt),
@@ -247,7 +247,7 @@ class WebAuthnClient:
         )
         allow = _usable(opts.allow_credentials, info)
         if opts.allow_credentials and not allow:
-            raise WebAuthnError("NotAllowedError", "get: no allowCredentials entry is usable")
+            raise failed(ClientFailure.NO_USABLE_CREDENTIAL, "get")
         if len(allow) > info.max_credential_count_in_list:  # more than one request can carry
             fitted = await self._fit(rp_id, client_data_hash, allow, info)
             allow = fitted or allow[: info.max_credential_count_in_list]  # none: the first batch
@@ -274,7 +274,7 @@ class WebAuthnClient:
         try:
             _, outputs = AuthenticatorData(auth_data).attested_credential_data()
         except Exception:  # a malformed authenticator response, whatever the parser raised
-            raise WebAuthnError("UnknownError", "get: malformed authenticator data") from None
+            raise failed(ClientFailure.MALFORMED_RESPONSE, "get: authenticator data") from None
         extension_results = (
             await plan.outputs(outputs, response, verification.authorize) if plan.work else {}
         )
@@ -301,19 +301,16 @@ class WebAuthnClient:
     def _check_attachment(self, selection: AuthenticatorSelection) -> None:
         wanted = selection.authenticator_attachment
         if wanted is not None and wanted != self.authenticator_attachment:
-            raise WebAuthnError(
-                "NotAllowedError",
-                f"create: a {wanted} authenticator was asked for; this one is "
-                f"{self.authenticator_attachment}",
+            raise failed(
+                ClientFailure.WRONG_ATTACHMENT,
+                f"create: {wanted} asked for, {self.authenticator_attachment} here",
             )
 
     def _resident_key(self, selection: AuthenticatorSelection, info: AuthenticatorInfo) -> bool:
         supported = self.has_resident_key and info.options.get("rk", False) is True
         if selection.resident_key == "required":
             if not supported:
-                raise WebAuthnError(
-                    "ConstraintError", "create: a discoverable credential is required"
-                )
+                raise failed(ClientFailure.NO_RESIDENT_KEYS, "create")
             return True
         return selection.resident_key == "preferred" and supported
 
@@ -353,11 +350,9 @@ class WebAuthnClient:
             token = await session.uv_token(permissions, rp_id)
             return _Verification(session=session, token=token)
         if not pin_set:
-            raise WebAuthnError("ConstraintError", "user verification is required")
+            raise failed(ClientFailure.NO_USER_VERIFICATION, "user verification")
         if self.pin is None:
-            raise WebAuthnError(
-                "NotAllowedError", "the authenticator wants its PIN, and none was given"
-            )
+            raise failed(ClientFailure.PIN_UNAVAILABLE, "none was given")
         session = PinSession(self._channel, info.pin_uv_auth_protocols)
         token_permissions = permissions if options.get("pinUvAuthToken") else None
         token = await session.token(self.pin, token_permissions, rp_id)
@@ -475,9 +470,9 @@ def _assertion_credential_id(
     if not credential_id and len(allow) == 1:
         credential_id = allow[0].id
     if not credential_id:
-        raise WebAuthnError("UnknownError", "get: the assertion names no credential")
+        raise failed(ClientFailure.MALFORMED_RESPONSE, "get: the assertion names no credential")
     if allow and credential_id not in {c.id for c in allow}:
-        raise WebAuthnError("NotAllowedError", "get: the credential is not in allowCredentials")
+        raise failed(ClientFailure.CREDENTIAL_NOT_ALLOWED, "get")
     return credential_id
 
 

@@ -12,7 +12,7 @@ from vauth.ctap.authenticator import Authenticator, Command
 from vauth.ctap.messages.base import Request, Response
 from vauth.ctap.messages.get_info import GetInfoResponse
 from vauth.ctap.status import CtapError, CtapStatus
-from vauth.webauthn.errors import WebAuthnError, from_status
+from vauth.webauthn.errors import ClientFailure, failed, from_status
 
 Process = Callable[[bytes], Awaitable[bytes]]
 R = TypeVar("R", bound=Response)
@@ -163,7 +163,7 @@ async def call(
     try:
         return await channel.exchange(command, request, response)
     except MalformedResponse as exc:
-        raise WebAuthnError("UnknownError", f"{operation}: {exc}") from None
+        raise failed(ClientFailure.MALFORMED_RESPONSE, f"{operation}: {exc}") from None
     except CtapError as exc:
         raise from_status(exc.status, operation) from None
 

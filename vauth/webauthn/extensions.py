@@ -30,7 +30,7 @@ from vauth.ctap.extensions.min_pin_length import NAME as MIN_PIN_LENGTH
 from vauth.ctap.messages.get_assertion import GetAssertionResponse
 from vauth.ctap.messages.make_credential import MakeCredentialResponse
 from vauth.webauthn.ctap_messages import AuthenticatorInfo, Channel
-from vauth.webauthn.errors import WebAuthnError
+from vauth.webauthn.errors import ClientFailure, WebAuthnError, failed
 from vauth.webauthn.large_blob import Authorize, LargeBlobArray, read_blob, write_blob
 from vauth.webauthn.options import (
     CREDENTIAL_PROTECTION_POLICIES,
@@ -116,7 +116,7 @@ def check_creation(extensions: CreationExtensions, info: AuthenticatorInfo, rk: 
         raise WebAuthnError("NotSupportedError", "create: largeBlob read and write are for get()")
     # Only a discoverable credential can have a largeBlobKey (CTAP 2.1 section 12.3).
     if large_blob.support == "required" and not (rk and large_blobs_supported(info)):
-        raise WebAuthnError("NotSupportedError", "create: large-blob storage is not available")
+        raise failed(ClientFailure.NO_LARGE_BLOB, "create")
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from vauth.ctap.messages.command import Command
 from vauth.ctap.pin_protocol import PinUvAuthProtocol, PinUvAuthProtocolTwo
 from vauth.ctap.pin_state import MAX_PIN_BYTES
 from vauth.webauthn.ctap_messages import Channel, call
-from vauth.webauthn.errors import WebAuthnError
+from vauth.webauthn.errors import ClientFailure, WebAuthnError, failed
 
 _PROTOCOLS: dict[int, type[PinUvAuthProtocol]] = {2: PinUvAuthProtocolTwo, 1: PinUvAuthProtocol}
 _PADDED_PIN_LENGTH = 64  # newPinEnc encrypts the PIN padded with zeros to 64 bytes
@@ -32,7 +32,7 @@ class PinSession:
     def __init__(self, channel: Channel, versions: tuple[int, ...]) -> None:
         version = next((v for v in versions if v in _PROTOCOLS), None)
         if version is None:
-            raise WebAuthnError("NotAllowedError", "no PIN/UV auth protocol in common")
+            raise failed(ClientFailure.NO_PIN_PROTOCOL, "PIN")
         self._channel = channel
         self.protocol = _PROTOCOLS[version](os.urandom)
 
@@ -108,7 +108,7 @@ class PinSession:
         token_enc = response.pin_uv_auth_token
         token = self.protocol.decrypt(shared, token_enc) if token_enc is not None else None
         if token is None or len(token) not in (16, 32):
-            raise WebAuthnError("UnknownError", "the authenticator sent a malformed token")
+            raise failed(ClientFailure.MALFORMED_RESPONSE, "PIN: a pinUvAuthToken")
         return token
 
     def authenticate(self, token: bytes, client_data_hash: bytes) -> bytes:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.firefox.conftest import Firefox
-from tests.e2e.rp_server import RelyingParty
+from tests.e2e.rp_server import VAUTH_LOADED, RelyingParty
 from vauth.browsers import firefox as bidi
 
 TESTER_PROJECT = '''
@@ -60,13 +60,11 @@ CREATE = """navigator.credentials.create({publicKey: {
 def test_a_passkey_from_firefox(vauth_page, vauth_daemon, site):
     vauth_page.goto(site)
     assert "Firefox/" in vauth_page.evaluate("navigator.userAgent")
-    vauth_page.wait_for_function(
-        "!String(CredentialsContainer.prototype.create).includes('[native code]')"
-    )
+    vauth_page.wait_for_function(VAUTH_LOADED_EXPRESSION)
     assert vauth_page.evaluate(CREATE) == "public-key"
     (credential,) = vauth_daemon.credentials()
     assert credential["userName"] == "tess" and credential["rpId"] == "localhost"
-'''
+'''.replace("VAUTH_LOADED_EXPRESSION", repr(VAUTH_LOADED))
 
 
 def test_a_testers_project_gets_vauth_page_in_firefox(tmp_path: Path) -> None:
