@@ -107,6 +107,7 @@ SOCKET: dict[str, tuple[dict[str, str], dict[str, Any]]] = {
     ),
     "sync.devices": ({}, {}),
     "sync.leave": ({}, {}),
+    "cancel": ({"ceremonyId": "string"}, {"ceremonyId": "x"}),
     "sync.remove": ({"deviceId": "string"}, {"deviceId": "x"}),
     "sync.default": ({"default": "string?"}, {}),
     "signal.unknownCredential": (
