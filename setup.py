@@ -3,7 +3,7 @@
 The extension lives at the top of the source tree (extension/), outside the package, so the
 build copies it in as package data: the Chromium extension to vauth/share/extension/chromium/
 and the Firefox add-on, assembled by extension/firefox/assemble.sh (the same sources, Firefox's
-manifest), to vauth/share/extension/firefox/. vauth.browsers.extension finds them there. An
+manifest), to vauth/share/extension/firefox/. vauth.testing.browsers.extension finds them there. An
 editable install skips this and reads the tree's extension/.
 """
 

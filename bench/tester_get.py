@@ -1,5 +1,5 @@
 """A tester's get(), four ways in one run: in a page through vauth in tester mode (extension,
-native host, an ephemeral daemon from vauth.harness), in a page through Chromium's own CDP
+native host, an ephemeral daemon from vauth.testing.harness), in a page through Chromium's own CDP
 virtual authenticator, in Python through ``VirtualAuthenticator.get()``, and over the daemon's
 HTTP API (``POST .../get``).
 
@@ -22,8 +22,8 @@ from bench.page_get import MEASURE
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, serve_rp
 from vauth import VirtualAuthenticator
 from vauth.base64url import encode
-from vauth.harness import VauthDaemon
-from vauth.pytest_plugin import launch_chromium
+from vauth.testing.harness import VauthDaemon
+from vauth.testing.pytest_plugin import launch_chromium
 
 REGISTER = """async () => {
     const r = (n) => crypto.getRandomValues(new Uint8Array(n));

@@ -1,7 +1,7 @@
 """Recipe: a non-browser client (python-fido2) speaking CTAPHID to vauth, no hardware needed.
 
 python-fido2's ``CtapHidDevice`` talks 64-byte HID reports to vauth's CTAPHID transport over an
-in-memory loopback (``vauth.testing.open_hid_device``): the same framing a USB security key
+in-memory loopback (``vauth.testing.doubles.open_hid_device``): the same framing a USB security key
 uses (and ``vauth serve --uhid`` puts on a real /dev/hidraw). Its ``Fido2Client`` registers and
 signs in; ``Fido2Server`` judges both, and a relying party's negative path is shown with CDP's
 response override bits (a bogus signature must be refused).
@@ -20,7 +20,7 @@ from fido2.webauthn import (
 )
 
 from vauth import VirtualAuthenticator
-from vauth.testing import open_hid_device
+from vauth.testing.doubles import open_hid_device
 
 RP = PublicKeyCredentialRpEntity(id="example.com", name="Example")
 USER = PublicKeyCredentialUserEntity(id=b"user-1", name="alice", display_name="Alice")

@@ -2,7 +2,7 @@
 
 Debian's chromedriver (apt install chromium-driver: /usr/bin/chromedriver) is named explicitly,
 so Selenium Manager never downloads a driver or a browser. The daemon is a tester-mode one of
-its own (``vauth.harness.VauthDaemon``: ephemeral, presence auto, its own directories and port),
+its own (``vauth.testing.harness.VauthDaemon``: ephemeral, presence auto, its own directories and port),
 reached through vauth's extension and native host; CDP's response override bits are set over
 its HTTP API.
 
@@ -20,7 +20,7 @@ from typing import Any
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
-from vauth.harness import VauthDaemon
+from vauth.testing.harness import VauthDaemon
 
 ROOT = Path(__file__).resolve().parents[1]
 EXTENSION = ROOT / "extension"

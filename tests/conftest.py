@@ -10,7 +10,7 @@ import pytest
 from fido2.ctap2 import Ctap2
 
 from vauth import VirtualAuthenticator
-from vauth.testing import VauthCtapDevice
+from vauth.testing.doubles import VauthCtapDevice
 
 # Tests that drive a real browser or real Syncthing instances wait on processes this suite does
 # not schedule (Chromium's related-origins check stalls 1-5 s at random with no network; a

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.support import Daemon, b64, creation
-from vauth.harness import VauthDaemon
+from vauth.testing.harness import VauthDaemon
 from vauth.transport.unix_socket import Client
 
 ORIGIN = "https://example.com"

@@ -590,7 +590,7 @@ def test_the_sites_timeout_is_honoured_clamped_as_chromium_does(tmp_path: Path) 
     reasonable range as defined by the client and if not, correct it to the closest value lying
     within that range." Chromium's AdjustTimeout: kAdjustedTimeoutLower = base::Seconds(10),
     kAdjustedTimeoutUpper = base::Minutes(10), and the upper bound when no timeout is given."""
-    from vauth.service import adjusted_timeout
+    from vauth.app.service import adjusted_timeout
 
     assert adjusted_timeout({"timeout": 1}) == 10.0
     assert adjusted_timeout({"timeout": 30_000}) == 30.0

@@ -24,7 +24,7 @@ from fido2.ctap2 import Ctap2
 from fido2.ctap2.pin import ClientPin
 from fido2.hid import CAPABILITY, CTAPHID
 
-from vauth import daemon
+from vauth.daemon import root as daemon
 from vauth.transport import framing
 
 PIN = "4321"

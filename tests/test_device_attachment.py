@@ -13,8 +13,8 @@ from fido2.ctap2 import Info
 from webauthn.helpers import parse_registration_credential_json
 
 from tests.support import PASSPHRASE, creation
-from vauth.device import Device, TesterDevice, authenticator_config
-from vauth.presence import AutoPresence
+from vauth.app.device import Device, TesterDevice, authenticator_config
+from vauth.app.presence import AutoPresence
 
 ORIGIN = "https://example.com"
 GET_INFO = b"\x04"

@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 
 from vauth import inputs
-from vauth.actions import ACTIONS
-from vauth.api import schemas
-from vauth.device import CAPABILITIES, Configuration
+from vauth.app.device import CAPABILITIES, Configuration
+from vauth.daemon.actions import ACTIONS
+from vauth.daemon.api import schemas
 from vauth.inputs import InvalidInput, parse, schema
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -146,8 +146,12 @@ def test_nothing_decodes_base64_leniently() -> None:
 
 
 def test_the_edges_leave_decoding_to_the_schema() -> None:
-    edges = [ROOT / "vauth/actions.py", ROOT / "vauth/operations.py", ROOT / "vauth/service.py"]
-    edges += list((ROOT / "vauth/api").rglob("*.py"))
+    edges = [
+        ROOT / "vauth/daemon/actions.py",
+        ROOT / "vauth/app/operations.py",
+        ROOT / "vauth/app/service.py",
+    ]
+    edges += list((ROOT / "vauth/daemon/api").rglob("*.py"))
     for path in edges:
         text = path.read_text()
         assert "base64url.decode" not in text and "b64decode" not in text, path
@@ -185,7 +189,7 @@ def test_mypy_checks_each_handler_against_its_parameters_class(tmp_path: Path) -
 
     snippet = tmp_path / "handlers.py"
     snippet.write_text(
-        "from vauth.actions import Action, OneCredential, Site\n"
+        "from vauth.daemon.actions import Action, OneCredential, Site\n"
         "Action(OneCredential, lambda s, o, p: o.passkeys.rename(p.credential_id, p.nick, None))\n"
         "Action(Site, lambda s, o, p: o.passkeys.show(p.rp_id))\n"
     )

@@ -23,7 +23,7 @@ from vauth.ctap.extensions.hmac_secret import HmacSecretInput, open_salts
 from vauth.ctap.pin_protocol import PinUvAuthProtocol, PinUvAuthProtocolTwo
 from vauth.ctap.pin_uv import PinUvAuth
 from vauth.ctap.status import CtapError, CtapStatus
-from vauth.testing import FakeClock, InMemoryStore, ScriptedKeySource
+from vauth.testing.doubles import FakeClock, InMemoryStore, ScriptedKeySource
 from vauth.webauthn.extensions import HmacSecret, prf_salt
 from vauth.webauthn.options import PrfValues
 from vauth.webauthn.pin import PinSession

@@ -23,17 +23,17 @@ FORBIDDEN_IN_CORE = {
     "subprocess",
     "threading",
     "vauth.vault",
-    "vauth.api",
+    "vauth.daemon.api",
     "vauth.transport",
-    "vauth.actions",
+    "vauth.daemon.actions",
     "vauth.webauthn",
-    "vauth.daemon",
+    "vauth.daemon.root",
     "vauth.cli",
-    "vauth.virtual",
-    "vauth.store",
-    "vauth.keys",
-    "vauth.presence",
-    "vauth.clock",
+    "vauth.testing.virtual",
+    "vauth.app.store",
+    "vauth.app.keys",
+    "vauth.app.presence",
+    "vauth.app.clock",
     "vauth.testing",
 }
 
@@ -65,13 +65,13 @@ OUTER = (
     "vauth.vault",
     "vauth.webauthn",
     "vauth.transport",
-    "vauth.api",
-    "vauth.virtual",
-    "vauth.service",
-    "vauth.daemon",
+    "vauth.daemon.api",
+    "vauth.testing.virtual",
+    "vauth.app.service",
+    "vauth.daemon.root",
     "vauth.cli",
     "vauth.testing",
-    "vauth.actions",
+    "vauth.daemon.actions",
 )
 CORE_MACHINERY = (
     "vauth.ctap.authenticator",
@@ -95,9 +95,16 @@ RUNTIME_LAYERS = {
     # The native host relays bytes: no core, no vault, no crypto.
     "native_host.host": ("vauth.ctap", "cryptography", "nacl", *HEAVY, *OUTER[:2], *OUTER[3:]),
     # Loaded by every pytest run (entry point pytest11): only the package itself.
-    "vauth.pytest_plugin": ("vauth.ctap", "cryptography", "nacl", *HEAVY, *OUTER),
+    "vauth.testing.pytest_plugin": ("vauth.ctap", "cryptography", "nacl", *HEAVY, *OUTER),
     # The Firefox driver's wrapper (issue 15's vauth_page in Firefox): subprocesses and JSON only.
-    "vauth.browsers.firefox": ("vauth.ctap", "cryptography", "nacl", "pytest", *HEAVY, *OUTER),
+    "vauth.testing.browsers.firefox": (
+        "vauth.ctap",
+        "cryptography",
+        "nacl",
+        "pytest",
+        *HEAVY,
+        *OUTER,
+    ),
 }
 
 
@@ -140,9 +147,9 @@ DEVICE_INTERFACE = (
     "vauth.ctap.status",
     "vauth.ctap.ports",
     "vauth.ctap.config",
-    "vauth.service",
-    "vauth.device",
-    "vauth.operations",
+    "vauth.app.service",
+    "vauth.app.device",
+    "vauth.app.operations",
     "vauth.inputs",
     "vauth.secret",
     "vauth.paths",
@@ -164,7 +171,7 @@ DEVICE_INTERFACE = (
 def test_edges_use_only_the_device_interface(path: Path) -> None:
     own = ".".join(path.relative_to(ROOT).with_suffix("").parts[:2])
     # The socket's actions answer in the request and reply shapes its framing defines.
-    answers_in = ("vauth.transport.framing",) if own == "vauth.actions" else ()
+    answers_in = ("vauth.transport.framing",) if own == "vauth.daemon.actions" else ()
     bad = {
         name
         for name in _imports(path)

@@ -21,7 +21,7 @@ from vauth import VirtualAuthenticator
 from vauth.base64url import encode as b64url_encode
 from vauth.ctap import cbor
 from vauth.ctap.cose import Algorithm, CoseKey
-from vauth.testing import ScriptedKeySource
+from vauth.testing.doubles import ScriptedKeySource
 
 VECTORS = json.loads(
     (Path(__file__).parent.parent / "spec-vectors" / "webauthn-l3-test-vectors.json").read_text()

@@ -1,4 +1,4 @@
-"""The daemon's sync runner (vauth/syncing.py): when it merges and publishes.
+"""The daemon's sync runner (vauth/app/syncing.py): when it merges and publishes.
 
 The engine here is a recording stand-in for ``vauth.sync.Sync`` (the library is tested on its
 own); the folder, the file watcher (watchfiles/inotify) and the threads are real."""
@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from vauth.syncing import SyncRunner
+from vauth.app.syncing import SyncRunner
 
 
 @dataclass
@@ -121,12 +121,12 @@ async def test_a_burst_of_local_changes_is_published_once(
 async def test_without_the_watcher_the_poll_still_merges(
     tmp_path: Path, running: Callable[..., SyncRunner], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import vauth.syncing
+    import vauth.app.syncing
 
     def broken(*_a: Any, **_k: Any) -> Any:
         raise OSError(28, "inotify watch limit reached")
 
-    monkeypatch.setattr(vauth.syncing.watchfiles, "awatch", broken)
+    monkeypatch.setattr(vauth.app.syncing.watchfiles, "awatch", broken)
     engine = RecordingEngine(tmp_path)
     running(engine, poll_s=0.3)
     await until(lambda: len(engine.merges) >= 3, timeout=5)
@@ -261,7 +261,7 @@ async def test_a_merge_that_never_returns_holds_neither_status_nor_the_loop(
 STOPPING = """
 import asyncio, sys, threading, time
 from pathlib import Path
-from vauth.syncing import SyncRunner
+from vauth.app.syncing import SyncRunner
 
 class Engine:
     configured, folder = True, Path(sys.argv[1])

@@ -7,13 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from vauth.device import Device, TesterDevice, authenticator_config
-from vauth.presence import AutoPresence
-from vauth.tester import CeremonyEvents, TesterControls
+from vauth.app.device import Device, TesterDevice, authenticator_config
+from vauth.app.presence import AutoPresence
+from vauth.app.tester import CeremonyEvents, TesterControls
 
 ROOT = Path(__file__).resolve().parents[1]
 ASKED = """
-from vauth.device import Device
+from vauth.app.device import Device
 
 async def tamper(device: Device) -> None:
     device.tester.set_user_verified(False)

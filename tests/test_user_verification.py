@@ -17,7 +17,7 @@ from webauthn.helpers.structs import (
 
 from vauth import VirtualAuthenticator, WebAuthnError, base64url
 from vauth.ctap import cbor
-from vauth.testing import InMemoryStore
+from vauth.testing.doubles import InMemoryStore
 
 RP_ID, ORIGIN = "example.com", "https://example.com"
 
@@ -128,7 +128,7 @@ def test_client_notices_a_pin_set_behind_its_back() -> None:
     from fido2.ctap2 import Ctap2
     from fido2.ctap2.pin import ClientPin
 
-    from vauth.testing import VauthCtapDevice
+    from vauth.testing.doubles import VauthCtapDevice
 
     ClientPin(Ctap2(VauthCtapDevice(va))).set_pin("4321")
     with pytest.raises(WebAuthnError) as exc:

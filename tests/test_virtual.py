@@ -15,7 +15,7 @@ from fido2.ctap2 import Ctap2
 from tests.conftest import RP, cdh, user
 from vauth import VirtualAuthenticator
 from vauth.ctap import cbor
-from vauth.testing import InMemoryStore, VauthCtapDevice
+from vauth.testing.doubles import InMemoryStore, VauthCtapDevice
 
 
 def b64(data: bytes) -> str:

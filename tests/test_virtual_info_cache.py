@@ -11,7 +11,7 @@ from fido2.ctap2 import Ctap2
 from fido2.ctap2.pin import ClientPin
 
 from vauth import VirtualAuthenticator
-from vauth.testing import open_hid_device
+from vauth.testing.doubles import open_hid_device
 from vauth.webauthn.ctap_messages import ByteChannel
 from vauth.webauthn.pin import PinSession
 

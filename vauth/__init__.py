@@ -10,8 +10,8 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from vauth.testing.virtual import VirtualAuthenticator
     from vauth.vault.errors import VaultError, VaultLockedError, WrongPassphraseError
-    from vauth.virtual import VirtualAuthenticator
     from vauth.webauthn.errors import WebAuthnError
 
 __all__ = [
@@ -27,7 +27,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "VaultError": "vauth.vault.errors",
     "VaultLockedError": "vauth.vault.errors",
-    "VirtualAuthenticator": "vauth.virtual",
+    "VirtualAuthenticator": "vauth.testing.virtual",
     "WebAuthnError": "vauth.webauthn.errors",
     "WrongPassphraseError": "vauth.vault.errors",
 }

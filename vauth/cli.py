@@ -28,7 +28,7 @@ from vauth.secret import FileTooLarge, Secret, read_terminal, take_environment, 
 from vauth.secret import read_file as secret_file
 
 if TYPE_CHECKING:
-    from vauth.device import Configuration
+    from vauth.app.device import Configuration
 
 TRASH_DAYS = 30  # vauth.vault.store.TRASH_DAYS (not imported: the CLI starts fast)
 NOT_DISCOVERABLE_NOTE = (
@@ -480,7 +480,7 @@ PASSPHRASE_TRIES = 3  # at `vauth serve`'s prompt, as sudo gives
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from vauth import daemon
+    from vauth.daemon import root as daemon
     from vauth.vault import VaultError, WrongPassphraseError
 
     daemon.configure_logging(args.log_level, args.log_format)
@@ -538,7 +538,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def _serve_new_vault(args: argparse.Namespace, settings: Any) -> int:
     """Ask for a new passphrase, make the vault (showing its key on a terminal), and serve it."""
-    from vauth import daemon
+    from vauth.daemon import root as daemon
 
     vault = settings.vault
     _vault_folder(vault)
@@ -557,7 +557,7 @@ def _serve_new_vault(args: argparse.Namespace, settings: Any) -> int:
 def _serve_vault(args: argparse.Namespace, settings: Any) -> int:
     """Serve an existing vault; a passphrase typed on the terminal may be retyped, up to
     PASSPHRASE_TRIES times in all."""
-    from vauth import daemon
+    from vauth.daemon import root as daemon
     from vauth.vault import WrongPassphraseError
 
     typed = not (getattr(args, VAULT_FILE, None) or os.environ.get("VAUTH_PASSPHRASE"))
@@ -587,7 +587,7 @@ def _authenticator_options(args: argparse.Namespace) -> Configuration | None:
         return None
     if not args.ephemeral:
         raise CliError("--authenticator configures an --ephemeral authenticator only", EXIT_USAGE)
-    from vauth.device import Configuration
+    from vauth.app.device import Configuration
     from vauth.inputs import InvalidInput, loads, parse
 
     try:
@@ -597,7 +597,7 @@ def _authenticator_options(args: argparse.Namespace) -> Configuration | None:
         options = parse(Configuration, members, closed=True)
     except InvalidInput as exc:
         raise CliError(f"--authenticator: {exc.message}", EXIT_USAGE) from None
-    from vauth.device import UnsupportedOption, configuration_parts
+    from vauth.app.device import UnsupportedOption, configuration_parts
 
     try:
         configuration_parts(options)
@@ -968,9 +968,9 @@ class _OnTheVault:
 
 async def _open_vault(path: Path, passphrase: str) -> Any:
     """A Service on the vault's files, as the daemon's, with no one to ask for presence."""
-    from vauth.device import Device
-    from vauth.presence import DenyPresence
-    from vauth.service import Prompts, Service
+    from vauth.app.device import Device
+    from vauth.app.presence import DenyPresence
+    from vauth.app.service import Prompts, Service
 
     with _vault_errors():
         device = await Device.open_vault(path, passphrase, DenyPresence())
@@ -979,7 +979,7 @@ async def _open_vault(path: Path, passphrase: str) -> Any:
 
 async def _dispatch(service: Any, action: str, params: dict[str, Any]) -> Any:
     """``action`` run in this process exactly as the daemon's socket runs it."""
-    from vauth.actions import dispatcher
+    from vauth.daemon.actions import dispatcher
 
     progress = params.pop("progress", None)
 
@@ -1405,7 +1405,7 @@ def _answer_interactively(args: argparse.Namespace, pending: list[dict[str, Any]
 
 
 def cmd_token(args: argparse.Namespace) -> int:
-    from vauth.daemon import ensure_token
+    from vauth.daemon.root import ensure_token
 
     token = ensure_token(paths.token_file())
     output(args, {"token": token, "file": str(paths.token_file())}, token)
@@ -1415,7 +1415,7 @@ def cmd_token(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     """Register and sign in once with an in-memory authenticator, printing both responses."""
     from vauth.base64url import encode as b64
-    from vauth.virtual import VirtualAuthenticator
+    from vauth.testing.virtual import VirtualAuthenticator
     from vauth.webauthn.errors import WebAuthnError
 
     origin = args.origin
@@ -1454,7 +1454,7 @@ def cmd_ca(args: argparse.Namespace) -> int:
         return EXIT_OK
     if args.authenticator is not None:
         raise CliError("give --seed or --authenticator, not both", EXIT_USAGE)
-    from vauth.virtual import VirtualAuthenticator
+    from vauth.testing.virtual import VirtualAuthenticator
 
     with VirtualAuthenticator(attestation="packed", seed=args.seed) as va:
         sys.stdout.write(va.attestation_ca_pem())
@@ -1507,7 +1507,7 @@ def cmd_native_host_uninstall(args: argparse.Namespace) -> int:
 
 def cmd_extension_path(args: argparse.Namespace) -> int:
     """The folder of vauth's extension for a browser to load."""
-    from vauth.browsers import extension
+    from vauth.testing.browsers import extension
 
     try:
         folder = extension.path(args.browser)
@@ -1519,7 +1519,7 @@ def cmd_extension_path(args: argparse.Namespace) -> int:
 
 def cmd_service_install(args: argparse.Namespace) -> int:
     """A systemd user unit that starts the daemon at login, enabled (and started)."""
-    from vauth import systemd_unit as unit
+    from vauth.daemon import systemd_unit as unit
 
     problem = unit.manager_problem()
     if problem is not None:
@@ -1622,7 +1622,7 @@ async def _daemon_answers(socket_path: Path) -> bool:
 def cmd_service_uninstall(args: argparse.Namespace) -> int:
     """Undo `service install`: stop and disable the unit, remove it (and the passphrase file
     it wrote)."""
-    from vauth import systemd_unit as unit
+    from vauth.daemon import systemd_unit as unit
 
     path = unit.unit_path()
     if not path.exists():
@@ -1670,8 +1670,8 @@ def _sync(args: argparse.Namespace, action: str, **params: Any) -> Any:
 
 
 def _sync_offline(args: argparse.Namespace, action: str, params: dict[str, Any]) -> Any:
-    from vauth.operations import as_json
-    from vauth.syncing import is_sync_error, library_engine
+    from vauth.app.operations import as_json
+    from vauth.app.syncing import is_sync_error, library_engine
     from vauth.vault import Vault
 
     path = _existing_vault(args)

@@ -1,4 +1,4 @@
-"""Fuzz the HTTP API's request handling: every route of ``vauth.api.create_app`` through
+"""Fuzz the HTTP API's request handling: every route of ``vauth.daemon.api.create_app`` through
 aiohttp's test server and client, with a valid bearer token.
 
 An input is a request: byte 0 picks the route (``ROUTES`` in order), byte 1 the Content-Type
@@ -26,10 +26,10 @@ import _common
 
 with _common.instrumented("vauth"):
     from vauth import VirtualAuthenticator
-    from vauth.api import app as api_app
-    from vauth.api import create_app
+    from vauth.app.service import VAULT_ID, Prompts, Service
     from vauth.ctap.status import CtapStatus
-    from vauth.service import VAULT_ID, Prompts, Service
+    from vauth.daemon.api import app as api_app
+    from vauth.daemon.api import create_app
 
 from aiohttp.test_utils import TestClient, TestServer
 

@@ -28,10 +28,10 @@ import _common
 
 with _common.instrumented("vauth"):
     from vauth import VirtualAuthenticator
+    from vauth.app.keys import SeededKeySource
     from vauth.ctap import cbor
     from vauth.ctap.cose import Algorithm, CoseKey
     from vauth.ctap.status import CtapError, CtapStatus
-    from vauth.keys import SeededKeySource
 
 TARGET = "ctap"
 MAX_MESSAGES = 48

@@ -25,7 +25,7 @@ import _common
 
 with _common.instrumented("vauth"):
     from vauth import base64url
-    from vauth.store import InMemoryStore
+    from vauth.app.store import InMemoryStore
     from vauth.vault import VaultError
     from vauth.vault.exchange import ImportReport, export_credentials, import_credentials
 

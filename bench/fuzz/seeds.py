@@ -43,7 +43,7 @@ def record(session: Callable[[Any], None]) -> list[bytes]:
     import ctap
     from fido2.ctap2 import Ctap2
 
-    from vauth.testing import VauthCtapDevice
+    from vauth.testing.doubles import VauthCtapDevice
 
     sent: list[bytes] = []
 
@@ -289,8 +289,8 @@ def _encode(value: Any) -> bytes:
 
 def _pkcs8() -> str:
     from vauth import base64url
+    from vauth.app.keys import SeededKeySource
     from vauth.ctap.cose import Algorithm
-    from vauth.keys import SeededKeySource
 
     return base64url.encode(SeededKeySource(2).generate_key(Algorithm.ES256).to_pkcs8())
 

@@ -5,7 +5,7 @@
 
 export const HOST_NAME = "dev.vauth.host";
 
-// vauth.actions.ACTIONS, plus the native host's own action.
+// vauth.daemon.actions.ACTIONS, plus the native host's own action.
 export const ACTIONS = Object.freeze({
   STATUS: "status",
   UNLOCK: "unlock",
@@ -83,7 +83,7 @@ export const DOM_ERRORS = Object.freeze({
 });
 
 export const ERRORS = Object.freeze({
-  // the daemon (vauth/service.py, vauth/transport/*.py)
+  // the daemon (vauth/app/service.py, vauth/transport/*.py)
   VAULT_LOCKED: "vault_locked",
   WRONG_PASSPHRASE: "wrong_passphrase",
   VAULT_ERROR: "vault_error",

@@ -9,8 +9,8 @@ from typing import Any
 
 import aiohttp
 
-from vauth.api import ApiServer, Limits, create_app
-from vauth.service import Service
+from vauth.app.service import Service
+from vauth.daemon.api import ApiServer, Limits, create_app
 
 TOKEN = "test-token-0123456789abcdef"
 ORIGIN = "https://login.example.com"

@@ -8,7 +8,7 @@ import aiohttp
 import pytest
 from api_support import Api, serve
 
-from vauth.service import Prompts, Service
+from vauth.app.service import Prompts, Service
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ import webauthn
 from api_support import ORIGIN, RP_ID, Api, b64url, serve
 from webauthn.helpers.exceptions import InvalidAuthenticationResponse
 
-from vauth.service import Prompts, Service
+from vauth.app.service import Prompts, Service
 
 BASE = "/webauthn/authenticator"
 UP, UV = 0x01, 0x04

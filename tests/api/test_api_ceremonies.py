@@ -20,7 +20,7 @@ from webauthn.helpers.structs import (
     UserVerificationRequirement,
 )
 
-from vauth.service import Service
+from vauth.app.service import Service
 
 BASE = "/webauthn/authenticator"
 AAGUID = "01234567-89ab-cdef-0123-456789abcdef"

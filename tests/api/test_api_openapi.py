@@ -6,9 +6,9 @@ from typing import Any
 
 from api_support import TOKEN, Api
 
-from vauth.api import create_app
-from vauth.api.openapi import OPENAPI
-from vauth.service import Prompts, Service
+from vauth.app.service import Prompts, Service
+from vauth.daemon.api import create_app
+from vauth.daemon.api.openapi import OPENAPI
 
 METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 

@@ -9,8 +9,8 @@ import aiohttp
 import pytest
 from api_support import TOKEN, Api
 
-from vauth.api import MAX_BODY_BYTES, create_app
-from vauth.service import Service
+from vauth.app.service import Service
+from vauth.daemon.api import MAX_BODY_BYTES, create_app
 
 BASE = "/webauthn/authenticator"
 

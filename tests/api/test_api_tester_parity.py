@@ -12,9 +12,9 @@ from typing import Any
 import webauthn
 from api_support import ORIGIN, RP_ID, Api, b64url, unb64url
 
-from vauth.actions import dispatcher
-from vauth.device import Configuration, configured_device
-from vauth.service import VAULT_ID, Service
+from vauth.app.device import Configuration, configured_device
+from vauth.app.service import VAULT_ID, Service
+from vauth.daemon.actions import dispatcher
 
 BASE = "/webauthn/authenticator"
 UP, UV, BE, BS = 0x01, 0x04, 0x08, 0x10

@@ -14,12 +14,12 @@ from api_support import ORIGIN, RP_ID, Api, serve
 from webauthn.helpers.structs import AuthenticatorSelectionCriteria, ResidentKeyRequirement
 
 from vauth import base64url
-from vauth.api.openapi import OPENAPI
+from vauth.app.device import Device
+from vauth.app.operations import VaultAdmin
+from vauth.app.presence import AutoPresence
+from vauth.app.service import Prompts, Service
 from vauth.ctap.ports import Ceremony
-from vauth.device import Device
-from vauth.operations import VaultAdmin
-from vauth.presence import AutoPresence
-from vauth.service import Prompts, Service
+from vauth.daemon.api.openapi import OPENAPI
 from vauth.vault import Vault
 from vauth.vault.kdf import KdfParams
 

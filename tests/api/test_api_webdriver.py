@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from webauthn.helpers.structs import PublicKeyCredentialDescriptor
 
-from vauth.service import Service
+from vauth.app.service import Service
 
 BASE = "/webauthn/authenticator"
 

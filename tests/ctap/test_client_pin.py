@@ -13,7 +13,7 @@ from fido2.ctap2.pin import ClientPin, PinProtocol, PinProtocolV1, PinProtocolV2
 from tests.conftest import RP, cdh, user
 from vauth import VirtualAuthenticator
 from vauth.ctap import cbor
-from vauth.testing import FakeClock, InMemoryStore, ScriptedPresence, VauthCtapDevice
+from vauth.testing.doubles import FakeClock, InMemoryStore, ScriptedPresence, VauthCtapDevice
 
 ERR = CtapError.ERR
 PERM = ClientPin.PERMISSION

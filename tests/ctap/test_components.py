@@ -34,7 +34,7 @@ from vauth.ctap.secrets import Secrets
 from vauth.ctap.settings import Setting
 from vauth.ctap.state import CommandState, LargeBlobWrite, PendingAssertions, PendingWrite, Power
 from vauth.ctap.status import CtapError, CtapStatus
-from vauth.testing import (
+from vauth.testing.doubles import (
     FakeClock,
     InMemoryStore,
     ScriptedKeySource,

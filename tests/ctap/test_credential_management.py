@@ -22,7 +22,7 @@ from fido2.utils import websafe_encode
 from tests.conftest import cdh, user
 from vauth import VirtualAuthenticator
 from vauth.ctap.credential import Credential
-from vauth.testing import VauthCtapDevice
+from vauth.testing.doubles import VauthCtapDevice
 
 ERR = CtapError.ERR
 PERM = ClientPin.PERMISSION

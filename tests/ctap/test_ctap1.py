@@ -18,12 +18,12 @@ from fido2.hid import CtapHidDevice
 from fido2.hid.base import HidDescriptor
 
 from vauth import VirtualAuthenticator
+from vauth.app.presence import ScriptedPresence
+from vauth.app.store import InMemoryStore
 from vauth.ctap import cbor
 from vauth.ctap.authenticator import Authenticator
 from vauth.ctap.ctap1 import Apdu, StatusWord, process_apdu
-from vauth.presence import ScriptedPresence
-from vauth.store import InMemoryStore
-from vauth.testing import HidLoopbackConnection, open_hid_device
+from vauth.testing.doubles import HidLoopbackConnection, open_hid_device
 
 TIMEOUT = 10.0
 DESCRIPTOR = HidDescriptor("vauth-loopback", 0x1209, 0x0001, 64, 64, "vauth", None)
@@ -288,7 +288,7 @@ async def test_u2f_ends_a_get_next_assertion_sequence(authenticator: Authenticat
 def test_u2f_through_the_ctap_device_adapter() -> None:
     from fido2.ctap1 import Ctap1
 
-    from vauth.testing import VauthCtapDevice
+    from vauth.testing.doubles import VauthCtapDevice
 
     ctap1 = Ctap1(VauthCtapDevice(VirtualAuthenticator()))
     assert ctap1.get_version() == "U2F_V2"

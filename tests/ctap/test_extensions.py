@@ -31,7 +31,7 @@ from vauth import VirtualAuthenticator
 from vauth.ctap import large_blob_array
 from vauth.ctap.config import CTAP_EXTENSIONS, MAX_CRED_BLOB_LENGTH
 from vauth.ctap.credential import Credential
-from vauth.testing import InMemoryStore, VauthCtapDevice
+from vauth.testing.doubles import InMemoryStore, VauthCtapDevice
 
 ERR = CtapError.ERR
 RP_ID = "example.com"

@@ -17,7 +17,7 @@ from fido2.webauthn import (
 )
 
 from vauth import VirtualAuthenticator
-from vauth.testing import VauthCtapDevice
+from vauth.testing.doubles import VauthCtapDevice
 
 RP = PublicKeyCredentialRpEntity(id="example.com", name="Example")
 ORIGIN = "https://login.example.com"

@@ -39,7 +39,7 @@ from vauth import VirtualAuthenticator
 from vauth.ctap import cbor
 from vauth.ctap.config import MAX_CREDENTIAL_COUNT_IN_LIST, MAX_CREDENTIAL_ID_LENGTH
 from vauth.ctap.credential import Credential
-from vauth.testing import InMemoryStore, VauthCtapDevice
+from vauth.testing.doubles import InMemoryStore, VauthCtapDevice
 
 ERR = CtapError.ERR
 PERM = ClientPin.PERMISSION

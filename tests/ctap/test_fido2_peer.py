@@ -13,7 +13,7 @@ from fido2.webauthn import AuthenticatorData
 
 from tests.conftest import RP, cdh, user
 from vauth import VirtualAuthenticator
-from vauth.testing import FakeClock, InMemoryStore, ScriptedPresence, VauthCtapDevice
+from vauth.testing.doubles import FakeClock, InMemoryStore, ScriptedPresence, VauthCtapDevice
 
 ES256, EDDSA, ES384, RS256 = -7, -8, -35, -257
 ALL_ALGORITHMS = [ES256, EDDSA, ES384, RS256]

@@ -23,7 +23,7 @@ from vauth.ctap.messages.get_assertion import GetAssertionRequest, GetAssertionR
 from vauth.ctap.messages.get_info import GetInfoResponse
 from vauth.ctap.messages.large_blobs import LargeBlobsRequest, LargeBlobsResponse
 from vauth.ctap.messages.make_credential import MakeCredentialRequest, MakeCredentialResponse
-from vauth.testing import ScriptedKeySource
+from vauth.testing.doubles import ScriptedKeySource
 from vauth.webauthn.ctap_messages import AuthenticatorInfo
 
 CDH = bytes(range(32))

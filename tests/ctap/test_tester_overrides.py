@@ -22,7 +22,7 @@ from fido2.webauthn import AuthenticatorData
 from tests.conftest import RP, cdh, user
 from vauth import VirtualAuthenticator
 from vauth.base64url import encode
-from vauth.testing import VauthCtapDevice
+from vauth.testing.doubles import VauthCtapDevice
 
 ES256 = [{"type": "public-key", "alg": -7}]
 UP, UV = 0x01, 0x04
@@ -265,7 +265,7 @@ def test_events_nobody_listens_to_are_not_built(
     """credentialAdded / credentialAsserted carry the private key (CDP's Credential): with no
     listener nothing is built, so no ceremony serialises the key into a dict nobody reads (and
     the hot path does not pay for it). Once someone listens, every event is built again."""
-    from vauth import tester
+    from vauth.app import tester
 
     built: list[str] = []
     parameters = tester.webdriver.parameters

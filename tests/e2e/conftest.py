@@ -261,7 +261,7 @@ def vauth_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """The plugin's session, for one module at a time here: the plugin keeps one Playwright
     driver for a whole session, and Playwright's sync API allows one per thread, so this suite's
     other modules (which start their own) could not run after a ``vauth_page`` test otherwise."""
-    from vauth.pytest_plugin import TesterSession
+    from vauth.testing.pytest_plugin import TesterSession
 
     session = TesterSession(tmp_path_factory.mktemp("vauth"))
     try:

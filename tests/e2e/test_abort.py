@@ -18,7 +18,7 @@ from tests.e2e.conftest import Environment
 from tests.e2e.rp_server import RelyingParty
 from tests.e2e.test_extension import open_site, result, start
 from tests.e2e.test_proxy import in_isolated_world
-from vauth.harness import VauthDaemon
+from vauth.testing.harness import VauthDaemon
 
 pytestmark = pytest.mark.e2e
 BOTH = pytest.mark.parametrize("mode", ["page", "proxy"])

@@ -39,7 +39,7 @@ from tests.e2e.error_cases import (
     in_process,
 )
 from vauth.ctap.status import CtapStatus
-from vauth.harness import VauthDaemon
+from vauth.testing.harness import VauthDaemon
 from vauth.webauthn.errors import PAGE_ERROR_MESSAGES, STATUS_TO_DOM
 
 pytestmark = pytest.mark.e2e

@@ -16,7 +16,7 @@ from tests.e2e.conftest import Environment
 from tests.e2e.rp_server import RelyingParty
 from tests.e2e.test_abort import collect
 from tests.e2e.test_extension import open_site
-from vauth.harness import VauthDaemon
+from vauth.testing.harness import VauthDaemon
 
 pytestmark = pytest.mark.e2e
 PRESENCE = "/webauthn/authenticator/vault/presence-simulation"

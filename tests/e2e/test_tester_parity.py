@@ -21,8 +21,8 @@ import pytest
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, serve_rp
 from tests.e2e.test_cdp_parity import BASE_OPTIONS, CEREMONY  # the CDP comparisons' page code
 from vauth.base64url import encode
-from vauth.harness import BASE, VauthDaemon
-from vauth.pytest_plugin import launch_chromium
+from vauth.testing.harness import BASE, VauthDaemon
+from vauth.testing.pytest_plugin import launch_chromium
 
 pytestmark = pytest.mark.e2e
 

@@ -17,8 +17,8 @@ import pytest
 
 from tests import support
 from vauth import VirtualAuthenticator
+from vauth.app.service import ErrorCode
 from vauth.ctap.status import CtapStatus
-from vauth.service import ErrorCode
 from vauth.webauthn.errors import (
     CLIENT_FAILURE_TO_DOM,
     PAGE_ERROR_MESSAGES,

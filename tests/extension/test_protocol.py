@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from vauth.actions import ACTIONS
-from vauth.service import ErrorCode
+from vauth.app.service import ErrorCode
+from vauth.daemon.actions import ACTIONS
 from vauth.webauthn.errors import DOM_EXCEPTION_NAMES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -72,7 +72,7 @@ def test_actions_are_the_daemons_and_the_hosts(protocol: str) -> None:
 
 
 def _python_error_codes() -> set[str]:
-    """vauth.service.ErrorCode (every code a daemon reply carries), and the codes the
+    """vauth.app.service.ErrorCode (every code a daemon reply carries), and the codes the
     transports' framing answers with (a malformed frame, before any action runs)."""
     codes: set[str] = {code.value for code in ErrorCode}
     for path in sorted((ROOT / "vauth" / "transport").glob("*.py")):

@@ -14,8 +14,8 @@ import pytest
 from fuzz_support import harness
 
 from vauth import VirtualAuthenticator, base64url
+from vauth.app.keys import SeededKeySource
 from vauth.ctap.cose import Algorithm
-from vauth.keys import SeededKeySource
 from vauth.transport import framing, unix_socket
 
 ID_EC_PUBLIC_KEY = bytes.fromhex("06072a8648ce3d0201")  # OID 1.2.840.10045.2.1

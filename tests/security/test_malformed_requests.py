@@ -21,8 +21,8 @@ import aiohttp
 import pytest
 
 from tests.support import Daemon
-from vauth.actions import ACTIONS
-from vauth.api.app import ROUTES
+from vauth.daemon.actions import ACTIONS
+from vauth.daemon.api.app import ROUTES
 from vauth.inputs import MAX_DEPTH
 from vauth.transport import framing
 from vauth.transport.unix_socket import Client

@@ -19,7 +19,7 @@ from fido2.ctap2.pin import ClientPin
 
 from tests.vault.conftest import fast_kdf
 from vauth import VirtualAuthenticator, WebAuthnError
-from vauth.testing import VauthCtapDevice
+from vauth.testing.doubles import VauthCtapDevice
 from vauth.vault import Vault
 
 ROOT = Path(__file__).resolve().parents[2]

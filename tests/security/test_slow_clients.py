@@ -15,8 +15,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from vauth.api import ApiServer, Limits, create_app
-from vauth.service import Prompts, Service
+from vauth.app.service import Prompts, Service
+from vauth.daemon.api import ApiServer, Limits, create_app
 from vauth.transport import framing, unix_socket
 
 TOKEN = "slow-client-test-token"

@@ -24,10 +24,10 @@ from tests.sync.syncthing import SYNCTHING, Cluster
 from vauth import base64url
 from vauth.ctap.ports import UserPresence
 from vauth.sync import Sync
+from vauth.testing.virtual import VirtualAuthenticator
 from vauth.vault import Vault
 from vauth.vault.kdf import KdfParams
 from vauth.vault.replica import Replica
-from vauth.virtual import VirtualAuthenticator
 
 PASSPHRASE = "correct horse battery staple"
 

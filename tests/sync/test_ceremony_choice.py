@@ -15,8 +15,8 @@ import pytest
 
 from tests.support import creation
 from tests.sync.computers import Computer
+from vauth.app.service import Prompts
 from vauth.ctap.ports import Ceremony, PresenceRequest, SyncOffer
-from vauth.service import Prompts
 from vauth.transport.unix_socket import Client
 
 

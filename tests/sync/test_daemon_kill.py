@@ -11,7 +11,7 @@ from pathlib import Path
 
 from tests.support import PASSPHRASE, creation
 from tests.sync.computers import Computer, eventually
-from vauth.syncing import DEBOUNCE_S
+from vauth.app.syncing import DEBOUNCE_S
 from vauth.transport.unix_socket import Client
 from vauth.vault import Vault
 

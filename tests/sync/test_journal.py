@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from tests.sync.conftest import PASSPHRASE, contents, new_vault, pair, register, run
+from vauth.app.keys import RandomKeySource
 from vauth.ctap.cose import Algorithm
 from vauth.ctap.credential import Credential
-from vauth.keys import RandomKeySource
 from vauth.sync import Sync, SyncError, publisher
 from vauth.vault import Vault
 from vauth.vault.keyfile import keyfile_path

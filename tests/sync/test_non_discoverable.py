@@ -32,7 +32,7 @@ from tests.sync.conftest import (
 )
 from vauth import WebAuthnError
 from vauth.ctap.credential_id import GROUP_VERSION
-from vauth.virtual import VirtualAuthenticator
+from vauth.testing.virtual import VirtualAuthenticator
 
 
 def register_non_discoverable(device: Device, user: str) -> Any:

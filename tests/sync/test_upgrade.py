@@ -12,10 +12,10 @@ import cbor2
 from tests.sync.conftest import PASSPHRASE, Device, contents, join, register, run, sign_in
 from vauth import base64url
 from vauth.sync import Sync
+from vauth.testing.virtual import VirtualAuthenticator
 from vauth.vault import outbox
 from vauth.vault.replica import Replica, ReplicaTx
 from vauth.vault.schema import LATEST
-from vauth.virtual import VirtualAuthenticator
 
 FIXTURES = Path(__file__).parents[1] / "vault" / "fixtures"
 

@@ -32,7 +32,7 @@ from vauth import VirtualAuthenticator
 from vauth.ctap import cbor
 from vauth.ctap.ctap1 import process_apdu
 from vauth.ctap.ports import PresenceRequest, PresenceResponse
-from vauth.testing import FakeClock, HidLoopbackConnection
+from vauth.testing.doubles import FakeClock, HidLoopbackConnection
 from vauth.transport import uhid
 from vauth.transport.ctaphid import (
     BROADCAST_CID,

@@ -185,7 +185,7 @@ def stored_ids(va: VirtualAuthenticator) -> set[str]:
 
 def private_parameters(va: VirtualAuthenticator) -> list[dict[str, object]]:
     """Credential Parameters with private keys, read from the store behind the API."""
-    from vauth.virtual import credential_parameters
+    from vauth.testing.virtual import credential_parameters
 
     return [credential_parameters(c) for c in asyncio.run(va.device.store.all())]
 
@@ -710,7 +710,7 @@ def _only_in_transaction(replacement: Any) -> Any:
 
 
 def test_in_memory_store_batch_is_all_or_nothing() -> None:
-    from vauth.store import InMemoryStore
+    from vauth.app.store import InMemoryStore
 
     store = InMemoryStore()
     va = VirtualAuthenticator(store=store)

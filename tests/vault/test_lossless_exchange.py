@@ -21,11 +21,11 @@ from fido2.ctap2 import Ctap2
 
 from tests.vault.conftest import PASSPHRASE, fast_kdf
 from vauth import VirtualAuthenticator, base64url
+from vauth.app.operations import Passkeys
+from vauth.app.service import Prompts, Service
 from vauth.ctap import large_blob_array
 from vauth.ctap.credential import Credential
-from vauth.operations import Passkeys
-from vauth.service import Prompts, Service
-from vauth.testing import VauthCtapDevice
+from vauth.testing.doubles import VauthCtapDevice
 from vauth.vault import Vault
 from vauth.vault.cxf import NON_DISCOVERABLE, VENDOR
 

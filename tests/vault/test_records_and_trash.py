@@ -25,9 +25,9 @@ from webauthn.helpers.structs import (
 
 from tests.vault.conftest import PASSPHRASE
 from vauth import VirtualAuthenticator, base64url
-from vauth.operations import Operations
-from vauth.service import Prompts, Service
-from vauth.testing import VauthCtapDevice
+from vauth.app.operations import Operations
+from vauth.app.service import Prompts, Service
+from vauth.testing.doubles import VauthCtapDevice
 from vauth.vault.schema import LATEST
 from vauth.vault.store import TRASH_MS, acting_as
 
@@ -239,7 +239,7 @@ def test_a_schema_2_vault_opens_migrates_and_lists_its_old_credentials(tmp_path:
 
 
 def test_deleting_an_unknown_id_is_a_clear_error(va: VirtualAuthenticator) -> None:
-    from vauth.service import ServiceError
+    from vauth.app.service import ServiceError
 
     with pytest.raises(ServiceError) as error:
         asyncio.run(operations(va).passkeys.restore(b"nothing", "cli"))

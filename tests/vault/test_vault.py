@@ -230,7 +230,7 @@ def test_audit_log_tells_which_passkey_was_used_where(vault_path: Path) -> None:
 
 
 def test_a_vault_or_a_store_not_both(vault_path: Path) -> None:
-    from vauth.store import InMemoryStore
+    from vauth.app.store import InMemoryStore
 
     with pytest.raises(ValueError, match="not both"):
         VirtualAuthenticator(vault=vault_path, passphrase=PASSPHRASE, store=InMemoryStore())

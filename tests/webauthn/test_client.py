@@ -9,14 +9,14 @@ import pytest
 from webauthn_support import AuthenticatorFactory, Recorder
 
 from vauth import base64url
+from vauth.app.keys import RandomKeySource
+from vauth.app.presence import AutoPresence
+from vauth.app.store import InMemoryStore
 from vauth.ctap import cbor
 from vauth.ctap.authenticator import Authenticator
 from vauth.ctap.config import AuthenticatorConfig
 from vauth.ctap.ports import Environment
 from vauth.ctap.status import CtapStatus
-from vauth.keys import RandomKeySource
-from vauth.presence import AutoPresence
-from vauth.store import InMemoryStore
 from vauth.webauthn.client import WebAuthnClient
 from vauth.webauthn.errors import WebAuthnError
 

@@ -31,7 +31,7 @@ from webauthn_support import Recorder, make_authenticator
 
 from vauth import VirtualAuthenticator, base64url
 from vauth.ctap import cbor
-from vauth.testing import VauthCtapDevice
+from vauth.testing.doubles import VauthCtapDevice
 from vauth.webauthn.client import WebAuthnClient
 from vauth.webauthn.errors import WebAuthnError
 from vauth.webauthn.extensions import prf_salt

@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from vauth.clock import SystemClock
+from vauth.app.clock import SystemClock
+from vauth.app.keys import RandomKeySource
+from vauth.app.presence import AutoPresence
+from vauth.app.store import InMemoryStore
 from vauth.ctap.attestation import AttestationMode
 from vauth.ctap.authenticator import Authenticator
 from vauth.ctap.config import AuthenticatorConfig
 from vauth.ctap.ports import Environment
-from vauth.keys import RandomKeySource
-from vauth.presence import AutoPresence
-from vauth.store import InMemoryStore
 
 AuthenticatorFactory = Callable[..., Authenticator]
 

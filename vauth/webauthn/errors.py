@@ -85,7 +85,7 @@ def failed(failure: ClientFailure, detail: str) -> WebAuthnError:
 
 
 # The extension's side of the table: each code a ceremony's request can come back with (the
-# daemon's vauth.service.ErrorCode, the native host's, the extension's own) -> the DOMException
+# daemon's vauth.app.service.ErrorCode, the native host's, the extension's own) -> the DOMException
 # name the page gets. A DOMException name the client raised reaches the page as it is, but for
 # the two Chromium never gives a page here (UnknownError and ConstraintError); everything else
 # is vauth's own trouble, which a page sees as Chromium's NotAllowedError.
@@ -100,7 +100,7 @@ _PASSED_ON = (
     "SyntaxError",
 )
 _VAUTH_CODES = (
-    # the daemon's (vauth.service.ErrorCode)
+    # the daemon's (vauth.app.service.ErrorCode)
     "vault_locked",
     "wrong_passphrase",
     "vault_error",

@@ -1,5 +1,5 @@
 """Firefox fixtures: Debian's firefox-esr, headless, driven over WebDriver BiDi by a small Node
-driver (vauth/browsers/firefox-driver/driver.mjs, puppeteer-core), with the Firefox add-on
+driver (vauth/testing/browsers/firefox-driver/driver.mjs, puppeteer-core), with the Firefox add-on
 (extension/firefox/assemble.sh) as a
 temporary add-on and the native host installed where Firefox reads it: ~/.mozilla/ under the
 test's HOME. One Firefox per module; each test gets its own daemon and a fresh vault.
@@ -21,8 +21,8 @@ import pytest
 from tests import support
 from tests.e2e.conftest import PASSPHRASE, Environment, serve_rp
 from tests.e2e.rp_server import RelyingParty
-from vauth.browsers import firefox as bidi  # not "firefox": the fixture below has that name
-from vauth.browsers.extension import firefox_addon
+from vauth.testing.browsers import firefox as bidi  # not "firefox": the fixture below has that name
+from vauth.testing.browsers.extension import firefox_addon
 
 WINDOW_GONE_S = 20
 
@@ -42,7 +42,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 class Firefox(bidi.Firefox):
-    """vauth.browsers.firefox.Firefox in a test's Environment (its HOME, its directory)."""
+    """vauth.testing.browsers.firefox.Firefox in a test's Environment (its HOME, its directory)."""
 
     def __init__(self, environment: Environment, with_addon: bool = True) -> None:
         """Firefox with vauth's add-on (or, ``with_addon=False``, Firefox alone: the

@@ -16,7 +16,7 @@ from tests.e2e.error_cases import BASE, CASES, CHROMIUM_NAMES, FLAGS, GROUPS, PR
 from tests.e2e.firefox.conftest import Firefox
 from tests.e2e.firefox.test_firefox_object_model import firefox_alone
 from tests.e2e.rp_server import RelyingParty
-from vauth.harness import VauthDaemon
+from vauth.testing.harness import VauthDaemon
 from vauth.webauthn.errors import PAGE_ERROR_MESSAGES
 
 pytestmark = pytest.mark.e2e

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.firefox import conftest
-from vauth.browsers import firefox as bidi
+from vauth.testing.browsers import firefox as bidi
 
 
 def test_says_why_it_cannot_run(monkeypatch: pytest.MonkeyPatch) -> None:

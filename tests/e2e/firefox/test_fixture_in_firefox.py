@@ -14,7 +14,7 @@ import pytest
 
 from tests.e2e.firefox.conftest import Firefox
 from tests.e2e.rp_server import VAUTH_LOADED, RelyingParty
-from vauth.browsers import firefox as bidi
+from vauth.testing.browsers import firefox as bidi
 
 TESTER_PROJECT = '''
 import http.server

@@ -67,7 +67,9 @@ def test_the_installed_package_carries_the_extension_add_on_and_driver(installed
         folder = Path(run([vauth, "extension", "path", "--browser", browser], installed).strip())
         assert folder.is_relative_to(installed), folder
         assert (folder / "manifest.json").is_file() and (folder / "page" / "page.js").is_file()
-    driver = installed.glob("lib/python*/site-packages/vauth/browsers/firefox-driver/driver.mjs")
+    driver = installed.glob(
+        "lib/python*/site-packages/vauth/testing/browsers/firefox-driver/driver.mjs"
+    )
     assert next(driver, None) is not None
 
 

@@ -18,17 +18,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vauth import actions, paths
-from vauth.api import ApiServer, create_app
-from vauth.device import Configuration, Device, TesterDevice, configuration_parts
+from vauth import paths
+from vauth.app.device import Configuration, Device, TesterDevice, configuration_parts
+from vauth.app.service import Prompts, Service, presence_for
+from vauth.app.syncing import SyncRunner, library_engine, sync_module
+from vauth.daemon import actions
+from vauth.daemon.api import ApiServer, create_app
 from vauth.secret import wipe
-from vauth.service import Prompts, Service, presence_for
-from vauth.syncing import SyncRunner, library_engine, sync_module
 from vauth.transport import unix_socket
 from vauth.transport.ctaphid import TrackingPresence
 from vauth.vault.pin_hash import ThreadedPinHasher
 
-logger = logging.getLogger("vauth.daemon")
+logger = logging.getLogger("vauth.daemon.root")
 SHUTDOWN_GRACE_S = 10.0
 
 

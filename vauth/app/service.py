@@ -19,10 +19,16 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from vauth import paths
+from vauth.app.device import (
+    Configuration,
+    Device,
+    TesterDevice,
+    UnsupportedOption,
+    configured_device,
+)
+from vauth.app.presence import CANCELLED, AutoPresence, DenyPresence, PromptPresence
+from vauth.app.tester import TesterControls
 from vauth.ctap.ports import PresenceRequest, PresenceResponse
-from vauth.device import Configuration, Device, TesterDevice, UnsupportedOption, configured_device
-from vauth.presence import CANCELLED, AutoPresence, DenyPresence, PromptPresence
-from vauth.tester import TesterControls
 from vauth.vault import (
     ExportDecryptionError,
     Vault,
@@ -35,7 +41,7 @@ from vauth.webauthn.errors import WebAuthnError
 from vauth.webauthn.origin import parse_origin, resolve_rp_id
 
 if TYPE_CHECKING:
-    from vauth.syncing import SyncRunner
+    from vauth.app.syncing import SyncRunner
 
 logger = logging.getLogger(__name__)
 
@@ -271,7 +277,7 @@ class Prompts:
 class Cancellations:
     """Ceremonies a front end may call off by the ``ceremonyId`` it gave them (the extension,
     when the page aborts or goes away): a presence request of one called off gets no presence
-    (vauth.presence.CANCELLED), so nothing is signed or made for it. A call-off may come before
+    (vauth.app.presence.CANCELLED), so nothing is signed or made for it. A call-off may come before
     its ceremony does (both race through the native host): it is kept for a while."""
 
     EARLY_KEPT = 256

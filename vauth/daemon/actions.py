@@ -16,6 +16,15 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from vauth.app.operations import Operations
+from vauth.app.service import (
+    VAULT_ID,
+    VIA,
+    ErrorCode,
+    Service,
+    ServiceError,
+    site_rp_id,
+)
 from vauth.inputs import (
     B64URL,
     B64URLS,
@@ -33,16 +42,7 @@ from vauth.inputs import (
     schema,
     secrets_of,
 )
-from vauth.operations import Operations
 from vauth.secret import wipe
-from vauth.service import (
-    VAULT_ID,
-    VIA,
-    ErrorCode,
-    Service,
-    ServiceError,
-    site_rp_id,
-)
 from vauth.transport.framing import Dispatch, Notify, error_reply
 
 logger = logging.getLogger(__name__)

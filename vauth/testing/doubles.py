@@ -18,13 +18,13 @@ from fido2.ctap import CtapDevice, CtapError
 from fido2.hid import CAPABILITY, CTAPHID, CtapHidDevice
 from fido2.hid.base import CtapHidConnection, HidDescriptor
 
+from vauth.app.keys import RandomKeySource
+from vauth.app.presence import AutoPresence, DenyPresence, ScriptedPresence
+from vauth.app.store import InMemoryStore
 from vauth.ctap.cose import Algorithm, CoseKey
 from vauth.ctap.pin_state import InlinePinHasher
-from vauth.keys import RandomKeySource
-from vauth.presence import AutoPresence, DenyPresence, ScriptedPresence
-from vauth.store import InMemoryStore
+from vauth.testing.virtual import VirtualAuthenticator
 from vauth.transport.ctaphid import HidChannelManager
-from vauth.virtual import VirtualAuthenticator
 
 __all__ = [
     "AutoPresence",

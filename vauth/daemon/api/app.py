@@ -7,16 +7,16 @@ import asyncio
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from vauth.api import handlers as h
-from vauth.api.middlewares import (
+from vauth.app.service import Service
+from vauth.daemon.api import handlers as h
+from vauth.daemon.api.middlewares import (
     bearer_auth,
     errors,
     harden_headers,
     loopback_host,
     no_origin,
 )
-from vauth.api.server import CLOSING, IN_FLIGHT, LIMITS, Limits, in_flight
-from vauth.service import Service
+from vauth.daemon.api.server import CLOSING, IN_FLIGHT, LIMITS, Limits, in_flight
 
 MAX_BODY_BYTES = 1 << 20
 BASE = "/webauthn/authenticator"

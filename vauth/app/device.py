@@ -17,7 +17,18 @@ import uuid
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from vauth.clock import SystemClock
+from vauth.app.clock import SystemClock
+from vauth.app.keys import RandomKeySource, SeededKeySource
+from vauth.app.presence import AutoPresence
+from vauth.app.store import InMemoryStore
+from vauth.app.tester import (
+    CREDENTIAL_UPDATED,
+    CeremonyEvents,
+    Events,
+    TesterControls,
+    TesterResponses,
+    stored_credential,
+)
 from vauth.ctap.attestation import AttestationMode
 from vauth.ctap.authenticator import Authenticator
 from vauth.ctap.config import DEFAULT_AAGUID, AuthenticatorConfig
@@ -45,17 +56,6 @@ from vauth.inputs import (
     param,
     parameters,
     schema,
-)
-from vauth.keys import RandomKeySource, SeededKeySource
-from vauth.presence import AutoPresence
-from vauth.store import InMemoryStore
-from vauth.tester import (
-    CREDENTIAL_UPDATED,
-    CeremonyEvents,
-    Events,
-    TesterControls,
-    TesterResponses,
-    stored_credential,
 )
 from vauth.vault import Vault, webdriver
 from vauth.vault.portable import EntryError, b64url_field

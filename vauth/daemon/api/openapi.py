@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from vauth import paths
-from vauth.api.schemas import (
+from vauth.daemon.api.schemas import (
     CREDENTIAL_PARAMETERS,
     Ceremony,
     Configuration,

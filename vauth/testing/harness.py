@@ -227,7 +227,13 @@ class EventReader:
 
 # -- a warm interpreter that forks daemons -------------------------------------------------------
 
-_WARM_MODULES = ("vauth.cli", "vauth.daemon", "vauth.device", "vauth.api.app", "vauth.actions")
+_WARM_MODULES = (
+    "vauth.cli",
+    "vauth.daemon.root",
+    "vauth.app.device",
+    "vauth.daemon.api.app",
+    "vauth.daemon.actions",
+)
 _MESSAGE_LIMIT = 1 << 20
 
 
@@ -281,7 +287,7 @@ class Forked:
 
 class DaemonFactory:
     """One Python process that has imported the daemon's modules and forks a tester daemon on
-    request (``python -m vauth.harness``, over a socket pair that passes the new daemon's
+    request (``python -m vauth.testing.harness``, over a socket pair that passes the new daemon's
     pipes). Each daemon is ``vauth serve`` run by vauth's own CLI in a new process."""
 
     def __init__(self, log: Path | None = None) -> None:
@@ -289,7 +295,7 @@ class DaemonFactory:
         errors = open(log, "ab") if log is not None else subprocess.DEVNULL  # noqa: SIM115
         try:
             self._server = subprocess.Popen(  # noqa: S603 - this Python, vauth's own module
-                [sys.executable, "-m", "vauth.harness", str(theirs.fileno())],
+                [sys.executable, "-m", "vauth.testing.harness", str(theirs.fileno())],
                 pass_fds=(theirs.fileno(),),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,

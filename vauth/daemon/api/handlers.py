@@ -13,9 +13,10 @@ from aiohttp import web
 from aiohttp_sse import sse_response
 
 from vauth import inputs
-from vauth.api.errors import ApiError
-from vauth.api.openapi import OPENAPI
-from vauth.api.schemas import (
+from vauth.app.service import Service
+from vauth.daemon.api.errors import ApiError
+from vauth.daemon.api.openapi import OPENAPI
+from vauth.daemon.api.schemas import (
     CREDENTIAL_ID,
     CREDENTIAL_PARAMETERS,
     Ceremony,
@@ -26,8 +27,7 @@ from vauth.api.schemas import (
     PresenceSimulation,
     UserVerified,
 )
-from vauth.api.server import CLOSING, LIMITS
-from vauth.service import Service
+from vauth.daemon.api.server import CLOSING, LIMITS
 
 SERVICE: web.AppKey[Service] = web.AppKey("service", Service)
 CBOR = "application/cbor"

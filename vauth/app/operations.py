@@ -2,7 +2,7 @@
 one thing (the vault itself, its passkeys, its audit log, the Signal API's corrections).
 
 Every operation takes the typed values the socket's parameters classes were built with
-(vauth/actions.py: credential and user IDs already decoded into bytes) and answers JSON-shaped
+(vauth/daemon/actions.py: credential and user IDs already decoded into bytes) and answers JSON-shaped
 results; failures are ``ServiceError``s."""
 
 from __future__ import annotations
@@ -17,9 +17,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from vauth import base64url
-from vauth.ctap.credential import Credential
-from vauth.device import Device
-from vauth.service import (
+from vauth.app.device import Device
+from vauth.app.service import (
     LOCAL_PROGRAM,
     VAULT_ID,
     VIA,
@@ -29,7 +28,8 @@ from vauth.service import (
     mapped,
     site_rp_id,
 )
-from vauth.syncing import SyncBusy, SyncEngine, SyncRunner, is_sync_error
+from vauth.app.syncing import SyncBusy, SyncEngine, SyncRunner, is_sync_error
+from vauth.ctap.credential import Credential
 from vauth.vault import WrongPassphraseError
 from vauth.vault.store import TRASH_DAYS, VaultStore, acting_as
 

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from vauth.ctap.ports import PresenceRequest, PresenceResponse
 
 # Set while a ceremony runs for a front end that may call it off (the page aborted it or went
-# away: vauth.service.Cancellations); a presence request of a ceremony called off gets no
+# away: vauth.app.service.Cancellations); a presence request of a ceremony called off gets no
 # presence, so nothing is signed or made for it.
 CANCELLED: contextvars.ContextVar[asyncio.Event | None] = contextvars.ContextVar(
     "cancelled", default=None

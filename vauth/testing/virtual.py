@@ -15,9 +15,7 @@ from collections.abc import Coroutine, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from vauth.ctap.pin_state import InlinePinHasher
-from vauth.ctap.ports import Clock, CredentialStore, KeySource, UserPresence
-from vauth.device import (
+from vauth.app.device import (
     DISPLAY_NAME_SETTING,
     SUPPORTED_EXTENSIONS,
     TRANSPORTS,
@@ -28,10 +26,12 @@ from vauth.device import (
     credential_parameters,
     parse_aaguid,
 )
-from vauth.keys import RandomKeySource, SeededKeySource
-from vauth.presence import AutoPresence, DenyPresence, ScriptedPresence
-from vauth.store import InMemoryStore
-from vauth.tester import Events, Listener, TesterControls, TesterResponses, cdp_arguments
+from vauth.app.keys import RandomKeySource, SeededKeySource
+from vauth.app.presence import AutoPresence, DenyPresence, ScriptedPresence
+from vauth.app.store import InMemoryStore
+from vauth.app.tester import Events, Listener, TesterControls, TesterResponses, cdp_arguments
+from vauth.ctap.pin_state import InlinePinHasher
+from vauth.ctap.ports import Clock, CredentialStore, KeySource, UserPresence
 from vauth.vault import Vault
 from vauth.vault.pin_hash import ThreadedPinHasher
 from vauth.vault.portable import b64url_field

@@ -15,9 +15,9 @@ import logging
 from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler, Middleware
 
-from vauth.api.errors import ApiError, error_response
+from vauth.app.service import ServiceError
+from vauth.daemon.api.errors import ApiError, error_response
 from vauth.inputs import InvalidInput
-from vauth.service import ServiceError
 
 logger = logging.getLogger(__name__)
 

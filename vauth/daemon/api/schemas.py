@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from vauth.device import CREDENTIAL_PARAMETERS, Configuration
+from vauth.app.device import CREDENTIAL_PARAMETERS, Configuration
 from vauth.inputs import (
     B64URL,
     BOOLEAN,

@@ -6,7 +6,7 @@ credential events (``credentialAdded``, ``credentialAsserted``, ``credentialDele
 
 ``CeremonyEvents`` is the ``ResponsePort`` of every authenticator (it only reports events);
 ``TesterResponses`` is a tester's, which also overrides what is signed. ``TesterControls``
-holds the five controls; only a tester's authenticator (``vauth.device.TesterDevice``, or the
+holds the five controls; only a tester's authenticator (``vauth.app.device.TesterDevice``, or the
 ``VirtualAuthenticator`` facade) has one, so the vault's production device cannot be asked for
 them: it has no such attribute, and mypy says so (house style rule 23).
 """
@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from vauth import base64url
+from vauth.app.presence import AutoPresence
 from vauth.ctap import auth_data
 from vauth.ctap.credential import Credential, SignCountPolicy
 from vauth.ctap.ports import Ceremony, CredentialStore, UserPresence
 from vauth.ctap.status import CtapStatus
-from vauth.presence import AutoPresence
 from vauth.vault import webdriver
 from vauth.vault.portable import b64url_field
 

@@ -16,13 +16,13 @@ Its W3C WebDriver / CDP options come from a marker:
 
 ``vauth_browser_name`` (default "chromium") chooses the browser; override it, or parametrize
 it, to run the same test in another one: "firefox" gives a page in Debian's firefox-esr driven
-over WebDriver BiDi (``vauth.browsers.firefox``: Playwright drives only its own Firefox builds)
+over WebDriver BiDi (``vauth.testing.browsers.firefox``: Playwright drives only its own Firefox builds)
 with vauth's add-on, offering the Playwright names goto, evaluate and wait_for_function.
 
 As Chromium's CDP authenticator is used (one browser for the run, a fresh context per test),
 the browsers, Playwright and the native host are started once per session (``vauth_session``),
 while each test gets what it could otherwise inherit fresh: its own daemon process and
-authenticator (forked in a few tens of milliseconds by ``vauth.harness.DaemonFactory``), its own
+authenticator (forked in a few tens of milliseconds by ``vauth.testing.harness.DaemonFactory``), its own
 pages, and no cookies or site storage from the test before (both are cleared for every origin
 its pages reached). What a test changes in the browser itself (the extension's own settings, or
 routes and init scripts added to ``vauth_browser``) stays for the session.
@@ -41,9 +41,9 @@ from urllib.parse import urlsplit
 import pytest
 
 if TYPE_CHECKING:
-    from vauth.browsers.firefox import Firefox, Page
-    from vauth.harness import DaemonFactory, VauthDaemon
-    from vauth.virtual import VirtualAuthenticator
+    from vauth.testing.browsers.firefox import Firefox, Page
+    from vauth.testing.harness import DaemonFactory, VauthDaemon
+    from vauth.testing.virtual import VirtualAuthenticator
 
 MARKER = "vauth_authenticator"
 CHROMIUM_ARGS = (
@@ -64,7 +64,9 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture
 def virtual_authenticator() -> Iterator[VirtualAuthenticator]:
     """A fresh in-memory VirtualAuthenticator with WebDriver defaults, closed afterwards."""
-    from vauth.virtual import VirtualAuthenticator  # imported late: loading pytest stays cheap
+    from vauth.testing.virtual import (
+        VirtualAuthenticator,  # imported late: loading pytest stays cheap
+    )
 
     authenticator = VirtualAuthenticator()
     try:
@@ -76,7 +78,7 @@ def virtual_authenticator() -> Iterator[VirtualAuthenticator]:
 @pytest.fixture
 def vauth_ctap_device(virtual_authenticator: VirtualAuthenticator) -> Any:
     """A python-fido2 CtapDevice over ``virtual_authenticator`` (needs the fido2 package)."""
-    from vauth.testing import VauthCtapDevice
+    from vauth.testing.doubles import VauthCtapDevice
 
     return VauthCtapDevice(virtual_authenticator)
 
@@ -136,7 +138,7 @@ class TesterSession:
     """The pieces a session's tests share, each started on first use."""
 
     def __init__(self, base: Path) -> None:
-        from vauth.harness import environment
+        from vauth.testing.harness import environment
 
         self.base = base
         self.env = environment(base)
@@ -151,7 +153,7 @@ class TesterSession:
     def daemon(self, options: dict[str, Any]) -> VauthDaemon:
         """A new daemon in the session's environment (stop it before asking for the next)."""
         if self._factory is None:
-            from vauth.harness import DaemonFactory
+            from vauth.testing.harness import DaemonFactory
 
             self._factory = DaemonFactory(self.base / "daemon-factory.log")
         return self._factory.start(self.env, options)
@@ -174,7 +176,7 @@ class TesterSession:
         return self._browsers[name]
 
     def _launch(self, name: str) -> ChromiumBrowser | FirefoxBrowser:
-        from vauth.browsers.extension import ExtensionMissing
+        from vauth.testing.browsers.extension import ExtensionMissing
 
         try:
             if name == "chromium":
@@ -197,8 +199,8 @@ class TesterSession:
 def launch_chromium(playwright: Any, env: dict[str, str], user_data: Path) -> Any:
     """A Playwright persistent context of Debian's Chromium with vauth's extension and its
     native host (extensions load only in a persistent context)."""
-    from vauth.browsers.extension import chromium_extension
-    from vauth.harness import install_native_host
+    from vauth.testing.browsers.extension import chromium_extension
+    from vauth.testing.harness import install_native_host
 
     executable = shutil.which("chromium") or shutil.which("chromium-browser")
     if executable is None:
@@ -277,9 +279,9 @@ class FirefoxBrowser:
     """The session's firefox-esr with vauth's add-on, its native host under the session's HOME."""
 
     def __init__(self, env: dict[str, str], workdir: Path) -> None:
-        from vauth.browsers import firefox
-        from vauth.browsers.extension import firefox_addon
-        from vauth.harness import install_native_host
+        from vauth.testing.browsers import firefox
+        from vauth.testing.browsers.extension import firefox_addon
+        from vauth.testing.harness import install_native_host
 
         reason = firefox.why_not()
         if reason is not None:
