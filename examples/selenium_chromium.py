@@ -2,9 +2,9 @@
 
 Debian's chromedriver (apt install chromium-driver: /usr/bin/chromedriver) is named explicitly,
 so Selenium Manager never downloads a driver or a browser. The daemon is a tester-mode one of
-its own (``vauth.testing.harness.VauthDaemon``: ephemeral, presence auto, its own directories and port),
-reached through vauth's extension and native host; CDP's response override bits are set over
-its HTTP API.
+its own (``vauth.testing.harness.VauthDaemon``: ephemeral, presence auto, its own directories
+and port), reached through vauth's extension and native host; CDP's response override bits are
+set over its HTTP API.
 
     python examples/selenium_chromium.py http://localhost:8000/   # a page of your site
 """

@@ -2,8 +2,8 @@
 authenticator in tester mode, configured by the ``vauth_authenticator`` marker, in front of a
 relying party that verifies with py_webauthn. The test bodies name no browser: parametrizing
 ``vauth_browser_name`` runs each in Chromium (Playwright) and in Firefox (firefox-esr over
-WebDriver BiDi, vauth.testing.browsers.firefox), unchanged (issue 15: "the same test runs unchanged in
-both browsers"). Without firefox-esr or node the Firefox runs skip and say why."""
+WebDriver BiDi, vauth.testing.browsers.firefox), unchanged (issue 15: "the same test runs
+unchanged in both browsers"). Without firefox-esr or node the Firefox runs skip and say why."""
 
 from __future__ import annotations
 

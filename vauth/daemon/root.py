@@ -29,7 +29,7 @@ from vauth.transport import unix_socket
 from vauth.transport.ctaphid import TrackingPresence
 from vauth.vault.pin_hash import ThreadedPinHasher
 
-logger = logging.getLogger("vauth.daemon.root")
+logger = logging.getLogger("vauth.daemon")  # the daemon's log lines keep their name
 SHUTDOWN_GRACE_S = 10.0
 
 

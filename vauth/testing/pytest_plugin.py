@@ -16,16 +16,16 @@ Its W3C WebDriver / CDP options come from a marker:
 
 ``vauth_browser_name`` (default "chromium") chooses the browser; override it, or parametrize
 it, to run the same test in another one: "firefox" gives a page in Debian's firefox-esr driven
-over WebDriver BiDi (``vauth.testing.browsers.firefox``: Playwright drives only its own Firefox builds)
-with vauth's add-on, offering the Playwright names goto, evaluate and wait_for_function.
+over WebDriver BiDi (``vauth.testing.browsers.firefox``: Playwright drives only its own Firefox
+builds) with vauth's add-on, offering the Playwright names goto, evaluate and wait_for_function.
 
 As Chromium's CDP authenticator is used (one browser for the run, a fresh context per test),
 the browsers, Playwright and the native host are started once per session (``vauth_session``),
 while each test gets what it could otherwise inherit fresh: its own daemon process and
-authenticator (forked in a few tens of milliseconds by ``vauth.testing.harness.DaemonFactory``), its own
-pages, and no cookies or site storage from the test before (both are cleared for every origin
-its pages reached). What a test changes in the browser itself (the extension's own settings, or
-routes and init scripts added to ``vauth_browser``) stays for the session.
+authenticator (forked in a few tens of milliseconds by ``vauth.testing.harness.DaemonFactory``),
+its own pages, and no cookies or site storage from the test before (both are cleared for every
+origin its pages reached). What a test changes in the browser itself (the extension's own
+settings, or routes and init scripts added to ``vauth_browser``) stays for the session.
 """
 
 from __future__ import annotations
@@ -64,9 +64,8 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture
 def virtual_authenticator() -> Iterator[VirtualAuthenticator]:
     """A fresh in-memory VirtualAuthenticator with WebDriver defaults, closed afterwards."""
-    from vauth.testing.virtual import (
-        VirtualAuthenticator,  # imported late: loading pytest stays cheap
-    )
+    # imported late: loading pytest stays cheap
+    from vauth.testing.virtual import VirtualAuthenticator
 
     authenticator = VirtualAuthenticator()
     try:

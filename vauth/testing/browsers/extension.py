@@ -17,8 +17,8 @@ from pathlib import Path
 
 from vauth import paths
 
-PACKAGED = Path(__file__).resolve().parents[1] / "share" / "extension"
-SOURCE = Path(__file__).resolve().parents[2] / "extension"  # an editable install's checkout
+PACKAGED = Path(__file__).resolve().parents[2] / "share" / "extension"  # vauth/share/extension
+SOURCE = Path(__file__).resolve().parents[3] / "extension"  # an editable install's checkout
 BROWSERS = ("chromium", "firefox")
 
 
