@@ -23,18 +23,13 @@ FORBIDDEN_IN_CORE = {
     "subprocess",
     "threading",
     "vauth.vault",
-    "vauth.daemon.api",
-    "vauth.transport",
-    "vauth.daemon.actions",
     "vauth.webauthn",
-    "vauth.daemon.root",
-    "vauth.cli",
-    "vauth.testing.virtual",
-    "vauth.app.store",
-    "vauth.app.keys",
-    "vauth.app.presence",
-    "vauth.app.clock",
+    "vauth.sync",
+    "vauth.transport",
+    "vauth.app",
+    "vauth.daemon",
     "vauth.testing",
+    "vauth.cli",
 }
 
 
@@ -65,13 +60,10 @@ OUTER = (
     "vauth.vault",
     "vauth.webauthn",
     "vauth.transport",
-    "vauth.daemon.api",
-    "vauth.testing.virtual",
-    "vauth.app.service",
-    "vauth.daemon.root",
-    "vauth.cli",
+    "vauth.app",
+    "vauth.daemon",
     "vauth.testing",
-    "vauth.daemon.actions",
+    "vauth.cli",
 )
 CORE_MACHINERY = (
     "vauth.ctap.authenticator",
@@ -94,8 +86,12 @@ RUNTIME_LAYERS = {
     "vauth.sync": ("aiohttp", *CORE_MACHINERY, *OUTER[1:]),
     # The native host relays bytes: no core, no vault, no crypto.
     "native_host.host": ("vauth.ctap", "cryptography", "nacl", *HEAVY, *OUTER[:2], *OUTER[3:]),
+    # The folders' own packages load nothing: the CLI and the plugin take only the part they use.
+    "vauth.app": ("vauth.ctap", "nacl", *HEAVY, *OUTER),
+    "vauth.daemon": ("vauth.ctap", "nacl", *HEAVY, *OUTER),
+    "vauth.testing": ("vauth.ctap", "fido2", "cryptography", "nacl", *HEAVY, *OUTER),
     # Loaded by every pytest run (entry point pytest11): only the package itself.
-    "vauth.testing.pytest_plugin": ("vauth.ctap", "cryptography", "nacl", *HEAVY, *OUTER),
+    "vauth.testing.pytest_plugin": ("vauth.ctap", "fido2", "cryptography", "nacl", *HEAVY, *OUTER),
     # The Firefox driver's wrapper (issue 15's vauth_page in Firefox): subprocesses and JSON only.
     "vauth.testing.browsers.firefox": (
         "vauth.ctap",
@@ -120,16 +116,17 @@ def _loaded_by(module: str) -> list[str]:
 @pytest.mark.parametrize("module", sorted(RUNTIME_LAYERS))
 def test_import_loads_only_its_layer(module: str) -> None:
     forbidden = RUNTIME_LAYERS[module]
-    loaded = _loaded_by(module)
+    # A module's own packages load with it (vauth.testing with vauth.testing.pytest_plugin).
+    loaded = [m for m in _loaded_by(module) if not (m == module or module.startswith(m + "."))]
     bad = sorted(m for m in loaded if any(m == f or m.startswith(f + ".") for f in forbidden))
     assert not bad, f"import {module} loads {bad}"
 
 
 def test_import_contracts_kept() -> None:
     """The layering in pyproject.toml's [tool.importlinter] contracts, import by import (including
-    the ones only a function body makes): ctap/ imports nothing outward, webauthn/ only ctap/,
-    vault/ only ctap/'s ports and shared types, the shared leaves nothing, the edges not the
-    vault or WebAuthn, the native host no core."""
+    the ones only a function body makes): the CLI over daemon/ and testing/, over transport/, over
+    app/, over sync/, over vault/ and webauthn/, over ctap/, over the shared leaves; the edges
+    reach the vault and WebAuthn only through app/, the native host no core."""
     code = (
         "import sys; from importlinter.cli import lint_imports; "
         "sys.exit(lint_imports(no_cache=True, no_logo=True))"
@@ -140,9 +137,9 @@ def test_import_contracts_kept() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-# What transport/, api/ and the socket's actions may use (issue 12): the production "device" unit
-# and the service over it, the shared leaves, and the core's shared protocol types (status codes,
-# ports, CTAP limits), never the core's commands, the vault or the WebAuthn client.
+# What transport/, daemon/api/ and the socket's actions may use (issue 12): the production
+# "device" unit and the service over it, the shared leaves, and the core's shared protocol types
+# (status codes, ports, CTAP limits), never the core's commands, the vault or the WebAuthn client.
 DEVICE_INTERFACE = (
     "vauth.ctap.status",
     "vauth.ctap.ports",
@@ -162,21 +159,22 @@ DEVICE_INTERFACE = (
     sorted(
         [
             *(ROOT / "vauth" / "transport").rglob("*.py"),
-            *(ROOT / "vauth" / "api").rglob("*.py"),
-            ROOT / "vauth" / "actions.py",
+            *(ROOT / "vauth" / "daemon" / "api").rglob("*.py"),
+            ROOT / "vauth" / "daemon" / "actions.py",
         ]
     ),
     ids=lambda p: str(p.relative_to(ROOT)),
 )
 def test_edges_use_only_the_device_interface(path: Path) -> None:
-    own = ".".join(path.relative_to(ROOT).with_suffix("").parts[:2])
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    own = ".".join(parts[:3] if parts[1] == "daemon" else parts[:2])  # transport, api, actions
     # The socket's actions answer in the request and reply shapes its framing defines.
     answers_in = ("vauth.transport.framing",) if own == "vauth.daemon.actions" else ()
     bad = {
         name
         for name in _imports(path)
         if name.startswith("vauth.")
-        and not name.startswith(own)
+        and not (name == own or name.startswith(own + "."))
         and name not in answers_in
         and not any(name == f or name.startswith(f + ".") for f in DEVICE_INTERFACE)
     }
