@@ -2,8 +2,8 @@
 one thing (the vault itself, its passkeys, its audit log, the Signal API's corrections).
 
 Every operation takes the typed values the socket's parameters classes were built with
-(vauth/daemon/actions.py: credential and user IDs already decoded into bytes) and answers JSON-shaped
-results; failures are ``ServiceError``s."""
+(vauth/daemon/actions.py: credential and user IDs already decoded into bytes) and answers
+JSON-shaped results; failures are ``ServiceError``s."""
 
 from __future__ import annotations
 
