@@ -147,6 +147,7 @@ DEVICE_INTERFACE = (
     "vauth.app.service",
     "vauth.app.device",
     "vauth.app.operations",
+    "vauth.app.tester",  # a tester's controls: the HTTP API's tester routes take their types
     "vauth.inputs",
     "vauth.secret",
     "vauth.paths",

@@ -27,7 +27,7 @@ from vauth.app.device import (
     configured_device,
 )
 from vauth.app.presence import CANCELLED, AutoPresence, DenyPresence, PromptPresence
-from vauth.app.tester import TesterControls
+from vauth.app.tester import CredentialProperties, TesterControls
 from vauth.ctap.ports import PresenceRequest, PresenceResponse
 from vauth.vault import (
     ExportDecryptionError,
@@ -467,26 +467,12 @@ class Service:
             return await self.device(authenticator_id).credential(credential_id)
 
     async def set_credential_properties(
-        self,
-        authenticator_id: str,
-        credential_id: str,
-        backup_eligibility: bool | None = None,
-        backup_state: bool | None = None,
-        sign_count: int | None = None,
-        user_name: str | None = None,
-        user_display_name: str | None = None,
+        self, authenticator_id: str, credential_id: str, properties: CredentialProperties
     ) -> None:
         """CDP WebAuthn.setCredentialProperties: None leaves a property as it is."""
         tester = self.tester(authenticator_id)
         async with self.operation():
-            await tester.set_credential_properties(
-                credential_id,
-                backup_eligibility,
-                backup_state,
-                sign_count,
-                user_name,
-                user_display_name,
-            )
+            await tester.set_credential_properties(credential_id, properties)
 
     async def set_response_override_bits(
         self, authenticator_id: str, is_bogus_signature: bool, is_bad_uv: bool, is_bad_up: bool

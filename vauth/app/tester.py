@@ -24,6 +24,7 @@ from vauth.ctap import auth_data
 from vauth.ctap.credential import Credential, SignCountPolicy
 from vauth.ctap.ports import Ceremony, CredentialStore, UserPresence
 from vauth.ctap.status import CtapStatus
+from vauth.inputs import BOOLEAN, INTEGER, STRING, param, parameters
 from vauth.vault import webdriver
 from vauth.vault.portable import b64url_field
 
@@ -156,6 +157,21 @@ class TesterResponses(CeremonyEvents):
         return BOGUS_SIGNATURE if self.bits.is_bogus_signature else signature
 
 
+@parameters
+class CredentialProperties:
+    """CDP WebAuthn.setCredentialProperties (W3C WebDriver's backup flags, and CDP's others): a
+    member left out (None) is left as it is; signCount -1 means the credential keeps no counter
+    and reports 0. The HTTP API builds it from a request's body."""
+
+    backup_eligibility: bool | None = param("backupEligibility", BOOLEAN, default=None)
+    backup_state: bool | None = param("backupState", BOOLEAN, default=None)
+    sign_count: int | None = param(
+        "signCount", INTEGER, minimum=-1, maximum=0xFFFFFFFF, default=None
+    )
+    user_name: str | None = param("userName", STRING, default=None)
+    user_display_name: str | None = param("userDisplayName", STRING, default=None)
+
+
 class TesterControls:
     """The five controls a tester has over one authenticator, as CDP's WebAuthn domain and W3C
     WebDriver give them: response override bits, the next failure, credential properties,
@@ -185,32 +201,27 @@ class TesterControls:
         self.responses.fail_next(status)
 
     async def set_credential_properties(
-        self,
-        credential_id: str,
-        backup_eligibility: bool | None = None,
-        backup_state: bool | None = None,
-        sign_count: int | None = None,
-        user_name: str | None = None,
-        user_display_name: str | None = None,
+        self, credential_id: str, properties: CredentialProperties
     ) -> None:
         """WebDriver "Set Credential Properties" (backup eligibility and state) and CDP's
         setCredentialProperties: ``sign_count`` -1 means no counter (it reports 0)."""
+        sign_count = properties.sign_count
         if sign_count is not None and not -1 <= sign_count <= 0xFFFFFFFF:
             raise ValueError("signCount must be -1 (no counter) or from 0 to 4294967295")
         credential = await stored_credential(self.store, credential_id)
-        if backup_eligibility is not None:
-            credential.backup_eligible = backup_eligibility
-        if backup_state is not None:
-            credential.backup_state = backup_state
+        if properties.backup_eligibility is not None:
+            credential.backup_eligible = properties.backup_eligibility
+        if properties.backup_state is not None:
+            credential.backup_state = properties.backup_state
         if sign_count == -1:
             credential.sign_count_policy, credential.sign_count = SignCountPolicy.ZERO, 0
         elif sign_count is not None:
             credential.sign_count_policy = SignCountPolicy.COUNTER
             credential.sign_count = sign_count
-        if user_name is not None:
-            credential.user_name = user_name
-        if user_display_name is not None:
-            credential.user_display_name = user_display_name
+        if properties.user_name is not None:
+            credential.user_name = properties.user_name
+        if properties.user_display_name is not None:
+            credential.user_display_name = properties.user_display_name
         await self.store.update(credential)
 
     def set_user_verified(self, value: bool) -> None:

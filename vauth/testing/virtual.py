@@ -29,7 +29,14 @@ from vauth.app.device import (
 from vauth.app.keys import RandomKeySource, SeededKeySource
 from vauth.app.presence import AutoPresence, DenyPresence, ScriptedPresence
 from vauth.app.store import InMemoryStore
-from vauth.app.tester import Events, Listener, TesterControls, TesterResponses, cdp_arguments
+from vauth.app.tester import (
+    CredentialProperties,
+    Events,
+    Listener,
+    TesterControls,
+    TesterResponses,
+    cdp_arguments,
+)
 from vauth.ctap.pin_state import InlinePinHasher
 from vauth.ctap.ports import Clock, CredentialStore, KeySource, UserPresence
 from vauth.vault import Vault
@@ -344,16 +351,14 @@ class VirtualAuthenticator:
     ) -> None:
         """WebDriver "Set Credential Properties" (backup eligibility and state), and CDP's
         others: ``sign_count`` -1 means the credential keeps no counter and reports 0."""
-        self._run(
-            self.tester.set_credential_properties(
-                credential_id,
-                backup_eligibility,
-                backup_state,
-                sign_count,
-                user_name,
-                user_display_name,
-            )
+        properties = CredentialProperties(
+            backup_eligibility=backup_eligibility,
+            backup_state=backup_state,
+            sign_count=sign_count,
+            user_name=user_name,
+            user_display_name=user_display_name,
         )
+        self._run(self.tester.set_credential_properties(credential_id, properties))
 
     # -- CDP WebAuthn's commands and events beyond WebDriver's --------------------------------
 

@@ -140,15 +140,7 @@ async def set_credential_properties(request: web.Request) -> web.Response:
     """WebDriver "Set Credential Properties", with CDP's signCount, userName, userDisplayName."""
     _service(request).device(_id(request))
     body = await read_params(request, CredentialProperties)
-    await _service(request).set_credential_properties(
-        _id(request),
-        _credential_id(request),
-        body.backup_eligibility,
-        body.backup_state,
-        body.sign_count,
-        body.user_name,
-        body.user_display_name,
-    )
+    await _service(request).set_credential_properties(_id(request), _credential_id(request), body)
     return ok()
 
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 from vauth.app.device import CREDENTIAL_PARAMETERS, Configuration
+from vauth.app.tester import CredentialProperties
 from vauth.inputs import (
     B64URL,
     BOOLEAN,
-    INTEGER,
     INTEGER_OR_STRING,
     OBJECT,
     STRING,
@@ -78,18 +78,3 @@ class Failure:  # vauth: the next makeCredential or getAssertion fails with this
         description="a CTAP error status, by number (0x2E = 46) or name (NO_CREDENTIALS); "
         "null: no failure",
     )
-
-
-@parameters
-class CredentialProperties:
-    """CDP WebAuthn.setCredentialProperties (W3C WebDriver's backup flags, and CDP's others): a
-    member left out is left as it is; signCount -1 means the credential keeps no counter and
-    reports 0."""
-
-    backup_eligibility: bool | None = param("backupEligibility", BOOLEAN, default=None)
-    backup_state: bool | None = param("backupState", BOOLEAN, default=None)
-    sign_count: int | None = param(
-        "signCount", INTEGER, minimum=-1, maximum=0xFFFFFFFF, default=None
-    )
-    user_name: str | None = param("userName", STRING, default=None)
-    user_display_name: str | None = param("userDisplayName", STRING, default=None)
