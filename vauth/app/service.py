@@ -558,10 +558,12 @@ class Service:
             self.page_devices() if authenticator_id is None else [self.device(authenticator_id)]
         )
         who = f"a tester through {HTTP_API}, as {origin}" if tester else f"the site {origin}"
-        cancelled = self.cancellations.begin(ceremony_id) if ceremony_id is not None else None
-        if cancelled is not None and cancelled.is_set():
-            self.cancellations.end(ceremony_id or "", cancelled)
-            raise ServiceError(ErrorCode.NOT_ALLOWED_ERROR, "The request was called off.")
+        cancelled = None
+        if ceremony_id is not None:
+            cancelled = self.cancellations.begin(ceremony_id)
+            if cancelled.is_set():  # called off before it came
+                self.cancellations.end(ceremony_id, cancelled)
+                raise ServiceError(ErrorCode.NOT_ALLOWED_ERROR, "The request was called off.")
         CANCELLED.set(cancelled)
         try:
             async with self.operation():

@@ -22,7 +22,7 @@ from vauth import base64url
 from vauth.app.presence import AutoPresence
 from vauth.ctap import auth_data
 from vauth.ctap.credential import Credential, SignCountPolicy
-from vauth.ctap.ports import Ceremony, CredentialStore, UserPresence
+from vauth.ctap.ports import Ceremony, CredentialStore, TruthfulResponses, UserPresence
 from vauth.ctap.status import CtapStatus
 from vauth.inputs import BOOLEAN, INTEGER, STRING, param, parameters
 from vauth.vault import webdriver
@@ -106,22 +106,13 @@ def failure_status(value: int | str) -> CtapStatus:
     return status
 
 
-class CeremonyEvents:
+class CeremonyEvents(TruthfulResponses):
     """The ``ResponsePort`` of any authenticator: responses as signed, and the
     credentialAdded / credentialAsserted events (a vault's without private keys)."""
 
     def __init__(self, events: Events, with_private_keys: bool = True) -> None:
         self.events = events
         self.with_private_keys = with_private_keys
-
-    def failure(self, ceremony: Ceremony) -> int | None:
-        return None
-
-    def flags(self, flags: int) -> int:
-        return flags
-
-    def signature(self, signature: bytes) -> bytes:
-        return signature
 
     def signed(self, ceremony: Ceremony, credential: Credential) -> None:
         name = CREDENTIAL_ADDED if ceremony is Ceremony.MAKE_CREDENTIAL else CREDENTIAL_ASSERTED

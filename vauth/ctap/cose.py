@@ -85,14 +85,11 @@ class CoseKey:
 
     def sign(self, data: bytes) -> bytes:
         key = self.key
-        ecdsa = _ECDSA.get(self.algorithm)  # made on first use (an isinstance on the ABC costs)
-        if ecdsa is not None:
-            return cast(ec.EllipticCurvePrivateKey, key).sign(data, ecdsa)
-        if isinstance(key, ec.EllipticCurvePrivateKey):
-            return key.sign(data, _ecdsa(self.algorithm))
+        if self.algorithm in _CURVES:  # by the algorithm: an isinstance on the key's ABC costs
+            return cast(ec.EllipticCurvePrivateKey, key).sign(data, _ecdsa(self.algorithm))
         if isinstance(key, ed25519.Ed25519PrivateKey):
             return key.sign(data)
-        return key.sign(data, padding.PKCS1v15(), hashes.SHA256())
+        return cast(rsa.RSAPrivateKey, key).sign(data, padding.PKCS1v15(), hashes.SHA256())
 
     def cose_public_key(self) -> dict[int, Any]:
         """The COSE_Key of the public key, as credentialPublicKey in attested credential data."""
