@@ -497,7 +497,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
         presence=args.presence,
         idle_lock_s=args.idle_lock,
         uhid=args.uhid,
-        locked=args.locked,
     )
     if args.locked and args.ephemeral:
         raise CliError("--locked is for a vault: an --ephemeral authenticator has none", EXIT_USAGE)

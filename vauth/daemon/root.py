@@ -36,7 +36,9 @@ SHUTDOWN_GRACE_S = 10.0
 @dataclass(frozen=True, slots=True)
 class Settings:
     vault: Path | None  # None: --ephemeral, an in-memory authenticator
-    passphrase: bytearray | None  # wiped once the vault is open
+    # wiped once the vault is open; None with a vault: --locked, the existing vault served
+    # locked (unlocked later over the socket: `vauth unlock`, the extension's window)
+    passphrase: bytearray | None
     socket: Path
     http: tuple[str, int] | None
     token_file: Path
@@ -46,9 +48,6 @@ class Settings:
     # --ephemeral: W3C WebDriver / CDP Authenticator Configuration (with --presence auto, its
     # isUserVerified & co. apply too)
     authenticator: Configuration | None = None
-    # --locked: serve the existing vault locked, with no passphrase (unlocked later over the
-    # socket: `vauth unlock`, the extension's window); passphrase must then be None
-    locked: bool = False
 
 
 class JsonFormatter(logging.Formatter):
@@ -175,8 +174,6 @@ async def _serve(settings: Settings, ready: asyncio.Event | None) -> int:
         )
         logger.info("ephemeral authenticator: nothing will be kept")
     else:
-        if settings.passphrase is None and not settings.locked:
-            raise SystemExit("vauth: the vault needs its passphrase")
         created = not settings.vault.exists()
         try:
             device = await Device.open_vault(settings.vault, settings.passphrase, presence)
